@@ -1,0 +1,2 @@
+// bn-inspect (implementation in progress).
+export {};

@@ -1,0 +1,2 @@
+// Engine worker entry (implementation in progress).
+export {};

@@ -1,0 +1,185 @@
+/**
+ * The one protocol module shared by the three faces of BatchNorm Inspector:
+ * the worker engine (src/engine), the extension host (src/extension, src/cli.ts) and the webview (webview/).
+ *
+ * - Snapshot types: what a step records about every BatchNormalization layer (the contract's fields,
+ *   see ../../README.md and the `bn-inspector/v1` JSON schema).
+ * - Worker <-> host messages.
+ * - Host <-> webview messages.
+ *
+ * Snapshots travel as ONE packed ArrayBuffer (see snapshotCodec.ts), never as JSON arrays.
+ * This file has no imports: it must load in Node, in a worker and in a browser.
+ */
+
+export const SCHEMA = 'bn-inspector/v1';
+
+export type Backend = 'wasm' | 'cpu';
+
+export type WarningCode =
+  | 'TRAINABLE_FALSE_STILL_UPDATES'
+  | 'BATCH_OF_ONE'
+  | 'NON_FINITE'
+  | 'STALE_MOVING_STATS';
+
+export interface LayerWarning {
+  code: WarningCode;
+  message: string;
+}
+
+/** One call of a BN layer: what the layer saw and what it normalised with. */
+export interface CallRecord {
+  /** the `training` kwarg the layer saw (missing = false) */
+  training: boolean;
+  /** "batch" when training, else "moving" */
+  statsUsed: 'batch' | 'moving';
+  inputShape: number[];
+  /** mean of the call's input over every axis but the channel axis (the exact tensor tfjs used when training) */
+  batchMean: Float32Array;
+  /** biased (divide by N) variance over the same axes */
+  batchVariance: Float32Array;
+}
+
+/** The state of one BatchNormalization layer at one step. */
+export interface LayerSnapshot {
+  name: string;
+  /** enclosing models, outermost first, then the layer's name; [name] for a bare layer */
+  path: string[];
+  axis: number;
+  channels: number;
+  momentum: number;
+  epsilon: number;
+  trainable: boolean;
+  /** calls of this layer since the previous step */
+  calls: number;
+  /** moving-average updates since the previous step */
+  updates: number;
+  movingMean: Float32Array;
+  movingVariance: Float32Array;
+  gamma: Float32Array | null;
+  beta: Float32Array | null;
+  /** moving mean or variance differs from the previous step (first step: from its initial value) */
+  movingUpdated: boolean;
+  lastCall: CallRecord | null;
+  lastTrainingCall: CallRecord | null;
+  warnings: LayerWarning[];
+}
+
+/** One step: the script reached a step point and the statement finished. */
+export interface StepSnapshot {
+  /** 1, 2, 3 … in order */
+  index: number;
+  /** 1-based line of the step point's first character, in `file` */
+  line: number;
+  /** 1-based column of the step point's first character */
+  column: number;
+  /** absolute path of the user file holding the step point (an addition to the contract) */
+  file: string;
+  /** how many times this step point has been reached, this reach included */
+  hit: number;
+  layers: LayerSnapshot[];
+}
+
+/** A script error, positioned in the user's own file. */
+export interface ScriptError {
+  message: string;
+  /** 1-based; null when the error has no position in a user file */
+  line: number | null;
+  column: number | null;
+  stack: string;
+  /** absolute path of the user file the line belongs to (an addition to the contract) */
+  file?: string | null;
+  /** 'compile' (the script did not build), 'run' (it threw), 'timeout', 'oom', 'crash' (the worker died) */
+  kind?: 'compile' | 'run' | 'timeout' | 'oom' | 'crash' | 'stopped';
+}
+
+/** A step point found in source text (the code lenses use the same finder as the engine). */
+export interface StepPoint {
+  /** 1-based line of the statement's first character */
+  line: number;
+  /** 1-based column of the statement's first character */
+  column: number;
+  /** 0-based offsets of the statement in the source text */
+  start: number;
+  end: number;
+  /** why it is a step point: the method called (`fit`, `predict`, …) or '@step' */
+  reason: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker <-> host
+// ---------------------------------------------------------------------------------------------
+
+/** Where the worker should pause next. */
+export type PausePolicy =
+  /** never pause (record every step and go on) */
+  | { kind: 'none' }
+  /** pause at the next step point reached */
+  | { kind: 'next' }
+  /** pause when the step point at `line` of `file` is reached (`file` absolute; line 1-based) */
+  | { kind: 'line'; file: string; line: number };
+
+/** workerData given to dist/worker.js */
+export interface WorkerInit {
+  /** absolute path of the entry script */
+  scriptPath: string;
+  /** text of the entry script to run instead of the file's contents (unsaved editor edits) */
+  sourceText?: string;
+  backend: Backend;
+  /** where the pause policy starts */
+  pause: PausePolicy;
+  /** Int32Array view: [0] = wake-up counter the host bumps (Atomics.notify) after posting a HostToWorker message */
+  control: SharedArrayBuffer;
+  /** port the host writes HostToWorker commands to; the worker reads it synchronously while paused */
+  commandPort: MessagePort;
+}
+
+export type HostToWorker =
+  | { type: 'resume'; pause: PausePolicy }
+  | { type: 'stop' };
+
+export type WorkerToHost =
+  /** the script compiled; its step points per user file (absolute path -> points) */
+  | { type: 'compiled'; stepPoints: Record<string, StepPoint[]>; tfjs: string; backend: Backend }
+  /** captured console output of the script, in order */
+  | { type: 'console'; stream: 'stdout' | 'stderr'; text: string }
+  /** a step: packed StepSnapshot (snapshotCodec.packStep); `paused` = the worker now waits for a command */
+  | { type: 'step'; buffer: ArrayBuffer; paused: boolean }
+  /** the script finished (normally or by throwing / failing to compile) */
+  | { type: 'done'; error: ScriptError | null };
+
+// ---------------------------------------------------------------------------------------------
+// Host <-> webview
+// ---------------------------------------------------------------------------------------------
+
+export type SessionState = 'idle' | 'starting' | 'running' | 'paused' | 'ended';
+
+export interface SessionInfo {
+  /** absolute path of the script */
+  script: string;
+  /** display name (workspace-relative path) */
+  scriptLabel: string;
+  state: SessionState;
+  backend: Backend | null;
+  tfjs: string | null;
+  /** present when the session ended with an error */
+  error: ScriptError | null;
+  /** a short human sentence about the state, e.g. "paused at line 14 (step 3, hit 2)" */
+  status: string;
+}
+
+export type HostToWebview =
+  /** the whole session so far: info + the latest steps (packed, oldest first) */
+  | { type: 'reset'; session: SessionInfo | null; steps: ArrayBuffer[]; thinned: number }
+  /** one more step */
+  | { type: 'step'; buffer: ArrayBuffer }
+  /** session state changed */
+  | { type: 'session'; session: SessionInfo | null };
+
+export type WebviewCommand = 'step' | 'runToCursor' | 'restart' | 'stop' | 'continue';
+
+export type WebviewToHost =
+  | { type: 'ready' }
+  | { type: 'command'; command: WebviewCommand }
+  | { type: 'revealLine'; file: string; line: number }
+  /** the panel rendered a step (used by tests and the render benchmark) */
+  | { type: 'rendered'; stepIndex: number; ms: number };

@@ -1,0 +1,2 @@
+// Inspector panel entry (implementation in progress).
+export {};
