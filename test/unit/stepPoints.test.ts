@@ -1,0 +1,90 @@
+import * as assert from 'node:assert/strict';
+import { findStepPoints } from '../../src/engine/stepPoints';
+import { instrumentSource } from '../../src/engine/instrumentSource';
+
+const lines = (src: string, file = 'script.ts') => findStepPoints(src, file).points.map((p) => p.line);
+
+describe('step points (TypeScript AST)', () => {
+  it('finds each step method on any receiver', () => {
+    const src = [
+      'model.fit(x, y);', 'await m.fitDataset(ds);', 'm.trainOnBatch(x, y);', 'const p = m.predict(x);',
+      'm.predictOnBatch(x);', 'm.evaluate(x, y);', 'await m.evaluateDataset(ds);', 'layer.apply(x, { training: true });',
+      'm.execute(x, "out");', 'a.b().c.predict(x);', 'm?.predict(x);', "m['fit'](x, y);", 'm.summary();', 'predict(x);',
+    ].join('\n');
+    assert.deepEqual(lines(src), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    assert.deepEqual(findStepPoints(src).points.map((p) => p.reason).slice(0, 3), ['fit', 'fitDataset', 'trainOnBatch']);
+  });
+
+  it('ignores comments, strings and template literals', () => {
+    const src = [
+      '// model.predict(x)', '/* model.fit(x, y) */', 'const s = "model.fit(x)";', "const t = 'm.apply(x)';",
+      'const u = `model.predict(${"x"}) m.fit()`;', '/**', ' * m.evaluate(x)', ' */', 'const v = 1; // m.predict(x)',
+    ].join('\n');
+    assert.deepEqual(lines(src), []);
+  });
+
+  it('a call inside a template substitution is a real call', () => {
+    assert.deepEqual(lines('console.log(`out ${m.predict(x)}`);'), [1]);
+  });
+
+  it('a multi-line call is one step point on its first line, column of the statement', () => {
+    const src = 'const a = 1;\n  const y = model.predict(\n  x,\n  { batchSize: 2 },\n);\n';
+    const pts = findStepPoints(src).points;
+    assert.equal(pts.length, 1);
+    assert.equal(pts[0].line, 2);
+    assert.equal(pts[0].column, 3);
+  });
+
+  it('a statement with two calls is one step point', () => {
+    assert.deepEqual(lines('m.predict(x), m.apply(x);\nconst z = [m.fit(x), m.predict(x)];'), [1, 2]);
+  });
+
+  it('finds step points inside loops, functions, arrow functions, methods and blocks', () => {
+    const src = [
+      'for (let i = 0; i < 3; i++) {', '  m.predict(x);', '}', 'while (c) m.fit(x, y);',
+      'function f() {', '  return m.evaluate(x, y);', '}', 'const g = async () => {', '  await m.fit(x, y);', '};',
+      'class C { run() { this.m.predict(x); } }', 'if (a) m.apply(x); else m.predict(x);',
+    ].join('\n');
+    assert.deepEqual(lines(src), [2, 4, 6, 9, 11, 12, 12]);
+  });
+
+  it('// @step marks the statement directly after it', () => {
+    const src = ['// @step', 'console.log(1);', '// @step: after the warm-up', 'const a = 2;', '// @step', '', '', 'const far = 3;', 'const b = 4; // @step', 'const c = 5;'].join('\n');
+    const pts = findStepPoints(src).points;
+    // a trailing `// @step` belongs to its own line's statement, not to the next one
+    assert.deepEqual(pts.map((p) => p.line), [2, 4]);
+    assert.ok(pts.every((p) => p.reason === '@step'));
+  });
+
+  it('TypeScript syntax (types, generics, non-null, as) and JavaScript files', () => {
+    const src = 'const y = (m as tf.LayersModel).predict(x) as tf.Tensor;\nconst h = await m!.fit<number>(x, y);\n';
+    assert.deepEqual(lines(src), [1, 2]);
+    assert.deepEqual(lines('const tf = require("@tensorflow/tfjs");\nmodel.predict(x);\n', 'a.js'), [2]);
+    assert.deepEqual(lines('model.predict(x);\n', 'a.mjs'), [1]);
+  });
+
+  it('a file that does not parse has no step points and reports its first syntax error', () => {
+    const r = findStepPoints('m.predict(x);\nconst = 5;\nm.fit(x);\n');
+    assert.deepEqual(r.points, []);
+    assert.ok(r.syntaxError);
+    assert.equal(r.syntaxError!.line, 2);
+  });
+});
+
+describe('instrumentSource', () => {
+  it('adds a step call after each step point, on the same lines', () => {
+    const src = 'const y = m.predict(\n  x);\nfor (;;) m.fit(x);\nif (a) return m.apply(x);\nouter: for (const b of bs) { continue outer; }\n';
+    const r = instrumentSource(src, '/a/script.ts', 2);
+    const code = r.code.slice(0, r.code.lastIndexOf('\n//# sourceMappingURL='));
+    assert.equal(code.split('\n').length, src.split('\n').length, 'no new lines');
+    assert.match(code, /x\);;__bnStep\(2,0\);/);
+    assert.match(code, /for \(;;\) \{m\.fit\(x\);;__bnStep\(2,1\);\}/);
+    assert.match(code, /return __bnStepValue\(2,2,\(m\.apply\(x\)\)\);/);
+    assert.match(r.code, /\/\/# sourceMappingURL=data:application\/json;base64,/);
+  });
+
+  it('leaves a script without step points unchanged', () => {
+    const src = 'const a = 1;\nconsole.log(a);\n';
+    assert.equal(instrumentSource(src, 'a.ts', 0).code, src);
+  });
+});
