@@ -1,0 +1,113 @@
+/**
+ * Code lenses on the step points the engine finds (findStepPoints, the same finder the worker uses):
+ * `▶ Run to here` on every one; on the line a session is paused at, where the run stands,
+ * `⏭ Step` and `■ Stop`. In an untrusted workspace, a lens that says why nothing runs.
+ */
+import * as vscode from 'vscode';
+import { CMD, type Controller } from './controller';
+import { isScriptDocument, scanDocument } from './stepPointCache';
+
+export const LENS_TITLES = {
+  runToHere: '▶ Run to here',
+  step: '⏭ Step',
+  stop: '■ Stop',
+  trust: '$(shield) BatchNorm Inspector: trust this workspace to run scripts',
+} as const;
+
+export class StepPointLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
+  private readonly _onDidChange = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this._onDidChange.event;
+  private readonly subs: vscode.Disposable[];
+  private lastKey = '';
+
+  constructor(private readonly controller: Controller) {
+    this.subs = [
+      // state changes only (paused / running / ended, current session): not every step of a run
+      controller.onDidChange(() => {
+        const key = this.stateKey();
+        if (key !== this.lastKey) {
+          this.lastKey = key;
+          this._onDidChange.fire();
+        }
+      }),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this._onDidChange.fire()),
+    ];
+  }
+
+  private stateKey(): string {
+    return this.controller
+      .allSessions()
+      .map((s) => `${s.id}:${s.state}:${s.state === 'paused' ? s.lastStep?.index : ''}`)
+      .join('|');
+  }
+
+  provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
+    if (!isScriptDocument(doc)) return [];
+    const { points, syntaxError } = scanDocument(doc);
+    if (syntaxError || points.length === 0) return [];
+    const uri = doc.uri;
+    const lenses: vscode.CodeLens[] = [];
+    const at = (line: number) => new vscode.Range(line - 1, 0, line - 1, 0);
+
+    if (!vscode.workspace.isTrusted) {
+      for (const p of points)
+        lenses.push(
+          new vscode.CodeLens(at(p.line), {
+            title: LENS_TITLES.trust,
+            tooltip: 'Running a script runs its code: BatchNorm Inspector runs nothing until this workspace is trusted.',
+            command: CMD.trustWorkspace,
+          }),
+        );
+      return lenses;
+    }
+
+    const paused = this.controller.sessionPausedIn(uri.fsPath);
+    const pausedStep = paused?.lastStep ?? null;
+    const own = this.controller.getSession(uri);
+    const edited = !!paused && paused.uri.toString() === uri.toString() && doc.version !== paused.docVersion && doc.getText() !== paused.sourceText;
+    for (const p of points) {
+      const range = at(p.line);
+      if (pausedStep && pausedStep.line === p.line) {
+        const where = `paused here · step ${pausedStep.index} · hit ${pausedStep.hit}`;
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: edited ? `${where} · edited: the next run restarts` : where,
+            tooltip: 'Open the inspector on this step',
+            command: CMD.openInspector,
+          }),
+          new vscode.CodeLens(range, { title: LENS_TITLES.step, tooltip: 'Run to the next step point', command: CMD.step, arguments: [paused!.uri] }),
+          new vscode.CodeLens(range, {
+            title: LENS_TITLES.runToHere,
+            tooltip: `Run until this step point is reached again (line ${p.line})`,
+            command: CMD.runToLine,
+            arguments: [uri, p.line],
+          }),
+          new vscode.CodeLens(range, { title: LENS_TITLES.stop, tooltip: 'End the run (the snapshots stay)', command: CMD.stop, arguments: [paused!.uri] }),
+        );
+        continue;
+      }
+      lenses.push(
+        new vscode.CodeLens(range, {
+          title: LENS_TITLES.runToHere,
+          tooltip: `Run the script (current text, unsaved edits included) until it reaches line ${p.line}`,
+          command: CMD.runToLine,
+          arguments: [uri, p.line],
+        }),
+      );
+    }
+    // a run in progress: say so on the first step point, with a way to stop it
+    if (own && own.busy && !pausedStep && points.length) {
+      const range = at(points[0].line);
+      lenses.unshift(
+        new vscode.CodeLens(range, { title: `$(loading~spin) running`, tooltip: 'The script is running', command: CMD.openInspector }),
+        new vscode.CodeLens(range, { title: LENS_TITLES.stop, tooltip: 'End the run (the snapshots stay)', command: CMD.stop, arguments: [own.uri] }),
+      );
+    }
+    return lenses;
+  }
+
+  dispose(): void {
+    this.subs.forEach((d) => d.dispose());
+    this._onDidChange.dispose();
+  }
+}

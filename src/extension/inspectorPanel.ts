@@ -1,0 +1,196 @@
+/**
+ * Host side of the inspector panel: one WebviewPanel beside the editor, showing the current session.
+ * Posts HostToWebview messages (packed step ArrayBuffers, never JSON arrays of numbers) and handles
+ * WebviewToHost messages. A WebviewPanelSerializer brings the panel back after a window reload.
+ */
+import { randomBytes } from 'crypto';
+import * as vscode from 'vscode';
+import type { HostToWebview, WebviewCommand, WebviewToHost } from '../shared/protocol';
+import { CMD, type Controller } from './controller';
+import { panelHtml } from './panelHtml';
+import type { ScriptSession } from './session';
+
+export const VIEW_TYPE = 'batchnormInspector.panel';
+/** a reset carries at most this many bytes of history (the newest steps) */
+const RESET_BYTES = 64 * 1024 * 1024;
+
+const COMMANDS: Record<WebviewCommand, string> = {
+  step: CMD.step,
+  runToCursor: CMD.runToCursor,
+  restart: CMD.restart,
+  stop: CMD.stop,
+  continue: CMD.continue,
+};
+
+export class InspectorPanel implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private ready = false;
+  private session: ScriptSession | undefined;
+  private sessionSubs: vscode.Disposable[] = [];
+  private panelSubs: vscode.Disposable[] = [];
+  private readonly subs: vscode.Disposable[] = [];
+
+  /** what the panel reported last (tests, benchmark) */
+  lastRendered: { stepIndex: number; ms: number } | null = null;
+  /** messages posted since the panel (re)opened, by type (tests) */
+  posted: Record<HostToWebview['type'], number> = { reset: 0, step: 0, session: 0 };
+  private readonly _onDidRender = new vscode.EventEmitter<{ stepIndex: number; ms: number }>();
+  readonly onDidRender = this._onDidRender.event;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly controller: Controller,
+  ) {
+    this.subs.push(
+      controller.onDidChangeCurrent((s) => this.bind(s)),
+      vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
+        deserializeWebviewPanel: async (panel: vscode.WebviewPanel) => {
+          this.adopt(panel);
+        },
+      }),
+      this._onDidRender,
+    );
+  }
+
+  get isOpen(): boolean {
+    return !!this.panel;
+  }
+  get isReady(): boolean {
+    return this.ready;
+  }
+  get visible(): boolean {
+    return !!this.panel?.visible;
+  }
+
+  /** opens the panel beside the editor, or reveals it */
+  show(preserveFocus = true): void {
+    if (this.panel) {
+      this.panel.reveal(undefined, preserveFocus);
+      return;
+    }
+    const panel = vscode.window.createWebviewPanel(
+      VIEW_TYPE,
+      'BatchNorm Inspector',
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus },
+      this.webviewOptions(),
+    );
+    this.adopt(panel);
+  }
+
+  private webviewOptions(): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+    const ext = this.context.extensionUri;
+    return {
+      enableScripts: true,
+      enableFindWidget: true,
+      localResourceRoots: [vscode.Uri.joinPath(ext, 'dist'), vscode.Uri.joinPath(ext, 'media')],
+    };
+  }
+
+  private adopt(panel: vscode.WebviewPanel): void {
+    if (this.panel && this.panel !== panel) this.panel.dispose();
+    this.panel = panel;
+    this.ready = false;
+    this.posted = { reset: 0, step: 0, session: 0 };
+    const ext = this.context.extensionUri;
+    const w = panel.webview;
+    w.options = this.webviewOptions();
+    this.panelSubs.forEach((d) => d.dispose());
+    this.panelSubs = [
+      w.onDidReceiveMessage((m: WebviewToHost) => this.onMessage(m)),
+      panel.onDidDispose(() => {
+        if (this.panel !== panel) return;
+        this.panel = undefined;
+        this.ready = false;
+        this.panelSubs.forEach((d) => d.dispose());
+        this.panelSubs = [];
+      }),
+    ];
+    w.html = panelHtml({
+      cspSource: w.cspSource,
+      nonce: randomBytes(16).toString('base64'),
+      scriptUri: w.asWebviewUri(vscode.Uri.joinPath(ext, 'dist', 'webview.js')).toString(),
+      styleUri: w.asWebviewUri(vscode.Uri.joinPath(ext, 'media', 'inspector.css')).toString(),
+      codiconsUri: w.asWebviewUri(vscode.Uri.joinPath(ext, 'dist', 'codicons', 'codicon.css')).toString(),
+    });
+    this.bind(this.controller.currentSession, true);
+  }
+
+  /** follow a session: its steps and state changes go to the panel */
+  private bind(s: ScriptSession | undefined, force = false): void {
+    if (s === this.session && !force) return;
+    this.sessionSubs.forEach((d) => d.dispose());
+    this.sessionSubs = [];
+    this.session = s;
+    if (s) {
+      this.sessionSubs.push(
+        s.onDidStep(({ buffer }) => this.post({ type: 'step', buffer })),
+        // paused / running / ended (with its error), backend and tfjs once compiled
+        s.onDidChangeState(() => this.post({ type: 'session', session: s.info() })),
+      );
+    }
+    this.postReset();
+  }
+
+  private postReset(): void {
+    const s = this.session;
+    if (!s) {
+      this.post({ type: 'reset', session: null, steps: [], thinned: 0 });
+      return;
+    }
+    const sent = s.history.newest(RESET_BYTES);
+    this.post({
+      type: 'reset',
+      session: s.info(),
+      steps: sent.map((e) => e.buffer),
+      thinned: s.history.thinned + (s.history.length - sent.length),
+    });
+  }
+
+  private post(m: HostToWebview): void {
+    if (!this.panel || !this.ready) return;
+    this.posted[m.type]++;
+    void this.panel.webview.postMessage(m);
+  }
+
+  private onMessage(m: WebviewToHost): void {
+    switch (m?.type) {
+      case 'ready':
+        this.ready = true;
+        this.postReset();
+        break;
+      case 'command': {
+        const id = COMMANDS[m.command];
+        if (id) void vscode.commands.executeCommand(id, ...(m.command === 'runToCursor' ? [] : this.session ? [this.session.uri] : []));
+        break;
+      }
+      case 'revealLine':
+        void this.revealLine(m.file, m.line);
+        break;
+      case 'rendered':
+        this.lastRendered = { stepIndex: m.stepIndex, ms: m.ms };
+        this._onDidRender.fire(this.lastRendered);
+        break;
+    }
+  }
+
+  private async revealLine(file: string, line: number): Promise<void> {
+    const uri = vscode.Uri.file(file);
+    const shown = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri.toString());
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const l = Math.max(0, Math.min(doc.lineCount - 1, line - 1));
+    const editor = await vscode.window.showTextDocument(doc, {
+      viewColumn: shown?.viewColumn ?? (this.panel?.viewColumn === vscode.ViewColumn.One ? vscode.ViewColumn.Two : vscode.ViewColumn.One),
+      preserveFocus: false,
+    });
+    const pos = new vscode.Position(l, doc.lineAt(l).firstNonWhitespaceCharacterIndex);
+    editor.selection = new vscode.Selection(pos, pos);
+    editor.revealRange(new vscode.Range(pos, pos), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  }
+
+  dispose(): void {
+    this.sessionSubs.forEach((d) => d.dispose());
+    this.panelSubs.forEach((d) => d.dispose());
+    this.subs.forEach((d) => d.dispose());
+    this.panel?.dispose();
+  }
+}

@@ -1,0 +1,74 @@
+// Scripts the extension tests run (written into the workspace by the tests; kept as text so the
+// project's type-check does not treat them as project sources).
+
+/** a BN layer predicted in a loop: the step point on the predict line is reached once per iteration */
+export const LOOP = `import * as tf from '@tensorflow/tfjs';
+
+const model = tf.sequential();
+model.add(tf.layers.batchNormalization({ inputShape: [4] }));
+const x = tf.tensor2d([[1, 2, 3, 4], [2, 3, 4, 5]]);
+for (let i = 0; i < 5; i++) {
+  model.predict(x); // LOOP-PREDICT
+}
+console.log('loop done');
+`;
+
+/** a step point, then a loop that never ends */
+export const ENDLESS = `import * as tf from '@tensorflow/tfjs';
+
+const layer = tf.layers.batchNormalization({ inputShape: [3] });
+const x = tf.tensor2d([[1, 2, 3]]);
+layer.apply(x); // FIRST
+let n = 0;
+while (true) {
+  n++;
+}
+`;
+
+/** throws on a known line, after one step */
+export const THROWS = `import * as tf from '@tensorflow/tfjs';
+
+const layer = tf.layers.batchNormalization({ inputShape: [2] });
+layer.apply(tf.tensor2d([[1, 2]]));
+function boom(): never {
+  throw new Error('boom from the fixture'); // THROW-LINE
+}
+boom();
+`;
+
+export const THROWS_FIXED = THROWS.replace("  throw new Error('boom from the fixture'); // THROW-LINE", "  return undefined as never; // fixed");
+
+/** output marker for the unsaved-edits test */
+export const MARKED = (marker: string) => `import * as tf from '@tensorflow/tfjs';
+
+const layer = tf.layers.batchNormalization({ inputShape: [2], momentum: 0.5 });
+const x = tf.tensor2d([[1, 2], [3, 5]]);
+layer.apply(x, { training: true }); // APPLY
+console.log('${marker}');
+`;
+
+/** allocates without end (the worker's heap limit must end it) */
+export const HOG = `import * as tf from '@tensorflow/tfjs';
+
+const layer = tf.layers.batchNormalization({ inputShape: [2] });
+layer.apply(tf.tensor2d([[1, 2]])); // BEFORE-HOG
+const hoard: number[][] = [];
+while (true) {
+  hoard.push(new Array(1_000_000).fill(Math.random()));
+}
+`;
+
+/** no step point at all */
+export const NO_STEP_POINTS = `import * as tf from '@tensorflow/tfjs';
+
+// model.predict(x) in a comment is not a step point
+const s = 'model.fit(x, y) in a string is not one either';
+console.log(s, tf.version_core);
+`;
+
+/** does not parse */
+export const BROKEN = `import * as tf from '@tensorflow/tfjs';
+
+const model = tf.sequential(;
+model.predict(tf.zeros([1, 2]));
+`;
