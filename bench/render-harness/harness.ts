@@ -1,0 +1,238 @@
+/**
+ * Browser harness of the inspector panel (loaded before dist/webview.js in the page served by server.mjs):
+ * - a fake `acquireVsCodeApi` (state kept in sessionStorage, so a reload restores it like VS Code does);
+ * - `window.__bn`: plays the extension host (posts HostToWebview messages with packed steps, records what
+ *   the panel posts back) and runs the render benchmark in the page.
+ */
+import type { HostToWebview, SessionInfo, StepSnapshot, WebviewToHost } from '../../src/shared/protocol';
+import { packStep } from '../../src/shared/snapshotCodec';
+import { SynthRun, resnet50Spec, stepFromPlain, type SynthKind } from './synth';
+
+const params = new URLSearchParams(location.search);
+const theme = params.get('theme') ?? 'light';
+document.documentElement.classList.add(`theme-${theme}`);
+document.body.classList.add(theme === 'dark' ? 'vscode-dark' : theme === 'hc' ? 'vscode-high-contrast' : 'vscode-light');
+document.body.dataset.vscodeThemeKind = theme === 'dark' ? 'vscode-dark' : theme === 'hc' ? 'vscode-high-contrast' : 'vscode-light';
+
+interface Posted {
+  msg: WebviewToHost;
+  at: number;
+}
+
+const posted: Posted[] = [];
+const waiters: { pred: (m: WebviewToHost) => boolean; resolve: (m: WebviewToHost) => void }[] = [];
+const violations: string[] = [];
+const longTasks: number[] = [];
+let lastSendAt = 0;
+const STATE_KEY = 'bn-harness-vscode-state';
+let acquired = false;
+
+document.addEventListener('securitypolicyviolation', (e) => violations.push(`${e.violatedDirective}: ${e.blockedURI}`));
+try {
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) longTasks.push(e.duration);
+  }).observe({ type: 'longtask', buffered: true });
+} catch {
+  /* no longtask support */
+}
+
+(window as any).acquireVsCodeApi = () => {
+  if (acquired) throw new Error('An instance of the VS Code API has already been acquired');
+  acquired = true;
+  return {
+    postMessage(msg: WebviewToHost) {
+      // like VS Code: the message is cloned (structured clone), delivery is async for the host
+      const m = structuredClone(msg);
+      posted.push({ msg: m, at: performance.now() });
+      for (let i = waiters.length - 1; i >= 0; i--) {
+        if (waiters[i].pred(m)) {
+          waiters[i].resolve(m);
+          waiters.splice(i, 1);
+        }
+      }
+    },
+    getState() {
+      const s = sessionStorage.getItem(STATE_KEY);
+      return s ? JSON.parse(s) : undefined;
+    },
+    setState(s: unknown) {
+      sessionStorage.setItem(STATE_KEY, JSON.stringify(s));
+      return s;
+    },
+  };
+};
+
+function waitFor(pred: (m: WebviewToHost) => boolean, timeoutMs = 20000): Promise<WebviewToHost> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('timed out waiting for a message from the panel')), timeoutMs);
+    waiters.push({
+      pred,
+      resolve: (m) => {
+        clearTimeout(t);
+        resolve(m);
+      },
+    });
+  });
+}
+
+/** posts like the host does: window message, ArrayBuffers transferred */
+function send(msg: HostToWebview, transfer: Transferable[] = []): void {
+  lastSendAt = performance.now();
+  window.postMessage(msg, '*', transfer);
+}
+
+function packPlain(o: any): ArrayBuffer {
+  return packStep(stepFromPlain(o));
+}
+
+const nextFrame = () => new Promise<number>((r) => requestAnimationFrame(() => setTimeout(() => r(performance.now()), 0)));
+
+/** sends a step and resolves when the panel posts 'rendered' for it: { ms (panel's own), e2e (send -> rendered), frame (send -> next frame) } */
+async function sendStepTimed(step: StepSnapshot): Promise<{ ms: number; e2e: number; frame: number; packMs: number }> {
+  const tp = performance.now();
+  const buf = packStep(step);
+  const packMs = performance.now() - tp;
+  const wait = waitFor((m) => m.type === 'rendered' && m.stepIndex === step.index);
+  const t0 = performance.now();
+  send({ type: 'step', buffer: buf }, [buf]);
+  const r = (await wait) as Extract<WebviewToHost, { type: 'rendered' }>;
+  const t1 = posted[posted.length - 1].at;
+  const t2 = await nextFrame();
+  return { ms: r.ms, e2e: t1 - t0, frame: t2 - t0, packMs };
+}
+
+const median = (a: number[]) => {
+  const s = a.slice().sort((x, y) => x - y);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+};
+const pct = (a: number[], p: number) => {
+  const s = a.slice().sort((x, y) => x - y);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
+};
+
+const session = (over: Partial<SessionInfo> = {}): SessionInfo => ({
+  script: '/work/examples/resnet50.ts',
+  scriptLabel: 'examples/resnet50.ts',
+  state: 'paused',
+  backend: 'wasm',
+  tfjs: '4.22.0',
+  error: null,
+  status: 'paused at line 42 (step 1, hit 1)',
+  ...over,
+});
+
+const bn = {
+  posted,
+  violations,
+  longTasks,
+  messages: () => posted.map((p) => p.msg),
+  waitFor: (type: string, stepIndex?: number, timeoutMs?: number) =>
+    waitFor((m) => m.type === type && (stepIndex === undefined || (m as any).stepIndex === stepIndex), timeoutMs),
+  /** plain JSON-able steps (number arrays) -> a reset message */
+  reset(sess: SessionInfo | null, plainSteps: any[], thinned = 0) {
+    const steps = plainSteps.map(packPlain);
+    send({ type: 'reset', session: sess, steps, thinned }, steps);
+  },
+  step(plain: any) {
+    const buf = packPlain(plain);
+    send({ type: 'step', buffer: buf }, [buf]);
+  },
+  session(sess: SessionInfo | null) {
+    send({ type: 'session', session: sess });
+  },
+  lastSendAt: () => lastSendAt,
+  makeSession: session,
+
+  /** fills the panel with a ResNet-50-sized run: `steps` steps (fit, fit, predict, …) */
+  async resnet(steps: number, kinds: SynthKind[] = ['fit'], seed = 7) {
+    const run = new SynthRun(resnet50Spec(), seed, { frozen: (n) => n.startsWith('conv2_') && n.endsWith('_1_bn') });
+    send({ type: 'reset', session: session(), steps: [], thinned: 0 });
+    await waitFor((m) => m.type === 'rendered' && m.stepIndex === 0);
+    let last = 0;
+    for (let i = 0; i < steps; i++) {
+      const st = run.step(kinds[i % kinds.length]);
+      last = st.index;
+      const buf = packStep(st);
+      const w = waitFor((m) => m.type === 'rendered' && m.stepIndex === st.index);
+      send({ type: 'step', buffer: buf }, [buf]);
+      await w;
+    }
+    return last;
+  },
+
+  /**
+   * Render benchmark. 1) `singles` times: a fresh panel state (reset), then ONE ResNet-50-sized step; time
+   * from the message to 'rendered'. 2) `stream` steps back to back (the next is sent when the previous
+   * rendered), with long tasks and input delay recorded.
+   */
+  async bench(opts: { singles?: number; stream?: number; expandAll?: boolean } = {}) {
+    const singles = opts.singles ?? 9;
+    const streamN = opts.stream ?? 1000;
+    const spec = resnet50Spec();
+    const channels = spec.reduce((a, s) => a + s.channels, 0);
+    const first: { ms: number; e2e: number; frame: number }[] = [];
+    const second: { ms: number; e2e: number; frame: number }[] = [];
+    for (let k = 0; k < singles; k++) {
+      const run = new SynthRun(spec, 100 + k);
+      const r0 = waitFor((m) => m.type === 'rendered' && m.stepIndex === 0);
+      send({ type: 'reset', session: session(), steps: [], thinned: 0 });
+      await r0;
+      window.scrollTo(0, 0);
+      await nextFrame();
+      first.push(await sendStepTimed(run.step('fit')));
+      await nextFrame();
+      second.push(await sendStepTimed(run.step('fit')));
+      await nextFrame();
+    }
+    // stream
+    const run = new SynthRun(spec, 999, { frozen: (n) => n.startsWith('conv2_') && n.endsWith('_1_bn') });
+    const r0 = waitFor((m) => m.type === 'rendered' && m.stepIndex === 0);
+    send({ type: 'reset', session: session(), steps: [], thinned: 0 });
+    await r0;
+    window.scrollTo(0, 0);
+    longTasks.length = 0;
+    const inputDelays: number[] = [];
+    const onKey = (e: KeyboardEvent) => inputDelays.push(performance.now() - e.timeStamp);
+    window.addEventListener('keydown', onKey, true);
+    (window as any).__bnStreaming = true;
+    const per: number[] = [];
+    const e2e: number[] = [];
+    const t0 = performance.now();
+    const heap0 = (performance as any).memory?.usedJSHeapSize ?? null;
+    for (let i = 0; i < streamN; i++) {
+      const kind: SynthKind = i % 10 === 9 ? 'predict' : 'fit';
+      const r = await sendStepTimed(run.step(kind));
+      per.push(r.ms);
+      e2e.push(r.e2e);
+    }
+    const total = performance.now() - t0;
+    (window as any).__bnStreaming = false;
+    window.removeEventListener('keydown', onKey, true);
+    const heap1 = (performance as any).memory?.usedJSHeapSize ?? null;
+    const timelineNote = document.querySelector('.timeline-note')?.textContent ?? '';
+    const summarise = (a: { ms: number; e2e: number; frame: number }[]) => ({
+      panelMs: { median: median(a.map((x) => x.ms)), max: Math.max(...a.map((x) => x.ms)) },
+      messageToRenderedMs: { median: median(a.map((x) => x.e2e)), max: Math.max(...a.map((x) => x.e2e)) },
+      messageToNextFrameMs: { median: median(a.map((x) => x.frame)), max: Math.max(...a.map((x) => x.frame)) },
+    });
+    return {
+      layers: spec.length,
+      channels,
+      singles,
+      firstStep: summarise(first),
+      nextStep: summarise(second),
+      stream: {
+        steps: streamN,
+        totalMs: Math.round(total),
+        perStepPanelMs: { median: median(per), p95: pct(per, 95), max: Math.max(...per) },
+        perStepMessageToRenderedMs: { median: median(e2e), p95: pct(e2e, 95), max: Math.max(...e2e) },
+        longTasks: { count: longTasks.length, maxMs: longTasks.length ? Math.max(...longTasks) : 0 },
+        inputDelayMs: { samples: inputDelays.length, median: median(inputDelays), max: inputDelays.length ? Math.max(...inputDelays) : NaN },
+        heapBytes: { before: heap0, after: heap1 },
+        timelineNote,
+      },
+    };
+  },
+};
+
+(window as any).__bn = bn;
