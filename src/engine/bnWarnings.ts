@@ -1,0 +1,107 @@
+/**
+ * The contract's per-layer warnings (headless-contract.md, "Warning codes"): when each one fires and
+ * the human sentence that explains it. Pure functions over plain numbers: no tfjs here.
+ */
+import type { LayerWarning } from '../shared/protocol';
+
+/** What one layer did during one step, as the instrument counted it. */
+export interface StepFacts {
+  layerName: string;
+  trainable: boolean;
+  /** training-mode calls (= moving-average updates) in this step */
+  updates: number;
+  /** of those, calls made while the layer's trainable flag was false */
+  updatesWhileFrozen: number;
+  /** inference-mode calls in this step */
+  inferenceCalls: number;
+  /** input shape of a training-mode call in this step that reduced over exactly one value per channel, or null */
+  batchOfOneShape: number[] | null;
+  /** a training-mode call ever happened on this layer (since the instrument was installed) */
+  everUpdated: boolean;
+  /** the moving statistics still hold the values the layer was built with (or exactly mean 0 / variance 1) */
+  movingAtInitial: boolean;
+  /** the moving statistics are exactly mean 0 / variance 1 */
+  movingIsZeroOne: boolean;
+  momentum: number;
+  movingMean: ArrayLike<number>;
+  movingVariance: ArrayLike<number>;
+  gamma: ArrayLike<number> | null;
+  beta: ArrayLike<number> | null;
+}
+
+function nonFiniteChannels(v: ArrayLike<number> | null): number[] {
+  const out: number[] = [];
+  if (!v) return out;
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) out.push(i);
+  return out;
+}
+
+function channelList(idx: number[]): string {
+  const shown = idx.slice(0, 5).join(', ');
+  return idx.length > 5 ? `${shown} and ${idx.length - 5} more` : shown;
+}
+
+/** Every warning of the contract's table that applies, each code at most once, in the table's order. */
+export function layerWarnings(f: StepFacts): LayerWarning[] {
+  const w: LayerWarning[] = [];
+
+  if (f.updatesWhileFrozen > 0) {
+    const n = f.updatesWhileFrozen;
+    w.push({
+      code: 'TRAINABLE_FALSE_STILL_UPDATES',
+      message:
+        `trainable is false, yet ${n} training-mode call${n === 1 ? '' : 's'} in this step updated the moving mean and ` +
+        `variance (and normalised with the batch statistics). In tfjs, trainable = false only freezes gamma and beta: ` +
+        `BatchNormalization reads the training flag of the call (fit and trainOnBatch pass training: true) and ignores ` +
+        `trainable. TF2 Keras differs: there trainable = False runs the layer in inference mode, so its moving ` +
+        `statistics stay frozen and are used. To keep them fixed in tfjs, do not call this layer in training mode ` +
+        `(for example a custom training loop that calls it with training: false).`,
+    });
+  }
+
+  if (f.batchOfOneShape) {
+    w.push({
+      code: 'BATCH_OF_ONE',
+      message:
+        `A training-mode call in this step saw one value per channel (input shape [${f.batchOfOneShape.join(', ')}]): ` +
+        `its batch variance is 0 and its batch mean is the sample itself, so the output is just beta, and the moving ` +
+        `variance was pulled toward 0 (by 1 - momentum = ${+(1 - f.momentum).toPrecision(6)} of the way). With fit this ` +
+        `happens when the number of samples leaves a last batch of one (samples % batchSize == 1).`,
+    });
+  }
+
+  const bad: string[] = [];
+  const vecs: [string, ArrayLike<number> | null][] = [
+    ['moving mean', f.movingMean],
+    ['moving variance', f.movingVariance],
+    ['gamma', f.gamma],
+    ['beta', f.beta],
+  ];
+  for (const [label, v] of vecs) {
+    const idx = nonFiniteChannels(v);
+    if (idx.length) bad.push(`${label} (channel${idx.length === 1 ? '' : 's'} ${channelList(idx)})`);
+  }
+  if (bad.length) {
+    w.push({
+      code: 'NON_FINITE',
+      message:
+        `NaN or Infinity in ${bad.join(', ')}. Every output of this layer that uses these channels is now non-finite, ` +
+        `and a non-finite moving statistic never recovers through the moving average. Usual causes: a diverging ` +
+        `training run (learning rate too high), NaN or Infinity in the input data, or a negative/zero variance with a ` +
+        `tiny epsilon.`,
+    });
+  }
+
+  if (f.inferenceCalls > 0 && !f.everUpdated && f.movingAtInitial) {
+    const init = f.movingIsZeroOne ? 'its initial moving mean 0 and moving variance 1' : 'its initial moving statistics';
+    w.push({
+      code: 'STALE_MOVING_STATS',
+      message:
+        `Called in inference mode in this step (predict, evaluate, or apply without training: true), but its moving ` +
+        `statistics have never been updated: the layer normalises with ${init}` +
+        (f.movingIsZeroOne ? `, so its output is about gamma * x + beta, nearly the input unchanged` : '') +
+        `. Moving statistics change only in training mode: fit, trainOnBatch, or apply(x, {training: true}).`,
+    });
+  }
+  return w;
+}

@@ -1,0 +1,148 @@
+/**
+ * Independent float64 reference of what BatchNormalization should compute, in plain JS numbers
+ * (no tfjs): batch moments over every axis but the channel axis (biased variance, divide by N),
+ * the moving-average update `new = old - (old - batch) * (1 - momentum)`, and the normalised output.
+ * Inputs are flat row-major data (as `dataSync()` returns them) plus a shape.
+ */
+import * as assert from 'node:assert/strict';
+
+export interface Moments64 {
+  mean: Float64Array;
+  variance: Float64Array;
+  /** number of values reduced per channel */
+  n: number;
+}
+
+function normAxis(axis: number, rank: number): number {
+  return axis >= 0 ? axis : axis + rank;
+}
+
+/** channel index of each flat element for a row-major `shape` and channel `axis` */
+function channelOf(shape: number[], axis: number): (flat: number) => number {
+  const a = normAxis(axis, shape.length);
+  let inner = 1;
+  for (let i = a + 1; i < shape.length; i++) inner *= shape[i];
+  const c = shape[a];
+  return (flat) => Math.floor(flat / inner) % c;
+}
+
+/** two-pass float64 batch mean and biased variance over every axis but `axis` */
+export function moments64(data: ArrayLike<number>, shape: number[], axis = -1): Moments64 {
+  const a = normAxis(axis, shape.length);
+  const c = shape[a];
+  const size = shape.reduce((p, d) => p * d, 1);
+  assert.equal(data.length, size, 'data length matches shape');
+  const n = size / c;
+  const ch = channelOf(shape, axis);
+  const mean = new Float64Array(c);
+  for (let i = 0; i < size; i++) mean[ch(i)] += data[i];
+  for (let k = 0; k < c; k++) mean[k] /= n;
+  const variance = new Float64Array(c);
+  for (let i = 0; i < size; i++) {
+    const d = data[i] - mean[ch(i)];
+    variance[ch(i)] += d * d;
+  }
+  for (let k = 0; k < c; k++) variance[k] /= n;
+  return { mean, variance, n };
+}
+
+/** Keras/tfjs moving average: new = old - (old - batch) * (1 - momentum) */
+export function movingUpdate64(old: ArrayLike<number>, batch: ArrayLike<number>, momentum: number): Float64Array {
+  const out = new Float64Array(old.length);
+  for (let i = 0; i < old.length; i++) out[i] = old[i] - (old[i] - batch[i]) * (1 - momentum);
+  return out;
+}
+
+/** y = (x - mean) / sqrt(variance + epsilon) * gamma + beta, per channel */
+export function normalize64(
+  data: ArrayLike<number>,
+  shape: number[],
+  axis: number,
+  mean: ArrayLike<number>,
+  variance: ArrayLike<number>,
+  epsilon: number,
+  gamma: ArrayLike<number> | null,
+  beta: ArrayLike<number> | null,
+): Float64Array {
+  const ch = channelOf(shape, axis);
+  const out = new Float64Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const k = ch(i);
+    const g = gamma ? gamma[k] : 1;
+    const b = beta ? beta[k] : 0;
+    out[i] = ((data[i] - mean[k]) / Math.sqrt(variance[k] + epsilon)) * g + b;
+  }
+  return out;
+}
+
+/**
+ * What tfjs 4.22's FusedBatchNorm kernels (cpu and wasm) really compute when the statistics are broadcast
+ * over a non-last axis: they walk the flat data and cycle through the statistic vectors by flat index,
+ * statistic[i % C], i.e. they treat every input as channels-last (tensorflow/tfjs#1106). Used to pin down
+ * the output of BatchNormalization with axis 1.
+ */
+export function normalizeFlatCycle64(
+  data: ArrayLike<number>,
+  mean: ArrayLike<number>,
+  variance: ArrayLike<number>,
+  epsilon: number,
+): Float64Array {
+  const c = mean.length;
+  const out = new Float64Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = (data[i] - mean[i % c]) / Math.sqrt(variance[i % c] + epsilon);
+  return out;
+}
+
+/** rows [from, to) of a row-major [N, ...] array */
+export function sliceRows(data: ArrayLike<number>, shape: number[], from: number, to: number): { data: Float64Array; shape: number[] } {
+  const row = shape.slice(1).reduce((p, d) => p * d, 1);
+  const out = new Float64Array((to - from) * row);
+  for (let i = 0; i < out.length; i++) out[i] = data[from * row + i];
+  return { data: out, shape: [to - from, ...shape.slice(1)] };
+}
+
+export function filled(n: number, v: number): Float64Array {
+  return new Float64Array(n).fill(v);
+}
+
+/**
+ * Float32-appropriate closeness: |actual - expected| <= atol + rtol * |expected| element-wise.
+ * Default rtol 2e-5 (a few float32 ulps after a reduction), atol relative to `scale` (the magnitude of
+ * the data the values were computed from).
+ */
+export function assertClose(
+  actual: ArrayLike<number> | null | undefined,
+  expected: ArrayLike<number>,
+  what: string,
+  { rtol = 2e-5, atol = 1e-6, scale = 1 }: { rtol?: number; atol?: number; scale?: number } = {},
+): void {
+  assert.ok(actual, `${what}: missing`);
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  let worst = 0, at = -1;
+  for (let i = 0; i < expected.length; i++) {
+    const tol = atol * scale + rtol * Math.abs(expected[i]);
+    const err = Math.abs(actual[i] - expected[i]);
+    if (!(err <= tol) && (err - tol > worst || at < 0)) {
+      worst = err - tol;
+      at = i;
+    }
+  }
+  if (at >= 0) {
+    assert.fail(
+      `${what}: element ${at} is ${actual[at]}, reference ${expected[at]} (|diff| ${Math.abs(actual[at] - expected[at]).toExponential(2)})\n` +
+        `actual   ${Array.from(actual).slice(0, 8).join(', ')}\nexpected ${Array.from(expected).slice(0, 8).join(', ')}`,
+    );
+  }
+}
+
+/** exact equality of two float vectors (bit-for-bit except that NaN equals NaN) */
+export function assertSame(actual: ArrayLike<number> | null | undefined, expected: ArrayLike<number>, what: string): void {
+  assert.ok(actual, `${what}: missing`);
+  assert.deepEqual(Array.from(actual), Array.from(expected), what);
+}
+
+export function maxAbs(data: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < data.length; i++) m = Math.max(m, Math.abs(data[i]));
+  return m;
+}
