@@ -207,7 +207,12 @@ function patchExport(obj: Record<string, unknown>, name: string, value: unknown)
   };
 }
 
-export function installBnInstrument(tf: TF): BnInstrument {
+export interface BnInstrumentOptions {
+  /** never patch tfjs-core's moments: always recompute the batch statistics (tests, benchmarks) */
+  forceRecompute?: boolean;
+}
+
+export function installBnInstrument(tf: TF, options: BnInstrumentOptions = {}): BnInstrument {
   const classMap = tf.serialization.SerializationMap.getMap().classNameMap as Record<string, [unknown, unknown]>;
   const BN = classMap.BatchNormalization?.[0] as { prototype: Record<string, unknown> } | undefined;
   if (!BN) throw new Error('BatchNormalization is not registered in this tfjs');
@@ -234,8 +239,10 @@ export function installBnInstrument(tf: TF): BnInstrument {
 
   // ---- capture of tfjs-core's moments --------------------------------------------------------
   // literal require: bundlers must see it
-  const core = tryRequire(() => require('@tensorflow/tfjs-core'));
-  if (!core) {
+  const core = options.forceRecompute ? null : tryRequire(() => require('@tensorflow/tfjs-core'));
+  if (options.forceRecompute) {
+    modeNote = 'recompute mode requested: batch statistics are recomputed with tf.moments';
+  } else if (!core) {
     modeNote = 'tfjs-core cannot be required here (ES-module build): batch statistics are recomputed with tf.moments';
   } else if (core.moments !== tf.moments) {
     modeNote = 'the tfjs-core this module sees is not the one tfjs uses: batch statistics are recomputed with tf.moments';

@@ -733,6 +733,41 @@ for (const backend of ['wasm', 'cpu'] as const) {
   });
 }
 
+describe('bnInstrument recompute mode (the fallback where the moments export cannot be patched)', function () {
+  for (const backend of ['wasm', 'cpu'] as const) {
+    it(`gives the same batch statistics as capture mode, bit for bit (${backend})`, async () => {
+      assert.ok(await tf.setBackend(backend));
+      await tf.ready();
+      const shape = [7, 3, 3, 4];
+      const data = randn(shape, 21);
+      const x = tf.tensor(data, shape);
+      const results: { mean: Float32Array; variance: Float32Array; mm: Float32Array; lastMean: Float32Array }[] = [];
+      for (const forceRecompute of [false, true]) {
+        const inst = installBnInstrument(tf, { forceRecompute });
+        assert.equal(inst.captureMode(), forceRecompute ? 'recompute' : 'capture');
+        const bn = tf.layers.batchNormalization({ momentum: 0.7 });
+        tf.dispose(bn.apply(x, { training: true }) as tf.Tensor);
+        tf.dispose(bn.apply(x.slice([0], [2]), { training: false }) as tf.Tensor);
+        const s = byName(inst.snapshotLayers(), bn.name);
+        results.push({ mean: s.lastTrainingCall!.batchMean, variance: s.lastTrainingCall!.batchVariance, mm: s.movingMean, lastMean: s.lastCall!.batchMean });
+        assert.equal(inst.captureMode(), forceRecompute ? 'recompute' : 'capture');
+        assert.equal(inst.captureNote() === null, !forceRecompute);
+        bn.dispose();
+        inst.uninstall();
+      }
+      const [cap, rec] = results;
+      assertSame(rec.mean, cap.mean, 'training batch mean');
+      assertSame(rec.variance, cap.variance, 'training batch variance');
+      assertSame(rec.mm, cap.mm, 'moving mean');
+      assertSame(rec.lastMean, cap.lastMean, 'inference batch mean');
+      const ref = moments64(data, shape);
+      assertClose(rec.mean, ref.mean, 'recomputed mean vs float64', { scale: maxAbs(data) });
+      assertClose(rec.variance, ref.variance, 'recomputed variance vs float64', { scale: maxAbs(data) ** 2 });
+      x.dispose();
+    });
+  }
+});
+
 describe('bnInstrument uninstall', function () {
   it('restores every patched function and releases every kept tensor', async () => {
     await tf.setBackend('cpu');
