@@ -25,7 +25,7 @@ Usage:
   --to LINE         stop at the first step point at or after line LINE of SCRIPT, once reached
   --backend B       wasm (default) or cpu
   --max-steps N     stop after N steps
-  --timeout-ms N    stop the script after N ms (exit status 3)
+  --timeout-ms N    stop the script after N ms of running (engine start-up not counted; exit status 3)
 
 A step point is a statement calling fit, fitDataset, trainOnBatch, predict, predictOnBatch, evaluate,
 evaluateDataset, apply or execute, or a statement right after a "// @step" comment.

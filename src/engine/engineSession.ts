@@ -15,7 +15,7 @@ export interface EngineSessionOptions {
   backend?: Backend; // default 'wasm'
   /** where to pause first; default { kind: 'none' } */
   pause?: PausePolicy;
-  /** wall-clock limit for the whole run; on expiry the worker is terminated and the run ends with kind 'timeout' */
+  /** limit on the script's running time (from 'compiled'; pauses not counted); on expiry the worker is terminated and the run ends with reason 'timeout' */
   timeoutMs?: number;
   /** stop (terminate) after this many steps; the run ends with reason 'maxSteps' */
   maxSteps?: number;
@@ -166,7 +166,8 @@ export class EngineSession {
         resourceLimits: { maxOldGenerationSizeMb: o.memoryMb ?? 4096 },
         stdout: true,
         stderr: true,
-        env: process.env,
+        // a clean runtime: not the host's loaders (tsx under the unit tests), inspector or source-map flags
+        execArgv: [],
       });
     } catch (e) {
       this.finish('crashed', { kind: 'crash', message: `could not start the engine worker: ${(e as Error).message}`, line: null, column: null, stack: String((e as Error).stack ?? e) });
@@ -184,24 +185,53 @@ export class EngineSession {
       this.stderrTail = (this.stderrTail + t).slice(-4000);
       this.onConsole(t, 'stderr');
     });
+    // --timeout-ms counts the script's own running time: the clock starts at 'compiled' and stands
+    // still while the worker is paused; start-up gets a generous guard of its own
     if (o.timeoutMs && o.timeoutMs > 0) {
-      this.timer = setTimeout(() => {
-        this.kill('timeout', {
-          kind: 'timeout',
-          message: `the script did not finish within ${o.timeoutMs} ms (stopped after ${this.steps.length} step${this.steps.length === 1 ? '' : 's'})`,
-          line: null,
-          column: null,
-          stack: '',
-        });
-      }, o.timeoutMs);
-      this.timer.unref?.();
+      this.budgetMs = o.timeoutMs;
+      this.timer = setTimeout(() => this.onTimeout('start-up'), Math.max(60_000, o.timeoutMs));
     }
+  }
+
+  private budgetMs = 0;
+  private clockStartedAt: number | null = null;
+
+  private startClock(): void {
+    if (!this.options.timeoutMs || this.ended || this.clockStartedAt !== null) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.clockStartedAt = performance.now();
+    this.timer = setTimeout(() => this.onTimeout('run'), Math.max(0, this.budgetMs));
+  }
+
+  private stopClock(): void {
+    if (!this.options.timeoutMs || this.clockStartedAt === null) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.budgetMs -= performance.now() - this.clockStartedAt;
+    this.clockStartedAt = null;
+  }
+
+  private onTimeout(phase: 'start-up' | 'run'): void {
+    const n = this.steps.length;
+    this.kill('timeout', {
+      kind: 'timeout',
+      message:
+        phase === 'run'
+          ? `the script did not finish within ${this.options.timeoutMs} ms (stopped after ${n} step${n === 1 ? '' : 's'})`
+          : `the engine did not start the script within ${Math.max(60_000, this.options.timeoutMs ?? 0)} ms`,
+      line: null,
+      column: null,
+      stack: '',
+    });
   }
 
   /** Continue a paused worker with a new pause policy (also accepted while running: it changes the policy). */
   resume(pause: PausePolicy = { kind: 'none' }): void {
     this.send({ type: 'resume', pause });
-    this.paused = false;
+    if (this.paused) {
+      this.paused = false;
+      this.startClock();
+    }
   }
 
   /** Terminates the worker; 'end' follows with reason 'stopped'. Returns fast, whatever the worker is doing. */
@@ -244,6 +274,7 @@ export class EngineSession {
       case 'compiled':
         this.tfjs = m.tfjs;
         this.backend = m.backend;
+        this.startClock();
         this.emit('compiled', { stepPoints: m.stepPoints, tfjs: m.tfjs, backend: m.backend });
         break;
       case 'console':
@@ -257,6 +288,7 @@ export class EngineSession {
         const max = this.options.maxSteps;
         const last = max !== undefined && max > 0 && this.steps.length >= max;
         this.paused = m.paused;
+        if (m.paused) this.stopClock();
         this.emit('step', step, m.paused && !last);
         if (last && !this.ended) this.kill('maxSteps', null);
         break;
