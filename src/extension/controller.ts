@@ -226,6 +226,10 @@ export class Controller implements vscode.Disposable {
     this.diagFiles.delete(key);
   }
 
+  /** progress notifications shown so far, and the Cancel action of the one on screen per session (tests) */
+  progressShown = 0;
+  readonly progressCancels = new Map<ScriptSession, () => void>();
+
   /** a progress notification with Cancel for a run that has not paused or ended after half a second */
   private watchProgress(s: ScriptSession): void {
     const token = s.runToken;
@@ -246,11 +250,16 @@ export class Controller implements vscode.Disposable {
               if (!s.busy || s.runToken !== token) finish();
               else progress.report({ message: s.statusText() });
             };
+            const onCancel = () => {
+              this.progressCancels.delete(s);
+              void s.stop('cancel');
+              finish();
+            };
+            this.progressShown++;
+            this.progressCancels.set(s, onCancel);
             const subs = [
-              cancel.onCancellationRequested(() => {
-                void s.stop('cancel');
-                finish();
-              }),
+              cancel.onCancellationRequested(onCancel),
+              { dispose: () => this.progressCancels.delete(s) },
               s.onDidChangeState(update),
               s.onDidStep(update),
             ];

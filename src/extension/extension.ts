@@ -29,6 +29,14 @@ export interface BnInspectorApi {
     posted(): Record<'reset' | 'step' | 'session', number>;
   };
   outputText(uri: vscode.Uri | string): string | undefined;
+  progress: {
+    /** progress notifications shown so far */
+    shown(): number;
+    /** is a progress notification with Cancel on screen for this script's session */
+    isShowing(uri: vscode.Uri | string): boolean;
+    /** does what the notification's Cancel button does */
+    cancel(uri: vscode.Uri | string): boolean;
+  };
 }
 
 let controller: Controller | undefined;
@@ -78,6 +86,20 @@ export function activate(context: vscode.ExtensionContext): BnInspectorApi {
       posted: () => ({ ...panel.posted }),
     },
     outputText: (uri) => c.getSession(uri)?.output,
+    progress: {
+      shown: () => c.progressShown,
+      isShowing: (uri) => {
+        const s = c.getSession(uri);
+        return !!s && c.progressCancels.has(s);
+      },
+      cancel: (uri) => {
+        const s = c.getSession(uri);
+        const f = s && c.progressCancels.get(s);
+        if (!f) return false;
+        f();
+        return true;
+      },
+    },
   };
 }
 

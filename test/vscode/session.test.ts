@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { stepToJson } from '../../src/shared/snapshotCodec';
-import { ENDLESS, HOG, LOOP, MARKED, THROWS, THROWS_FIXED } from './support/fixtures';
+import { ENDLESS, HOG, LOOP, MARKED, SLOW, THROWS, THROWS_FIXED } from './support/fixtures';
 import { api, closeAllEditors, extensionPath, lineOf, open, setText, sleep, stopAll, until, workspaceDir, writeFixture } from './support/host';
 
 const started: string[] = [];
@@ -93,6 +93,35 @@ suite('session', () => {
     assert.match(s.output, /loop done/);
   });
 
+  test('Run to Cursor pauses at the step point at or after the cursor; Restart runs again to the same place', async () => {
+    const a = await api();
+    const file = writeFixture('cursor.ts', LOOP);
+    started.push(file);
+    const { doc, editor } = await open(file);
+    const target = lineOf(LOOP, /LOOP-PREDICT/);
+    const cursor = new vscode.Position(target - 3, 0); // above the loop: the next step point is the predict
+    editor.selection = new vscode.Selection(cursor, cursor);
+    const r: any = await vscode.commands.executeCommand('batchnormInspector.runToCursor');
+    assert.strictEqual(r.state, 'paused');
+    const s = a.getSession(doc.uri)!;
+    assert.deepStrictEqual([s.lastStep!.line, s.lastStep!.hit], [target, 1]);
+    await vscode.commands.executeCommand('batchnormInspector.step', doc.uri);
+    assert.strictEqual(a.getSession(doc.uri)!.lastStep!.hit, 2);
+    const r2: any = await vscode.commands.executeCommand('batchnormInspector.restart', doc.uri);
+    assert.strictEqual(r2.state, 'paused');
+    const s2 = a.getSession(doc.uri)!;
+    assert.notStrictEqual(s2, s);
+    assert.strictEqual(s.state, 'ended', 'the old worker ended');
+    assert.deepStrictEqual([s2.lastStep!.line, s2.lastStep!.hit, s2.stepCount], [target, 1, 1]);
+    // after the last step point there is nowhere to run to: nothing starts
+    const end = new vscode.Position(doc.lineCount - 1, 0);
+    editor.selection = new vscode.Selection(end, end);
+    const r3: any = await vscode.commands.executeCommand('batchnormInspector.runToCursor');
+    assert.deepStrictEqual([r3.ran, r3.reason], [false, 'noStepPoint']);
+    assert.strictEqual(a.getSession(doc.uri), s2);
+    await s2.stop();
+  });
+
   test('Stop during an endless loop returns within 2 s and no worker remains', async () => {
     const a = await api();
     const file = writeFixture('endless.ts', ENDLESS);
@@ -113,6 +142,46 @@ suite('session', () => {
     assert.strictEqual(a.liveWorkers(), 0, 'no worker remains');
     assert.strictEqual(s.stepCount, 1, 'the snapshot taken before is kept');
     await run;
+  });
+
+  test('a step slower than half a second shows a progress notification; Cancel stops the worker and keeps the snapshots', async () => {
+    const a = await api();
+    const file = writeFixture('slow.ts', SLOW(1500));
+    started.push(file);
+    const { doc } = await open(file);
+    const r: any = await runTo(doc.uri, lineOf(SLOW(0), /QUICK/));
+    assert.strictEqual(r.state, 'paused');
+    // a slow step: the notification comes, then goes when the step is done
+    const shown = a.progress.shown();
+    const step = vscode.commands.executeCommand('batchnormInspector.step', doc.uri);
+    await until('a progress notification', () => a.progress.isShowing(doc.uri), 1400);
+    await step;
+    const s = a.getSession(doc.uri)!;
+    assert.strictEqual(s.state, 'paused');
+    assert.strictEqual(a.progress.isShowing(doc.uri), false, 'gone once paused');
+    assert.ok(a.progress.shown() > shown);
+    // a quick step: none
+    const before = a.progress.shown();
+    await vscode.commands.executeCommand('batchnormInspector.step', doc.uri);
+    assert.strictEqual(a.progress.shown(), before, 'no notification for a quick step');
+    // run it again with a step that takes long, and Cancel it
+    await vscode.commands.executeCommand('batchnormInspector.stop', doc.uri);
+    const file2 = writeFixture('slow-cancel.ts', SLOW(60_000));
+    started.push(file2);
+    const { doc: d2 } = await open(file2);
+    const r2: any = await runTo(d2.uri, lineOf(SLOW(0), /QUICK/));
+    assert.strictEqual(r2.state, 'paused');
+    const pending = vscode.commands.executeCommand('batchnormInspector.step', d2.uri);
+    await until('a progress notification', () => a.progress.isShowing(d2.uri), 5_000);
+    const s2 = a.getSession(d2.uri)!;
+    assert.strictEqual(s2.state, 'running');
+    assert.ok(a.progress.cancel(d2.uri));
+    await pending;
+    await until('ended', () => s2.state === 'ended', 2_000);
+    assert.strictEqual(s2.endReason, 'stopped');
+    assert.strictEqual(s2.stoppedBy, 'cancel');
+    assert.strictEqual(s2.stepCount, 1, 'the snapshot taken before is kept');
+    assert.ok(s2.workerExited);
   });
 
   test('a script that throws: one diagnostic on its line; fixing the text and running again clears it', async () => {

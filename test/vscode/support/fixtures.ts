@@ -72,3 +72,15 @@ export const BROKEN = `import * as tf from '@tensorflow/tfjs';
 const model = tf.sequential(;
 model.predict(tf.zeros([1, 2]));
 `;
+
+/** a quick step, then a slow one (a busy wait of `ms`), then another */
+export const SLOW = (ms: number) => `import * as tf from '@tensorflow/tfjs';
+
+const layer = tf.layers.batchNormalization({ inputShape: [2] });
+const x = tf.tensor2d([[1, 2], [3, 4]]);
+layer.apply(x); // QUICK
+const until = Date.now() + ${ms};
+while (Date.now() < until) { /* slow */ }
+layer.apply(x, { training: true }); // SLOW
+layer.apply(x); // AFTER
+`;
