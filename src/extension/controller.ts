@@ -42,7 +42,7 @@ export class Controller implements vscode.Disposable {
   private current: ScriptSession | undefined;
   readonly output = vscode.window.createOutputChannel(OUTPUT_NAME);
   readonly diagnostics = vscode.languages.createDiagnosticCollection('batchnormInspector');
-  private readonly status = vscode.window.createStatusBarItem('batchnormInspector.status', vscode.StatusBarAlignment.Left, 50);
+  readonly status = vscode.window.createStatusBarItem('batchnormInspector.status', vscode.StatusBarAlignment.Left, 50);
   private readonly disposables: vscode.Disposable[] = [];
   /** files that carry a diagnostic of a session, per script */
   private readonly diagFiles = new Map<string, vscode.Uri[]>();
@@ -151,6 +151,15 @@ export class Controller implements vscode.Disposable {
       if (this.sessions.get(key) === s || this.current === s) this.refresh();
     });
     s.onDidOutput(({ text }) => this.output.append(text));
+    // while it runs without pausing, the status bar counts the steps (a few times a second at most)
+    s.onDidStep(() => {
+      if (s.stepCount === 1 && this.current === s) this.refresh(); // bnInspector.hasSteps
+      if (this.current !== s || this.statusTimer) return;
+      this.statusTimer = setTimeout(() => {
+        this.statusTimer = undefined;
+        if (this.current === s && !this.disposed) this.updateStatus();
+      }, 250);
+    });
     s.onDidEnd(() => this.onSessionEnd(s, key));
     this.watchProgress(s);
     this.setCurrent(s);
@@ -325,13 +334,26 @@ export class Controller implements vscode.Disposable {
   // ---------------------------------------------------------------------------------------------
   // context keys, status bar
 
+  private statusTimer: NodeJS.Timeout | undefined;
+  private contextKeys = '';
+
   refresh(): void {
     if (this.disposed) return;
     const s = this.current;
     const state: SessionState = s?.state ?? 'idle';
-    void vscode.commands.executeCommand('setContext', 'bnInspector.sessionState', state);
-    void vscode.commands.executeCommand('setContext', 'bnInspector.hasSession', !!s);
-    void vscode.commands.executeCommand('setContext', 'bnInspector.hasSteps', !!s && s.stepCount > 0);
+    const keys = `${state}|${!!s}|${!!s && s.stepCount > 0}`;
+    if (keys !== this.contextKeys) {
+      this.contextKeys = keys;
+      void vscode.commands.executeCommand('setContext', 'bnInspector.sessionState', state);
+      void vscode.commands.executeCommand('setContext', 'bnInspector.hasSession', !!s);
+      void vscode.commands.executeCommand('setContext', 'bnInspector.hasSteps', !!s && s.stepCount > 0);
+    }
+    this.updateStatus();
+    this._onDidChange.fire();
+  }
+
+  private updateStatus(): void {
+    const s = this.current;
     const editor = vscode.window.activeTextEditor;
     if (s) {
       const icon = { idle: '$(circle-outline)', starting: '$(loading~spin)', running: '$(loading~spin)', paused: '$(debug-pause)', ended: s.error ? '$(error)' : '$(check)' }[s.state];
@@ -345,7 +367,6 @@ export class Controller implements vscode.Disposable {
         : 'BatchNorm Inspector runs nothing in an untrusted workspace.';
       this.status.show();
     } else this.status.hide();
-    this._onDidChange.fire();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -524,6 +545,7 @@ export class Controller implements vscode.Disposable {
 
   dispose(): void {
     this.disposed = true;
+    if (this.statusTimer) clearTimeout(this.statusTimer);
     for (const s of this.sessions.values()) s.dispose('deactivate');
     this.sessions.clear();
     this.disposables.forEach((d) => d.dispose());

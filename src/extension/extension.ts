@@ -29,6 +29,8 @@ export interface BnInspectorApi {
     posted(): Record<'reset' | 'step' | 'session', number>;
   };
   outputText(uri: vscode.Uri | string): string | undefined;
+  /** the status bar item's text and whether it is shown */
+  statusBar(): { text: string; command: string | undefined };
   progress: {
     /** progress notifications shown so far */
     shown(): number;
@@ -86,6 +88,7 @@ export function activate(context: vscode.ExtensionContext): BnInspectorApi {
       posted: () => ({ ...panel.posted }),
     },
     outputText: (uri) => c.getSession(uri)?.output,
+    statusBar: () => ({ text: c.status.text, command: typeof c.status.command === 'string' ? c.status.command : c.status.command?.command }),
     progress: {
       shown: () => c.progressShown,
       isShowing: (uri) => {

@@ -83,6 +83,8 @@ suite('session', () => {
       hits.push(a.getSession(doc.uri)!.lastStep!.hit);
     }
     assert.deepStrictEqual(hits, [1, 2, 3]);
+    assert.strictEqual(a.statusBar().text, `$(debug-pause) BN: paused at line ${line} · step 3 · hit 3`);
+    assert.strictEqual(a.statusBar().command, 'batchnormInspector.openInspector');
     const s = a.getSession(doc.uri)!;
     assert.deepStrictEqual(s.allSteps().map((x) => [x.index, x.line, x.hit]), [[1, line, 1], [2, line, 2], [3, line, 3]]);
     // Continue runs to the end: two more hits, the output, a clean end
