@@ -99,6 +99,8 @@ export class App implements CardHost {
   private scrollRestored = false;
   private readonly renderChannel = new MessageChannel();
   private io: IntersectionObserver | null = null;
+  private ro!: ResizeObserver;
+  private canvasOwner = new WeakMap<HTMLCanvasElement, LayerCard>();
 
   // DOM
   private top!: HTMLElement;
@@ -136,16 +138,17 @@ export class App implements CardHost {
     if ('IntersectionObserver' in window) {
       this.io = new IntersectionObserver((entries) => this.onIntersect(entries), { rootMargin: '300px 0px' });
     }
-    if ('ResizeObserver' in window) {
-      let lastW = -1;
-      new ResizeObserver(() => {
-        const w = this.listEl.clientWidth;
-        if (w === lastW) return;
-        lastW = w;
-        for (const c of this.cards.values()) c.invalidate();
-        this.layoutChanged();
-      }).observe(this.listEl);
-    }
+    // canvas sizes come from a ResizeObserver (delivered after layout, before paint): drawing never reads layout
+    this.ro = new ResizeObserver((entries) => {
+      const touched = new Set<LayerCard>();
+      for (const e of entries) {
+        const card = this.canvasOwner.get(e.target as HTMLCanvasElement);
+        if (!card) continue;
+        card.resized(e.target as HTMLCanvasElement, e.contentRect.width, e.contentRect.height);
+        touched.add(card);
+      }
+      for (const c of touched) if (c.shown && !c.collapsed) c.draw();
+    });
     // theme changes: VS Code swaps body classes and the --vscode-* variables on <html>
     const mo = new MutationObserver(() => {
       this.themeCache = null;
@@ -281,6 +284,7 @@ export class App implements CardHost {
   private resetCards(): void {
     for (const c of this.cards.values()) {
       this.io?.unobserve(c.root);
+      for (const cv of c.canvases()) this.ro.unobserve(cv);
       c.root.remove();
     }
     this.cards.clear();
@@ -425,6 +429,10 @@ export class App implements CardHost {
   private createCard(key: string): LayerCard {
     const card = new LayerCard(key, this);
     this.io?.observe(card.root);
+    for (const cv of card.canvases()) {
+      this.canvasOwner.set(cv, card);
+      this.ro.observe(cv);
+    }
     return card;
   }
 
@@ -530,6 +538,7 @@ export class App implements CardHost {
     for (const [k, c] of this.cards) {
       if (!live.has(k)) {
         this.io?.unobserve(c.root);
+        for (const cv of c.canvases()) this.ro.unobserve(cv);
         this.visible.delete(c);
         c.root.remove();
         this.cards.delete(k);
@@ -584,18 +593,11 @@ export class App implements CardHost {
     if (any) this.drawVisible();
   }
 
-  /** Draws the expanded, shown cards that are on (or near) the screen: one layout read, then canvas writes. */
+  /**
+   * Draws the expanded, shown cards that are on (or near) the screen, as the IntersectionObserver last
+   * reported them. No layout read: canvas sizes are cached from the ResizeObserver.
+   */
   private drawVisible(): void {
-    const vh = window.innerHeight || document.documentElement.clientHeight;
-    const margin = 300;
-    const todo: LayerCard[] = [];
-    for (const k of this.order) {
-      const c = this.cards.get(k)!;
-      if (!c.shown || c.collapsed || !(c.dirty || c.timelineDirty)) continue;
-      const r = c.root.getBoundingClientRect();
-      if (r.bottom > -margin && r.top < vh + margin && r.height > 0) todo.push(c);
-    }
-    for (const c of todo) c.measure();
-    for (const c of todo) c.draw();
+    for (const c of this.visible) if (c.shown && !c.collapsed && (c.dirty || c.timelineDirty)) c.draw();
   }
 }

@@ -39,6 +39,7 @@ interface ChartSlot {
 
 interface TimelineSlot {
   which: 'mean' | 'variance';
+  legend: HTMLElement;
   canvas: HTMLCanvasElement;
   readout: HTMLElement;
   w: number;
@@ -92,12 +93,12 @@ export function layerDelta(l: LayerSnapshot, prev: LayerSnapshot | null | undefi
     if (cm) {
       d.marksMean[i] = 1;
       const m = Math.abs(dm);
-      if (!(m <= d.maxMean)) d.maxMean = m;
+      d.maxMean = m !== m || d.maxMean !== d.maxMean ? NaN : Math.max(d.maxMean, m);
     }
     if (cv) {
       d.marksVar[i] = 1;
       const m = Math.abs(dv);
-      if (!(m <= d.maxVar)) d.maxVar = m;
+      d.maxVar = m !== m || d.maxVar !== d.maxVar ? NaN : Math.max(d.maxVar, m);
     }
     if (cm || cv) d.changed++;
   }
@@ -126,6 +127,7 @@ export class LayerCard {
   private pathEl: HTMLElement;
   private badgesEl: HTMLElement;
   private badgeSig = '';
+  private legendSig = new Map<HTMLElement, string>();
   private whyEl: HTMLElement;
   private warnEl: HTMLElement;
   private warnSig = '';
@@ -243,14 +245,12 @@ export class LayerCard {
   private makeTimeline(which: 'mean' | 'variance'): HTMLElement {
     const fig = el('figure', `chart timeline-${which}`);
     const legend = el('figcaption', 'legend');
-    this.legendItem(legend, 'moving', `mean over channels of the moving ${which}`, false);
-    this.legendItem(legend, 'channel', `moving ${which} of the picked channel`, true);
     const canvas = el('canvas', 'plot');
     canvas.setAttribute('role', 'img');
     const readout = el('div', 'readout');
     readout.setAttribute('aria-hidden', 'true');
     fig.append(legend, canvas, readout);
-    const slot: TimelineSlot = { which, canvas, readout, w: 0, h: 0 };
+    const slot: TimelineSlot = { which, legend, canvas, readout, w: 0, h: 0 };
     this.timelines.push(slot);
     canvas.addEventListener('mousemove', (e) => this.hoverTimeline(slot, e.offsetX));
     canvas.addEventListener('mouseleave', () => setText(readout, ''));
@@ -261,6 +261,15 @@ export class LayerCard {
     const item = el('span', 'legend-item');
     item.append(el('span', `swatch swatch-${cls}${dashed ? ' dashed' : ''}`), el('span', null, text));
     legend.append(item);
+  }
+
+  /** rebuilds a legend only when its items changed: items are [swatch class, text, dashed] */
+  private setLegend(legend: HTMLElement, items: [string, string, boolean][]): void {
+    const sig = items.map((i) => i.join('\u0000')).join('\u0001');
+    if (this.legendSig.get(legend) === sig) return;
+    this.legendSig.set(legend, sig);
+    legend.replaceChildren();
+    for (const [cls, text, dashed] of items) this.legendItem(legend, cls, text, dashed);
   }
 
   get collapsed(): boolean {
@@ -310,13 +319,16 @@ export class LayerCard {
     const sig = badges.map((b) => b.tone + b.text).join('|');
     if (sig !== this.badgeSig) {
       this.badgeSig = sig;
-      const frag = document.createDocumentFragment();
-      for (const b of badges) {
-        const s = el('span', `badge tone-${b.tone}`, b.text);
-        s.title = b.title;
-        frag.append(s);
-      }
-      this.badgesEl.replaceChildren(frag);
+      const spans = this.badgesEl.children;
+      while (spans.length > badges.length) spans[spans.length - 1].remove();
+      badges.forEach((b, i) => {
+        let s = spans[i] as HTMLElement | undefined;
+        if (!s) this.badgesEl.append((s = el('span')));
+        const cls = `badge tone-${b.tone}`;
+        if (s.className !== cls) s.className = cls;
+        setText(s, b.text);
+        if (s.title !== b.title) s.title = b.title;
+      });
     }
     setText(this.whyEl, explainLayer(l, prev));
 
@@ -364,13 +376,28 @@ export class LayerCard {
     this.timelineDirty = true;
   }
 
-  /** Read phase: canvas CSS sizes (call for all visible cards before any draw). */
-  measure(): void {
-    if (!this.host.isTable(this.key)) for (const c of this.charts) ((c.w = c.canvas.clientWidth), (c.h = c.canvas.clientHeight));
-    for (const t of this.timelines) ((t.w = t.canvas.clientWidth), (t.h = t.canvas.clientHeight));
+  /** the canvases whose CSS size the panel watches (ResizeObserver) */
+  canvases(): HTMLCanvasElement[] {
+    return [...this.charts.map((c) => c.canvas), ...this.timelines.map((t) => t.canvas)];
   }
 
-  /** Write phase: draw charts or table, and the timeline, if needed. */
+  /** a canvas got a new CSS size (from the panel's ResizeObserver: no layout read here) */
+  resized(canvas: HTMLCanvasElement, w: number, h: number): void {
+    for (const c of this.charts)
+      if (c.canvas === canvas && (c.w !== w || c.h !== h)) {
+        c.w = w;
+        c.h = h;
+        this.dirty = true;
+      }
+    for (const t of this.timelines)
+      if (t.canvas === canvas && (t.w !== w || t.h !== h)) {
+        t.w = w;
+        t.h = h;
+        this.timelineDirty = true;
+      }
+  }
+
+  /** Draws charts or table, and the timeline, if needed (canvas sizes are cached: no layout read). */
   draw(): void {
     const l = this.layer;
     if (!l) return;
@@ -394,42 +421,49 @@ export class LayerCard {
     const t = this.host.theme();
     const call = l.lastCall;
     const callDesc = call ? `last call (${call.training ? 'training' : 'inference'}, input ${shape(call.inputShape)})` : 'no call yet';
+    const d = this.delta;
     for (const c of this.charts) {
-      c.legend.replaceChildren();
       let series: { data: Float32Array | null; color: string; dashed?: boolean }[];
       let marks: Uint8Array | null = null;
       let label: string;
+      const legend: [string, string, boolean][] = [];
       switch (c.kind) {
         case 'mean':
-          this.legendItem(c.legend, 'moving', 'moving mean', false);
-          this.legendItem(c.legend, 'batch', 'batch mean (last call)', true);
+          legend.push(['moving', 'moving mean', false], ['batch', 'batch mean (last call)', true]);
           series = [{ data: l.movingMean, color: t.moving }, { data: call?.batchMean ?? null, color: t.batch, dashed: true }];
-          marks = this.delta?.marksMean ?? null;
+          marks = d?.marksMean ?? null;
           label = `Moving mean and batch mean of the ${callDesc} over ${l.channels} channels`;
           break;
         case 'variance':
-          this.legendItem(c.legend, 'moving', 'moving variance', false);
-          this.legendItem(c.legend, 'batch', 'batch variance (last call)', true);
+          legend.push(['moving', 'moving variance', false], ['batch', 'batch variance (last call)', true]);
           series = [{ data: l.movingVariance, color: t.moving }, { data: call?.batchVariance ?? null, color: t.batch, dashed: true }];
-          marks = this.delta?.marksVar ?? null;
+          marks = d?.marksVar ?? null;
           label = `Moving variance and batch variance of the ${callDesc} over ${l.channels} channels`;
           break;
         case 'gamma':
-          this.legendItem(c.legend, 'gamma', l.gamma ? 'gamma (scale)' : 'gamma: none (scale: false)', false);
+          legend.push(['gamma', l.gamma ? 'gamma (scale)' : 'gamma: none (scale: false)', false]);
           series = [{ data: l.gamma, color: t.gamma }];
           label = l.gamma ? `Gamma over ${l.channels} channels` : 'No gamma';
           break;
         default:
-          this.legendItem(c.legend, 'beta', l.beta ? 'beta (offset)' : 'beta: none (center: false)', false);
+          legend.push(['beta', l.beta ? 'beta (offset)' : 'beta: none (center: false)', false]);
           series = [{ data: l.beta, color: t.beta }];
           label = l.beta ? `Beta over ${l.channels} channels` : 'No beta';
       }
-      if (marks && this.delta && this.delta.changed > 0 && (c.kind === 'mean' || c.kind === 'variance')) {
-        const n = c.kind === 'mean' ? this.delta.marksMean.reduce((a, b) => a + b, 0) : this.delta.marksVar.reduce((a, b) => a + b, 0);
-        if (n) this.legendItem(c.legend, 'changed', `changed since step ${this.prevStepIndex} (${count(n)})`, false);
+      if (marks && d && d.changed > 0) {
+        let n = 0;
+        for (let i = 0; i < marks.length; i++) n += marks[i];
+        if (n) {
+          legend.push(['changed', `changed since step ${this.prevStepIndex}: ${count(n)}`, false]);
+          label += `; ${n} channels changed since step ${this.prevStepIndex}`;
+        } else marks = null;
       }
-      c.canvas.setAttribute('aria-label', label);
-      if (c.w <= 0 || c.h <= 0) continue;
+      this.setLegend(c.legend, legend);
+      if (c.canvas.getAttribute('aria-label') !== label) c.canvas.setAttribute('aria-label', label);
+      if (c.w <= 0 || c.h <= 0) {
+        this.dirty = true; // not laid out yet: draw when the ResizeObserver reports a size
+        continue;
+      }
       const ctx = prepare(c.canvas, c.w, c.h);
       if (ctx) drawChannels(ctx, t, c.w, c.h, l.channels, series, marks);
     }
@@ -531,8 +565,15 @@ export class LayerCard {
     for (const tl of this.timelines) {
       const mean = tl.which === 'mean' ? s.meanMM : s.meanMV;
       const chan = tl.which === 'mean' ? s.chMM : s.chMV;
+      this.setLegend(tl.legend, [
+        ['moving', `moving ${tl.which}: mean over channels`, false],
+        ['channel', `channel ${ch}`, true],
+      ]);
       tl.canvas.setAttribute('aria-label', `Timeline of the moving ${tl.which} over ${s.steps.length} steps: mean over channels, and channel ${ch}`);
-      if (tl.w <= 0 || tl.h <= 0) continue;
+      if (tl.w <= 0 || tl.h <= 0) {
+        this.timelineDirty = true;
+        continue;
+      }
       const ctx = prepare(tl.canvas, tl.w, tl.h);
       if (ctx)
         drawTimeline(ctx, t, tl.w, tl.h, s.steps, [

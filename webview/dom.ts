@@ -31,9 +31,13 @@ export function button(label: string, iconName: string | null, cls: string, aria
   return b;
 }
 
-/** Sets textContent only when it changed (cheap updates, no needless layout invalidation). */
+const lastText = new WeakMap<Node, string>();
+
+/** Sets textContent only when it changed (remembered in JS: no DOM read, no needless layout invalidation). */
 export function setText(e: Element, text: string): void {
-  if (e.textContent !== text) e.textContent = text;
+  if (lastText.get(e) === text) return;
+  lastText.set(e, text);
+  e.textContent = text;
 }
 
 export function setHidden(e: HTMLElement, hidden: boolean): void {

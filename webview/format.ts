@@ -20,7 +20,7 @@ export function short(v: number): string {
   } else {
     s = String(+v.toPrecision(4));
   }
-  return s.replace('-', '−');
+  return s.replace(/^-/, '−');
 }
 
 /** Thousands separators for counts. */

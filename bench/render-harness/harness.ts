@@ -87,10 +87,23 @@ function packPlain(o: any): ArrayBuffer {
 
 const nextFrame = () => new Promise<number>((r) => requestAnimationFrame(() => setTimeout(() => r(performance.now()), 0)));
 
+/** a copy of a packed step whose header says `"index":<7 digits>` with another index (JSON allows the padding spaces) */
+function withIndex(packed: ArrayBuffer, index: number): ArrayBuffer {
+  const buf = packed.slice(0);
+  const head = new Uint8Array(buf, 8, 64);
+  const key = new TextEncoder().encode('"index":');
+  let at = -1;
+  for (let i = 0; i + key.length < head.length && at < 0; i++) if (key.every((b, k) => head[i + k] === b)) at = i + key.length;
+  if (at < 0) throw new Error('no index in the packed header');
+  const digits = String(index).padStart(7, ' ');
+  for (let k = 0; k < 7; k++) head[at + k] = digits.charCodeAt(k);
+  return buf;
+}
+
 /** sends a step and resolves when the panel posts 'rendered' for it: { ms (panel's own), e2e (send -> rendered), frame (send -> next frame) } */
-async function sendStepTimed(step: StepSnapshot): Promise<{ ms: number; e2e: number; frame: number; packMs: number }> {
+async function sendStepTimed(step: StepSnapshot | { buffer: ArrayBuffer; index: number }): Promise<{ ms: number; e2e: number; frame: number; packMs: number }> {
   const tp = performance.now();
-  const buf = packStep(step);
+  const buf = 'buffer' in step ? step.buffer : packStep(step);
   const packMs = performance.now() - tp;
   const wait = waitFor((m) => m.type === 'rendered' && m.stepIndex === step.index);
   const t0 = performance.now();
@@ -174,6 +187,10 @@ const bn = {
     const second: { ms: number; e2e: number; frame: number }[] = [];
     for (let k = 0; k < singles; k++) {
       const run = new SynthRun(spec, 100 + k);
+      // an empty panel: no session (cards removed), then a new session with no step yet
+      const rNull = waitFor((m) => m.type === 'rendered' && m.stepIndex === 0);
+      send({ type: 'session', session: null });
+      await rNull;
       const r0 = waitFor((m) => m.type === 'rendered' && m.stepIndex === 0);
       send({ type: 'reset', session: session(), steps: [], thinned: 0 });
       await r0;
@@ -184,8 +201,15 @@ const bn = {
       second.push(await sendStepTimed(run.step('fit')));
       await nextFrame();
     }
-    // stream
+    // stream: the fake host packs a pool of steps beforehand (so its own work stays out of the panel's thread
+    // during the stream) and sends copies with increasing indices
     const run = new SynthRun(spec, 999, { frozen: (n) => n.startsWith('conv2_') && n.endsWith('_1_bn') });
+    const pool: ArrayBuffer[] = [];
+    for (let k = 0; k < 40; k++) {
+      const st = run.step(k % 10 === 9 ? 'predict' : 'fit');
+      st.index = 1000000 + k;
+      pool.push(packStep(st));
+    }
     const r0 = waitFor((m) => m.type === 'rendered' && m.stepIndex === 0);
     send({ type: 'reset', session: session(), steps: [], thinned: 0 });
     await r0;
@@ -200,8 +224,7 @@ const bn = {
     const t0 = performance.now();
     const heap0 = (performance as any).memory?.usedJSHeapSize ?? null;
     for (let i = 0; i < streamN; i++) {
-      const kind: SynthKind = i % 10 === 9 ? 'predict' : 'fit';
-      const r = await sendStepTimed(run.step(kind));
+      const r = await sendStepTimed({ buffer: withIndex(pool[i % pool.length], i + 1), index: i + 1 });
       per.push(r.ms);
       e2e.push(r.e2e);
     }

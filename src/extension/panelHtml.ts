@@ -20,18 +20,18 @@ function attr(s: string): string {
   return String(s).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/'/g, '&#39;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** CSP sources are host expressions: keep only characters that can appear in one (no quotes, semicolons, spaces). */
-function cspToken(s: string): string {
-  return String(s)
-    .split(/\s+/)
-    .filter((t) => /^[A-Za-z0-9+.\-*:/_%@[\]]+$/.test(t) || /^'[a-z0-9-]+'$/.test(t))
-    .join(' ');
+/** webview.cspSource is one or more scheme/host sources: keep only tokens that are one (no keywords, quotes, semicolons). */
+function cspSources(s: string): string {
+  const ok = (t: string) =>
+    /^[A-Za-z][A-Za-z0-9+.-]*:(\/\/[A-Za-z0-9.*\-_:%@[\]/+]*)?$/.test(t) || /^[A-Za-z0-9*\-_]+(\.[A-Za-z0-9*\-_]+)+(:[0-9*]+)?$/.test(t);
+  return String(s).split(/\s+/).filter(ok).join(' ');
 }
 
 export function panelHtml(o: PanelHtmlOptions): string {
   const nonce = String(o.nonce).replace(/[^A-Za-z0-9+/=_-]/g, '');
   if (!nonce) throw new Error('panelHtml: empty nonce');
-  const src = cspToken(o.cspSource);
+  const src = cspSources(o.cspSource);
+  if (!src) throw new Error(`panelHtml: no usable cspSource in ${JSON.stringify(o.cspSource)}`);
   const csp = [
     "default-src 'none'",
     `script-src 'nonce-${nonce}'`,

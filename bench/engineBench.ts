@@ -1,0 +1,279 @@
+/**
+ * Engine benchmarks, bundled and run by bench/run.mjs (one child process per part; JSON on stdout).
+ *
+ *   overhead  instrumented / plain run time of a training step and a predict, dense and CNN models,
+ *             same process, alternating blocks (wasm backend + the engine's kernels, as in the worker)
+ *   steps     engine cost per step through the real worker: pause + snapshot + pack + transfer + unpack
+ *             + resume, for 10 BN layers x 512 channels and a ResNet-50-sized state (53 layers, 26,560 channels)
+ *   cold      spawn -> first snapshot of a tiny script (EngineSession, dist/worker.js)
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as tfWasm from '@tensorflow/tfjs-backend-wasm';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { installBnInstrument } from '../src/engine/bnInstrument';
+import { EngineSession } from '../src/engine/engineSession';
+import { registerMissingKernels } from '../src/engine/kernels/registerKernels';
+import { packStep } from '../src/shared/snapshotCodec';
+
+const ROOT = process.env.BN_BENCH_ROOT ?? join(__dirname, '..', '..');
+const WORKER = join(ROOT, 'dist', 'worker.js');
+const log = (...a: unknown[]) => process.stderr.write(`[engineBench] ${a.join(' ')}\n`);
+
+function median(a: number[]): number {
+  const s = [...a].sort((p, q) => p - q);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+function pct(a: number[], p: number): number {
+  const s = [...a].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+}
+const r2 = (v: number) => Math.round(v * 100) / 100;
+
+// ---------------------------------------------------------------------------------------------
+// overhead: instrumented vs plain, same process
+
+function denseModel() {
+  const layers: tf.layers.Layer[] = [];
+  for (let i = 0; i < 10; i++) {
+    layers.push(tf.layers.dense({ units: 256, ...(i === 0 ? { inputShape: [512] } : {}) }));
+    layers.push(tf.layers.batchNormalization());
+    layers.push(tf.layers.activation({ activation: 'relu' }));
+  }
+  layers.push(tf.layers.dense({ units: 10, activation: 'softmax' }));
+  const model = tf.sequential({ layers });
+  const optimizer = tf.train.sgd(0.01);
+  model.compile({ optimizer, loss: 'categoricalCrossentropy' });
+  const x = tf.randomNormal([64, 512], 0, 1, 'float32', 1);
+  const y = tf.oneHot(tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % 10), 'int32'), 10);
+  return { model, optimizer, x, y };
+}
+
+function cnnModel() {
+  const layers: tf.layers.Layer[] = [];
+  for (let i = 0; i < 4; i++) {
+    layers.push(tf.layers.conv2d({ filters: 16, kernelSize: 3, padding: 'same', ...(i === 0 ? { inputShape: [32, 32, 3] } : {}) }));
+    layers.push(tf.layers.batchNormalization());
+  }
+  layers.push(tf.layers.flatten());
+  layers.push(tf.layers.dense({ units: 10, activation: 'softmax' }));
+  const model = tf.sequential({ layers });
+  const optimizer = tf.train.sgd(0.01);
+  model.compile({ optimizer, loss: 'categoricalCrossentropy' });
+  const x = tf.randomNormal([32, 32, 32, 3], 0, 1, 'float32', 2);
+  const y = tf.oneHot(tf.tensor1d(Array.from({ length: 32 }, (_, i) => i % 10), 'int32'), 10);
+  return { model, optimizer, x, y };
+}
+
+async function overhead(): Promise<unknown> {
+  tfWasm.setWasmPaths(join(ROOT, 'dist') + '/');
+  await tf.setBackend('wasm');
+  await tf.ready();
+  registerMissingKernels(tf);
+  const rounds = Number(process.env.BN_BENCH_ROUNDS ?? 6);
+  const out: Record<string, unknown> = { backend: tf.getBackend(), rounds };
+  for (const [name, make, perBlock] of [
+    ['dense', denseModel, 5],
+    ['cnn', cnnModel, 3],
+  ] as const) {
+    const { model, optimizer, x, y } = make();
+    // one op of each kind warms up (kernels, JIT)
+    for (let i = 0; i < 2; i++) await model.trainOnBatch(x, y);
+    tf.dispose(model.predict(x) as tf.Tensor);
+    const times = { plainTrain: [] as number[], instTrain: [] as number[], instTrainStep: [] as number[], plainPredict: [] as number[], instPredict: [] as number[], instPredictStep: [] as number[] };
+    let mode = '';
+    for (let r = 0; r < rounds; r++) {
+      // alternate which variant goes first, so drift of the machine cancels out
+      const order = r % 2 ? (['inst', 'plain'] as const) : (['plain', 'inst'] as const);
+      for (const v of order) {
+        const bn = v === 'inst' ? installBnInstrument(tf) : null;
+        if (bn) mode = bn.captureMode();
+        for (let i = 0; i < perBlock; i++) {
+          let t0 = performance.now();
+          await model.trainOnBatch(x, y);
+          let t1 = performance.now();
+          if (bn) {
+            // what the engine does at a step point: snapshot every layer, pack it
+            packStep({ index: 1, line: 1, column: 1, file: 'bench', hit: 1, layers: bn.snapshotLayers() });
+            times.instTrain.push(t1 - t0);
+            times.instTrainStep.push(performance.now() - t0);
+          } else times.plainTrain.push(t1 - t0);
+          t0 = performance.now();
+          const p = model.predict(x) as tf.Tensor;
+          await p.data();
+          t1 = performance.now();
+          p.dispose();
+          if (bn) {
+            packStep({ index: 1, line: 1, column: 1, file: 'bench', hit: 1, layers: bn.snapshotLayers() });
+            times.instPredict.push(t1 - t0);
+            times.instPredictStep.push(performance.now() - t0);
+          } else times.plainPredict.push(t1 - t0);
+        }
+        bn?.uninstall();
+      }
+    }
+    const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, r2(median(v))]));
+    out[name] = {
+      captureMode: mode,
+      medianMs: m,
+      ratioTrain: r2(m.instTrain / m.plainTrain),
+      ratioTrainWithSnapshot: r2(m.instTrainStep / m.plainTrain),
+      ratioPredict: r2(m.instPredict / m.plainPredict),
+      ratioPredictWithSnapshot: r2(m.instPredictStep / m.plainPredict),
+      samples: times.plainTrain.length,
+    };
+    log(name, JSON.stringify(out[name]));
+    model.dispose();
+    optimizer.dispose();
+    x.dispose();
+    y.dispose();
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// steps: the real worker, paused at every step and resumed at once by the host
+
+const RESNET50_CHANNELS = (() => {
+  const c = [64];
+  const stages: [number, number, number][] = [
+    [3, 64, 256],
+    [4, 128, 512],
+    [6, 256, 1024],
+    [3, 512, 2048],
+  ];
+  for (const [blocks, mid, outC] of stages) {
+    for (let b = 0; b < blocks; b++) c.push(mid, mid, outC);
+    c.push(outC); // the projection shortcut of the first block
+  }
+  return c;
+})();
+
+function stepScript(channels: number[], iterations: number, callEvery: boolean): string {
+  // layer[APPLY](…): a call the step-point finder does not see, so the loop has exactly one step point
+  return `import * as tf from '@tensorflow/tfjs';
+const APPLY = ['apply'][0] as 'apply';
+const channels = ${JSON.stringify(channels)};
+const layers = channels.map((c) => tf.layers.batchNormalization());
+const xs = channels.map((c, i) => tf.randomNormal([4, c], 0, 1, 'float32', i));
+// every layer called once in training mode: lastCall and lastTrainingCall hold vectors
+// @step
+layers.forEach((l, i) => tf.dispose(l[APPLY](xs[i], { training: true }) as tf.Tensor));
+const body: number[] = [];
+let n = 0;
+for (let i = 0; i < ${iterations}; i++) {
+  const t0 = performance.now();
+  ${callEvery ? "layers.forEach((l, k) => tf.dispose(l[APPLY](xs[k], { training: true }) as tf.Tensor));" : ''}
+  body.push(performance.now() - t0);
+  // @step
+  n++;
+}
+console.log(JSON.stringify(body));
+`;
+}
+
+async function stepCost(name: string, channels: number[], callEvery: boolean, iterations = 120, warm = 20) {
+  const dir = mkdtempSync(join(tmpdir(), 'bn-bench-'));
+  try {
+    const p = join(dir, `${name}.ts`);
+    writeFileSync(p, stepScript(channels, iterations, callEvery));
+    const s = new EngineSession({ scriptPath: p, workerPath: WORKER, pause: { kind: 'next' } });
+    const stepAt: number[] = [];
+    const resumeAt: number[] = [];
+    let bytes = 0;
+    s.on('step', (step, paused) => {
+      stepAt.push(performance.now());
+      if (step.index === 1) bytes = packStep(step).byteLength;
+      if (paused) {
+        resumeAt.push(performance.now());
+        s.resume({ kind: 'next' });
+      }
+    });
+    const r = await s.run();
+    if (r.reason !== 'done') throw new Error(`${name}: ${r.reason} ${JSON.stringify(r.error)}`);
+    const body: number[] = JSON.parse(r.output.trim().split('\n').pop()!);
+    const costs: number[] = [];
+    // step 1 is the first training call's step; steps 2.. are the loop's
+    for (let i = 1 + warm; i < stepAt.length - 1; i++) {
+      // resume of step i -> the worker wakes, runs the loop body, snapshots, packs, posts -> host unpacks step i+1
+      const roundTrip = stepAt[i + 1] - resumeAt[i];
+      costs.push(roundTrip - body[i]); // body[i] = the loop body that ran between step i and step i+1 (loop iteration i)
+    }
+    const layers = r.steps.at(-1)!.layers;
+    return {
+      layers: layers.length,
+      channels: layers.reduce((a, l) => a + l.channels, 0),
+      callsBetweenSteps: callEvery,
+      packedKiB: r2(bytes / 1024),
+      medianMs: r2(median(costs)),
+      p90Ms: r2(pct(costs, 0.9)),
+      samples: costs.length,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function steps(): Promise<unknown> {
+  const ten = new Array(10).fill(512);
+  const out: Record<string, unknown> = {
+    resnet50Channels: { layers: RESNET50_CHANNELS.length, channels: RESNET50_CHANNELS.reduce((a, b) => a + b, 0) },
+  };
+  for (const [key, ch, call] of [
+    ['dense10x512', ten, false],
+    ['dense10x512AfterCalls', ten, true],
+    ['resnet50', RESNET50_CHANNELS, false],
+    ['resnet50AfterCalls', RESNET50_CHANNELS, true],
+  ] as const) {
+    out[key] = await stepCost(key, [...ch], call);
+    log(key, JSON.stringify(out[key]));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// cold start: spawn -> first snapshot
+
+async function cold(): Promise<unknown> {
+  const dir = mkdtempSync(join(tmpdir(), 'bn-bench-'));
+  try {
+    const p = join(dir, 'cold.ts');
+    writeFileSync(
+      p,
+      `import * as tf from '@tensorflow/tfjs';
+const bn = tf.layers.batchNormalization();
+bn.apply(tf.ones([2, 4]), { training: true });
+`,
+    );
+    const times: number[] = [];
+    const runs = Number(process.env.BN_BENCH_COLD_RUNS ?? 7);
+    for (let i = 0; i < runs; i++) {
+      const s = new EngineSession({ scriptPath: p, workerPath: WORKER });
+      const t0 = performance.now();
+      const first = new Promise<number>((res) => s.on('step', () => res(performance.now() - t0)));
+      s.start();
+      times.push(await first);
+      await s.done;
+    }
+    return { medianMs: Math.round(median(times)), minMs: Math.round(Math.min(...times)), maxMs: Math.round(Math.max(...times)), runs: times.map(Math.round) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  const part = process.argv[2];
+  const fn = { overhead, steps, cold }[part as 'overhead' | 'steps' | 'cold'];
+  if (!fn) throw new Error(`usage: engineBench overhead|steps|cold (got ${part})`);
+  const r = await fn();
+  process.stdout.write(JSON.stringify(r) + '\n');
+}
+void dirname;
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(String(e?.stack ?? e) + '\n');
+    process.exit(1);
+  },
+);

@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+// Render benchmark of the inspector panel in a real Chromium (no VS Code): the page is the panel's own HTML
+// (src/extension/panelHtml.ts, strict CSP) with dist/webview.js; the harness plays the host
+// (bench/render-harness/harness.ts) and posts packed ResNet-50-sized steps (53 BN layers, 26,560 channels).
+//
+//   npm run build && node bench/renderBench.mjs [--singles 9] [--stream 1000] [--theme dark] [--width 1000 --height 900]
+//
+// Measures
+//  1. one ResNet-50-sized step into a fresh panel (cards built) and the next step (cards reused):
+//     the panel's own time (message event -> 'rendered' posted), the host-side time (postMessage -> 'rendered'),
+//     and to the next frame (rAF + task: style, layout and paint of what is on screen included); medians of --singles runs;
+//  2. --stream steps back to back (the next is posted as soon as the previous rendered), while a person "types"
+//     (a key press every 100 ms through CDP) and scrolls (a wheel turn every 500 ms): time per step, long tasks
+//     (> 50 ms) and the input delay of those key presses (event timeStamp -> handler).
+// Prints one JSON document and writes bench/render-results.md.
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startHarnessServer, launchChromium } from './render-harness/server.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : def;
+};
+const singles = Number(arg('singles', 9));
+const stream = Number(arg('stream', 1000));
+const theme = arg('theme', 'dark');
+const width = Number(arg('width', 1000));
+const height = Number(arg('height', 900));
+
+const server = await startHarnessServer();
+const browser = await launchChromium(['--enable-precise-memory-info']);
+let result;
+try {
+  const page = await browser.newPage({ viewport: { width, height } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${server.url}?theme=${theme}`);
+  await page.waitForFunction(() => window.__bn?.messages().some((m) => m.type === 'ready'));
+  const load0 = loadavg()[0];
+
+  // a person at the keyboard and the mouse while the steps stream in
+  let typing = true;
+  const typist = (async () => {
+    await page.waitForFunction(() => window.__bnStreaming === true, null, { timeout: 0, polling: 50 });
+    await page.mouse.move(width / 2, height / 2);
+    let n = 0;
+    while (typing) {
+      const streaming = await page.evaluate(() => window.__bnStreaming === true).catch(() => false);
+      if (!streaming) break;
+      await page.keyboard.press('Shift').catch(() => {});
+      if (++n % 5 === 0) await page.mouse.wheel(0, n % 10 === 0 ? -900 : 900).catch(() => {});
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+
+  const t0 = Date.now();
+  const r = await page.evaluate((o) => window.__bn.bench(o), { singles, stream });
+  typing = false;
+  await typist;
+  result = {
+    benchmark: 'inspector panel render (bench/renderBench.mjs)',
+    date: new Date().toISOString(),
+    browser: `Chromium ${browser.version()} headless, --disable-gpu`,
+    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '?', loadAverage1mAtStart: Math.round(load0 * 100) / 100 },
+    viewport: { width, height, theme },
+    wallSeconds: Math.round((Date.now() - t0) / 100) / 10,
+    ...r,
+    pageErrors: errors,
+  };
+} finally {
+  await browser.close();
+  await server.close();
+}
+
+const j = JSON.stringify(result, null, 2);
+console.log(j);
+
+const f = (x) => (typeof x === 'number' ? (Number.isInteger(x) ? String(x) : x.toFixed(1)) : String(x));
+const mb = (b) => (typeof b === 'number' ? `${(b / 1048576).toFixed(1)} MB` : 'n/a');
+const s = result.stream;
+const md = `# Inspector panel render benchmark
+
+\`node bench/renderBench.mjs\` (after \`npm run build\`): the panel's real page (strict CSP) and \`dist/webview.js\` in
+${result.browser}, ${result.viewport.width}×${result.viewport.height} px, ${result.viewport.theme} theme, on ${result.machine.cpus} CPU(s)
+(${result.machine.model}; load average ${result.machine.loadAverage1mAtStart} when it started). ${result.date}.
+
+A step is ResNet-50-sized: **${result.layers} BatchNormalization layers, ${result.channels.toLocaleString('en-US')} channels** in all,
+sent as one packed ArrayBuffer (\`packStep\`), as the extension host sends it.
+
+## One step (median of ${result.singles} runs; max in brackets)
+
+| | panel: message → 'rendered' | host: postMessage → 'rendered' | host: postMessage → next frame |
+| --- | --- | --- | --- |
+| first step into an empty panel (53 cards built) | ${f(result.firstStep.panelMs.median)} ms (${f(result.firstStep.panelMs.max)}) | ${f(result.firstStep.messageToRenderedMs.median)} ms (${f(result.firstStep.messageToRenderedMs.max)}) | ${f(result.firstStep.messageToNextFrameMs.median)} ms (${f(result.firstStep.messageToNextFrameMs.max)}) |
+| next step (cards updated in place) | ${f(result.nextStep.panelMs.median)} ms (${f(result.nextStep.panelMs.max)}) | ${f(result.nextStep.messageToRenderedMs.median)} ms (${f(result.nextStep.messageToRenderedMs.max)}) | ${f(result.nextStep.messageToNextFrameMs.median)} ms (${f(result.nextStep.messageToNextFrameMs.max)}) |
+
+"panel" is measured by the webview itself (from the message event to posting \`rendered\`: unpack, timeline, text of
+all 53 cards, charts of the cards on screen); "host" adds the message delivery; "next frame" adds style, layout and paint.
+
+## ${s.steps.toLocaleString('en-US')} steps streamed back to back
+
+| | |
+| --- | --- |
+| total | ${(s.totalMs / 1000).toFixed(1)} s (${f(s.totalMs / s.steps)} ms a step, packing by the fake host included) |
+| panel time per step | median ${f(s.perStepPanelMs.median)} ms, p95 ${f(s.perStepPanelMs.p95)} ms, max ${f(s.perStepPanelMs.max)} ms |
+| host postMessage → 'rendered' | median ${f(s.perStepMessageToRenderedMs.median)} ms, p95 ${f(s.perStepMessageToRenderedMs.p95)} ms, max ${f(s.perStepMessageToRenderedMs.max)} ms |
+| long tasks (> 50 ms) | ${s.longTasks.count}, longest ${f(s.longTasks.maxMs)} ms |
+| input delay of key presses during the stream | ${s.inputDelayMs.samples} presses, median ${f(s.inputDelayMs.median)} ms, max ${f(s.inputDelayMs.max)} ms |
+| JS heap before → after | ${mb(s.heapBytes.before)} → ${mb(s.heapBytes.after)} |
+| timeline at the end | ${s.timelineNote} |
+
+Raw figures: the JSON printed by the run.
+
+\`\`\`json
+${j}
+\`\`\`
+`;
+writeFileSync(join(here, 'render-results.md'), md);
