@@ -26,6 +26,7 @@ export interface BnInspectorApi {
     isOpen(): boolean;
     isReady(): boolean;
     lastRendered(): { stepIndex: number; ms: number } | null;
+    clearRendered(): void;
     posted(): Record<'reset' | 'step' | 'session', number>;
   };
   outputText(uri: vscode.Uri | string): string | undefined;
@@ -85,6 +86,7 @@ export function activate(context: vscode.ExtensionContext): BnInspectorApi {
       isOpen: () => panel.isOpen,
       isReady: () => panel.isReady,
       lastRendered: () => panel.lastRendered,
+      clearRendered: () => void (panel.lastRendered = null),
       posted: () => ({ ...panel.posted }),
     },
     outputText: (uri) => c.getSession(uri)?.output,

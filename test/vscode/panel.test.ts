@@ -28,6 +28,8 @@ suite('inspector panel (host side)', () => {
     const stepsBefore = a.panel.posted().step;
     await vscode.commands.executeCommand('batchnormInspector.step', doc.uri);
     await until('the new step was posted', () => a.panel.posted().step > stepsBefore);
+    // the webview decoded the packed buffer and drew that step
+    await until(`the panel rendered step ${s.lastStep!.index}`, () => a.panel.lastRendered()?.stepIndex === s.lastStep!.index, 30_000);
     // buffers the host keeps are still whole after posting (VS Code copies, nothing was detached)
     for (const e of s.history.entries()) assert.ok(e.buffer.byteLength > 0 && unpackStep(e.buffer).index === e.index);
 
@@ -35,9 +37,11 @@ suite('inspector panel (host side)', () => {
     await until('panel tab present', () => findPanelTab());
     await vscode.window.tabGroups.close(findPanelTab()!);
     await until('panel closed', () => !a.panel.isOpen());
+    a.panel.clearRendered();
     await vscode.commands.executeCommand('batchnormInspector.openInspector');
     await until('reopened and ready', () => a.panel.isOpen() && a.panel.isReady(), 30_000);
     await until('reset posted again', () => a.panel.posted().reset >= 1);
+    await until('the reopened panel rendered the latest step', () => a.panel.lastRendered()?.stepIndex === s.lastStep!.index, 30_000);
     assert.strictEqual(s.state, 'paused', 'closing the panel does not touch the session');
     await s.stop();
   });
