@@ -4,7 +4,7 @@
 //
 //   node scripts/vscode-host.mjs test      extension-host suite (trusted, then untrusted) + UI tests   (npm run test:vscode)
 //   node scripts/vscode-host.mjs ext       extension-host suite only            [--files a,b] [--grep re] [--untrusted|--trusted]
-//   node scripts/vscode-host.mjs ui        UI tests only (packages the .vsix)   [test/e2e/x.e2e.ts ...] [--grep re]
+//   node scripts/vscode-host.mjs ui        UI tests only (packages the .vsix)   [test/e2e/x.e2e.ts ...] [--grep re] [--vsix prebuilt.vsix]
 //   node scripts/vscode-host.mjs package   the .vsix (vsce 3.9.2)               [--out file.vsix]
 //   node scripts/vscode-host.mjs install   the pinned tools only
 // Options: --verbose (every log line of code-server, the workbench and the browser), --keep (keep run folders).
@@ -20,7 +20,7 @@ const argv = process.argv.slice(2);
 const command = argv[0] ?? 'test';
 const flag = (name) => argv.includes(`--${name}`);
 const option = (name) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : undefined; };
-const positional = argv.slice(1).filter((a, i, all) => !a.startsWith('--') && !(i > 0 && /^--(files|grep|out)$/.test(all[i - 1])));
+const positional = argv.slice(1).filter((a, i, all) => !a.startsWith('--') && !(i > 0 && /^--(files|grep|out|vsix)$/.test(all[i - 1])));
 const VERBOSE = flag('verbose') || !!process.env.BN_VERBOSE;
 const KEEP = flag('keep') || !!process.env.BN_KEEP;
 const SHOTS = join(ROOT, 'test-results', 'screenshots');
@@ -158,11 +158,11 @@ function listUiTests() {
 }
 
 /** Packages the .vsix, installs it once, runs mocha (tdd, tsx) over the UI tests. Resolves with mocha's exit code. */
-async function runUiTests(files, { grep } = {}) {
+async function runUiTests(files, { grep, vsix: prebuilt } = {}) {
   if (files.length === 0) { log('no UI tests (test/e2e/*.e2e.ts)'); return 0; }
   const run = newRunDir('ui');
   try {
-    const vsix = await timed('package .vsix', () => packageVsix(join(run.dir, `${PKG.name}-${PKG.version}.vsix`)));
+    const vsix = prebuilt ?? await timed('package .vsix', () => packageVsix(join(run.dir, `${PKG.name}-${PKG.version}.vsix`)));
     const extensionsDir = join(run.dir, 'extensions');
     await timed('install .vsix into code-server', () => installExtension({ vsix, userDataDir: join(run.dir, 'install-user-data'), extensionsDir, logFile: join(run.dir, 'install.log') }));
     const mocha = join(ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js');
@@ -219,7 +219,7 @@ async function main() {
     }
     case 'ui':
       await tools();
-      results.push(['UI tests', await timed('UI tests', () => runUiTests(positional.length ? positional : listUiTests(), { grep: option('grep') }))]);
+      results.push(['UI tests', await timed('UI tests', () => runUiTests(positional.length ? positional : listUiTests(), { grep: option('grep'), vsix: option('vsix') }))]);
       break;
     case 'test':
       await tools();

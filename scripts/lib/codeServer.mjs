@@ -93,6 +93,7 @@ export const QUIET_SETTINGS = {
   'security.workspace.trust.startupPrompt': 'never',
   'security.workspace.trust.banner': 'never',
   'window.dialogStyle': 'custom',
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
 };
 
 async function waitHealthy(port, child, timeoutMs) {
