@@ -1,0 +1,339 @@
+/**
+ * Registers the kernels a CNN training step needs that tfjs 4.22's backends lack or run slowly.
+ *
+ *   import { registerMissingKernels } from './kernels/registerKernels';
+ *   await tf.setBackend('wasm'); await tf.ready();
+ *   registerMissingKernels(tf);   // -> names registered for the active backend
+ *
+ * wasm (measured by `npm run test:unit` and bench/cnnTrainStep.ts):
+ *   - Conv2DBackpropFilter: missing (training any CNN throws). im2col + the backend's BatchMatMul (XNNPACK).
+ *   - Conv2DBackpropInput: present but ~10x slower than a forward conv: replaced by the backend's own
+ *     Conv2D on the stride-dilated gradient with the rotated filter.
+ *   - DepthwiseConv2dNativeBackpropFilter / -Input: missing (depthwise/separable convs cannot train).
+ *   - UnsortedSegmentSum (gradient of gather: embeddings), Einsum, RaggedGather, RaggedRange,
+ *     RaggedTensorToTensor, StaticRegexReplace: missing; bridged to the cpu backend's kernel (copy in/out).
+ *   Everything else a BN CNN step needs (FusedConv2D, FusedBatchNorm, MaxPoolGrad, AvgPoolGrad, Relu/Elu/
+ *   Relu6/Prelu/LeakyRelu grads, ResizeNearestNeighborGrad, …) is present on wasm: found by training
+ *   models that use them (test/unit/kernels.test.ts).
+ * cpu: Conv2DBackpropFilter (the stock one reads TensorBuffer.get() per element: 55 of a 61 s step),
+ *   Conv2DBackpropInput and the depthwise gradients, each only because it is faster than stock and
+ *   matches it (see the tests).
+ *
+ * Works with any tfjs instance passed in (no tfjs import here), so the bundle's one tfjs is used.
+ */
+import {
+  conv2dBackpropFilter,
+  conv2dBackpropInput,
+  depthwiseBackpropFilter,
+  depthwiseBackpropInput,
+  type ConvInfo,
+  type KernelOps,
+  type TInfo,
+} from './conv2dBackprop';
+
+import { fastBatchMatMul, fastIdentity, fastTile, type KernelFunc } from './wasmFast';
+
+type TF = typeof import('@tensorflow/tfjs');
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyBackend = any;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Attrs = Record<string, any>;
+
+/** marks our kernel functions, so a second call does not register twice */
+const OURS = Symbol.for('bn-inspector.kernel');
+
+/** kernels bridged from wasm to the cpu backend's implementation when wasm has none */
+export const CPU_BRIDGED_KERNELS = [
+  'UnsortedSegmentSum',
+  'Einsum',
+  'RaggedGather',
+  'RaggedRange',
+  'RaggedTensorToTensor',
+  'StaticRegexReplace',
+] as const;
+
+export const WASM_KERNELS = [
+  'Conv2DBackpropFilter',
+  'Conv2DBackpropInput',
+  'DepthwiseConv2dNativeBackpropFilter',
+  'DepthwiseConv2dNativeBackpropInput',
+] as const;
+
+/** stock wasm kernels replaced by faster ones (wasmFast.ts) */
+export const WASM_FASTER_KERNELS = ['Tile', 'BatchMatMul', 'Identity'] as const;
+
+/** the cpu kernels of ours that are both correct and faster than the stock ones (measured) */
+export const CPU_KERNELS = [
+  'Conv2DBackpropFilter',
+  'Conv2DBackpropInput',
+  'DepthwiseConv2dNativeBackpropFilter',
+  'DepthwiseConv2dNativeBackpropInput',
+] as const;
+
+function float32(t: TInfo, what: string): void {
+  if (t.dtype !== 'float32') throw new Error(`${what}: expected a float32 tensor, got ${t.dtype}`);
+}
+
+/** KernelOps over the wasm backend: tensors live on the wasm heap; MatMul/Transpose/Conv2D are XNNPACK kernels. */
+export function wasmOps(tf: TF, backend: AnyBackend): KernelOps {
+  // looked up at each call: the BatchMatMul registered by us (fast for transposed operands) if any
+  const kernel = (name: string): KernelFunc => {
+    const k = tf.getKernel(name, 'wasm');
+    if (!k) throw new Error(`wasm kernel ${name} missing`);
+    return k.kernelFunc as unknown as KernelFunc;
+  };
+  const matMulK: KernelFunc = (a) => kernel('BatchMatMul')(a);
+  const transposeK: KernelFunc = (a) => kernel('Transpose')(a);
+  const conv2dK: KernelFunc = (a) => kernel('Conv2D')(a);
+  const view = (t: TInfo): Float32Array => {
+    float32(t, 'wasm kernel');
+    return backend.typedArrayFromHeap(t) as Float32Array;
+  };
+  return {
+    backendName: 'wasm',
+    create(shape, inputs, fill) {
+      const out = backend.makeOutput(shape, 'float32') as TInfo;
+      // views only after the allocation: malloc may grow (and move) the heap
+      fill(view(out), ...inputs.map(view));
+      return out;
+    },
+    read(inputs, f) {
+      return f(...inputs.map(view));
+    },
+    matMul(a, b, transposeA, transposeB) {
+      return matMulK({ inputs: { a, b }, backend, attrs: { transposeA, transposeB } }) as TInfo;
+    },
+    transpose(x, perm) {
+      return transposeK({ inputs: { x }, backend, attrs: { perm } }) as TInfo;
+    },
+    conv2d(x, filter, strides, pad, dilations) {
+      return conv2dK({
+        inputs: { x, filter },
+        backend,
+        attrs: { strides, pad, dataFormat: 'NHWC', dilations, dimRoundingMode: undefined },
+      }) as TInfo;
+    },
+    dispose(t) {
+      backend.disposeData(t.dataId);
+    },
+    reshape(t, shape) {
+      return { dataId: t.dataId, shape, dtype: t.dtype };
+    },
+  };
+}
+
+/** KernelOps over the cpu backend (tensors are JS typed arrays). */
+export function cpuOps(tf: TF, backend: AnyBackend): KernelOps {
+  const kernel = (name: string): KernelFunc => {
+    const k = tf.getKernel(name, 'cpu');
+    if (!k) throw new Error(`cpu kernel ${name} missing`);
+    return k.kernelFunc as unknown as KernelFunc;
+  };
+  const matMulK: KernelFunc = (a) => kernel('BatchMatMul')(a);
+  const transposeK: KernelFunc = (a) => kernel('Transpose')(a);
+  const view = (t: TInfo): Float32Array => {
+    float32(t, 'cpu kernel');
+    return backend.data.get(t.dataId).values as Float32Array;
+  };
+  return {
+    backendName: 'cpu',
+    create(shape, inputs, fill) {
+      const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
+      fill(out, ...inputs.map(view));
+      return backend.makeTensorInfo(shape, 'float32', out) as TInfo;
+    },
+    read(inputs, f) {
+      return f(...inputs.map(view));
+    },
+    matMul(a, b, transposeA, transposeB) {
+      return matMulK({ inputs: { a, b }, backend, attrs: { transposeA, transposeB } }) as TInfo;
+    },
+    transpose(x, perm) {
+      return transposeK({ inputs: { x }, backend, attrs: { perm } }) as TInfo;
+    },
+    conv2d: null,
+    dispose(t) {
+      backend.disposeData(t.dataId);
+    },
+    reshape(t, shape) {
+      return { dataId: t.dataId, shape, dtype: t.dtype };
+    },
+  };
+}
+
+type OpsFactory = (tf: TF, backend: AnyBackend) => KernelOps;
+
+function convInfoOf(
+  tf: TF,
+  xShape: number[],
+  filterShape: number[],
+  attrs: Attrs,
+  depthwise: boolean,
+): ConvInfo {
+  const bu = tf.backend_util;
+  const dataFormat = depthwise ? 'channelsLast' : bu.convertConv2DDataFormat(attrs.dataFormat ?? 'NHWC');
+  const dilations = depthwise ? (attrs.dilations ?? 1) : 1;
+  const info = bu.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    dilations,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    depthwise,
+    dataFormat,
+  ) as unknown as ConvInfo;
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1)
+    throw new Error(`${depthwise ? 'depthwise ' : ''}conv2d gradient: dilations > 1 are not supported`);
+  return info;
+}
+
+/** the kernel functions, for a given way of reaching the backend */
+export function makeKernelFuncs(tf: TF, makeOps: OpsFactory): Record<(typeof WASM_KERNELS)[number], KernelFunc> {
+  let cached: { backend: AnyBackend; ops: KernelOps } | null = null;
+  const opsFor = (backend: AnyBackend): KernelOps => {
+    if (cached === null || cached.backend !== backend) cached = { backend, ops: makeOps(tf, backend) };
+    return cached.ops;
+  };
+  return {
+    Conv2DBackpropFilter: ({ inputs, backend, attrs = {} }) => {
+      const { x, dy } = inputs;
+      float32(x, 'Conv2DBackpropFilter x');
+      float32(dy, 'Conv2DBackpropFilter dy');
+      const ci = convInfoOf(tf, x.shape, attrs.filterShape, attrs, false);
+      return conv2dBackpropFilter(opsFor(backend), x, dy, ci);
+    },
+    Conv2DBackpropInput: ({ inputs, backend, attrs = {} }) => {
+      const { dy, filter } = inputs;
+      float32(dy, 'Conv2DBackpropInput dy');
+      float32(filter, 'Conv2DBackpropInput filter');
+      const ci = convInfoOf(tf, attrs.inputShape, filter.shape, attrs, false);
+      return conv2dBackpropInput(opsFor(backend), dy, filter, ci);
+    },
+    DepthwiseConv2dNativeBackpropFilter: ({ inputs, backend, attrs = {} }) => {
+      const { x, dy } = inputs;
+      float32(x, 'DepthwiseConv2dNativeBackpropFilter x');
+      float32(dy, 'DepthwiseConv2dNativeBackpropFilter dy');
+      const ci = convInfoOf(tf, x.shape, attrs.filterShape, attrs, true);
+      return depthwiseBackpropFilter(opsFor(backend), x, dy, ci);
+    },
+    DepthwiseConv2dNativeBackpropInput: ({ inputs, backend, attrs = {} }) => {
+      const { dy, filter } = inputs;
+      float32(dy, 'DepthwiseConv2dNativeBackpropInput dy');
+      float32(filter, 'DepthwiseConv2dNativeBackpropInput filter');
+      const ci = convInfoOf(tf, attrs.inputShape, filter.shape, attrs, true);
+      return depthwiseBackpropInput(opsFor(backend), dy, filter, ci);
+    },
+  };
+}
+
+/** A wasm kernel that runs the cpu backend's kernel: inputs copied to cpu, outputs copied back. */
+function cpuBridge(tf: TF, kernelName: string): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const cpuKernel = tf.getKernel(kernelName, 'cpu');
+    const cpu = tf.engine().findBackend('cpu') as AnyBackend;
+    if (!cpuKernel || !cpu) throw new Error(`Kernel '${kernelName}' not registered for backend '${backend}' nor 'cpu'`);
+    if (cpu.firstUse === true) cpu.firstUse = false; // no "install tfjs-node" banner from a helper backend
+    const made: TInfo[] = [];
+    try {
+      // some kernels (Einsum) take an array of inputs
+      const toCpu = (t: TInfo): TInfo => {
+        const c = cpu.makeTensorInfo(t.shape, t.dtype, backend.readSync(t.dataId)) as TInfo;
+        made.push(c);
+        return c;
+      };
+      const cpuInputs = Array.isArray(inputs)
+        ? (inputs as TInfo[]).map(toCpu)
+        : Object.fromEntries(Object.entries(inputs).filter(([, t]) => t != null).map(([k, t]) => [k, toCpu(t)]));
+      const res = cpuKernel.kernelFunc({ inputs: cpuInputs, backend: cpu, attrs: attrs ?? {} } as never) as
+        | TInfo
+        | TInfo[];
+      const outs = Array.isArray(res) ? res : [res];
+      made.push(...outs);
+      const back = outs.map((o) => backend.makeOutput(o.shape, o.dtype, undefined, cpu.readSync(o.dataId)) as TInfo);
+      return Array.isArray(res) ? back : back[0];
+    } finally {
+      for (const t of made) cpu.disposeData(t.dataId, true);
+    }
+  };
+}
+
+/** stock configs we replaced, to restore them (tests, benchmarks) */
+type KernelConfig = Parameters<TF['registerKernel']>[0];
+const replaced = new Map<string, KernelConfig | undefined>();
+
+/** the stock kernel function (the one we replaced, or the registered one if it is not ours) */
+function stockKernel(tf: TF, kernelName: string, backendName: string): KernelFunc | null {
+  const key = `${backendName}/${kernelName}`;
+  if (replaced.has(key)) return (replaced.get(key)?.kernelFunc as unknown as KernelFunc) ?? null;
+  const k = tf.getKernel(kernelName, backendName);
+  if (!k || (k.kernelFunc as unknown as Record<symbol, unknown>)[OURS]) return null;
+  return k.kernelFunc as unknown as KernelFunc;
+}
+
+function install(tf: TF, kernelName: string, backendName: string, kernelFunc: KernelFunc): boolean {
+  const existing = tf.getKernel(kernelName, backendName);
+  if (existing && (existing.kernelFunc as unknown as Record<symbol, unknown>)[OURS]) return false; // already ours
+  (kernelFunc as unknown as Record<symbol, unknown>)[OURS] = true;
+  const key = `${backendName}/${kernelName}`;
+  if (existing) {
+    if (!replaced.has(key)) replaced.set(key, existing);
+    tf.unregisterKernel(kernelName, backendName); // no "already registered" warning
+  } else if (!replaced.has(key)) {
+    replaced.set(key, undefined);
+  }
+  tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as never });
+  return true;
+}
+
+export interface RegisterOptions {
+  /** backends to register for; default: the active backend (tf.getBackend()) */
+  backends?: string[];
+  /** bridge the other kernels wasm lacks to cpu (default true) */
+  cpuBridge?: boolean;
+}
+
+/**
+ * Register, for the active backend (call after `tf.setBackend(...)` and `await tf.ready()`), the kernels
+ * a CNN training step needs that it lacks or runs slowly. Idempotent. Returns the kernel names registered
+ * by this call (for all requested backends; an already registered one is not listed again).
+ */
+export function registerMissingKernels(tf: TF, options: RegisterOptions = {}): string[] {
+  const backends = options.backends ?? [tf.getBackend()];
+  const names: string[] = [];
+  for (const b of backends) {
+    if (b === 'wasm') {
+      const stockMatMul = stockKernel(tf, 'BatchMatMul', 'wasm');
+      const stockTranspose = stockKernel(tf, 'Transpose', 'wasm');
+      const stockTile = stockKernel(tf, 'Tile', 'wasm');
+      const stockIdentity = stockKernel(tf, 'Identity', 'wasm');
+      if (stockMatMul && stockTranspose && install(tf, 'BatchMatMul', 'wasm', fastBatchMatMul(stockMatMul, stockTranspose)))
+        names.push('BatchMatMul');
+      if (stockTile && install(tf, 'Tile', 'wasm', fastTile(stockTile))) names.push('Tile');
+      if (stockIdentity && install(tf, 'Identity', 'wasm', fastIdentity(stockIdentity))) names.push('Identity');
+      const fns = makeKernelFuncs(tf, wasmOps);
+      for (const k of WASM_KERNELS) if (install(tf, k, 'wasm', fns[k])) names.push(k);
+      if (options.cpuBridge !== false) {
+        for (const k of CPU_BRIDGED_KERNELS) {
+          if (tf.getKernel(k, 'wasm') && !(tf.getKernel(k, 'wasm')!.kernelFunc as never)[OURS]) continue; // wasm has one
+          if (!tf.getKernel(k, 'cpu')) continue;
+          if (install(tf, k, 'wasm', cpuBridge(tf, k))) names.push(k);
+        }
+      }
+    } else if (b === 'cpu') {
+      const fns = makeKernelFuncs(tf, cpuOps);
+      for (const k of CPU_KERNELS) if (install(tf, k, 'cpu', fns[k])) names.push(k);
+    }
+  }
+  return names;
+}
+
+/** Put back the stock kernels (or none, where the backend had none). For tests and benchmarks. */
+export function unregisterMissingKernels(tf: TF): void {
+  for (const [key, config] of replaced) {
+    const [backendName, kernelName] = key.split('/');
+    if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);
+    if (config) tf.registerKernel(config);
+  }
+  replaced.clear();
+}
