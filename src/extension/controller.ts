@@ -145,6 +145,7 @@ export class Controller implements vscode.Disposable {
     });
     this.sessions.set(key, s);
     this.liveSessions.add(s);
+    this.evictOldSessions();
     this.clearDiagnostics(key);
     this.output.appendLine(`── ${new Date().toLocaleTimeString()} ${why}: ${s.label} (${cfg.backend}, worker heap ≤ ${cfg.memoryMb} MB)${doc.isDirty ? ' — unsaved edits included' : ''}`);
     s.onDidChangeState(() => {
@@ -165,6 +166,18 @@ export class Controller implements vscode.Disposable {
     this.setCurrent(s);
     this.refresh();
     return s;
+  }
+
+  /** ended sessions of other scripts keep their snapshots, but not without end: the oldest go first */
+  private evictOldSessions(max = 8): void {
+    const ended = [...this.sessions.entries()].filter(([, s]) => !s.live && s !== this.current).sort((a, b) => a[1].startedAt - b[1].startedAt);
+    let extra = this.sessions.size - max;
+    for (const [key, s] of ended) {
+      if (extra-- <= 0) break;
+      this.sessions.delete(key);
+      this.clearDiagnostics(key);
+      s.dispose();
+    }
   }
 
   private onSessionEnd(s: ScriptSession, key: string): void {
