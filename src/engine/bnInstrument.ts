@@ -9,8 +9,10 @@
  *   layer normalised with are kept, zero-copy (`tf.keep(t.clone())`). Where that patch is impossible
  *   (ES-module build, two tfjs-core copies) or did not see the call, the batch statistics are recomputed
  *   exactly with `tf.moments` of the call's input (never derived from the moving-average delta).
- * - Inference-mode calls: `tf.moments` of the input over every axis but the channel axis (the statistics of
- *   that input, which the layer did not use).
+ * - Inference-mode calls: mean and biased variance of the input over every axis but the channel axis (the
+ *   statistics of that input, which the layer did not use), reduced in float64 JS from the input's data.
+ *   The input is kept (zero-copy clone, within a memory budget) and reduced only if it is still the layer's
+ *   last call when the step is read back, so calls between two steps cost no arithmetic.
  * - Models are remembered when created or used (factories, `fromConfig` of deserialisation, LayersModel and
  *   Sequential methods); at snapshot time a layer's `path` is found by walking `model.layers` recursively.
  *   A Sequential's internal LayersModel (`<name>_model`) is never shown.
@@ -79,19 +81,68 @@ interface Rec {
   axis: number;
   mean: Tensor | null;
   variance: Tensor | null;
-  /** small inputs whose statistics tfjs did not compute: a zero-copy clone, reduced at read-back */
+  /** an input whose statistics tfjs did not compute: a zero-copy clone, reduced at read-back */
   input: Tensor | null;
+  /** how to reduce `input`: 'exact' = tf.moments (bit-identical to what BN computes in training), 'f64' = float64 JS */
+  inputKind: 'exact' | 'f64';
   meanArr: Float32Array | null;
   varArr: Float32Array | null;
 }
 
 /**
- * Inputs up to this many elements are kept (zero-copy) and reduced only if the call is still the
- * layer's last one when a step is read back: most calls between two steps (predict or evaluate over
- * many batches) then cost no arithmetic at all. Larger inputs are reduced at call time, so that no big
- * activation is held between steps. 65,536 float32 = 256 KiB per layer at most.
+ * Inputs whose statistics tfjs did not compute are kept (zero-copy clones) and reduced only if the call is
+ * still the layer's last one when a step is read back: calls between two steps (predict or evaluate over
+ * many batches) then cost no arithmetic. The inputs held at once stay under this many elements in all
+ * (16 M float32 = 64 MiB); beyond it an input is reduced at call time instead.
  */
-const LAZY_MAX_ELEMENTS = 1 << 16;
+const LAZY_BUDGET_ELEMENTS = 1 << 24;
+
+/** float64 mean and biased variance over every axis but `axis` of row-major `data`, rounded to float32 */
+export function channelMoments(data: ArrayLike<number>, shape: readonly number[], axis: number): { mean: Float32Array; variance: Float32Array } {
+  const c = shape[axis];
+  let inner = 1;
+  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i];
+  const len = data.length;
+  const n = c > 0 ? len / c : 0;
+  const sum = new Float64Array(c);
+  const sq = new Float64Array(c);
+  const mean = new Float64Array(c);
+  if (inner === 1) {
+    // channels last: a flat walk, channel = i % c
+    for (let i = 0, k = 0; i < len; i++) {
+      sum[k] += data[i];
+      if (++k === c) k = 0;
+    }
+    for (let k = 0; k < c; k++) mean[k] = sum[k] / n;
+    for (let i = 0, k = 0; i < len; i++) {
+      const d = data[i] - mean[k];
+      sq[k] += d * d;
+      if (++k === c) k = 0;
+    }
+  } else {
+    // channel k owns runs of `inner` consecutive values
+    for (let i = 0, k = 0; i < len; i += inner) {
+      let acc = 0;
+      for (let j = i, e = i + inner; j < e; j++) acc += data[j];
+      sum[k] += acc;
+      if (++k === c) k = 0;
+    }
+    for (let k = 0; k < c; k++) mean[k] = sum[k] / n;
+    for (let i = 0, k = 0; i < len; i += inner) {
+      const m = mean[k];
+      let acc = 0;
+      for (let j = i, e = i + inner; j < e; j++) {
+        const d = data[j] - m;
+        acc += d * d;
+      }
+      sq[k] += acc;
+      if (++k === c) k = 0;
+    }
+  }
+  const variance = new Float32Array(c);
+  for (let k = 0; k < c; k++) variance[k] = sq[k] / n;
+  return { mean: Float32Array.from(mean), variance };
+}
 
 interface LayerState {
   layer: BnLayer;
@@ -210,6 +261,8 @@ function patchExport(obj: Record<string, unknown>, name: string, value: unknown)
 export interface BnInstrumentOptions {
   /** never patch tfjs-core's moments: always recompute the batch statistics (tests, benchmarks) */
   forceRecompute?: boolean;
+  /** elements of call inputs that may be held for read-back at once (default 16 M = 64 MiB of float32) */
+  lazyBudgetElements?: number;
 }
 
 export function installBnInstrument(tf: TF, options: BnInstrumentOptions = {}): BnInstrument {
@@ -234,6 +287,9 @@ export function installBnInstrument(tf: TF, options: BnInstrumentOptions = {}): 
   let mode: CaptureMode = 'recompute';
   let modeNote: string | null = null;
   let installed = true;
+  /** elements of the inputs kept for read-back */
+  let lazyElements = 0;
+  const lazyBudget = options.lazyBudgetElements ?? LAZY_BUDGET_ELEMENTS;
 
   const keepClone = (t: Tensor): Tensor => tf.keep(t.clone()); // clone = Identity: shares the data, no copy
 
@@ -272,7 +328,10 @@ export function installBnInstrument(tf: TF, options: BnInstrumentOptions = {}): 
     if (!r) return;
     r.mean?.dispose();
     r.variance?.dispose();
-    r.input?.dispose();
+    if (r.input) {
+      lazyElements -= r.input.size;
+      r.input.dispose();
+    }
     r.mean = r.variance = r.input = null;
   };
   const disposeState = (st: LayerState) => {
@@ -328,13 +387,19 @@ export function installBnInstrument(tf: TF, options: BnInstrumentOptions = {}): 
       rec.variance = tf.keep(m.variance);
     });
   };
-  /** the statistics of an input tfjs did not reduce itself: now if big, at read-back if small */
-  const statsOfInput = (rec: Rec, x: Tensor) => {
-    if (x.size <= LAZY_MAX_ELEMENTS) {
-      disposeRec(rec);
+  /** the statistics of an input tfjs did not reduce itself: at read-back if the budget allows, else now */
+  const statsOfInput = (rec: Rec, x: Tensor, kind: 'exact' | 'f64') => {
+    disposeRec(rec);
+    if (lazyElements + x.size <= lazyBudget) {
       rec.input = keepClone(x);
-    } else {
+      rec.inputKind = kind;
+      lazyElements += x.size;
+    } else if (kind === 'exact') {
       computeMoments(rec, x);
+    } else {
+      const m = channelMoments(x.dataSync() as ArrayLike<number>, x.shape, rec.axis);
+      rec.meanArr = m.mean;
+      rec.varArr = m.variance;
     }
   };
 
@@ -374,6 +439,7 @@ export function installBnInstrument(tf: TF, options: BnInstrumentOptions = {}): 
         mean: null,
         variance: null,
         input: null,
+        inputKind: 'f64',
         meanArr: null,
         varArr: null,
       };
@@ -393,7 +459,8 @@ export function installBnInstrument(tf: TF, options: BnInstrumentOptions = {}): 
           mode = 'recompute';
           modeNote = 'the moments wrapper did not see a training-mode BatchNormalization call: batch statistics are recomputed with tf.moments';
         }
-        if (rec.mean === null || rec.mean.size !== rec.channels) statsOfInput(rec, x);
+        // training: recompute exactly (tf.moments) what the layer computed; inference: the input's statistics
+        if (rec.mean === null || rec.mean.size !== rec.channels) statsOfInput(rec, x, training ? 'exact' : 'f64');
       } catch {
         disposeRec(rec); // statistics unavailable (odd input); the call itself went through
       }
@@ -543,13 +610,20 @@ export function installBnInstrument(tf: TF, options: BnInstrumentOptions = {}): 
     if (r.input) {
       const input = r.input;
       r.input = null;
+      lazyElements -= input.size;
       try {
-        computeMoments(r, input);
+        if (r.inputKind === 'exact') computeMoments(r, input);
+        else {
+          const m = channelMoments(input.dataSync() as ArrayLike<number>, input.shape, r.axis);
+          r.meanArr = m.mean;
+          r.varArr = m.variance;
+        }
       } catch {
         /* NaN-filled below */
       } finally {
         input.dispose();
       }
+      if (r.meanArr) return;
     }
     if (r.mean && r.variance) {
       r.meanArr = readTensor(r.mean);
