@@ -173,11 +173,25 @@ console.log(JSON.stringify(body));
 `;
 }
 
-async function stepCost(name: string, channels: number[], callEvery: boolean, iterations = 120, warm = 20) {
+async function stepCost(name: string, channels: number[], callEvery: boolean, iterations = 220, warm = 20) {
   const dir = mkdtempSync(join(tmpdir(), 'bn-bench-'));
   try {
     const p = join(dir, `${name}.ts`);
     writeFileSync(p, stepScript(channels, iterations, callEvery));
+    // the worker's own cost of each step (snapshot + pack), from its BN_INSPECTOR_TRACE=steps lines
+    const inWorker = new Map<number, number>();
+    const write = process.stderr.write.bind(process.stderr);
+    process.env.BN_INSPECTOR_TRACE = 'steps';
+    (process.stderr as any).write = (chunk: unknown, ...rest: unknown[]) => {
+      const text = String(chunk);
+      let matched = false;
+      for (const m of text.matchAll(/step (\d+): snapshot \+ pack ([\d.]+) ms/g)) {
+        inWorker.set(Number(m[1]), Number(m[2]));
+        matched = true;
+      }
+      if (matched || text.startsWith('[bn-inspector worker]')) return true;
+      return (write as any)(chunk, ...rest);
+    };
     const s = new EngineSession({ scriptPath: p, workerPath: WORKER, pause: { kind: 'next' } });
     const stepAt: number[] = [];
     const resumeAt: number[] = [];
@@ -190,15 +204,21 @@ async function stepCost(name: string, channels: number[], callEvery: boolean, it
         s.resume({ kind: 'next' });
       }
     });
-    const r = await s.run();
+    const r = await s.run().finally(() => {
+      (process.stderr as any).write = write;
+      delete process.env.BN_INSPECTOR_TRACE;
+    });
     if (r.reason !== 'done') throw new Error(`${name}: ${r.reason} ${JSON.stringify(r.error)}`);
     const body: number[] = JSON.parse(r.output.trim().split('\n').pop()!);
     const costs: number[] = [];
+    const workerCosts: number[] = [];
     // step 1 is the first training call's step; steps 2.. are the loop's
     for (let i = 1 + warm; i < stepAt.length - 1; i++) {
       // resume of step i -> the worker wakes, runs the loop body, snapshots, packs, posts -> host unpacks step i+1
       const roundTrip = stepAt[i + 1] - resumeAt[i];
       costs.push(roundTrip - body[i]); // body[i] = the loop body that ran between step i and step i+1 (loop iteration i)
+      const w = inWorker.get(i + 2); // step index of stepAt[i + 1]
+      if (w !== undefined) workerCosts.push(w);
     }
     const layers = r.steps.at(-1)!.layers;
     return {
@@ -207,7 +227,9 @@ async function stepCost(name: string, channels: number[], callEvery: boolean, it
       callsBetweenSteps: callEvery,
       packedKiB: r2(bytes / 1024),
       medianMs: r2(median(costs)),
+      minMs: r2(Math.min(...costs)),
       p90Ms: r2(pct(costs, 0.9)),
+      workerSnapshotPackMedianMs: workerCosts.length ? r2(median(workerCosts)) : null,
       samples: costs.length,
     };
   } finally {

@@ -183,7 +183,9 @@ export class EngineSession {
     worker.stdout.setEncoding('utf8').on('data', (t: string) => this.onConsole(t, 'stdout'));
     worker.stderr.setEncoding('utf8').on('data', (t: string) => {
       this.stderrTail = (this.stderrTail + t).slice(-4000);
-      this.onConsole(t, 'stderr');
+      // BN_INSPECTOR_TRACE timings are the engine's, not the script's output
+      if (t.startsWith('[bn-inspector worker]')) process.stderr.write(t);
+      else this.onConsole(t, 'stderr');
     });
     // --timeout-ms counts the script's own running time: the clock starts at 'compiled' and stands
     // still while the worker is paused; start-up gets a generous guard of its own

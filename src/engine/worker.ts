@@ -67,6 +67,8 @@ function captureOutput(): void {
 
 /** BN_INSPECTOR_TRACE=1: timings of the worker's phases on the real stderr */
 const traceOn = !!process.env.BN_INSPECTOR_TRACE;
+/** BN_INSPECTOR_TRACE=steps: also the cost of every step */
+const traceSteps = process.env.BN_INSPECTOR_TRACE === 'steps';
 const t0 = performance.now();
 function trace(what: string): void {
   if (traceOn) rawWrite.stderr(`[bn-inspector worker] ${(performance.now() - t0).toFixed(1)} ms ${what}\n`);
@@ -208,6 +210,7 @@ function step(file: number, point: number): void {
   if (!p) return;
   const hit = ++hits[file][point];
   if (stepIndex === 0) trace('first step');
+  const ts0 = traceSteps ? performance.now() : 0;
   const snap: StepSnapshot = {
     index: ++stepIndex,
     line: p.line,
@@ -217,6 +220,7 @@ function step(file: number, point: number): void {
     layers: rt.bn.snapshotLayers(),
   };
   const buffer = packStep(snap);
+  if (traceSteps) trace(`step ${snap.index}: snapshot + pack ${(performance.now() - ts0).toFixed(2)} ms, ${buffer.byteLength} bytes`);
   const paused = shouldPause(file, point);
   post({ type: 'step', buffer, paused }, [buffer]);
   if (paused) waitForCommand();
@@ -250,7 +254,7 @@ async function main(): Promise<void> {
   // compile while tfjs starts (esbuild works in its own process; instrumentation runs in between)
   const compiling = compileScript({ scriptPath: init.scriptPath, sourceText: init.sourceText });
   const runtime = await setupTfjs(init.backend);
-  trace(`tfjs ready (${runtime.setupMs.toFixed(1)} ms)`);
+  trace(`tfjs ready (${runtime.setupMs.toFixed(1)} ms, ${runtime.backend}, batch statistics: ${runtime.bn.captureMode()}${runtime.bn.captureNote() ? ": " + runtime.bn.captureNote() : ""}, kernels: ${runtime.kernels.join(" ")})`);
   rt = runtime;
   const c = await compiling;
   trace(`compiled (${c.ms.toFixed(1)} ms)`);
