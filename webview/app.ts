@@ -261,7 +261,18 @@ export class App implements CardHost {
           break;
         }
         case 'session': {
+          const prev = this.session;
           this.session = msg.session ?? null;
+          const s = this.session;
+          // a new run announced without a reset (another script, or the same one starting again): drop the old steps
+          if (s && this.current && (!prev || prev.script !== s.script || (s.state === 'starting' && prev.state !== 'starting'))) {
+            this.history.clear();
+            this.hostThinned = 0;
+            this.current = null;
+            this.currentKeys = [];
+            this.prevByKey.clear();
+            this.prevIndex = 0;
+          }
           if (!this.session) {
             this.history.clear();
             this.hostThinned = 0;
@@ -447,6 +458,7 @@ export class App implements CardHost {
     setHidden(this.waitingEl, !s || !!step);
     if (s && !step) setText(this.waitingEl, s.state === 'ended' ? 'The script ended before reaching a step point: no layer to show.' : 'Waiting for the first step…');
     setHidden(this.filterRow, !step);
+    setHidden(this.listEl, !step);
     setHidden(this.summaryEl, !step);
     if (step) {
       this.syncCards(step);

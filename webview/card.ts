@@ -137,6 +137,7 @@ export class LayerCard {
   private copyBtn: HTMLButtonElement;
   private copyNote: HTMLElement;
   private chartsEl: HTMLElement;
+  private chartsCaption: HTMLElement;
   private charts: ChartSlot[] = [];
   private tableWrap: HTMLElement;
   private tbody: HTMLTableSectionElement;
@@ -190,6 +191,7 @@ export class LayerCard {
     this.copyNote = el('span', 'copy-note', null, { role: 'status' });
     tools.append(this.tableBtn, this.copyBtn, this.copyNote);
 
+    this.chartsCaption = el('p', 'charts-caption');
     this.chartsEl = el('div', 'charts');
     for (const kind of ['mean', 'variance', 'gamma', 'beta'] as ChartKind[]) this.charts.push(this.makeChart(kind));
 
@@ -221,7 +223,7 @@ export class LayerCard {
     this.timelineNote = el('p', 'timeline-note');
     tl.append(tlHead, tlCharts, this.timelineNote);
 
-    this.body.append(this.metaEl, this.deltaEl, tools, this.chartsEl, this.tableWrap, tl);
+    this.body.append(this.metaEl, this.deltaEl, tools, this.chartsCaption, this.chartsEl, this.tableWrap, tl);
     this.root.append(head, this.whyEl, this.warnEl, this.body);
     this.applyCollapsed();
     this.applyTableMode();
@@ -296,6 +298,7 @@ export class LayerCard {
     setText(this.tableBtn.querySelector('.label')!, on ? 'Charts' : 'Table of exact numbers');
     this.tableBtn.querySelector('.codicon')!.className = `codicon codicon-${on ? 'graph-line' : 'table'}`;
     setHidden(this.chartsEl, on);
+    setHidden(this.chartsCaption, on);
     setHidden(this.tableWrap, !on);
     setHidden(this.copyBtn, !on);
   }
@@ -369,6 +372,12 @@ export class LayerCard {
     setText(this.deltaEl, dt);
     this.deltaEl.classList.toggle('has-changes', !!d && d.changed > 0);
 
+    const lc = l.lastCall;
+    setText(
+      this.chartsCaption,
+      `Per channel. Solid: the moving statistics${lc ? `; dashed: the batch statistics of the last call (${lc.training ? 'training' : 'inference'}, input ${shape(lc.inputShape)})` : ' (no call yet: no batch statistics)'}${d && d.changed ? `; red ticks under the axis: channels changed since step ${prevStepIndex}` : ''}.`,
+    );
+
     const max = String(Math.max(0, l.channels - 1));
     if (this.channelInput.max !== max) this.channelInput.max = max;
     this.channelInput.setAttribute('aria-label', `Channel shown in the timeline of ${l.name}`);
@@ -429,13 +438,13 @@ export class LayerCard {
       const legend: [string, string, boolean][] = [];
       switch (c.kind) {
         case 'mean':
-          legend.push(['moving', 'moving mean', false], ['batch', 'batch mean (last call)', true]);
+          legend.push(['moving', 'moving mean', false], ['batch', 'batch mean', true]);
           series = [{ data: l.movingMean, color: t.moving }, { data: call?.batchMean ?? null, color: t.batch, dashed: true }];
           marks = d?.marksMean ?? null;
           label = `Moving mean and batch mean of the ${callDesc} over ${l.channels} channels`;
           break;
         case 'variance':
-          legend.push(['moving', 'moving variance', false], ['batch', 'batch variance (last call)', true]);
+          legend.push(['moving', 'moving variance', false], ['batch', 'batch variance', true]);
           series = [{ data: l.movingVariance, color: t.moving }, { data: call?.batchVariance ?? null, color: t.batch, dashed: true }];
           marks = d?.marksVar ?? null;
           label = `Moving variance and batch variance of the ${callDesc} over ${l.channels} channels`;
@@ -454,7 +463,7 @@ export class LayerCard {
         let n = 0;
         for (let i = 0; i < marks.length; i++) n += marks[i];
         if (n) {
-          legend.push(['changed', `changed since step ${this.prevStepIndex}: ${count(n)}`, false]);
+          legend.push(['changed', `changed: ${count(n)}`, false]);
           label += `; ${n} channels changed since step ${this.prevStepIndex}`;
         } else marks = null;
       }

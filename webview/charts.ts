@@ -144,8 +144,8 @@ function noData(ctx: CanvasRenderingContext2D, t: ChartTheme, w: number, h: numb
 }
 
 /**
- * Values per channel (x = channel index). Few channels: lines with dots; many channels (more than half
- * the pixel width): a min/max envelope per pixel column. `marks[i]` != 0 marks channel i under the plot.
+ * Values per channel (x = channel index). Up to one channel a pixel: lines (with dots when there is room);
+ * more channels than pixels: an M4 envelope per pixel column. `marks[i]` != 0 marks channel i under the plot.
  */
 export function drawChannels(
   ctx: CanvasRenderingContext2D,
@@ -168,8 +168,10 @@ export function drawChannels(
   ctx.beginPath();
   ctx.rect(PAD.l, PAD.t, pw, h - PAD.t - PAD.b);
   ctx.clip();
-  if (n <= pw / 2) {
-    for (const s of series) {
+  // the first series (the moving statistics) is drawn last, on top
+  const order = series.slice().reverse();
+  if (n <= pw) {
+    for (const s of order) {
       const d = s.data;
       if (!d) continue;
       ctx.strokeStyle = s.color;
@@ -206,37 +208,55 @@ export function drawChannels(
       }
     }
   } else {
+    // more channels than pixels: per pixel column the first, min, max and last value (M4), joined as one path
+    // (exactly what a full-resolution line would light up)
     const cols = Math.max(1, Math.floor(pw));
+    const first = new Float64Array(cols);
+    const last = new Float64Array(cols);
     const lo = new Float64Array(cols);
     const hi = new Float64Array(cols);
-    series.forEach((s, si) => {
+    for (const s of order) {
       const d = s.data;
-      if (!d) return;
+      if (!d) continue;
       lo.fill(Infinity);
       hi.fill(-Infinity);
+      first.fill(NaN);
       for (let i = 0; i < n; i++) {
         const v = d[i];
         if (!Number.isFinite(v)) continue;
         const c = Math.min(cols - 1, Math.floor((i * cols) / n));
+        if (first[c] !== first[c]) first[c] = v;
+        last[c] = v;
         if (v < lo[c]) lo[c] = v;
         if (v > hi[c]) hi[c] = v;
       }
-      ctx.fillStyle = s.color;
-      ctx.globalAlpha = si === 0 ? 1 : 0.75;
+      ctx.strokeStyle = s.color;
+      ctx.lineWidth = t.highContrast ? 1.5 : 1;
+      ctx.globalAlpha = s.dashed ? 0.8 : 1;
+      ctx.beginPath();
+      let pen = false;
       for (let c = 0; c < cols; c++) {
-        if (lo[c] > hi[c]) continue;
-        const yt = yOf(hi[c]);
-        const yb = yOf(lo[c]);
-        ctx.fillRect(PAD.l + c, yt - 0.75, 1, Math.max(1.5, yb - yt + 1.5));
+        if (lo[c] > hi[c]) {
+          pen = false;
+          continue;
+        }
+        const x = PAD.l + c + 0.5;
+        if (pen) ctx.lineTo(x, yOf(first[c]));
+        else ctx.moveTo(x, yOf(first[c]));
+        ctx.lineTo(x, yOf(lo[c]));
+        ctx.lineTo(x, yOf(hi[c]));
+        ctx.lineTo(x, yOf(last[c]));
+        pen = true;
       }
+      ctx.stroke();
       ctx.globalAlpha = 1;
-    });
+    }
   }
   ctx.restore();
   if (marks) {
     ctx.fillStyle = t.changed;
     const yb = h - PAD.b - MARK_BAND + 1;
-    if (n <= pw / 2) {
+    if (n <= pw) {
       const mw = Math.max(2, Math.min(step - 1, 8));
       for (let i = 0; i < n; i++) if (marks[i]) ctx.fillRect(PAD.l + (i + 0.5) * step - mw / 2, yb, mw, MARK_BAND - 1);
     } else {
@@ -278,7 +298,7 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, t: ChartTheme, w: nu
   const ph = h - PAD.t - PAD.b;
   const xOf = (s: number) => PAD.l + 4 + (last === first ? pw / 2 : (pw * (s - first)) / (last - first));
   const yOf = (v: number) => PAD.t + 2 + (ph - 4) * ((r.hi - v) / (r.hi - r.lo));
-  for (const s of series) {
+  for (const s of series.slice().reverse()) {
     ctx.strokeStyle = s.color;
     ctx.fillStyle = s.color;
     ctx.lineWidth = t.highContrast ? 2 : 1.5;

@@ -356,6 +356,51 @@ describe('webview: the inspector panel in Chromium', function () {
     await page.close();
   });
 
+  it('follows a theme change: the charts are redrawn with the new colours', async () => {
+    const page = await open('light');
+    await load(page);
+    const canvas = card(page, 'frozen_bn').locator('canvas.plot').first();
+    const colours = () =>
+      canvas.evaluate(
+        (c: HTMLCanvasElement) =>
+          new Promise<string[]>((r) =>
+            requestAnimationFrame(() =>
+              setTimeout(() => {
+                const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+                const seen = new Set<string>();
+                for (let i = 0; i < d.length; i += 4) if (d[i + 3] === 255) seen.add(`${d[i]},${d[i + 1]},${d[i + 2]}`);
+                r([...seen].sort());
+              }, 0),
+            ),
+          ),
+      );
+    const before = await colours();
+    assert.ok(before.includes('26,133,255'), 'light theme moving-statistics blue (#1a85ff)');
+    // what VS Code does on a theme switch: new body class and new --vscode-* variables
+    await page.evaluate(() => {
+      document.documentElement.classList.replace('theme-light', 'theme-dark');
+      document.body.classList.replace('vscode-light', 'vscode-dark');
+    });
+    const after = await colours();
+    assert.ok(after.includes('55,148,255'), 'dark theme moving-statistics blue (#3794ff)');
+    assert.ok(!after.includes('26,133,255'));
+    await page.close();
+  });
+
+  it('a new run announced by a session message clears the old steps', async () => {
+    const page = await open('light');
+    await load(page, [step1(), step2()]);
+    await page.evaluate((s) => (window as any).__bn.session(s), session({ state: 'starting', status: 'starting…' }));
+    await page.locator('.waiting').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('.waiting').textContent(), 'Waiting for the first step…');
+    assert.equal(await page.locator('section.card').first().isVisible(), false);
+    await page.evaluate((st) => (window as any).__bn.step(st), step1());
+    await rendered(page, 1);
+    assert.equal(await page.locator('section.card').first().isVisible(), true);
+    assert.match((await page.locator('section.card .delta').first().textContent())!, /^First step seen/);
+    await page.close();
+  });
+
   it('hiding and showing loses nothing: state comes back from getState after a reload', async () => {
     const page = await open('light');
     await load(page, [step1(), step2()]);
@@ -411,10 +456,15 @@ describe('webview: the inspector panel in Chromium', function () {
     it(`screenshot in the ${theme} theme (test-results/screenshots/panel-${theme}.png)`, async () => {
       const page = await open(theme, 1100, 1400);
       await load(page, [step1(), step2()], session({ status: 'paused at line 20 (step 2, hit 1)' }));
-      // make the Δ marks and the XSS card visible in one picture
-      await card(page, 'frozen_updated_bn').locator('.card-toggle').click();
-      await page.waitForTimeout(100);
-      await page.screenshot({ path: join(shots, `panel-${theme}.png`), fullPage: false });
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50))));
+      await page.screenshot({ path: join(shots, `panel-${theme}.png`) });
+      if (theme === 'light') {
+        // the frozen-but-updated card and the exact-number table of train_bn
+        await card(page, 'frozen_bn').locator('.card-toggle').click();
+        await card(page, 'train_bn').locator('button.toggle-table').click();
+        await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50))));
+        await page.screenshot({ path: join(shots, `panel-${theme}-table.png`) });
+      }
       // colours follow the theme variables
       const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
       assert.equal(bg, theme === 'light' ? 'rgb(255, 255, 255)' : theme === 'dark' ? 'rgb(31, 31, 31)' : 'rgb(0, 0, 0)');
