@@ -113,6 +113,9 @@ async function build(
   const plugin: esbuild.Plugin = {
     name: 'bn-inspector',
     setup(b) {
+      // with sourceText the entry need not exist on disk (an untitled editor)
+      if (opts.sourceText !== undefined)
+        b.onResolve({ filter: /.*/ }, (a) => (a.kind === 'entry-point' ? { path: entry } : undefined));
       b.onResolve({ filter: TFJS_ALIAS }, () => ({ path: 'tfjs', namespace: 'bn-tfjs' }));
       b.onResolve({ filter: TFJS_WASM_ALIAS }, () => ({ path: 'tfjs-backend-wasm', namespace: 'bn-tfjs' }));
       b.onLoad({ filter: /.*/, namespace: 'bn-tfjs' }, (a) => ({

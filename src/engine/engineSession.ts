@@ -310,6 +310,7 @@ export class EngineSession {
     if (this.doneMsg) {
       const err = this.doneMsg.error;
       if (err && err.kind === 'stopped') this.finish('stopped', null);
+      else if (err && err.kind === 'crash') this.finish('crashed', err);
       else this.finish(err ? 'error' : 'done', err);
       return;
     }

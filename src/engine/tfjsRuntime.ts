@@ -69,16 +69,30 @@ async function quietly<T>(fn: () => Promise<T>): Promise<T> {
 
 let runtime: TfjsRuntime | null = null;
 
-export async function setupTfjs(backend: Backend): Promise<TfjsRuntime> {
+/**
+ * @param warn receives a line for the script's stderr when the wasm backend cannot start and cpu is used instead
+ */
+export async function setupTfjs(requested: Backend, warn: (text: string) => void = () => {}): Promise<TfjsRuntime> {
   if (runtime) return runtime;
   const t0 = performance.now();
+  let backend: Backend = requested;
   return quietly(async () => {
     if (backend === 'wasm') {
       const folder = wasmFolder();
       tfWasm.setWasmPaths(folder.endsWith('/') ? folder : folder + '/');
+      let ok = false;
+      let why = '';
+      try {
+        ok = await tf.setBackend('wasm');
+      } catch (e) {
+        why = `: ${(e as Error)?.message ?? e}`;
+      }
+      if (!ok) {
+        warn(`[bn-inspector] the wasm backend could not start (${folder}${why}); running on cpu instead\n`);
+        backend = 'cpu';
+      }
     }
-    const ok = await tf.setBackend(backend);
-    if (!ok) throw new Error(`tfjs backend '${backend}' failed to initialise`);
+    if (backend === 'cpu' && !(await tf.setBackend('cpu'))) throw new Error(`tfjs backend 'cpu' failed to initialise`);
     await tf.ready();
     // the cpu backend prints its "install tfjs-node" banner on its first write: take it now, silenced
     tf.tidy(() => tf.zeros([1]).dataSync());

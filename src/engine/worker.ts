@@ -244,7 +244,7 @@ function cleanupBundle(): void {
   }
 }
 // the bundle's banner calls this when the module starts evaluating: its text has been read by then
-(globalThis as any).__bnBundleLoaded = () => setImmediate(cleanupBundle);
+(globalThis as any).__bnBundleLoaded = () => cleanupBundle();
 
 // ---------------------------------------------------------------------------------------------
 
@@ -253,7 +253,7 @@ async function main(): Promise<void> {
   process.setSourceMapsEnabled(true);
   // compile while tfjs starts (esbuild works in its own process; instrumentation runs in between)
   const compiling = compileScript({ scriptPath: init.scriptPath, sourceText: init.sourceText });
-  const runtime = await setupTfjs(init.backend);
+  const runtime = await setupTfjs(init.backend, (text) => post({ type: 'console', stream: 'stderr', text }));
   trace(`tfjs ready (${runtime.setupMs.toFixed(1)} ms, ${runtime.backend}, batch statistics: ${runtime.bn.captureMode()}${runtime.bn.captureNote() ? ": " + runtime.bn.captureNote() : ""}, kernels: ${runtime.kernels.join(" ")})`);
   rt = runtime;
   const c = await compiling;
@@ -279,6 +279,8 @@ async function main(): Promise<void> {
   process.on('beforeExit', () => finish(null));
   // CommonJS code inside the bundle (and `require` in the user's ESM) resolves from the script's folder
   (globalThis as any).require = createRequire(init.scriptPath);
+  // the script sees itself as the program, as under `node script`
+  process.argv = [process.execPath, init.scriptPath];
   try {
     trace('importing the script');
     await import(pathToFileURL(c.outFile).href);

@@ -179,6 +179,20 @@ console.log('edited', k);
     assert.deepEqual(r.steps[0].layers[0].lastTrainingCall?.inputShape, [3, 2]);
   });
 
+  it('sourceText for a file that does not exist (an untitled editor); process.argv is [node, script]', async () => {
+    const p = `${fx.dir}/Untitled-1.ts`;
+    const text = `import * as tf from '@tensorflow/tfjs';
+const bn = tf.layers.batchNormalization();
+bn.apply(tf.ones([2, 2]));
+console.log(process.argv.length, process.argv[1] === ${JSON.stringify(p)});
+`;
+    const r = await new EngineSession({ scriptPath: p, workerPath: WORKER, sourceText: text }).run();
+    assert.equal(r.reason, 'done', JSON.stringify(r.error));
+    assert.equal(r.steps.length, 1);
+    assert.equal(r.steps[0].file, p);
+    assert.equal(r.output, '2 true\n');
+  });
+
   it('compile errors: reason error, kind compile, no steps, compiled event with no step points', async () => {
     const p = fx.write('bad.ts', `const a = ;\n`);
     let compiled = 0;
