@@ -26,6 +26,7 @@ export interface StartCodeServerOptions {
   extraArgs?: string[];
 }
 export declare function killGroup(pgid: number, graceMs?: number): Promise<void>;
+export declare function isShuttingDown(): boolean;
 export declare function onExitCleanup(fn: () => void): () => void;
 export declare function freePort(): Promise<number>;
 export declare function writeUserSettings(userDataDir: string, settings: Record<string, unknown>): string;

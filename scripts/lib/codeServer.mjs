@@ -38,20 +38,25 @@ function runExtraCleanups() {
   extraCleanups.clear();
 }
 
+let shuttingDown = false;
+/** true once a signal or an uncaught error started the shutdown */
+export const isShuttingDown = () => shuttingDown;
+/** On a signal: SIGTERM every group, give them 2 s, SIGKILL the rest, run the cleanups, exit. A second signal: SIGKILL now. */
+async function shutdown(code) {
+  if (shuttingDown) { killAllSync(); runExtraCleanups(); process.exit(code); }
+  shuttingDown = true;
+  await Promise.all([...groups].map((pgid) => killGroup(pgid, 2000)));
+  runExtraCleanups();
+  process.exit(code);
+}
+
 function installHandlers() {
   if (handlersInstalled) return;
   handlersInstalled = true;
   process.on('exit', () => { killAllSync(); runExtraCleanups(); });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-    process.on(sig, () => {
-      // a process group that ignores SIGTERM must not outlive us: SIGKILL right away on a signal
-      killAllSync();
-      runExtraCleanups();
-      process.exit(sig === 'SIGINT' ? 130 : sig === 'SIGTERM' ? 143 : 129);
-    });
-  }
-  process.on('uncaughtException', (err) => { console.error(err); killAllSync(); runExtraCleanups(); process.exit(1); });
-  process.on('unhandledRejection', (err) => { console.error(err); killAllSync(); runExtraCleanups(); process.exit(1); });
+  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) process.on(sig, () => { void shutdown(code); });
+  process.on('uncaughtException', (err) => { console.error(err); void shutdown(1); });
+  process.on('unhandledRejection', (err) => { console.error(err); void shutdown(1); });
 }
 
 // ---- code-server ---------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // Types for tools.mjs (imported by test/e2e/harness.ts).
 export declare const NODE24_VERSION: string;
 export declare const CODE_SERVER_VERSION: string;
+export declare const CODE_VERSION: string;
 export declare const CHROMIUM: string;
 export declare const ROOT: string;
 export declare const CACHE: string;

@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 export const NODE24_VERSION = '24.21.0';
 export const CODE_SERVER_VERSION = '4.139.1';
+/** the VS Code that code-server bundles */
+export const CODE_VERSION = '1.139.1';
 /** Debian's Chromium (apt), driven through playwright-core. Never `playwright install`. */
 export const CHROMIUM = process.env.BN_CHROMIUM || '/usr/bin/chromium';
 
