@@ -9,7 +9,7 @@ import { isScriptDocument, scanDocument } from './stepPointCache';
 
 export const LENS_TITLES = {
   runToHere: '▶ Run to here',
-  step: '⏭ Step',
+  step: '$(debug-step-over) Step',
   stop: '■ Stop',
   trust: '$(shield) BatchNorm Inspector: trust this workspace to run scripts',
 } as const;

@@ -91,7 +91,7 @@ suite('code lenses', () => {
     });
     assert.deepStrictEqual(
       lenses.map((l) => l.title),
-      ['paused here · step 1 · hit 1', '⏭ Step', '▶ Run to here', '■ Stop'],
+      ['paused here · step 1 · hit 1', '$(debug-step-over) Step', '▶ Run to here', '■ Stop'],
     );
     assert.ok(lenses.every((l) => l.line === line));
     await vscode.commands.executeCommand('batchnormInspector.step', doc.uri);
