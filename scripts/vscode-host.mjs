@@ -37,6 +37,15 @@ async function timed(label, fn) {
   const t = Date.now();
   try { return await fn(); } finally { timings.push([label, Date.now() - t]); log(`${label}: ${seconds(Date.now() - t)}`); }
 }
+/** runs one part; an error is reported and counts as a failed part (exit 1) so that the other parts still run */
+async function part(label, fn) {
+  try {
+    return await timed(label, fn);
+  } catch (err) {
+    console.error(`${label} FAILED: ${err?.stack ?? err}`);
+    return 1;
+  }
+}
 
 function newRunDir(label) {
   mkdirSync(RUNS, { recursive: true });
@@ -213,20 +222,20 @@ async function main() {
       const modes = flag('untrusted') ? ['untrusted'] : flag('trusted') ? ['trusted'] : ['trusted', 'untrusted'];
       for (const mode of modes) {
         if (mode === 'untrusted' && listSuiteFiles('untrusted').length === 0 && !flag('untrusted')) continue;
-        results.push([`extension host, ${mode} workspace`, await timed(`extension-host suite (${mode} workspace)`, () => runExtensionSuite(mode, { files: option('files'), grep: option('grep') }))]);
+        results.push([`extension host, ${mode} workspace`, await part(`extension-host suite (${mode} workspace)`, () => runExtensionSuite(mode, { files: option('files'), grep: option('grep') }))]);
       }
       break;
     }
     case 'ui':
       await tools();
-      results.push(['UI tests', await timed('UI tests', () => runUiTests(positional.length ? positional : listUiTests(), { grep: option('grep'), vsix: option('vsix') }))]);
+      results.push(['UI tests', await part('UI tests', () => runUiTests(positional.length ? positional : listUiTests(), { grep: option('grep'), vsix: option('vsix') }))]);
       break;
     case 'test':
       await tools();
-      results.push(['extension host, trusted workspace', await timed('extension-host suite (trusted workspace)', () => runExtensionSuite('trusted'))]);
+      results.push(['extension host, trusted workspace', await part('extension-host suite (trusted workspace)', () => runExtensionSuite('trusted'))]);
       if (listSuiteFiles('untrusted').length)
-        results.push(['extension host, untrusted workspace', await timed('extension-host suite (untrusted workspace)', () => runExtensionSuite('untrusted'))]);
-      results.push(['UI tests', await timed('UI tests', () => runUiTests(listUiTests()))]);
+        results.push(['extension host, untrusted workspace', await part('extension-host suite (untrusted workspace)', () => runExtensionSuite('untrusted'))]);
+      results.push(['UI tests', await part('UI tests', () => runUiTests(listUiTests()))]);
       break;
     default:
       console.error(`unknown command ${command}; see the top of ${basename(import.meta.url)}`);
