@@ -3,7 +3,7 @@
 // (src/extension/panelHtml.ts, strict CSP) with dist/webview.js; the harness plays the host
 // (bench/render-harness/harness.ts) and posts packed ResNet-50-sized steps (53 BN layers, 26,560 channels).
 //
-//   npm run build && node bench/renderBench.mjs [--singles 9] [--stream 1000] [--theme dark] [--width 1000 --height 900]
+//   npm run build && node bench/renderBench.mjs [--singles 9] [--stream 1000] [--reset-steps 100] [--theme dark] [--width 1000 --height 900]
 //
 // Measures
 //  1. one ResNet-50-sized step into a fresh panel (cards built) and the next step (cards reused):
@@ -11,7 +11,8 @@
 //     and to the next frame (rAF + task: style, layout and paint of what is on screen included); medians of --singles runs;
 //  2. --stream steps back to back (the next is posted as soon as the previous rendered), while a person "types"
 //     (a key press every 100 ms through CDP) and scrolls (a wheel turn every 500 ms): time per step, long tasks
-//     (> 50 ms) and the input delay of those key presses (event timeStamp -> handler).
+//     (> 50 ms) and the input delay of those key presses (event timeStamp -> handler);
+//  3. the panel shown again after being hidden: one 'reset' carrying --reset-steps ResNet-50-sized steps.
 // Prints one JSON document and writes bench/render-results.md.
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -29,6 +30,7 @@ const stream = Number(arg('stream', 1000));
 const theme = arg('theme', 'dark');
 const width = Number(arg('width', 1000));
 const height = Number(arg('height', 900));
+const resetSteps = Number(arg('reset-steps', 100));
 
 const server = await startHarnessServer();
 const browser = await launchChromium(['--enable-precise-memory-info']);
@@ -57,7 +59,7 @@ try {
   })();
 
   const t0 = Date.now();
-  const r = await page.evaluate((o) => window.__bn.bench(o), { singles, stream });
+  const r = await page.evaluate((o) => window.__bn.bench(o), { singles, stream, resetSteps });
   typing = false;
   await typist;
   result = {
@@ -99,6 +101,11 @@ sent as one packed ArrayBuffer (\`packStep\`), as the extension host sends it.
 
 "panel" is measured by the webview itself (from the message event to posting \`rendered\`: unpack, timeline, text of
 all 53 cards, charts of the cards on screen); "host" adds the message delivery; "next frame" adds style, layout and paint.
+
+## Shown again after being hidden
+
+One \`reset\` message carrying ${result.resetWithSteps.steps} ResNet-50-sized steps (the host re-sends the session on \`ready\`):
+${f(result.resetWithSteps.messageToRenderedMs.median)} ms to 'rendered' (median of 3; max ${f(result.resetWithSteps.messageToRenderedMs.max)} ms).
 
 ## ${s.steps.toLocaleString('en-US')} steps streamed back to back
 

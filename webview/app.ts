@@ -213,6 +213,12 @@ export class App implements CardHost {
     else this.ui.channels[key] = ch;
     this.save();
   }
+  observeCanvases(card: LayerCard, canvases: HTMLCanvasElement[]): void {
+    for (const cv of canvases) {
+      this.canvasOwner.set(cv, card);
+      this.ro.observe(cv);
+    }
+  }
   layoutChanged(): void {
     if (this.layoutScheduled) return;
     this.layoutScheduled = true;
@@ -245,10 +251,19 @@ export class App implements CardHost {
           this.currentKeys = [];
           this.prevByKey.clear();
           this.prevIndex = 0;
+          const steps: StepSnapshot[] = [];
           for (const b of msg.steps ?? []) {
             const buf = toBuffer(b);
-            if (buf) this.ingest(unpackStep(buf));
+            if (buf) steps.push(unpackStep(buf));
           }
+          // copy full vectors only for the newest steps that fit the history's budget
+          let budget = this.history.vecBudget;
+          const keep = new Array<boolean>(steps.length);
+          for (let i = steps.length - 1; i >= 0; i--) {
+            budget -= History.vectorFloatsOf(steps[i]);
+            keep[i] = budget >= 0 || i === steps.length - 1;
+          }
+          steps.forEach((st, i) => this.ingest(st, keep[i]));
           if (!this.session && !this.current) this.resetCards();
           this.schedule(t0);
           break;
@@ -303,7 +318,7 @@ export class App implements CardHost {
     this.visible.clear();
   }
 
-  private ingest(step: StepSnapshot): void {
+  private ingest(step: StepSnapshot, keepVectors = true): void {
     const keys = layerKeys(step);
     if (this.current && step.index <= this.current.index) {
       // a new run without a reset: start over
@@ -318,7 +333,7 @@ export class App implements CardHost {
     } else this.prevIndex = 0;
     this.current = step;
     this.currentKeys = keys;
-    this.history.push(step, keys, (k) => this.channel(k));
+    this.history.push(step, keys, (k) => this.channel(k), keepVectors);
   }
 
   private schedule(t0: number): void {
@@ -440,10 +455,6 @@ export class App implements CardHost {
   private createCard(key: string): LayerCard {
     const card = new LayerCard(key, this);
     this.io?.observe(card.root);
-    for (const cv of card.canvases()) {
-      this.canvasOwner.set(cv, card);
-      this.ro.observe(cv);
-    }
     return card;
   }
 
@@ -463,6 +474,17 @@ export class App implements CardHost {
     if (step) {
       this.syncCards(step);
       this.applyFilter();
+      if (this.visible.size === 0) {
+        // nothing reported on screen yet (new cards): the first shown, expanded cards surely are; build them now
+        // so that their charts are drawn in the coming frame (by the ResizeObserver)
+        let n = 0;
+        for (const k of this.order) {
+          const c = this.cards.get(k)!;
+          if (!c.shown || c.collapsed) continue;
+          c.draw();
+          if (++n === 2) break;
+        }
+      }
       this.drawVisible();
       if (!this.scrollRestored) {
         this.scrollRestored = true;

@@ -23,6 +23,8 @@ export interface CardHost {
   setChannel(key: string, ch: number): void;
   /** something changed the layout: draw what became visible */
   layoutChanged(): void;
+  /** the card built its canvases: watch their sizes */
+  observeCanvases(card: LayerCard, canvases: HTMLCanvasElement[]): void;
 }
 
 type ChartKind = 'mean' | 'variance' | 'gamma' | 'beta';
@@ -137,6 +139,9 @@ export class LayerCard {
   private copyBtn: HTMLButtonElement;
   private copyNote: HTMLElement;
   private chartsEl: HTMLElement;
+  private tlChartsEl: HTMLElement;
+  /** the canvases (charts, timeline) exist: built the first time the card is drawn */
+  private built = false;
   private chartsCaption: HTMLElement;
   private charts: ChartSlot[] = [];
   private tableWrap: HTMLElement;
@@ -193,7 +198,6 @@ export class LayerCard {
 
     this.chartsCaption = el('p', 'charts-caption');
     this.chartsEl = el('div', 'charts');
-    for (const kind of ['mean', 'variance', 'gamma', 'beta'] as ChartKind[]) this.charts.push(this.makeChart(kind));
 
     this.tableWrap = el('div', 'table-wrap');
     this.tableWrap.tabIndex = 0;
@@ -218,10 +222,9 @@ export class LayerCard {
     this.channelInput.addEventListener('change', () => this.pickChannel());
     chLabel.append(this.channelInput);
     tlHead.append(tlTitle, chLabel);
-    const tlCharts = el('div', 'timeline-charts');
-    for (const which of ['mean', 'variance'] as const) tlCharts.append(this.makeTimeline(which));
+    this.tlChartsEl = el('div', 'timeline-charts');
     this.timelineNote = el('p', 'timeline-note');
-    tl.append(tlHead, tlCharts, this.timelineNote);
+    tl.append(tlHead, this.tlChartsEl, this.timelineNote);
 
     this.body.append(this.metaEl, this.deltaEl, tools, this.chartsCaption, this.chartsEl, this.tableWrap, tl);
     this.root.append(head, this.whyEl, this.warnEl, this.body);
@@ -242,6 +245,20 @@ export class LayerCard {
     canvas.addEventListener('mousemove', (e) => this.hoverChart(slot, e.offsetX));
     canvas.addEventListener('mouseleave', () => setText(readout, ''));
     return slot;
+  }
+
+  /** Builds the chart and timeline figures (the bulk of a card's DOM) the first time the card is to be drawn. */
+  private ensureBuilt(): boolean {
+    if (this.built) return false;
+    this.built = true;
+    for (const kind of ['mean', 'variance', 'gamma', 'beta'] as ChartKind[]) this.charts.push(this.makeChart(kind));
+    for (const which of ['mean', 'variance'] as const) this.tlChartsEl.append(this.makeTimeline(which));
+    if (this.layer) {
+      this.refreshLabels(this.layer);
+      this.refreshTimelineNote(this.layer);
+    }
+    this.host.observeCanvases(this, this.canvases());
+    return true;
   }
 
   private makeTimeline(which: 'mean' | 'variance'): HTMLElement {
@@ -380,9 +397,76 @@ export class LayerCard {
 
     const max = String(Math.max(0, l.channels - 1));
     if (this.channelInput.max !== max) this.channelInput.max = max;
+    const ch = String(Math.min(this.host.channel(this.key), Math.max(0, l.channels - 1)));
+    if (this.channelInput.value !== ch && document.activeElement !== this.channelInput) this.channelInput.value = ch;
     this.channelInput.setAttribute('aria-label', `Channel shown in the timeline of ${l.name}`);
+    if (this.built) {
+      this.refreshLabels(l);
+      this.refreshTimelineNote(l);
+    }
     this.dirty = true;
     this.timelineDirty = true;
+  }
+
+  /** "N steps kept · thinned M old steps · …" (text: set with the other text, never while drawing) */
+  private refreshTimelineNote(l: LayerSnapshot): void {
+    const ch = Math.min(this.host.channel(this.key), Math.max(0, l.channels - 1));
+    const h = this.host.history;
+    const { kept, missing } = h.coverage(this.key, ch);
+    const notes = [`${count(kept)} step${kept === 1 ? '' : 's'} kept`];
+    const thinned = this.host.thinned();
+    if (thinned > 0) notes.push(`thinned ${count(thinned)} old step${thinned === 1 ? '' : 's'} to bound memory`);
+    if (missing > 0) notes.push(`channel ${ch} has no value for ${count(missing)} older step${missing === 1 ? '' : 's'} (only the channel picked then was kept)`);
+    setText(this.timelineNote, notes.join(' · '));
+  }
+
+  /** Legends and accessible names of the charts (DOM text: done with the other text, never while drawing). */
+  private refreshLabels(l: LayerSnapshot): void {
+    const call = l.lastCall;
+    const callDesc = call ? `last call (${call.training ? 'training' : 'inference'}, input ${shape(call.inputShape)})` : 'no call yet';
+    const d = this.delta;
+    for (const c of this.charts) {
+      let label: string;
+      const legend: [string, string, boolean][] = [];
+      let marks: Uint8Array | null = null;
+      switch (c.kind) {
+        case 'mean':
+          legend.push(['moving', 'moving mean', false], ['batch', 'batch mean', true]);
+          marks = d?.marksMean ?? null;
+          label = `Moving mean and batch mean of the ${callDesc} over ${l.channels} channels`;
+          break;
+        case 'variance':
+          legend.push(['moving', 'moving variance', false], ['batch', 'batch variance', true]);
+          marks = d?.marksVar ?? null;
+          label = `Moving variance and batch variance of the ${callDesc} over ${l.channels} channels`;
+          break;
+        case 'gamma':
+          legend.push(['gamma', l.gamma ? 'gamma (scale)' : 'gamma: none (scale: false)', false]);
+          label = l.gamma ? `Gamma over ${l.channels} channels` : 'No gamma';
+          break;
+        default:
+          legend.push(['beta', l.beta ? 'beta (offset)' : 'beta: none (center: false)', false]);
+          label = l.beta ? `Beta over ${l.channels} channels` : 'No beta';
+      }
+      if (marks && d && d.changed > 0) {
+        let n = 0;
+        for (let i = 0; i < marks.length; i++) n += marks[i];
+        if (n) {
+          legend.push(['changed', `changed: ${count(n)}`, false]);
+          label += `; ${n} channels changed since step ${this.prevStepIndex}`;
+        }
+      }
+      this.setLegend(c.legend, legend);
+      if (c.canvas.getAttribute('aria-label') !== label) c.canvas.setAttribute('aria-label', label);
+    }
+    const ch = Math.min(this.host.channel(this.key), Math.max(0, l.channels - 1));
+    for (const tl of this.timelines) {
+      this.setLegend(tl.legend, [
+        ['moving', `moving ${tl.which}: mean over channels`, false],
+        ['channel', `channel ${ch}`, true],
+      ]);
+      tl.canvas.setAttribute('aria-label', `Timeline of the moving ${tl.which} across steps: mean over channels, and channel ${ch}`);
+    }
   }
 
   /** the canvases whose CSS size the panel watches (ResizeObserver) */
@@ -410,6 +494,7 @@ export class LayerCard {
   draw(): void {
     const l = this.layer;
     if (!l) return;
+    this.ensureBuilt();
     if (this.dirty) {
       this.dirty = false;
       if (this.host.isTable(this.key)) this.fillTable(l);
@@ -429,48 +514,27 @@ export class LayerCard {
   private drawCharts(l: LayerSnapshot): void {
     const t = this.host.theme();
     const call = l.lastCall;
-    const callDesc = call ? `last call (${call.training ? 'training' : 'inference'}, input ${shape(call.inputShape)})` : 'no call yet';
     const d = this.delta;
     for (const c of this.charts) {
       let series: { data: Float32Array | null; color: string; dashed?: boolean }[];
       let marks: Uint8Array | null = null;
-      let label: string;
-      const legend: [string, string, boolean][] = [];
       switch (c.kind) {
         case 'mean':
-          legend.push(['moving', 'moving mean', false], ['batch', 'batch mean', true]);
           series = [{ data: l.movingMean, color: t.moving }, { data: call?.batchMean ?? null, color: t.batch, dashed: true }];
-          marks = d?.marksMean ?? null;
-          label = `Moving mean and batch mean of the ${callDesc} over ${l.channels} channels`;
+          marks = d && d.changed ? d.marksMean : null;
           break;
         case 'variance':
-          legend.push(['moving', 'moving variance', false], ['batch', 'batch variance', true]);
           series = [{ data: l.movingVariance, color: t.moving }, { data: call?.batchVariance ?? null, color: t.batch, dashed: true }];
-          marks = d?.marksVar ?? null;
-          label = `Moving variance and batch variance of the ${callDesc} over ${l.channels} channels`;
+          marks = d && d.changed ? d.marksVar : null;
           break;
         case 'gamma':
-          legend.push(['gamma', l.gamma ? 'gamma (scale)' : 'gamma: none (scale: false)', false]);
           series = [{ data: l.gamma, color: t.gamma }];
-          label = l.gamma ? `Gamma over ${l.channels} channels` : 'No gamma';
           break;
         default:
-          legend.push(['beta', l.beta ? 'beta (offset)' : 'beta: none (center: false)', false]);
           series = [{ data: l.beta, color: t.beta }];
-          label = l.beta ? `Beta over ${l.channels} channels` : 'No beta';
       }
-      if (marks && d && d.changed > 0) {
-        let n = 0;
-        for (let i = 0; i < marks.length; i++) n += marks[i];
-        if (n) {
-          legend.push(['changed', `changed: ${count(n)}`, false]);
-          label += `; ${n} channels changed since step ${this.prevStepIndex}`;
-        } else marks = null;
-      }
-      this.setLegend(c.legend, legend);
-      if (c.canvas.getAttribute('aria-label') !== label) c.canvas.setAttribute('aria-label', label);
       if (c.w <= 0 || c.h <= 0) {
-        this.dirty = true; // not laid out yet: draw when the ResizeObserver reports a size
+        this.dirty = true; // not laid out yet: drawn when the ResizeObserver reports a size
         continue;
       }
       const ctx = prepare(c.canvas, c.w, c.h);
@@ -561,6 +625,10 @@ export class LayerCard {
     ch = Math.min(max, Math.max(0, ch));
     this.channelInput.value = String(ch);
     this.host.setChannel(this.key, ch);
+    if (l && this.built) {
+      this.refreshLabels(l);
+      this.refreshTimelineNote(l);
+    }
     this.timelineDirty = true;
     this.host.layoutChanged();
   }
@@ -568,17 +636,11 @@ export class LayerCard {
   private drawTimelines(l: LayerSnapshot): void {
     const t = this.host.theme();
     const ch = Math.min(this.host.channel(this.key), Math.max(0, l.channels - 1));
-    if (this.channelInput.value !== String(ch) && document.activeElement !== this.channelInput) this.channelInput.value = String(ch);
     const s = this.host.history.series(this.key, ch);
     this.series = s;
     for (const tl of this.timelines) {
       const mean = tl.which === 'mean' ? s.meanMM : s.meanMV;
       const chan = tl.which === 'mean' ? s.chMM : s.chMV;
-      this.setLegend(tl.legend, [
-        ['moving', `moving ${tl.which}: mean over channels`, false],
-        ['channel', `channel ${ch}`, true],
-      ]);
-      tl.canvas.setAttribute('aria-label', `Timeline of the moving ${tl.which} over ${s.steps.length} steps: mean over channels, and channel ${ch}`);
       if (tl.w <= 0 || tl.h <= 0) {
         this.timelineDirty = true;
         continue;
@@ -590,11 +652,6 @@ export class LayerCard {
           { data: chan, color: t.batch, dashed: true },
         ]);
     }
-    const notes = [`${count(s.steps.length)} step${s.steps.length === 1 ? '' : 's'} kept`];
-    const thinned = this.host.thinned();
-    if (thinned > 0) notes.push(`thinned ${count(thinned)} old step${thinned === 1 ? '' : 's'} to bound memory`);
-    if (s.missing > 0) notes.push(`channel ${ch} has no value for ${count(s.missing)} older step${s.missing === 1 ? '' : 's'} (only the channel picked then was kept)`);
-    setText(this.timelineNote, notes.join(' · '));
   }
 
   private hoverChart(c: ChartSlot, x: number): void {

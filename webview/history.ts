@@ -74,17 +74,20 @@ export class History {
     return this.points.length;
   }
 
-  /** Records a step. `picked(key)` gives the channel currently picked for a layer. */
-  push(step: StepSnapshot, keys: string[], picked: (key: string) => number): void {
+  /**
+   * Records a step. `picked(key)` gives the channel currently picked for a layer. `keepVectors` false: keep only
+   * the aggregates and the picked channel (used for old steps of a reset that the budget would drop anyway).
+   */
+  push(step: StepSnapshot, keys: string[], picked: (key: string) => number, keepVectors = true): void {
     // a step with an index not after the last one replaces the tail (should not happen within a session)
     while (this.points.length && this.points[this.points.length - 1].step >= step.index) this.dropPoint(this.points.length - 1);
     const layers = new Map<string, LayerPoint>();
     step.layers.forEach((l, i) => {
       const key = keys[i];
       const pc = Math.min(Math.max(0, picked(key) | 0), Math.max(0, l.channels - 1));
-      const vmm = l.movingMean.slice();
-      const vmv = l.movingVariance.slice();
-      this.vecFloats += vmm.length + vmv.length;
+      const vmm = keepVectors ? l.movingMean.slice() : null;
+      const vmv = keepVectors ? l.movingVariance.slice() : null;
+      if (vmm && vmv) this.vecFloats += vmm.length + vmv.length;
       layers.set(key, { mm: meanOf(l.movingMean), mv: meanOf(l.movingVariance), vmm, vmv, pc, pmm: l.movingMean[pc] ?? NaN, pmv: l.movingVariance[pc] ?? NaN });
     });
     this.points.push({ step: step.index, layers });
@@ -145,6 +148,26 @@ export class History {
       }
     }
     return s;
+  }
+
+  /** how many kept steps have this layer, and how many of them lack `channel`'s value (cheap: no series built) */
+  coverage(key: string, channel: number): { kept: number; missing: number } {
+    let kept = 0;
+    let missing = 0;
+    for (const p of this.points) {
+      const lp = p.layers.get(key);
+      if (!lp) continue;
+      kept++;
+      if (!lp.vmm && lp.pc !== channel) missing++;
+    }
+    return { kept, missing };
+  }
+
+  /** floats the full vectors of a step take */
+  static vectorFloatsOf(step: StepSnapshot): number {
+    let n = 0;
+    for (const l of step.layers) n += l.movingMean.length + l.movingVariance.length;
+    return n;
   }
 
   /** floats held in full vectors (for tests and the benchmark) */
