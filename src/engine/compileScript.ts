@@ -17,7 +17,16 @@ import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ScriptError, StepPoint } from '../shared/protocol';
-import { instrumentSource } from './instrumentSource';
+import type * as Instrument from './instrumentSource';
+
+/** loaded on first use: it brings the TypeScript parser (most of the worker bundle), whose start-up then
+ * overlaps the wasm backend's asynchronous start in the worker */
+let instrumentModule: typeof Instrument | null = null;
+function instrumentSource(text: string, fileName: string, fileIndex: number) {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  instrumentModule ??= require('./instrumentSource') as typeof Instrument;
+  return instrumentModule.instrumentSource(text, fileName, fileIndex);
+}
 
 export interface CompileOptions {
   /** absolute path of the entry script */

@@ -249,7 +249,7 @@ function cleanupBundle(): void {
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  trace('worker module loaded');
+  trace(`worker module loaded (${t0.toFixed(0)} ms after the worker thread started)`);
   process.setSourceMapsEnabled(true);
   // compile while tfjs starts (esbuild works in its own process; instrumentation runs in between)
   const compiling = compileScript({ scriptPath: init.scriptPath, sourceText: init.sourceText });
