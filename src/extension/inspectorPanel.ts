@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'crypto';
 import * as vscode from 'vscode';
-import type { HostToWebview, WebviewCommand, WebviewToHost } from '../shared/protocol';
+import type { HostToWebview, SessionInfo, WebviewCommand, WebviewToHost } from '../shared/protocol';
 import { CMD, type Controller } from './controller';
 import { panelHtml } from './panelHtml';
 import type { ScriptSession } from './session';
@@ -13,6 +13,16 @@ import type { ScriptSession } from './session';
 export const VIEW_TYPE = 'batchnormInspector.panel';
 /** a reset carries at most this many bytes of history (the newest steps) */
 const RESET_BYTES = 64 * 1024 * 1024;
+
+/** the latest snapshot is kept across window reloads when it is at most this big */
+const SAVED_MAX_BYTES = 8 * 1024 * 1024;
+const SAVED_KEY = 'batchnormInspector.lastSnapshot';
+
+interface SavedSnapshot {
+  info: SessionInfo;
+  /** packed step, base64 */
+  step: string;
+}
 
 const COMMANDS: Record<WebviewCommand, string> = {
   step: CMD.step,
@@ -28,6 +38,8 @@ export class InspectorPanel implements vscode.Disposable {
   private session: ScriptSession | undefined;
   private sessionSubs: vscode.Disposable[] = [];
   private panelSubs: vscode.Disposable[] = [];
+  /** the script of the snapshot shown from before a window reload */
+  private restoredScript: string | undefined;
   private readonly subs: vscode.Disposable[] = [];
 
   /** what the panel reported last (tests, benchmark) */
@@ -125,16 +137,40 @@ export class InspectorPanel implements vscode.Disposable {
       this.sessionSubs.push(
         s.onDidStep(({ buffer }) => this.post({ type: 'step', buffer })),
         // paused / running / ended (with its error), backend and tfjs once compiled
-        s.onDidChangeState(() => this.post({ type: 'session', session: s.info() })),
+        s.onDidChangeState(() => {
+          this.post({ type: 'session', session: s.info() });
+          if (s.state === 'paused' || s.state === 'ended') this.save(s);
+        }),
       );
     }
     this.postReset();
   }
 
+  /** keeps the session's latest snapshot for after a window reload (the worker does not survive one) */
+  private save(s: ScriptSession): void {
+    const last = s.history.entries().at(-1);
+    if (!last || last.buffer.byteLength > SAVED_MAX_BYTES) return;
+    const saved: SavedSnapshot = { info: s.info(), step: Buffer.from(last.buffer).toString('base64') };
+    void this.context.workspaceState.update(SAVED_KEY, saved);
+  }
+
+  private restored(): { info: SessionInfo; buffer: ArrayBuffer } | null {
+    const saved = this.context.workspaceState.get<SavedSnapshot>(SAVED_KEY);
+    if (!saved?.info || typeof saved.step !== 'string') return null;
+    const b = Buffer.from(saved.step, 'base64');
+    const buffer = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+    const status =
+      saved.info.state === 'ended' ? `${saved.info.status} (before the window reloaded)` : `was ${saved.info.status} when the window reloaded: the run is over`;
+    return { info: { ...saved.info, state: 'ended', status }, buffer };
+  }
+
   private postReset(): void {
     const s = this.session;
     if (!s) {
-      this.post({ type: 'reset', session: null, steps: [], thinned: 0 });
+      // no session in this window (yet): the latest snapshot from before a reload, if any
+      const r = this.restored();
+      this.restoredScript = r?.info.script;
+      this.post(r ? { type: 'reset', session: r.info, steps: [r.buffer], thinned: 0 } : { type: 'reset', session: null, steps: [], thinned: 0 });
       return;
     }
     const sent = s.history.newest(RESET_BYTES);
@@ -160,7 +196,8 @@ export class InspectorPanel implements vscode.Disposable {
         break;
       case 'command': {
         const id = COMMANDS[m.command];
-        if (id) void vscode.commands.executeCommand(id, ...(m.command === 'runToCursor' ? [] : this.session ? [this.session.uri] : []));
+        const script = this.session?.uri ?? (this.restoredScript ? vscode.Uri.file(this.restoredScript) : undefined);
+        if (id) void vscode.commands.executeCommand(id, ...(m.command === 'runToCursor' || !script ? [] : [script]));
         break;
       }
       case 'revealLine':
