@@ -4,9 +4,11 @@
  *
  * Rendering: a step message is ingested at once (unpack + timeline) and a render is scheduled as a task;
  * steps that arrive faster than the panel renders are coalesced (only the latest is drawn). A render
- * updates text in place, then reads the layout once (which expanded cards are on screen, canvas sizes),
- * then draws only those cards' canvases. Other cards are drawn when they scroll into view
- * (IntersectionObserver) or are expanded. After each render: { type: 'rendered', stepIndex, ms }.
+ * updates text in place (only what changed) and redraws the canvases of the expanded cards that are on or
+ * near the screen. It never reads layout: which cards are on screen comes from an IntersectionObserver,
+ * canvas sizes from a ResizeObserver, and off-screen cards skip style/layout/paint (CSS content-visibility).
+ * A card builds its charts the first time it is drawn; cards scrolled into view or expanded are drawn then.
+ * After each render: { type: 'rendered', stepIndex, ms } (ms: from the message event to the end of the render).
  */
 import type { HostToWebview, LayerSnapshot, SessionInfo, StepSnapshot, WebviewCommand, WebviewToHost } from '../src/shared/protocol';
 import { unpackStep } from '../src/shared/snapshotCodec';
@@ -72,7 +74,7 @@ function enabled(cmd: WebviewCommand, s: SessionInfo | null): boolean {
 }
 
 function toBuffer(b: unknown): ArrayBuffer | null {
-  if (b instanceof ArrayBuffer) return b;
+  if (b instanceof ArrayBuffer || Object.prototype.toString.call(b) === '[object ArrayBuffer]') return b as ArrayBuffer;
   if (ArrayBuffer.isView(b)) return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
   return null;
 }
@@ -149,9 +151,16 @@ export class App implements CardHost {
       }
       for (const c of touched) if (c.shown && !c.collapsed) c.draw();
     });
+    // keyboard focus must not land under the sticky header: scroll padding follows its height
+    new ResizeObserver((entries) => {
+      const h = entries[entries.length - 1]?.borderBoxSize?.[0]?.blockSize ?? 0;
+      document.documentElement.style.scrollPaddingTop = `${Math.ceil(h) + 8}px`;
+    }).observe(this.top);
     // theme changes: VS Code swaps body classes and the --vscode-* variables on <html>
     const mo = new MutationObserver(() => {
-      this.themeCache = null;
+      const next = readTheme();
+      if (this.themeCache && JSON.stringify(next) === JSON.stringify(this.themeCache)) return; // (e.g. our own scroll padding)
+      this.themeCache = next;
       for (const c of this.cards.values()) c.invalidate();
       this.layoutChanged();
     });
@@ -280,7 +289,7 @@ export class App implements CardHost {
           this.session = msg.session ?? null;
           const s = this.session;
           // a new run announced without a reset (another script, or the same one starting again): drop the old steps
-          if (s && this.current && (!prev || prev.script !== s.script || (s.state === 'starting' && prev.state !== 'starting'))) {
+          if (s && prev && this.current && (prev.script !== s.script || (s.state === 'starting' && prev.state !== 'starting'))) {
             this.history.clear();
             this.hostThinned = 0;
             this.current = null;
@@ -323,6 +332,7 @@ export class App implements CardHost {
     if (this.current && step.index <= this.current.index) {
       // a new run without a reset: start over
       this.history.clear();
+      this.hostThinned = 0;
       this.current = null;
       this.currentKeys = [];
     }
@@ -416,7 +426,9 @@ export class App implements CardHost {
     li1.append(
       el('span', null, 'Open a TypeScript or JavaScript file that uses '),
       el('code', null, '@tensorflow/tfjs'),
-      el('span', null, ', for example one of the scripts in the '),
+      el('span', null, ', for example '),
+      el('code', null, 'examples/frozen-predict.ts'),
+      el('span', null, ' or another script in the '),
       el('code', null, 'examples/'),
       el('span', null, ' folder.'),
     );

@@ -201,6 +201,7 @@ export class LayerCard {
 
     this.tableWrap = el('div', 'table-wrap');
     this.tableWrap.tabIndex = 0;
+    this.tableWrap.setAttribute('role', 'region');
     const table = el('table', 'numbers');
     this.tableCaption = el('caption', null);
     const thead = el('thead');
@@ -400,6 +401,7 @@ export class LayerCard {
     const ch = String(Math.min(this.host.channel(this.key), Math.max(0, l.channels - 1)));
     if (this.channelInput.value !== ch && document.activeElement !== this.channelInput) this.channelInput.value = ch;
     this.channelInput.setAttribute('aria-label', `Channel shown in the timeline of ${l.name}`);
+    this.tableWrap.setAttribute('aria-label', `Exact numbers of ${l.name}`);
     if (this.built) {
       this.refreshLabels(l);
       this.refreshTimelineNote(l);
