@@ -1,10 +1,11 @@
 // Local http server (127.0.0.1 only) for the inspector panel's browser harness: serves the page that
 // src/extension/panelHtml.ts produces (same strict CSP as in VS Code), plus dist/, media/ and the harness
 // bundle (bench/render-harness/harness.ts, built in memory with esbuild). Used by bench/renderBench.mjs and
-// test/unit/webview.test.ts. Needs `npm run build` first (dist/webview.js, dist/codicons).
+// test/unit/webview.test.ts. Runs the build when dist/webview.js is missing or stale.
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,9 +36,28 @@ async function bundle(entry, format) {
   return r.outputFiles[0].text;
 }
 
-/** Starts the harness server; resolves to { url, close() }. */
+function newestMtime(dir) {
+  let t = 0;
+  if (!existsSync(dir)) return t;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/** Runs `npm run build` (scripts/build.mjs) when dist/webview.js is missing or older than its sources. */
+export function ensureWebviewBuilt() {
+  const out = join(root, 'dist', 'webview.js');
+  const src = Math.max(newestMtime(join(root, 'webview')), newestMtime(join(root, 'src', 'shared')));
+  if (existsSync(out) && existsSync(join(root, 'dist', 'codicons', 'codicon.css')) && statSync(out).mtimeMs >= src) return false;
+  execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
+  return true;
+}
+
+/** Starts the harness server; resolves to { url, close() }. Builds dist/ first when it is missing or stale. */
 export async function startHarnessServer({ port = 0 } = {}) {
-  if (!existsSync(join(root, 'dist', 'webview.js'))) throw new Error('dist/webview.js is missing: run `npm run build` first');
+  ensureWebviewBuilt();
   const harnessJs = await bundle('bench/render-harness/harness.ts', 'iife');
   const panelMod = await bundle('src/extension/panelHtml.ts', 'esm');
   const { panelHtml } = await import('data:text/javascript;base64,' + Buffer.from(panelMod).toString('base64'));

@@ -1,7 +1,8 @@
 // The inspector panel in a real Chromium, outside VS Code: the page is the one src/extension/panelHtml.ts
 // builds (same strict CSP), dist/webview.js runs against a fake acquireVsCodeApi, and the test plays the
-// extension host through window.__bn (bench/render-harness/harness.ts). Needs `npm run build` and
-// /usr/bin/chromium (or CHROMIUM_PATH). Screenshots go to test-results/screenshots/ (git-ignored).
+// extension host through window.__bn (bench/render-harness/harness.ts). Runs `npm run build` itself when
+// dist/webview.js is missing or older than webview/ and src/shared/. Needs /usr/bin/chromium (or CHROMIUM_PATH;
+// skipped without it). Screenshots go to test-results/screenshots/ (git-ignored).
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -122,7 +123,6 @@ describe('webview: the inspector panel in Chromium', function () {
 
   before(async function () {
     if (!existsSync(chromiumPath)) return this.skip();
-    if (!existsSync(join(root, 'dist', 'webview.js'))) throw new Error('run `npm run build` first');
     const mod = await import(pathToFileURL(join(root, 'bench', 'render-harness', 'server.mjs')).href);
     server = await mod.startHarnessServer();
     browser = await mod.launchChromium();
