@@ -6,8 +6,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { stepToJson } from '../../src/shared/snapshotCodec';
-import { ENDLESS, HOG, LOOP, MARKED, SLOW, THROWS, THROWS_FIXED } from './support/fixtures';
-import { api, closeAllEditors, extensionPath, lineOf, open, setText, sleep, stopAll, until, workspaceDir, writeFixture } from './support/host';
+import { ENDLESS, HELPER_MODULE, HOG, IMPORTER, LOOP, MARKED, SLOW, THROWS, THROWS_FIXED } from './support/fixtures';
+import { api, closeAllEditors, extensionPath, lensesOf, lineOf, open, setText, sleep, stopAll, until, workspaceDir, writeFixture } from './support/host';
 
 const started: string[] = [];
 
@@ -122,6 +122,32 @@ suite('session', () => {
     assert.deepStrictEqual([r3.ran, r3.reason], [false, 'noStepPoint']);
     assert.strictEqual(a.getSession(doc.uri), s2);
     await s2.stop();
+  });
+
+  test('Run to here in a file the paused script imports: the same run goes on to that line', async () => {
+    const a = await api();
+    const helper = writeFixture('helper-module.ts', HELPER_MODULE);
+    const main = writeFixture('importer.ts', IMPORTER);
+    started.push(main, helper);
+    const { doc } = await open(main);
+    const r: any = await runTo(doc.uri, lineOf(IMPORTER, /MAIN-FIRST/));
+    assert.strictEqual(r.state, 'paused');
+    const s = a.getSession(doc.uri)!;
+    const { doc: hdoc } = await open(helper);
+    const hline = lineOf(HELPER_MODULE, /HELPER-APPLY/);
+    const lenses = await lensesOf(hdoc.uri);
+    assert.deepStrictEqual(lenses.map((l) => [l.line, l.title]), [[hline, '▶ Run to here']]);
+    const r2: any = await runTo(hdoc.uri, hline);
+    assert.strictEqual(r2.state, 'paused');
+    assert.strictEqual(a.getSession(doc.uri), s, 'the same session went on');
+    assert.strictEqual(a.getSession(hdoc.uri), undefined, 'no session of its own for the imported file');
+    assert.strictEqual(s.lastStep!.file, helper);
+    assert.strictEqual(s.lastStep!.line, hline);
+    assert.strictEqual(s.lastStep!.layers[0].updates, 1, 'the training apply in the helper updated the moving stats');
+    await until('the helper shows where the run is paused', async () =>
+      (await lensesOf(hdoc.uri)).some((l) => l.title === 'paused here · step 2 · hit 1'),
+    );
+    await s.stop();
   });
 
   test('Stop during an endless loop returns within 2 s and no worker remains', async () => {

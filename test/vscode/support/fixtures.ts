@@ -84,3 +84,21 @@ while (Date.now() < until) { /* slow */ }
 layer.apply(x, { training: true }); // SLOW
 layer.apply(x); // AFTER
 `;
+
+/** a module of the user's own, imported by IMPORTER (relative import, read from disk) */
+export const HELPER_MODULE = `import * as tf from '@tensorflow/tfjs';
+
+export function trainOnce(layer: tf.layers.Layer, x: tf.Tensor): void {
+  layer.apply(x, { training: true }); // HELPER-APPLY
+}
+`;
+
+export const IMPORTER = `import * as tf from '@tensorflow/tfjs';
+import { trainOnce } from './helper-module';
+
+const layer = tf.layers.batchNormalization({ inputShape: [2], momentum: 0.5 });
+const x = tf.tensor2d([[1, 2], [3, 6]]);
+layer.apply(x); // MAIN-FIRST
+trainOnce(layer, x);
+layer.apply(x); // MAIN-LAST
+`;
