@@ -313,16 +313,11 @@ export class LayerCard {
   applyTableMode(): void {
     const on = this.host.isTable(this.key);
     this.tableBtn.setAttribute('aria-pressed', String(on));
-    setText(this.tableBtn.querySelector('.label')!, on ? 'Charts' : 'Table of exact numbers');
-    this.tableBtn.querySelector('.codicon')!.className = `codicon codicon-${on ? 'graph-line' : 'table'}`;
+    this.tableBtn.title = on ? 'Showing the table: press to show the charts again' : 'Show the exact numbers as a table instead of the charts';
     setHidden(this.chartsEl, on);
     setHidden(this.chartsCaption, on);
     setHidden(this.tableWrap, !on);
     setHidden(this.copyBtn, !on);
-  }
-
-  focusToggle(): void {
-    this.toggleBtn.focus();
   }
 
   /** New data for this layer (cheap: text only; drawing waits until the card is visible). */
