@@ -77,7 +77,7 @@ suite('code lenses', () => {
     await vscode.commands.executeCommand('workbench.action.files.revert');
   });
 
-  test('paused: the line says where the run stands, with ⏭ Step and ■ Stop', async () => {
+  test('paused: the line says where the run stands, with Step and ■ Stop', async () => {
     const a = await api();
     const file = writeFixture('paused-lens.ts', LOOP);
     started.push(file);
