@@ -11,7 +11,8 @@ import { mkdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerMissingKernels, unregisterMissingKernels } from '../../src/engine/kernels/registerKernels';
-import { tileInto } from '../../src/engine/kernels/wasmFast';
+import { columnSums, tileInto } from '../../src/engine/kernels/wasmFast';
+import { kernelSettings } from '../../src/engine/kernels/conv2dBackprop';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 type Shape4 = [number, number, number, number];
@@ -134,6 +135,8 @@ const CONV_CASES: ConvCase[] = [
   { x: [2, 5, 5, 4], w: [1, 1, 4, 6], s: 1, pad: 'valid' },
   { x: [2, 5, 5, 4], w: [1, 1, 4, 6], s: 2, pad: 'same' },
   { x: [4, 16, 16, 8], w: [3, 3, 8, 12], s: 1, pad: 'same' },
+  { x: [2, 5, 5, 2], w: [2, 2, 2, 3], s: 1, pad: [[0, 0], [2, 2], [2, 1], [0, 0]] }, // pad > filter-1: col2im path for dX
+  { x: [3, 11, 10, 3], w: [3, 3, 3, 4], s: 3, pad: 'valid' },
   { x: [2, 7, 9, 3], w: [3, 3, 3, 5], s: 2, pad: 'same', nchw: true },
   { x: [2, 8, 8, 4], w: [3, 3, 4, 6], s: 1, pad: 'valid', nchw: true },
 ];
@@ -245,8 +248,10 @@ describe('kernels: conv gradients, fast wasm kernels (src/engine/kernels)', func
         assert.ok(relErr(d.stockX, d.refX) < TOL, `stock dX ${JSON.stringify(d.c)}: ${relErr(d.stockX, d.refX)}`);
       }
     });
-    for (const backend of ['wasm', 'cpu'] as const) {
-      it(`ours on ${backend}: every case within ${TOL} of the reference, no data leak`, async () => {
+    for (const [backend, chunk] of [['wasm', 0], ['cpu', 0], ['wasm', 100]] as const) {
+      it(`ours on ${backend}${chunk ? ', patch matrices split by batch' : ''}: every case within ${TOL} of the reference, no data leak`, async () => {
+        const saved = kernelSettings.im2colChunkFloats;
+        if (chunk) kernelSettings.im2colChunkFloats = chunk;
         await withBackend(backend, () => {
           silenceCpuBanner();
           registerMissingKernels(tf);
@@ -266,7 +271,7 @@ describe('kernels: conv gradients, fast wasm kernels (src/engine/kernels)', func
           }
           if (process.env.KERNELS_VERBOSE) console.log(report.join('\n'));
           unregisterMissingKernels(tf);
-        });
+        }).finally(() => (kernelSettings.im2colChunkFloats = saved));
       });
     }
   });
@@ -295,7 +300,7 @@ describe('kernels: conv gradients, fast wasm kernels (src/engine/kernels)', func
     }
   });
 
-  describe('wasm Tile, BatchMatMul, Identity (faster replacements)', () => {
+  describe('wasm Tile, BatchMatMul, Identity, Sum, Mean (faster replacements), cpu bridge', () => {
     before(async () => {
       await withBackend('wasm', () => registerMissingKernels(tf));
     });
@@ -398,6 +403,54 @@ describe('kernels: conv gradients, fast wasm kernels (src/engine/kernels)', func
       const s = tf.tensor(['a', 'b']); // strings keep the stock path
       assert.deepEqual(s.clone().arraySync(), ['a', 'b']);
       s.dispose();
+    });
+
+    it('Sum / Mean over leading axes on wasm (BN moments) vs float64 reference; other axes keep the stock path', () => {
+      const shapes: number[][] = [[32, 8, 8, 16], [7, 5, 3, 11], [4097, 3], [2, 3, 5, 7, 11]];
+      for (const shape of shapes) {
+        const x = rnd(shape);
+        const xv = x.dataSync();
+        const rank = shape.length;
+        const axesList: number[][] = [];
+        for (let k = 1; k < rank; k++) axesList.push(Array.from({ length: k }, (_, i) => i));
+        axesList.push([rank - 1], [0, rank - 1], Array.from({ length: rank }, (_, i) => i), [-rank, 1 - rank]);
+        for (const axes of axesList)
+          for (const keepDims of [false, true]) {
+            for (const op of ['sum', 'mean'] as const) {
+              const got = op === 'sum' ? tf.sum(x, axes, keepDims) : tf.mean(x, axes, keepDims);
+              // reference
+              const norm = [...new Set(axes.map((a) => (a < 0 ? a + rank : a)))];
+              const outShape = shape.map((d, i) => (norm.includes(i) ? 1 : d));
+              const ref = new Float64Array(outShape.reduce((p, d) => p * d, 1));
+              const cnt = shape.reduce((p, d, i) => (norm.includes(i) ? p * d : p), 1);
+              for (let f = 0; f < xv.length; f++) {
+                let rem = f, o = 0, mul = 1;
+                for (let d = rank - 1; d >= 0; d--) {
+                  const i = rem % shape[d];
+                  rem = Math.floor(rem / shape[d]);
+                  if (!norm.includes(d)) o += i * mul;
+                  mul *= outShape[d];
+                }
+                ref[o] += xv[f];
+              }
+              if (op === 'mean') for (let i = 0; i < ref.length; i++) ref[i] /= cnt;
+              assert.deepEqual(got.shape, keepDims ? outShape : shape.filter((_, i) => !norm.includes(i)), `${op} ${shape} ${axes} shape`);
+              const e = relErr(got.dataSync(), ref);
+              assert.ok(e < TOL, `${op} ${shape} axes ${axes} keepDims ${keepDims}: ${e}`);
+              got.dispose();
+            }
+          }
+        x.dispose();
+      }
+      // int32 keeps the stock kernel (and its dtype)
+      const xi = tf.tensor([[1, 2], [3, 4]], [2, 2], 'int32');
+      const si = tf.sum(xi, 0);
+      assert.equal(si.dtype, 'int32');
+      assert.deepEqual(Array.from(si.dataSync()), [4, 6]);
+      tf.dispose([xi, si]);
+      // columnSums itself
+      const cs = columnSums(Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), 5, 2);
+      assert.deepEqual(Array.from(cs), [25, 30]);
     });
 
     it('kernels bridged to cpu: UnsortedSegmentSum (gradient of gather / embeddings), Einsum', () => {

@@ -45,6 +45,8 @@ export interface KernelOps {
       ) => TInfo)
     | null;
   dispose(t: TInfo): void;
+  /** true: plain JS loops beat im2col + the backend's MatMul (the cpu backend, whose MatMul is JS too) */
+  readonly direct: boolean;
   /** same data, another shape (no copy) */
   reshape(t: TInfo, shape: number[]): TInfo;
 }
@@ -71,8 +73,11 @@ export interface ConvInfo {
   filterShape: number[];
 }
 
-/** patch matrices larger than this many floats are split by batch (64 MiB) */
-export const IM2COL_CHUNK_FLOATS = 16 * 1024 * 1024;
+/** tunables (tests shrink the chunk to exercise the chunked paths) */
+export const kernelSettings = {
+  /** patch matrices larger than this many floats are split by batch (64 MiB) */
+  im2colChunkFloats: 16 * 1024 * 1024,
+};
 
 /**
  * im2col, transposed: out[k, m] for k = (kh, kw, ci), m = (b - b0, oh, ow), b in [b0, b0 + nb).
@@ -197,8 +202,12 @@ export function conv2dBackpropFilter(ops: KernelOps, x: TInfo, dy: TInfo, ci: Co
     const K = ci.filterHeight * ci.filterWidth * ci.inChannels;
     const byConv = ops.conv2d !== null ? backpropFilterByConv(ops, ops.conv2d, xN, dyN, ci) : null;
     if (byConv !== null) return byConv;
+    if (ops.direct) {
+      const acc = ops.read([xN, dyN], (xv, dv) => filterGradDirect(xv, dv, ci));
+      return ops.create([ci.filterHeight, ci.filterWidth, ci.inChannels, Co], [], (out) => out.set(acc));
+    }
     const perImage = OH * OW * K;
-    const chunk = Math.max(1, Math.min(B, Math.floor(IM2COL_CHUNK_FLOATS / Math.max(1, perImage))));
+    const chunk = Math.max(1, Math.min(B, Math.floor(kernelSettings.im2colChunkFloats / Math.max(1, perImage))));
     const wShape = [ci.filterHeight, ci.filterWidth, ci.inChannels, Co];
     if (chunk >= B) {
       const colT = ops.create([K, B * OH * OW], [xN], (out, xv) => im2colT(xv, out, ci, 0, B));
@@ -278,6 +287,9 @@ export function conv2dBackpropInput(ops: KernelOps, dy: TInfo, filter: TInfo, ci
     const pr2 = ci.inWidth - DW + ci.padInfo.left;
     if (conv !== null && pt2 >= 0 && pl2 >= 0 && pb2 >= 0 && pr2 >= 0) {
       dxN = backpropInputByConv(ops, conv, dyN, filter, ci, [pt2, pb2], [pl2, pr2]);
+    } else if (ops.direct) {
+      const dx = ops.read([dyN, filter], (dv, wv) => inputGradDirect(dv, wv, ci));
+      dxN = ops.create([ci.batchSize, ci.inHeight, ci.inWidth, ci.inChannels], [], (out) => out.set(dx));
     } else {
       dxN = backpropInputByCol2im(ops, dyN, filter, ci);
     }
@@ -338,7 +350,7 @@ function backpropInputByCol2im(ops: KernelOps, dyN: TInfo, filter: TInfo, ci: Co
   const K = ci.filterHeight * ci.filterWidth * Ci;
   const w2 = ops.reshape(filter, [K, Co]);
   const dx = new Float32Array(B * H * W * Ci);
-  const chunk = Math.max(1, Math.min(B, Math.floor(IM2COL_CHUNK_FLOATS / Math.max(1, OH * OW * K))));
+  const chunk = Math.max(1, Math.min(B, Math.floor(kernelSettings.im2colChunkFloats / Math.max(1, OH * OW * K))));
   for (let b0 = 0; b0 < B; b0 += chunk) {
     const nb = Math.min(chunk, B - b0);
     const m = nb * OH * OW;
@@ -352,6 +364,65 @@ function backpropInputByCol2im(ops: KernelOps, dyN: TInfo, filter: TInfo, ci: Co
     if (nb !== B) ops.dispose(dyc);
   }
   return ops.create([B, H, W, Ci], [], (out) => out.set(dx));
+}
+
+/** dW[kh,kw,c,o] = Σ x[b, oh·sh-pt+kh, ow·sw-pl+kw, c] · dy[b,oh,ow,o], plain loops, float64 sums (NHWC) */
+export function filterGradDirect(x: Float32Array, dy: Float32Array, ci: ConvInfo): Float64Array {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CO } = ci;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = ci;
+  const pt = ci.padInfo.top, pl = ci.padInfo.left;
+  const acc = new Float64Array(KH * KW * C * CO);
+  for (let b = 0; b < B; b++)
+    for (let oh = 0; oh < OH; oh++)
+      for (let ow = 0; ow < OW; ow++) {
+        const yo = ((b * OH + oh) * OW + ow) * CO;
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh * sh - pt + kh;
+          if (ih < 0 || ih >= H) continue;
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow * sw - pl + kw;
+            if (iw < 0 || iw >= W) continue;
+            const xo = ((b * H + ih) * W + iw) * C;
+            let ao = (kh * KW + kw) * C * CO;
+            for (let c = 0; c < C; c++) {
+              const a = x[xo + c];
+              if (a !== 0) for (let o = 0; o < CO; o++) acc[ao + o] += a * dy[yo + o];
+              ao += CO;
+            }
+          }
+        }
+      }
+  return acc;
+}
+
+/** dx[b,ih,iw,c] = Σ dy[b,oh,ow,o] · w[kh,kw,c,o] over the outputs that read (ih, iw), plain loops (NHWC) */
+export function inputGradDirect(dy: Float32Array, w: Float32Array, ci: ConvInfo): Float32Array {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CO } = ci;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = ci;
+  const pt = ci.padInfo.top, pl = ci.padInfo.left;
+  const dx = new Float32Array(B * H * W * C);
+  for (let b = 0; b < B; b++)
+    for (let oh = 0; oh < OH; oh++)
+      for (let ow = 0; ow < OW; ow++) {
+        const yo = ((b * OH + oh) * OW + ow) * CO;
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh * sh - pt + kh;
+          if (ih < 0 || ih >= H) continue;
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow * sw - pl + kw;
+            if (iw < 0 || iw >= W) continue;
+            const xo = ((b * H + ih) * W + iw) * C;
+            let wo = (kh * KW + kw) * C * CO;
+            for (let c = 0; c < C; c++) {
+              let s = 0;
+              for (let o = 0; o < CO; o++) s += dy[yo + o] * w[wo + o];
+              dx[xo + c] += s;
+              wo += CO;
+            }
+          }
+        }
+      }
+  return dx;
 }
 
 /** dW [KH, KW, Ci, chMul] of a depthwise conv (NHWC, dilation 1). */

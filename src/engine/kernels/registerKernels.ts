@@ -31,7 +31,7 @@ import {
   type TInfo,
 } from './conv2dBackprop';
 
-import { fastBatchMatMul, fastIdentity, fastTile, type KernelFunc } from './wasmFast';
+import { fastBatchMatMul, fastIdentity, fastLeadingReduce, fastTile, type KernelFunc } from './wasmFast';
 
 type TF = typeof import('@tensorflow/tfjs');
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -60,7 +60,7 @@ export const WASM_KERNELS = [
 ] as const;
 
 /** stock wasm kernels replaced by faster ones (wasmFast.ts) */
-export const WASM_FASTER_KERNELS = ['Tile', 'BatchMatMul', 'Identity'] as const;
+export const WASM_FASTER_KERNELS = ['Tile', 'BatchMatMul', 'Identity', 'Sum', 'Mean'] as const;
 
 /** the cpu kernels of ours that are both correct and faster than the stock ones (measured) */
 export const CPU_KERNELS = [
@@ -91,6 +91,7 @@ export function wasmOps(tf: TF, backend: AnyBackend): KernelOps {
   };
   return {
     backendName: 'wasm',
+    direct: false,
     create(shape, inputs, fill) {
       const out = backend.makeOutput(shape, 'float32') as TInfo;
       // views only after the allocation: malloc may grow (and move) the heap
@@ -137,6 +138,7 @@ export function cpuOps(tf: TF, backend: AnyBackend): KernelOps {
   };
   return {
     backendName: 'cpu',
+    direct: true,
     create(shape, inputs, fill) {
       const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
       fill(out, ...inputs.map(view));
@@ -311,6 +313,10 @@ export function registerMissingKernels(tf: TF, options: RegisterOptions = {}): s
         names.push('BatchMatMul');
       if (stockTile && install(tf, 'Tile', 'wasm', fastTile(stockTile))) names.push('Tile');
       if (stockIdentity && install(tf, 'Identity', 'wasm', fastIdentity(stockIdentity))) names.push('Identity');
+      for (const [name, isMean] of [['Sum', false], ['Mean', true]] as const) {
+        const stock = stockKernel(tf, name, 'wasm');
+        if (stock && install(tf, name, 'wasm', fastLeadingReduce(stock, isMean))) names.push(name);
+      }
       const fns = makeKernelFuncs(tf, wasmOps);
       for (const k of WASM_KERNELS) if (install(tf, k, 'wasm', fns[k])) names.push(k);
       if (options.cpuBridge !== false) {

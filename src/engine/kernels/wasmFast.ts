@@ -218,3 +218,58 @@ function broadcastOuter(a: number[], b: number[]): number[] {
   }
   return out;
 }
+
+/** below this many elements the stock reduction is used */
+const MIN_REDUCE = 4096;
+
+/** column sums of x viewed as [R, C], four row streams at a time, float64 partial sums */
+export function columnSums(x: Float32Array, R: number, C: number): Float64Array {
+  const a = new Float64Array(C * 4);
+  let o = 0;
+  let r = 0;
+  const C2 = 2 * C, C3 = 3 * C, C4 = 4 * C;
+  for (; r + 4 <= R; r += 4) {
+    for (let c = 0; c < C; c++) {
+      a[c] += x[o + c];
+      a[C + c] += x[o + C + c];
+      a[C2 + c] += x[o + C2 + c];
+      a[C3 + c] += x[o + C3 + c];
+    }
+    o += C4;
+  }
+  for (; r < R; r++) {
+    for (let c = 0; c < C; c++) a[c] += x[o + c];
+    o += C;
+  }
+  const out = new Float64Array(C);
+  for (let c = 0; c < C; c++) out[c] = a[c] + a[C + c] + a[C2 + c] + a[C3 + c];
+  return out;
+}
+
+/**
+ * Sum / Mean over the leading axes of a float32 tensor (BatchNormalization reduces NHWC over [0, 1, 2]):
+ * the stock kernel transposes the whole input to put those axes last, then reduces; here one pass of
+ * column sums (float64 partial sums, so also more accurate). Any other reduction goes to the stock kernel.
+ */
+export function fastLeadingReduce(stock: KernelFunc, mean: boolean): KernelFunc {
+  return (args) => {
+    const { inputs, backend, attrs = {} } = args;
+    const x = inputs.x;
+    const rank = x.shape.length;
+    if (x.dtype !== 'float32' || rank < 2) return stock(args);
+    const raw: number[] = attrs.axis == null ? x.shape.map((_, i) => i) : Array.isArray(attrs.axis) ? attrs.axis : [attrs.axis];
+    const axes = [...new Set(raw.map((a) => (a < 0 ? a + rank : a)))].sort((p, q) => p - q);
+    const k = axes.length;
+    if (k === 0 || k >= rank || axes.some((a, i) => a !== i)) return stock(args);
+    const R = size(x.shape.slice(0, k));
+    const C = size(x.shape.slice(k));
+    if (R < 2 || R * C < MIN_REDUCE) return stock(args);
+    const outShape = attrs.keepDims ? x.shape.map((d, i) => (i < k ? 1 : d)) : x.shape.slice(k);
+    const out = backend.makeOutput(outShape, 'float32') as TInfo;
+    const sums = columnSums(backend.typedArrayFromHeap(x) as Float32Array, R, C);
+    const ov = backend.typedArrayFromHeap(out) as Float32Array;
+    for (let c = 0; c < C; c++) ov[c] = mean ? sums[c] / R : sums[c];
+    return out;
+  };
+}
+
