@@ -101,13 +101,18 @@ async function runExtensionSuite(mode, { files, grep } = {}) {
     page.on('pageerror', (e) => { if (VERBOSE || !isNoise(e.message)) console.error('[workbench error]', e.message); });
     if (VERBOSE) page.on('console', (m) => console.log('[browser]', m.text()));
     // the smoke-test driver forwards the extension host's console (mocha's reporter) here
+    let crashTimer;
     await page.exposeFunction('codeAutomationLog', (type, args) => {
       const text = format(...(Array.isArray(args) ? args : [args]));
+      // a crashed extension host never reports a result: give it 20 s to exit, then fail instead of waiting for the timeout
+      if (/Extension host .*(terminated unexpectedly|crashed)/i.test(text) && !crashTimer) {
+        crashTimer = setTimeout(() => exit('crash'), 20_000);
+      }
       if (!VERBOSE && isNoise(text)) return;
       if (type === 'error' || type === 'warn') console.log(`[vscode:${type}] ${text}`);
       else console.log(text);
     });
-    await page.exposeFunction('codeAutomationExit', (code) => exit(Number(code)));
+    await page.exposeFunction('codeAutomationExit', (code) => { clearTimeout(crashTimer); exit(Number(code)); });
     const payload = [
       ['extensionDevelopmentPath', server.remoteUri(ROOT)],
       ['extensionTestsPath', server.remoteUri(join(ROOT, 'out', 'test', 'vscode', 'index.js'))],
@@ -119,11 +124,13 @@ async function runExtensionSuite(mode, { files, grep } = {}) {
     const serverDied = new Promise((resolve) => server.child.once('exit', () => resolve('server-exit')));
     const result = await Promise.race([exited, timeout, serverDied]);
     clearTimeout(timer);
+    clearTimeout(crashTimer);
     if (typeof result === 'number') return result;
     mkdirSync(SHOTS, { recursive: true });
     const shot = join(SHOTS, `ext-${mode}-${result}.png`);
     await page.screenshot({ path: shot }).catch(() => {});
-    console.error(`extension-host suite (${mode}): ${result === 'timeout' ? `no result after ${seconds(EXT_TIMEOUT_MS)}` : 'code-server exited'}; screenshot ${relative(ROOT, shot)}\nlast lines of code-server:\n${server.tail()}`);
+    const why = { timeout: `no result after ${seconds(EXT_TIMEOUT_MS)}`, crash: 'the extension host crashed', 'server-exit': 'code-server exited' }[result];
+    console.error(`extension-host suite (${mode}): ${why}; screenshot ${relative(ROOT, shot)}\nlast lines of code-server:\n${server.tail()}`);
     return result === 'timeout' ? 124 : 3;
   } finally {
     await context?.close().catch(() => {});

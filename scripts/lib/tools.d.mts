@@ -6,6 +6,7 @@ export declare const CHROMIUM: string;
 export declare const ROOT: string;
 export declare const CACHE: string;
 export declare const NODE24_PREFIX: string;
+export declare const NODE24_HOME: string;
 export declare const NODE24_BIN: string;
 export declare const CS_PREFIX: string;
 export declare const CODE_SERVER: string;
