@@ -21,6 +21,8 @@ export interface EngineSessionOptions {
   maxSteps?: number;
   /** worker heap limit (resourceLimits.maxOldGenerationSizeMb); default 4096 */
   memoryMb?: number;
+  /** keep every step in `EngineRunResult.steps` (default true); the extension keeps its own bounded history and sets false */
+  keepSteps?: boolean;
   /** path of dist/worker.js; default: worker.js next to the running bundle */
   workerPath?: string;
 }
@@ -81,6 +83,8 @@ export class EngineSession {
   private control: Int32Array | null = null;
   private timer: NodeJS.Timeout | null = null;
   private steps: StepSnapshot[] = [];
+  private stepTotal = 0;
+  private lastStep: StepSnapshot | null = null;
   private output = '';
   private tfjs: string | null = null;
   private backend: Backend;
@@ -139,7 +143,7 @@ export class EngineSession {
   }
 
   get stepCount(): number {
-    return this.steps.length;
+    return this.stepTotal;
   }
 
   start(): void {
@@ -214,7 +218,7 @@ export class EngineSession {
   }
 
   private onTimeout(phase: 'start-up' | 'run'): void {
-    const n = this.steps.length;
+    const n = this.stepTotal;
     this.kill('timeout', {
       kind: 'timeout',
       message:
@@ -285,10 +289,12 @@ export class EngineSession {
       case 'step': {
         if (this.endReason) return; // stopping: steps after the limit are not part of the run
         const step = unpackStep(m.buffer);
-        this.steps.push(step);
+        this.stepTotal++;
+        this.lastStep = step;
+        if (this.options.keepSteps !== false) this.steps.push(step);
         if (this.firstStepMs === null) this.firstStepMs = performance.now() - this.startedAt;
         const max = this.options.maxSteps;
-        const last = max !== undefined && max > 0 && this.steps.length >= max;
+        const last = max !== undefined && max > 0 && this.stepTotal >= max;
         this.paused = m.paused;
         if (m.paused) this.stopClock();
         this.emit('step', step, m.paused && !last);
@@ -319,10 +325,10 @@ export class EngineSession {
       const mb = this.options.memoryMb ?? 4096;
       this.finish('oom', {
         kind: 'oom',
-        message: `the script ran out of memory (worker heap limit ${mb} MB) after ${this.steps.length} step${this.steps.length === 1 ? '' : 's'}`,
-        line: this.steps.at(-1)?.line ?? null,
-        column: this.steps.at(-1)?.column ?? null,
-        file: this.steps.at(-1)?.file ?? null,
+        message: `the script ran out of memory (worker heap limit ${mb} MB) after ${this.stepTotal} step${this.stepTotal === 1 ? '' : 's'}`,
+        line: this.lastStep?.line ?? null,
+        column: this.lastStep?.column ?? null,
+        file: this.lastStep?.file ?? null,
         stack: String(we.stack ?? we.message),
       });
       return;

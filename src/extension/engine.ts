@@ -2,8 +2,7 @@
  * The one place the extension touches the engine's host API (src/engine/engineSession.ts).
  * Everything else in src/extension talks to `EngineHandle`.
  */
-import * as engineModule from '../engine/engineSession';
-import type { EngineRunResult, EngineSessionOptions } from '../engine/engineSession';
+import { EngineSession, type EngineRunResult, type EngineSessionOptions } from '../engine/engineSession';
 import type { Backend, PausePolicy, StepPoint, StepSnapshot } from '../shared/protocol';
 
 export type { EngineRunResult, EngineSessionOptions };
@@ -23,18 +22,17 @@ export interface EngineHandle {
 
 /** Creates and starts one engine session (one worker) with its handlers wired. */
 export function startEngine(options: EngineSessionOptions, handlers: EngineHandlers): EngineHandle {
-  const Ctor = (engineModule as any).EngineSession as new (o: EngineSessionOptions) => any;
-  if (typeof Ctor !== 'function') throw new Error('the engine is not built into this extension (EngineSession missing)');
-  const s = new Ctor(options);
+  // the session keeps its own bounded history (history.ts): the engine need not keep every step
+  const s = new EngineSession({ ...options, keepSteps: false });
   s.on('compiled', handlers.compiled);
   s.on('step', handlers.step);
   s.on('console', handlers.console);
   s.on('end', handlers.end);
-  if (typeof s.start === 'function') s.start();
+  s.start();
   return {
     resume: (pause) => s.resume(pause),
     stop: () => {
-      void Promise.resolve(s.stop()).catch(() => {});
+      void s.stop().catch(() => {});
     },
   };
 }
