@@ -3,7 +3,7 @@
 // (src/extension/panelHtml.ts, strict CSP) with dist/webview.js; the harness plays the host
 // (bench/render-harness/harness.ts) and posts packed ResNet-50-sized steps (53 BN layers, 26,560 channels).
 //
-//   npm run build && node bench/renderBench.mjs [--singles 9] [--stream 1000] [--reset-steps 100] [--theme dark] [--width 1000 --height 900]
+//   npm run build && node bench/renderBench.mjs [--singles 9] [--stream 1000] [--reset-steps 100] [--theme dark] [--width 1000 --height 900] [--no-trace]
 //
 // Measures
 //  1. one ResNet-50-sized step into a fresh panel (cards built) and the next step (cards reused):
@@ -31,6 +31,9 @@ const theme = arg('theme', 'dark');
 const width = Number(arg('width', 1000));
 const height = Number(arg('height', 900));
 const resetSteps = Number(arg('reset-steps', 100));
+// --trace: also record a Chromium trace and sum the renderer main thread's CPU time (thread time, not wall
+// time) from each step's message to its next frame: a figure that other load on the machine does not inflate
+const trace = !process.argv.includes('--no-trace');
 
 const server = await startHarnessServer();
 const browser = await launchChromium(['--enable-precise-memory-info']);
@@ -58,10 +61,32 @@ try {
     }
   })();
 
+  let cdp = null;
+  const events = [];
+  let traced = null;
+  if (trace) {
+    cdp = await page.context().newCDPSession(page);
+    cdp.on('Tracing.dataCollected', (d) => {
+      for (const e of d.value) if (e.ph === 'X' || e.ph === 'M' || e.cat === 'blink.user_timing') events.push(e);
+    });
+    traced = new Promise((r) => cdp.once('Tracing.tracingComplete', r));
+    await cdp.send('Tracing.start', { categories: 'toplevel,disabled-by-default-devtools.timeline,blink.user_timing', transferMode: 'ReportEvents' });
+  }
   const t0 = Date.now();
   const r = await page.evaluate((o) => window.__bn.bench(o), { singles, stream, resetSteps });
   typing = false;
   await typist;
+  let cpu = null;
+  if (cdp) {
+    await cdp.send('Tracing.end');
+    await traced;
+    cpu = mainThreadCpu(events);
+  }
+  // what the panel keeps at the end (after the last reset of --reset-steps steps), garbage collected
+  const gc = cdp ?? (await page.context().newCDPSession(page));
+  await gc.send('HeapProfiler.collectGarbage');
+  const hu = await gc.send('Runtime.getHeapUsage');
+  const heapAfterGc = { jsHeapBytes: hu.usedSize, arrayBufferBytes: hu.backingStorageSize ?? null };
   result = {
     benchmark: 'inspector panel render (bench/renderBench.mjs)',
     date: new Date().toISOString(),
@@ -70,11 +95,57 @@ try {
     viewport: { width, height, theme },
     wallSeconds: Math.round((Date.now() - t0) / 100) / 10,
     ...r,
+    mainThreadCpuMs: cpu,
+    heapAfterGcBytes: heapAfterGc,
     pageErrors: errors,
   };
 } finally {
   await browser.close();
   await server.close();
+}
+
+/**
+ * Per step: the CPU time (trace 'tdur') of the renderer main thread's top-level tasks that start between the
+ * step's 'bn:send' mark and its 'bn:frame' mark (message handling, render, rAF, style, layout, paint, commit).
+ */
+function mainThreadCpu(events) {
+  const main = events.find((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
+  if (!main) return null;
+  const tasks = events.filter((e) => e.ph === 'X' && e.pid === main.pid && e.tid === main.tid && e.name === 'RunTask' && e.tdur != null).sort((a, b) => a.ts - b.ts);
+  const marks = new Map();
+  for (const e of events) {
+    const m = /^bn:(send|frame):(\w+?)(\d*):(\d+)$/.exec(e.name);
+    if (m && e.pid === main.pid) marks.set(`${m[1]}:${m[2]}${m[3]}:${m[4]}`, { ts: e.ts, group: m[2], key: `${m[2]}${m[3]}:${m[4]}` });
+  }
+  const groups = {};
+  const long = { count: 0, maxMs: 0 };
+  for (const [k, send] of marks) {
+    if (!k.startsWith('send:')) continue;
+    const frame = marks.get(`frame:${send.key}`);
+    if (!frame) continue;
+    let cpuUs = 0;
+    for (const t of tasks) {
+      if (t.ts < send.ts) continue;
+      if (t.ts > frame.ts) break;
+      cpuUs += t.tdur;
+      if (send.group === 'stream' && t.tdur > 50000) {
+        long.count++;
+        long.maxMs = Math.max(long.maxMs, t.tdur / 1000);
+      }
+    }
+    (groups[send.group] ??= []).push(cpuUs / 1000);
+  }
+  const med = (a) => {
+    const s = a.slice().sort((x, y) => x - y);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  const stat = (a) => (a?.length ? { n: a.length, median: +med(a).toFixed(2), p95: +a.slice().sort((x, y) => x - y)[Math.floor(0.95 * a.length)].toFixed(2), max: +Math.max(...a).toFixed(2) } : null);
+  return {
+    firstStep: stat(groups.first),
+    nextStep: stat(groups.next),
+    stream: stat(groups.stream),
+    streamTasksOver50msCpu: { count: long.count, maxMs: +long.maxMs.toFixed(1) },
+  };
 }
 
 const j = JSON.stringify(result, null, 2);
@@ -102,6 +173,19 @@ sent as one packed ArrayBuffer (\`packStep\`), as the extension host sends it.
 "panel" is measured by the webview itself (from the message event to posting \`rendered\`: unpack, timeline, text of
 all 53 cards, charts of the cards on screen); "host" adds the message delivery; "next frame" adds style, layout and paint.
 
+${result.mainThreadCpuMs ? `### CPU time of the panel's thread per step (from a Chromium trace)
+
+Wall-clock figures depend on what else the machine runs. The renderer main thread's own CPU time from the
+message to the next frame (message handling, render, style, layout, paint, commit) does not:
+
+| | median | p95 | max |
+| --- | --- | --- | --- |
+| first step into an empty panel | ${result.mainThreadCpuMs.firstStep?.median} ms | ${result.mainThreadCpuMs.firstStep?.p95} ms | ${result.mainThreadCpuMs.firstStep?.max} ms |
+| next step | ${result.mainThreadCpuMs.nextStep?.median} ms | ${result.mainThreadCpuMs.nextStep?.p95} ms | ${result.mainThreadCpuMs.nextStep?.max} ms |
+| each of the ${s.steps} streamed steps | ${result.mainThreadCpuMs.stream?.median} ms | ${result.mainThreadCpuMs.stream?.p95} ms | ${result.mainThreadCpuMs.stream?.max} ms |
+
+Tasks over 50 ms of CPU time during the stream: ${result.mainThreadCpuMs.streamTasksOver50msCpu.count} (longest ${result.mainThreadCpuMs.streamTasksOver50msCpu.maxMs} ms).
+` : ''}
 ## Shown again after being hidden
 
 One \`reset\` message carrying ${result.resetWithSteps.steps} ResNet-50-sized steps (the host re-sends the session on \`ready\`):
@@ -116,7 +200,8 @@ ${f(result.resetWithSteps.messageToRenderedMs.median)} ms to 'rendered' (median 
 | host postMessage → 'rendered' | median ${f(s.perStepMessageToRenderedMs.median)} ms, p95 ${f(s.perStepMessageToRenderedMs.p95)} ms, max ${f(s.perStepMessageToRenderedMs.max)} ms |
 | long tasks (> 50 ms) | ${s.longTasks.count}, longest ${f(s.longTasks.maxMs)} ms |
 | input delay of key presses during the stream | ${s.inputDelayMs.samples} presses, median ${f(s.inputDelayMs.median)} ms, max ${f(s.inputDelayMs.max)} ms |
-| JS heap before → after | ${mb(s.heapBytes.before)} → ${mb(s.heapBytes.after)} |
+| JS heap before → after (not collected) | ${mb(s.heapBytes.before)} → ${mb(s.heapBytes.after)} |
+| memory at the end, garbage collected | JS heap ${mb(result.heapAfterGcBytes.jsHeapBytes)} + ArrayBuffer storage ${mb(result.heapAfterGcBytes.arrayBufferBytes)} (the timeline keeps full vectors within 4 M floats = 16 MB; this is after the last reset of ${result.resetWithSteps.steps} steps) |
 | timeline at the end | ${s.timelineNote} |
 
 Raw figures: the JSON printed by the run.

@@ -101,16 +101,22 @@ function withIndex(packed: ArrayBuffer, index: number): ArrayBuffer {
 }
 
 /** sends a step and resolves when the panel posts 'rendered' for it: { ms (panel's own), e2e (send -> rendered), frame (send -> next frame) } */
-async function sendStepTimed(step: StepSnapshot | { buffer: ArrayBuffer; index: number }): Promise<{ ms: number; e2e: number; frame: number; packMs: number }> {
+async function sendStepTimed(
+  step: StepSnapshot | { buffer: ArrayBuffer; index: number },
+  tag = 'step',
+): Promise<{ ms: number; e2e: number; frame: number; packMs: number }> {
   const tp = performance.now();
   const buf = 'buffer' in step ? step.buffer : packStep(step);
   const packMs = performance.now() - tp;
   const wait = waitFor((m) => m.type === 'rendered' && m.stepIndex === step.index);
+  // user-timing marks: bench/renderBench.mjs --trace sums the main thread's CPU time between them
+  performance.mark(`bn:send:${tag}:${step.index}`);
   const t0 = performance.now();
   send({ type: 'step', buffer: buf }, [buf]);
   const r = (await wait) as Extract<WebviewToHost, { type: 'rendered' }>;
   const t1 = posted[posted.length - 1].at;
   const t2 = await nextFrame();
+  performance.mark(`bn:frame:${tag}:${step.index}`);
   return { ms: r.ms, e2e: t1 - t0, frame: t2 - t0, packMs };
 }
 
@@ -197,9 +203,9 @@ const bn = {
       await r0;
       window.scrollTo(0, 0);
       await nextFrame();
-      first.push(await sendStepTimed(run.step('fit')));
+      first.push(await sendStepTimed(run.step('fit'), `first${k}`));
       await nextFrame();
-      second.push(await sendStepTimed(run.step('fit')));
+      second.push(await sendStepTimed(run.step('fit'), `next${k}`));
       await nextFrame();
     }
     // stream: the fake host packs a pool of steps beforehand (so its own work stays out of the panel's thread
@@ -225,7 +231,7 @@ const bn = {
     const t0 = performance.now();
     const heap0 = (performance as any).memory?.usedJSHeapSize ?? null;
     for (let i = 0; i < streamN; i++) {
-      const r = await sendStepTimed({ buffer: withIndex(pool[i % pool.length], i + 1), index: i + 1 });
+      const r = await sendStepTimed({ buffer: withIndex(pool[i % pool.length], i + 1), index: i + 1 }, 'stream');
       per.push(r.ms);
       e2e.push(r.e2e);
     }
