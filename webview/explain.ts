@@ -45,7 +45,8 @@ export function explainLayer(l: LayerSnapshot, prev?: LayerSnapshot | null): str
   const u = l.updates;
   const n = l.calls;
   if (u > 0 && !l.trainable) {
-    return `trainable is false but the moving statistics were updated (${plural(u, 'update')} in this step): tfjs ignores trainable for this; in TF2 Keras this layer would run in inference mode.`;
+    // (the issue's wording, verbatim; the number of updates is on the badge)
+    return 'trainable is false but the moving statistics were updated: tfjs ignores trainable for this; in TF2 Keras this layer would run in inference mode.';
   }
   if (u > 0 && isBatchOfOne(l)) {
     return `Called in training mode on a batch of one sample per channel: the batch variance is 0, so the output is just beta, and the moving variance was pulled toward 0 (${plural(u, 'update')}).`;

@@ -81,7 +81,7 @@ describe('webview: explainLayer', () => {
     const l = layer({ trainable: false, calls: 1, updates: 1, movingUpdated: true, lastCall: call(true), lastTrainingCall: call(true) });
     assert.equal(
       explainLayer(l),
-      'trainable is false but the moving statistics were updated (1 update in this step): tfjs ignores trainable for this; in TF2 Keras this layer would run in inference mode.',
+      'trainable is false but the moving statistics were updated: tfjs ignores trainable for this; in TF2 Keras this layer would run in inference mode.',
     );
     const b = layerBadges(l);
     assert.equal(b.find((x) => x.text === 'updated ×1')!.tone, 'warn');
