@@ -180,15 +180,21 @@ describe('kernels: conv gradients, fast wasm kernels (src/engine/kernels)', func
     console.warn = (...a: unknown[]) => void warns.push(a);
     try {
       await withBackend('wasm', () => {
-        const names = registerMissingKernels(tf);
+        const names = registerMissingKernels(tf, { backends: ['wasm'] });
         for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'Tile', 'BatchMatMul', 'Identity', 'UnsortedSegmentSum'])
           assert.ok(names.includes(k), `${k} in ${names.join(',')}`);
-        assert.deepEqual(registerMissingKernels(tf), [], 'second call registers nothing');
+        assert.deepEqual(registerMissingKernels(tf, { backends: ['wasm'] }), [], 'second call registers nothing');
+        // the default also registers cpu's, named 'cpu/…' while wasm is active
+        assert.deepEqual(registerMissingKernels(tf).sort(), ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput'].map((k) => `cpu/${k}`).sort());
+        assert.deepEqual(registerMissingKernels(tf), []);
       });
+      unregisterMissingKernels(tf);
       await withBackend('cpu', () => {
         silenceCpuBanner();
-        const names = registerMissingKernels(tf);
+        const names = registerMissingKernels(tf, { backends: ['cpu'] });
         assert.deepEqual(names.sort(), ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput'].sort());
+        const more = registerMissingKernels(tf); // the default adds wasm's, named 'wasm/…' while cpu is active
+        assert.ok(more.includes('wasm/Conv2DBackpropFilter') && more.every((n) => n.startsWith('wasm/')), more.join(','));
         assert.deepEqual(registerMissingKernels(tf), []);
       });
       assert.deepEqual(warns, [], 'no "already registered" warning');
@@ -459,7 +465,12 @@ describe('kernels: conv gradients, fast wasm kernels (src/engine/kernels)', func
       assert.deepEqual(tf.unsortedSegmentSum(x, seg, 2).arraySync(), [[3, 4], [6, 8]]);
       const a = tf.tensor2d([[1, 2], [3, 4]]), b = tf.tensor2d([[5, 6], [7, 8]]);
       assert.deepEqual(tf.einsum('ij,jk->ik', a, b).arraySync(), [[19, 22], [43, 50]]);
-      tf.dispose([x, seg, a, b]);
+      // strings in and out, several outputs
+      const s = tf.tensor(['a-b', 'c--d']);
+      assert.deepEqual(tf.string.staticRegexReplace(s, '-', '+').arraySync(), ['a+b', 'c++d']);
+      const rr = tf.engine().runKernel('RaggedRange', { starts: tf.tensor1d([0, 5], 'int32'), limits: tf.tensor1d([3, 7], 'int32'), deltas: tf.tensor1d([1, 1], 'int32') }, {}) as tf.Tensor[];
+      assert.deepEqual(rr.map((t) => Array.from(t.dataSync())), [[0, 3, 5], [0, 1, 2, 5, 6]]);
+      tf.dispose([x, seg, a, b, s, ...rr]);
     });
   });
 

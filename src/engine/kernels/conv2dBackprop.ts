@@ -2,14 +2,15 @@
  * Convolution gradients for tfjs backends that lack them (wasm) or run them slowly (cpu).
  *
  * Backend-agnostic: every algorithm here talks to a backend through `KernelOps` (registerKernels.ts
- * builds one for 'wasm' and one for 'cpu'). The heavy arithmetic always runs in the backend's own
- * MatMul / Conv2D kernels (XNNPACK on wasm); JS only rearranges memory (im2col, dilation, filter flip).
+ * builds one for 'wasm' and one for 'cpu'). On wasm the heavy arithmetic runs in the backend's own
+ * Conv2D / MatMul kernels (XNNPACK); JS only rearranges memory (im2col, dilation, filter flip).
  *
- *  - Conv2DBackpropFilter: dW[K, Co] = im2colᵀ[K, M] · dy[M, Co] with K = KH·KW·Ci, M = B·OH·OW,
- *    computed in batch chunks so the patch matrix stays small.
+ *  - Conv2DBackpropFilter: with a fast Conv2D (wasm), one convolution with batch and channels swapped;
+ *    otherwise dW[K, Co] = im2colᵀ[K, M] · dy[M, Co] with K = KH·KW·Ci, M = B·OH·OW, in batch chunks so
+ *    the patch matrix stays small; on cpu (JS MatMul) plain loops.
  *  - Conv2DBackpropInput: dx = conv2d(dy dilated by the strides, filter rotated 180° with in/out swapped,
  *    stride 1, explicit padding KH-1-padTop …) on a backend that has a fast Conv2D (wasm);
- *    otherwise col2im(dy[M, Co] · Wᵀ[Co, K]).
+ *    otherwise col2im(dy[M, Co] · Wᵀ[Co, K]); on cpu plain loops.
  *  - DepthwiseConv2dNativeBackpropFilter / -Input: flat-indexed JS loops (depthwise work is small).
  */
 

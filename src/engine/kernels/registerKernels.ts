@@ -3,22 +3,30 @@
  *
  *   import { registerMissingKernels } from './kernels/registerKernels';
  *   await tf.setBackend('wasm'); await tf.ready();
- *   registerMissingKernels(tf);   // -> names registered for the active backend
+ *   registerMissingKernels(tf);   // wasm and cpu; -> names registered ('cpu/…' for the inactive one)
+ *   registerMissingKernels(tf, { backends: ['wasm'] });   // only these backends
  *
- * wasm (measured by `npm run test:unit` and bench/cnnTrainStep.ts):
- *   - Conv2DBackpropFilter: missing (training any CNN throws). im2col + the backend's BatchMatMul (XNNPACK).
- *   - Conv2DBackpropInput: present but ~10x slower than a forward conv: replaced by the backend's own
- *     Conv2D on the stride-dilated gradient with the rotated filter.
- *   - DepthwiseConv2dNativeBackpropFilter / -Input: missing (depthwise/separable convs cannot train).
- *   - UnsortedSegmentSum (gradient of gather: embeddings), Einsum, RaggedGather, RaggedRange,
- *     RaggedTensorToTensor, StaticRegexReplace: missing; bridged to the cpu backend's kernel (copy in/out).
- *   Everything else a BN CNN step needs (FusedConv2D, FusedBatchNorm, MaxPoolGrad, AvgPoolGrad, Relu/Elu/
- *   Relu6/Prelu/LeakyRelu grads, ResizeNearestNeighborGrad, …) is present on wasm: found by training
- *   models that use them (test/unit/kernels.test.ts).
- * cpu: Conv2DBackpropFilter (the stock one reads TensorBuffer.get() per element: 55 of a 61 s step),
- *   Conv2DBackpropInput and the depthwise gradients, each only because it is faster than stock and
- *   matches it (see the tests).
+ * wasm:
+ *   missing (training throws "kernel not registered" without them):
+ *   - Conv2DBackpropFilter: one XNNPACK Conv2D with batch and channels swapped (dilation = the strides);
+ *     im2col + XNNPACK MatMul where that would need negative padding (unused input rows of 'valid').
+ *   - DepthwiseConv2dNativeBackpropFilter / -Input: flat JS loops.
+ *   - UnsortedSegmentSum (the gradient of gather: embeddings), Einsum, RaggedGather, RaggedRange,
+ *     RaggedTensorToTensor, StaticRegexReplace: the cpu backend's kernel, data copied in and out.
+ *   present but slow (each measured faster in a whole CNN training step, bench/cnnTrainStep.mjs):
+ *   - Conv2DBackpropInput (stock: a naive loop, ~8x a forward conv): XNNPACK Conv2D on the stride-dilated
+ *     gradient with the rotated filter; col2im + MatMul where the padding does not allow it.
+ *   - Tile (BN gradient: ~40 ms to tile [1,1,1,16] to [32,32,32,16]), BatchMatMul (transposed or batched
+ *     operands leave XNNPACK), Sum / Mean over leading axes (BN moments: a transpose first), Identity (a copy).
+ *   Everything else the tested models need (FusedConv2D, FusedBatchNorm, MaxPoolGrad, AvgPoolGrad,
+ *   Relu/Relu6/Elu/LeakyRelu/Prelu grads, ResizeNearestNeighborGrad, Conv3D grads, LSTM/GRU ops) is
+ *   present on wasm: found by training such models (test/unit/kernels.test.ts trains several).
+ * cpu (only where ours is correct and faster than stock, measured):
+ *   - Conv2DBackpropFilter (stock reads TensorBuffer.get() per element: 55 of a 61 s step), Conv2DBackpropInput,
+ *     DepthwiseConv2dNativeBackpropFilter / -Input: flat JS loops.
  *
+ * Correctness: every kernel is checked in test/unit/kernels.test.ts against a float64 reference and the
+ * stock cpu kernels (~1e-7 relative), and whole-model gradients wasm+ours vs stock cpu (≤ 6e-5).
  * Works with any tfjs instance passed in (no tfjs import here), so the bundle's one tfjs is used.
  */
 import {
@@ -289,46 +297,50 @@ function install(tf: TF, kernelName: string, backendName: string, kernelFunc: Ke
 }
 
 export interface RegisterOptions {
-  /** backends to register for; default: the active backend (tf.getBackend()) */
+  /** backends to register for; default: 'wasm' and 'cpu', those of the two whose kernels are loaded */
   backends?: string[];
   /** bridge the other kernels wasm lacks to cpu (default true) */
   cpuBridge?: boolean;
 }
 
 /**
- * Register, for the active backend (call after `tf.setBackend(...)` and `await tf.ready()`), the kernels
- * a CNN training step needs that it lacks or runs slowly. Idempotent. Returns the kernel names registered
- * by this call (for all requested backends; an already registered one is not listed again).
+ * Register the kernels a CNN training step needs that the backends lack or run slowly. Call after
+ * `await tf.ready()`; idempotent (a second call registers nothing and warns nothing). By default both
+ * 'wasm' and 'cpu' get theirs, so a script that switches backend with tf.setBackend keeps them.
+ * Returns the kernel names registered by this call: plain for the active backend, `backend/Name` for
+ * another one (e.g. 'cpu/Conv2DBackpropFilter' while wasm is active).
  */
 export function registerMissingKernels(tf: TF, options: RegisterOptions = {}): string[] {
-  const backends = options.backends ?? [tf.getBackend()];
+  const active = tf.getBackend();
+  const backends = options.backends ?? ['wasm', 'cpu'].filter((b) => tf.getKernel('Conv2D', b) !== undefined);
   const names: string[] = [];
   for (const b of backends) {
+    const add = (k: string) => names.push(b === active ? k : `${b}/${k}`);
     if (b === 'wasm') {
       const stockMatMul = stockKernel(tf, 'BatchMatMul', 'wasm');
       const stockTranspose = stockKernel(tf, 'Transpose', 'wasm');
       const stockTile = stockKernel(tf, 'Tile', 'wasm');
       const stockIdentity = stockKernel(tf, 'Identity', 'wasm');
       if (stockMatMul && stockTranspose && install(tf, 'BatchMatMul', 'wasm', fastBatchMatMul(stockMatMul, stockTranspose)))
-        names.push('BatchMatMul');
-      if (stockTile && install(tf, 'Tile', 'wasm', fastTile(stockTile))) names.push('Tile');
-      if (stockIdentity && install(tf, 'Identity', 'wasm', fastIdentity(stockIdentity))) names.push('Identity');
+        add('BatchMatMul');
+      if (stockTile && install(tf, 'Tile', 'wasm', fastTile(stockTile))) add('Tile');
+      if (stockIdentity && install(tf, 'Identity', 'wasm', fastIdentity(stockIdentity))) add('Identity');
       for (const [name, isMean] of [['Sum', false], ['Mean', true]] as const) {
         const stock = stockKernel(tf, name, 'wasm');
-        if (stock && install(tf, name, 'wasm', fastLeadingReduce(stock, isMean))) names.push(name);
+        if (stock && install(tf, name, 'wasm', fastLeadingReduce(stock, isMean))) add(name);
       }
       const fns = makeKernelFuncs(tf, wasmOps);
-      for (const k of WASM_KERNELS) if (install(tf, k, 'wasm', fns[k])) names.push(k);
+      for (const k of WASM_KERNELS) if (install(tf, k, 'wasm', fns[k])) add(k);
       if (options.cpuBridge !== false) {
         for (const k of CPU_BRIDGED_KERNELS) {
           if (tf.getKernel(k, 'wasm') && !(tf.getKernel(k, 'wasm')!.kernelFunc as never)[OURS]) continue; // wasm has one
           if (!tf.getKernel(k, 'cpu')) continue;
-          if (install(tf, k, 'wasm', cpuBridge(tf, k))) names.push(k);
+          if (install(tf, k, 'wasm', cpuBridge(tf, k))) add(k);
         }
       }
     } else if (b === 'cpu') {
       const fns = makeKernelFuncs(tf, cpuOps);
-      for (const k of CPU_KERNELS) if (install(tf, k, 'cpu', fns[k])) names.push(k);
+      for (const k of CPU_KERNELS) if (install(tf, k, 'cpu', fns[k])) add(k);
     }
   }
   return names;
