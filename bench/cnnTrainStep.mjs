@@ -17,7 +17,7 @@ import { Worker, isMainThread, workerData, parentPort } from 'node:worker_thread
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -39,7 +39,11 @@ async function loadKernels() {
     logLevel: 'warning',
     external: ['@tensorflow/*'],
   });
-  return require(outfile);
+  try {
+    return require(outfile);
+  } finally {
+    rmSync(outfile, { force: true });
+  }
 }
 
 async function loadTf() {

@@ -7,7 +7,7 @@
 import * as assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { dirname, join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerMissingKernels, unregisterMissingKernels } from '../../src/engine/kernels/registerKernels';
@@ -658,6 +658,7 @@ describe('kernels: conv gradients, fast wasm kernels (src/engine/kernels)', func
       w.once('error', reject);
     });
     await w.terminate();
+    rmSync(bundle, { force: true });
     assert.equal(msg.error, undefined, msg.error);
     assert.equal(msg.backend, 'wasm');
     assert.ok(msg.names!.includes('Conv2DBackpropFilter'));
