@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { installBnInstrument, type BnInstrument } from '../../src/engine/bnInstrument';
+import { channelMoments, channelMomentsOnWasmHeap, installBnInstrument, type BnInstrument } from '../../src/engine/bnInstrument';
 import type { LayerSnapshot } from '../../src/shared/protocol';
 import {
   assertClose,
@@ -394,26 +394,40 @@ for (const backend of ['wasm', 'cpu'] as const) {
       model.dispose();
     });
 
-    it('inference statistics reduced at read-back (kept input) and at call time (over the budget) agree with the reference', () => {
-      const small = installBnInstrument(tf, { lazyBudgetElements: 1000 }); // a second instrument, over the suite's one
+    it('inference statistics reduced at read-back (kept input) and at call time (over the budget), SIMD and JS, agree with the reference', () => {
+      // a second and a third instrument, over the suite's one: a small lazy budget, and the JS reduction only
+      const small = installBnInstrument(tf, { lazyBudgetElements: 1000 });
+      const js = installBnInstrument(tf, { simd: false });
       try {
-        for (const [shape, axis] of [[[3, 64, 64, 8], -1], [[2, 4, 4, 8], -1], [[2, 5, 3, 3], 1], [[40, 6], 0]] as [number[], number][]) {
+        const cases: [number[], number, number, number][] = [
+          // shape, axis, std, mean (channel k gets mean * (k + 1)): channels last with 4k channels take the SIMD path on wasm
+          [[3, 64, 64, 8], -1, 2, 0.5],
+          [[2, 4, 4, 8], -1, 2, 0.5],
+          [[5, 3, 12], -1, 2, 0.5], // 15 rows: the odd last row
+          [[1, 1, 1, 4], -1, 2, 0.5], // one row
+          [[7, 64], -1, 3, -1],
+          [[4, 16, 16, 8], -1, 0.5, 1000], // large mean, small spread: the two-pass variance stays right
+          [[6, 2048], -1, 1, 0.1], // many channels
+          [[9, 10], -1, 2, 0.5], // channels not a multiple of 4: JS
+          [[2, 5, 3, 3], 1, 2, 0.5],
+          [[40, 6], 0, 2, 0.5],
+        ];
+        for (const [shape, axis, std, mean] of cases) {
           const bn = tf.layers.batchNormalization({ axis });
-          const data = randn(shape, 17, 2, 0.5);
+          const data = randn(shape, 17, std, mean);
           const x = tf.tensor(data, shape);
           bn.build(shape);
-          small.snapshotLayers(); // listed: the build-time clones are read; only call records are kept from now on
-          inst.snapshotLayers();
+          for (const i of [small, js, inst]) i.snapshotLayers(); // listed: the build-time clones are read; only call records are kept from now on
           tf.dispose(bn.apply(x) as tf.Tensor);
           const lazy = data.length <= 1000;
           assert.equal(small.keptTensors() > 0, lazy, `${shape}: kept for read-back only under the budget`);
           assert.ok(inst.keptTensors() > 0, 'the default budget keeps it');
           const ref = moments64(data, shape, axis);
-          for (const [who, i] of [['eager/lazy', small], ['default', inst]] as const) {
+          for (const [who, i] of [['eager/lazy', small], ['JS', js], ['default', inst]] as const) {
             const s = byName(i.snapshotLayers(), bn.name);
             const what = `${who} inference stats of [${shape}] axis ${axis}`;
             assert.equal(s.lastCall!.batchMean.length, shape[axis < 0 ? axis + shape.length : axis]);
-            // float64 reduction rounded once to float32
+            // float64 two-pass reduction rounded once to float32: within one float32 rounding (2^-24) of the reference
             assertClose(s.lastCall!.batchMean, ref.mean, `${what}: mean`, { scale: 0, atol: 0, rtol: 1e-7 });
             assertClose(s.lastCall!.batchVariance, ref.variance, `${what}: variance`, { scale: 0, atol: 0, rtol: 1e-7 });
             assert.equal(i.keptTensors(), 0);
@@ -421,9 +435,69 @@ for (const backend of ['wasm', 'cpu'] as const) {
           x.dispose();
           for (const w of bn.weights) w.dispose(); // built directly, never used symbolically: Layer.dispose() refuses
         }
+
+        // a layer called again: the input it replaces leaves the budget first, so the new one is kept too
+        const shape = [4, 4, 5, 8]; // 640 elements: two do not fit in 1000
+        const bn = tf.layers.batchNormalization({});
+        bn.build(shape);
+        for (const i of [small, js, inst]) i.snapshotLayers();
+        const d1 = randn(shape, 30, 1, 2), d2 = randn(shape, 31, 3, -1);
+        const [x1, x2] = [tf.tensor(d1, shape), tf.tensor(d2, shape)];
+        tf.dispose(bn.apply(x1) as tf.Tensor);
+        assert.ok(small.keptTensors() > 0, 'first input kept');
+        tf.dispose(bn.apply(x2) as tf.Tensor);
+        assert.ok(small.keptTensors() > 0, 'second input kept as well: the first was released before');
+        const s = byName(small.snapshotLayers(), bn.name);
+        assertClose(s.lastCall!.batchMean, moments64(d2, shape).mean, 'second call mean', { scale: 0, atol: 0, rtol: 1e-7 });
+        assertClose(s.lastCall!.batchVariance, moments64(d2, shape).variance, 'second call variance', { scale: 0, atol: 0, rtol: 1e-7 });
+        for (const i of [js, inst]) i.snapshotLayers();
+        tf.dispose([x1, x2]);
+        for (const w of bn.weights) w.dispose();
       } finally {
+        js.uninstall();
         small.uninstall();
       }
+    });
+
+    it(`the SIMD reduction on the wasm heap: where it applies, exact to float32 rounding, and right after the heap grows`, () => {
+      const shape = [3, 7, 5, 16];
+      const data = randn(shape, 40, 4, 200);
+      const x = tf.tensor(data, shape);
+      const ref = moments64(data, shape);
+      const direct = channelMomentsOnWasmHeap(tf, x, -1);
+      if (backend !== 'wasm') {
+        assert.equal(direct, null, 'only on the wasm backend');
+      } else {
+        assert.ok(direct, 'applies: wasm, float32, channels last, 16 channels');
+        assertClose(direct.mean, ref.mean, 'SIMD mean', { scale: 0, atol: 0, rtol: 1e-7 });
+        assertClose(direct.variance, ref.variance, 'SIMD variance', { scale: 0, atol: 0, rtol: 1e-7 });
+        const viaJs = channelMoments(data, shape, 3);
+        assertClose(direct.mean, viaJs.mean, 'SIMD vs JS mean', { scale: 0, atol: 0, rtol: 1.2e-7 });
+        assertClose(direct.variance, viaJs.variance, 'SIMD vs JS variance', { scale: 0, atol: 0, rtol: 1.2e-7 });
+        const odd = tf.tensor(data.slice(0, 6 * 16), [6, 16]).slice([0, 0], [6, 12]); // 12 channels
+        assert.ok(channelMomentsOnWasmHeap(tf, odd, -1), '12 channels');
+        const d12 = read(odd);
+        assertClose(channelMomentsOnWasmHeap(tf, odd, -1)!.variance, moments64(d12, [6, 12]).variance, '12 channels variance', { scale: 0, atol: 0, rtol: 1e-7 });
+        const six = tf.tensor(data.slice(0, 60), [10, 6]);
+        assert.equal(channelMomentsOnWasmHeap(tf, six, -1), null, '6 channels: JS');
+        assert.equal(channelMomentsOnWasmHeap(tf, x, 1), null, 'channel axis not last: JS');
+        const ints = tf.tensor([1, 2, 3, 4, 5, 6, 7, 8], [2, 4], 'int32');
+        assert.equal(channelMomentsOnWasmHeap(tf, ints, -1), null, 'int32: JS');
+        tf.dispose([odd, six, ints]);
+      }
+      // an input kept for read-back while tfjs grows its heap, then reduced where it now lies
+      const bn = tf.layers.batchNormalization({});
+      tf.dispose(bn.apply(x) as tf.Tensor);
+      assert.ok(inst.keptTensors() > 0);
+      const heap = () => ((tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.buffer.byteLength ?? 0);
+      const before = heap();
+      const big = tf.zeros([Math.ceil(before / 4) + (1 << 20)]); // more than the whole heap: it must grow
+      if (backend === 'wasm') assert.ok(heap() > before, `heap grew (${before} -> ${heap()})`);
+      const s = byName(inst.snapshotLayers(), bn.name);
+      assertClose(s.lastCall!.batchMean, ref.mean, 'mean after heap growth', { scale: 0, atol: 0, rtol: 1e-7 });
+      assertClose(s.lastCall!.batchVariance, ref.variance, 'variance after heap growth', { scale: 0, atol: 0, rtol: 1e-7 });
+      tf.dispose([big, x]);
+      bn.dispose();
     });
 
     it('axis 1 (channels first, NCHW): statistics per axis-1 channel (and the tfjs output bug #1106)', () => {
