@@ -36,9 +36,14 @@ export function toolEnv({ node24 = true, extra = {} } = {}) {
     XDG_CACHE_HOME: join(CACHE, 'xdg', 'cache'),
     ...extra,
   };
-  // npm scripts export these; they would point code-server's own npm/node-gyp at the project's settings
-  for (const k of Object.keys(env)) if (/^npm_(package|lifecycle|config_(prefix|globalconfig|userconfig|local_prefix))/.test(k)) delete env[k];
+  // `npm test` exports these to its scripts; inherited, they would tell code-server's own npm install that it runs
+  // on the outer npm's Node (npm_config_user_agent: postinstall.sh refuses "node/v20"), prefix, node-gyp…
+  for (const k of Object.keys(env)) {
+    if (/^npm_(package_|lifecycle_|command$|execpath$|node_execpath$)/.test(k)) delete env[k];
+    if (/^npm_config_(user_agent|node_gyp|prefix|global_prefix|local_prefix|globalconfig|userconfig|npm_version|init_module)$/.test(k)) delete env[k];
+  }
   delete env.INIT_CWD;
+  delete env.NODE;
   if (node24) env.PATH = `${NODE24_BIN}:${env.PATH}`;
   return env;
 }

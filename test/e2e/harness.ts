@@ -62,9 +62,9 @@ export interface VsCode {
   openFile(relPath: string): Promise<void>;
   /** opens a file through Quick Open (Ctrl+P) and waits for its editor */
   quickOpen(relPath: string): Promise<void>;
-  /** the active editor's text area */
+  /** the active editor group's text area (after a lens opened the panel beside, the panel's group is the active one) */
   editor(): Locator;
-  /** every code lens of the active editor whose text contains `text` */
+  /** every code lens (of any visible editor) whose text contains `text` */
   lens(text: string | RegExp): Locator;
   /** waits until such a lens is shown; returns the first */
   waitForLens(text: string | RegExp, timeoutMs?: number): Promise<Locator>;
@@ -179,7 +179,8 @@ export async function startVsCode(opts: StartOptions = {}): Promise<VsCode> {
         await waitForEditor(page, relPath.split('/').pop()!);
       },
       editor: () => page.locator('.editor-group-container.active .monaco-editor .view-lines').first(),
-      lens: (text) => page.locator('.editor-group-container.active .monaco-editor .codelens-decoration a', { hasText: text }),
+      // not scoped to the active group: once a lens opens the panel beside, the panel's group is the active one
+      lens: (text) => page.locator('.monaco-editor .codelens-decoration a', { hasText: text }),
       async waitForLens(text, timeoutMs = 60_000) {
         const first = vs.lens(text).first();
         await first.waitFor({ timeout: timeoutMs });
