@@ -70,10 +70,14 @@ function requireBuild() {
 
 // ---- extension-host suite ------------------------------------------------------------------------------
 
-function listSuiteFiles(mode) {
+/** the compiled test files a session of this mode runs (same rule as test/vscode/index.ts), narrowed by --files */
+function listSuiteFiles(mode, filter) {
   const dir = join(ROOT, 'out', 'test', 'vscode');
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.endsWith('.test.js') && f.endsWith('.untrusted.test.js') === (mode === 'untrusted'));
+  const subs = (filter ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.test.js') && f.endsWith('.untrusted.test.js') === (mode === 'untrusted'))
+    .filter((f) => subs.length === 0 || subs.some((x) => f.includes(x)));
 }
 
 /**
@@ -102,10 +106,13 @@ async function runExtensionSuite(mode, { files, grep } = {}) {
     if (VERBOSE) page.on('console', (m) => console.log('[browser]', m.text()));
     // the smoke-test driver forwards the extension host's console (mocha's reporter) here
     let crashTimer;
+    let mochaResult; // from test/vscode/index.ts's RESULT_MARK line: { failed, total }
     await page.exposeFunction('codeAutomationLog', (type, args) => {
       const text = format(...(Array.isArray(args) ? args : [args]));
-      // a crashed extension host never reports a result: give it 20 s to exit, then fail instead of waiting for the timeout
-      if (/Extension host .*(terminated unexpectedly|crashed)/i.test(text) && !crashTimer) {
+      const m = /\[bn-tests\] result: (\d+) failed of (\d+)/.exec(text);
+      if (m) mochaResult = { failed: Number(m[1]), total: Number(m[2]) };
+      // a crashed extension host may never report anything: give it 20 s, then fail instead of waiting for the timeout
+      if (/Extension host .*(terminated unexpectedly|crashed)|\[ExtensionHost\].*socket close event/i.test(text) && !crashTimer && !mochaResult) {
         crashTimer = setTimeout(() => exit('crash'), 20_000);
       }
       if (!VERBOSE && isNoise(text)) return;
@@ -125,7 +132,17 @@ async function runExtensionSuite(mode, { files, grep } = {}) {
     const result = await Promise.race([exited, timeout, serverDied]);
     clearTimeout(timer);
     clearTimeout(crashTimer);
-    if (typeof result === 'number') return result;
+    if (typeof result === 'number') {
+      // the workbench also reports 0 when the extension host died mid-run: trust a 0 only with mocha's own result
+      if (!mochaResult) await new Promise((r) => setTimeout(r, 2000)); // its last log line may trail the exit
+      if (result === 0 && !mochaResult) {
+        console.error(`extension-host suite (${mode}): the workbench reported exit 0 but mocha never reported a result (the extension host died?)\nlast lines of code-server:\n${server.tail()}`);
+        return 3;
+      }
+      if (result === 0 && mochaResult.failed > 0) return 1;
+      if (mochaResult) log(`mocha: ${mochaResult.total - mochaResult.failed}/${mochaResult.total} passed`);
+      return result;
+    }
     mkdirSync(SHOTS, { recursive: true });
     const shot = join(SHOTS, `ext-${mode}-${result}.png`);
     await page.screenshot({ path: shot }).catch(() => {});
@@ -228,7 +245,7 @@ async function main() {
       await tools();
       const modes = flag('untrusted') ? ['untrusted'] : flag('trusted') ? ['trusted'] : ['trusted', 'untrusted'];
       for (const mode of modes) {
-        if (mode === 'untrusted' && listSuiteFiles('untrusted').length === 0 && !flag('untrusted')) continue;
+        if (listSuiteFiles(mode, option('files')).length === 0 && modes.length > 1) continue;
         results.push([`extension host, ${mode} workspace`, await part(`extension-host suite (${mode} workspace)`, () => runExtensionSuite(mode, { files: option('files'), grep: option('grep') }))]);
       }
       break;

@@ -12,6 +12,9 @@ import * as path from 'path';
 import Mocha from 'mocha';
 import * as vscode from 'vscode';
 
+/** printed by run() once mocha has finished; keep in sync with scripts/vscode-host.mjs */
+export const RESULT_MARK = '[bn-tests] result:';
+
 export function run(): Promise<void> {
   const trusted = vscode.workspace.isTrusted;
   const mode = process.env.BN_VSCODE_TEST_MODE || (trusted ? 'trusted' : 'untrusted');
@@ -39,7 +42,13 @@ export function run(): Promise<void> {
   return new Promise((resolve, reject) => {
     if (files.length === 0) return reject(new Error(`no ${mode} test files in ${__dirname}${filters.length ? ` matching ${filters.join(',')}` : ''}`));
     try {
-      mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} test(s) failed.`)) : resolve()));
+      const runner = mocha.run((failures) => {
+        // the runner (scripts/vscode-host.mjs) counts a run as passed only after this line: an extension host that
+        // dies mid-run makes the workbench report exit code 0 without it
+        console.log(`${RESULT_MARK} ${failures} failed of ${runner.total}`);
+        if (failures > 0) reject(new Error(`${failures} test(s) failed.`));
+        else resolve();
+      });
     } catch (err) {
       reject(err instanceof Error ? err : new Error(String(err)));
     }
