@@ -14,7 +14,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statS
 import { basename, join, relative } from 'node:path';
 import { format } from 'node:util';
 import { CACHE, CODE_SERVER_VERSION, LOGS, NODE24_VERSION, ROOT, RUNS, ensureTools, seconds } from './lib/tools.mjs';
-import { installExtension, isNoise, launchChromium, onExitCleanup, startCodeServer } from './lib/codeServer.mjs';
+import { installExtension, isNoise, isShuttingDown, killProcessesUnder, launchChromium, onExitCleanup, startCodeServer, trackGroup } from './lib/codeServer.mjs';
 
 const argv = process.argv.slice(2);
 const command = argv[0] ?? 'test';
@@ -132,6 +132,7 @@ async function runExtensionSuite(mode, { files, grep } = {}) {
     const result = await Promise.race([exited, timeout, serverDied]);
     clearTimeout(timer);
     clearTimeout(crashTimer);
+    if (isShuttingDown()) return 130; // Ctrl-C / SIGTERM: the handler is stopping everything
     if (typeof result === 'number') {
       // the workbench also reports 0 when the extension host died mid-run: trust a 0 only with mocha's own result
       if (!mochaResult) await new Promise((r) => setTimeout(r, 2000)); // its last log line may trail the exit
@@ -203,12 +204,18 @@ async function runUiTests(files, { grep, vsix: prebuilt } = {}) {
       '--reporter', 'spec', '--exit', ...(grep ? ['--grep', grep] : []), ...files];
     const env = { ...process.env, BN_E2E_RUN_DIR: run.dir, BN_E2E_EXTENSIONS_DIR: extensionsDir, BN_E2E_VSIX: vsix, BN_E2E_EXTENSION_ID: EXTENSION_ID };
     log(`UI tests: ${files.join(', ')}`);
+    // mocha in its own process group, stopped like a server (SIGTERM: the harness stops its servers, then SIGKILL);
+    // the harness's code-servers have groups of their own: whatever of them outlives mocha is found by the run folder
     const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: 'inherit', detached: true });
-    const unregister = onExitCleanup(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} });
+    const untrack = trackGroup(child.pid);
+    const unregister = onExitCleanup(() => killProcessesUnder(run.dir));
     const timer = setTimeout(() => { console.error(`UI tests: no result after ${seconds(UI_TIMEOUT_MS)}`); try { process.kill(-child.pid, 'SIGTERM'); } catch {} }, UI_TIMEOUT_MS);
     const code = await new Promise((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 124 : 1))));
     clearTimeout(timer);
-    try { process.kill(-child.pid, 'SIGKILL'); } catch {} // whatever the harness left behind in the group
+    untrack();
+    try { process.kill(-child.pid, 'SIGKILL'); } catch {}
+    const left = killProcessesUnder(run.dir);
+    if (left) console.error(`UI tests left ${left} process group(s) running: killed`);
     unregister();
     return code;
   } finally {

@@ -2,7 +2,7 @@
 // the UI-test harness test/e2e/harness.ts. Every server is bound to 127.0.0.1 on a free port, started in its
 // own process group, and killed by process group on stop, on exit, on SIGINT/SIGTERM and on uncaught errors.
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CHROMIUM, CODE_SERVER, toolEnv } from './tools.mjs';
@@ -29,12 +29,35 @@ function killAllSync() {
   groups.clear();
 }
 
+/** Tracks a process group started elsewhere (e.g. a test process that starts servers itself): it is stopped like a server. */
+export function trackGroup(pgid) { installHandlers(); groups.add(pgid); return () => groups.delete(pgid); }
+
+/**
+ * SIGKILLs the process group of every process whose command line mentions `dir` (a run folder: servers started
+ * with --user-data-dir inside it, their extension hosts, Chromium with its profile there). Synchronous; a last
+ * resort after a test process was killed before it could stop what it started.
+ */
+export function killProcessesUnder(dir) {
+  const pgids = new Set();
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (pgid > 1 && pgid !== process.pid) pgids.add(pgid); else process.kill(Number(pid), 'SIGKILL');
+    } catch {}
+  }
+  for (const pgid of pgids) { try { process.kill(-pgid, 'SIGKILL'); } catch {} }
+  return pgids.size;
+}
+
 const extraCleanups = new Set();
 /** Registers a synchronous cleanup (e.g. removing a temp folder) that also runs on exit/signals. Returns an unregister function. */
 export function onExitCleanup(fn) { installHandlers(); extraCleanups.add(fn); return () => extraCleanups.delete(fn); }
 
 function runExtraCleanups() {
-  for (const fn of extraCleanups) { try { fn(); } catch {} }
+  for (const fn of [...extraCleanups].reverse()) { try { fn(); } catch {} } // last registered first
   extraCleanups.clear();
 }
 
