@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { channelMoments, channelMomentsOnWasmHeap, installBnInstrument, type BnInstrument } from '../../src/engine/bnInstrument';
+import { installBnInstrument, type BnInstrument } from '../../src/engine/bnInstrument';
+import { channelMoments, channelMomentsOnWasmHeap } from '../../src/engine/channelMoments';
 import type { LayerSnapshot } from '../../src/shared/protocol';
 import {
   assertClose,
