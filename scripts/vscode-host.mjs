@@ -176,7 +176,7 @@ async function packageVsix(out) {
   const vsce = join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
   // --no-rewrite-relative-links: README.md's relative image (docs/screenshot.png) stays relative; with no detectable
   // repository (package.json's URL is a placeholder) vsce would otherwise refuse to package
-  const args = [vsce, 'package', '--no-update-package-json', '--no-git-tag-version', '--allow-missing-repository', '--allow-star-activation',
+  const args = [vsce, 'package', '--no-update-package-json', '--no-git-tag-version', '--allow-missing-repository',
     '--no-rewrite-relative-links', '--out', out];
   if (!['LICENSE', 'LICENSE.md', 'LICENSE.txt'].some((f) => existsSync(join(ROOT, f)))) args.push('--skip-license');
   const { code, text } = await runNode(args, { quiet: true });
