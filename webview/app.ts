@@ -79,6 +79,13 @@ function toBuffer(b: unknown): ArrayBuffer | null {
   return null;
 }
 
+/** Adds or removes key; returns the set's members (for the persisted state). */
+function setMember(set: Set<string>, key: string, on: boolean): string[] {
+  if (on) set.add(key);
+  else set.delete(key);
+  return [...set];
+}
+
 export class App implements CardHost {
   readonly history = new History(500);
   private ui: PersistedState;
@@ -200,18 +207,14 @@ export class App implements CardHost {
     return this.collapsedSet.has(key);
   }
   setCollapsed(key: string, c: boolean): void {
-    if (c) this.collapsedSet.add(key);
-    else this.collapsedSet.delete(key);
-    this.ui.collapsed = [...this.collapsedSet];
+    this.ui.collapsed = setMember(this.collapsedSet, key, c);
     this.save();
   }
   isTable(key: string): boolean {
     return this.tableSet.has(key);
   }
   setTable(key: string, on: boolean): void {
-    if (on) this.tableSet.add(key);
-    else this.tableSet.delete(key);
-    this.ui.tables = [...this.tableSet];
+    this.ui.tables = setMember(this.tableSet, key, on);
     this.save();
   }
   channel(key: string): number {

@@ -48,6 +48,20 @@ interface TimelineSlot {
   h: number;
 }
 
+/** A chart <figure>: legend, canvas, hover readout; `onHover` gets the CSS x of the pointer on the canvas. */
+function chartFigure(cls: string, onHover: (x: number) => void) {
+  const fig = el('figure', cls);
+  const legend = el('figcaption', 'legend');
+  const canvas = el('canvas', 'plot');
+  canvas.setAttribute('role', 'img');
+  const readout = el('div', 'readout');
+  readout.setAttribute('aria-hidden', 'true');
+  fig.append(legend, canvas, readout);
+  canvas.addEventListener('mousemove', (e) => onHover(e.offsetX));
+  canvas.addEventListener('mouseleave', () => setText(readout, ''));
+  return { fig, legend, canvas, readout };
+}
+
 function prec(v: number): string {
   if (!Number.isFinite(v)) return exact(v);
   return String(+v.toPrecision(7));
@@ -148,6 +162,7 @@ export class LayerCard {
   private tbody: HTMLTableSectionElement;
   private theadRow: HTMLTableRowElement;
   private tableCaption: HTMLElement;
+  private table: HTMLTableElement;
   private timelines: TimelineSlot[] = [];
   private channelInput: HTMLInputElement;
   private timelineNote: HTMLElement;
@@ -202,14 +217,17 @@ export class LayerCard {
     this.tableWrap = el('div', 'table-wrap');
     this.tableWrap.tabIndex = 0;
     this.tableWrap.setAttribute('role', 'region');
-    const table = el('table', 'numbers');
-    this.tableCaption = el('caption', null);
+    // the caption is a block inside the scrolling region, not a <caption>: a <caption> is as wide as the
+    // (wide, horizontally scrolling) table and got clipped mid-word; this one wraps within the visible width
+    const captionId = uid('caption');
+    this.tableCaption = el('p', 'table-caption', null, { id: captionId });
+    this.table = el('table', 'numbers', null, { 'aria-labelledby': captionId });
     const thead = el('thead');
     this.theadRow = el('tr');
     thead.append(this.theadRow);
     this.tbody = el('tbody');
-    table.append(this.tableCaption, thead, this.tbody);
-    this.tableWrap.append(table);
+    this.table.append(thead, this.tbody);
+    this.tableWrap.append(this.tableCaption, this.table);
 
     const tl = el('div', 'timeline');
     const tlHead = el('div', 'timeline-head');
@@ -234,17 +252,9 @@ export class LayerCard {
   }
 
   private makeChart(kind: ChartKind): ChartSlot {
-    const fig = el('figure', `chart chart-${kind}`);
-    const legend = el('figcaption', 'legend');
-    const canvas = el('canvas', 'plot');
-    canvas.setAttribute('role', 'img');
-    const readout = el('div', 'readout');
-    readout.setAttribute('aria-hidden', 'true');
-    fig.append(legend, canvas, readout);
-    this.chartsEl.append(fig);
-    const slot: ChartSlot = { kind, fig, legend, canvas, readout, w: 0, h: 0 };
-    canvas.addEventListener('mousemove', (e) => this.hoverChart(slot, e.offsetX));
-    canvas.addEventListener('mouseleave', () => setText(readout, ''));
+    const parts = chartFigure(`chart chart-${kind}`, (x) => this.hoverChart(slot, x));
+    const slot: ChartSlot = { kind, ...parts, w: 0, h: 0 };
+    this.chartsEl.append(parts.fig);
     return slot;
   }
 
@@ -263,17 +273,9 @@ export class LayerCard {
   }
 
   private makeTimeline(which: 'mean' | 'variance'): HTMLElement {
-    const fig = el('figure', `chart timeline-${which}`);
-    const legend = el('figcaption', 'legend');
-    const canvas = el('canvas', 'plot');
-    canvas.setAttribute('role', 'img');
-    const readout = el('div', 'readout');
-    readout.setAttribute('aria-hidden', 'true');
-    fig.append(legend, canvas, readout);
+    const { fig, legend, canvas, readout } = chartFigure(`chart timeline-${which}`, (x) => this.hoverTimeline(slot, x));
     const slot: TimelineSlot = { which, legend, canvas, readout, w: 0, h: 0 };
     this.timelines.push(slot);
-    canvas.addEventListener('mousemove', (e) => this.hoverTimeline(slot, e.offsetX));
-    canvas.addEventListener('mouseleave', () => setText(readout, ''));
     return fig;
   }
 
@@ -535,7 +537,7 @@ export class LayerCard {
         continue;
       }
       const ctx = prepare(c.canvas, c.w, c.h);
-      if (ctx) drawChannels(ctx, t, c.w, c.h, l.channels, series, marks);
+      if (ctx) drawChannels(ctx, t, c.w, c.h, l.channels, series, marks, c.kind === 'variance');
     }
   }
 
@@ -606,7 +608,7 @@ export class LayerCard {
       const sel = window.getSelection();
       if (sel) {
         const range = document.createRange();
-        range.selectNodeContents(this.tableWrap);
+        range.selectNode(this.table);
         sel.removeAllRanges();
         sel.addRange(range);
       }
@@ -647,7 +649,7 @@ export class LayerCard {
         drawTimeline(ctx, t, tl.w, tl.h, s.steps, [
           { data: mean, color: t.moving },
           { data: chan, color: t.batch, dashed: true },
-        ]);
+        ], tl.which === 'variance');
     }
   }
 

@@ -60,12 +60,45 @@ export interface ChannelSeries {
   dashed?: boolean;
 }
 
-interface Range {
+export interface Range {
   lo: number;
   hi: number;
 }
 
-function rangeOf(series: { data: ArrayLike<number> | null }[]): Range | null {
+/** Fraction of the data's span added above and below it. */
+const AXIS_PAD = 0.06;
+/** Spans below this fraction of max(1, |values|) are float noise around a constant: drawn as a flat line. */
+const NOISE_REL = 1e-6;
+
+/**
+ * The y axis for data in [lo, hi] (finite, lo <= hi). Data whose span is below NOISE_REL·max(1, |values|)
+ * (float noise around a constant, e.g. a beta of all ≈ 1e-10) gets a flat line in the middle of a window of
+ * ±max(5 % of the value, NOISE_REL·max(1, |value|)), instead of a full-height zig-zag that looks like signal;
+ * otherwise the span is padded by 6 %. The padding never takes the axis across 0 when all data is on one
+ * side of it, and with `nonNegative` (a variance) an all-zero series gets an axis from 0 up, too.
+ */
+export function axisRange(lo: number, hi: number, nonNegative = false): Range {
+  const mag = Math.max(1, Math.abs(lo), Math.abs(hi));
+  let a: number;
+  let b: number;
+  if (hi - lo < NOISE_REL * mag) {
+    const c = (lo + hi) / 2;
+    const half = Math.max(Math.abs(c) * 0.05, NOISE_REL * Math.max(1, Math.abs(c)));
+    a = c - half;
+    b = c + half;
+  } else {
+    const pad = (hi - lo) * AXIS_PAD;
+    a = lo - pad;
+    b = hi + pad;
+  }
+  // (a <= lo and b >= hi always, so clamping at 0 never cuts off data)
+  if (a < 0 && lo >= 0 && (hi > 0 || nonNegative)) a = 0;
+  else if (b > 0 && hi <= 0 && lo < 0) b = 0;
+  return { lo: a, hi: b };
+}
+
+/** Axis range over the finite values of all series, or null when there are none. */
+function rangeOf(series: { data: ArrayLike<number> | null }[], nonNegative: boolean): Range | null {
   let lo = Infinity;
   let hi = -Infinity;
   for (const s of series) {
@@ -73,47 +106,33 @@ function rangeOf(series: { data: ArrayLike<number> | null }[]): Range | null {
     if (!d) continue;
     for (let i = 0; i < d.length; i++) {
       const x = d[i];
-      if (x < lo) lo = x;
-      if (x > hi) hi = x;
-    }
-  }
-  if (!(lo <= hi) || !Number.isFinite(lo) || !Number.isFinite(hi)) {
-    // all NaN/inf: recompute over finite values only
-    lo = Infinity;
-    hi = -Infinity;
-    for (const s of series) {
-      const d = s.data;
-      if (!d) continue;
-      for (let i = 0; i < d.length; i++) {
-        const x = d[i];
-        if (Number.isFinite(x)) {
-          if (x < lo) lo = x;
-          if (x > hi) hi = x;
-        }
+      if (Number.isFinite(x)) {
+        if (x < lo) lo = x;
+        if (x > hi) hi = x;
       }
     }
-    if (!(lo <= hi)) return null;
   }
-  if (lo === hi) {
-    const pad = Math.max(Math.abs(lo) * 0.05, 1e-6);
-    lo -= pad;
-    hi += pad;
-  } else {
-    const pad = (hi - lo) * 0.06;
-    lo -= pad;
-    hi += pad;
-  }
-  return { lo, hi };
+  return lo <= hi ? axisRange(lo, hi, nonNegative) : null;
 }
 
-function frame(ctx: CanvasRenderingContext2D, t: ChartTheme, w: number, h: number, r: Range, xLeft: string, xRight: string): void {
+/** Box, dashed zero line (at `yOf(0)`, the plot's own mapping, so it lies under data at 0), axis labels. */
+function frame(
+  ctx: CanvasRenderingContext2D,
+  t: ChartTheme,
+  w: number,
+  h: number,
+  r: Range,
+  yOf: (v: number) => number,
+  xLeft: string,
+  xRight: string,
+): void {
   const pw = w - PAD.l - PAD.r;
   const ph = h - PAD.t - PAD.b;
   ctx.strokeStyle = t.grid;
   ctx.lineWidth = t.highContrast ? 1 : 1;
   ctx.strokeRect(PAD.l + 0.5, PAD.t + 0.5, pw - 1, ph - 1);
   if (r.lo < 0 && r.hi > 0) {
-    const y = Math.round(PAD.t + ph * (r.hi / (r.hi - r.lo))) + 0.5;
+    const y = Math.round(yOf(0)) + 0.5;
     ctx.beginPath();
     ctx.setLineDash([2, 3]);
     ctx.moveTo(PAD.l, y);
@@ -144,8 +163,42 @@ function noData(ctx: CanvasRenderingContext2D, t: ChartTheme, w: number, h: numb
 }
 
 /**
+ * Strokes one series as a polyline through (x(i), y(d[i])), i < n, with the series' colour and dash, lifting the
+ * pen over non-finite values; leaves the fill colour set to the series' colour for the dots.
+ */
+function strokeSeries(
+  ctx: CanvasRenderingContext2D,
+  t: ChartTheme,
+  s: { color: string; dashed?: boolean },
+  d: ArrayLike<number>,
+  n: number,
+  x: (i: number) => number,
+  y: (v: number) => number,
+): void {
+  ctx.strokeStyle = s.color;
+  ctx.fillStyle = s.color;
+  ctx.lineWidth = t.highContrast ? 2 : 1.5;
+  ctx.setLineDash(s.dashed ? [4, 3] : []);
+  ctx.beginPath();
+  let pen = false;
+  for (let i = 0; i < n; i++) {
+    const v = d[i];
+    if (!Number.isFinite(v)) {
+      pen = false;
+      continue;
+    }
+    if (pen) ctx.lineTo(x(i), y(v));
+    else ctx.moveTo(x(i), y(v));
+    pen = true;
+  }
+  ctx.stroke();
+  ctx.setLineDash([]);
+}
+
+/**
  * Values per channel (x = channel index). Up to one channel a pixel: lines (with dots when there is room);
  * more channels than pixels: an M4 envelope per pixel column. `marks[i]` != 0 marks channel i under the plot.
+ * `nonNegative` (variances): see axisRange.
  */
 export function drawChannels(
   ctx: CanvasRenderingContext2D,
@@ -155,14 +208,15 @@ export function drawChannels(
   n: number,
   series: ChannelSeries[],
   marks: Uint8Array | null,
+  nonNegative = false,
 ): void {
-  const r = rangeOf(series);
+  const r = rangeOf(series, nonNegative);
   if (!r || n === 0) return noData(ctx, t, w, h, n === 0 ? 'no channels' : 'no finite values');
-  frame(ctx, t, w, h, r, 'ch 0', `ch ${n - 1}`);
   const pw = w - PAD.l - PAD.r;
   const ph = h - PAD.t - PAD.b - MARK_BAND;
   const y0 = PAD.t + 1;
   const yOf = (v: number) => y0 + (ph - 2) * ((r.hi - v) / (r.hi - r.lo));
+  frame(ctx, t, w, h, r, yOf, 'ch 0', `ch ${n - 1}`);
   const step = pw / n;
   ctx.save();
   ctx.beginPath();
@@ -174,26 +228,7 @@ export function drawChannels(
     for (const s of order) {
       const d = s.data;
       if (!d) continue;
-      ctx.strokeStyle = s.color;
-      ctx.fillStyle = s.color;
-      ctx.lineWidth = t.highContrast ? 2 : 1.5;
-      ctx.setLineDash(s.dashed ? [4, 3] : []);
-      ctx.beginPath();
-      let pen = false;
-      for (let i = 0; i < n; i++) {
-        const v = d[i];
-        if (!Number.isFinite(v)) {
-          pen = false;
-          continue;
-        }
-        const x = PAD.l + (i + 0.5) * step;
-        const y = yOf(v);
-        if (pen) ctx.lineTo(x, y);
-        else ctx.moveTo(x, y);
-        pen = true;
-      }
-      ctx.stroke();
-      ctx.setLineDash([]);
+      strokeSeries(ctx, t, s, d, n, (i) => PAD.l + (i + 0.5) * step, yOf);
       if (step >= 6) {
         const rad = Math.min(3, step / 4);
         for (let i = 0; i < n; i++) {
@@ -286,37 +321,28 @@ export interface TimeSeries {
   dashed?: boolean;
 }
 
-/** A value over steps: x = step index (not evenly spaced after thinning). */
-export function drawTimeline(ctx: CanvasRenderingContext2D, t: ChartTheme, w: number, h: number, steps: ArrayLike<number>, series: TimeSeries[]): void {
+/** A value over steps: x = step index (not evenly spaced after thinning). `nonNegative`: see axisRange. */
+export function drawTimeline(
+  ctx: CanvasRenderingContext2D,
+  t: ChartTheme,
+  w: number,
+  h: number,
+  steps: ArrayLike<number>,
+  series: TimeSeries[],
+  nonNegative = false,
+): void {
   const m = steps.length;
-  const r = rangeOf(series);
+  const r = rangeOf(series, nonNegative);
   if (!r || m === 0) return noData(ctx, t, w, h, m === 0 ? 'no steps yet' : 'no finite values');
   const first = steps[0];
   const last = steps[m - 1];
-  frame(ctx, t, w, h, r, `step ${first}`, `step ${last}`);
   const pw = w - PAD.l - PAD.r - 8;
   const ph = h - PAD.t - PAD.b;
   const xOf = (s: number) => PAD.l + 4 + (last === first ? pw / 2 : (pw * (s - first)) / (last - first));
   const yOf = (v: number) => PAD.t + 2 + (ph - 4) * ((r.hi - v) / (r.hi - r.lo));
+  frame(ctx, t, w, h, r, yOf, `step ${first}`, `step ${last}`);
   for (const s of series.slice().reverse()) {
-    ctx.strokeStyle = s.color;
-    ctx.fillStyle = s.color;
-    ctx.lineWidth = t.highContrast ? 2 : 1.5;
-    ctx.setLineDash(s.dashed ? [4, 3] : []);
-    ctx.beginPath();
-    let pen = false;
-    for (let i = 0; i < m; i++) {
-      const v = s.data[i];
-      if (!Number.isFinite(v)) {
-        pen = false;
-        continue;
-      }
-      if (pen) ctx.lineTo(xOf(steps[i]), yOf(v));
-      else ctx.moveTo(xOf(steps[i]), yOf(v));
-      pen = true;
-    }
-    ctx.stroke();
-    ctx.setLineDash([]);
+    strokeSeries(ctx, t, s, s.data, m, (i) => xOf(steps[i]), yOf);
     if (m <= 60) {
       for (let i = 0; i < m; i++) {
         const v = s.data[i];

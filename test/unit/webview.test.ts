@@ -452,6 +452,87 @@ describe('webview: the inspector panel in Chromium', function () {
     await page.close();
   });
 
+  /** one layer: beta of float noise around 0, variances 0.05 .. 20, a last training call (wide table) */
+  function noiseStep() {
+    const n = 12;
+    return {
+      index: 1,
+      line: 9,
+      column: 1,
+      file: '/work/examples/fit-then-predict.ts',
+      hit: 1,
+      layers: [
+        {
+          name: 'noisy_bn',
+          path: ['model1', 'noisy_bn'],
+          channels: n,
+          calls: 1,
+          updates: 1,
+          movingUpdated: true,
+          movingMean: vec(n, (i) => Math.sin(i) * 0.5),
+          movingVariance: vec(n, (i) => 0.05 + (i * i) / 6),
+          gamma: vec(n, (i) => 1 + ((i * 7) % 5) * 1e-9),
+          beta: vec(n, (i) => (i % 2 ? 1 : -1) * (1 + (i % 3)) * 1e-10),
+          lastCall: callRec(true, n, 32, (i) => Math.sin(i) * 0.6, (i) => 0.06 + (i * i) / 5.5),
+          lastTrainingCall: callRec(true, n, 32, (i) => Math.sin(i) * 0.6, (i) => 0.06 + (i * i) / 5.5),
+        },
+      ],
+    };
+  }
+
+  /** how many pixel rows of a channel chart's canvas show the colour of CSS variable `cssVar` (the series' line and dots) */
+  async function lineRows(page: Page, kind: string, cssVar: string): Promise<number> {
+    return page.evaluate(
+      ({ kind, cssVar }) => {
+        const probe = document.createElement('canvas').getContext('2d', { willReadFrequently: true })!;
+        probe.fillStyle = getComputedStyle(document.body).getPropertyValue(cssVar).trim();
+        probe.fillRect(0, 0, 1, 1);
+        const rgb = probe.getImageData(0, 0, 1, 1).data;
+        const c = document.querySelector(`figure.chart-${kind} canvas`) as HTMLCanvasElement;
+        const { data, width, height } = c.getContext('2d')!.getImageData(0, 0, c.width, c.height);
+        const rows = new Set<number>();
+        for (let y = 0; y < height; y++)
+          for (let x = 0; x < width; x++) {
+            const k = (y * width + x) * 4;
+            if (Math.abs(data[k] - rgb[0]) + Math.abs(data[k + 1] - rgb[1]) + Math.abs(data[k + 2] - rgb[2]) < 30 && data[k + 3] > 200) rows.add(y);
+          }
+        return rows.size;
+      },
+      { kind, cssVar },
+    );
+  }
+
+  for (const theme of ['light', 'dark'] as const) {
+    it(`a ~600 px panel: float noise draws flat, the table caption wraps (panel-narrow-*-${theme}.png)`, async () => {
+      const page = await open(theme, 600, 1100);
+      await load(page, [noiseStep()] as any[], session({ status: 'paused at line 9 (step 1, hit 1)' }));
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50))));
+      await page.screenshot({ path: join(shots, `panel-narrow-charts-${theme}.png`) });
+      // beta ≈ ±1e-10 and gamma = 1 + 1e-9 noise: flat lines (a few pixel rows with the dots), not a full-height zig-zag
+      const dpr = await page.evaluate(() => window.devicePixelRatio || 1);
+      const betaRows = await lineRows(page, 'beta', '--bn-chart-beta');
+      const gammaRows = await lineRows(page, 'gamma', '--bn-chart-gamma');
+      for (const [name, r] of [['beta', betaRows], ['gamma', gammaRows]] as const) assert.ok(r > 0 && r <= 10 * dpr, `${name} line covers ${r} pixel rows`);
+
+      await card(page, 'noisy_bn').locator('button.toggle-table').click();
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50))));
+      const m = await card(page, 'noisy_bn').evaluate((c) => {
+        const wrap = c.querySelector('.table-wrap') as HTMLElement;
+        const cap = c.querySelector('.table-caption') as HTMLElement;
+        const table = c.querySelector('table.numbers') as HTMLElement;
+        const w = wrap.getBoundingClientRect();
+        const r = cap.getBoundingClientRect();
+        return { wrapLeft: w.left + wrap.clientLeft, wrapRight: w.left + wrap.clientLeft + wrap.clientWidth, capLeft: r.left, capRight: r.right, capH: r.height, tableW: table.scrollWidth, wrapW: wrap.clientWidth, text: cap.textContent };
+      });
+      assert.ok(m.tableW > m.wrapW, `the table scrolls sideways at this width (${m.tableW} > ${m.wrapW})`);
+      assert.ok(m.capLeft >= m.wrapLeft - 0.5 && m.capRight <= m.wrapRight + 0.5, `caption within the visible width: ${JSON.stringify(m)}`);
+      assert.ok(m.capH > 20, 'caption wraps onto more than one line');
+      assert.match(m.text!, /^Exact values .* Δ since step —\.$/);
+      await page.screenshot({ path: join(shots, `panel-narrow-table-${theme}.png`) });
+      await page.close();
+    });
+  }
+
   for (const theme of ['light', 'dark', 'hc'] as const) {
     it(`screenshot in the ${theme} theme (test-results/screenshots/panel-${theme}.png)`, async () => {
       const page = await open(theme, 1100, 1400);

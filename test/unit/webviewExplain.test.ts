@@ -6,6 +6,7 @@ import { explainLayer, layerBadges, warningExplanation, isBatchOfOne } from '../
 import { History, layerKeys } from '../../webview/history';
 import { layerDelta } from '../../webview/card';
 import { count, exact, short } from '../../webview/format';
+import { axisRange } from '../../webview/charts';
 import { panelHtml } from '../../src/extension/panelHtml';
 
 const f = (a: number[]) => Float32Array.from(a);
@@ -190,6 +191,62 @@ describe('webview: formatting', () => {
     assert.equal(short(-1.5), '−1.5');
     assert.equal(count(26560), '26,560');
     assert.equal(count(-1234567), '-1,234,567');
+  });
+});
+
+describe('webview: chart axis range', () => {
+  it('pads a spread-out range by 6 % when it stays on one side of 0 or already crosses it', () => {
+    const r = axisRange(-1, 3);
+    assert.ok(Math.abs(r.lo - -1.24) < 1e-12 && Math.abs(r.hi - 3.24) < 1e-12, JSON.stringify(r));
+    const p = axisRange(2, 4);
+    assert.ok(Math.abs(p.lo - 1.88) < 1e-12 && Math.abs(p.hi - 4.12) < 1e-12, JSON.stringify(p));
+  });
+  it('a variance axis never goes below 0 (the padding used to give −1.204)', () => {
+    // variances 0.05 .. 20: 6 % padding would reach −1.149
+    const r = axisRange(0.05, 20, true);
+    assert.equal(r.lo, 0);
+    assert.ok(r.hi > 20);
+    // an all-zero variance (dead channels) starts at 0 too
+    const z = axisRange(0, 0, true);
+    assert.equal(z.lo, 0);
+    assert.ok(z.hi > 0);
+  });
+  it('never pads across 0 when all data is on one side of it', () => {
+    assert.equal(axisRange(0.05, 20).lo, 0);
+    assert.equal(axisRange(0, 5).lo, 0);
+    assert.equal(axisRange(-20, -0.05).hi, 0);
+    assert.equal(axisRange(-5, 0).hi, 0);
+    // data that straddles 0 keeps its padding on both sides
+    const r = axisRange(-0.05, 20);
+    assert.ok(r.lo < -0.05 && r.hi > 20);
+  });
+  it('float noise around a constant is a flat line, not a full-height zig-zag', () => {
+    // beta all ≈ 1e-10 of both signs: the data fills a tiny middle part of a window of ±1e-6
+    const b = axisRange(-1.3e-10, 2.1e-10);
+    assert.ok(b.lo <= -1e-6 * 0.99 && b.hi >= 1e-6 * 0.99, JSON.stringify(b));
+    const frac = (2.1e-10 - -1.3e-10) / (b.hi - b.lo);
+    assert.ok(frac < 1e-3, `noise spans ${frac} of the axis`);
+    // centred
+    const mid = (b.lo + b.hi) / 2;
+    assert.ok(Math.abs(mid - 0.4e-10) < 1e-15);
+    // a variance of 1 ± float32 ulps: flat, centred at 1, readable labels (0.95 .. 1.05)
+    const v = axisRange(1 - 1.2e-7, 1 + 2.4e-7, true);
+    assert.ok(Math.abs(v.lo - 0.95) < 1e-6 && Math.abs(v.hi - 1.05) < 1e-6, JSON.stringify(v));
+    assert.notEqual(short(v.lo), short(v.hi));
+    // relative to the magnitude: 1000 ± 1e-4 is noise too
+    const k = axisRange(1000 - 1e-4, 1000 + 1e-4);
+    assert.ok(k.hi - k.lo >= 99, JSON.stringify(k));
+    // all exactly 0 (an untrained beta): centred on 0
+    const z = axisRange(0, 0);
+    assert.ok(z.lo < 0 && z.hi > 0 && z.lo === -z.hi);
+    // tiny positive noise never makes a negative axis either
+    assert.equal(axisRange(1e-10, 3e-10).lo, 0);
+  });
+  it('a real spread just above the noise floor is still autoscaled', () => {
+    const r = axisRange(1, 1.001);
+    assert.ok(r.hi - r.lo < 0.0013, JSON.stringify(r));
+    const s = axisRange(1e-4, 3e-4);
+    assert.ok(s.hi - s.lo < 3e-4, JSON.stringify(s));
   });
 });
 
