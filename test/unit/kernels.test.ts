@@ -545,6 +545,13 @@ describe('kernels: conv gradients, fast wasm kernels (src/engine/kernels)', func
           silenceCpuBanner();
           unregisterMissingKernels(tf);
           const model = m.build();
+          // fixed weights (not the random initialisers): the comparison is the same on every run
+          model.setWeights(model.weights.map((w, k) => {
+            const positive = /gamma|variance/.test(w.name);
+            const shape = w.shape as number[];
+            const v = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => (positive ? 1 : 0) + Math.sin(i * 0.71 + k * 1.3) * (positive ? 0.2 : 0.3));
+            return tf.tensor(v, shape);
+          }));
           const weights = model.getWeights().map((w) => ({ v: w.dataSync().slice(), s: w.shape }));
           const r = grads(model, xv, m.input, yv, m.classes, dtype);
           model.dispose();
@@ -581,7 +588,10 @@ describe('kernels: conv gradients, fast wasm kernels (src/engine/kernels)', func
           }
           const e = relErr(g, r);
           report.push(e.toExponential(1));
-          assert.ok(e < TOL, `${m.name}: gradient of weight #${i} (${ref.names[i]}) differs by ${e}`);
+          // a small gradient (far below the largest) carries the float32 rounding noise of the large terms it is
+          // summed from (BN's backward pass cancels means): its absolute error is also accepted up to 1e-5 of
+          // the model's largest gradient. A wrong kernel is off by O(1), far above either bound.
+          assert.ok(e < TOL || e * maxAbs(r) < 1e-5 * scale, `${m.name}: gradient of weight #${i} (${ref.names[i]}) differs by ${e} (its scale ${(maxAbs(r) / scale).toExponential(1)} of the largest)`);
         });
         if (process.env.KERNELS_VERBOSE) console.log(m.name, report.join(' '));
       });
