@@ -2,7 +2,8 @@
  * Engine benchmarks, bundled and run by bench/run.mjs (one child process per part; JSON on stdout).
  *
  *   overhead  instrumented / plain run time of a training step and a predict, dense and CNN models,
- *             same process, alternating blocks (wasm backend + the engine's kernels, as in the worker)
+ *             same process, plain and instrumented samples alternating one by one, wall and CPU time
+ *             (wasm backend + the engine's kernels, as in the worker)
  *   steps     engine cost per step through the real worker: pause + snapshot + pack + transfer + unpack
  *             + resume, for 10 BN layers x 512 channels and a ResNet-50-sized state (53 layers, 26,560 channels)
  *   cold      spawn -> first snapshot of a tiny script (EngineSession, dist/worker.js)
@@ -66,64 +67,112 @@ function cnnModel() {
   return { model, optimizer, x, y };
 }
 
+/** CPU time of this process (all threads: the wasm backend runs on the main thread), ms */
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/**
+ * Plain and instrumented samples alternate one by one (the order flips every round), so a burst of other
+ * work on the machine hits both alike; the ratios are medians of the per-round ratios (inst / the adjacent
+ * plain), in wall time and in CPU time (less sensitive to other processes). After each install one untimed
+ * predict + snapshot: the instrument's one-off work on a layer's first call (registration, initial moving
+ * stats) is paid once per run in real use, not per step, and stays out of the timed steps.
+ */
 async function overhead(): Promise<unknown> {
   tfWasm.setWasmPaths(join(ROOT, 'dist') + '/');
   await tf.setBackend('wasm');
   await tf.ready();
   registerMissingKernels(tf);
-  const rounds = Number(process.env.BN_BENCH_ROUNDS ?? 6);
-  const out: Record<string, unknown> = { backend: tf.getBackend(), rounds };
-  for (const [name, make, perBlock] of [
-    ['dense', denseModel, 5],
-    ['cnn', cnnModel, 3],
+  const out: Record<string, unknown> = { backend: tf.getBackend() };
+  const roundsOf = { dense: Number(process.env.BN_BENCH_ROUNDS ?? 40), cnn: Number(process.env.BN_BENCH_ROUNDS ?? 16) };
+  out.rounds = `${roundsOf.dense} dense / ${roundsOf.cnn} CNN`;
+  const snapshotAndPack = (bn: ReturnType<typeof installBnInstrument>) =>
+    packStep({ index: 1, line: 1, column: 1, file: 'bench', hit: 1, layers: bn.snapshotLayers() });
+  for (const [name, make] of [
+    ['dense', denseModel],
+    ['cnn', cnnModel],
   ] as const) {
+    const rounds = roundsOf[name];
     const { model, optimizer, x, y } = make();
-    // one op of each kind warms up (kernels, JIT)
+    // one op of each kind warms up (kernels, JIT), instrumented too
     for (let i = 0; i < 2; i++) await model.trainOnBatch(x, y);
     tf.dispose(model.predict(x) as tf.Tensor);
-    const times = { plainTrain: [] as number[], instTrain: [] as number[], instTrainStep: [] as number[], plainPredict: [] as number[], instPredict: [] as number[], instPredictStep: [] as number[] };
+    {
+      const bn = installBnInstrument(tf);
+      await model.trainOnBatch(x, y);
+      tf.dispose(model.predict(x) as tf.Tensor);
+      snapshotAndPack(bn);
+      bn.uninstall();
+    }
+    const keys = ['plainTrain', 'instTrain', 'instTrainStep', 'plainPredict', 'instPredict', 'instPredictStep'] as const;
+    const wall = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<(typeof keys)[number], number[]>;
+    const cpu = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<(typeof keys)[number], number[]>;
     let mode = '';
     for (let r = 0; r < rounds; r++) {
-      // alternate which variant goes first, so drift of the machine cancels out
       const order = r % 2 ? (['inst', 'plain'] as const) : (['plain', 'inst'] as const);
       for (const v of order) {
         const bn = v === 'inst' ? installBnInstrument(tf) : null;
-        if (bn) mode = bn.captureMode();
-        for (let i = 0; i < perBlock; i++) {
-          let t0 = performance.now();
-          await model.trainOnBatch(x, y);
-          let t1 = performance.now();
-          if (bn) {
-            // what the engine does at a step point: snapshot every layer, pack it
-            packStep({ index: 1, line: 1, column: 1, file: 'bench', hit: 1, layers: bn.snapshotLayers() });
-            times.instTrain.push(t1 - t0);
-            times.instTrainStep.push(performance.now() - t0);
-          } else times.plainTrain.push(t1 - t0);
-          t0 = performance.now();
-          const p = model.predict(x) as tf.Tensor;
-          await p.data();
-          t1 = performance.now();
-          p.dispose();
-          if (bn) {
-            packStep({ index: 1, line: 1, column: 1, file: 'bench', hit: 1, layers: bn.snapshotLayers() });
-            times.instPredict.push(t1 - t0);
-            times.instPredictStep.push(performance.now() - t0);
-          } else times.plainPredict.push(t1 - t0);
+        if (bn) {
+          mode = bn.captureMode();
+          tf.dispose(model.predict(x) as tf.Tensor); // untimed: the layers' first call under this install
+          snapshotAndPack(bn);
+        }
+        let t0 = performance.now();
+        let c0 = cpuMs();
+        await model.trainOnBatch(x, y);
+        let t1 = performance.now();
+        let c1 = cpuMs();
+        if (bn) {
+          // what the engine does at a step point: snapshot every layer, pack it
+          snapshotAndPack(bn);
+          wall.instTrain.push(t1 - t0);
+          cpu.instTrain.push(c1 - c0);
+          wall.instTrainStep.push(performance.now() - t0);
+          cpu.instTrainStep.push(cpuMs() - c0);
+        } else {
+          wall.plainTrain.push(t1 - t0);
+          cpu.plainTrain.push(c1 - c0);
+        }
+        t0 = performance.now();
+        c0 = cpuMs();
+        const p = model.predict(x) as tf.Tensor;
+        await p.data();
+        t1 = performance.now();
+        c1 = cpuMs();
+        p.dispose();
+        if (bn) {
+          snapshotAndPack(bn);
+          wall.instPredict.push(t1 - t0);
+          cpu.instPredict.push(c1 - c0);
+          wall.instPredictStep.push(performance.now() - t0);
+          cpu.instPredictStep.push(cpuMs() - c0);
+        } else {
+          wall.plainPredict.push(t1 - t0);
+          cpu.plainPredict.push(c1 - c0);
         }
         bn?.uninstall();
       }
     }
-    const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, r2(median(v))]));
+    const medians = (t: Record<string, number[]>) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, r2(median(v))]));
+    /** median over rounds of inst[r] / plain[r] */
+    const paired = (inst: number[], plain: number[]) => r2(median(inst.map((v, i) => v / plain[i])));
     out[name] = {
       captureMode: mode,
-      medianMs: m,
-      ratioTrain: r2(m.instTrain / m.plainTrain),
-      ratioTrainWithSnapshot: r2(m.instTrainStep / m.plainTrain),
-      ratioPredict: r2(m.instPredict / m.plainPredict),
-      ratioPredictWithSnapshot: r2(m.instPredictStep / m.plainPredict),
-      samples: times.plainTrain.length,
+      medianMs: medians(wall),
+      cpuMedianMs: medians(cpu),
+      ratioTrain: paired(wall.instTrain, wall.plainTrain),
+      ratioTrainCpu: paired(cpu.instTrain, cpu.plainTrain),
+      ratioTrainWithSnapshot: paired(wall.instTrainStep, wall.plainTrain),
+      ratioPredict: paired(wall.instPredict, wall.plainPredict),
+      ratioPredictCpu: paired(cpu.instPredict, cpu.plainPredict),
+      ratioPredictWithSnapshot: paired(wall.instPredictStep, wall.plainPredict),
+      samples: rounds,
     };
     log(name, JSON.stringify(out[name]));
+    // BN_BENCH_RAW=1: every sample (the machine's speed drifts by up to 2x within a run: compare pairs)
+    if (process.env.BN_BENCH_RAW) log(name, 'raw', JSON.stringify(Object.fromEntries(Object.entries(wall).map(([k, v]) => [k, v.map(Math.round)]))), JSON.stringify(Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, v.map(Math.round)]))));
     model.dispose();
     optimizer.dispose();
     x.dispose();
