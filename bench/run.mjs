@@ -104,8 +104,9 @@ ${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}
 
 How each figure is taken:
 
-- **instrumented / plain**: the same model in the same process, blocks of plain and instrumented steps
-  alternating (${o.rounds} rounds; medians). "Instrumented" = the BatchNormalization instrument installed
+- **instrumented / plain**: the same model in the same process, single plain and instrumented steps
+  alternating, the order flipped every round (${o.rounds} rounds); each ratio is the median of the per-pair
+  ratios (wall time; CPU-time ratios are in the raw figures). "Instrumented" = the BatchNormalization instrument installed
   (batch statistics: ${o.dense.captureMode} mode); "with the step snapshot" adds what the engine does when the
   statement is a step point: read every layer back and pack it. Noise on this machine is about ±10%.
 - **engine cost per step**: the real worker (dist/worker.js), paused at every step; the host resumes at once.
