@@ -119,39 +119,31 @@ async function overhead(): Promise<unknown> {
           tf.dispose(model.predict(x) as tf.Tensor); // untimed: the layers' first call under this install
           snapshotAndPack(bn);
         }
-        let t0 = performance.now();
-        let c0 = cpuMs();
-        await model.trainOnBatch(x, y);
-        let t1 = performance.now();
-        let c1 = cpuMs();
-        if (bn) {
-          // what the engine does at a step point: snapshot every layer, pack it
-          snapshotAndPack(bn);
-          wall.instTrain.push(t1 - t0);
-          cpu.instTrain.push(c1 - c0);
-          wall.instTrainStep.push(performance.now() - t0);
-          cpu.instTrainStep.push(cpuMs() - c0);
-        } else {
-          wall.plainTrain.push(t1 - t0);
-          cpu.plainTrain.push(c1 - c0);
-        }
-        t0 = performance.now();
-        c0 = cpuMs();
-        const p = model.predict(x) as tf.Tensor;
-        await p.data();
-        t1 = performance.now();
-        c1 = cpuMs();
-        p.dispose();
-        if (bn) {
-          snapshotAndPack(bn);
-          wall.instPredict.push(t1 - t0);
-          cpu.instPredict.push(c1 - c0);
-          wall.instPredictStep.push(performance.now() - t0);
-          cpu.instPredictStep.push(cpuMs() - c0);
-        } else {
-          wall.plainPredict.push(t1 - t0);
-          cpu.plainPredict.push(c1 - c0);
-        }
+        /** time one step of `kind`; instrumented: also the step point's work (snapshot every layer, pack it) */
+        const timeOne = async (kind: 'Train' | 'Predict', run: () => Promise<unknown>) => {
+          const t0 = performance.now();
+          const c0 = cpuMs();
+          const result = await run();
+          const t1 = performance.now();
+          const c1 = cpuMs();
+          if (result instanceof tf.Tensor) result.dispose(); // outside the timed span, as before
+          if (bn) {
+            snapshotAndPack(bn);
+            wall[`inst${kind}`].push(t1 - t0);
+            cpu[`inst${kind}`].push(c1 - c0);
+            wall[`inst${kind}Step`].push(performance.now() - t0);
+            cpu[`inst${kind}Step`].push(cpuMs() - c0);
+          } else {
+            wall[`plain${kind}`].push(t1 - t0);
+            cpu[`plain${kind}`].push(c1 - c0);
+          }
+        };
+        await timeOne('Train', () => model.trainOnBatch(x, y));
+        await timeOne('Predict', async () => {
+          const p = model.predict(x) as tf.Tensor;
+          await p.data();
+          return p;
+        });
         bn?.uninstall();
       }
     }
