@@ -24,14 +24,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const require = createRequire(join(root, 'package.json'));
 
-/** src/engine/kernels/registerKernels.ts, bundled by esbuild so plain node can load it (it imports no tfjs). */
+/** src/worker/kernels/registerKernels.ts, bundled by esbuild so plain node can load it (it imports no tfjs). */
 async function loadKernels() {
   const esbuild = require('esbuild');
   const outDir = join(root, '.cache', 'bench');
   mkdirSync(outDir, { recursive: true });
   const outfile = join(outDir, `registerKernels.${process.pid}.${isMainThread ? 'main' : 'worker'}.cjs`);
   await esbuild.build({
-    entryPoints: [join(root, 'src/engine/kernels/registerKernels.ts')],
+    entryPoints: [join(root, 'src/worker/kernels/registerKernels.ts')],
     bundle: true,
     platform: 'node',
     format: 'cjs',

@@ -13,9 +13,9 @@ import * as tfWasm from '@tensorflow/tfjs-backend-wasm';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { installBnInstrument } from '../src/engine/bnInstrument';
-import { EngineSession } from '../src/engine/engineSession';
-import { registerMissingKernels } from '../src/engine/kernels/registerKernels';
+import { installBnInstrument } from '../src/worker/bnInstrument';
+import { EngineSession } from '../src/engineHost/engineSession';
+import { registerMissingKernels } from '../src/worker/kernels/registerKernels';
 import { packStep } from '../src/shared/snapshotCodec';
 
 const ROOT = process.env.BN_BENCH_ROOT ?? join(__dirname, '..', '..');

@@ -116,7 +116,7 @@ How each figure is taken:
   "After a call of every layer": each layer ran in training mode between two steps, so fresh batch statistics are read back.
 - **cold start**: \`new EngineSession(…).start()\` → the first 'step' event, for a three-line script
   (worker spawn, tfjs + wasm start, esbuild compile and instrumentation, import, first snapshot).
-- **CNN training step**: bench/cnnTrainStep.mjs (kernels: src/engine/kernels/); median of several steps.
+- **CNN training step**: bench/cnnTrainStep.mjs (kernels: src/worker/kernels/); median of several steps.
 
 Raw figures:
 

@@ -14,9 +14,9 @@ const builds = [
   // extension host: vscode is provided by VS Code; esbuild is a native binary and stays a runtime dependency
   { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', 'esbuild'] },
   // the engine worker: bundles tfjs (one instance, instrumented) and typescript (step points)
-  { ...node, entryPoints: ['src/engine/worker.ts'], outfile: 'dist/worker.js', external: ['esbuild'] },
+  { ...node, entryPoints: ['src/worker/worker.ts'], outfile: 'dist/worker.js', external: ['esbuild'] },
   // bn-inspect
-  { ...node, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', external: ['esbuild'], banner: { js: '#!/usr/bin/env node' } },
+  { ...node, entryPoints: ['src/engineHost/cli.ts'], outfile: 'dist/cli.js', external: ['esbuild'], banner: { js: '#!/usr/bin/env node' } },
   // the inspector panel
   { ...common, platform: 'browser', format: 'iife', entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' },
 ];

@@ -1,8 +1,8 @@
 /**
- * The one place the extension touches the engine's host API (src/engine/engineSession.ts).
+ * The one place the extension touches the engine's host API (src/engineHost/engineSession.ts).
  * Everything else in src/extension talks to `EngineHandle`.
  */
-import { EngineSession, type EngineRunResult, type EngineSessionOptions } from '../engine/engineSession';
+import { EngineSession, type EngineRunResult, type EngineSessionOptions } from '../engineHost/engineSession';
 import type { Backend, PausePolicy, StepPoint, StepSnapshot } from '../shared/protocol';
 
 export type { EngineRunResult, EngineSessionOptions };

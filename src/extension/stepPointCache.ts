@@ -1,6 +1,6 @@
 /** The engine's own step-point finder, memoised per document version (lenses ask often). */
 import * as vscode from 'vscode';
-import { findStepPoints } from '../engine/stepPoints';
+import { findStepPoints } from '../shared/stepPoints';
 import type { StepPoint } from '../shared/protocol';
 
 export const LANGUAGES = ['typescript', 'javascript'] as const;

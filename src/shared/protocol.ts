@@ -1,6 +1,6 @@
 /**
  * The one protocol module shared by the three faces of BatchNorm Inspector:
- * the worker engine (src/engine), the extension host (src/extension, src/cli.ts) and the webview (webview/).
+ * the worker engine (src/worker), its Node hosts (src/engineHost: the CLI; src/extension) and the webview (webview/).
  *
  * - Snapshot types: what a step records about every BatchNormalization layer (the contract's fields,
  *   see ../../README.md and the `bn-inspector/v1` JSON schema).
@@ -118,8 +118,11 @@ export type PausePolicy =
   /** pause when the step point at `line` of `file` is reached (`file` absolute; line 1-based) */
   | { kind: 'line'; file: string; line: number };
 
-/** workerData given to dist/worker.js */
-export interface WorkerInit {
+/**
+ * workerData given to dist/worker.js. `Port` is the runtime's MessagePort (node:worker_threads on both sides):
+ * this module sees no runtime's declarations, so each side names its own.
+ */
+export interface WorkerInit<Port> {
   /** absolute path of the entry script */
   scriptPath: string;
   /** text of the entry script to run instead of the file's contents (unsaved editor edits) */
@@ -130,7 +133,7 @@ export interface WorkerInit {
   /** Int32Array view: [0] = wake-up counter the host bumps (Atomics.notify) after posting a HostToWorker message */
   control: SharedArrayBuffer;
   /** port the host writes HostToWorker commands to; the worker reads it synchronously while paused */
-  commandPort: MessagePort;
+  commandPort: Port;
 }
 
 export type HostToWorker =

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { installBnInstrument, type BnInstrument } from '../../src/engine/bnInstrument';
-import { channelMoments, channelMomentsOnWasmHeap } from '../../src/engine/channelMoments';
+import { installBnInstrument, type BnInstrument } from '../../src/worker/bnInstrument';
+import { channelMoments, channelMomentsOnWasmHeap } from '../../src/worker/channelMoments';
 import type { LayerSnapshot } from '../../src/shared/protocol';
 import {
   assertClose,
@@ -911,7 +911,7 @@ describe('bnInstrument in an esbuild CJS bundle (the worker build: platform node
     try {
       const entry = `
         import * as tf from '@tensorflow/tfjs';
-        import { installBnInstrument } from './src/engine/bnInstrument';
+        import { installBnInstrument } from './src/worker/bnInstrument';
         (async () => {
           await tf.setBackend('cpu'); await tf.ready();
           const inst = installBnInstrument(tf);

@@ -4,7 +4,7 @@
  * and no tensor leak over 1,000 steps.
  */
 import * as assert from 'node:assert/strict';
-import { EngineSession, type EngineRunResult } from '../../src/engine/engineSession';
+import { EngineSession, type EngineRunResult } from '../../src/engineHost/engineSession';
 import type { StepSnapshot } from '../../src/shared/protocol';
 import { Fixtures, WORKER, ensureBuilt, lineOf } from './cliHarness';
 

@@ -1,5 +1,5 @@
 /**
- * The kernels of src/engine/kernels/: each checked against an independent float64 reference (plain JS
+ * The kernels of src/worker/kernels/: each checked against an independent float64 reference (plain JS
  * loops of the textbook formulas) and against the stock tfjs cpu kernel; whole-model gradients on
  * wasm-with-ours against stock cpu; models that could not train on wasm now do; no tensor leak;
  * the same in a worker_threads Worker with setWasmPaths, as the bundle runs it.
@@ -10,9 +10,9 @@ import { dirname, join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerMissingKernels, unregisterMissingKernels } from '../../src/engine/kernels/registerKernels';
-import { columnSums, tileInto } from '../../src/engine/kernels/wasmFast';
-import { kernelSettings } from '../../src/engine/kernels/conv2dBackprop';
+import { registerMissingKernels, unregisterMissingKernels } from '../../src/worker/kernels/registerKernels';
+import { columnSums, tileInto } from '../../src/worker/kernels/wasmFast';
+import { kernelSettings } from '../../src/worker/kernels/conv2dBackprop';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 type Shape4 = [number, number, number, number];
@@ -150,7 +150,7 @@ const DW_CASES: DwCase[] = [
 ];
 
 // ---------------------------------------------------------------- tests
-describe('kernels: conv gradients, fast wasm kernels (src/engine/kernels)', function () {
+describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', function () {
   this.timeout(600000);
   let before0 = 'wasm';
   before(async () => {
@@ -635,7 +635,7 @@ describe('kernels: conv gradients, fast wasm kernels (src/engine/kernels)', func
     const bundle = join(outDir, `registerKernels.${process.pid}.cjs`);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const esbuild = require('esbuild') as typeof import('esbuild');
-    await esbuild.build({ entryPoints: [join(root, 'src/engine/kernels/registerKernels.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, external: ['@tensorflow/*'], logLevel: 'warning' });
+    await esbuild.build({ entryPoints: [join(root, 'src/worker/kernels/registerKernels.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, external: ['@tensorflow/*'], logLevel: 'warning' });
     const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
     const step = `
       const L = tf.layers;

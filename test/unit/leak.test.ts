@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { installBnInstrument, type BnInstrument } from '../../src/engine/bnInstrument';
+import { installBnInstrument, type BnInstrument } from '../../src/worker/bnInstrument';
 
 const STEPS = 1000;
 

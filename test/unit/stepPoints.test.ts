@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { findStepPoints } from '../../src/engine/stepPoints';
-import { instrumentSource } from '../../src/engine/instrumentSource';
+import { findStepPoints } from '../../src/shared/stepPoints';
+import { instrumentSource } from '../../src/worker/instrumentSource';
 
 const lines = (src: string, file = 'script.ts') => findStepPoints(src, file).points.map((p) => p.line);
 

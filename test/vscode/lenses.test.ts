@@ -3,7 +3,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { findStepPoints } from '../../src/engine/stepPoints';
+import { findStepPoints } from '../../src/shared/stepPoints';
 import { BROKEN, LOOP, NO_STEP_POINTS } from './support/fixtures';
 import { api, closeAllEditors, exampleFiles, lensesOf, lineOf, open, setText, stopAll, until, writeFixture } from './support/host';
 

@@ -19,13 +19,13 @@ import { packStep } from '../shared/snapshotCodec';
 import { compileScript, stopCompiler, type CompiledScript } from './compileScript';
 import { isTfjsNoise, setupTfjs, type TfjsRuntime } from './tfjsRuntime';
 
-const init = workerData as WorkerInit;
+const init = workerData as WorkerInit<NodePort>;
 const port = parentPort!;
 const control = new Int32Array(init.control);
-const commandPort = init.commandPort as unknown as NodePort;
+const commandPort = init.commandPort;
 
 function post(msg: WorkerToHost, transfer?: ArrayBuffer[]): void {
-  port.postMessage(msg, transfer as any);
+  port.postMessage(msg, transfer);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@
  */
 import * as ts from 'typescript';
 import type { StepPoint } from '../shared/protocol';
-import { findStepPointNodes, firstSyntaxError, parseScript, type SyntaxErrorInfo } from './stepPoints';
+import { findStepPointNodes, firstSyntaxError, parseScript, type SyntaxErrorInfo } from '../shared/stepPoints';
 
 export interface InstrumentedSource {
   code: string;

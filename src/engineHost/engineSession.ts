@@ -1,6 +1,6 @@
 /**
  * Host side of the engine (no `vscode` import): owns one worker that runs one script, turns its
- * messages into events, and sends it commands. Used by bn-inspect (src/cli.ts) and by the
+ * messages into events, and sends it commands. Used by bn-inspect (src/engineHost/cli.ts) and by the
  * extension's session (src/extension/). The host is never blocked by the worker.
  *
  * The interface comes first; the implementation (class EngineSession) follows it.
@@ -54,7 +54,7 @@ export interface EngineSessionEvents {
 
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { HostToWorker, WorkerInit, WorkerToHost } from '../shared/protocol';
 import { unpackStep } from '../shared/snapshotCodec';
 
@@ -79,7 +79,7 @@ export class EngineSession {
   readonly options: EngineSessionOptions;
   private listeners: { [K in keyof EngineSessionEvents]: Listener<K>[] } = { compiled: [], step: [], console: [], end: [] };
   private worker: Worker | null = null;
-  private commandPort: import('node:worker_threads').MessagePort | null = null;
+  private commandPort: MessagePort | null = null;
   private control: Int32Array | null = null;
   private timer: NodeJS.Timeout | null = null;
   private steps: StepSnapshot[] = [];
@@ -154,19 +154,19 @@ export class EngineSession {
     this.control = new Int32Array(control);
     const { port1, port2 } = new MessageChannel();
     this.commandPort = port1;
-    const init: WorkerInit = {
+    const init: WorkerInit<MessagePort> = {
       scriptPath: o.scriptPath,
       sourceText: o.sourceText,
       backend: this.backend,
       pause: o.pause ?? { kind: 'none' },
       control,
-      commandPort: port2 as unknown as WorkerInit['commandPort'],
+      commandPort: port2,
     };
     let worker: Worker;
     try {
       worker = new Worker(o.workerPath ?? defaultWorkerPath(), {
         workerData: init,
-        transferList: [port2 as any],
+        transferList: [port2],
         resourceLimits: { maxOldGenerationSizeMb: o.memoryMb ?? 4096 },
         stdout: true,
         stderr: true,

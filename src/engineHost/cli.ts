@@ -8,10 +8,10 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { EngineSession, type EngineRunResult } from './engine/engineSession';
-import { formatStep } from './engine/textReport';
-import { SCHEMA, type Backend, type ScriptError } from './shared/protocol';
-import { stepToJson } from './shared/snapshotCodec';
+import { EngineSession, type EngineRunResult } from './engineSession';
+import { formatStep } from './textReport';
+import { SCHEMA, type Backend, type ScriptError } from '../shared/protocol';
+import { stepToJson } from '../shared/snapshotCodec';
 
 const USAGE = `bn-inspect: run a tfjs script and show every BatchNormalization layer's state at each step point
 

@@ -7,7 +7,7 @@
  * both call findStepPoints, so they always agree.
  */
 import * as ts from 'typescript';
-import type { StepPoint } from '../shared/protocol';
+import type { StepPoint } from './protocol';
 
 export const STEP_METHODS: ReadonlySet<string> = new Set([
   'fit', 'fitDataset', 'trainOnBatch', 'predict', 'predictOnBatch',
