@@ -70,7 +70,13 @@ export function buildCnn(tf, { seed = 1, activation = null } = {}) {
     layers.push(L.batchNormalization());
   }
   layers.push(L.flatten());
-  layers.push(L.dense({ units: 10, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 10 }) }));
+  layers.push(
+    L.dense({
+      units: 10,
+      activation: 'softmax',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 10 }),
+    }),
+  );
   const model = tf.sequential({ layers });
   const optimizer = tf.train.sgd(0.01);
   model.compile({ optimizer, loss: 'categoricalCrossentropy' });
@@ -194,7 +200,9 @@ export async function benchCnnTrainStep(opts = {}) {
     out.wasmWorkerStepsMs = r.times.map(r1);
     out.workerSpawnToReadyMs = +r.spawnToReadyMs.toFixed(0);
     out.workerBackend = r.backend;
-    log(`wasm + ours in a Worker: median ${out.wasmWorkerMs} ms (backend ${r.backend}, spawn->ready ${out.workerSpawnToReadyMs} ms)`);
+    log(
+      `wasm + ours in a Worker: median ${out.wasmWorkerMs} ms (backend ${r.backend}, spawn->ready ${out.workerSpawnToReadyMs} ms)`,
+    );
   }
 
   // 3. cpu + our kernels

@@ -47,14 +47,27 @@ function denseModel() {
   const optimizer = tf.train.sgd(0.01);
   model.compile({ optimizer, loss: 'categoricalCrossentropy' });
   const x = tf.randomNormal([64, 512], 0, 1, 'float32', 1);
-  const y = tf.oneHot(tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % 10), 'int32'), 10);
+  const y = tf.oneHot(
+    tf.tensor1d(
+      Array.from({ length: 64 }, (_, i) => i % 10),
+      'int32',
+    ),
+    10,
+  );
   return { model, optimizer, x, y };
 }
 
 function cnnModel() {
   const layers: tf.layers.Layer[] = [];
   for (let i = 0; i < 4; i++) {
-    layers.push(tf.layers.conv2d({ filters: 16, kernelSize: 3, padding: 'same', ...(i === 0 ? { inputShape: [32, 32, 3] } : {}) }));
+    layers.push(
+      tf.layers.conv2d({
+        filters: 16,
+        kernelSize: 3,
+        padding: 'same',
+        ...(i === 0 ? { inputShape: [32, 32, 3] } : {}),
+      }),
+    );
     layers.push(tf.layers.batchNormalization());
   }
   layers.push(tf.layers.flatten());
@@ -63,7 +76,13 @@ function cnnModel() {
   const optimizer = tf.train.sgd(0.01);
   model.compile({ optimizer, loss: 'categoricalCrossentropy' });
   const x = tf.randomNormal([32, 32, 32, 3], 0, 1, 'float32', 2);
-  const y = tf.oneHot(tf.tensor1d(Array.from({ length: 32 }, (_, i) => i % 10), 'int32'), 10);
+  const y = tf.oneHot(
+    tf.tensor1d(
+      Array.from({ length: 32 }, (_, i) => i % 10),
+      'int32',
+    ),
+    10,
+  );
   return { model, optimizer, x, y };
 }
 
@@ -106,7 +125,14 @@ async function overhead(): Promise<unknown> {
       snapshotAndPack(bn);
       bn.uninstall();
     }
-    const keys = ['plainTrain', 'instTrain', 'instTrainStep', 'plainPredict', 'instPredict', 'instPredictStep'] as const;
+    const keys = [
+      'plainTrain',
+      'instTrain',
+      'instTrainStep',
+      'plainPredict',
+      'instPredict',
+      'instPredictStep',
+    ] as const;
     const wall = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<(typeof keys)[number], number[]>;
     const cpu = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<(typeof keys)[number], number[]>;
     let mode = '';
@@ -147,7 +173,8 @@ async function overhead(): Promise<unknown> {
         bn?.uninstall();
       }
     }
-    const medians = (t: Record<string, number[]>) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, r2(median(v))]));
+    const medians = (t: Record<string, number[]>) =>
+      Object.fromEntries(Object.entries(t).map(([k, v]) => [k, r2(median(v))]));
     /** median over rounds of inst[r] / plain[r] */
     const paired = (inst: number[], plain: number[]) => r2(median(inst.map((v, i) => v / plain[i])));
     out[name] = {
@@ -164,7 +191,13 @@ async function overhead(): Promise<unknown> {
     };
     log(name, JSON.stringify(out[name]));
     // BN_BENCH_RAW=1: every sample (the machine's speed drifts by up to 2x within a run: compare pairs)
-    if (process.env.BN_BENCH_RAW) log(name, 'raw', JSON.stringify(Object.fromEntries(Object.entries(wall).map(([k, v]) => [k, v.map(Math.round)]))), JSON.stringify(Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, v.map(Math.round)]))));
+    if (process.env.BN_BENCH_RAW)
+      log(
+        name,
+        'raw',
+        JSON.stringify(Object.fromEntries(Object.entries(wall).map(([k, v]) => [k, v.map(Math.round)]))),
+        JSON.stringify(Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, v.map(Math.round)]))),
+      );
     model.dispose();
     optimizer.dispose();
     x.dispose();
@@ -205,7 +238,7 @@ const body: number[] = [];
 let n = 0;
 for (let i = 0; i < ${iterations}; i++) {
   const t0 = performance.now();
-  ${callEvery ? "layers.forEach((l, k) => tf.dispose(l[APPLY](xs[k], { training: true }) as tf.Tensor));" : ''}
+  ${callEvery ? 'layers.forEach((l, k) => tf.dispose(l[APPLY](xs[k], { training: true }) as tf.Tensor));' : ''}
   body.push(performance.now() - t0);
   // @step
   n++;
@@ -319,7 +352,12 @@ bn.apply(tf.ones([2, 4]), { training: true });
       times.push(await first);
       await s.done;
     }
-    return { medianMs: Math.round(median(times)), minMs: Math.round(Math.min(...times)), maxMs: Math.round(Math.max(...times)), runs: times.map(Math.round) };
+    return {
+      medianMs: Math.round(median(times)),
+      minMs: Math.round(Math.min(...times)),
+      maxMs: Math.round(Math.max(...times)),
+      runs: times.map(Math.round),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

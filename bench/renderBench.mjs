@@ -70,7 +70,10 @@ try {
       for (const e of d.value) if (e.ph === 'X' || e.ph === 'M' || e.cat === 'blink.user_timing') events.push(e);
     });
     traced = new Promise((r) => cdp.once('Tracing.tracingComplete', r));
-    await cdp.send('Tracing.start', { categories: 'toplevel,disabled-by-default-devtools.timeline,blink.user_timing', transferMode: 'ReportEvents' });
+    await cdp.send('Tracing.start', {
+      categories: 'toplevel,disabled-by-default-devtools.timeline,blink.user_timing',
+      transferMode: 'ReportEvents',
+    });
   }
   const t0 = Date.now();
   const r = await page.evaluate((o) => window.__bn.bench(o), { singles, stream, resetSteps });
@@ -91,7 +94,11 @@ try {
     benchmark: 'inspector panel render (bench/renderBench.mjs)',
     date: new Date().toISOString(),
     browser: `Chromium ${browser.version()} headless, --disable-gpu`,
-    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '?', loadAverage1mAtStart: Math.round(load0 * 100) / 100 },
+    machine: {
+      cpus: cpus().length,
+      model: cpus()[0]?.model ?? '?',
+      loadAverage1mAtStart: Math.round(load0 * 100) / 100,
+    },
     viewport: { width, height, theme },
     wallSeconds: Math.round((Date.now() - t0) / 100) / 10,
     ...r,
@@ -111,11 +118,14 @@ try {
 function mainThreadCpu(events) {
   const main = events.find((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
   if (!main) return null;
-  const tasks = events.filter((e) => e.ph === 'X' && e.pid === main.pid && e.tid === main.tid && e.name === 'RunTask' && e.tdur != null).sort((a, b) => a.ts - b.ts);
+  const tasks = events
+    .filter((e) => e.ph === 'X' && e.pid === main.pid && e.tid === main.tid && e.name === 'RunTask' && e.tdur != null)
+    .sort((a, b) => a.ts - b.ts);
   const marks = new Map();
   for (const e of events) {
     const m = /^bn:(send|frame):(\w+?)(\d*):(\d+)$/.exec(e.name);
-    if (m && e.pid === main.pid) marks.set(`${m[1]}:${m[2]}${m[3]}:${m[4]}`, { ts: e.ts, group: m[2], key: `${m[2]}${m[3]}:${m[4]}` });
+    if (m && e.pid === main.pid)
+      marks.set(`${m[1]}:${m[2]}${m[3]}:${m[4]}`, { ts: e.ts, group: m[2], key: `${m[2]}${m[3]}:${m[4]}` });
   }
   const groups = {};
   const long = { count: 0, maxMs: 0 };
@@ -139,7 +149,18 @@ function mainThreadCpu(events) {
     const s = a.slice().sort((x, y) => x - y);
     return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
   };
-  const stat = (a) => (a?.length ? { n: a.length, median: +med(a).toFixed(2), p95: +a.slice().sort((x, y) => x - y)[Math.floor(0.95 * a.length)].toFixed(2), max: +Math.max(...a).toFixed(2) } : null);
+  const stat = (a) =>
+    a?.length
+      ? {
+          n: a.length,
+          median: +med(a).toFixed(2),
+          p95: +a
+            .slice()
+            .sort((x, y) => x - y)
+            [Math.floor(0.95 * a.length)].toFixed(2),
+          max: +Math.max(...a).toFixed(2),
+        }
+      : null;
   return {
     firstStep: stat(groups.first),
     nextStep: stat(groups.next),
@@ -173,7 +194,9 @@ sent as one packed ArrayBuffer (\`packStep\`), as the extension host sends it.
 "panel" is measured by the webview itself (from the message event to posting \`rendered\`: unpack, timeline, text of
 all 53 cards, charts of the cards on screen); "host" adds the message delivery; "next frame" adds style, layout and paint.
 
-${result.mainThreadCpuMs ? `### CPU time of the panel's thread per step (from a Chromium trace)
+${
+  result.mainThreadCpuMs
+    ? `### CPU time of the panel's thread per step (from a Chromium trace)
 
 Wall-clock figures depend on what else the machine runs. The renderer main thread's own CPU time from the
 message to the next frame (message handling, render, style, layout, paint, commit) does not:
@@ -185,7 +208,9 @@ message to the next frame (message handling, render, style, layout, paint, commi
 | each of the ${s.steps} streamed steps | ${result.mainThreadCpuMs.stream?.median} ms | ${result.mainThreadCpuMs.stream?.p95} ms | ${result.mainThreadCpuMs.stream?.max} ms |
 
 Tasks over 50 ms of CPU time during the stream: ${result.mainThreadCpuMs.streamTasksOver50msCpu.count} (longest ${result.mainThreadCpuMs.streamTasksOver50msCpu.maxMs} ms).
-` : ''}
+`
+    : ''
+}
 ## Shown again after being hidden
 
 One \`reset\` message carrying ${result.resetWithSteps.steps} ResNet-50-sized steps (the host re-sends the session on \`ready\`):

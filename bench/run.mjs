@@ -44,7 +44,11 @@ await esbuild.build({
 function runJson(args, label) {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
-    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, BN_BENCH_ROOT: root }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, args, {
+      cwd: root,
+      env: { ...process.env, BN_BENCH_ROOT: root },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
     child.on('error', reject);
@@ -64,7 +68,9 @@ results.steps = await runJson([benchJs, 'steps'], 'engine cost per step');
 results.cold = await runJson([benchJs, 'cold'], 'cold start');
 const cnnBench = join(root, 'bench', 'cnnTrainStep.mjs');
 results.cnn = existsSync(cnnBench)
-  ? await runJson([cnnBench, ...(quick ? ['--no-cpu-stock'] : [])], 'CNN training step').catch((e) => ({ error: String(e.message) }))
+  ? await runJson([cnnBench, ...(quick ? ['--no-cpu-stock'] : [])], 'CNN training step').catch((e) => ({
+      error: String(e.message),
+    }))
   : null;
 const load1 = os.loadavg()[0];
 
@@ -76,18 +82,55 @@ const stepText = (a, b) =>
   `${a.medianMs} ms median (p90 ${a.p90Ms}); after a call of every layer ${b.medianMs} ms (p90 ${b.p90Ms}), of which snapshot + pack in the worker ${b.workerSnapshotPackMedianMs} ms`;
 const ok = (v, goal, le = true) => (v == null ? '—' : (le ? v <= goal : v >= goal) ? 'yes' : 'NO');
 const rows = [
-  ['instrumented / plain, dense training step (10 × Dense 256 → BN → ReLU, batch 64)', `${o.dense.ratioTrain} (with the step snapshot: ${o.dense.ratioTrainWithSnapshot})`, '≤ 1.05', ok(o.dense.ratioTrain, 1.05)],
-  ['instrumented / plain, dense predict', `${o.dense.ratioPredict} (with the step snapshot: ${o.dense.ratioPredictWithSnapshot})`, '≤ 1.05', ok(o.dense.ratioPredict, 1.05)],
-  ['instrumented / plain, CNN training step (4 × Conv 3×3×16 → BN, 32×32×3, batch 32)', `${o.cnn.ratioTrain} (with the step snapshot: ${o.cnn.ratioTrainWithSnapshot})`, '≤ 1.05', ok(o.cnn.ratioTrain, 1.05)],
-  ['instrumented / plain, CNN predict', `${o.cnn.ratioPredict} (with the step snapshot: ${o.cnn.ratioPredictWithSnapshot})`, '≤ 1.05', ok(o.cnn.ratioPredict, 1.05)],
-  ['engine cost per step, 10 layers × 512 channels', stepText(st.dense10x512, st.dense10x512AfterCalls), '≤ 5 ms', ok(Math.max(st.dense10x512.medianMs, st.dense10x512AfterCalls.medianMs), 5)],
-  [`engine cost per step, ResNet-50-sized (${st.resnet50.layers} layers, ${st.resnet50.channels} channels)`, stepText(st.resnet50, st.resnet50AfterCalls), '≤ 30 ms', ok(Math.max(st.resnet50.medianMs, st.resnet50AfterCalls.medianMs), 30)],
-  ['cold start, spawn → first snapshot', `${results.cold.medianMs} ms (min ${results.cold.minMs}, max ${results.cold.maxMs}, ${results.cold.runs.length} runs)`, '≤ 1500 ms', ok(results.cold.medianMs, 1500)],
+  [
+    'instrumented / plain, dense training step (10 × Dense 256 → BN → ReLU, batch 64)',
+    `${o.dense.ratioTrain} (with the step snapshot: ${o.dense.ratioTrainWithSnapshot})`,
+    '≤ 1.05',
+    ok(o.dense.ratioTrain, 1.05),
+  ],
+  [
+    'instrumented / plain, dense predict',
+    `${o.dense.ratioPredict} (with the step snapshot: ${o.dense.ratioPredictWithSnapshot})`,
+    '≤ 1.05',
+    ok(o.dense.ratioPredict, 1.05),
+  ],
+  [
+    'instrumented / plain, CNN training step (4 × Conv 3×3×16 → BN, 32×32×3, batch 32)',
+    `${o.cnn.ratioTrain} (with the step snapshot: ${o.cnn.ratioTrainWithSnapshot})`,
+    '≤ 1.05',
+    ok(o.cnn.ratioTrain, 1.05),
+  ],
+  [
+    'instrumented / plain, CNN predict',
+    `${o.cnn.ratioPredict} (with the step snapshot: ${o.cnn.ratioPredictWithSnapshot})`,
+    '≤ 1.05',
+    ok(o.cnn.ratioPredict, 1.05),
+  ],
+  [
+    'engine cost per step, 10 layers × 512 channels',
+    stepText(st.dense10x512, st.dense10x512AfterCalls),
+    '≤ 5 ms',
+    ok(Math.max(st.dense10x512.medianMs, st.dense10x512AfterCalls.medianMs), 5),
+  ],
+  [
+    `engine cost per step, ResNet-50-sized (${st.resnet50.layers} layers, ${st.resnet50.channels} channels)`,
+    stepText(st.resnet50, st.resnet50AfterCalls),
+    '≤ 30 ms',
+    ok(Math.max(st.resnet50.medianMs, st.resnet50AfterCalls.medianMs), 30),
+  ],
+  [
+    'cold start, spawn → first snapshot',
+    `${results.cold.medianMs} ms (min ${results.cold.minMs}, max ${results.cold.maxMs}, ${results.cold.runs.length} runs)`,
+    '≤ 1500 ms',
+    ok(results.cold.medianMs, 1500),
+  ],
 ];
 if (c && !c.error)
   rows.push([
     'CNN training step (tfjs-facts.md model), default backend (wasm + engine kernels) vs stock cpu',
-    c.ratio != null ? `${c.ratio}× faster (wasm ${c.wasmMs} ms, in a worker ${c.wasmWorkerMs ?? '—'} ms; stock cpu ${c.cpuStockMs} ms)` : `wasm ${c.wasmMs} ms, in a worker ${c.wasmWorkerMs ?? '—'} ms (stock cpu skipped: --quick)`,
+    c.ratio != null
+      ? `${c.ratio}× faster (wasm ${c.wasmMs} ms, in a worker ${c.wasmWorkerMs ?? '—'} ms; stock cpu ${c.cpuStockMs} ms)`
+      : `wasm ${c.wasmMs} ms, in a worker ${c.wasmWorkerMs ?? '—'} ms (stock cpu skipped: --quick)`,
     '≥ 20×',
     ok(c.ratio, 20, false),
   ]);

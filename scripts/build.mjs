@@ -12,17 +12,33 @@ const common = { bundle: true, sourcemap: 'linked', logLevel: 'warning', target:
 const node = { ...common, platform: 'node', format: 'cjs', mainFields: ['main', 'module'] };
 const builds = [
   // extension host: vscode is provided by VS Code; esbuild is a native binary and stays a runtime dependency
-  { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', 'esbuild'] },
+  {
+    ...node,
+    entryPoints: ['src/extension/extension.ts'],
+    outfile: 'dist/extension.js',
+    external: ['vscode', 'esbuild'],
+  },
   // the engine worker: bundles tfjs (one instance, instrumented) and typescript (step points)
   { ...node, entryPoints: ['src/worker/worker.ts'], outfile: 'dist/worker.js', external: ['esbuild'] },
   // bn-inspect
-  { ...node, entryPoints: ['src/engineHost/cli.ts'], outfile: 'dist/cli.js', external: ['esbuild'], banner: { js: '#!/usr/bin/env node' } },
+  {
+    ...node,
+    entryPoints: ['src/engineHost/cli.ts'],
+    outfile: 'dist/cli.js',
+    external: ['esbuild'],
+    banner: { js: '#!/usr/bin/env node' },
+  },
   // the inspector panel
   { ...common, platform: 'browser', format: 'iife', entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' },
 ];
 // extension tests that run inside a real VS Code
-const vsTests = existsSync('test/vscode') ? readdirSync('test/vscode').filter((f) => f.endsWith('.ts')).map((f) => `test/vscode/${f}`) : [];
-if (vsTests.length) builds.push({ ...node, entryPoints: vsTests, outdir: 'out/test/vscode', external: ['vscode', 'mocha', 'esbuild'] });
+const vsTests = existsSync('test/vscode')
+  ? readdirSync('test/vscode')
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => `test/vscode/${f}`)
+  : [];
+if (vsTests.length)
+  builds.push({ ...node, entryPoints: vsTests, outdir: 'out/test/vscode', external: ['vscode', 'mocha', 'esbuild'] });
 
 mkdirSync('dist', { recursive: true });
 // the wasm backend looks its binaries up next to the bundle unless told otherwise: ship them in dist/
@@ -30,7 +46,8 @@ for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-
   cpSync(join('node_modules/@tensorflow/tfjs-backend-wasm/dist', f), join('dist', f));
 if (existsSync('node_modules/@vscode/codicons/dist')) {
   mkdirSync('dist/codicons', { recursive: true });
-  for (const f of ['codicon.css', 'codicon.ttf']) cpSync(join('node_modules/@vscode/codicons/dist', f), join('dist/codicons', f));
+  for (const f of ['codicon.css', 'codicon.ttf'])
+    cpSync(join('node_modules/@vscode/codicons/dist', f), join('dist/codicons', f));
 }
 
 if (watch) {

@@ -16,7 +16,10 @@ import { isShuttingDown, killGroup, onExitCleanup, startCodeServer } from './lib
 
 const argv = process.argv.slice(2);
 const flag = (n) => argv.includes(`--${n}`);
-const option = (n) => { const i = argv.indexOf(`--${n}`); return i >= 0 ? argv[i + 1] : undefined; };
+const option = (n) => {
+  const i = argv.indexOf(`--${n}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
 const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 const EXAMPLES = join(ROOT, 'examples');
 const log = (...a) => console.log('[start]', ...a);
@@ -35,8 +38,16 @@ function hasDesktopCode() {
 
 function startWatch() {
   if (!flag('watch')) return undefined;
-  const child = spawn(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--watch'], { cwd: ROOT, stdio: 'inherit', detached: true });
-  onExitCleanup(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} });
+  const child = spawn(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--watch'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+    detached: true,
+  });
+  onExitCleanup(() => {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {}
+  });
   return child;
 }
 
@@ -44,7 +55,9 @@ async function desktop() {
   log(`desktop VS Code: code --extensionDevelopmentPath=${ROOT} ${EXAMPLES}`);
   const watch = startWatch();
   // --wait: the command returns when the window is closed; Ctrl-C here ends the command (and the watcher)
-  const child = spawn('code', ['--new-window', '--wait', `--extensionDevelopmentPath=${ROOT}`, EXAMPLES], { stdio: 'inherit' });
+  const child = spawn('code', ['--new-window', '--wait', `--extensionDevelopmentPath=${ROOT}`, EXAMPLES], {
+    stdio: 'inherit',
+  });
   const code = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? 0)));
   if (watch) await killGroup(watch.pid, 1000);
   return code;
@@ -62,7 +75,10 @@ async function codeServer() {
   symlinkSync(ROOT, join(extensionsDir, `${PKG.publisher}.${PKG.name}-${PKG.version}`));
   const port = option('port') ? Number(option('port')) : undefined;
   const server = await startCodeServer({
-    userDataDir: join(base, 'user-data'), extensionsDir, port, trusted: !flag('untrusted'),
+    userDataDir: join(base, 'user-data'),
+    extensionsDir,
+    port,
+    trusted: !flag('untrusted'),
     logFile: join(base, 'code-server.log'),
     settings: { 'workbench.startupEditor': 'none' },
   });
@@ -84,4 +100,10 @@ async function codeServer() {
 }
 
 const run = hasDesktopCode() ? desktop : codeServer;
-run().then((code) => process.exit(code), (err) => { console.error(err?.stack ?? err); process.exit(1); });
+run().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err?.stack ?? err);
+    process.exit(1);
+  },
+);

@@ -14,13 +14,27 @@ import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statS
 import { basename, join, relative } from 'node:path';
 import { format } from 'node:util';
 import { CACHE, CODE_SERVER_VERSION, LOGS, NODE24_VERSION, ROOT, RUNS, ensureTools, seconds } from './lib/tools.mjs';
-import { installExtension, isNoise, isShuttingDown, killProcessesUnder, launchChromium, onExitCleanup, startCodeServer, trackGroup } from './lib/codeServer.mjs';
+import {
+  installExtension,
+  isNoise,
+  isShuttingDown,
+  killProcessesUnder,
+  launchChromium,
+  onExitCleanup,
+  startCodeServer,
+  trackGroup,
+} from './lib/codeServer.mjs';
 
 const argv = process.argv.slice(2);
 const command = argv[0] ?? 'test';
 const flag = (name) => argv.includes(`--${name}`);
-const option = (name) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : undefined; };
-const positional = argv.slice(1).filter((a, i, all) => !a.startsWith('--') && !(i > 0 && /^--(files|grep|out|vsix)$/.test(all[i - 1])));
+const option = (name) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const positional = argv
+  .slice(1)
+  .filter((a, i, all) => !a.startsWith('--') && !(i > 0 && /^--(files|grep|out|vsix)$/.test(all[i - 1])));
 const VERBOSE = flag('verbose') || !!process.env.BN_VERBOSE;
 const KEEP = flag('keep') || !!process.env.BN_KEEP;
 const SHOTS = join(ROOT, 'test-results', 'screenshots');
@@ -35,7 +49,12 @@ const log = (...a) => console.log(`[vscode-host +${seconds(Date.now() - t0)}]`, 
 const timings = [];
 async function timed(label, fn) {
   const t = Date.now();
-  try { return await fn(); } finally { timings.push([label, Date.now() - t]); log(`${label}: ${seconds(Date.now() - t)}`); }
+  try {
+    return await fn();
+  } finally {
+    timings.push([label, Date.now() - t]);
+    log(`${label}: ${seconds(Date.now() - t)}`);
+  }
 }
 /** runs one part; an error is reported and counts as a failed part (exit 1) so that the other parts still run */
 async function part(label, fn) {
@@ -51,8 +70,17 @@ function newRunDir(label) {
   mkdirSync(RUNS, { recursive: true });
   const dir = join(RUNS, `${label}-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
   mkdirSync(dir, { recursive: true });
-  const unregister = onExitCleanup(() => { if (!KEEP) rmSync(dir, { recursive: true, force: true }); });
-  return { dir, done() { unregister(); if (KEEP) log(`kept ${dir}`); else rmSync(dir, { recursive: true, force: true }); } };
+  const unregister = onExitCleanup(() => {
+    if (!KEEP) rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    dir,
+    done() {
+      unregister();
+      if (KEEP) log(`kept ${dir}`);
+      else rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** a temp copy of examples/ named examples (tests may write files into it) */
@@ -74,7 +102,10 @@ function requireBuild() {
 function listSuiteFiles(mode, filter) {
   const dir = join(ROOT, 'out', 'test', 'vscode');
   if (!existsSync(dir)) return [];
-  const subs = (filter ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const subs = (filter ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   return readdirSync(dir)
     .filter((f) => f.endsWith('.test.js') && f.endsWith('.untrusted.test.js') === (mode === 'untrusted'))
     .filter((f) => subs.length === 0 || subs.some((x) => f.includes(x)));
@@ -95,14 +126,22 @@ async function runExtensionSuite(mode, { files, grep } = {}) {
   let server, context, page;
   try {
     server = await startCodeServer({
-      userDataDir: join(run.dir, 'user-data'), extensionsDir: join(run.dir, 'extensions'),
-      trusted: mode === 'trusted', smokeTestDriver: true, env, logFile: join(run.dir, 'code-server.log'),
+      userDataDir: join(run.dir, 'user-data'),
+      extensionsDir: join(run.dir, 'extensions'),
+      trusted: mode === 'trusted',
+      smokeTestDriver: true,
+      env,
+      logFile: join(run.dir, 'code-server.log'),
     });
     log(`code-server ${CODE_SERVER_VERSION} (${mode} workspace) on ${server.origin}, pid ${server.pid}`);
     ({ context, page } = await launchChromium({ profileDir: join(run.dir, 'chromium') }));
     let exit;
-    const exited = new Promise((resolve) => { exit = resolve; });
-    page.on('pageerror', (e) => { if (VERBOSE || !isNoise(e.message)) console.error('[workbench error]', e.message); });
+    const exited = new Promise((resolve) => {
+      exit = resolve;
+    });
+    page.on('pageerror', (e) => {
+      if (VERBOSE || !isNoise(e.message)) console.error('[workbench error]', e.message);
+    });
     if (VERBOSE) page.on('console', (m) => console.log('[browser]', m.text()));
     // the smoke-test driver forwards the extension host's console (mocha's reporter) here
     let crashTimer;
@@ -112,14 +151,21 @@ async function runExtensionSuite(mode, { files, grep } = {}) {
       const m = /\[bn-tests\] result: (\d+) failed of (\d+)/.exec(text);
       if (m) mochaResult = { failed: Number(m[1]), total: Number(m[2]) };
       // a crashed extension host may never report anything: give it 20 s, then fail instead of waiting for the timeout
-      if (/Extension host .*(terminated unexpectedly|crashed)|\[ExtensionHost\].*socket close event/i.test(text) && !crashTimer && !mochaResult) {
+      if (
+        /Extension host .*(terminated unexpectedly|crashed)|\[ExtensionHost\].*socket close event/i.test(text) &&
+        !crashTimer &&
+        !mochaResult
+      ) {
         crashTimer = setTimeout(() => exit('crash'), 20_000);
       }
       if (!VERBOSE && isNoise(text)) return;
       if (type === 'error' || type === 'warn') console.log(`[vscode:${type}] ${text}`);
       else console.log(text);
     });
-    await page.exposeFunction('codeAutomationExit', (code) => { clearTimeout(crashTimer); exit(Number(code)); });
+    await page.exposeFunction('codeAutomationExit', (code) => {
+      clearTimeout(crashTimer);
+      exit(Number(code));
+    });
     const payload = [
       ['extensionDevelopmentPath', server.remoteUri(ROOT)],
       ['extensionTestsPath', server.remoteUri(join(ROOT, 'out', 'test', 'vscode', 'index.js'))],
@@ -127,7 +173,9 @@ async function runExtensionSuite(mode, { files, grep } = {}) {
     ];
     await page.goto(server.url(ws, payload));
     let timer;
-    const timeout = new Promise((resolve) => { timer = setTimeout(() => resolve('timeout'), EXT_TIMEOUT_MS); });
+    const timeout = new Promise((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), EXT_TIMEOUT_MS);
+    });
     const serverDied = new Promise((resolve) => server.child.once('exit', () => resolve('server-exit')));
     const result = await Promise.race([exited, timeout, serverDied]);
     clearTimeout(timer);
@@ -137,7 +185,9 @@ async function runExtensionSuite(mode, { files, grep } = {}) {
       // the workbench also reports 0 when the extension host died mid-run: trust a 0 only with mocha's own result
       if (!mochaResult) await new Promise((r) => setTimeout(r, 2000)); // its last log line may trail the exit
       if (result === 0 && !mochaResult) {
-        console.error(`extension-host suite (${mode}): the workbench reported exit 0 but mocha never reported a result (the extension host died?)\nlast lines of code-server:\n${server.tail()}`);
+        console.error(
+          `extension-host suite (${mode}): the workbench reported exit 0 but mocha never reported a result (the extension host died?)\nlast lines of code-server:\n${server.tail()}`,
+        );
         return 3;
       }
       if (result === 0 && mochaResult.failed > 0) return 1;
@@ -147,8 +197,14 @@ async function runExtensionSuite(mode, { files, grep } = {}) {
     mkdirSync(SHOTS, { recursive: true });
     const shot = join(SHOTS, `ext-${mode}-${result}.png`);
     await page.screenshot({ path: shot }).catch(() => {});
-    const why = { timeout: `no result after ${seconds(EXT_TIMEOUT_MS)}`, crash: 'the extension host crashed', 'server-exit': 'code-server exited' }[result];
-    console.error(`extension-host suite (${mode}): ${why}; screenshot ${relative(ROOT, shot)}\nlast lines of code-server:\n${server.tail()}`);
+    const why = {
+      timeout: `no result after ${seconds(EXT_TIMEOUT_MS)}`,
+      crash: 'the extension host crashed',
+      'server-exit': 'code-server exited',
+    }[result];
+    console.error(
+      `extension-host suite (${mode}): ${why}; screenshot ${relative(ROOT, shot)}\nlast lines of code-server:\n${server.tail()}`,
+    );
     return result === 'timeout' ? 124 : 3;
   } finally {
     await context?.close().catch(() => {});
@@ -161,10 +217,18 @@ async function runExtensionSuite(mode, { files, grep } = {}) {
 
 function runNode(args, { env = process.env, cwd = ROOT, quiet = false } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd, env, stdio: quiet ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, args, {
+      cwd,
+      env,
+      stdio: quiet ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'],
+    });
     let text = '';
-    child.stdout?.on('data', (d) => { text += d; });
-    child.stderr?.on('data', (d) => { text += d; });
+    child.stdout?.on('data', (d) => {
+      text += d;
+    });
+    child.stderr?.on('data', (d) => {
+      text += d;
+    });
     child.on('error', reject);
     child.on('exit', (code, sig) => resolve({ code: code ?? (sig ? 128 : 1), text }));
   });
@@ -176,8 +240,16 @@ async function packageVsix(out) {
   const vsce = join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
   // --no-rewrite-relative-links: README.md's relative image (docs/screenshot.png) stays relative; with no detectable
   // repository (package.json's URL is a placeholder) vsce would otherwise refuse to package
-  const args = [vsce, 'package', '--no-update-package-json', '--no-git-tag-version', '--allow-missing-repository',
-    '--no-rewrite-relative-links', '--out', out];
+  const args = [
+    vsce,
+    'package',
+    '--no-update-package-json',
+    '--no-git-tag-version',
+    '--allow-missing-repository',
+    '--no-rewrite-relative-links',
+    '--out',
+    out,
+  ];
   if (!['LICENSE', 'LICENSE.md', 'LICENSE.txt'].some((f) => existsSync(join(ROOT, f)))) args.push('--skip-license');
   const { code, text } = await runNode(args, { quiet: true });
   if (code !== 0) throw new Error(`vsce package failed (exit ${code}):\n${text}`);
@@ -191,32 +263,73 @@ async function packageVsix(out) {
 function listUiTests() {
   const dir = join(ROOT, 'test', 'e2e');
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => /\.e2e\.(ts|mts|js|mjs)$/.test(f)).sort().map((f) => join('test', 'e2e', f));
+  return readdirSync(dir)
+    .filter((f) => /\.e2e\.(ts|mts|js|mjs)$/.test(f))
+    .sort()
+    .map((f) => join('test', 'e2e', f));
 }
 
 /** Packages the .vsix, installs it once, runs mocha (tdd, tsx) over the UI tests. Resolves with mocha's exit code. */
 async function runUiTests(files, { grep, vsix: prebuilt } = {}) {
-  if (files.length === 0) { log('no UI tests (test/e2e/*.e2e.ts)'); return 0; }
+  if (files.length === 0) {
+    log('no UI tests (test/e2e/*.e2e.ts)');
+    return 0;
+  }
   const run = newRunDir('ui');
   try {
-    const vsix = prebuilt ?? await timed('package .vsix', () => packageVsix(join(run.dir, `${PKG.name}-${PKG.version}.vsix`)));
+    const vsix =
+      prebuilt ?? (await timed('package .vsix', () => packageVsix(join(run.dir, `${PKG.name}-${PKG.version}.vsix`))));
     const extensionsDir = join(run.dir, 'extensions');
-    await timed('install .vsix into code-server', () => installExtension({ vsix, userDataDir: join(run.dir, 'install-user-data'), extensionsDir, logFile: join(run.dir, 'install.log') }));
+    await timed('install .vsix into code-server', () =>
+      installExtension({
+        vsix,
+        userDataDir: join(run.dir, 'install-user-data'),
+        extensionsDir,
+        logFile: join(run.dir, 'install.log'),
+      }),
+    );
     const mocha = join(ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js');
-    const args = [mocha, '--no-config', '--no-package', '--ui', 'tdd', '--require', 'tsx/cjs', '--timeout', '180000',
-      '--reporter', 'spec', '--exit', ...(grep ? ['--grep', grep] : []), ...files];
-    const env = { ...process.env, BN_E2E_RUN_DIR: run.dir, BN_E2E_EXTENSIONS_DIR: extensionsDir, BN_E2E_VSIX: vsix, BN_E2E_EXTENSION_ID: EXTENSION_ID };
+    const args = [
+      mocha,
+      '--no-config',
+      '--no-package',
+      '--ui',
+      'tdd',
+      '--require',
+      'tsx/cjs',
+      '--timeout',
+      '180000',
+      '--reporter',
+      'spec',
+      '--exit',
+      ...(grep ? ['--grep', grep] : []),
+      ...files,
+    ];
+    const env = {
+      ...process.env,
+      BN_E2E_RUN_DIR: run.dir,
+      BN_E2E_EXTENSIONS_DIR: extensionsDir,
+      BN_E2E_VSIX: vsix,
+      BN_E2E_EXTENSION_ID: EXTENSION_ID,
+    };
     log(`UI tests: ${files.join(', ')}`);
     // mocha in its own process group, stopped like a server (SIGTERM: the harness stops its servers, then SIGKILL);
     // the harness's code-servers have groups of their own: whatever of them outlives mocha is found by the run folder
     const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: 'inherit', detached: true });
     const untrack = trackGroup(child.pid);
     const unregister = onExitCleanup(() => killProcessesUnder(run.dir));
-    const timer = setTimeout(() => { console.error(`UI tests: no result after ${seconds(UI_TIMEOUT_MS)}`); try { process.kill(-child.pid, 'SIGTERM'); } catch {} }, UI_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      console.error(`UI tests: no result after ${seconds(UI_TIMEOUT_MS)}`);
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {}
+    }, UI_TIMEOUT_MS);
     const code = await new Promise((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 124 : 1))));
     clearTimeout(timer);
     untrack();
-    try { process.kill(-child.pid, 'SIGKILL'); } catch {}
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {}
     const left = killProcessesUnder(run.dir);
     if (left) console.error(`UI tests left ${left} process group(s) running: killed`);
     unregister();
@@ -229,7 +342,9 @@ async function runUiTests(files, { grep, vsix: prebuilt } = {}) {
 // ---- main ----------------------------------------------------------------------------------------------
 
 async function tools() {
-  const ms = await timed('tools (Node ' + NODE24_VERSION + ', code-server ' + CODE_SERVER_VERSION + ')', () => ensureTools({ log }));
+  const ms = await timed('tools (Node ' + NODE24_VERSION + ', code-server ' + CODE_SERVER_VERSION + ')', () =>
+    ensureTools({ log }),
+  );
   if (ms < 1000) log(`tools cached in ${relative(ROOT, CACHE)}`);
 }
 
@@ -237,7 +352,8 @@ function summary(results) {
   console.log('\n── real-VS-Code host (code-server ' + CODE_SERVER_VERSION + ') ──');
   for (const [label, ms] of timings) console.log(`  ${label.padEnd(48)} ${seconds(ms).padStart(9)}`);
   console.log(`  ${'total'.padEnd(48)} ${seconds(Date.now() - t0).padStart(9)}`);
-  for (const [label, code] of results) console.log(`  ${label.padEnd(48)} ${code === 0 ? 'passed' : `FAILED (exit ${code})`}`);
+  for (const [label, code] of results)
+    console.log(`  ${label.padEnd(48)} ${code === 0 ? 'passed' : `FAILED (exit ${code})`}`);
 }
 
 async function main() {
@@ -256,19 +372,35 @@ async function main() {
       const modes = flag('untrusted') ? ['untrusted'] : flag('trusted') ? ['trusted'] : ['trusted', 'untrusted'];
       for (const mode of modes) {
         if (listSuiteFiles(mode, option('files')).length === 0 && modes.length > 1) continue;
-        results.push([`extension host, ${mode} workspace`, await part(`extension-host suite (${mode} workspace)`, () => runExtensionSuite(mode, { files: option('files'), grep: option('grep') }))]);
+        results.push([
+          `extension host, ${mode} workspace`,
+          await part(`extension-host suite (${mode} workspace)`, () =>
+            runExtensionSuite(mode, { files: option('files'), grep: option('grep') }),
+          ),
+        ]);
       }
       break;
     }
     case 'ui':
       await tools();
-      results.push(['UI tests', await part('UI tests', () => runUiTests(positional.length ? positional : listUiTests(), { grep: option('grep'), vsix: option('vsix') }))]);
+      results.push([
+        'UI tests',
+        await part('UI tests', () =>
+          runUiTests(positional.length ? positional : listUiTests(), { grep: option('grep'), vsix: option('vsix') }),
+        ),
+      ]);
       break;
     case 'test':
       await tools();
-      results.push(['extension host, trusted workspace', await part('extension-host suite (trusted workspace)', () => runExtensionSuite('trusted'))]);
+      results.push([
+        'extension host, trusted workspace',
+        await part('extension-host suite (trusted workspace)', () => runExtensionSuite('trusted')),
+      ]);
       if (listSuiteFiles('untrusted').length)
-        results.push(['extension host, untrusted workspace', await part('extension-host suite (untrusted workspace)', () => runExtensionSuite('untrusted'))]);
+        results.push([
+          'extension host, untrusted workspace',
+          await part('extension-host suite (untrusted workspace)', () => runExtensionSuite('untrusted')),
+        ]);
       results.push(['UI tests', await part('UI tests', () => runUiTests(listUiTests()))]);
       break;
     default:
@@ -279,4 +411,10 @@ async function main() {
   return results.every(([, c]) => c === 0) ? 0 : 1;
 }
 
-main().then((code) => process.exit(code), (err) => { console.error(err?.stack ?? err); process.exit(1); });
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err?.stack ?? err);
+    process.exit(1);
+  },
+);

@@ -10,7 +10,14 @@
  * A card builds its charts the first time it is drawn; cards scrolled into view or expanded are drawn then.
  * After each render: { type: 'rendered', stepIndex, ms } (ms: from the message event to the end of the render).
  */
-import type { HostToWebview, LayerSnapshot, SessionInfo, StepSnapshot, WebviewCommand, WebviewToHost } from '../src/shared/protocol';
+import type {
+  HostToWebview,
+  LayerSnapshot,
+  SessionInfo,
+  StepSnapshot,
+  WebviewCommand,
+  WebviewToHost,
+} from '../src/shared/protocol';
 import { unpackStep } from '../src/shared/snapshotCodec';
 import { LayerCard, type CardHost } from './card';
 import { type ChartTheme, readTheme } from './charts';
@@ -292,7 +299,12 @@ export class App implements CardHost {
           this.session = msg.session ?? null;
           const s = this.session;
           // a new run announced without a reset (another script, or the same one starting again): drop the old steps
-          if (s && prev && this.current && (prev.script !== s.script || (s.state === 'starting' && prev.state !== 'starting'))) {
+          if (
+            s &&
+            prev &&
+            this.current &&
+            (prev.script !== s.script || (s.state === 'starting' && prev.state !== 'starting'))
+          ) {
             this.history.clear();
             this.hostThinned = 0;
             this.current = null;
@@ -391,7 +403,12 @@ export class App implements CardHost {
     this.filterRow = el('div', 'filter-row');
     const fl = el('label', 'filter');
     fl.append(icon('filter'));
-    this.filterInput = el('input', null, null, { type: 'search', placeholder: 'Filter layers by name or path', 'aria-label': 'Filter layers by name or path', spellcheck: 'false' });
+    this.filterInput = el('input', null, null, {
+      type: 'search',
+      placeholder: 'Filter layers by name or path',
+      'aria-label': 'Filter layers by name or path',
+      spellcheck: 'false',
+    });
     this.filterInput.value = this.ui.filter;
     this.filterInput.addEventListener('input', () => {
       this.ui.filter = this.filterInput.value;
@@ -449,7 +466,11 @@ export class App implements CardHost {
       el('code', null, '// @step'),
       el('span', null, ' comment).'),
     );
-    const li3 = el('li', null, 'This panel then shows each layer after that step: the mode it ran in, which statistics it used, what changed, and why. Step, Run to cursor, Restart and Stop move through the script.');
+    const li3 = el(
+      'li',
+      null,
+      'This panel then shows each layer after that step: the mode it ran in, which statistics it used, what changed, and why. Step, Run to cursor, Restart and Stop move through the script.',
+    );
     ol.append(li1, li2, li3);
     s.append(h, p, ol);
     return s;
@@ -482,7 +503,13 @@ export class App implements CardHost {
     this.renderHeader();
     setHidden(this.startEl, !!s || !!step);
     setHidden(this.waitingEl, !s || !!step);
-    if (s && !step) setText(this.waitingEl, s.state === 'ended' ? 'The script ended before reaching a step point: no layer to show.' : 'Waiting for the first step…');
+    if (s && !step)
+      setText(
+        this.waitingEl,
+        s.state === 'ended'
+          ? 'The script ended before reaching a step point: no layer to show.'
+          : 'Waiting for the first step…',
+      );
     setHidden(this.filterRow, !step);
     setHidden(this.listEl, !step);
     setHidden(this.summaryEl, !step);
@@ -544,12 +571,25 @@ export class App implements CardHost {
       const sig = JSON.stringify([err.message, err.line, err.column, err.kind, err.file]);
       if (this.errorEl.dataset.sig !== sig) {
         this.errorEl.dataset.sig = sig;
-        const kind = err.kind === 'compile' ? 'The script did not compile' : err.kind === 'timeout' ? 'Timed out' : err.kind === 'oom' ? 'Out of memory' : err.kind === 'crash' ? 'The worker crashed' : err.kind === 'stopped' ? 'Stopped' : 'The script threw';
+        const kind =
+          err.kind === 'compile'
+            ? 'The script did not compile'
+            : err.kind === 'timeout'
+              ? 'Timed out'
+              : err.kind === 'oom'
+                ? 'Out of memory'
+                : err.kind === 'crash'
+                  ? 'The worker crashed'
+                  : err.kind === 'stopped'
+                    ? 'Stopped'
+                    : 'The script threw';
         const head = el('p', 'error-head');
         head.append(icon('error'), el('strong', null, ` ${kind}`));
         if (err.line != null) {
           const file = err.file ?? s!.script;
-          const link = el('button', 'link', `line ${err.line}${err.column != null ? `:${err.column}` : ''}`, { type: 'button' });
+          const link = el('button', 'link', `line ${err.line}${err.column != null ? `:${err.column}` : ''}`, {
+            type: 'button',
+          });
           link.setAttribute('aria-label', `Reveal line ${err.line} of the error in the editor`);
           link.addEventListener('click', () => this.post({ type: 'revealLine', file, line: err.line! }));
           head.append(el('span', null, ' at '), link);

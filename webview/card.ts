@@ -121,7 +121,18 @@ export function layerDelta(l: LayerSnapshot, prev: LayerSnapshot | null | undefi
   return d;
 }
 
-const TABLE_COLS = ['ch', 'changed', 'moving mean', 'batch mean', 'moving variance', 'batch variance', 'gamma', 'beta', 'Δ moving mean', 'Δ moving variance'];
+const TABLE_COLS = [
+  'ch',
+  'changed',
+  'moving mean',
+  'batch mean',
+  'moving variance',
+  'batch variance',
+  'gamma',
+  'beta',
+  'Δ moving mean',
+  'Δ moving variance',
+];
 
 export class LayerCard {
   readonly root: HTMLElement;
@@ -179,7 +190,11 @@ export class LayerCard {
     this.root.setAttribute('aria-labelledby', nameId);
 
     const head = el('div', 'card-head');
-    this.toggleBtn = el('button', 'card-toggle', null, { type: 'button', 'aria-expanded': 'true', 'aria-controls': bodyId });
+    this.toggleBtn = el('button', 'card-toggle', null, {
+      type: 'button',
+      'aria-expanded': 'true',
+      'aria-controls': bodyId,
+    });
     this.chevron = icon('chevron-down');
     this.nameEl = el('span', 'layer-name', null, { id: nameId });
     this.toggleBtn.append(this.chevron, this.nameEl);
@@ -315,7 +330,9 @@ export class LayerCard {
   applyTableMode(): void {
     const on = this.host.isTable(this.key);
     this.tableBtn.setAttribute('aria-pressed', String(on));
-    this.tableBtn.title = on ? 'Showing the table: press to show the charts again' : 'Show the exact numbers as a table instead of the charts';
+    this.tableBtn.title = on
+      ? 'Showing the table: press to show the charts again'
+      : 'Show the exact numbers as a table instead of the charts';
     setHidden(this.chartsEl, on);
     setHidden(this.chartsCaption, on);
     setHidden(this.tableWrap, !on);
@@ -368,9 +385,16 @@ export class LayerCard {
       setHidden(this.warnEl, l.warnings.length === 0);
     }
 
-    const parts = [`${count(l.channels)} channel${l.channels === 1 ? '' : 's'}`, `axis ${l.axis}`, `momentum ${l.momentum}`, `epsilon ${l.epsilon}`];
-    if (l.lastCall) parts.push(`last call: ${l.lastCall.training ? 'training' : 'inference'}, input ${shape(l.lastCall.inputShape)}`);
-    if (l.lastTrainingCall && !(l.lastCall && l.lastCall.training)) parts.push(`last training call: input ${shape(l.lastTrainingCall.inputShape)}`);
+    const parts = [
+      `${count(l.channels)} channel${l.channels === 1 ? '' : 's'}`,
+      `axis ${l.axis}`,
+      `momentum ${l.momentum}`,
+      `epsilon ${l.epsilon}`,
+    ];
+    if (l.lastCall)
+      parts.push(`last call: ${l.lastCall.training ? 'training' : 'inference'}, input ${shape(l.lastCall.inputShape)}`);
+    if (l.lastTrainingCall && !(l.lastCall && l.lastCall.training))
+      parts.push(`last training call: input ${shape(l.lastTrainingCall.inputShape)}`);
     if (!l.gamma) parts.push('no gamma (scale: false)');
     if (!l.beta) parts.push('no beta (center: false)');
     setText(this.metaEl, parts.join(' · '));
@@ -383,7 +407,10 @@ export class LayerCard {
           ? `Since step ${prevStepIndex}: no channel of the moving statistics changed.`
           : `Since step ${prevStepIndex}: ${count(d.changed)} of ${count(l.channels)} channels changed · max |Δ moving mean| ${short(d.maxMean)} · max |Δ moving variance| ${short(d.maxVar)}`;
     } else if (prev) dt = `The layer's shape changed since step ${prevStepIndex}.`;
-    else dt = l.movingUpdated ? 'First step seen: the moving statistics differ from their initial values.' : 'First step seen: nothing to compare with yet.';
+    else
+      dt = l.movingUpdated
+        ? 'First step seen: the moving statistics differ from their initial values.'
+        : 'First step seen: nothing to compare with yet.';
     setText(this.deltaEl, dt);
     this.deltaEl.classList.toggle('has-changes', !!d && d.changed > 0);
 
@@ -415,14 +442,19 @@ export class LayerCard {
     const notes = [`${count(kept)} step${kept === 1 ? '' : 's'} kept`];
     const thinned = this.host.thinned();
     if (thinned > 0) notes.push(`thinned ${count(thinned)} old step${thinned === 1 ? '' : 's'} to bound memory`);
-    if (missing > 0) notes.push(`channel ${ch} has no value for ${count(missing)} older step${missing === 1 ? '' : 's'} (only the channel picked then was kept)`);
+    if (missing > 0)
+      notes.push(
+        `channel ${ch} has no value for ${count(missing)} older step${missing === 1 ? '' : 's'} (only the channel picked then was kept)`,
+      );
     setText(this.timelineNote, notes.join(' · '));
   }
 
   /** Legends and accessible names of the charts (DOM text: done with the other text, never while drawing). */
   private refreshLabels(l: LayerSnapshot): void {
     const call = l.lastCall;
-    const callDesc = call ? `last call (${call.training ? 'training' : 'inference'}, input ${shape(call.inputShape)})` : 'no call yet';
+    const callDesc = call
+      ? `last call (${call.training ? 'training' : 'inference'}, input ${shape(call.inputShape)})`
+      : 'no call yet';
     const d = this.delta;
     for (const c of this.charts) {
       let label: string;
@@ -464,7 +496,10 @@ export class LayerCard {
         ['moving', `moving ${tl.which}: mean over channels`, false],
         ['channel', `channel ${ch}`, true],
       ]);
-      tl.canvas.setAttribute('aria-label', `Timeline of the moving ${tl.which} across steps: mean over channels, and channel ${ch}`);
+      tl.canvas.setAttribute(
+        'aria-label',
+        `Timeline of the moving ${tl.which} across steps: mean over channels, and channel ${ch}`,
+      );
     }
   }
 
@@ -519,11 +554,17 @@ export class LayerCard {
       let marks: Uint8Array | null = null;
       switch (c.kind) {
         case 'mean':
-          series = [{ data: l.movingMean, color: t.moving }, { data: call?.batchMean ?? null, color: t.batch, dashed: true }];
+          series = [
+            { data: l.movingMean, color: t.moving },
+            { data: call?.batchMean ?? null, color: t.batch, dashed: true },
+          ];
           marks = d && d.changed ? d.marksMean : null;
           break;
         case 'variance':
-          series = [{ data: l.movingVariance, color: t.moving }, { data: call?.batchVariance ?? null, color: t.batch, dashed: true }];
+          series = [
+            { data: l.movingVariance, color: t.moving },
+            { data: call?.batchVariance ?? null, color: t.batch, dashed: true },
+          ];
           marks = d && d.changed ? d.marksVar : null;
           break;
         case 'gamma':
@@ -543,7 +584,10 @@ export class LayerCard {
 
   private fillTable(l: LayerSnapshot): void {
     const call = l.lastCall;
-    setText(this.tableCaption, `Exact values (float32, written as the nearest double) at step ${this.stepIndex}; batch columns from the ${call ? `last call (${call.training ? 'training' : 'inference'})` : 'last call (none yet)'}; Δ since step ${this.prevStepIndex || '—'}.`);
+    setText(
+      this.tableCaption,
+      `Exact values (float32, written as the nearest double) at step ${this.stepIndex}; batch columns from the ${call ? `last call (${call.training ? 'training' : 'inference'})` : 'last call (none yet)'}; Δ since step ${this.prevStepIndex || '—'}.`,
+    );
     if (!this.theadRow.firstChild) {
       for (const c of TABLE_COLS) this.theadRow.append(el('th', null, c, { scope: 'col' }));
     }
@@ -556,7 +600,8 @@ export class LayerCard {
       let tr = rows[i] as HTMLTableRowElement | undefined;
       if (!tr) {
         tr = el('tr');
-        for (let k = 0; k < TABLE_COLS.length; k++) tr.append(el(k === 0 ? 'th' : 'td', null, '', k === 0 ? { scope: 'row' } : undefined));
+        for (let k = 0; k < TABLE_COLS.length; k++)
+          tr.append(el(k === 0 ? 'th' : 'td', null, '', k === 0 ? { scope: 'row' } : undefined));
         this.tbody.append(tr);
       }
       const changed = !!d && (d.marksMean[i] === 1 || d.marksVar[i] === 1);
@@ -646,10 +691,18 @@ export class LayerCard {
       }
       const ctx = prepare(tl.canvas, tl.w, tl.h);
       if (ctx)
-        drawTimeline(ctx, t, tl.w, tl.h, s.steps, [
-          { data: mean, color: t.moving },
-          { data: chan, color: t.batch, dashed: true },
-        ], tl.which === 'variance');
+        drawTimeline(
+          ctx,
+          t,
+          tl.w,
+          tl.h,
+          s.steps,
+          [
+            { data: mean, color: t.moving },
+            { data: chan, color: t.batch, dashed: true },
+          ],
+          tl.which === 'variance',
+        );
     }
   }
 
@@ -685,6 +738,9 @@ export class LayerCard {
     if (i < 0) return setText(tl.readout, '');
     const mean = tl.which === 'mean' ? s.meanMM : s.meanMV;
     const chan = tl.which === 'mean' ? s.chMM : s.chMV;
-    setText(tl.readout, `step ${s.steps[i]}: mean over channels ${prec(mean[i])} · channel ${this.host.channel(this.key)} ${prec(chan[i])}`);
+    setText(
+      tl.readout,
+      `step ${s.steps[i]}: mean over channels ${prec(mean[i])} · channel ${this.host.channel(this.key)} ${prec(chan[i])}`,
+    );
   }
 }

@@ -32,7 +32,9 @@ export function readTheme(): ChartTheme {
     beta: v('--bn-chart-beta', '#b180d7'),
     changed: v('--bn-chart-changed', '#f14c4c'),
     font: `10px ${family}`,
-    highContrast: document.body.classList.contains('vscode-high-contrast') || document.body.classList.contains('vscode-high-contrast-light'),
+    highContrast:
+      document.body.classList.contains('vscode-high-contrast') ||
+      document.body.classList.contains('vscode-high-contrast-light'),
   };
 }
 

@@ -56,7 +56,9 @@ export function explainLayer(l: LayerSnapshot, prev?: LayerSnapshot | null): str
     return `Called ${plural(n, 'time')} in this step: ${u} in training mode (normalised with the batch statistics, each call moving the moving statistics toward them) and ${inf} in inference mode (normalised with the moving statistics, as validation and predict do); the last call was in ${mode(last.training)} mode.`;
   }
   if (u > 0) {
-    const keep = Number.isFinite(l.momentum) ? `; momentum ${l.momentum} keeps ${+(l.momentum * 100).toPrecision(6)}% of the old value at each update` : '';
+    const keep = Number.isFinite(l.momentum)
+      ? `; momentum ${l.momentum} keeps ${+(l.momentum * 100).toPrecision(6)}% of the old value at each update`
+      : '';
     return `Called in training mode (fit, or apply with training: true): normalised with each batch's own mean and variance, and the moving statistics moved toward them (${plural(u, 'update')}${keep}).`;
   }
   // no update recorded in this step
@@ -68,7 +70,9 @@ export function explainLayer(l: LayerSnapshot, prev?: LayerSnapshot | null): str
     return `Called in training mode (normalised with the batch statistics) but the moving statistics did not change${why}.`;
   }
   const times = n > 1 ? ` ${plural(n, 'time')}` : '';
-  const stale = hasWarning(l, 'STALE_MOVING_STATS') ? ' They have never been updated, so they are still the initial mean 0 and variance 1.' : '';
+  const stale = hasWarning(l, 'STALE_MOVING_STATS')
+    ? ' They have never been updated, so they are still the initial mean 0 and variance 1.'
+    : '';
   void prev;
   return `Called${times} in inference mode (predict, evaluate, or apply without training: true): normalised with the moving statistics, which did not change.${stale} Moving statistics change only in training mode: fit, or apply with training: true.`;
 }
@@ -94,18 +98,38 @@ export function layerBadges(l: LayerSnapshot): Badge[] {
       title: `the training flag the layer saw on its last call${l.calls === 0 ? ' (in an earlier step)' : ''}`,
       tone: last.training ? 'train' : 'infer',
     });
-  out.push({ text: `trainable: ${l.trainable}`, title: "the layer's trainable flag (gamma and beta learn only when true)", tone: l.trainable ? 'neutral' : 'warn' });
+  out.push({
+    text: `trainable: ${l.trainable}`,
+    title: "the layer's trainable flag (gamma and beta learn only when true)",
+    tone: l.trainable ? 'neutral' : 'warn',
+  });
   if (last)
     out.push({
       text: `stats: ${last.statsUsed}`,
-      title: last.statsUsed === 'batch' ? "the last call normalised with its batch's own mean and variance" : 'the last call normalised with the moving mean and variance',
+      title:
+        last.statsUsed === 'batch'
+          ? "the last call normalised with its batch's own mean and variance"
+          : 'the last call normalised with the moving mean and variance',
       tone: last.statsUsed === 'batch' ? 'train' : 'infer',
     });
   if (l.updates > 0)
-    out.push({ text: `updated ×${l.updates}`, title: `the moving statistics were updated ${plural(l.updates, 'time')} in this step`, tone: l.trainable ? 'updated' : 'warn' });
-  else if (l.movingUpdated) out.push({ text: 'changed (set directly)', title: 'the moving statistics changed without a training-mode update', tone: 'warn' });
+    out.push({
+      text: `updated ×${l.updates}`,
+      title: `the moving statistics were updated ${plural(l.updates, 'time')} in this step`,
+      tone: l.trainable ? 'updated' : 'warn',
+    });
+  else if (l.movingUpdated)
+    out.push({
+      text: 'changed (set directly)',
+      title: 'the moving statistics changed without a training-mode update',
+      tone: 'warn',
+    });
   else out.push({ text: 'not updated', title: 'the moving statistics did not change in this step', tone: 'muted' });
-  out.push({ text: plural(l.calls, 'call'), title: `calls of this layer in this step (since the previous step)`, tone: l.calls ? 'neutral' : 'muted' });
+  out.push({
+    text: plural(l.calls, 'call'),
+    title: `calls of this layer in this step (since the previous step)`,
+    tone: l.calls ? 'neutral' : 'muted',
+  });
   return out;
 }
 

@@ -16,7 +16,10 @@ export function short(v: number): string {
   const a = Math.abs(v);
   let s: string;
   if (a < 1e-3 || a >= 1e5) {
-    s = v.toExponential(2).replace(/\.?0+e/, 'e').replace('e+', 'e');
+    s = v
+      .toExponential(2)
+      .replace(/\.?0+e/, 'e')
+      .replace('e+', 'e');
   } else {
     s = String(+v.toPrecision(4));
   }

@@ -80,7 +80,8 @@ export class History {
    */
   push(step: StepSnapshot, keys: string[], picked: (key: string) => number, keepVectors = true): void {
     // a step with an index not after the last one replaces the tail (should not happen within a session)
-    while (this.points.length && this.points[this.points.length - 1].step >= step.index) this.dropPoint(this.points.length - 1);
+    while (this.points.length && this.points[this.points.length - 1].step >= step.index)
+      this.dropPoint(this.points.length - 1);
     const layers = new Map<string, LayerPoint>();
     step.layers.forEach((l, i) => {
       const key = keys[i];
@@ -88,7 +89,15 @@ export class History {
       const vmm = keepVectors ? l.movingMean.slice() : null;
       const vmv = keepVectors ? l.movingVariance.slice() : null;
       if (vmm && vmv) this.vecFloats += vmm.length + vmv.length;
-      layers.set(key, { mm: meanOf(l.movingMean), mv: meanOf(l.movingVariance), vmm, vmv, pc, pmm: l.movingMean[pc] ?? NaN, pmv: l.movingVariance[pc] ?? NaN });
+      layers.set(key, {
+        mm: meanOf(l.movingMean),
+        mv: meanOf(l.movingVariance),
+        vmm,
+        vmv,
+        pc,
+        pmm: l.movingMean[pc] ?? NaN,
+        pmv: l.movingVariance[pc] ?? NaN,
+      });
     });
     this.points.push({ step: step.index, layers });
     if (this.points.length > this.maxPoints) this.thin();

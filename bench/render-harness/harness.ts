@@ -11,8 +11,11 @@ import { SynthRun, resnet50Spec, stepFromPlain, type SynthKind } from './synth';
 const params = new URLSearchParams(location.search);
 const theme = params.get('theme') ?? 'light';
 document.documentElement.classList.add(`theme-${theme}`);
-document.body.classList.add(theme === 'dark' ? 'vscode-dark' : theme === 'hc' ? 'vscode-high-contrast' : 'vscode-light');
-document.body.dataset.vscodeThemeKind = theme === 'dark' ? 'vscode-dark' : theme === 'hc' ? 'vscode-high-contrast' : 'vscode-light';
+document.body.classList.add(
+  theme === 'dark' ? 'vscode-dark' : theme === 'hc' ? 'vscode-high-contrast' : 'vscode-light',
+);
+document.body.dataset.vscodeThemeKind =
+  theme === 'dark' ? 'vscode-dark' : theme === 'hc' ? 'vscode-high-contrast' : 'vscode-light';
 
 interface Posted {
   msg: WebviewToHost;
@@ -85,7 +88,8 @@ function packPlain(o: any): ArrayBuffer {
   return packStep(stepFromPlain(o));
 }
 
-const nextFrame = () => new Promise<number>((r) => requestAnimationFrame(() => setTimeout(() => r(performance.now()), 0)));
+const nextFrame = () =>
+  new Promise<number>((r) => requestAnimationFrame(() => setTimeout(() => r(performance.now()), 0)));
 
 /** a copy of a packed step whose header says `"index":<7 digits>` with another index (JSON allows the padding spaces) */
 function withIndex(packed: ArrayBuffer, index: number): ArrayBuffer {
@@ -93,7 +97,8 @@ function withIndex(packed: ArrayBuffer, index: number): ArrayBuffer {
   const head = new Uint8Array(buf, 8, 64);
   const key = new TextEncoder().encode('"index":');
   let at = -1;
-  for (let i = 0; i + key.length < head.length && at < 0; i++) if (key.every((b, k) => head[i + k] === b)) at = i + key.length;
+  for (let i = 0; i + key.length < head.length && at < 0; i++)
+    if (key.every((b, k) => head[i + k] === b)) at = i + key.length;
   if (at < 0) throw new Error('no index in the packed header');
   const digits = String(index).padStart(7, ' ');
   for (let k = 0; k < 7; k++) head[at + k] = digits.charCodeAt(k);
@@ -265,14 +270,21 @@ const bn = {
       singles,
       firstStep: summarise(first),
       nextStep: summarise(second),
-      resetWithSteps: { steps: resetN, messageToRenderedMs: { median: median(resetTimes), max: Math.max(...resetTimes) } },
+      resetWithSteps: {
+        steps: resetN,
+        messageToRenderedMs: { median: median(resetTimes), max: Math.max(...resetTimes) },
+      },
       stream: {
         steps: streamN,
         totalMs: Math.round(total),
         perStepPanelMs: { median: median(per), p95: pct(per, 95), max: Math.max(...per) },
         perStepMessageToRenderedMs: { median: median(e2e), p95: pct(e2e, 95), max: Math.max(...e2e) },
         longTasks: { count: longTasks.length, maxMs: longTasks.length ? Math.max(...longTasks) : 0 },
-        inputDelayMs: { samples: inputDelays.length, median: median(inputDelays), max: inputDelays.length ? Math.max(...inputDelays) : NaN },
+        inputDelayMs: {
+          samples: inputDelays.length,
+          median: median(inputDelays),
+          max: inputDelays.length ? Math.max(...inputDelays) : NaN,
+        },
         heapBytes: { before: heap0, after: heap1 },
         timelineNote,
       },

@@ -50,7 +50,8 @@ function newestMtime(dir) {
 export function ensureWebviewBuilt() {
   const out = join(root, 'dist', 'webview.js');
   const src = Math.max(newestMtime(join(root, 'webview')), newestMtime(join(root, 'src', 'shared')));
-  if (existsSync(out) && existsSync(join(root, 'dist', 'codicons', 'codicon.css')) && statSync(out).mtimeMs >= src) return false;
+  if (existsSync(out) && existsSync(join(root, 'dist', 'codicons', 'codicon.css')) && statSync(out).mtimeMs >= src)
+    return false;
   execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
   return true;
 }
@@ -92,7 +93,10 @@ export async function startHarnessServer({ port = 0 } = {}) {
         return res.end('not found');
       }
       const body = await readFile(join(root, rel));
-      res.writeHead(200, { 'content-type': TYPES[extname(rel)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+      res.writeHead(200, {
+        'content-type': TYPES[extname(rel)] ?? 'application/octet-stream',
+        'cache-control': 'no-store',
+      });
       res.end(body);
     } catch {
       res.writeHead(404);
@@ -107,13 +111,22 @@ export async function startHarnessServer({ port = 0 } = {}) {
   };
 }
 
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** Launches Debian's Chromium headless through playwright-core. */
 export async function launchChromium(extraArgs = []) {
   const { chromium } = await import('playwright-core');
   const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-  if (!existsSync(executablePath)) throw new Error(`Chromium not found at ${executablePath} (apt-get install chromium, or set CHROMIUM_PATH)`);
+  if (!existsSync(executablePath))
+    throw new Error(`Chromium not found at ${executablePath} (apt-get install chromium, or set CHROMIUM_PATH)`);
   return chromium.launch({ executablePath, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
 

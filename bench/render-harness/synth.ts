@@ -105,7 +105,13 @@ export class SynthRun {
       bm[i] = st.tm[i] + (this.rand() - 0.5) * 0.2;
       bv[i] = batchSize === 1 ? 0 : st.tv[i] * (0.8 + this.rand() * 0.4);
     }
-    return { training, statsUsed: training ? 'batch' : 'moving', inputShape: [batchSize, 7, 7, n], batchMean: bm, batchVariance: bv };
+    return {
+      training,
+      statsUsed: training ? 'batch' : 'moving',
+      inputShape: [batchSize, 7, 7, n],
+      batchMean: bm,
+      batchVariance: bv,
+    };
   }
 
   /** One step: `fit` = `updates` training calls per layer, `predict` = one inference call, `none` = no call. */
@@ -141,10 +147,20 @@ export class SynthRun {
       }
       const warnings: LayerWarning[] = [];
       if (ups > 0 && !st.trainable)
-        warnings.push({ code: 'TRAINABLE_FALSE_STILL_UPDATES', message: 'trainable is false, but the moving statistics were updated (tfjs does this; TF2 Keras does not)' });
-      if (ups > 0 && batchSize === 1) warnings.push({ code: 'BATCH_OF_ONE', message: 'a training call saw one sample per channel: batch variance is 0' });
+        warnings.push({
+          code: 'TRAINABLE_FALSE_STILL_UPDATES',
+          message: 'trainable is false, but the moving statistics were updated (tfjs does this; TF2 Keras does not)',
+        });
+      if (ups > 0 && batchSize === 1)
+        warnings.push({
+          code: 'BATCH_OF_ONE',
+          message: 'a training call saw one sample per channel: batch variance is 0',
+        });
       if (kind === 'predict' && !st.everUpdated)
-        warnings.push({ code: 'STALE_MOVING_STATS', message: 'called in inference mode but never updated: normalised with the initial mean 0 / variance 1' });
+        warnings.push({
+          code: 'STALE_MOVING_STATS',
+          message: 'called in inference mode but never updated: normalised with the initial mean 0 / variance 1',
+        });
       return {
         name: st.spec.name,
         path: st.spec.path,
@@ -165,14 +181,23 @@ export class SynthRun {
         warnings,
       };
     });
-    return { index: this.index, line: kind === 'fit' ? 42 : 57, column: 1, file: '/work/examples/resnet50.ts', hit: this.index, layers };
+    return {
+      index: this.index,
+      line: kind === 'fit' ? 42 : 57,
+      column: 1,
+      file: '/work/examples/resnet50.ts',
+      hit: this.index,
+      layers,
+    };
   }
 }
 
 /** A JSON-able step (vectors as number arrays, null allowed) -> StepSnapshot with Float32Arrays. */
 export function stepFromPlain(o: any): StepSnapshot {
-  const f = (a: any) => (a == null ? null : Float32Array.from(a as number[], (x) => (typeof x === 'string' ? Number(x) : x)));
-  const call = (c: any): CallRecord | null => c && { ...c, batchMean: f(c.batchMean)!, batchVariance: f(c.batchVariance)! };
+  const f = (a: any) =>
+    a == null ? null : Float32Array.from(a as number[], (x) => (typeof x === 'string' ? Number(x) : x));
+  const call = (c: any): CallRecord | null =>
+    c && { ...c, batchMean: f(c.batchMean)!, batchVariance: f(c.batchVariance)! };
   return {
     index: o.index,
     line: o.line,

@@ -34,8 +34,16 @@ export declare function freePort(): Promise<number>;
 export declare function writeUserSettings(userDataDir: string, settings: Record<string, unknown>): string;
 export declare const QUIET_SETTINGS: Record<string, unknown>;
 export declare function startCodeServer(opts: StartCodeServerOptions): Promise<CodeServer>;
-export declare function installExtension(opts: { vsix: string; userDataDir: string; extensionsDir: string; logFile?: string }): Promise<string>;
+export declare function installExtension(opts: {
+  vsix: string;
+  userDataDir: string;
+  extensionsDir: string;
+  logFile?: string;
+}): Promise<string>;
 export declare const CHROMIUM_ARGS: string[];
-export declare function launchChromium(opts: { profileDir: string; viewport?: { width: number; height: number } }): Promise<{ context: BrowserContext; page: Page }>;
+export declare function launchChromium(opts: {
+  profileDir: string;
+  viewport?: { width: number; height: number };
+}): Promise<{ context: BrowserContext; page: Page }>;
 export declare const NOISE: RegExp[];
 export declare function isNoise(line: string): boolean;

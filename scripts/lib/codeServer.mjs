@@ -12,25 +12,47 @@ const groups = new Set(); // pgids of live servers
 let handlersInstalled = false;
 
 function groupAlive(pgid) {
-  try { process.kill(-pgid, 0); return true; } catch (e) { return e.code === 'EPERM'; }
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
 }
 
 /** SIGTERM the group, wait up to graceMs, then SIGKILL whatever is left. */
 export async function killGroup(pgid, graceMs = 3000) {
-  try { process.kill(-pgid, 'SIGTERM'); } catch { groups.delete(pgid); return; }
+  try {
+    process.kill(-pgid, 'SIGTERM');
+  } catch {
+    groups.delete(pgid);
+    return;
+  }
   const until = Date.now() + graceMs;
   while (groupAlive(pgid) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-  if (groupAlive(pgid)) { try { process.kill(-pgid, 'SIGKILL'); } catch {} }
+  if (groupAlive(pgid)) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {}
+  }
   groups.delete(pgid);
 }
 
 function killAllSync() {
-  for (const pgid of groups) { try { process.kill(-pgid, 'SIGKILL'); } catch {} }
+  for (const pgid of groups) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {}
+  }
   groups.clear();
 }
 
 /** Tracks a process group started elsewhere (e.g. a test process that starts servers itself): it is stopped like a server. */
-export function trackGroup(pgid) { installHandlers(); groups.add(pgid); return () => groups.delete(pgid); }
+export function trackGroup(pgid) {
+  installHandlers();
+  groups.add(pgid);
+  return () => groups.delete(pgid);
+}
 
 /**
  * SIGKILLs the process group of every process whose command line mentions `dir` (a run folder: servers started
@@ -45,19 +67,32 @@ export function killProcessesUnder(dir) {
       if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) continue;
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-      if (pgid > 1 && pgid !== process.pid) pgids.add(pgid); else process.kill(Number(pid), 'SIGKILL');
+      if (pgid > 1 && pgid !== process.pid) pgids.add(pgid);
+      else process.kill(Number(pid), 'SIGKILL');
     } catch {}
   }
-  for (const pgid of pgids) { try { process.kill(-pgid, 'SIGKILL'); } catch {} }
+  for (const pgid of pgids) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {}
+  }
   return pgids.size;
 }
 
 const extraCleanups = new Set();
 /** Registers a synchronous cleanup (e.g. removing a temp folder) that also runs on exit/signals. Returns an unregister function. */
-export function onExitCleanup(fn) { installHandlers(); extraCleanups.add(fn); return () => extraCleanups.delete(fn); }
+export function onExitCleanup(fn) {
+  installHandlers();
+  extraCleanups.add(fn);
+  return () => extraCleanups.delete(fn);
+}
 
 function runExtraCleanups() {
-  for (const fn of [...extraCleanups].reverse()) { try { fn(); } catch {} } // last registered first
+  for (const fn of [...extraCleanups].reverse()) {
+    try {
+      fn();
+    } catch {}
+  } // last registered first
   extraCleanups.clear();
 }
 
@@ -66,7 +101,11 @@ let shuttingDown = false;
 export const isShuttingDown = () => shuttingDown;
 /** On a signal: SIGTERM every group, give them 2 s, SIGKILL the rest, run the cleanups, exit. A second signal: SIGKILL now. */
 async function shutdown(code) {
-  if (shuttingDown) { killAllSync(); runExtraCleanups(); process.exit(code); }
+  if (shuttingDown) {
+    killAllSync();
+    runExtraCleanups();
+    process.exit(code);
+  }
   shuttingDown = true;
   await Promise.all([...groups].map((pgid) => killGroup(pgid, 2000)));
   runExtraCleanups();
@@ -76,10 +115,26 @@ async function shutdown(code) {
 function installHandlers() {
   if (handlersInstalled) return;
   handlersInstalled = true;
-  process.on('exit', () => { killAllSync(); runExtraCleanups(); });
-  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) process.on(sig, () => { void shutdown(code); });
-  process.on('uncaughtException', (err) => { console.error(err); void shutdown(1); });
-  process.on('unhandledRejection', (err) => { console.error(err); void shutdown(1); });
+  process.on('exit', () => {
+    killAllSync();
+    runExtraCleanups();
+  });
+  for (const [sig, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ])
+    process.on(sig, () => {
+      void shutdown(code);
+    });
+  process.on('uncaughtException', (err) => {
+    console.error(err);
+    void shutdown(1);
+  });
+  process.on('unhandledRejection', (err) => {
+    console.error(err);
+    void shutdown(1);
+  });
 }
 
 // ---- code-server ---------------------------------------------------------------------------------------
@@ -89,7 +144,10 @@ export function freePort() {
     const srv = createServer();
     srv.unref();
     srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
   });
 }
 
@@ -99,7 +157,9 @@ export function writeUserSettings(userDataDir, settings) {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'settings.json');
   let current = {};
-  try { current = JSON.parse(readFileSync(file, 'utf8')); } catch {}
+  try {
+    current = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {}
   writeFileSync(file, JSON.stringify({ ...current, ...settings }, null, 2));
   return file;
 }
@@ -127,7 +187,9 @@ export const QUIET_SETTINGS = {
 async function waitHealthy(port, child, timeoutMs) {
   const until = Date.now() + timeoutMs;
   let exited = null;
-  child.once('exit', (code, sig) => { exited = sig ?? code; });
+  child.once('exit', (code, sig) => {
+    exited = sig ?? code;
+  });
   while (Date.now() < until) {
     if (exited !== null) throw new Error(`code-server exited (${exited}) before it answered`);
     try {
@@ -148,16 +210,33 @@ async function waitHealthy(port, child, timeoutMs) {
  */
 export async function startCodeServer(opts) {
   installHandlers();
-  const { userDataDir, extensionsDir, trusted = true, smokeTestDriver = false, env = {}, logFile, settings = {}, startupTimeoutMs = 60_000 } = opts;
+  const {
+    userDataDir,
+    extensionsDir,
+    trusted = true,
+    smokeTestDriver = false,
+    env = {},
+    logFile,
+    settings = {},
+    startupTimeoutMs = 60_000,
+  } = opts;
   mkdirSync(userDataDir, { recursive: true });
   mkdirSync(extensionsDir, { recursive: true });
   writeUserSettings(userDataDir, { ...QUIET_SETTINGS, ...settings });
-  const port = opts.port ?? await freePort();
+  const port = opts.port ?? (await freePort());
   const args = [
-    '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none',
-    '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override',
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--auth',
+    'none',
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-getting-started-override',
     '--ignore-last-opened',
-    '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir,
+    '--user-data-dir',
+    userDataDir,
+    '--extensions-dir',
+    extensionsDir,
   ];
   if (trusted) args.push('--disable-workspace-trust');
   if (smokeTestDriver) args.push('--vscode-option', 'enable-smoke-test-driver');
@@ -170,12 +249,23 @@ export async function startCodeServer(opts) {
   groups.add(child.pid);
   const out = logFile ? createWriteStream(logFile) : null;
   const lines = [];
-  const keep = (d) => { out?.write(d); for (const l of String(d).split('\n')) if (l) { lines.push(l); if (lines.length > 200) lines.shift(); } };
+  const keep = (d) => {
+    out?.write(d);
+    for (const l of String(d).split('\n'))
+      if (l) {
+        lines.push(l);
+        if (lines.length > 200) lines.shift();
+      }
+  };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   const origin = `http://127.0.0.1:${port}`;
   const server = {
-    port, origin, pid: child.pid, child, logFile,
+    port,
+    origin,
+    pid: child.pid,
+    child,
+    logFile,
     /** last lines code-server printed */
     tail: (n = 40) => lines.slice(-n).join('\n'),
     /** URL of the workbench on a folder, optionally with a smoke-test payload (array of [key, value]) */
@@ -186,7 +276,10 @@ export async function startCodeServer(opts) {
     },
     /** a vscode-remote:// URI of a path on the server's machine, for payload entries */
     remoteUri: (absPath) => `vscode-remote://127.0.0.1:${port}${absPath}`,
-    async stop() { await killGroup(child.pid); out?.end(); },
+    async stop() {
+      await killGroup(child.pid);
+      out?.end();
+    },
   };
   try {
     await waitHealthy(port, child, startupTimeoutMs);
@@ -203,12 +296,19 @@ export function installExtension({ vsix, userDataDir, extensionsDir, logFile }) 
     mkdirSync(userDataDir, { recursive: true });
     mkdirSync(extensionsDir, { recursive: true });
     installHandlers();
-    const child = spawn(CODE_SERVER, ['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--install-extension', vsix],
-      { env: toolEnv({ node24: true }), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(
+      CODE_SERVER,
+      ['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--install-extension', vsix],
+      { env: toolEnv({ node24: true }), stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    );
     groups.add(child.pid);
     let text = '';
-    child.stdout.on('data', (d) => { text += d; });
-    child.stderr.on('data', (d) => { text += d; });
+    child.stdout.on('data', (d) => {
+      text += d;
+    });
+    child.stderr.on('data', (d) => {
+      text += d;
+    });
     child.on('error', reject);
     child.on('exit', (code) => {
       groups.delete(child.pid);
@@ -221,17 +321,28 @@ export function installExtension({ vsix, userDataDir, extensionsDir, logFile }) 
 
 // ---- Chromium (Debian's, through playwright-core) ------------------------------------------------------
 
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
 
 /** Launches a persistent Chromium context with a fresh profile folder. Returns { context, page }. */
 export async function launchChromium({ profileDir, viewport = { width: 1600, height: 900 } }) {
   const { chromium } = await import('playwright-core');
   mkdirSync(profileDir, { recursive: true });
   const context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport,
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport,
   });
-  const page = context.pages()[0] ?? await context.newPage();
+  const page = context.pages()[0] ?? (await context.newPage());
   return { context, page };
 }
 

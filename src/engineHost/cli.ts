@@ -48,7 +48,10 @@ export interface CliArgs {
 class UsageError extends Error {}
 
 function positiveInt(flag: string, v: string | undefined): number {
-  if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`${flag} needs a positive whole number, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
+  if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1)
+    throw new UsageError(
+      `${flag} needs a positive whole number, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`,
+    );
   return Number(v);
 }
 
@@ -78,7 +81,8 @@ export function parseArgs(argv: string[]): CliArgs | 'help' | 'version' {
         break;
       case '--backend': {
         const b = takeValue();
-        if (b !== 'wasm' && b !== 'cpu') throw new UsageError(`--backend must be wasm or cpu, got ${JSON.stringify(b ?? '')}`);
+        if (b !== 'wasm' && b !== 'cpu')
+          throw new UsageError(`--backend must be wasm or cpu, got ${JSON.stringify(b ?? '')}`);
         a.backend = b;
         break;
       }
@@ -94,7 +98,8 @@ export function parseArgs(argv: string[]): CliArgs | 'help' | 'version' {
     }
   }
   if (positional.length === 0) throw new UsageError('missing SCRIPT: bn-inspect run SCRIPT');
-  if (positional.length > 1) throw new UsageError(`one SCRIPT only, got ${positional.map((p) => JSON.stringify(p)).join(' ')}`);
+  if (positional.length > 1)
+    throw new UsageError(`one SCRIPT only, got ${positional.map((p) => JSON.stringify(p)).join(' ')}`);
   a.script = positional[0];
   return a;
 }
@@ -129,12 +134,28 @@ export function exitCodeFor(end: EndKind): number {
 
 function errorJson(e: ScriptError | null) {
   if (!e) return null;
-  return { message: e.message, line: e.line, column: e.column, stack: e.stack, file: e.file ?? null, kind: e.kind ?? 'run' };
+  return {
+    message: e.message,
+    line: e.line,
+    column: e.column,
+    stack: e.stack,
+    file: e.file ?? null,
+    kind: e.kind ?? 'run',
+  };
 }
 
 function describeError(e: ScriptError, script: string): string {
   const where = e.line != null ? `${e.file ?? script}:${e.line}${e.column != null ? ':' + e.column : ''}: ` : '';
-  const kind = e.kind === 'compile' ? 'compile error' : e.kind === 'timeout' ? 'timeout' : e.kind === 'oom' ? 'out of memory' : e.kind === 'crash' ? 'engine crash' : 'error';
+  const kind =
+    e.kind === 'compile'
+      ? 'compile error'
+      : e.kind === 'timeout'
+        ? 'timeout'
+        : e.kind === 'oom'
+          ? 'out of memory'
+          : e.kind === 'crash'
+            ? 'engine crash'
+            : 'error';
   let s = `bn-inspect: ${kind}: ${where}${e.message}\n`;
   if (e.stack && e.kind !== 'timeout') s += e.stack.replace(/^/gm, '  ') + '\n';
   return s;
@@ -203,7 +224,8 @@ export async function main(argv: string[]): Promise<number> {
       break;
   }
   let error = result.error;
-  if (result.reason === 'stopped' && !reachedTo) error = { kind: 'stopped', message: 'interrupted', line: null, column: null, stack: '' };
+  if (result.reason === 'stopped' && !reachedTo)
+    error = { kind: 'stopped', message: 'interrupted', line: null, column: null, stack: '' };
 
   if (args.json) {
     const doc = {
@@ -230,7 +252,9 @@ export async function main(argv: string[]): Promise<number> {
             : end === 'timeout'
               ? 'timed out'
               : 'the script failed';
-    process.stdout.write(`${summary}: ${n} step${n === 1 ? '' : 's'} · tfjs ${result.tfjs ?? '?'} · backend ${result.backend}\n`);
+    process.stdout.write(
+      `${summary}: ${n} step${n === 1 ? '' : 's'} · tfjs ${result.tfjs ?? '?'} · backend ${result.backend}\n`,
+    );
   }
   if (error) process.stderr.write(describeError(error, args.script));
   else if (end === 'maxSteps') process.stderr.write(`bn-inspect: stopped after ${args.maxSteps} steps (--max-steps)\n`);

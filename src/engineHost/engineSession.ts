@@ -62,7 +62,11 @@ type Listener<K extends keyof EngineSessionEvents> = EngineSessionEvents[K];
 
 /** dist/worker.js: next to the running bundle (dist/cli.js, dist/extension.js), else the repo's dist/ (tests under tsx). */
 export function defaultWorkerPath(): string {
-  const candidates = [join(__dirname, 'worker.js'), join(__dirname, '..', '..', 'dist', 'worker.js'), join(__dirname, '..', 'dist', 'worker.js')];
+  const candidates = [
+    join(__dirname, 'worker.js'),
+    join(__dirname, '..', '..', 'dist', 'worker.js'),
+    join(__dirname, '..', 'dist', 'worker.js'),
+  ];
   for (const c of candidates) if (existsSync(c)) return c;
   return candidates[0];
 }
@@ -77,7 +81,12 @@ export function defaultWorkerPath(): string {
  */
 export class EngineSession {
   readonly options: EngineSessionOptions;
-  private listeners: { [K in keyof EngineSessionEvents]: Listener<K>[] } = { compiled: [], step: [], console: [], end: [] };
+  private listeners: { [K in keyof EngineSessionEvents]: Listener<K>[] } = {
+    compiled: [],
+    step: [],
+    console: [],
+    end: [],
+  };
   private worker: Worker | null = null;
   private commandPort: MessagePort | null = null;
   private control: Int32Array | null = null;
@@ -174,7 +183,13 @@ export class EngineSession {
         execArgv: [],
       });
     } catch (e) {
-      this.finish('crashed', { kind: 'crash', message: `could not start the engine worker: ${(e as Error).message}`, line: null, column: null, stack: String((e as Error).stack ?? e) });
+      this.finish('crashed', {
+        kind: 'crash',
+        message: `could not start the engine worker: ${(e as Error).message}`,
+        line: null,
+        column: null,
+        stack: String((e as Error).stack ?? e),
+      });
       return;
     }
     this.worker = worker;

@@ -43,7 +43,11 @@ function layerBlock(l: LayerSnapshot, channels: number): string[] {
     `updates ${l.updates}`,
     l.movingUpdated ? 'moving stats CHANGED' : 'moving stats unchanged',
   ].join(' · ');
-  const out = [`  ${l.path.join(' › ')}`, `    ${flags}`, `    axis ${l.axis} · ${l.channels} channels · momentum ${l.momentum} · epsilon ${l.epsilon}`];
+  const out = [
+    `  ${l.path.join(' › ')}`,
+    `    ${flags}`,
+    `    axis ${l.axis} · ${l.channels} channels · momentum ${l.momentum} · epsilon ${l.epsilon}`,
+  ];
   const row = (label: string, v: Float32Array | null) => out.push(`    ${pad(label, 16)}${fmtVector(v, channels)}`);
   row('movingMean', l.movingMean);
   row('movingVariance', l.movingVariance);

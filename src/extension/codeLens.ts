@@ -54,7 +54,8 @@ export class StepPointLensProvider implements vscode.CodeLensProvider, vscode.Di
         lenses.push(
           new vscode.CodeLens(at(p.line), {
             title: LENS_TITLES.trust,
-            tooltip: 'Running a script runs its code: BatchNorm Inspector runs nothing until this workspace is trusted.',
+            tooltip:
+              'Running a script runs its code: BatchNorm Inspector runs nothing until this workspace is trusted.',
             command: CMD.trustWorkspace,
           }),
         );
@@ -64,7 +65,11 @@ export class StepPointLensProvider implements vscode.CodeLensProvider, vscode.Di
     const paused = this.controller.sessionPausedIn(uri.fsPath);
     const pausedStep = paused?.lastStep ?? null;
     const own = this.controller.getSession(uri);
-    const edited = !!paused && paused.uri.toString() === uri.toString() && doc.version !== paused.docVersion && doc.getText() !== paused.sourceText;
+    const edited =
+      !!paused &&
+      paused.uri.toString() === uri.toString() &&
+      doc.version !== paused.docVersion &&
+      doc.getText() !== paused.sourceText;
     for (const p of points) {
       const range = at(p.line);
       if (pausedStep && pausedStep.line === p.line) {
@@ -75,14 +80,24 @@ export class StepPointLensProvider implements vscode.CodeLensProvider, vscode.Di
             tooltip: 'Open the inspector on this step',
             command: CMD.openInspector,
           }),
-          new vscode.CodeLens(range, { title: LENS_TITLES.step, tooltip: 'Run to the next step point', command: CMD.step, arguments: [paused!.uri] }),
+          new vscode.CodeLens(range, {
+            title: LENS_TITLES.step,
+            tooltip: 'Run to the next step point',
+            command: CMD.step,
+            arguments: [paused!.uri],
+          }),
           new vscode.CodeLens(range, {
             title: LENS_TITLES.runToHere,
             tooltip: `Run until this step point is reached again (line ${p.line})`,
             command: CMD.runToLine,
             arguments: [uri, p.line],
           }),
-          new vscode.CodeLens(range, { title: LENS_TITLES.stop, tooltip: 'End the run (the snapshots stay)', command: CMD.stop, arguments: [paused!.uri] }),
+          new vscode.CodeLens(range, {
+            title: LENS_TITLES.stop,
+            tooltip: 'End the run (the snapshots stay)',
+            command: CMD.stop,
+            arguments: [paused!.uri],
+          }),
         );
         continue;
       }
@@ -99,8 +114,17 @@ export class StepPointLensProvider implements vscode.CodeLensProvider, vscode.Di
     if (own && own.busy && !pausedStep && points.length) {
       const range = at(points[0].line);
       lenses.unshift(
-        new vscode.CodeLens(range, { title: `$(loading~spin) running`, tooltip: 'The script is running', command: CMD.openInspector }),
-        new vscode.CodeLens(range, { title: LENS_TITLES.stop, tooltip: 'End the run (the snapshots stay)', command: CMD.stop, arguments: [own.uri] }),
+        new vscode.CodeLens(range, {
+          title: `$(loading~spin) running`,
+          tooltip: 'The script is running',
+          command: CMD.openInspector,
+        }),
+        new vscode.CodeLens(range, {
+          title: LENS_TITLES.stop,
+          tooltip: 'End the run (the snapshots stay)',
+          command: CMD.stop,
+          arguments: [own.uri],
+        }),
       );
     }
     return lenses;

@@ -97,7 +97,9 @@ export class Controller implements vscode.Disposable {
 
   /** the session paused at a step point in `file` (the entry script or a file it imports) */
   sessionPausedIn(file: string): ScriptSession | undefined {
-    const cands = [...this.sessions.values()].filter((s) => s.state === 'paused' && s.lastStep && samePath(s.lastStep.file, file));
+    const cands = [...this.sessions.values()].filter(
+      (s) => s.state === 'paused' && s.lastStep && samePath(s.lastStep.file, file),
+    );
     if (cands.includes(this.current!)) return this.current;
     return cands[0];
   }
@@ -107,7 +109,9 @@ export class Controller implements vscode.Disposable {
     const own = this.sessions.get(file.toString());
     if (own) return own;
     const fsPath = file.fsPath;
-    return [...this.sessions.values()].find((s) => s.live && Object.keys(s.stepPoints).some((f) => samePath(f, fsPath)));
+    return [...this.sessions.values()].find(
+      (s) => s.live && Object.keys(s.stepPoints).some((f) => samePath(f, fsPath)),
+    );
   }
 
   private setCurrent(s: ScriptSession | undefined): void {
@@ -147,7 +151,9 @@ export class Controller implements vscode.Disposable {
     this.liveSessions.add(s);
     this.evictOldSessions();
     this.clearDiagnostics(key);
-    this.output.appendLine(`── ${new Date().toLocaleTimeString()} ${why}: ${s.label} (${cfg.backend}, worker heap ≤ ${cfg.memoryMb} MB)${doc.isDirty ? ' — unsaved edits included' : ''}`);
+    this.output.appendLine(
+      `── ${new Date().toLocaleTimeString()} ${why}: ${s.label} (${cfg.backend}, worker heap ≤ ${cfg.memoryMb} MB)${doc.isDirty ? ' — unsaved edits included' : ''}`,
+    );
     s.onDidChangeState(() => {
       if (this.sessions.get(key) === s || this.current === s) this.refresh();
     });
@@ -170,7 +176,9 @@ export class Controller implements vscode.Disposable {
 
   /** ended sessions of other scripts keep their snapshots, but not without end: the oldest go first */
   private evictOldSessions(max = 8): void {
-    const ended = [...this.sessions.entries()].filter(([, s]) => !s.live && s !== this.current).sort((a, b) => a[1].startedAt - b[1].startedAt);
+    const ended = [...this.sessions.entries()]
+      .filter(([, s]) => !s.live && s !== this.current)
+      .sort((a, b) => a[1].startedAt - b[1].startedAt);
     let extra = this.sessions.size - max;
     for (const [key, s] of ended) {
       if (extra-- <= 0) break;
@@ -184,7 +192,9 @@ export class Controller implements vscode.Disposable {
     this.liveSessions.delete(s);
     const superseded = this.sessions.get(key) !== s;
     const steps = s.stepCount;
-    const kept = steps ? ` The ${steps} snapshot${steps === 1 ? '' : 's'} taken so far ${steps === 1 ? 'is' : 'are'} kept.` : '';
+    const kept = steps
+      ? ` The ${steps} snapshot${steps === 1 ? '' : 's'} taken so far ${steps === 1 ? 'is' : 'are'} kept.`
+      : '';
     const e = s.error;
     if (!this.disposed) {
       this.output.appendLine(`── ${s.label}: ${s.endText()} (${steps} step${steps === 1 ? '' : 's'})`);
@@ -197,16 +207,27 @@ export class Controller implements vscode.Disposable {
           const file = e.file ? vscode.Uri.file(e.file) : s.uri;
           this.setDiagnostic(key, file, e.line, e.column, e.message, e.kind === 'compile');
         }
-        const where = e?.line != null ? ` at ${e.file && !samePath(e.file, s.scriptPath) ? `${vscode.workspace.asRelativePath(e.file, false)}:` : 'line '}${e.line}` : '';
+        const where =
+          e?.line != null
+            ? ` at ${e.file && !samePath(e.file, s.scriptPath) ? `${vscode.workspace.asRelativePath(e.file, false)}:` : 'line '}${e.line}`
+            : '';
         const verb = e?.kind === 'compile' ? 'did not compile' : 'threw';
         this.notify('error', `${s.label} ${verb}${where}: ${e?.message ?? 'error'}`, 'Show output');
         break;
       }
       case 'oom':
-        this.notify('error', `The worker running ${s.label} ran out of memory (limit ${s.memoryMb} MB, setting batchnormInspector.workerMemoryMb): the session ended.${kept}`, 'Show output');
+        this.notify(
+          'error',
+          `The worker running ${s.label} ran out of memory (limit ${s.memoryMb} MB, setting batchnormInspector.workerMemoryMb): the session ended.${kept}`,
+          'Show output',
+        );
         break;
       case 'crashed':
-        this.notify('error', `The worker running ${s.label} died${e?.message ? ` (${e.message})` : ''}: the session ended.${kept}`, 'Show output');
+        this.notify(
+          'error',
+          `The worker running ${s.label} died${e?.message ? ` (${e.message})` : ''}: the session ended.${kept}`,
+          'Show output',
+        );
         break;
       case 'timeout':
         this.notify('warning', `${s.label} timed out: the session ended.${kept}`, 'Show output');
@@ -220,7 +241,12 @@ export class Controller implements vscode.Disposable {
   private notify(kind: 'info' | 'warning' | 'error', text: string, action?: string): void {
     this.lastMessages.push({ kind, text });
     if (this.lastMessages.length > 50) this.lastMessages.shift();
-    const show = kind === 'error' ? vscode.window.showErrorMessage : kind === 'warning' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+    const show =
+      kind === 'error'
+        ? vscode.window.showErrorMessage
+        : kind === 'warning'
+          ? vscode.window.showWarningMessage
+          : vscode.window.showInformationMessage;
     const p = action ? show(text, action) : show(text);
     void Promise.resolve(p).then((picked) => {
       if (picked === 'Show output') this.output.show(true);
@@ -228,7 +254,14 @@ export class Controller implements vscode.Disposable {
     });
   }
 
-  private setDiagnostic(key: string, file: vscode.Uri, line: number, column: number | null, message: string, compile: boolean): void {
+  private setDiagnostic(
+    key: string,
+    file: vscode.Uri,
+    line: number,
+    column: number | null,
+    message: string,
+    compile: boolean,
+  ): void {
     const l = Math.max(0, line - 1);
     const c = Math.max(0, (column ?? 1) - 1);
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === file.toString());
@@ -308,10 +341,16 @@ export class Controller implements vscode.Disposable {
     if (a && isScriptDocument(a.document)) return a;
     const visible = vscode.window.visibleTextEditors;
     if (this.lastScriptEditor && visible.some((v) => v.document === this.lastScriptEditor!.document)) {
-      return visible.find((v) => v === this.lastScriptEditor) ?? visible.find((v) => v.document === this.lastScriptEditor!.document);
+      return (
+        visible.find((v) => v === this.lastScriptEditor) ??
+        visible.find((v) => v.document === this.lastScriptEditor!.document)
+      );
     }
     const cur = this.current;
-    return (cur && visible.find((v) => v.document.uri.toString() === cur.uri.toString())) || visible.find((v) => isScriptDocument(v.document));
+    return (
+      (cur && visible.find((v) => v.document.uri.toString() === cur.uri.toString())) ||
+      visible.find((v) => isScriptDocument(v.document))
+    );
   }
 
   private onActiveEditor(e: vscode.TextEditor | undefined): void {
@@ -369,7 +408,13 @@ export class Controller implements vscode.Disposable {
     const s = this.current;
     const editor = vscode.window.activeTextEditor;
     if (s) {
-      const icon = { idle: '$(circle-outline)', starting: '$(loading~spin)', running: '$(loading~spin)', paused: '$(debug-pause)', ended: s.error ? '$(error)' : '$(check)' }[s.state];
+      const icon = {
+        idle: '$(circle-outline)',
+        starting: '$(loading~spin)',
+        running: '$(loading~spin)',
+        paused: '$(debug-pause)',
+        ended: s.error ? '$(error)' : '$(check)',
+      }[s.state];
       this.status.text = `${icon} BN: ${s.statusText()}`;
       this.status.tooltip = `BatchNorm Inspector — ${s.label}: ${s.statusText()}\nClick to open the inspector.`;
       this.status.show();
@@ -387,7 +432,11 @@ export class Controller implements vscode.Disposable {
 
   private checkTrust(): boolean {
     if (vscode.workspace.isTrusted) return true;
-    this.notify('warning', 'BatchNorm Inspector runs your script, so it needs a trusted workspace: nothing was run.', 'Manage Workspace Trust');
+    this.notify(
+      'warning',
+      'BatchNorm Inspector runs your script, so it needs a trusted workspace: nothing was run.',
+      'Manage Workspace Trust',
+    );
     return false;
   }
 
@@ -419,7 +468,8 @@ export class Controller implements vscode.Disposable {
     if (!this.checkTrust()) return { ran: false, reason: 'untrusted' };
     const doc = await this.documentFor(uriArg);
     if (!doc) return { ran: false, reason: 'noDocument' };
-    const line = typeof lineArg === 'number' ? lineArg : (vscode.window.activeTextEditor?.selection.active.line ?? 0) + 1;
+    const line =
+      typeof lineArg === 'number' ? lineArg : (vscode.window.activeTextEditor?.selection.active.line ?? 0) + 1;
     const pause: PausePolicy = { kind: 'line', file: doc.uri.fsPath, line };
     const own = this.sessions.get(doc.uri.toString());
     // a paused session of this script (or of a script that imports this file) goes on to the line
@@ -440,7 +490,8 @@ export class Controller implements vscode.Disposable {
     }
     const changed = !!own && !this.unchanged(own);
     if (own && own.busy) this.notify('info', `Running ${own.label} again from the top, to line ${line}.`);
-    else if (changed) this.notify('info', `${own!.label} changed since the last run started: running it again from the top.`);
+    else if (changed)
+      this.notify('info', `${own!.label} changed since the last run started: running it again from the top.`);
     const n = this.startSession(doc, pause, `run to line ${line}`);
     await n.settled();
     return this.outcome(n, changed);
@@ -464,7 +515,12 @@ export class Controller implements vscode.Disposable {
     const { points, syntaxError } = scanDocument(e.document);
     const p: StepPoint | undefined = points.find((q) => q.line >= cursor);
     if (!p) {
-      this.notify('info', syntaxError ? `The script does not parse (line ${syntaxError.line}: ${syntaxError.message}).` : `No step point at or after line ${cursor}.`);
+      this.notify(
+        'info',
+        syntaxError
+          ? `The script does not parse (line ${syntaxError.line}: ${syntaxError.message}).`
+          : `No step point at or after line ${cursor}.`,
+      );
       return { ran: false, reason: 'noStepPoint' };
     }
     return this.runToLine(e.document.uri, p.line);
@@ -539,7 +595,13 @@ export class Controller implements vscode.Disposable {
       return undefined;
     }
     let uri: vscode.Uri | undefined =
-      target instanceof vscode.Uri ? target : typeof target === 'string' ? (target.includes('://') ? vscode.Uri.parse(target) : vscode.Uri.file(target)) : undefined;
+      target instanceof vscode.Uri
+        ? target
+        : typeof target === 'string'
+          ? target.includes('://')
+            ? vscode.Uri.parse(target)
+            : vscode.Uri.file(target)
+          : undefined;
     if (!uri) {
       const base = s.uri.fsPath.replace(/\.[^./\\]+$/, '');
       uri = await vscode.window.showSaveDialog({

@@ -51,7 +51,8 @@ export function activate(context: vscode.ExtensionContext): BnInspectorApi {
   const lenses = new StepPointLensProvider(c);
   const selector: vscode.DocumentSelector = LANGUAGES.map((language) => ({ language, scheme: 'file' }));
 
-  const reg = (id: string, fn: (...args: any[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
+  const reg = (id: string, fn: (...args: any[]) => unknown) =>
+    context.subscriptions.push(vscode.commands.registerCommand(id, fn));
   reg(CMD.openInspector, () => panel.show(true));
   // a run opens the panel beside the editor (without taking the focus)
   const withPanel = <T>(run: () => T): T => {
@@ -90,7 +91,10 @@ export function activate(context: vscode.ExtensionContext): BnInspectorApi {
       posted: () => ({ ...panel.posted }),
     },
     outputText: (uri) => c.getSession(uri)?.output,
-    statusBar: () => ({ text: c.status.text, command: typeof c.status.command === 'string' ? c.status.command : c.status.command?.command }),
+    statusBar: () => ({
+      text: c.status.text,
+      command: typeof c.status.command === 'string' ? c.status.command : c.status.command?.command,
+    }),
     progress: {
       shown: () => c.progressShown,
       isShowing: (uri) => {

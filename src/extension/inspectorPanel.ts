@@ -160,7 +160,9 @@ export class InspectorPanel implements vscode.Disposable {
     const b = Buffer.from(saved.step, 'base64');
     const buffer = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
     const status =
-      saved.info.state === 'ended' ? `${saved.info.status} (before the window reloaded)` : `was ${saved.info.status} when the window reloaded: the run is over`;
+      saved.info.state === 'ended'
+        ? `${saved.info.status} (before the window reloaded)`
+        : `was ${saved.info.status} when the window reloaded: the run is over`;
     return { info: { ...saved.info, state: 'ended', status }, buffer };
   }
 
@@ -170,7 +172,11 @@ export class InspectorPanel implements vscode.Disposable {
       // no session in this window (yet): the latest snapshot from before a reload, if any
       const r = this.restored();
       this.restoredScript = r?.info.script;
-      this.post(r ? { type: 'reset', session: r.info, steps: [r.buffer], thinned: 0 } : { type: 'reset', session: null, steps: [], thinned: 0 });
+      this.post(
+        r
+          ? { type: 'reset', session: r.info, steps: [r.buffer], thinned: 0 }
+          : { type: 'reset', session: null, steps: [], thinned: 0 },
+      );
       return;
     }
     const sent = s.history.newest(RESET_BYTES);
@@ -216,7 +222,9 @@ export class InspectorPanel implements vscode.Disposable {
     const doc = await vscode.workspace.openTextDocument(uri);
     const l = Math.max(0, Math.min(doc.lineCount - 1, line - 1));
     const editor = await vscode.window.showTextDocument(doc, {
-      viewColumn: shown?.viewColumn ?? (this.panel?.viewColumn === vscode.ViewColumn.One ? vscode.ViewColumn.Two : vscode.ViewColumn.One),
+      viewColumn:
+        shown?.viewColumn ??
+        (this.panel?.viewColumn === vscode.ViewColumn.One ? vscode.ViewColumn.Two : vscode.ViewColumn.One),
       preserveFocus: false,
     });
     const pos = new vscode.Position(l, doc.lineAt(l).firstNonWhitespaceCharacterIndex);

@@ -17,13 +17,19 @@ export interface PanelHtmlOptions {
 }
 
 function attr(s: string): string {
-  return String(s).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/'/g, '&#39;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return String(s)
+    .replace(/&/g, '&amp;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;');
 }
 
 /** webview.cspSource is one or more scheme/host sources: keep only tokens that are one (no keywords, quotes, semicolons). */
 function cspSources(s: string): string {
   const ok = (t: string) =>
-    /^[A-Za-z][A-Za-z0-9+.-]*:(\/\/[A-Za-z0-9.*\-_:%@[\]/+]*)?$/.test(t) || /^[A-Za-z0-9*\-_]+(\.[A-Za-z0-9*\-_]+)+(:[0-9*]+)?$/.test(t);
+    /^[A-Za-z][A-Za-z0-9+.-]*:(\/\/[A-Za-z0-9.*\-_:%@[\]/+]*)?$/.test(t) ||
+    /^[A-Za-z0-9*\-_]+(\.[A-Za-z0-9*\-_]+)+(:[0-9*]+)?$/.test(t);
   return String(s).split(/\s+/).filter(ok).join(' ');
 }
 

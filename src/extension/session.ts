@@ -3,7 +3,15 @@
  * A restart makes a new ScriptSession (the controller keeps one per script).
  */
 import * as vscode from 'vscode';
-import type { Backend, PausePolicy, ScriptError, SessionInfo, SessionState, StepPoint, StepSnapshot } from '../shared/protocol';
+import type {
+  Backend,
+  PausePolicy,
+  ScriptError,
+  SessionInfo,
+  SessionState,
+  StepPoint,
+  StepSnapshot,
+} from '../shared/protocol';
 import { packStep, unpackStep } from '../shared/snapshotCodec';
 import { startEngine, type EngineHandle, type EngineRunResult } from './engine';
 import { StepHistory } from './history';
@@ -68,7 +76,11 @@ export class ScriptSession implements vscode.Disposable {
   private readonly _onDidChangeState = new vscode.EventEmitter<ScriptSession>();
   /** state, backend, error … changed (not fired for every step while running) */
   readonly onDidChangeState = this._onDidChangeState.event;
-  private readonly _onDidStep = new vscode.EventEmitter<{ session: ScriptSession; step: StepSnapshot; buffer: ArrayBuffer }>();
+  private readonly _onDidStep = new vscode.EventEmitter<{
+    session: ScriptSession;
+    step: StepSnapshot;
+    buffer: ArrayBuffer;
+  }>();
   readonly onDidStep = this._onDidStep.event;
   private readonly _onDidOutput = new vscode.EventEmitter<{ text: string; stream: 'stdout' | 'stderr' }>();
   readonly onDidOutput = this._onDidOutput.event;
@@ -118,7 +130,13 @@ export class ScriptSession implements vscode.Disposable {
       queueMicrotask(() =>
         this.onEnd({
           reason: 'crashed',
-          error: { message: `could not start the worker: ${(e as Error).message}`, line: null, column: null, stack: String((e as Error).stack ?? e), kind: 'crash' },
+          error: {
+            message: `could not start the worker: ${(e as Error).message}`,
+            line: null,
+            column: null,
+            stack: String((e as Error).stack ?? e),
+            kind: 'crash',
+          },
           steps: [],
           output: '',
           tfjs: null,
@@ -234,7 +252,11 @@ export class ScriptSession implements vscode.Disposable {
       case 'done':
         return 'ran to the end';
       case 'stopped':
-        return this.stoppedBy === 'cancel' ? 'cancelled' : this.stoppedBy === 'closed' ? 'stopped (editor closed)' : 'stopped';
+        return this.stoppedBy === 'cancel'
+          ? 'cancelled'
+          : this.stoppedBy === 'closed'
+            ? 'stopped (editor closed)'
+            : 'stopped';
       case 'error':
         if (e?.kind === 'compile') return `did not compile${e.line ? ` (line ${e.line})` : ''}: ${e.message}`;
         return `threw${e?.line ? ` at line ${e.line}` : ''}: ${e?.message ?? 'error'}`;

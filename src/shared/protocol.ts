@@ -15,11 +15,7 @@ export const SCHEMA = 'bn-inspector/v1';
 
 export type Backend = 'wasm' | 'cpu';
 
-export type WarningCode =
-  | 'TRAINABLE_FALSE_STILL_UPDATES'
-  | 'BATCH_OF_ONE'
-  | 'NON_FINITE'
-  | 'STALE_MOVING_STATS';
+export type WarningCode = 'TRAINABLE_FALSE_STILL_UPDATES' | 'BATCH_OF_ONE' | 'NON_FINITE' | 'STALE_MOVING_STATS';
 
 export interface LayerWarning {
   code: WarningCode;
@@ -136,9 +132,7 @@ export interface WorkerInit<Port> {
   commandPort: Port;
 }
 
-export type HostToWorker =
-  | { type: 'resume'; pause: PausePolicy }
-  | { type: 'stop' };
+export type HostToWorker = { type: 'resume'; pause: PausePolicy } | { type: 'stop' };
 
 export type WorkerToHost =
   /** the script compiled; its step points per user file (absolute path -> points) */

@@ -10,8 +10,15 @@ import * as ts from 'typescript';
 import type { StepPoint } from './protocol';
 
 export const STEP_METHODS: ReadonlySet<string> = new Set([
-  'fit', 'fitDataset', 'trainOnBatch', 'predict', 'predictOnBatch',
-  'evaluate', 'evaluateDataset', 'apply', 'execute',
+  'fit',
+  'fitDataset',
+  'trainOnBatch',
+  'predict',
+  'predictOnBatch',
+  'evaluate',
+  'evaluateDataset',
+  'apply',
+  'execute',
 ]);
 
 export interface SyntaxErrorInfo {
@@ -50,7 +57,11 @@ export function firstSyntaxError(sf: ts.SourceFile): SyntaxErrorInfo | null {
   if (!diags.length) return null;
   const d = diags[0];
   const pos = sf.getLineAndCharacterOfPosition(d.start);
-  return { message: ts.flattenDiagnosticMessageText(d.messageText, '\n'), line: pos.line + 1, column: pos.character + 1 };
+  return {
+    message: ts.flattenDiagnosticMessageText(d.messageText, '\n'),
+    line: pos.line + 1,
+    column: pos.character + 1,
+  };
 }
 
 function isStatement(node: ts.Node): node is ts.Statement {
@@ -62,7 +73,8 @@ function calledMethod(call: ts.CallExpression): string | undefined {
   let callee: ts.Expression = call.expression;
   while (ts.isParenthesizedExpression(callee) || ts.isNonNullExpression(callee)) callee = callee.expression;
   if (ts.isPropertyAccessExpression(callee)) return callee.name.text;
-  if (ts.isElementAccessExpression(callee) && ts.isStringLiteralLike(callee.argumentExpression)) return callee.argumentExpression.text;
+  if (ts.isElementAccessExpression(callee) && ts.isStringLiteralLike(callee.argumentExpression))
+    return callee.argumentExpression.text;
   return undefined;
 }
 

@@ -122,8 +122,21 @@ interface LayerState {
 }
 
 const MODEL_METHODS = [
-  'compile', 'fit', 'fitDataset', 'evaluate', 'evaluateDataset', 'predict', 'predictOnBatch', 'trainOnBatch',
-  'execute', 'summary', 'save', 'apply', 'call', 'getLayer', 'countParams',
+  'compile',
+  'fit',
+  'fitDataset',
+  'evaluate',
+  'evaluateDataset',
+  'predict',
+  'predictOnBatch',
+  'trainOnBatch',
+  'execute',
+  'summary',
+  'save',
+  'apply',
+  'call',
+  'getLayer',
+  'countParams',
 ];
 const SEQUENTIAL_METHODS = [...MODEL_METHODS, 'add', 'pop', 'build'];
 
@@ -137,7 +150,8 @@ function copyF32(src: ArrayLike<number>): Float32Array {
 function sameValues(a: ArrayLike<number> | null, b: ArrayLike<number> | null): boolean {
   if (!a || !b || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
-    const x = a[i], y = b[i];
+    const x = a[i],
+      y = b[i];
     if (x !== y && !(x !== x && y !== y)) return false;
   }
   return true;
@@ -166,7 +180,11 @@ function tryRequire(load: () => unknown): Record<string, unknown> | null {
 type Restore = () => void;
 
 /** Replace `obj[name]` (own or inherited function) by `make(orig)`; returns the undo, or null if impossible. */
-function patchMethod(obj: object, name: string, make: (orig: (...a: unknown[]) => unknown) => (...a: unknown[]) => unknown): Restore | null {
+function patchMethod(
+  obj: object,
+  name: string,
+  make: (orig: (...a: unknown[]) => unknown) => (...a: unknown[]) => unknown,
+): Restore | null {
   const rec = obj as Record<string, unknown>;
   const own = Object.getOwnPropertyDescriptor(obj, name);
   if (own && !('value' in own)) return null; // accessor: leave it
@@ -230,7 +248,8 @@ export function installBnInstrument(tf: TF, options: BnInstrumentOptions = {}): 
   const ContainerProto = Object.getPrototypeOf(LayersModel.prototype) as object;
   const isContainer = (x: unknown): x is ContainerLike =>
     typeof x === 'object' && x !== null && ContainerProto.isPrototypeOf(x);
-  const isSequential = (x: unknown): boolean => typeof x === 'object' && x !== null && Sequential.prototype.isPrototypeOf(x);
+  const isSequential = (x: unknown): boolean =>
+    typeof x === 'object' && x !== null && Sequential.prototype.isPrototypeOf(x);
 
   const restores: Restore[] = [];
   const states = new Map<BnLayer, LayerState>();
@@ -257,7 +276,8 @@ export function installBnInstrument(tf: TF, options: BnInstrumentOptions = {}): 
   } else if (!core) {
     modeNote = 'tfjs-core cannot be required here (ES-module build): batch statistics are recomputed with tf.moments';
   } else if (core.moments !== tf.moments) {
-    modeNote = 'the tfjs-core this module sees is not the one tfjs uses: batch statistics are recomputed with tf.moments';
+    modeNote =
+      'the tfjs-core this module sees is not the one tfjs uses: batch statistics are recomputed with tf.moments';
   } else {
     const origMoments = core.moments as (...a: unknown[]) => { mean: Tensor; variance: Tensor };
     const patchedMoments = function (this: unknown, ...args: unknown[]) {
@@ -363,7 +383,8 @@ export function installBnInstrument(tf: TF, options: BnInstrumentOptions = {}): 
   };
   const useSimd = options.simd !== false;
   const reduceInput = (rec: Rec, x: Tensor) => {
-    const m = (useSimd ? channelMomentsOnWasmHeap(tf, x, rec.axis) : null) ?? channelMoments(valuesOf(x), x.shape, rec.axis);
+    const m =
+      (useSimd ? channelMomentsOnWasmHeap(tf, x, rec.axis) : null) ?? channelMoments(valuesOf(x), x.shape, rec.axis);
     rec.meanArr = m.mean;
     rec.varArr = m.variance;
   };
@@ -383,79 +404,86 @@ export function installBnInstrument(tf: TF, options: BnInstrumentOptions = {}): 
   };
 
   // ---- BatchNormalization.prototype.build / call ----------------------------------------------
-  const undoBuild = patchMethod(BN.prototype, 'build', (orig) =>
-    function (this: BnLayer, ...args: unknown[]) {
-      const r = orig.apply(this, args);
-      if (installed) register(this);
-      return r;
-    },
+  const undoBuild = patchMethod(
+    BN.prototype,
+    'build',
+    (orig) =>
+      function (this: BnLayer, ...args: unknown[]) {
+        const r = orig.apply(this, args);
+        if (installed) register(this);
+        return r;
+      },
   );
   if (undoBuild) restores.push(undoBuild);
 
-  const undoCall = patchMethod(BN.prototype, 'call', (orig) =>
-    function (this: BnLayer, ...args: unknown[]) {
-      const st = installed ? register(this) : null;
-      const inputs = args[0];
-      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as Tensor | undefined;
-      if (!st || !x || !Array.isArray(x.shape)) return orig.apply(this, args);
-      const kwargs = args[1] as { training?: unknown } | null | undefined;
-      const training = !!(kwargs && kwargs.training); // BN.call: training == null -> false
-      const rank = x.shape.length;
-      const axis = this.axis >= 0 ? this.axis : this.axis + rank;
-      let reduced = 1;
-      for (let i = 0; i < rank; i++) if (i !== axis) reduced *= x.shape[i];
-      const frozen = !this.trainable;
-      if (st.prevMM === null && st.baseMM === null) {
-        // movingUpdated of the first snapshot compares with the values before the first call
-        st.baseMM = keepClone(this.movingMean!.read());
-        st.baseMV = keepClone(this.movingVariance!.read());
-      }
-      const rec: Rec = {
-        training,
-        inputShape: x.shape.slice() as number[],
-        channels: x.shape[axis] as number,
-        axis,
-        mean: null,
-        variance: null,
-        input: null,
-        inputKind: 'f64',
-        meanArr: null,
-        varArr: null,
-      };
-      const outer = capturing;
-      capturing = training && mode === 'capture' ? rec : null;
-      let out: unknown;
-      try {
-        out = orig.apply(this, args);
-      } catch (e) {
-        disposeRec(rec);
-        throw e;
-      } finally {
-        capturing = outer;
-      }
-      // the records this call replaces go first: a replaced input no longer counts against the lazy budget
-      setRecord(st, rec);
-      try {
-        if (training && mode === 'capture' && (rec.mean === null || rec.mean.size !== rec.channels)) {
-          mode = 'recompute';
-          modeNote = 'the moments wrapper did not see a training-mode BatchNormalization call: batch statistics are recomputed with tf.moments';
+  const undoCall = patchMethod(
+    BN.prototype,
+    'call',
+    (orig) =>
+      function (this: BnLayer, ...args: unknown[]) {
+        const st = installed ? register(this) : null;
+        const inputs = args[0];
+        const x = (Array.isArray(inputs) ? inputs[0] : inputs) as Tensor | undefined;
+        if (!st || !x || !Array.isArray(x.shape)) return orig.apply(this, args);
+        const kwargs = args[1] as { training?: unknown } | null | undefined;
+        const training = !!(kwargs && kwargs.training); // BN.call: training == null -> false
+        const rank = x.shape.length;
+        const axis = this.axis >= 0 ? this.axis : this.axis + rank;
+        let reduced = 1;
+        for (let i = 0; i < rank; i++) if (i !== axis) reduced *= x.shape[i];
+        const frozen = !this.trainable;
+        if (st.prevMM === null && st.baseMM === null) {
+          // movingUpdated of the first snapshot compares with the values before the first call
+          st.baseMM = keepClone(this.movingMean!.read());
+          st.baseMV = keepClone(this.movingVariance!.read());
         }
-        // training: recompute exactly (tf.moments) what the layer computed; inference: the input's statistics
-        if (rec.mean === null || rec.mean.size !== rec.channels) statsOfInput(rec, x, training ? 'exact' : 'f64');
-      } catch {
-        disposeRec(rec); // statistics unavailable (odd input, NaN at read-back); the call itself went through
-      }
-      st.calls++;
-      if (training) {
-        st.updates++;
-        st.everUpdated = true;
-        if (frozen) st.updatesWhileFrozen++;
-        if (reduced === 1) st.batchOfOneShape = rec.inputShape.slice();
-      } else {
-        st.inferenceCalls++;
-      }
-      return out;
-    },
+        const rec: Rec = {
+          training,
+          inputShape: x.shape.slice() as number[],
+          channels: x.shape[axis] as number,
+          axis,
+          mean: null,
+          variance: null,
+          input: null,
+          inputKind: 'f64',
+          meanArr: null,
+          varArr: null,
+        };
+        const outer = capturing;
+        capturing = training && mode === 'capture' ? rec : null;
+        let out: unknown;
+        try {
+          out = orig.apply(this, args);
+        } catch (e) {
+          disposeRec(rec);
+          throw e;
+        } finally {
+          capturing = outer;
+        }
+        // the records this call replaces go first: a replaced input no longer counts against the lazy budget
+        setRecord(st, rec);
+        try {
+          if (training && mode === 'capture' && (rec.mean === null || rec.mean.size !== rec.channels)) {
+            mode = 'recompute';
+            modeNote =
+              'the moments wrapper did not see a training-mode BatchNormalization call: batch statistics are recomputed with tf.moments';
+          }
+          // training: recompute exactly (tf.moments) what the layer computed; inference: the input's statistics
+          if (rec.mean === null || rec.mean.size !== rec.channels) statsOfInput(rec, x, training ? 'exact' : 'f64');
+        } catch {
+          disposeRec(rec); // statistics unavailable (odd input, NaN at read-back); the call itself went through
+        }
+        st.calls++;
+        if (training) {
+          st.updates++;
+          st.everUpdated = true;
+          if (frozen) st.updatesWhileFrozen++;
+          if (reduced === 1) st.batchOfOneShape = rec.inputShape.slice();
+        } else {
+          st.inferenceCalls++;
+        }
+        return out;
+      },
   );
   if (!undoCall) {
     for (const r of restores.reverse()) r();
@@ -473,13 +501,16 @@ export function installBnInstrument(tf: TF, options: BnInstrumentOptions = {}): 
   };
   const wrapModelMethods = (proto: object, names: string[]) => {
     for (const name of names) {
-      const undo = patchMethod(proto, name, (orig) =>
-        function (this: unknown, ...args: unknown[]) {
-          if (!internalModels.has(this as object)) noteModel(this);
-          const r = orig.apply(this, args);
-          if (name === 'build') markInternal(this);
-          return r;
-        },
+      const undo = patchMethod(
+        proto,
+        name,
+        (orig) =>
+          function (this: unknown, ...args: unknown[]) {
+            if (!internalModels.has(this as object)) noteModel(this);
+            const r = orig.apply(this, args);
+            if (name === 'build') markInternal(this);
+            return r;
+          },
       );
       if (undo) restores.push(undo);
     }
@@ -651,7 +682,8 @@ export function installBnInstrument(tf: TF, options: BnInstrumentOptions = {}): 
       st.initMVT?.dispose();
       st.initMMT = st.initMVT = null;
 
-      let refMM = st.prevMM, refMV = st.prevMV;
+      let refMM = st.prevMM,
+        refMV = st.prevMV;
       if (refMM === null || refMV === null) {
         refMM = st.baseMM ? readTensor(st.baseMM) : mm;
         refMV = st.baseMV ? readTensor(st.baseMV) : mv;

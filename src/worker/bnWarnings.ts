@@ -93,7 +93,9 @@ export function layerWarnings(f: StepFacts): LayerWarning[] {
   }
 
   if (f.inferenceCalls > 0 && !f.everUpdated && f.movingAtInitial) {
-    const init = f.movingIsZeroOne ? 'its initial moving mean 0 and moving variance 1' : 'its initial moving statistics';
+    const init = f.movingIsZeroOne
+      ? 'its initial moving mean 0 and moving variance 1'
+      : 'its initial moving statistics';
     w.push({
       code: 'STALE_MOVING_STATS',
       message:

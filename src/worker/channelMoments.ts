@@ -16,7 +16,11 @@ type Tensor = tfType.Tensor;
  * accumulators (four independent chains); many channels: four row streams of per-channel accumulators;
  * other axes: runs of `inner` consecutive values per channel.
  */
-export function channelMoments(data: ArrayLike<number>, shape: readonly number[], axis: number): { mean: Float32Array; variance: Float32Array } {
+export function channelMoments(
+  data: ArrayLike<number>,
+  shape: readonly number[],
+  axis: number,
+): { mean: Float32Array; variance: Float32Array } {
   const c = shape[axis];
   let inner = 1;
   for (let i = axis + 1; i < shape.length; i++) inner *= shape[i];
@@ -60,8 +64,13 @@ export function channelMoments(data: ArrayLike<number>, shape: readonly number[]
 
 /** float64 sum of `count` values of `x` from `start`, `stride` apart (four independent chains) */
 function strideSum(x: ArrayLike<number>, start: number, count: number, stride: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  const t2 = 2 * stride, t3 = 3 * stride, t4 = 4 * stride;
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0;
+  const t2 = 2 * stride,
+    t3 = 3 * stride,
+    t4 = 4 * stride;
   let i = start;
   let left = count;
   for (; left >= 4; left -= 4, i += t4) {
@@ -76,12 +85,20 @@ function strideSum(x: ArrayLike<number>, start: number, count: number, stride: n
 
 /** float64 sum of the squared deviations from `m` of `count` values of `x` from `start`, `stride` apart */
 function strideSqDev(x: ArrayLike<number>, start: number, count: number, stride: number, m: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  const t2 = 2 * stride, t3 = 3 * stride, t4 = 4 * stride;
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0;
+  const t2 = 2 * stride,
+    t3 = 3 * stride,
+    t4 = 4 * stride;
   let i = start;
   let left = count;
   for (; left >= 4; left -= 4, i += t4) {
-    const d0 = x[i] - m, d1 = x[i + stride] - m, d2 = x[i + t2] - m, d3 = x[i + t3] - m;
+    const d0 = x[i] - m,
+      d1 = x[i + stride] - m,
+      d2 = x[i + t2] - m,
+      d3 = x[i + t3] - m;
     s0 += d0 * d0;
     s1 += d1 * d1;
     s2 += d2 * d2;
@@ -99,9 +116,13 @@ function strideSqDev(x: ArrayLike<number>, start: number, count: number, stride:
  * null) or of their squared deviations from `center[col]`. Four row streams at a time.
  */
 function columnSums(x: ArrayLike<number>, rows: number, cols: number, center: Float64Array | null): Float64Array {
-  const C = cols, C2 = 2 * C, C3 = 3 * C, C4 = 4 * C;
+  const C = cols,
+    C2 = 2 * C,
+    C3 = 3 * C,
+    C4 = 4 * C;
   const a = new Float64Array(C4);
-  let o = 0, r = 0;
+  let o = 0,
+    r = 0;
   if (center === null) {
     for (; r + 4 <= rows; r += 4, o += C4)
       for (let k = 0; k < C; k++) {
@@ -115,7 +136,10 @@ function columnSums(x: ArrayLike<number>, rows: number, cols: number, center: Fl
     for (; r + 4 <= rows; r += 4, o += C4)
       for (let k = 0; k < C; k++) {
         const m = center[k];
-        const d0 = x[o + k] - m, d1 = x[o + C + k] - m, d2 = x[o + C2 + k] - m, d3 = x[o + C3 + k] - m;
+        const d0 = x[o + k] - m,
+          d1 = x[o + C + k] - m,
+          d2 = x[o + C2 + k] - m,
+          d3 = x[o + C3 + k] - m;
         a[k] += d0 * d0;
         a[C + k] += d1 * d1;
         a[C2 + k] += d2 * d2;
@@ -191,20 +215,38 @@ const op = {
   f64x2Sub: [SIMD, 0xf1, 0x01],
   f64x2Mul: [SIMD, 0xf2, 0x01],
 };
-const I32 = 0x7f, F64 = 0x7c, V128 = 0x7b;
+const I32 = 0x7f,
+  F64 = 0x7c,
+  V128 = 0x7b;
 
 function simdBody(squares: boolean): number[] {
-  const P = 0, ROWS = 1, STRIDE = 2;
+  const P = 0,
+    ROWS = 1,
+    STRIDE = 2;
   const L = squares ? 7 : 3; // first local after the parameters
-  const A0 = L, A1 = L + 1, B0 = L + 2, B1 = L + 3, MA = L + 4, MB = L + 5, D = L + 6;
+  const A0 = L,
+    A1 = L + 1,
+    B0 = L + 2,
+    B1 = L + 3,
+    MA = L + 4,
+    MB = L + 5,
+    D = L + 6;
   // the f64x2 of two lanes at p + offset (sq4: their squared deviations from the mean pair `m`)
   const lanes = (offset: number, m: number): number[] => [
-    ...op.get(P), ...op.load64Zero(offset), ...op.promoteLow,
+    ...op.get(P),
+    ...op.load64Zero(offset),
+    ...op.promoteLow,
     ...(squares ? [...op.get(m), ...op.f64x2Sub, ...op.tee(D), ...op.get(D), ...op.f64x2Mul] : []),
   ];
   const row = (a: number, b: number): number[] => [
-    ...op.get(a), ...lanes(0, MA), ...op.f64x2Add, ...op.set(a),
-    ...op.get(b), ...lanes(8, MB), ...op.f64x2Add, ...op.set(b),
+    ...op.get(a),
+    ...lanes(0, MA),
+    ...op.f64x2Add,
+    ...op.set(a),
+    ...op.get(b),
+    ...lanes(8, MB),
+    ...op.f64x2Add,
+    ...op.set(b),
   ];
   const next = [...op.get(P), ...op.get(STRIDE), ...op.i32Add, ...op.set(P)];
   const code: number[] = [];
@@ -234,11 +276,27 @@ function simdModuleBytes(): Uint8Array<ArrayBuffer> {
   const imports = vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]]);
   const funcs = vec([[0], [1]]);
   const globals = vec([0, 1, 2, 3].map(() => [F64, 1, 0x44, 0, 0, 0, 0, 0, 0, 0, 0, ...op.end]));
-  const exports = vec([[...name('sum4'), 0, 0], [...name('sq4'), 0, 1], ...[0, 1, 2, 3].map((i) => [...name(`g${i}`), 3, i])]);
+  const exports = vec([
+    [...name('sum4'), 0, 0],
+    [...name('sq4'), 0, 1],
+    ...[0, 1, 2, 3].map((i) => [...name(`g${i}`), 3, i]),
+  ]);
   const code = vec([simdBody(false), simdBody(true)]);
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, types), ...section(2, imports), ...section(3, funcs), ...section(6, globals), ...section(7, exports), ...section(10, code),
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...section(1, types),
+    ...section(2, imports),
+    ...section(3, funcs),
+    ...section(6, globals),
+    ...section(7, exports),
+    ...section(10, code),
   ]);
 }
 
@@ -276,7 +334,12 @@ function simdKernelFor(memory: WebAssembly.Memory): SimdKernel | null {
 }
 
 /** channelMoments of channels-last float32 data at `byteOffset` of the kernel's memory, `c` a multiple of 4 */
-function channelMomentsSimd(k: SimdKernel, byteOffset: number, rows: number, c: number): { mean: Float32Array; variance: Float32Array } {
+function channelMomentsSimd(
+  k: SimdKernel,
+  byteOffset: number,
+  rows: number,
+  c: number,
+): { mean: Float32Array; variance: Float32Array } {
   const stride = 4 * c;
   // ~512 KiB of rows per block: they stay in L2 across the c / 4 column walks, and calls stay few (measured:
   // L1-sized blocks cost more in calls than they save; 32x32x32x16 takes ~0.25 ms)
@@ -323,7 +386,11 @@ export interface WasmBackendLike {
  * kernel; null where that does not apply (another backend, not float32, channel axis not last, channels not
  * a multiple of 4, no SIMD). Exported for tests.
  */
-export function channelMomentsOnWasmHeap(tf: TF, x: Tensor, axis: number): { mean: Float32Array; variance: Float32Array } | null {
+export function channelMomentsOnWasmHeap(
+  tf: TF,
+  x: Tensor,
+  axis: number,
+): { mean: Float32Array; variance: Float32Array } | null {
   const rank = x.shape.length;
   const a = axis < 0 ? axis + rank : axis;
   const c = x.shape[a];
@@ -331,7 +398,8 @@ export function channelMomentsOnWasmHeap(tf: TF, x: Tensor, axis: number): { mea
   const b = tf.backend() as unknown as WasmBackendLike;
   const memory = b.wasm?.asm?.memory;
   if (!(memory instanceof WebAssembly.Memory) || memory.buffer !== b.wasm?.HEAPU8?.buffer) return null;
-  if (typeof b.dataIdMap?.has !== 'function' || typeof b.dataIdMap.get !== 'function' || !b.dataIdMap.has(x.dataId)) return null;
+  if (typeof b.dataIdMap?.has !== 'function' || typeof b.dataIdMap.get !== 'function' || !b.dataIdMap.has(x.dataId))
+    return null;
   const offset = b.dataIdMap.get(x.dataId)?.memoryOffset;
   if (typeof offset !== 'number' || offset % 4 !== 0 || offset + 4 * x.size > memory.buffer.byteLength) return null;
   const k = simdKernelFor(memory);

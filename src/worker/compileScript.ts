@@ -63,8 +63,14 @@ export const TFJS_ALIAS = /^@tensorflow\/tfjs(-node|-node-gpu|-core|-layers)?(\/
 const TFJS_WASM_ALIAS = /^@tensorflow\/tfjs-backend-wasm(\/.*)?$/;
 
 const LOADERS: Record<string, esbuild.Loader> = {
-  '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.tsx': 'tsx',
-  '.js': 'js', '.mjs': 'js', '.cjs': 'js', '.jsx': 'jsx',
+  '.ts': 'ts',
+  '.mts': 'ts',
+  '.cts': 'ts',
+  '.tsx': 'tsx',
+  '.js': 'js',
+  '.mjs': 'js',
+  '.cjs': 'js',
+  '.jsx': 'jsx',
 };
 
 export const BUNDLE_DIR = join(tmpdir(), 'bn-inspector-run');
@@ -116,7 +122,10 @@ async function build(
   if (!outFile) {
     mkdirSync(BUNDLE_DIR, { recursive: true });
     sweepOldBundles();
-    outFile = join(BUNDLE_DIR, `run-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}.mjs`);
+    outFile = join(
+      BUNDLE_DIR,
+      `run-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}.mjs`,
+    );
   }
 
   const plugin: esbuild.Plugin = {
@@ -129,9 +138,7 @@ async function build(
       b.onResolve({ filter: TFJS_WASM_ALIAS }, () => ({ path: 'tfjs-backend-wasm', namespace: 'bn-tfjs' }));
       b.onLoad({ filter: /.*/, namespace: 'bn-tfjs' }, (a) => ({
         contents:
-          a.path === 'tfjs'
-            ? 'module.exports = globalThis.__bnTfjs;'
-            : 'module.exports = globalThis.__bnTfjsWasm;',
+          a.path === 'tfjs' ? 'module.exports = globalThis.__bnTfjs;' : 'module.exports = globalThis.__bnTfjsWasm;',
         loader: 'js',
       }));
       b.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, (a) => {
@@ -144,7 +151,9 @@ async function build(
         files.push(a.path);
         points.push(r.points);
         if (r.syntaxError)
-          warnings.push(`${a.path}:${r.syntaxError.line}:${r.syntaxError.column}: ${r.syntaxError.message} (no step points in this file)`);
+          warnings.push(
+            `${a.path}:${r.syntaxError.line}:${r.syntaxError.column}: ${r.syntaxError.message} (no step points in this file)`,
+          );
         return { contents: r.code, loader, resolveDir: dirname(a.path) };
       });
     },
@@ -188,7 +197,14 @@ function buildError(e: unknown, workDir: string, entry: string): ScriptError {
   const errors: esbuild.Message[] = (e as esbuild.BuildFailure)?.errors ?? [];
   if (!errors.length) {
     const err = e as Error;
-    return { kind: 'compile', message: String(err?.message ?? e), line: null, column: null, stack: String(err?.stack ?? e), file: entry };
+    return {
+      kind: 'compile',
+      message: String(err?.message ?? e),
+      line: null,
+      column: null,
+      stack: String(err?.stack ?? e),
+      file: entry,
+    };
   }
   const m = errors[0];
   const loc = m.location;

@@ -54,7 +54,13 @@ export function wasmFolder(): string {
 
 /** Runs `fn` with console output and warnings swallowed (tfjs's registration banners). */
 async function quietly<T>(fn: () => Promise<T>): Promise<T> {
-  const saved = { log: console.log, info: console.info, warn: console.warn, error: console.error, debug: console.debug };
+  const saved = {
+    log: console.log,
+    info: console.info,
+    warn: console.warn,
+    error: console.error,
+    debug: console.debug,
+  };
   const noop = () => {};
   console.log = console.info = console.warn = console.debug = noop;
   console.error = (...a: unknown[]) => {

@@ -14,7 +14,14 @@ import { createRequire } from 'node:module';
 import { format } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort as NodePort } from 'node:worker_threads';
-import type { HostToWorker, PausePolicy, ScriptError, StepSnapshot, WorkerInit, WorkerToHost } from '../shared/protocol';
+import type {
+  HostToWorker,
+  PausePolicy,
+  ScriptError,
+  StepSnapshot,
+  WorkerInit,
+  WorkerToHost,
+} from '../shared/protocol';
 import { packStep } from '../shared/snapshotCodec';
 import { compileScript, stopCompiler, type CompiledScript } from './compileScript';
 import { isTfjsNoise, setupTfjs, type TfjsRuntime } from './tfjsRuntime';
@@ -41,7 +48,10 @@ function captureOutput(): void {
   consoleCaptured = true;
   for (const stream of ['stdout', 'stderr'] as const) {
     (process[stream] as any).write = (chunk: unknown, enc?: unknown, cb?: unknown) => {
-      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString(typeof enc === 'string' ? (enc as BufferEncoding) : 'utf8');
+      const text =
+        typeof chunk === 'string'
+          ? chunk
+          : Buffer.from(chunk as Uint8Array).toString(typeof enc === 'string' ? (enc as BufferEncoding) : 'utf8');
       if (text && !isTfjsNoise(text)) post({ type: 'console', stream, text });
       const done = typeof enc === 'function' ? enc : cb;
       if (typeof done === 'function') (done as () => void)();
@@ -49,10 +59,12 @@ function captureOutput(): void {
     };
   }
   // the worker's console is asynchronous by default; write through our synchronous streams instead
-  const out = (stream: 'stdout' | 'stderr') => (...args: unknown[]) => {
-    const text = format(...args);
-    if (!isTfjsNoise(text)) post({ type: 'console', stream, text: text + '\n' });
-  };
+  const out =
+    (stream: 'stdout' | 'stderr') =>
+    (...args: unknown[]) => {
+      const text = format(...args);
+      if (!isTfjsNoise(text)) post({ type: 'console', stream, text: text + '\n' });
+    };
   console.log = out('stdout');
   console.info = out('stdout');
   console.debug = out('stdout');
@@ -121,7 +133,12 @@ function toScriptError(e: unknown, kind: ScriptError['kind'] = 'run'): ScriptErr
 function trimEngineFrames(stack: string): string {
   const lines = stack.split('\n');
   let end = lines.length;
-  while (end > 1 && /^\s+at /.test(lines[end - 1]) && /node:internal|[\\/]worker\.js:\d+|\bModuleJob\.run\b/.test(lines[end - 1])) end--;
+  while (
+    end > 1 &&
+    /^\s+at /.test(lines[end - 1]) &&
+    /node:internal|[\\/]worker\.js:\d+|\bModuleJob\.run\b/.test(lines[end - 1])
+  )
+    end--;
   return lines.slice(0, end).join('\n');
 }
 
@@ -165,7 +182,8 @@ function resolvePolicy(p: PausePolicy): void {
   // the first step point at or after the line (run to cursor)
   const pts = compiled.points[f];
   let best = -1;
-  for (let k = 0; k < pts.length; k++) if (pts[k].line >= p.line && (best < 0 || pts[k].start < pts[best].start)) best = k;
+  for (let k = 0; k < pts.length; k++)
+    if (pts[k].line >= p.line && (best < 0 || pts[k].start < pts[best].start)) best = k;
   if (best >= 0) target = { file: f, point: best };
 }
 
@@ -220,7 +238,8 @@ function step(file: number, point: number): void {
     layers: rt.bn.snapshotLayers(),
   };
   const buffer = packStep(snap);
-  if (traceSteps) trace(`step ${snap.index}: snapshot + pack ${(performance.now() - ts0).toFixed(2)} ms, ${buffer.byteLength} bytes`);
+  if (traceSteps)
+    trace(`step ${snap.index}: snapshot + pack ${(performance.now() - ts0).toFixed(2)} ms, ${buffer.byteLength} bytes`);
   const paused = shouldPause(file, point);
   post({ type: 'step', buffer, paused }, [buffer]);
   if (paused) waitForCommand();
@@ -254,7 +273,9 @@ async function main(): Promise<void> {
   // compile while tfjs starts (esbuild works in its own process; instrumentation runs in between)
   const compiling = compileScript({ scriptPath: init.scriptPath, sourceText: init.sourceText });
   const runtime = await setupTfjs(init.backend, (text) => post({ type: 'console', stream: 'stderr', text }));
-  trace(`tfjs ready (${runtime.setupMs.toFixed(1)} ms, ${runtime.backend}, batch statistics: ${runtime.bn.captureMode()}${runtime.bn.captureNote() ? ": " + runtime.bn.captureNote() : ""}, kernels: ${runtime.kernels.join(" ")})`);
+  trace(
+    `tfjs ready (${runtime.setupMs.toFixed(1)} ms, ${runtime.backend}, batch statistics: ${runtime.bn.captureMode()}${runtime.bn.captureNote() ? ': ' + runtime.bn.captureNote() : ''}, kernels: ${runtime.kernels.join(' ')})`,
+  );
   rt = runtime;
   const c = await compiling;
   trace(`compiled (${c.ms.toFixed(1)} ms)`);
@@ -268,7 +289,7 @@ async function main(): Promise<void> {
   bundleFile = c.outFile;
   hits = c.points.map((pts) => pts.map(() => 0));
   resolvePolicy(policy);
-  const stepPoints: Record<string, typeof c.points[number]> = {};
+  const stepPoints: Record<string, (typeof c.points)[number]> = {};
   c.files.forEach((f, i) => (stepPoints[f] = c.points[i]));
   post({ type: 'compiled', stepPoints, tfjs: runtime.version, backend: runtime.backend });
 

@@ -14,7 +14,13 @@
 import { cpSync, existsSync, mkdirSync, rmSync } from 'fs';
 import { basename, join } from 'path';
 import type { BrowserContext, FrameLocator, Locator, Page } from 'playwright-core';
-import { CodeServer, installExtension, launchChromium, startCodeServer, writeUserSettings } from '../../scripts/lib/codeServer.mjs';
+import {
+  CodeServer,
+  installExtension,
+  launchChromium,
+  startCodeServer,
+  writeUserSettings,
+} from '../../scripts/lib/codeServer.mjs';
 import { ROOT, RUNS, ensureTools } from '../../scripts/lib/tools.mjs';
 
 export type Theme = 'light' | 'dark';
@@ -25,8 +31,14 @@ export const THEMES: Record<Theme, { name: string; bodyClass: string }> = {
 };
 /** the workbench's class for some other built-in themes, by the label the theme picker shows */
 const THEME_CLASS: Record<string, string> = {
-  'Light 2026': 'vs', 'Dark 2026': 'vs-dark', 'Light Modern': 'vs', 'Dark Modern': 'vs-dark', 'Light+': 'vs', 'Dark+': 'vs-dark',
-  'Dark High Contrast': 'hc-black', 'Light High Contrast': 'hc-light',
+  'Light 2026': 'vs',
+  'Dark 2026': 'vs-dark',
+  'Light Modern': 'vs',
+  'Dark Modern': 'vs-dark',
+  'Light+': 'vs',
+  'Dark+': 'vs-dark',
+  'Dark High Contrast': 'hc-black',
+  'Light High Contrast': 'hc-light',
 };
 export const SCREENSHOTS = join(ROOT, 'test-results', 'screenshots');
 export const EXTENSION_ID = process.env.BN_E2E_EXTENSION_ID || 'bn-inspector.batchnorm-inspector';
@@ -92,10 +104,15 @@ function extensionsDir(runDir: string): Promise<string> {
   if (process.env.BN_E2E_EXTENSIONS_DIR) return Promise.resolve(process.env.BN_E2E_EXTENSIONS_DIR);
   const vsix = process.env.BN_E2E_VSIX;
   if (!vsix || !existsSync(vsix)) {
-    throw new Error('UI tests need the packaged extension: run them with `node scripts/vscode-host.mjs ui [file]` (or set BN_E2E_VSIX to a .vsix)');
+    throw new Error(
+      'UI tests need the packaged extension: run them with `node scripts/vscode-host.mjs ui [file]` (or set BN_E2E_VSIX to a .vsix)',
+    );
   }
-  installed ??= installExtension({ vsix, userDataDir: join(runDir, 'install-user-data'), extensionsDir: join(runDir, 'extensions') })
-    .then(() => join(runDir, 'extensions'));
+  installed ??= installExtension({
+    vsix,
+    userDataDir: join(runDir, 'install-user-data'),
+    extensionsDir: join(runDir, 'extensions'),
+  }).then(() => join(runDir, 'extensions'));
   return installed;
 }
 
@@ -145,7 +162,12 @@ export async function startVsCode(opts: StartOptions = {}): Promise<VsCode> {
     }
 
     const vs: VsCode = {
-      page, context, server, workspace, userDataDir, pageErrors,
+      page,
+      context,
+      server,
+      workspace,
+      userDataDir,
+      pageErrors,
       async screenshot(name) {
         mkdirSync(SCREENSHOTS, { recursive: true });
         const file = join(SCREENSHOTS, `${name.replace(/[^\w.-]+/g, '_')}.png`);
@@ -154,7 +176,8 @@ export async function startVsCode(opts: StartOptions = {}): Promise<VsCode> {
       },
       explorerRow(relPath) {
         const name = relPath.split('/').filter(Boolean).pop()!;
-        return page.locator('.explorer-folders-view .monaco-list-row')
+        return page
+          .locator('.explorer-folders-view .monaco-list-row')
           .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRe(name)}$`) }) });
       },
       async openFile(relPath) {
@@ -188,7 +211,10 @@ export async function startVsCode(opts: StartOptions = {}): Promise<VsCode> {
       },
       async clickLens(text, o = {}) {
         await vs.waitForLens(text, o.timeoutMs);
-        await vs.lens(text).nth(o.nth ?? 0).click();
+        await vs
+          .lens(text)
+          .nth(o.nth ?? 0)
+          .click();
       },
       webview: (nth = 0) => page.locator('iframe.webview.ready').nth(nth).contentFrame().frameLocator('#active-frame'),
       async setTheme(t) {
@@ -204,7 +230,9 @@ export async function startVsCode(opts: StartOptions = {}): Promise<VsCode> {
         await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
         if (cls) await page.locator(`.monaco-workbench.${cls}`).waitFor({ timeout: 30_000 });
       },
-      setSettings(settings) { writeUserSettings(userDataDir, settings); },
+      setSettings(settings) {
+        writeUserSettings(userDataDir, settings);
+      },
       async runCommand(title) {
         await page.keyboard.press('F1');
         const input = page.locator('.quick-input-widget input');

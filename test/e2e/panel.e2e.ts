@@ -27,13 +27,34 @@ const DOCS_VIEWPORT = { width: 1280, height: 800 };
 
 // ---- the engine's numbers, from the command line --------------------------------------------------------
 
-interface CliCall { training: boolean; statsUsed: string; batchMean: number[]; batchVariance: number[] }
-interface CliLayer {
-  name: string; trainable: boolean; calls: number; updates: number; channels: number; movingUpdated: boolean;
-  movingMean: number[]; movingVariance: number[]; lastCall: CliCall | null; warnings: { code: string }[];
+interface CliCall {
+  training: boolean;
+  statsUsed: string;
+  batchMean: number[];
+  batchVariance: number[];
 }
-interface CliStep { index: number; line: number; hit: number; layers: CliLayer[] }
-interface CliDoc { steps: CliStep[]; error: unknown }
+interface CliLayer {
+  name: string;
+  trainable: boolean;
+  calls: number;
+  updates: number;
+  channels: number;
+  movingUpdated: boolean;
+  movingMean: number[];
+  movingVariance: number[];
+  lastCall: CliCall | null;
+  warnings: { code: string }[];
+}
+interface CliStep {
+  index: number;
+  line: number;
+  hit: number;
+  layers: CliLayer[];
+}
+interface CliDoc {
+  steps: CliStep[];
+  error: unknown;
+}
 
 /**
  * dist/cli.js of the extension under test: the installed .vsix's own copy when the runner installed one (the
@@ -52,7 +73,10 @@ function cliPath(): string {
 function cliRun(file: string, toLine: number): Promise<CliDoc> {
   const cli = cliPath();
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [cli, 'run', file, '--json', '--to', String(toLine)], { cwd: ROOT, maxBuffer: 64 << 20, timeout: RUN_TIMEOUT },
+    execFile(
+      process.execPath,
+      [cli, 'run', file, '--json', '--to', String(toLine)],
+      { cwd: ROOT, maxBuffer: 64 << 20, timeout: RUN_TIMEOUT },
       (err, stdout, stderr) => {
         if (err) return reject(new Error(`bn-inspect failed (${err.message}): ${stderr}`));
         try {
@@ -62,14 +86,16 @@ function cliRun(file: string, toLine: number): Promise<CliDoc> {
         } catch (e) {
           reject(new Error(`bn-inspect printed no JSON: ${(e as Error).message}\n${stdout.slice(0, 500)}`));
         }
-      });
+      },
+    );
   });
 }
 
 /** 1-based line of the first line of `file` that contains `text` */
 function lineOf(file: string, text: string, from = 1): number {
   const lines = readFileSync(file, 'utf8').split('\n');
-  for (let i = from - 1; i < lines.length; i++) if (lines[i].includes(text) && !lines[i].trimStart().startsWith('//')) return i + 1;
+  for (let i = from - 1; i < lines.length; i++)
+    if (lines[i].includes(text) && !lines[i].trimStart().startsWith('//')) return i + 1;
   throw new Error(`${file}: no line with ${JSON.stringify(text)}`);
 }
 
@@ -79,7 +105,8 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
   let vs: VsCode;
   const dialogs: string[] = [];
   const t0 = Date.now();
-  const timing = (label: string, since: number) => console.log(`      [time] ${label}: ${((Date.now() - since) / 1000).toFixed(1)} s`);
+  const timing = (label: string, since: number) =>
+    console.log(`      [time] ${label}: ${((Date.now() - since) / 1000).toFixed(1)} s`);
 
   suiteSetup(async function () {
     this.timeout(240_000);
@@ -91,7 +118,9 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
     });
     timing('workbench up', t0);
   });
-  suiteTeardown(async () => { await vs?.close(); });
+  suiteTeardown(async () => {
+    await vs?.close();
+  });
 
   // ---- the panel ----------------------------------------------------------------------------------------
 
@@ -117,12 +146,20 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
     await p.locator('.line-link', { hasText: exactRe(`line ${line}`) }).waitFor({ timeout: RUN_TIMEOUT });
     await p.locator('section.card[data-key] .layer-name').first().waitFor({ timeout: RUN_TIMEOUT });
     // and the workbench agrees: the lens on the paused line says so, no "running…" progress toast is left
-    await vs.lens(new RegExp(`paused here · step ${index} · `)).first().waitFor({ timeout: 30_000 });
-    await vs.notification(/running…/).first().waitFor({ state: 'hidden', timeout: 30_000 });
+    await vs
+      .lens(new RegExp(`paused here · step ${index} · `))
+      .first()
+      .waitFor({ timeout: 30_000 });
+    await vs
+      .notification(/running…/)
+      .first()
+      .waitFor({ state: 'hidden', timeout: 30_000 });
   }
 
   const cardOf = (name: string): Locator =>
-    panel().locator('section.card[data-key]').filter({ has: panel().locator('.layer-name', { hasText: exactRe(name) }) });
+    panel()
+      .locator('section.card[data-key]')
+      .filter({ has: panel().locator('.layer-name', { hasText: exactRe(name) }) });
 
   async function badges(card: Locator): Promise<string[]> {
     return (await card.locator('.badge').allTextContents()).map((s) => s.trim());
@@ -151,14 +188,19 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
     assert.ok(k >= 0, `no column "${columnName}" in ${JSON.stringify(heads)}`);
     const rows = table.locator('tbody tr');
     const out: string[] = [];
-    for (let i = 0, n = await rows.count(); i < n; i++) out.push(((await rows.nth(i).locator('th, td').nth(k).textContent()) ?? '').trim());
+    for (let i = 0, n = await rows.count(); i < n; i++)
+      out.push(((await rows.nth(i).locator('th, td').nth(k).textContent()) ?? '').trim());
     return out;
   }
 
   /** the table shows the engine's exact numbers (same decimal string as the contract's JSON) for every channel */
   async function assertColumnEquals(table: Locator, columnName: string, values: number[], what: string): Promise<void> {
     const shown = await column(table, columnName);
-    assert.deepStrictEqual(shown, values.map((v) => String(v)), `${what}: the panel's "${columnName}" column differs from the engine's`);
+    assert.deepStrictEqual(
+      shown,
+      values.map((v) => String(v)),
+      `${what}: the panel's "${columnName}" column differs from the engine's`,
+    );
   }
 
   /**
@@ -168,15 +210,26 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
    * backend gave identical ones), so the panel's run and the command line's may differ there.
    * Returns the column's text.
    */
-  async function assertColumnClose(table: Locator, columnName: string, values: number[], what: string): Promise<string[]> {
+  async function assertColumnClose(
+    table: Locator,
+    columnName: string,
+    values: number[],
+    what: string,
+  ): Promise<string[]> {
     const shown = await column(table, columnName);
     assert.strictEqual(shown.length, values.length, `${what}: rows`);
     shown.forEach((text, i) => {
       const v = Number(text);
-      assert.ok(text !== '' && Number.isFinite(v), `${what}: "${columnName}" of channel ${i} is ${JSON.stringify(text)}`);
+      assert.ok(
+        text !== '' && Number.isFinite(v),
+        `${what}: "${columnName}" of channel ${i} is ${JSON.stringify(text)}`,
+      );
       assert.strictEqual(Math.fround(v), v, `${what}: "${columnName}" of channel ${i} (${text}) is not a float32`);
       const tol = 1e-6 * Math.max(Math.abs(values[i]), 1e-6);
-      assert.ok(Math.abs(v - values[i]) <= tol, `${what}: "${columnName}" of channel ${i}: panel ${text}, engine ${values[i]}`);
+      assert.ok(
+        Math.abs(v - values[i]) <= tol,
+        `${what}: "${columnName}" of channel ${i}: panel ${text}, engine ${values[i]}`,
+      );
     });
     return shown;
   }
@@ -184,10 +237,14 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
   /** waits until the chart canvases of the visible cards are drawn at their laid-out size (for a screenshot) */
   async function chartsDrawn(): Promise<void> {
     const f = await panelFrame();
-    await f.waitForFunction(() => {
-      const cs = Array.from(document.querySelectorAll<HTMLCanvasElement>('section.card .charts canvas.plot'));
-      return cs.length > 0 && cs.every((c) => c.width !== 300 || c.height !== 150);
-    }, undefined, { timeout: 30_000 });
+    await f.waitForFunction(
+      () => {
+        const cs = Array.from(document.querySelectorAll<HTMLCanvasElement>('section.card .charts canvas.plot'));
+        return cs.length > 0 && cs.every((c) => c.width !== 300 || c.height !== 150);
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
     // two frames: the last draw is painted
     await f.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
   }
@@ -195,7 +252,9 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
   /** clicks into the first (left) editor group, so that a file opened from the explorer opens there and not over the panel */
   async function focusFirstEditorGroup(): Promise<void> {
     await vs.page.locator('.editor-group-container').first().locator('.tab.active').first().click();
-    await vs.page.waitForFunction(() => document.querySelector('.editor-group-container')?.classList.contains('active'));
+    await vs.page.waitForFunction(() =>
+      document.querySelector('.editor-group-container')?.classList.contains('active'),
+    );
   }
 
   /** a code lens with `text` on `line` (the lenses' tooltips name their line) */
@@ -204,7 +263,7 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
 
   // ---- 1. the question: a frozen layer, predict ten times -------------------------------------------------
 
-  test('Run to here on the predict line of frozen-predict.ts: inference mode, moving statistics, not updated, stale warning, the engine\'s batch mean', async function () {
+  test("Run to here on the predict line of frozen-predict.ts: inference mode, moving statistics, not updated, stale warning, the engine's batch mean", async function () {
     this.timeout(300_000);
     const file = join(vs.workspace, 'frozen-predict.ts');
     const line = lineOf(file, 'model.predict(');
@@ -237,7 +296,11 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
     const stale = card.locator('li.warning[data-code="STALE_MOVING_STATS"]');
     assert.strictEqual(await stale.count(), 1, 'the stale-statistics warning');
     assert.match((await stale.textContent()) ?? '', /Stale moving statistics/);
-    assert.strictEqual(await card.locator('li.warning[data-code]').count(), layer.warnings.length, 'the engine\'s warnings, no more');
+    assert.strictEqual(
+      await card.locator('li.warning[data-code]').count(),
+      layer.warnings.length,
+      "the engine's warnings, no more",
+    );
     assert.strictEqual(await p.locator('.status').getAttribute('data-state'), 'paused');
 
     // the README's picture and the dark screenshot: charts, beside the editor
@@ -266,7 +329,14 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
     const shoot = async () => {
       const box = await vs.page.locator('.part.editor').boundingBox();
       assert.ok(box, 'no editor part');
-      return vs.page.screenshot({ clip: { x: Math.round(box.x), y: Math.round(box.y), width: Math.round(box.width), height: Math.round(box.height) } });
+      return vs.page.screenshot({
+        clip: {
+          x: Math.round(box.x),
+          y: Math.round(box.y),
+          width: Math.round(box.width),
+          height: Math.round(box.height),
+        },
+      });
     };
     mkdirSync(SCREENSHOTS, { recursive: true });
     writeFileSync(join(SCREENSHOTS, 'panel-readme-dark.png'), await shoot());
@@ -289,7 +359,9 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
       for (let i = 0; i < top; i++) await vs.page.keyboard.press('Control+ArrowDown'); // editor: scroll line down
       await vs.page.waitForFunction(() => {
         const ed = document.querySelector('.editor-group-container .monaco-editor');
-        const line = Array.from(ed?.querySelectorAll('.view-lines .view-line') ?? []).find((l) => /^import\s/.test(l.textContent ?? ''));
+        const line = Array.from(ed?.querySelectorAll('.view-lines .view-line') ?? []).find((l) =>
+          /^import\s/.test(l.textContent ?? ''),
+        );
         return !!ed && !!line && Math.abs(line.getBoundingClientRect().top - ed.getBoundingClientRect().top) < 4;
       });
       await vs.page.mouse.move(blank.x, blank.y);
@@ -320,7 +392,7 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
     await panel().locator('body.vscode-light').waitFor({ timeout: 60_000 });
     await chartsDrawn();
     const light = await bodyColor();
-    assert.notStrictEqual(light, dark, 'the panel\'s background did not change with the theme');
+    assert.notStrictEqual(light, dark, "the panel's background did not change with the theme");
     await vs.screenshot('panel-03-frozen-predict-charts-light');
     await showTable(card);
     await vs.screenshot('panel-04-frozen-predict-table-light');
@@ -349,7 +421,11 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
     timing('lens click → step 1 (predict before fit)', t);
 
     const doc = await engine;
-    assert.deepStrictEqual(doc.steps.map((s) => s.line), [predictBefore, fitLine, predictAfter], 'the engine\'s steps');
+    assert.deepStrictEqual(
+      doc.steps.map((s) => s.line),
+      [predictBefore, fitLine, predictAfter],
+      "the engine's steps",
+    );
     const [s1, s2, s3] = doc.steps.map((s) => s.layers[0]);
     const name = s1.name;
     const card = cardOf(name);
@@ -367,15 +443,32 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
     for (const want of [`updated ×${s2.updates}`, 'training: true', 'stats: batch', `${s2.calls} calls`])
       assert.ok(b.includes(want), `step 2: badge "${want}" missing: ${JSON.stringify(b)}`);
     assert.ok(!b.includes('not updated'));
-    assert.match((await card.locator('.why').textContent()) ?? '', new RegExp(`moving statistics moved toward them \\(${s2.updates} updates`));
-    const changed2 = s2.movingMean.filter((v, i) => v !== s1.movingMean[i] || s2.movingVariance[i] !== s1.movingVariance[i]).length;
+    assert.match(
+      (await card.locator('.why').textContent()) ?? '',
+      new RegExp(`moving statistics moved toward them \\(${s2.updates} updates`),
+    );
+    const changed2 = s2.movingMean.filter(
+      (v, i) => v !== s1.movingMean[i] || s2.movingVariance[i] !== s1.movingVariance[i],
+    ).length;
     assert.ok(changed2 > 0);
     const delta2 = card.locator('.delta');
-    assert.match((await delta2.textContent()) ?? '', new RegExp(`^Since step 1: ${changed2} of ${s2.channels} channels changed · max \\|Δ moving mean\\| `));
+    assert.match(
+      (await delta2.textContent()) ?? '',
+      new RegExp(`^Since step 1: ${changed2} of ${s2.channels} channels changed · max \\|Δ moving mean\\| `),
+    );
     assert.match((await delta2.getAttribute('class')) ?? '', /\bhas-changes\b/);
-    assert.strictEqual(await card.locator('li.warning[data-code="STALE_MOVING_STATS"]').count(), 0, 'no stale warning after fit');
+    assert.strictEqual(
+      await card.locator('li.warning[data-code="STALE_MOVING_STATS"]').count(),
+      0,
+      'no stale warning after fit',
+    );
     let table = await showTable(card);
-    assert.deepStrictEqual(await column(table, 'changed'), s2.movingMean.map((v, i) => (v !== s1.movingMean[i] || s2.movingVariance[i] !== s1.movingVariance[i] ? 'yes' : '')));
+    assert.deepStrictEqual(
+      await column(table, 'changed'),
+      s2.movingMean.map((v, i) =>
+        v !== s1.movingMean[i] || s2.movingVariance[i] !== s1.movingVariance[i] ? 'yes' : '',
+      ),
+    );
     const mean2 = await assertColumnClose(table, 'moving mean', s2.movingMean, 'step 2');
     const var2 = await assertColumnClose(table, 'moving variance', s2.movingVariance, 'step 2');
     await assertColumnClose(table, 'batch mean', s2.lastCall!.batchMean, 'step 2'); // (tfjs's own, from the training call)
@@ -391,10 +484,17 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
     for (const want of ['not updated', 'training: false', 'stats: moving', '1 call'])
       assert.ok(b.includes(want), `step 3: badge "${want}" missing: ${JSON.stringify(b)}`);
     assert.ok(!b.some((x) => x.startsWith('updated')), `step 3: ${JSON.stringify(b)}`);
-    assert.strictEqual((await card.locator('.delta').textContent())?.trim(), 'Since step 2: no channel of the moving statistics changed.');
+    assert.strictEqual(
+      (await card.locator('.delta').textContent())?.trim(),
+      'Since step 2: no channel of the moving statistics changed.',
+    );
     assert.doesNotMatch((await card.locator('.delta').getAttribute('class')) ?? '', /\bhas-changes\b/);
     table = await showTable(card);
-    assert.deepStrictEqual(await column(table, 'changed'), s3.movingMean.map(() => ''), 'step 3: no channel marked changed');
+    assert.deepStrictEqual(
+      await column(table, 'changed'),
+      s3.movingMean.map(() => ''),
+      'step 3: no channel marked changed',
+    );
     // unchanged: the very numbers the panel showed after the fit, and the engine's (to a few ulps, see above)
     assert.deepStrictEqual(await column(table, 'moving mean'), mean2, 'step 3: the moving mean changed');
     assert.deepStrictEqual(await column(table, 'moving variance'), var2, 'step 3: the moving variance changed');
@@ -416,12 +516,22 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
     // (an inline handler or a foreign image the markup would bring) or <img> element is recorded
     const f = await panelFrame();
     await f.evaluate(() => {
-      const w = window as unknown as Record<string, unknown> & { __bnXss?: { calls: string[]; violations: string[]; imgs: number } };
+      const w = window as unknown as Record<string, unknown> & {
+        __bnXss?: { calls: string[]; violations: string[]; imgs: number };
+      };
       const spy = (w.__bnXss = { calls: [] as string[], violations: [] as string[], imgs: 0 });
-      for (const k of ['alert', 'confirm', 'prompt']) w[k] = (...a: unknown[]) => { spy.calls.push(`${k}(${a.join(',')})`); };
-      document.addEventListener('securitypolicyviolation', (e) => spy.violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+      for (const k of ['alert', 'confirm', 'prompt'])
+        w[k] = (...a: unknown[]) => {
+          spy.calls.push(`${k}(${a.join(',')})`);
+        };
+      document.addEventListener('securitypolicyviolation', (e) =>
+        spy.violations.push(`${e.violatedDirective} ${e.blockedURI}`),
+      );
       new MutationObserver((ms) => {
-        for (const m of ms) m.addedNodes.forEach((n) => { if (n instanceof Element && (n.matches('img') || n.querySelector('img'))) spy.imgs++; });
+        for (const m of ms)
+          m.addedNodes.forEach((n) => {
+            if (n instanceof Element && (n.matches('img') || n.querySelector('img'))) spy.imgs++;
+          });
       }).observe(document, { childList: true, subtree: true });
     });
 
@@ -437,11 +547,17 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
     await card.waitFor();
     assert.strictEqual(await card.locator('.layer-name').textContent(), XSS, 'the name, as text');
     assert.strictEqual(await panel().locator('img').count(), 0, 'an <img> element in the panel');
-    const after = await (await panelFrame()).evaluate(() => {
+    const after = await (
+      await panelFrame()
+    ).evaluate(() => {
       const w = window as unknown as { __bnXss?: { calls: string[]; violations: string[]; imgs: number } };
-      return { spy: w.__bnXss ?? null, imgs: document.getElementsByTagName('img').length, html: document.body.innerHTML };
+      return {
+        spy: w.__bnXss ?? null,
+        imgs: document.getElementsByTagName('img').length,
+        html: document.body.innerHTML,
+      };
     });
-    assert.ok(after.spy, 'the panel\'s document was replaced: the spy is gone, the check did not run');
+    assert.ok(after.spy, "the panel's document was replaced: the spy is gone, the check did not run");
     assert.deepStrictEqual(after.spy.calls, [], 'alert/confirm/prompt called');
     assert.deepStrictEqual(after.spy.violations, [], 'CSP violations (markup tried to load or run something)');
     assert.strictEqual(after.spy.imgs, 0, '<img> elements added');

@@ -8,14 +8,18 @@ import { startVsCode, VsCode } from './harness';
 
 suite('UI smoke: workbench with the packaged extension', () => {
   let vs: VsCode;
-  const example = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.ts')).sort()[0];
+  const example = readdirSync(join(ROOT, 'examples'))
+    .filter((f) => f.endsWith('.ts'))
+    .sort()[0];
 
   suiteSetup(async function () {
     this.timeout(180_000);
     assert.ok(example, 'examples/ has no .ts file');
     vs = await startVsCode({ theme: 'dark' });
   });
-  suiteTeardown(async () => { await vs?.close(); });
+  suiteTeardown(async () => {
+    await vs?.close();
+  });
 
   test('the explorer lists the examples', async () => {
     await vs.explorerRow(example).first().waitFor();
@@ -30,7 +34,9 @@ suite('UI smoke: workbench with the packaged extension', () => {
 
   test('the extension is installed from the .vsix and enabled', async () => {
     await vs.runCommand('Extensions: Show Installed Extensions');
-    const item = vs.page.locator('.extensions-viewlet .extension-list-item', { hasText: 'BatchNorm Inspector' }).first();
+    const item = vs.page
+      .locator('.extensions-viewlet .extension-list-item', { hasText: 'BatchNorm Inspector' })
+      .first();
     await item.waitFor();
     assert.ok(!(await item.getAttribute('class'))?.includes('disabled'), 'extension shown as disabled');
   });

@@ -42,7 +42,8 @@ function randn(shape: number[], seed: number, std = 5, mean = 0.3): Float32Array
   const n = shape.reduce((p, d) => p * d, 1);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    const u = Math.max(r(), 1e-12), v = r();
+    const u = Math.max(r(), 1e-12),
+      v = r();
     // a different mean per channel (last axis) makes channel mix-ups visible
     out[i] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v) * std + mean * (1 + (i % shape[shape.length - 1]));
   }
@@ -127,9 +128,14 @@ for (const backend of ['wasm', 'cpu'] as const) {
       assert.deepEqual(codes(s), ['STALE_MOVING_STATS']);
       assert.match(s.warnings[0].message, /never been updated/);
       // the output really is normalised with the moving statistics
-      assertClose(read(y), normalize64(data, shape, -1, filled(4, 0), filled(4, 1), 1e-3, null, null), 'predict output', {
-        scale: maxAbs(data),
-      });
+      assertClose(
+        read(y),
+        normalize64(data, shape, -1, filled(4, 0), filled(4, 1), 1e-3, null, null),
+        'predict output',
+        {
+          scale: maxAbs(data),
+        },
+      );
       // vectors are fresh copies
       assert.ok(s.movingMean instanceof Float32Array && s.lastCall.batchMean instanceof Float32Array);
       y.dispose();
@@ -169,7 +175,12 @@ for (const backend of ['wasm', 'cpu'] as const) {
         assert.equal(s.lastCall!.training, false);
         assert.equal(s.lastCall!.statsUsed, 'moving');
         assert.equal(s.lastTrainingCall, null);
-        assertClose(read(y), normalize64(data, shape, -1, filled(3, 0), filled(3, 1), 1e-3, null, null), 'inference output', { scale });
+        assertClose(
+          read(y),
+          normalize64(data, shape, -1, filled(3, 0), filled(3, 1), 1e-3, null, null),
+          'inference output',
+          { scale },
+        );
         y.dispose();
       }
 
@@ -194,11 +205,23 @@ for (const backend of ['wasm', 'cpu'] as const) {
       tf.dispose([m.mean, m.variance]);
       // moving update: float64 reference, and bit-exact from the captured statistics
       assertClose(s.movingMean, movingUpdate64(filled(3, 0), ref.mean, momentum), 'moving mean', { scale });
-      assertClose(s.movingVariance, movingUpdate64(filled(3, 1), ref.variance, momentum), 'moving variance', { scale: scale * scale });
-      assertSame(s.movingMean, movingUpdate32(filled(3, 0), tc.batchMean, momentum), 'moving mean from captured, float32');
-      assertSame(s.movingVariance, movingUpdate32(filled(3, 1), tc.batchVariance, momentum), 'moving variance from captured, float32');
+      assertClose(s.movingVariance, movingUpdate64(filled(3, 1), ref.variance, momentum), 'moving variance', {
+        scale: scale * scale,
+      });
+      assertSame(
+        s.movingMean,
+        movingUpdate32(filled(3, 0), tc.batchMean, momentum),
+        'moving mean from captured, float32',
+      );
+      assertSame(
+        s.movingVariance,
+        movingUpdate32(filled(3, 1), tc.batchVariance, momentum),
+        'moving variance from captured, float32',
+      );
       // output normalised with the batch statistics
-      assertClose(read(y), normalize64(data, shape, -1, ref.mean, ref.variance, 1e-3, null, null), 'training output', { scale: 1 });
+      assertClose(read(y), normalize64(data, shape, -1, ref.mean, ref.variance, 1e-3, null, null), 'training output', {
+        scale: 1,
+      });
       y.dispose();
 
       // then predict: lastCall becomes the inference call, lastTrainingCall stays (pitfall 3)
@@ -223,9 +246,16 @@ for (const backend of ['wasm', 'cpu'] as const) {
       const model = tf.sequential({ layers: [bn, tf.layers.dense({ units: 1 })] });
       model.compile({ optimizer: tf.train.sgd(0.01), loss: 'meanSquaredError' });
       const scale = maxAbs(data);
-      const batches = [[0, 3], [3, 6], [6, 9], [9, 10]];
-      let mm64 = filled(4, 0), mv64 = filled(4, 1);
-      let prevMM: Float32Array = new Float32Array(4), prevMV: Float32Array = new Float32Array(4).fill(1);
+      const batches = [
+        [0, 3],
+        [3, 6],
+        [6, 9],
+        [9, 10],
+      ];
+      let mm64 = filled(4, 0),
+        mv64 = filled(4, 1);
+      let prevMM: Float32Array = new Float32Array(4),
+        prevMV: Float32Array = new Float32Array(4).fill(1);
       inst.snapshotLayers();
       let batchNo = 0;
       await model.fit(x, yT, {
@@ -252,8 +282,16 @@ for (const backend of ['wasm', 'cpu'] as const) {
             assertClose(tc.batchVariance, ref.variance, `${what} batch variance`, { scale: scale * scale });
             assertClose(s.movingMean, mm64, `${what} moving mean`, { scale, rtol: 5e-5 });
             assertClose(s.movingVariance, mv64, `${what} moving variance`, { scale: scale * scale, rtol: 5e-5 });
-            assertSame(s.movingMean, movingUpdate32(prevMM, tc.batchMean, momentum), `${what} moving mean from captured`);
-            assertSame(s.movingVariance, movingUpdate32(prevMV, tc.batchVariance, momentum), `${what} moving variance from captured`);
+            assertSame(
+              s.movingMean,
+              movingUpdate32(prevMM, tc.batchMean, momentum),
+              `${what} moving mean from captured`,
+            );
+            assertSame(
+              s.movingVariance,
+              movingUpdate32(prevMV, tc.batchVariance, momentum),
+              `${what} moving variance from captured`,
+            );
             prevMM = s.movingMean;
             prevMV = s.movingVariance;
             if (to - from === 1) {
@@ -303,8 +341,12 @@ for (const backend of ['wasm', 'cpu'] as const) {
       model.compile({ optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError' });
       await model.fit(x, yT, { batchSize: 4, epochs: 1, shuffle: false, verbose: 0 });
       const scale = maxAbs(data);
-      let mm = filled(3, 0), mv = filled(3, 1);
-      for (const [from, to] of [[0, 4], [4, 8]]) {
+      let mm = filled(3, 0),
+        mv = filled(3, 1);
+      for (const [from, to] of [
+        [0, 4],
+        [4, 8],
+      ]) {
         const b = sliceRows(data, shape, from, to);
         const ref = moments64(b.data, b.shape);
         mm = movingUpdate64(mm, ref.mean, 0.99);
@@ -365,7 +407,9 @@ for (const backend of ['wasm', 'cpu'] as const) {
       assertClose(s.lastTrainingCall!.batchMean, ref.mean, 'NHWC batch mean', { scale });
       assertClose(s.lastTrainingCall!.batchVariance, ref.variance, 'NHWC batch variance', { scale: scale * scale });
       assertClose(s.movingMean, movingUpdate64(filled(2, 0), ref.mean, 0.5), 'NHWC moving mean', { scale });
-      assertClose(read(y), normalize64(data, shape, -1, ref.mean, ref.variance, 1e-3, null, null), 'NHWC output', { scale: 1 });
+      assertClose(read(y), normalize64(data, shape, -1, ref.mean, ref.variance, 1e-3, null, null), 'NHWC output', {
+        scale: 1,
+      });
       y.dispose();
       // one image in training mode is not a batch of one: 20 values per channel
       const x1 = x.slice([0, 0, 0, 0], [1, 4, 5, 2]);
@@ -373,7 +417,9 @@ for (const backend of ['wasm', 'cpu'] as const) {
       const s1 = byName(inst.snapshotLayers(), bn.name);
       assert.deepEqual(codes(s1), []);
       const d1 = sliceRows(data, shape, 0, 1);
-      assertClose(s1.lastTrainingCall!.batchVariance, moments64(d1.data, d1.shape).variance, 'one image variance', { scale: scale * scale });
+      assertClose(s1.lastTrainingCall!.batchVariance, moments64(d1.data, d1.shape).variance, 'one image variance', {
+        scale: scale * scale,
+      });
       // predict: normalised with the moving statistics
       const yp = model.predict(x) as tf.Tensor;
       const sp = byName(inst.snapshotLayers(), bn.name);
@@ -387,10 +433,17 @@ for (const backend of ['wasm', 'cpu'] as const) {
       await model.fit(x, yT, { batchSize: 3, epochs: 1, verbose: 0 });
       const sf = byName(inst.snapshotLayers(), bn.name);
       assert.equal(sf.updates, 1);
-      assertClose(sf.movingMean, movingUpdate64(before.movingMean, ref.mean, 0.5), 'NHWC moving mean after fit', { scale });
-      assertClose(sf.movingVariance, movingUpdate64(before.movingVariance, ref.variance, 0.5), 'NHWC moving var after fit', {
-        scale: scale * scale,
+      assertClose(sf.movingMean, movingUpdate64(before.movingMean, ref.mean, 0.5), 'NHWC moving mean after fit', {
+        scale,
       });
+      assertClose(
+        sf.movingVariance,
+        movingUpdate64(before.movingVariance, ref.variance, 0.5),
+        'NHWC moving var after fit',
+        {
+          scale: scale * scale,
+        },
+      );
       tf.dispose([x, x1, yT]);
       model.dispose();
     });
@@ -424,13 +477,21 @@ for (const backend of ['wasm', 'cpu'] as const) {
           assert.equal(small.keptTensors() > 0, lazy, `${shape}: kept for read-back only under the budget`);
           assert.ok(inst.keptTensors() > 0, 'the default budget keeps it');
           const ref = moments64(data, shape, axis);
-          for (const [who, i] of [['eager/lazy', small], ['JS', js], ['default', inst]] as const) {
+          for (const [who, i] of [
+            ['eager/lazy', small],
+            ['JS', js],
+            ['default', inst],
+          ] as const) {
             const s = byName(i.snapshotLayers(), bn.name);
             const what = `${who} inference stats of [${shape}] axis ${axis}`;
             assert.equal(s.lastCall!.batchMean.length, shape[axis < 0 ? axis + shape.length : axis]);
             // float64 two-pass reduction rounded once to float32: within one float32 rounding (2^-24) of the reference
             assertClose(s.lastCall!.batchMean, ref.mean, `${what}: mean`, { scale: 0, atol: 0, rtol: 1e-7 });
-            assertClose(s.lastCall!.batchVariance, ref.variance, `${what}: variance`, { scale: 0, atol: 0, rtol: 1e-7 });
+            assertClose(s.lastCall!.batchVariance, ref.variance, `${what}: variance`, {
+              scale: 0,
+              atol: 0,
+              rtol: 1e-7,
+            });
             assert.equal(i.keptTensors(), 0);
           }
           x.dispose();
@@ -442,15 +503,24 @@ for (const backend of ['wasm', 'cpu'] as const) {
         const bn = tf.layers.batchNormalization({});
         bn.build(shape);
         for (const i of [small, js, inst]) i.snapshotLayers();
-        const d1 = randn(shape, 30, 1, 2), d2 = randn(shape, 31, 3, -1);
+        const d1 = randn(shape, 30, 1, 2),
+          d2 = randn(shape, 31, 3, -1);
         const [x1, x2] = [tf.tensor(d1, shape), tf.tensor(d2, shape)];
         tf.dispose(bn.apply(x1) as tf.Tensor);
         assert.ok(small.keptTensors() > 0, 'first input kept');
         tf.dispose(bn.apply(x2) as tf.Tensor);
         assert.ok(small.keptTensors() > 0, 'second input kept as well: the first was released before');
         const s = byName(small.snapshotLayers(), bn.name);
-        assertClose(s.lastCall!.batchMean, moments64(d2, shape).mean, 'second call mean', { scale: 0, atol: 0, rtol: 1e-7 });
-        assertClose(s.lastCall!.batchVariance, moments64(d2, shape).variance, 'second call variance', { scale: 0, atol: 0, rtol: 1e-7 });
+        assertClose(s.lastCall!.batchMean, moments64(d2, shape).mean, 'second call mean', {
+          scale: 0,
+          atol: 0,
+          rtol: 1e-7,
+        });
+        assertClose(s.lastCall!.batchVariance, moments64(d2, shape).variance, 'second call variance', {
+          scale: 0,
+          atol: 0,
+          rtol: 1e-7,
+        });
         for (const i of [js, inst]) i.snapshotLayers();
         tf.dispose([x1, x2]);
         for (const w of bn.weights) w.dispose();
@@ -478,7 +548,12 @@ for (const backend of ['wasm', 'cpu'] as const) {
         const odd = tf.tensor(data.slice(0, 6 * 16), [6, 16]).slice([0, 0], [6, 12]); // 12 channels
         assert.ok(channelMomentsOnWasmHeap(tf, odd, -1), '12 channels');
         const d12 = read(odd);
-        assertClose(channelMomentsOnWasmHeap(tf, odd, -1)!.variance, moments64(d12, [6, 12]).variance, '12 channels variance', { scale: 0, atol: 0, rtol: 1e-7 });
+        assertClose(
+          channelMomentsOnWasmHeap(tf, odd, -1)!.variance,
+          moments64(d12, [6, 12]).variance,
+          '12 channels variance',
+          { scale: 0, atol: 0, rtol: 1e-7 },
+        );
         const six = tf.tensor(data.slice(0, 60), [10, 6]);
         assert.equal(channelMomentsOnWasmHeap(tf, six, -1), null, '6 channels: JS');
         assert.equal(channelMomentsOnWasmHeap(tf, x, 1), null, 'channel axis not last: JS');
@@ -490,13 +565,18 @@ for (const backend of ['wasm', 'cpu'] as const) {
       const bn = tf.layers.batchNormalization({});
       tf.dispose(bn.apply(x) as tf.Tensor);
       assert.ok(inst.keptTensors() > 0);
-      const heap = () => ((tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.buffer.byteLength ?? 0);
+      const heap = () =>
+        (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.buffer.byteLength ?? 0;
       const before = heap();
       const big = tf.zeros([Math.ceil(before / 4) + (1 << 20)]); // more than the whole heap: it must grow
       if (backend === 'wasm') assert.ok(heap() > before, `heap grew (${before} -> ${heap()})`);
       const s = byName(inst.snapshotLayers(), bn.name);
       assertClose(s.lastCall!.batchMean, ref.mean, 'mean after heap growth', { scale: 0, atol: 0, rtol: 1e-7 });
-      assertClose(s.lastCall!.batchVariance, ref.variance, 'variance after heap growth', { scale: 0, atol: 0, rtol: 1e-7 });
+      assertClose(s.lastCall!.batchVariance, ref.variance, 'variance after heap growth', {
+        scale: 0,
+        atol: 0,
+        rtol: 1e-7,
+      });
       tf.dispose([big, x]);
       bn.dispose();
     });
@@ -518,18 +598,27 @@ for (const backend of ['wasm', 'cpu'] as const) {
       assertClose(s.lastTrainingCall!.batchMean, ref.mean, 'NCHW batch mean', { scale });
       assertClose(s.lastTrainingCall!.batchVariance, ref.variance, 'NCHW batch variance', { scale: scale * scale });
       assertClose(s.movingMean, movingUpdate64(filled(3, 0), ref.mean, 0.99), 'NCHW moving mean', { scale });
-      assertClose(s.movingVariance, movingUpdate64(filled(3, 1), ref.variance, 0.99), 'NCHW moving variance', { scale: scale * scale });
+      assertClose(s.movingVariance, movingUpdate64(filled(3, 1), ref.variance, 0.99), 'NCHW moving variance', {
+        scale: scale * scale,
+      });
       // The statistics are per axis-1 channel, but tfjs 4.22 normalises the output as if the data were
       // channels-last (its FusedBatchNorm kernels cycle the statistics by flat index): measured, not wished.
       const out = read(y);
-      assertClose(out, normalizeFlatCycle64(data, ref.mean, ref.variance, 1e-5), 'NCHW output (flat-index broadcast)', { scale: 1 });
+      assertClose(out, normalizeFlatCycle64(data, ref.mean, ref.variance, 1e-5), 'NCHW output (flat-index broadcast)', {
+        scale: 1,
+      });
       const right = normalize64(data, shape, 1, ref.mean, ref.variance, 1e-5, null, null);
-      assert.ok(out.some((v, i) => Math.abs(v - right[i]) > 1), 'tfjs#1106 still there: the output is not the per-channel normalisation');
+      assert.ok(
+        out.some((v, i) => Math.abs(v - right[i]) > 1),
+        'tfjs#1106 still there: the output is not the per-channel normalisation',
+      );
       y.dispose();
       const yp = model.predict(x) as tf.Tensor;
       const sp = byName(inst.snapshotLayers(), bn.name);
       assertClose(sp.lastCall!.batchMean, ref.mean, 'NCHW inference batch mean', { scale });
-      assertClose(read(yp), normalizeFlatCycle64(data, s.movingMean, s.movingVariance, 1e-5), 'NCHW predict', { scale: 1 });
+      assertClose(read(yp), normalizeFlatCycle64(data, s.movingMean, s.movingVariance, 1e-5), 'NCHW predict', {
+        scale: 1,
+      });
       yp.dispose();
       x.dispose();
       model.dispose();
@@ -554,17 +643,22 @@ for (const backend of ['wasm', 'cpu'] as const) {
       assert.equal(byName(s0, bnA.name).calls, 0);
       const y = outer.apply(x, { training: true }) as tf.Tensor;
       const snaps = inst.snapshotLayers();
-      const a = byName(snaps, bnA.name), b = byName(snaps, bnB.name);
+      const a = byName(snaps, bnA.name),
+        b = byName(snaps, bnB.name);
       assert.deepEqual(a.path, [outer.name, backbone.name, bnA.name]);
       assert.deepEqual(b.path, [outer.name, bnB.name]);
-      for (const s of snaps) for (const p of s.path) assert.ok(!p.endsWith('_model'), `internal model in path ${s.path}`);
+      for (const s of snaps)
+        for (const p of s.path) assert.ok(!p.endsWith('_model'), `internal model in path ${s.path}`);
       // bnA saw the model input: its statistics are the input's
       const ref = moments64(data, shape);
       assertClose(a.lastTrainingCall!.batchMean, ref.mean, 'nested batch mean', { scale: maxAbs(data) });
       assert.equal(a.updates, 1);
       assert.equal(b.updates, 1);
       // a sequential wrapping the same backbone: the one used last gives the path
-      const outerSeq = tf.sequential({ name: `outerSeq_${backend}`, layers: [backbone, tf.layers.dense({ units: 1 })] });
+      const outerSeq = tf.sequential({
+        name: `outerSeq_${backend}`,
+        layers: [backbone, tf.layers.dense({ units: 1 })],
+      });
       tf.dispose(outerSeq.predict(x) as tf.Tensor);
       assert.deepEqual(byName(inst.snapshotLayers(), bnA.name).path, [outerSeq.name, backbone.name, bnA.name]);
       tf.dispose(outer.predict(x) as tf.Tensor);
@@ -580,7 +674,10 @@ for (const backend of ['wasm', 'cpu'] as const) {
       const x = tf.tensor(data, shape);
       const unbuilt = tf.layers.batchNormalization({});
       const bare = tf.layers.batchNormalization({ momentum: 0.5 });
-      assert.ok(!inst.snapshotLayers().some((l) => l.name === bare.name || l.name === unbuilt.name), 'not built: not listed');
+      assert.ok(
+        !inst.snapshotLayers().some((l) => l.name === bare.name || l.name === unbuilt.name),
+        'not built: not listed',
+      );
       const y = bare.apply(x, { training: true }) as tf.Tensor;
       const snaps = inst.snapshotLayers();
       const s = byName(snaps, bare.name);
@@ -588,7 +685,9 @@ for (const backend of ['wasm', 'cpu'] as const) {
       assert.deepEqual(s.path, [bare.name]);
       const ref = moments64(data, shape);
       assertClose(s.lastTrainingCall!.batchMean, ref.mean, 'bare batch mean', { scale: maxAbs(data) });
-      assertClose(s.movingVariance, movingUpdate64(filled(2, 1), ref.variance, 0.5), 'bare moving var', { scale: maxAbs(data) ** 2 });
+      assertClose(s.movingVariance, movingUpdate64(filled(2, 1), ref.variance, 0.5), 'bare moving var', {
+        scale: maxAbs(data) ** 2,
+      });
       y.dispose();
       x.dispose();
       bare.dispose();
@@ -602,7 +701,10 @@ for (const backend of ['wasm', 'cpu'] as const) {
       tf.dispose(second.apply(x) as tf.Tensor);
       tf.dispose(first.apply(x, { training: true }) as tf.Tensor);
       const names = inst.snapshotLayers().map((l) => l.name);
-      assert.ok(names.indexOf(first.name) >= 0 && names.indexOf(first.name) < names.indexOf(second.name), names.join(', '));
+      assert.ok(
+        names.indexOf(first.name) >= 0 && names.indexOf(first.name) < names.indexOf(second.name),
+        names.join(', '),
+      );
       const kept = inst.keptTensors();
       first.dispose();
       second.dispose();
@@ -610,7 +712,9 @@ for (const backend of ['wasm', 'cpu'] as const) {
       assert.ok(!after.includes(first.name) && !after.includes(second.name));
       assert.ok(inst.keptTensors() <= kept);
       // model.dispose() drops its layers too
-      const m = tf.sequential({ layers: [tf.layers.batchNormalization({ inputShape: [2], name: `inModel_${backend}` })] });
+      const m = tf.sequential({
+        layers: [tf.layers.batchNormalization({ inputShape: [2], name: `inModel_${backend}` })],
+      });
       tf.dispose(m.apply(x, { training: true }) as tf.Tensor);
       assert.ok(inst.snapshotLayers().some((l) => l.name === `inModel_${backend}`));
       m.dispose();
@@ -629,10 +733,12 @@ for (const backend of ['wasm', 'cpu'] as const) {
       tf.dispose(src.apply(x, { training: true }) as tf.Tensor);
       const trained = byName(inst.snapshotLayers(), `savedBn_${backend}`);
       let artifacts: tf.io.ModelArtifacts | null = null;
-      await src.save(tf.io.withSaveHandler(async (a) => {
-        artifacts = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }));
+      await src.save(
+        tf.io.withSaveHandler(async (a) => {
+          artifacts = a;
+          return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+        }),
+      );
       src.dispose();
       assert.ok(artifacts);
       const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
@@ -649,16 +755,26 @@ for (const backend of ['wasm', 'cpu'] as const) {
       assert.equal(s.calls, 1);
       assert.equal(s.movingUpdated, false, 'loading is not an update');
       assert.deepEqual(codes(s), [], 'trained statistics were loaded: not stale');
-      assertClose(read(y), normalize64(data, shape, -1, s.movingMean, s.movingVariance, 1e-3, s.gamma, s.beta), 'loaded predict', {
-        scale: 1,
-      });
+      assertClose(
+        read(y),
+        normalize64(data, shape, -1, s.movingMean, s.movingVariance, 1e-3, s.gamma, s.beta),
+        'loaded predict',
+        {
+          scale: 1,
+        },
+      );
       // training the loaded one updates it
       tf.dispose(loaded.apply(x, { training: true }) as tf.Tensor);
       const s2 = byName(inst.snapshotLayers(), s.name);
       assert.equal(s2.updates, 1);
-      assertClose(s2.movingMean, movingUpdate64(s.movingMean, moments64(data, shape).mean, 0.5), 'loaded moving mean update', {
-        scale: maxAbs(data),
-      });
+      assertClose(
+        s2.movingMean,
+        movingUpdate64(s.movingMean, moments64(data, shape).mean, 0.5),
+        'loaded moving mean update',
+        {
+          scale: maxAbs(data),
+        },
+      );
       y.dispose();
       x.dispose();
       loaded.dispose();
@@ -707,7 +823,9 @@ for (const backend of ['wasm', 'cpu'] as const) {
       const x = tf.tidy(() => tf.randomNormal([3, 5], 0, 1, 'float32', 1).mul(5).add(0.3));
       const data = read(x);
       const shape = [3, 5];
-      const model = tf.sequential({ layers: [tf.layers.batchNormalization({ inputShape: [5], trainable: false, epsilon: 1e-9 })] });
+      const model = tf.sequential({
+        layers: [tf.layers.batchNormalization({ inputShape: [5], trainable: false, epsilon: 1e-9 })],
+      });
       const name = model.layers[0].name;
       const ref = moments64(data, shape);
       const outs: Float32Array[] = [];
@@ -737,8 +855,12 @@ for (const backend of ['wasm', 'cpu'] as const) {
       assert.equal(s.updates, 1);
       assert.equal(s.movingUpdated, true);
       assert.deepEqual(codes(s), ['TRAINABLE_FALSE_STILL_UPDATES']);
-      assertClose(s.movingMean, movingUpdate64(filled(5, 0), ref.mean, 0.99), 'moving mean 0.01 * mean', { scale: maxAbs(data) });
-      assertClose(s.movingVariance, movingUpdate64(filled(5, 1), ref.variance, 0.99), 'moving var', { scale: maxAbs(data) ** 2 });
+      assertClose(s.movingMean, movingUpdate64(filled(5, 0), ref.mean, 0.99), 'moving mean 0.01 * mean', {
+        scale: maxAbs(data),
+      });
+      assertClose(s.movingVariance, movingUpdate64(filled(5, 1), ref.variance, 0.99), 'moving var', {
+        scale: maxAbs(data) ** 2,
+      });
       const om = moments64(read(o), shape);
       assertClose(om.mean, filled(5, 0), 'training output mean 0', { atol: 1e-5 });
       assertClose(om.variance, filled(5, 1), 'training output variance 1', { atol: 1e-5 });
@@ -752,14 +874,22 @@ for (const backend of ['wasm', 'cpu'] as const) {
       const data = read(x);
       const shape = [10, 5];
       const scale = maxAbs(data);
-      const model = tf.sequential({ layers: [tf.layers.batchNormalization({ inputShape: [5], momentum: 0.99, epsilon: 1e-9 })] });
+      const model = tf.sequential({
+        layers: [tf.layers.batchNormalization({ inputShape: [5], momentum: 0.99, epsilon: 1e-9 })],
+      });
       model.compile({ optimizer: 'sgd', loss: (_yTrue: tf.Tensor, yPred: tf.Tensor) => tf.mean(tf.mul(yPred, 0), -1) });
       const name = model.layers[0].name;
       // shuffle: false so the reference knows the batches (the probe shuffled; the statistics are the same kind)
       await model.fit(x, x, { batchSize: 3, epochs: 10, shuffle: false, verbose: 0 });
-      let mm = filled(5, 0), mv = filled(5, 1);
+      let mm = filled(5, 0),
+        mv = filled(5, 1);
       for (let e = 0; e < 10; e++)
-        for (const [from, to] of [[0, 3], [3, 6], [6, 9], [9, 10]]) {
+        for (const [from, to] of [
+          [0, 3],
+          [3, 6],
+          [6, 9],
+          [9, 10],
+        ]) {
           const b = sliceRows(data, shape, from, to);
           const r = moments64(b.data, b.shape);
           mm = movingUpdate64(mm, r.mean, 0.99);
@@ -784,16 +914,30 @@ for (const backend of ['wasm', 'cpu'] as const) {
       assert.equal(sp1.lastCall!.statsUsed, 'moving');
       assert.deepEqual(sp1.lastTrainingCall!.inputShape, [1, 5], 'lastTrainingCall is still fit’s last batch');
       assert.deepEqual(codes(sp1), []);
-      assertClose(read(p1), normalize64(data, shape, -1, sp1.movingMean, sp1.movingVariance, 1e-9, null, null), 'predict #1', { scale: 1 });
+      assertClose(
+        read(p1),
+        normalize64(data, shape, -1, sp1.movingMean, sp1.movingVariance, 1e-9, null, null),
+        'predict #1',
+        { scale: 1 },
+      );
 
       const o = model.apply(x, { training: true }) as tf.Tensor;
       const sa = byName(inst.snapshotLayers(), name);
       assert.equal(sa.updates, 1);
       assert.equal(sa.movingUpdated, true);
       assertClose(sa.lastTrainingCall!.batchMean, ref.mean, 'apply batch mean', { scale });
-      assertClose(sa.movingMean, movingUpdate64(sp1.movingMean, ref.mean, 0.99), 'moving = 0.99 old + 0.01 mean', { scale });
-      assertClose(sa.movingVariance, movingUpdate64(sp1.movingVariance, ref.variance, 0.99), 'moving variance', { scale: scale * scale });
-      assertClose(read(o), normalize64(data, shape, -1, ref.mean, ref.variance, 1e-9, null, null), 'apply(training) output', { scale: 1 });
+      assertClose(sa.movingMean, movingUpdate64(sp1.movingMean, ref.mean, 0.99), 'moving = 0.99 old + 0.01 mean', {
+        scale,
+      });
+      assertClose(sa.movingVariance, movingUpdate64(sp1.movingVariance, ref.variance, 0.99), 'moving variance', {
+        scale: scale * scale,
+      });
+      assertClose(
+        read(o),
+        normalize64(data, shape, -1, ref.mean, ref.variance, 1e-9, null, null),
+        'apply(training) output',
+        { scale: 1 },
+      );
       o.dispose();
 
       const p2 = model.predict(x) as tf.Tensor;
@@ -801,8 +945,12 @@ for (const backend of ['wasm', 'cpu'] as const) {
       assert.equal(sp2.movingUpdated, false);
       assert.equal(sp2.lastCall!.training, false);
       assert.deepEqual(sp2.lastTrainingCall!.inputShape, [10, 5]);
-      const a1 = read(p1), a2 = read(p2);
-      assert.ok(a1.some((v, i) => v !== a2[i]), 'predict #2 differs from #1');
+      const a1 = read(p1),
+        a2 = read(p2);
+      assert.ok(
+        a1.some((v, i) => v !== a2[i]),
+        'predict #2 differs from #1',
+      );
       tf.dispose([p1, p2, x]);
       model.dispose();
     });
@@ -837,7 +985,12 @@ describe('bnInstrument recompute mode (the fallback where the moments export can
         tf.dispose(bn.apply(x, { training: true }) as tf.Tensor);
         tf.dispose(bn.apply(x.slice([0], [2]), { training: false }) as tf.Tensor);
         const s = byName(inst.snapshotLayers(), bn.name);
-        results.push({ mean: s.lastTrainingCall!.batchMean, variance: s.lastTrainingCall!.batchVariance, mm: s.movingMean, lastMean: s.lastCall!.batchMean });
+        results.push({
+          mean: s.lastTrainingCall!.batchMean,
+          variance: s.lastTrainingCall!.batchVariance,
+          mm: s.movingMean,
+          lastMean: s.lastCall!.batchMean,
+        });
         assert.equal(inst.captureMode(), forceRecompute ? 'recompute' : 'capture');
         assert.equal(inst.captureNote() === null, !forceRecompute);
         bn.dispose();
@@ -860,7 +1013,8 @@ describe('bnInstrument uninstall', function () {
   it('restores every patched function and releases every kept tensor', async () => {
     await tf.setBackend('cpu');
     await tf.ready();
-    const BN = (tf.serialization.SerializationMap.getMap().classNameMap as Record<string, unknown[]>).BatchNormalization[0] as {
+    const BN = (tf.serialization.SerializationMap.getMap().classNameMap as Record<string, unknown[]>)
+      .BatchNormalization[0] as {
       prototype: Record<string, unknown>;
     };
     const core = require('@tensorflow/tfjs-core');
@@ -933,13 +1087,20 @@ describe('bnInstrument in an esbuild CJS bundle (the worker build: platform node
         logLevel: 'silent',
       });
       writeFileSync(join(dir, 'package.json'), '{}');
-      const res = JSON.parse(execFileSync(process.execPath, [out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+      const res = JSON.parse(
+        execFileSync(process.execPath, [out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
+      );
       assert.equal(res.mode, 'capture');
       assert.deepEqual(res.path, ['m', 'bn']);
       assertClose(res.mean, [4, 20 / 3], 'bundle batch mean');
-      assertClose(res.variance, [(9 + 1 + 16) / 3, ((20 / 3 - 2) ** 2 + (20 / 3 - 5) ** 2 + (13 - 20 / 3) ** 2) / 3], 'bundle batch variance', {
-        scale: 10,
-      });
+      assertClose(
+        res.variance,
+        [(9 + 1 + 16) / 3, ((20 / 3 - 2) ** 2 + (20 / 3 - 5) ** 2 + (13 - 20 / 3) ** 2) / 3],
+        'bundle batch variance',
+        {
+          scale: 10,
+        },
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -17,7 +17,10 @@ function close(actual: number[], expected: ArrayLike<number>, tol: number, what:
   assert.equal(actual.length, expected.length, `${what}: length`);
   for (let i = 0; i < actual.length; i++) {
     const e = expected[i];
-    assert.ok(Math.abs(actual[i] - e) <= tol * Math.max(1, Math.abs(e)), `${what}[${i}]: ${actual[i]} vs reference ${e}`);
+    assert.ok(
+      Math.abs(actual[i] - e) <= tol * Math.max(1, Math.abs(e)),
+      `${what}[${i}]: ${actual[i]} vs reference ${e}`,
+    );
   }
 }
 
@@ -31,7 +34,13 @@ describe('bn-inspect (CLI, real tfjs)', function () {
     const examples = readdirSync(EXAMPLES).filter((f) => /\.(ts|mts|js|mjs)$/.test(f));
 
     it('there are examples, each starting with a comment that says what to look at', () => {
-      for (const need of ['frozen-predict.ts', 'fit-then-predict.ts', 'fine-tune-frozen.ts', 'small-cnn.ts', 'nested-model.ts'])
+      for (const need of [
+        'frozen-predict.ts',
+        'fit-then-predict.ts',
+        'fine-tune-frozen.ts',
+        'small-cnn.ts',
+        'nested-model.ts',
+      ])
         assert.ok(examples.includes(need), need);
       for (const f of examples) {
         const text = readFileSync(join(EXAMPLES, f), 'utf8');
@@ -50,7 +59,10 @@ describe('bn-inspect (CLI, real tfjs)', function () {
         assert.equal(doc.error, null);
         assert.equal(doc.backend, 'wasm');
         assert.ok(doc.steps.length > 0, 'has steps');
-        assert.ok(doc.steps.some((s: any) => s.layers.length > 0), 'sees a BN layer');
+        assert.ok(
+          doc.steps.some((s: any) => s.layers.length > 0),
+          'sees a BN layer',
+        );
         assert.ok(!/tfjs-node|already registered/.test(doc.output + r.stderr), 'no tfjs banner');
       });
     }
@@ -76,9 +88,15 @@ describe('bn-inspect (CLI, real tfjs)', function () {
         assert.equal(l.lastCall.statsUsed, 'moving');
         assert.deepEqual(l.lastCall.inputShape, [3, 5]);
         assert.equal(l.lastTrainingCall, null);
-        assert.deepEqual(l.warnings.map((w: any) => w.code), ['STALE_MOVING_STATS']);
+        assert.deepEqual(
+          l.warnings.map((w: any) => w.code),
+          ['STALE_MOVING_STATS'],
+        );
       }
-      const outs = doc.output.split('\n').filter((l: string) => l.startsWith('predict ')).map((l: string) => l.replace(/^predict \d+:/, ''));
+      const outs = doc.output
+        .split('\n')
+        .filter((l: string) => l.startsWith('predict '))
+        .map((l: string) => l.replace(/^predict \d+:/, ''));
       assert.equal(outs.length, 10);
       assert.equal(new Set(outs).size, 1, 'ten identical outputs');
     });
@@ -114,8 +132,18 @@ describe('bn-inspect (CLI, real tfjs)', function () {
       // 4: apply training: true: one more update with the same x
       assert.equal(L[3].updates, 1);
       assert.equal(L[3].lastCall.statsUsed, 'batch');
-      close(nums(L[3].movingMean), movingUpdate64(nums(L[2].movingMean), nums(L[3].lastTrainingCall.batchMean), 0.99), 1e-5, 'movingMean after apply');
-      close(nums(L[3].movingVariance), movingUpdate64(nums(L[2].movingVariance), nums(L[3].lastTrainingCall.batchVariance), 0.99), 1e-5, 'movingVariance after apply');
+      close(
+        nums(L[3].movingMean),
+        movingUpdate64(nums(L[2].movingMean), nums(L[3].lastTrainingCall.batchMean), 0.99),
+        1e-5,
+        'movingMean after apply',
+      );
+      close(
+        nums(L[3].movingVariance),
+        movingUpdate64(nums(L[2].movingVariance), nums(L[3].lastTrainingCall.batchVariance), 0.99),
+        1e-5,
+        'movingVariance after apply',
+      );
       // 5: predict again
       assert.equal(L[4].updates, 0);
       const out = doc.output.split('\n');
@@ -162,7 +190,12 @@ describe('bn-inspect (CLI, real tfjs)', function () {
         for (let j = 0; j < train[k].layers.length; j++) {
           const l = train[k].layers[j];
           const prev = train[k - 1].layers[j];
-          close(nums(l.movingMean), movingUpdate64(nums(prev.movingMean), nums(l.lastTrainingCall.batchMean), 0.99), 1e-5, `${l.name} moving mean`);
+          close(
+            nums(l.movingMean),
+            movingUpdate64(nums(prev.movingMean), nums(l.lastTrainingCall.batchMean), 0.99),
+            1e-5,
+            `${l.name} moving mean`,
+          );
         }
       const last = doc.steps.at(-1);
       for (const l of last.layers) assert.equal(l.lastCall.training, false);
@@ -214,16 +247,29 @@ bn.apply(x.mul(2), { training: false });
       const l2 = s2.layers[0];
       assert.equal(l2.updates, 0);
       assert.equal(l2.lastCall.training, false);
-      close(nums(l2.lastCall.batchMean), Array.from(ref.mean, (m) => 2 * m), 1e-5, 'inference-call mean');
-      close(nums(l2.lastCall.batchVariance), Array.from(ref.variance, (v) => 4 * v), 1e-5, 'inference-call variance');
+      close(
+        nums(l2.lastCall.batchMean),
+        Array.from(ref.mean, (m) => 2 * m),
+        1e-5,
+        'inference-call mean',
+      );
+      close(
+        nums(l2.lastCall.batchVariance),
+        Array.from(ref.variance, (v) => 4 * v),
+        1e-5,
+        'inference-call variance',
+      );
       assert.deepEqual(l2.lastTrainingCall, l1.lastTrainingCall, 'last training call kept apart from the last call');
     });
 
     it('NaN and Infinity are written as strings, with NON_FINITE', async () => {
-      const p = fx.write('nan.ts', `import * as tf from '@tensorflow/tfjs';
+      const p = fx.write(
+        'nan.ts',
+        `import * as tf from '@tensorflow/tfjs';
 const bn = tf.layers.batchNormalization();
 bn.apply(tf.tensor2d([[NaN, 1], [2, 3]]), { training: true });
-`);
+`,
+      );
       const doc = parseDocument(await runCli(['run', p, '--json']), p);
       const l = doc.steps[0].layers[0];
       assert.equal(l.movingMean[0], 'NaN');
@@ -284,10 +330,13 @@ const ok = 1;
     });
 
     it('a script with no BN layer: exit 0, steps with empty layers', async () => {
-      const p = fx.write('nobn.ts', `import * as tf from '@tensorflow/tfjs';
+      const p = fx.write(
+        'nobn.ts',
+        `import * as tf from '@tensorflow/tfjs';
 const m = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2 })] });
 m.predict(tf.ones([2, 3]));
-`);
+`,
+      );
       const r = await runCli(['run', p, '--json']);
       assert.equal(r.code, 0, r.stderr);
       const doc = parseDocument(r, p);
@@ -296,12 +345,15 @@ m.predict(tf.ones([2, 3]));
     });
 
     it('an endless loop with --timeout-ms: exit 3 within a few seconds, the steps so far kept', async () => {
-      const p = fx.write('endless.ts', `import * as tf from '@tensorflow/tfjs';
+      const p = fx.write(
+        'endless.ts',
+        `import * as tf from '@tensorflow/tfjs';
 const bn = tf.layers.batchNormalization();
 bn.apply(tf.ones([2, 2]), { training: true });
 let n = 0;
 while (true) n++;
-`);
+`,
+      );
       const r = await runCli(['run', p, '--json', '--timeout-ms', '1500']);
       assert.equal(r.code, 3);
       assert.ok(r.ms < 8000, `took ${r.ms} ms`);
@@ -312,10 +364,13 @@ while (true) n++;
     });
 
     it('a missing import: exit 1, a clear message at the import line', async () => {
-      const p = fx.write('missing.ts', `import * as tf from '@tensorflow/tfjs';
+      const p = fx.write(
+        'missing.ts',
+        `import * as tf from '@tensorflow/tfjs';
 import { thing } from 'no-such-package-here';
 console.log(thing, tf.version);
-`);
+`,
+      );
       const r = await runCli(['run', p, '--json']);
       assert.equal(r.code, 1);
       const doc = parseDocument(r, p);
@@ -396,7 +451,10 @@ console.log(thing, tf.version);
       assert.equal(r.code, 0, r.stderr);
       const doc = parseDocument(r, script);
       assert.equal(doc.steps.length, 3);
-      assert.deepEqual(doc.steps.map((s: any) => s.hit), [1, 2, 3]);
+      assert.deepEqual(
+        doc.steps.map((s: any) => s.hit),
+        [1, 2, 3],
+      );
     });
 
     it('--backend cpu: runs on cpu, no "install tfjs-node" banner anywhere', async () => {
@@ -410,7 +468,9 @@ console.log(thing, tf.version);
     });
 
     it('the console output is captured in order (console.*, process.stdout/stderr.write), and only in the document', async () => {
-      const p = fx.write('order.ts', `import * as tf from '@tensorflow/tfjs';
+      const p = fx.write(
+        'order.ts',
+        `import * as tf from '@tensorflow/tfjs';
 console.log('one');
 process.stdout.write('two\\n');
 console.error('three');
@@ -419,11 +479,12 @@ process.stderr.write('six\\n');
 const bn = tf.layers.batchNormalization();
 bn.apply(tf.ones([2, 2]));
 console.info('seven', [8]);
-`);
+`,
+      );
       const r = await runCli(['run', p, '--json']);
       assert.equal(r.code, 0);
       const doc = parseDocument(r, p);
-      assert.equal(doc.output, "one\ntwo\nthree\nfour { five: 5 }\nsix\nseven [ 8 ]\n");
+      assert.equal(doc.output, 'one\ntwo\nthree\nfour { five: 5 }\nsix\nseven [ 8 ]\n');
       assert.equal(r.stderr, '');
     });
 
@@ -440,7 +501,7 @@ console.info('seven', [8]);
       assert.equal(r.stderr, '');
     });
 
-    it('a relative import of the user\'s own file: step points inside it, errors placed in it', async () => {
+    it("a relative import of the user's own file: step points inside it, errors placed in it", async () => {
       const helper = `import * as tf from '@tensorflow/tfjs';
 export function trainStep(layer: tf.layers.Layer, x: tf.Tensor): tf.Tensor {
   const y = layer.apply(x, { training: true }) as tf.Tensor;
@@ -461,24 +522,30 @@ fail();
       const r = await runCli(['run', p, '--json']);
       assert.equal(r.code, 1);
       const doc = parseDocument(r, p);
-      assert.deepEqual(doc.steps.map((s: any) => [s.file, s.line, s.hit]), [
-        [hp, 3, 1],
-        [hp, 3, 2],
-        [hp, 3, 3],
-      ]);
+      assert.deepEqual(
+        doc.steps.map((s: any) => [s.file, s.line, s.hit]),
+        [
+          [hp, 3, 1],
+          [hp, 3, 2],
+          [hp, 3, 3],
+        ],
+      );
       assert.equal(doc.error.file, hp);
       assert.equal(doc.error.line, 7);
       assert.match(doc.error.message, /from the helper/);
     });
 
     it('a CommonJS script (require, module.exports)', async () => {
-      const p = fx.write('common.js', `const tf = require('@tensorflow/tfjs');
+      const p = fx.write(
+        'common.js',
+        `const tf = require('@tensorflow/tfjs');
 const { layers } = require('@tensorflow/tfjs-layers');
 const bn = layers.batchNormalization();
 bn.apply(tf.ones([3, 2]), { training: true });
 module.exports = { bn };
 console.log('cjs', typeof module.exports.bn);
-`);
+`,
+      );
       const r = await runCli(['run', p, '--json']);
       assert.equal(r.code, 0, r.stderr);
       const doc = parseDocument(r, p);
@@ -488,13 +555,16 @@ console.log('cjs', typeof module.exports.bn);
     });
 
     it('top-level await in a .mjs script, default and named imports of tfjs-core / tfjs-node', async () => {
-      const p = fx.write('tla.mjs', `import tf from '@tensorflow/tfjs-node';
+      const p = fx.write(
+        'tla.mjs',
+        `import tf from '@tensorflow/tfjs-node';
 import { ones } from '@tensorflow/tfjs-core';
 const m = tf.sequential({ layers: [tf.layers.batchNormalization({ inputShape: [2] })] });
 m.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
 await m.fit(ones([4, 2]), ones([4, 2]), { epochs: 2, verbose: 0 });
 console.log('after fit');
-`);
+`,
+      );
       const r = await runCli(['run', p, '--json']);
       assert.equal(r.code, 0, r.stderr);
       const doc = parseDocument(r, p);
@@ -503,8 +573,10 @@ console.log('after fit');
       assert.equal(doc.output, 'after fit\n');
     });
 
-    it('an un-awaited async main(): the run ends when the script\'s work does; a rejection is an error', async () => {
-      const p = fx.write('later.ts', `import * as tf from '@tensorflow/tfjs';
+    it("an un-awaited async main(): the run ends when the script's work does; a rejection is an error", async () => {
+      const p = fx.write(
+        'later.ts',
+        `import * as tf from '@tensorflow/tfjs';
 async function main() {
   await new Promise((r) => setTimeout(r, 300));
   const bn = tf.layers.batchNormalization();
@@ -513,7 +585,8 @@ async function main() {
   throw new Error('late failure');
 }
 main();
-`);
+`,
+      );
       const r = await runCli(['run', p, '--json']);
       assert.equal(r.code, 1);
       const doc = parseDocument(r, p);

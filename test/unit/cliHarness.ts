@@ -83,7 +83,8 @@ function checkVector(v: Json, len: number, where: string, nullable = false): voi
   if (v === null && nullable) return;
   assert.ok(Array.isArray(v), `${where} is an array`);
   assert.equal(v.length, len, `${where} has one entry per channel`);
-  for (const x of v) assert.ok(isNum(x), `${where} holds JSON numbers or "NaN"/"Infinity"/"-Infinity", got ${JSON.stringify(x)}`);
+  for (const x of v)
+    assert.ok(isNum(x), `${where} holds JSON numbers or "NaN"/"Infinity"/"-Infinity", got ${JSON.stringify(x)}`);
 }
 
 function checkCall(c: Json, channels: number, where: string): void {
@@ -91,14 +92,20 @@ function checkCall(c: Json, channels: number, where: string): void {
   assert.equal(typeof c, 'object', `${where} is an object or null`);
   assert.equal(typeof c.training, 'boolean', `${where}.training`);
   assert.equal(c.statsUsed, c.training ? 'batch' : 'moving', `${where}.statsUsed follows training`);
-  assert.ok(Array.isArray(c.inputShape) && c.inputShape.every((d: Json) => Number.isInteger(d) && d >= 0), `${where}.inputShape`);
+  assert.ok(
+    Array.isArray(c.inputShape) && c.inputShape.every((d: Json) => Number.isInteger(d) && d >= 0),
+    `${where}.inputShape`,
+  );
   checkVector(c.batchMean, channels, `${where}.batchMean`);
   checkVector(c.batchVariance, channels, `${where}.batchVariance`);
 }
 
 export function checkLayer(l: Json, where: string): void {
   assert.equal(typeof l.name, 'string', `${where}.name`);
-  assert.ok(Array.isArray(l.path) && l.path.length >= 1 && l.path.every((p: Json) => typeof p === 'string'), `${where}.path`);
+  assert.ok(
+    Array.isArray(l.path) && l.path.length >= 1 && l.path.every((p: Json) => typeof p === 'string'),
+    `${where}.path`,
+  );
   assert.equal(l.path[l.path.length - 1], l.name, `${where}.path ends with the layer's name`);
   assert.ok(Number.isInteger(l.axis), `${where}.axis`);
   assert.ok(Number.isInteger(l.channels) && l.channels > 0, `${where}.channels`);
@@ -149,7 +156,10 @@ export function checkDocument(doc: Json, script: string): Json {
   if (doc.error !== null) {
     assert.equal(typeof doc.error.message, 'string', 'error.message');
     assert.ok(doc.error.line === null || (Number.isInteger(doc.error.line) && doc.error.line >= 1), 'error.line');
-    assert.ok(doc.error.column === null || (Number.isInteger(doc.error.column) && doc.error.column >= 1), 'error.column');
+    assert.ok(
+      doc.error.column === null || (Number.isInteger(doc.error.column) && doc.error.column >= 1),
+      'error.column',
+    );
     assert.equal(typeof doc.error.stack, 'string', 'error.stack');
   }
   return doc;
@@ -161,7 +171,9 @@ export function parseDocument(r: CliRun, script: string): Json {
   try {
     doc = JSON.parse(r.stdout);
   } catch (e) {
-    assert.fail(`stdout is one JSON document: ${(e as Error).message}\n--- stdout ---\n${r.stdout.slice(0, 2000)}\n--- stderr ---\n${r.stderr}`);
+    assert.fail(
+      `stdout is one JSON document: ${(e as Error).message}\n--- stdout ---\n${r.stdout.slice(0, 2000)}\n--- stderr ---\n${r.stderr}`,
+    );
   }
   return checkDocument(doc, script);
 }

@@ -88,23 +88,31 @@ console.log('end');
       if (!isPaused) return;
       paused.push(step);
       // then: run to the last step point
-      s.resume(paused.length === 1 ? { kind: 'line', file: p, line: lineOf(loopScript, 'bn.apply(x);') } : { kind: 'none' });
+      s.resume(
+        paused.length === 1 ? { kind: 'line', file: p, line: lineOf(loopScript, 'bn.apply(x);') } : { kind: 'none' },
+      );
     });
     const r = await s.run();
     assert.equal(r.reason, 'done');
-    assert.deepEqual(paused.map((q) => [q.index, q.line, q.hit]), [
-      [2, C, 1],
-      [10, lineOf(loopScript, 'bn.apply(x);'), 1],
-    ]);
+    assert.deepEqual(
+      paused.map((q) => [q.index, q.line, q.hit]),
+      [
+        [2, C, 1],
+        [10, lineOf(loopScript, 'bn.apply(x);'), 1],
+      ],
+    );
     assert.equal(r.steps.length, 10);
   });
 
   it('stop() during an endless loop returns within 2 s; the steps so far are kept', async () => {
-    const p = fx.write('endless.ts', `import * as tf from '@tensorflow/tfjs';
+    const p = fx.write(
+      'endless.ts',
+      `import * as tf from '@tensorflow/tfjs';
 const bn = tf.layers.batchNormalization();
 bn.apply(tf.ones([2, 2]), { training: true });
 for (;;) {}
-`);
+`,
+    );
     const s = new EngineSession({ scriptPath: p, workerPath: WORKER });
     const firstStep = new Promise<void>((r) => s.on('step', () => r()));
     s.start();
@@ -138,11 +146,14 @@ for (;;) {}
   });
 
   it('timeoutMs: terminated, reason timeout, steps kept; pauses do not count toward it', async () => {
-    const p = fx.write('slow.ts', `import * as tf from '@tensorflow/tfjs';
+    const p = fx.write(
+      'slow.ts',
+      `import * as tf from '@tensorflow/tfjs';
 const bn = tf.layers.batchNormalization();
 bn.apply(tf.ones([2, 2]), { training: true });
 while (true) {}
-`);
+`,
+    );
     const s = new EngineSession({ scriptPath: p, workerPath: WORKER, timeoutMs: 800, pause: { kind: 'next' } });
     s.on('step', (_st, paused) => paused && setTimeout(() => s.resume({ kind: 'none' }), 1200));
     const t0 = performance.now();
@@ -208,11 +219,14 @@ console.log(process.argv.length, process.argv[1] === ${JSON.stringify(p)});
   });
 
   it('a script that exhausts the worker heap ends with reason oom and a clear message; the host lives on', async () => {
-    const p = fx.write('oom.ts', `const keep: number[][] = [];
+    const p = fx.write(
+      'oom.ts',
+      `const keep: number[][] = [];
 // @step
 console.log('start');
 for (;;) keep.push(new Array(1e6).fill(Math.random()));
-`);
+`,
+    );
     const r = await new EngineSession({ scriptPath: p, workerPath: WORKER, memoryMb: 96 }).run();
     assert.equal(r.reason, 'oom', JSON.stringify(r.error));
     assert.equal(r.error?.kind, 'oom');
@@ -222,13 +236,18 @@ for (;;) keep.push(new Array(1e6).fill(Math.random()));
 
   it('a worker that cannot start ends with reason crashed', async () => {
     const p = fx.write('fine.ts', `console.log(1);\n`);
-    const r: EngineRunResult = await new EngineSession({ scriptPath: p, workerPath: fx.write('broken-worker.js', 'throw new Error("broken worker");\n') }).run();
+    const r: EngineRunResult = await new EngineSession({
+      scriptPath: p,
+      workerPath: fx.write('broken-worker.js', 'throw new Error("broken worker");\n'),
+    }).run();
     assert.equal(r.reason, 'crashed');
     assert.match(r.error!.message, /broken worker/);
   });
 
   it('no tensor leak: 1,000 steps, tf.memory().numTensors flat', async () => {
-    const p = fx.write('leak.ts', `import * as tf from '@tensorflow/tfjs';
+    const p = fx.write(
+      'leak.ts',
+      `import * as tf from '@tensorflow/tfjs';
 const model = tf.sequential({ layers: [
   tf.layers.dense({ inputShape: [4], units: 8 }),
   tf.layers.batchNormalization(),
@@ -243,11 +262,15 @@ for (let i = 1; i <= 1000; i++) {
   tf.dispose(model.predict(x) as tf.Tensor);
   if (i === 10 || i === 1000) console.log(i, tf.memory().numTensors);
 }
-`);
+`,
+    );
     const r = await new EngineSession({ scriptPath: p, workerPath: WORKER }).run();
     assert.equal(r.reason, 'done', JSON.stringify(r.error));
     assert.equal(r.steps.length, 2000);
-    const [at10, at1000] = r.output.trim().split('\n').map((l) => Number(l.split(' ')[1]));
+    const [at10, at1000] = r.output
+      .trim()
+      .split('\n')
+      .map((l) => Number(l.split(' ')[1]));
     assert.ok(at10 > 0);
     assert.equal(at1000, at10, `numTensors after 10 iterations ${at10}, after 1000 ${at1000}`);
     // every step saw both layers, the training ones updated

@@ -19,75 +19,126 @@ type Shape4 = [number, number, number, number];
 
 // ---------------------------------------------------------------- float64 references
 interface Geo {
-  B: number; H: number; W: number; C: number; OH: number; OW: number; CO: number;
-  KH: number; KW: number; sh: number; sw: number; pt: number; pl: number;
+  B: number;
+  H: number;
+  W: number;
+  C: number;
+  OH: number;
+  OW: number;
+  CO: number;
+  KH: number;
+  KW: number;
+  sh: number;
+  sw: number;
+  pt: number;
+  pl: number;
 }
-function geometry(xShape: Shape4, wShape: Shape4, strides: number | [number, number], pad: Pad, depthwise = false): Geo {
+function geometry(
+  xShape: Shape4,
+  wShape: Shape4,
+  strides: number | [number, number],
+  pad: Pad,
+  depthwise = false,
+): Geo {
   const info = tf.backend_util.computeConv2DInfo(xShape, wShape, strides, 1, pad as never, undefined, depthwise);
   return {
-    B: info.batchSize, H: info.inHeight, W: info.inWidth, C: info.inChannels, OH: info.outHeight, OW: info.outWidth,
-    CO: info.outChannels, KH: info.filterHeight, KW: info.filterWidth, sh: info.strideHeight, sw: info.strideWidth,
-    pt: info.padInfo.top, pl: info.padInfo.left,
+    B: info.batchSize,
+    H: info.inHeight,
+    W: info.inWidth,
+    C: info.inChannels,
+    OH: info.outHeight,
+    OW: info.outWidth,
+    CO: info.outChannels,
+    KH: info.filterHeight,
+    KW: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    pt: info.padInfo.top,
+    pl: info.padInfo.left,
   };
 }
 /** dW[kh,kw,c,o] = Σ_{b,oh,ow} x[b, oh·sh-pt+kh, ow·sw-pl+kw, c] · dy[b,oh,ow,o] (NHWC) */
 function convFilterRef(x: ArrayLike<number>, dy: ArrayLike<number>, g: Geo): Float64Array {
   const out = new Float64Array(g.KH * g.KW * g.C * g.CO);
-  for (let kh = 0; kh < g.KH; kh++) for (let kw = 0; kw < g.KW; kw++) for (let c = 0; c < g.C; c++) for (let o = 0; o < g.CO; o++) {
-    let s = 0;
-    for (let b = 0; b < g.B; b++) for (let oh = 0; oh < g.OH; oh++) for (let ow = 0; ow < g.OW; ow++) {
-      const ih = oh * g.sh - g.pt + kh, iw = ow * g.sw - g.pl + kw;
-      if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
-      s += x[((b * g.H + ih) * g.W + iw) * g.C + c] * dy[((b * g.OH + oh) * g.OW + ow) * g.CO + o];
-    }
-    out[((kh * g.KW + kw) * g.C + c) * g.CO + o] = s;
-  }
+  for (let kh = 0; kh < g.KH; kh++)
+    for (let kw = 0; kw < g.KW; kw++)
+      for (let c = 0; c < g.C; c++)
+        for (let o = 0; o < g.CO; o++) {
+          let s = 0;
+          for (let b = 0; b < g.B; b++)
+            for (let oh = 0; oh < g.OH; oh++)
+              for (let ow = 0; ow < g.OW; ow++) {
+                const ih = oh * g.sh - g.pt + kh,
+                  iw = ow * g.sw - g.pl + kw;
+                if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+                s += x[((b * g.H + ih) * g.W + iw) * g.C + c] * dy[((b * g.OH + oh) * g.OW + ow) * g.CO + o];
+              }
+          out[((kh * g.KW + kw) * g.C + c) * g.CO + o] = s;
+        }
   return out;
 }
 /** dx[b,ih,iw,c] = Σ dy[b,oh,ow,o] · w[kh,kw,c,o] over the (oh,ow,kh,kw) that read (ih,iw) */
 function convInputRef(dy: ArrayLike<number>, w: ArrayLike<number>, g: Geo): Float64Array {
   const out = new Float64Array(g.B * g.H * g.W * g.C);
-  for (let b = 0; b < g.B; b++) for (let oh = 0; oh < g.OH; oh++) for (let ow = 0; ow < g.OW; ow++)
-    for (let kh = 0; kh < g.KH; kh++) for (let kw = 0; kw < g.KW; kw++) {
-      const ih = oh * g.sh - g.pt + kh, iw = ow * g.sw - g.pl + kw;
-      if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
-      for (let c = 0; c < g.C; c++) {
-        let s = 0;
-        for (let o = 0; o < g.CO; o++) s += dy[((b * g.OH + oh) * g.OW + ow) * g.CO + o] * w[((kh * g.KW + kw) * g.C + c) * g.CO + o];
-        out[((b * g.H + ih) * g.W + iw) * g.C + c] += s;
-      }
-    }
+  for (let b = 0; b < g.B; b++)
+    for (let oh = 0; oh < g.OH; oh++)
+      for (let ow = 0; ow < g.OW; ow++)
+        for (let kh = 0; kh < g.KH; kh++)
+          for (let kw = 0; kw < g.KW; kw++) {
+            const ih = oh * g.sh - g.pt + kh,
+              iw = ow * g.sw - g.pl + kw;
+            if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+            for (let c = 0; c < g.C; c++) {
+              let s = 0;
+              for (let o = 0; o < g.CO; o++)
+                s += dy[((b * g.OH + oh) * g.OW + ow) * g.CO + o] * w[((kh * g.KW + kw) * g.C + c) * g.CO + o];
+              out[((b * g.H + ih) * g.W + iw) * g.C + c] += s;
+            }
+          }
   return out;
 }
 /** depthwise: out channel o = c·cm + m; dW[kh,kw,c,m], dx[b,ih,iw,c] */
 function dwFilterRef(x: ArrayLike<number>, dy: ArrayLike<number>, g: Geo): Float64Array {
   const cm = g.CO / g.C;
   const out = new Float64Array(g.KH * g.KW * g.C * cm);
-  for (let b = 0; b < g.B; b++) for (let oh = 0; oh < g.OH; oh++) for (let ow = 0; ow < g.OW; ow++)
-    for (let kh = 0; kh < g.KH; kh++) for (let kw = 0; kw < g.KW; kw++) {
-      const ih = oh * g.sh - g.pt + kh, iw = ow * g.sw - g.pl + kw;
-      if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
-      for (let c = 0; c < g.C; c++) for (let m = 0; m < cm; m++)
-        out[((kh * g.KW + kw) * g.C + c) * cm + m] += x[((b * g.H + ih) * g.W + iw) * g.C + c] * dy[((b * g.OH + oh) * g.OW + ow) * g.CO + c * cm + m];
-    }
+  for (let b = 0; b < g.B; b++)
+    for (let oh = 0; oh < g.OH; oh++)
+      for (let ow = 0; ow < g.OW; ow++)
+        for (let kh = 0; kh < g.KH; kh++)
+          for (let kw = 0; kw < g.KW; kw++) {
+            const ih = oh * g.sh - g.pt + kh,
+              iw = ow * g.sw - g.pl + kw;
+            if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+            for (let c = 0; c < g.C; c++)
+              for (let m = 0; m < cm; m++)
+                out[((kh * g.KW + kw) * g.C + c) * cm + m] +=
+                  x[((b * g.H + ih) * g.W + iw) * g.C + c] * dy[((b * g.OH + oh) * g.OW + ow) * g.CO + c * cm + m];
+          }
   return out;
 }
 function dwInputRef(dy: ArrayLike<number>, w: ArrayLike<number>, g: Geo): Float64Array {
   const cm = g.CO / g.C;
   const out = new Float64Array(g.B * g.H * g.W * g.C);
-  for (let b = 0; b < g.B; b++) for (let oh = 0; oh < g.OH; oh++) for (let ow = 0; ow < g.OW; ow++)
-    for (let kh = 0; kh < g.KH; kh++) for (let kw = 0; kw < g.KW; kw++) {
-      const ih = oh * g.sh - g.pt + kh, iw = ow * g.sw - g.pl + kw;
-      if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
-      for (let c = 0; c < g.C; c++) for (let m = 0; m < cm; m++)
-        out[((b * g.H + ih) * g.W + iw) * g.C + c] += dy[((b * g.OH + oh) * g.OW + ow) * g.CO + c * cm + m] * w[((kh * g.KW + kw) * g.C + c) * cm + m];
-    }
+  for (let b = 0; b < g.B; b++)
+    for (let oh = 0; oh < g.OH; oh++)
+      for (let ow = 0; ow < g.OW; ow++)
+        for (let kh = 0; kh < g.KH; kh++)
+          for (let kw = 0; kw < g.KW; kw++) {
+            const ih = oh * g.sh - g.pt + kh,
+              iw = ow * g.sw - g.pl + kw;
+            if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+            for (let c = 0; c < g.C; c++)
+              for (let m = 0; m < cm; m++)
+                out[((b * g.H + ih) * g.W + iw) * g.C + c] +=
+                  dy[((b * g.OH + oh) * g.OW + ow) * g.CO + c * cm + m] * w[((kh * g.KW + kw) * g.C + c) * cm + m];
+          }
   return out;
 }
 /** max |a - ref| / max |ref| */
 function relErr(a: ArrayLike<number>, ref: ArrayLike<number>): number {
   assert.equal(a.length, ref.length, 'same length');
-  let d = 0, m = 0;
+  let d = 0,
+    m = 0;
   for (let i = 0; i < ref.length; i++) {
     d = Math.max(d, Math.abs(a[i] - ref[i]));
     m = Math.max(m, Math.abs(ref[i]));
@@ -96,8 +147,10 @@ function relErr(a: ArrayLike<number>, ref: ArrayLike<number>): number {
 }
 function nhwcToNchw(v: Float32Array, [B, H, W, C]: Shape4): Float32Array {
   const o = new Float32Array(v.length);
-  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) for (let c = 0; c < C; c++)
-    o[((b * C + c) * H + h) * W + w] = v[((b * H + h) * W + w) * C + c];
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < H; h++)
+      for (let w = 0; w < W; w++)
+        for (let c = 0; c < C; c++) o[((b * C + c) * H + h) * W + w] = v[((b * H + h) * W + w) * C + c];
   return o;
 }
 
@@ -121,7 +174,13 @@ function silenceCpuBanner(): void {
   if (cpu && cpu.firstUse) cpu.firstUse = false;
 }
 
-interface ConvCase { x: Shape4; w: Shape4; s: number | [number, number]; pad: Pad; nchw?: boolean }
+interface ConvCase {
+  x: Shape4;
+  w: Shape4;
+  s: number | [number, number];
+  pad: Pad;
+  nchw?: boolean;
+}
 const CONV_CASES: ConvCase[] = [
   { x: [2, 7, 9, 3], w: [3, 3, 3, 5], s: 1, pad: 'same' },
   { x: [2, 7, 9, 3], w: [3, 3, 3, 5], s: 2, pad: 'same' },
@@ -130,18 +189,43 @@ const CONV_CASES: ConvCase[] = [
   { x: [3, 10, 11, 2], w: [5, 3, 2, 4], s: 1, pad: 'valid' },
   { x: [1, 9, 9, 2], w: [2, 2, 2, 3], s: 3, pad: 'same' },
   { x: [2, 9, 8, 3], w: [3, 3, 3, 4], s: [2, 1], pad: 'same' },
-  { x: [2, 6, 6, 2], w: [3, 3, 2, 2], s: 1, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+  {
+    x: [2, 6, 6, 2],
+    w: [3, 3, 2, 2],
+    s: 1,
+    pad: [
+      [0, 0],
+      [1, 2],
+      [0, 1],
+      [0, 0],
+    ],
+  },
   { x: [2, 6, 7, 3], w: [3, 3, 3, 4], s: 2, pad: 1 },
   { x: [2, 5, 5, 4], w: [1, 1, 4, 6], s: 1, pad: 'valid' },
   { x: [2, 5, 5, 4], w: [1, 1, 4, 6], s: 2, pad: 'same' },
   { x: [4, 16, 16, 8], w: [3, 3, 8, 12], s: 1, pad: 'same' },
-  { x: [2, 5, 5, 2], w: [2, 2, 2, 3], s: 1, pad: [[0, 0], [2, 2], [2, 1], [0, 0]] }, // pad > filter-1: col2im path for dX
+  {
+    x: [2, 5, 5, 2],
+    w: [2, 2, 2, 3],
+    s: 1,
+    pad: [
+      [0, 0],
+      [2, 2],
+      [2, 1],
+      [0, 0],
+    ],
+  }, // pad > filter-1: col2im path for dX
   { x: [3, 11, 10, 3], w: [3, 3, 3, 4], s: 3, pad: 'valid' },
   { x: [2, 7, 9, 3], w: [3, 3, 3, 5], s: 2, pad: 'same', nchw: true },
   { x: [2, 8, 8, 4], w: [3, 3, 4, 6], s: 1, pad: 'valid', nchw: true },
 ];
 
-interface DwCase { x: Shape4; w: Shape4; s: number; pad: 'same' | 'valid' }
+interface DwCase {
+  x: Shape4;
+  w: Shape4;
+  s: number;
+  pad: 'same' | 'valid';
+}
 const DW_CASES: DwCase[] = [
   { x: [2, 7, 9, 3], w: [3, 3, 3, 1], s: 1, pad: 'same' },
   { x: [2, 7, 9, 3], w: [3, 3, 3, 2], s: 2, pad: 'same' },
@@ -165,11 +249,19 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
 
   it('wasm lacks Conv2DBackpropFilter and the depthwise gradients (why this module exists)', async () => {
     await withBackend('wasm', () => {
-      for (const k of ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'UnsortedSegmentSum'])
+      for (const k of [
+        'Conv2DBackpropFilter',
+        'DepthwiseConv2dNativeBackpropFilter',
+        'DepthwiseConv2dNativeBackpropInput',
+        'UnsortedSegmentSum',
+      ])
         assert.equal(tf.getKernel(k, 'wasm'), undefined, k);
       const x = tf.ones([1, 4, 4, 1]);
       const w = tf.variable(tf.ones([3, 3, 1, 1]));
-      assert.throws(() => tf.variableGrads(() => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same').sum(), [w]), /Conv2DBackpropFilter/);
+      assert.throws(
+        () => tf.variableGrads(() => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same').sum(), [w]),
+        /Conv2DBackpropFilter/,
+      );
       tf.dispose([x, w]);
     });
   });
@@ -181,20 +273,50 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
     try {
       await withBackend('wasm', () => {
         const names = registerMissingKernels(tf, { backends: ['wasm'] });
-        for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'Tile', 'BatchMatMul', 'Identity', 'UnsortedSegmentSum'])
+        for (const k of [
+          'Conv2DBackpropFilter',
+          'Conv2DBackpropInput',
+          'DepthwiseConv2dNativeBackpropFilter',
+          'DepthwiseConv2dNativeBackpropInput',
+          'Tile',
+          'BatchMatMul',
+          'Identity',
+          'UnsortedSegmentSum',
+        ])
           assert.ok(names.includes(k), `${k} in ${names.join(',')}`);
         assert.deepEqual(registerMissingKernels(tf, { backends: ['wasm'] }), [], 'second call registers nothing');
         // the default also registers cpu's, named 'cpu/…' while wasm is active
-        assert.deepEqual(registerMissingKernels(tf).sort(), ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput'].map((k) => `cpu/${k}`).sort());
+        assert.deepEqual(
+          registerMissingKernels(tf).sort(),
+          [
+            'Conv2DBackpropFilter',
+            'Conv2DBackpropInput',
+            'DepthwiseConv2dNativeBackpropFilter',
+            'DepthwiseConv2dNativeBackpropInput',
+          ]
+            .map((k) => `cpu/${k}`)
+            .sort(),
+        );
         assert.deepEqual(registerMissingKernels(tf), []);
       });
       unregisterMissingKernels(tf);
       await withBackend('cpu', () => {
         silenceCpuBanner();
         const names = registerMissingKernels(tf, { backends: ['cpu'] });
-        assert.deepEqual(names.sort(), ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput'].sort());
+        assert.deepEqual(
+          names.sort(),
+          [
+            'Conv2DBackpropFilter',
+            'Conv2DBackpropInput',
+            'DepthwiseConv2dNativeBackpropFilter',
+            'DepthwiseConv2dNativeBackpropInput',
+          ].sort(),
+        );
         const more = registerMissingKernels(tf); // the default adds wasm's, named 'wasm/…' while cpu is active
-        assert.ok(more.includes('wasm/Conv2DBackpropFilter') && more.every((n) => n.startsWith('wasm/')), more.join(','));
+        assert.ok(
+          more.includes('wasm/Conv2DBackpropFilter') && more.every((n) => n.startsWith('wasm/')),
+          more.join(','),
+        );
         assert.deepEqual(registerMissingKernels(tf), []);
       });
       assert.deepEqual(warns, [], 'no "already registered" warning');
@@ -206,9 +328,24 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
   });
 
   describe('Conv2DBackpropFilter / Conv2DBackpropInput vs float64 reference and stock cpu', () => {
-    interface Data { c: ConvCase; x: Float32Array; w: Float32Array; dy: Float32Array; refW: Float64Array; refX: Float64Array; stockW: Float32Array; stockX: Float32Array }
+    interface Data {
+      c: ConvCase;
+      x: Float32Array;
+      w: Float32Array;
+      dy: Float32Array;
+      refW: Float64Array;
+      refX: Float64Array;
+      stockW: Float32Array;
+      stockX: Float32Array;
+    }
     const data: Data[] = [];
-    const attrsOf = (c: ConvCase, extra: object) => ({ strides: c.s, pad: c.pad, dataFormat: c.nchw ? 'NCHW' : 'NHWC', dimRoundingMode: undefined, ...extra });
+    const attrsOf = (c: ConvCase, extra: object) => ({
+      strides: c.s,
+      pad: c.pad,
+      dataFormat: c.nchw ? 'NCHW' : 'NHWC',
+      dimRoundingMode: undefined,
+      ...extra,
+    });
     const shapeOf = (c: ConvCase, s: Shape4): Shape4 => (c.nchw ? [s[0], s[3], s[1], s[2]] : s);
     const tensors = (c: ConvCase, d: Data) => {
       const g = geometry(c.x, c.w, c.s, c.pad);
@@ -226,10 +363,18 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
         unregisterMissingKernels(tf);
         for (const c of CONV_CASES) {
           const g = geometry(c.x, c.w, c.s, c.pad);
-          const x = rnd(c.x), w = rnd(c.w), dy = rnd([g.B, g.OH, g.OW, g.CO]);
+          const x = rnd(c.x),
+            w = rnd(c.w),
+            dy = rnd([g.B, g.OH, g.OW, g.CO]);
           const d: Data = {
-            c, x: x.dataSync() as Float32Array, w: w.dataSync() as Float32Array, dy: dy.dataSync() as Float32Array,
-            refW: new Float64Array(), refX: new Float64Array(), stockW: new Float32Array(), stockX: new Float32Array(),
+            c,
+            x: x.dataSync() as Float32Array,
+            w: w.dataSync() as Float32Array,
+            dy: dy.dataSync() as Float32Array,
+            refW: new Float64Array(),
+            refX: new Float64Array(),
+            stockW: new Float32Array(),
+            stockX: new Float32Array(),
           };
           d.refW = convFilterRef(d.x, d.dy, g);
           d.refX = convInputRef(d.dy, d.w, g);
@@ -244,8 +389,10 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
     });
     const nchwBack = (v: Float32Array, [B, H, W, C]: Shape4): Float32Array => {
       const o = new Float32Array(v.length);
-      for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) for (let c = 0; c < C; c++)
-        o[((b * H + h) * W + w) * C + c] = v[((b * C + c) * H + h) * W + w];
+      for (let b = 0; b < B; b++)
+        for (let h = 0; h < H; h++)
+          for (let w = 0; w < W; w++)
+            for (let c = 0; c < C; c++) o[((b * H + h) * W + w) * C + c] = v[((b * C + c) * H + h) * W + w];
       return o;
     };
     it('the reference agrees with the stock cpu kernels (checks the reference)', () => {
@@ -254,7 +401,11 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
         assert.ok(relErr(d.stockX, d.refX) < TOL, `stock dX ${JSON.stringify(d.c)}: ${relErr(d.stockX, d.refX)}`);
       }
     });
-    for (const [backend, chunk] of [['wasm', 0], ['cpu', 0], ['wasm', 100]] as const) {
+    for (const [backend, chunk] of [
+      ['wasm', 0],
+      ['cpu', 0],
+      ['wasm', 100],
+    ] as const) {
       it(`ours on ${backend}${chunk ? ', patch matrices split by batch' : ''}: every case within ${TOL} of the reference, no data leak`, async () => {
         const saved = kernelSettings.im2colChunkFloats;
         if (chunk) kernelSettings.im2colChunkFloats = chunk;
@@ -266,11 +417,22 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
             const t = tensors(d.c, d);
             const before = (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
             const gw = run('Conv2DBackpropFilter', { x: t.x, dy: t.dy }, attrsOf(d.c, { filterShape: d.c.w }));
-            const gx0 = run('Conv2DBackpropInput', { dy: t.dy, filter: t.w }, attrsOf(d.c, { inputShape: shapeOf(d.c, d.c.x) }));
-            assert.equal((tf.backend() as unknown as { numDataIds(): number }).numDataIds(), before, 'no backend data left behind');
+            const gx0 = run(
+              'Conv2DBackpropInput',
+              { dy: t.dy, filter: t.w },
+              attrsOf(d.c, { inputShape: shapeOf(d.c, d.c.x) }),
+            );
+            assert.equal(
+              (tf.backend() as unknown as { numDataIds(): number }).numDataIds(),
+              before,
+              'no backend data left behind',
+            );
             const gx = d.c.nchw ? nchwBack(gx0, d.c.x) : gx0;
-            const ew = relErr(gw, d.refW), ex = relErr(gx, d.refX);
-            report.push(`${JSON.stringify(d.c)} dW ${ew.toExponential(1)} dX ${ex.toExponential(1)} (stock cpu vs ours dW ${relErr(gw, d.stockW).toExponential(1)})`);
+            const ew = relErr(gw, d.refW),
+              ex = relErr(gx, d.refX);
+            report.push(
+              `${JSON.stringify(d.c)} dW ${ew.toExponential(1)} dX ${ex.toExponential(1)} (stock cpu vs ours dW ${relErr(gw, d.stockW).toExponential(1)})`,
+            );
             assert.ok(ew < TOL, `dW ${JSON.stringify(d.c)}: ${ew}`);
             assert.ok(ex < TOL, `dX ${JSON.stringify(d.c)}: ${ex}`);
             tf.dispose([t.x, t.w, t.dy]);
@@ -290,7 +452,9 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
           registerMissingKernels(tf);
           for (const c of DW_CASES) {
             const g = geometry(c.x, c.w, c.s, c.pad, true);
-            const x = rnd(c.x), w = rnd(c.w), dy = rnd([g.B, g.OH, g.OW, g.CO]);
+            const x = rnd(c.x),
+              w = rnd(c.w),
+              dy = rnd([g.B, g.OH, g.OW, g.CO]);
             const attrs = { strides: c.s, pad: c.pad, dilations: 1, dimRoundingMode: undefined };
             const gw = run('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...attrs, filterShape: c.w });
             const gx = run('DepthwiseConv2dNativeBackpropInput', { dy, filter: w }, { ...attrs, inputShape: c.x });
@@ -326,7 +490,9 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
         // reference: out[idx] = src[idx mod shape]
         const n = out.length;
         for (let flat = 0; flat < n; flat++) {
-          let rem = flat, srcIdx = 0, mul = 1;
+          let rem = flat,
+            srcIdx = 0,
+            mul = 1;
           const idx: number[] = new Array(rank);
           for (let a = rank - 1; a >= 0; a--) {
             idx[a] = rem % outShape[a];
@@ -343,11 +509,17 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
 
     it('Tile on wasm: float32, int32, bool, as BN uses it', () => {
       const cases: Array<[number[], number[], 'float32' | 'int32' | 'bool']> = [
-        [[1, 1, 1, 16], [32, 32, 32, 1], 'float32'], [[2, 3], [3, 2], 'int32'], [[3], [4], 'bool'], [[2, 1, 3], [1, 5, 1], 'float32'], [[4], [1], 'float32'],
+        [[1, 1, 1, 16], [32, 32, 32, 1], 'float32'],
+        [[2, 3], [3, 2], 'int32'],
+        [[3], [4], 'bool'],
+        [[2, 1, 3], [1, 5, 1], 'float32'],
+        [[4], [1], 'float32'],
       ];
       for (const [shape, reps, dtype] of cases) {
         const size = shape.reduce((a, b) => a * b, 1);
-        const vals = Array.from({ length: size }, (_, i) => (dtype === 'bool' ? i % 2 : dtype === 'int32' ? i * 3 - 2 : i * 1.5 - 2));
+        const vals = Array.from({ length: size }, (_, i) =>
+          dtype === 'bool' ? i % 2 : dtype === 'int32' ? i * 3 - 2 : i * 1.5 - 2,
+        );
         const x = tf.tensor(vals, shape, dtype);
         const got = Array.from(tf.tile(x, reps).dataSync());
         const out = new Float64Array(got.length);
@@ -359,24 +531,59 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
 
     it('BatchMatMul on wasm: transposes, batches, broadcast batches vs float64 reference', () => {
       const cases: Array<[number[], number[]]> = [
-        [[40, 50], [50, 30]], [[3, 40, 50], [3, 50, 30]], [[1, 40, 50], [4, 50, 30]], [[4, 40, 50], [50, 30]],
-        [[2, 3, 20, 30], [2, 3, 30, 25]], [[300, 64], [64, 20]], [[32, 1000], [1000, 10]], [[3, 1, 40, 50], [1, 3, 50, 30]],
+        [
+          [40, 50],
+          [50, 30],
+        ],
+        [
+          [3, 40, 50],
+          [3, 50, 30],
+        ],
+        [
+          [1, 40, 50],
+          [4, 50, 30],
+        ],
+        [
+          [4, 40, 50],
+          [50, 30],
+        ],
+        [
+          [2, 3, 20, 30],
+          [2, 3, 30, 25],
+        ],
+        [
+          [300, 64],
+          [64, 20],
+        ],
+        [
+          [32, 1000],
+          [1000, 10],
+        ],
+        [
+          [3, 1, 40, 50],
+          [1, 3, 50, 30],
+        ],
       ];
       for (const [as, bs] of cases)
         for (const tA of [false, true])
           for (const tB of [false, true]) {
             const aShape = tA ? [...as.slice(0, -2), as[as.length - 1], as[as.length - 2]] : as;
             const bShape = tB ? [...bs.slice(0, -2), bs[bs.length - 1], bs[bs.length - 2]] : bs;
-            const a = rnd(aShape), b = rnd(bShape);
+            const a = rnd(aShape),
+              b = rnd(bShape);
             const got = tf.matMul(a, b, tA, tB);
             // reference, with batch broadcasting
-            const M = as[as.length - 2], K = as[as.length - 1], N = bs[bs.length - 1];
+            const M = as[as.length - 2],
+              K = as[as.length - 1],
+              N = bs[bs.length - 1];
             const outer = got.shape.slice(0, -2);
-            const av = a.dataSync(), bv = b.dataSync();
+            const av = a.dataSync(),
+              bv = b.dataSync();
             const bcast = (shape: number[], idx: number[]) => {
               const own = shape.slice(0, -2);
               let f = 0;
-              for (let i = 0; i < own.length; i++) f = f * own[i] + (own[i] === 1 ? 0 : idx[idx.length - own.length + i]);
+              for (let i = 0; i < own.length; i++)
+                f = f * own[i] + (own[i] === 1 ? 0 : idx[idx.length - own.length + i]);
               return f;
             };
             const ref = new Float64Array(got.size);
@@ -384,13 +591,19 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
             for (let bi = 0; bi < nb; bi++) {
               const idx: number[] = [];
               let rem = bi;
-              for (let i = outer.length - 1; i >= 0; i--) { idx[i] = rem % outer[i]; rem = Math.floor(rem / outer[i]); }
-              const ao = bcast(aShape, idx) * M * K, bo = bcast(bShape, idx) * K * N;
-              for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
-                let s = 0;
-                for (let k = 0; k < K; k++) s += av[ao + (tA ? k * M + i : i * K + k)] * bv[bo + (tB ? j * K + k : k * N + j)];
-                ref[bi * M * N + i * N + j] = s;
+              for (let i = outer.length - 1; i >= 0; i--) {
+                idx[i] = rem % outer[i];
+                rem = Math.floor(rem / outer[i]);
               }
+              const ao = bcast(aShape, idx) * M * K,
+                bo = bcast(bShape, idx) * K * N;
+              for (let i = 0; i < M; i++)
+                for (let j = 0; j < N; j++) {
+                  let s = 0;
+                  for (let k = 0; k < K; k++)
+                    s += av[ao + (tA ? k * M + i : i * K + k)] * bv[bo + (tB ? j * K + k : k * N + j)];
+                  ref[bi * M * N + i * N + j] = s;
+                }
             }
             const e = relErr(got.dataSync(), ref);
             assert.ok(e < TOL, `matMul ${aShape} ${bShape} tA=${tA} tB=${tB}: ${e}`);
@@ -412,14 +625,24 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
     });
 
     it('Sum / Mean over leading axes on wasm (BN moments) vs float64 reference; other axes keep the stock path', () => {
-      const shapes: number[][] = [[32, 8, 8, 16], [7, 5, 3, 11], [4097, 3], [2, 3, 5, 7, 11]];
+      const shapes: number[][] = [
+        [32, 8, 8, 16],
+        [7, 5, 3, 11],
+        [4097, 3],
+        [2, 3, 5, 7, 11],
+      ];
       for (const shape of shapes) {
         const x = rnd(shape);
         const xv = x.dataSync();
         const rank = shape.length;
         const axesList: number[][] = [];
         for (let k = 1; k < rank; k++) axesList.push(Array.from({ length: k }, (_, i) => i));
-        axesList.push([rank - 1], [0, rank - 1], Array.from({ length: rank }, (_, i) => i), [-rank, 1 - rank]);
+        axesList.push(
+          [rank - 1],
+          [0, rank - 1],
+          Array.from({ length: rank }, (_, i) => i),
+          [-rank, 1 - rank],
+        );
         for (const axes of axesList)
           for (const keepDims of [false, true]) {
             for (const op of ['sum', 'mean'] as const) {
@@ -430,7 +653,9 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
               const ref = new Float64Array(outShape.reduce((p, d) => p * d, 1));
               const cnt = shape.reduce((p, d, i) => (norm.includes(i) ? p * d : p), 1);
               for (let f = 0; f < xv.length; f++) {
-                let rem = f, o = 0, mul = 1;
+                let rem = f,
+                  o = 0,
+                  mul = 1;
                 for (let d = rank - 1; d >= 0; d--) {
                   const i = rem % shape[d];
                   rem = Math.floor(rem / shape[d]);
@@ -440,7 +665,11 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
                 ref[o] += xv[f];
               }
               if (op === 'mean') for (let i = 0; i < ref.length; i++) ref[i] /= cnt;
-              assert.deepEqual(got.shape, keepDims ? outShape : shape.filter((_, i) => !norm.includes(i)), `${op} ${shape} ${axes} shape`);
+              assert.deepEqual(
+                got.shape,
+                keepDims ? outShape : shape.filter((_, i) => !norm.includes(i)),
+                `${op} ${shape} ${axes} shape`,
+              );
               const e = relErr(got.dataSync(), ref);
               assert.ok(e < TOL, `${op} ${shape} axes ${axes} keepDims ${keepDims}: ${e}`);
               got.dispose();
@@ -449,7 +678,14 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
         x.dispose();
       }
       // int32 keeps the stock kernel (and its dtype)
-      const xi = tf.tensor([[1, 2], [3, 4]], [2, 2], 'int32');
+      const xi = tf.tensor(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [2, 2],
+        'int32',
+      );
       const si = tf.sum(xi, 0);
       assert.equal(si.dtype, 'int32');
       assert.deepEqual(Array.from(si.dataSync()), [4, 6]);
@@ -460,16 +696,49 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
     });
 
     it('kernels bridged to cpu: UnsortedSegmentSum (gradient of gather / embeddings), Einsum', () => {
-      const x = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+      const x = tf.tensor2d([
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ]);
       const seg = tf.tensor1d([1, 0, 1], 'int32');
-      assert.deepEqual(tf.unsortedSegmentSum(x, seg, 2).arraySync(), [[3, 4], [6, 8]]);
-      const a = tf.tensor2d([[1, 2], [3, 4]]), b = tf.tensor2d([[5, 6], [7, 8]]);
-      assert.deepEqual(tf.einsum('ij,jk->ik', a, b).arraySync(), [[19, 22], [43, 50]]);
+      assert.deepEqual(tf.unsortedSegmentSum(x, seg, 2).arraySync(), [
+        [3, 4],
+        [6, 8],
+      ]);
+      const a = tf.tensor2d([
+          [1, 2],
+          [3, 4],
+        ]),
+        b = tf.tensor2d([
+          [5, 6],
+          [7, 8],
+        ]);
+      assert.deepEqual(tf.einsum('ij,jk->ik', a, b).arraySync(), [
+        [19, 22],
+        [43, 50],
+      ]);
       // strings in and out, several outputs
       const s = tf.tensor(['a-b', 'c--d']);
       assert.deepEqual(tf.string.staticRegexReplace(s, '-', '+').arraySync(), ['a+b', 'c++d']);
-      const rr = tf.engine().runKernel('RaggedRange', { starts: tf.tensor1d([0, 5], 'int32'), limits: tf.tensor1d([3, 7], 'int32'), deltas: tf.tensor1d([1, 1], 'int32') }, {}) as tf.Tensor[];
-      assert.deepEqual(rr.map((t) => Array.from(t.dataSync())), [[0, 3, 5], [0, 1, 2, 5, 6]]);
+      const rr = tf
+        .engine()
+        .runKernel(
+          'RaggedRange',
+          {
+            starts: tf.tensor1d([0, 5], 'int32'),
+            limits: tf.tensor1d([3, 7], 'int32'),
+            deltas: tf.tensor1d([1, 1], 'int32'),
+          },
+          {},
+        ) as tf.Tensor[];
+      assert.deepEqual(
+        rr.map((t) => Array.from(t.dataSync())),
+        [
+          [0, 3, 5],
+          [0, 1, 2, 5, 6],
+        ],
+      );
       tf.dispose([x, seg, a, b, s, ...rr]);
     });
   });
@@ -480,55 +749,104 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
     const models: Array<{ name: string; build: Build; input: number[]; classes: number; intInput?: number }> = [
       {
         name: 'bench CNN, small: 4 x (conv 3x3 same -> BN) -> dense',
-        input: [4, 12, 12, 3], classes: 10,
-        build: () => tf.sequential({ layers: [
-          L.conv2d({ inputShape: [12, 12, 3], filters: 8, kernelSize: 3, padding: 'same' }), L.batchNormalization(),
-          L.conv2d({ filters: 8, kernelSize: 3, padding: 'same' }), L.batchNormalization(),
-          L.conv2d({ filters: 8, kernelSize: 3, padding: 'same' }), L.batchNormalization(),
-          L.conv2d({ filters: 8, kernelSize: 3, padding: 'same' }), L.batchNormalization(),
-          L.flatten(), L.dense({ units: 10 }),
-        ] }),
+        input: [4, 12, 12, 3],
+        classes: 10,
+        build: () =>
+          tf.sequential({
+            layers: [
+              L.conv2d({ inputShape: [12, 12, 3], filters: 8, kernelSize: 3, padding: 'same' }),
+              L.batchNormalization(),
+              L.conv2d({ filters: 8, kernelSize: 3, padding: 'same' }),
+              L.batchNormalization(),
+              L.conv2d({ filters: 8, kernelSize: 3, padding: 'same' }),
+              L.batchNormalization(),
+              L.conv2d({ filters: 8, kernelSize: 3, padding: 'same' }),
+              L.batchNormalization(),
+              L.flatten(),
+              L.dense({ units: 10 }),
+            ],
+          }),
       },
       {
         name: 'conv/BN/relu/maxpool/strided valid conv/avgpool/conv2dTranspose',
-        input: [3, 16, 16, 3], classes: 5,
-        build: () => tf.sequential({ layers: [
-          // BN before the activation: ties in max pooling (e.g. among relu zeros) are broken differently by
-          // the stock cpu and wasm MaxPoolGrad, so no window may hold equal values that get a gradient
-          L.conv2d({ inputShape: [16, 16, 3], filters: 6, kernelSize: 3, padding: 'same' }), L.batchNormalization(), L.reLU(),
-          L.maxPooling2d({ poolSize: 2 }),
-          L.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'valid' }), L.batchNormalization(), L.activation({ activation: 'relu6' }),
-          L.conv2dTranspose({ filters: 4, kernelSize: 3, strides: 2, padding: 'same' }),
-          L.averagePooling2d({ poolSize: 2 }), L.flatten(), L.dense({ units: 5 }),
-        ] }),
+        input: [3, 16, 16, 3],
+        classes: 5,
+        build: () =>
+          tf.sequential({
+            layers: [
+              // BN before the activation: ties in max pooling (e.g. among relu zeros) are broken differently by
+              // the stock cpu and wasm MaxPoolGrad, so no window may hold equal values that get a gradient
+              L.conv2d({ inputShape: [16, 16, 3], filters: 6, kernelSize: 3, padding: 'same' }),
+              L.batchNormalization(),
+              L.reLU(),
+              L.maxPooling2d({ poolSize: 2 }),
+              L.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'valid' }),
+              L.batchNormalization(),
+              L.activation({ activation: 'relu6' }),
+              L.conv2dTranspose({ filters: 4, kernelSize: 3, strides: 2, padding: 'same' }),
+              L.averagePooling2d({ poolSize: 2 }),
+              L.flatten(),
+              L.dense({ units: 5 }),
+            ],
+          }),
       },
       {
         name: 'depthwise + separable conv with BN, global average pooling',
-        input: [3, 12, 12, 4], classes: 4,
-        build: () => tf.sequential({ layers: [
-          L.depthwiseConv2d({ inputShape: [12, 12, 4], kernelSize: 3, depthMultiplier: 2, padding: 'same' }), L.batchNormalization(),
-          L.separableConv2d({ filters: 6, kernelSize: 3, strides: 2, padding: 'same', activation: 'elu' }), L.batchNormalization(),
-          L.globalAveragePooling2d({}), L.dense({ units: 4 }),
-        ] }),
+        input: [3, 12, 12, 4],
+        classes: 4,
+        build: () =>
+          tf.sequential({
+            layers: [
+              L.depthwiseConv2d({ inputShape: [12, 12, 4], kernelSize: 3, depthMultiplier: 2, padding: 'same' }),
+              L.batchNormalization(),
+              L.separableConv2d({ filters: 6, kernelSize: 3, strides: 2, padding: 'same', activation: 'elu' }),
+              L.batchNormalization(),
+              L.globalAveragePooling2d({}),
+              L.dense({ units: 4 }),
+            ],
+          }),
       },
       {
         name: 'dense + BN (transposed matMuls), embedding (UnsortedSegmentSum)',
-        input: [6, 5], classes: 3, intInput: 20,
-        build: () => tf.sequential({ layers: [
-          L.embedding({ inputDim: 20, outputDim: 8, inputLength: 5 }), L.flatten(),
-          L.dense({ units: 64 }), L.batchNormalization(), L.dense({ units: 32, activation: 'tanh' }), L.batchNormalization(),
-          L.dense({ units: 3 }),
-        ] }),
+        input: [6, 5],
+        classes: 3,
+        intInput: 20,
+        build: () =>
+          tf.sequential({
+            layers: [
+              L.embedding({ inputDim: 20, outputDim: 8, inputLength: 5 }),
+              L.flatten(),
+              L.dense({ units: 64 }),
+              L.batchNormalization(),
+              L.dense({ units: 32, activation: 'tanh' }),
+              L.batchNormalization(),
+              L.dense({ units: 3 }),
+            ],
+          }),
       },
     ];
 
     /** gradients of softmax CE w.r.t. every trainable weight, BN in training mode */
-    function grads(model: tf.LayersModel, xv: Float32Array | Int32Array, inShape: number[], yv: Float32Array, classes: number, dtype: 'float32' | 'int32') {
+    function grads(
+      model: tf.LayersModel,
+      xv: Float32Array | Int32Array,
+      inShape: number[],
+      yv: Float32Array,
+      classes: number,
+      dtype: 'float32' | 'int32',
+    ) {
       const x = tf.tensor(xv, inShape, dtype);
       const y = tf.tensor2d(yv, [inShape[0], classes]);
       const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
-      const { value, grads: g } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, vars);
-      const out = { loss: value.dataSync()[0], grads: vars.map((v) => g[v.name].dataSync().slice() as Float32Array), names: vars.map((v) => v.name) };
+      const { value, grads: g } = tf.variableGrads(
+        () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+        vars,
+      );
+      const out = {
+        loss: value.dataSync()[0],
+        grads: vars.map((v) => g[v.name].dataSync().slice() as Float32Array),
+        names: vars.map((v) => v.name),
+      };
       tf.dispose([x, y, value, ...Object.values(g)]);
       return out;
     }
@@ -537,7 +855,9 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
       it(m.name, async () => {
         const dtype = m.intInput ? 'int32' : 'float32';
         const size = m.input.reduce((a, b) => a * b, 1);
-        const xv = m.intInput ? Int32Array.from({ length: size }, (_, i) => (i * 7) % m.intInput!) : Float32Array.from({ length: size }, (_, i) => Math.sin(i * 0.37) * 2);
+        const xv = m.intInput
+          ? Int32Array.from({ length: size }, (_, i) => (i * 7) % m.intInput!)
+          : Float32Array.from({ length: size }, (_, i) => Math.sin(i * 0.37) * 2);
         const yv = new Float32Array(m.input[0] * m.classes);
         for (let b = 0; b < m.input[0]; b++) yv[b * m.classes + (b % m.classes)] = 1;
         // stock cpu
@@ -546,12 +866,17 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
           unregisterMissingKernels(tf);
           const model = m.build();
           // fixed weights (not the random initialisers): the comparison is the same on every run
-          model.setWeights(model.weights.map((w, k) => {
-            const positive = /gamma|variance/.test(w.name);
-            const shape = w.shape as number[];
-            const v = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => (positive ? 1 : 0) + Math.sin(i * 0.71 + k * 1.3) * (positive ? 0.2 : 0.3));
-            return tf.tensor(v, shape);
-          }));
+          model.setWeights(
+            model.weights.map((w, k) => {
+              const positive = /gamma|variance/.test(w.name);
+              const shape = w.shape as number[];
+              const v = Float32Array.from(
+                { length: shape.reduce((a, b) => a * b, 1) },
+                (_, i) => (positive ? 1 : 0) + Math.sin(i * 0.71 + k * 1.3) * (positive ? 0.2 : 0.3),
+              );
+              return tf.tensor(v, shape);
+            }),
+          );
           const weights = model.getWeights().map((w) => ({ v: w.dataSync().slice(), s: w.shape }));
           const r = grads(model, xv, m.input, yv, m.classes, dtype);
           model.dispose();
@@ -566,23 +891,37 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
           const r = grads(model, xv, m.input, yv, m.classes, dtype);
           const r2 = grads(model, xv, m.input, yv, m.classes, dtype);
           assert.equal(tf.memory().numTensors, before, 'no tensor leak');
-          assert.deepEqual(r2.grads.map((g) => Array.from(g)), r.grads.map((g) => Array.from(g)), 'deterministic');
+          assert.deepEqual(
+            r2.grads.map((g) => Array.from(g)),
+            r.grads.map((g) => Array.from(g)),
+            'deterministic',
+          );
           model.dispose();
           return r;
         });
         unregisterMissingKernels(tf);
-        assert.ok(Math.abs(got.loss - ref.loss) <= 1e-5 * Math.max(1, Math.abs(ref.loss)), `loss ${got.loss} vs ${ref.loss}`);
+        assert.ok(
+          Math.abs(got.loss - ref.loss) <= 1e-5 * Math.max(1, Math.abs(ref.loss)),
+          `loss ${got.loss} vs ${ref.loss}`,
+        );
         assert.equal(got.grads.length, ref.grads.length);
         // error relative to each gradient's own scale. A bias just before a BN layer has a zero gradient in
         // exact arithmetic (BN removes the mean): both backends give float32 noise there, so those (the
         // gradients below 1e-4 of the model's largest) are checked to be that small on both sides instead.
-        const maxAbs = (v: ArrayLike<number>) => { let m = 0; for (let i = 0; i < v.length; i++) m = Math.max(m, Math.abs(v[i])); return m; };
+        const maxAbs = (v: ArrayLike<number>) => {
+          let m = 0;
+          for (let i = 0; i < v.length; i++) m = Math.max(m, Math.abs(v[i]));
+          return m;
+        };
         const scale = Math.max(...ref.grads.map(maxAbs));
         const report: string[] = [];
         got.grads.forEach((g, i) => {
           const r = ref.grads[i];
           if (maxAbs(r) < 1e-4 * scale) {
-            assert.ok(maxAbs(g) < 1e-4 * scale, `${m.name}: ${ref.names[i]} should be ~0 like on cpu: ${maxAbs(g)} vs scale ${scale}`);
+            assert.ok(
+              maxAbs(g) < 1e-4 * scale,
+              `${m.name}: ${ref.names[i]} should be ~0 like on cpu: ${maxAbs(g)} vs scale ${scale}`,
+            );
             report.push('~0');
             return;
           }
@@ -591,7 +930,10 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
           // a small gradient (far below the largest) carries the float32 rounding noise of the large terms it is
           // summed from (BN's backward pass cancels means): its absolute error is also accepted up to 1e-5 of
           // the model's largest gradient. A wrong kernel is off by O(1), far above either bound.
-          assert.ok(e < TOL || e * maxAbs(r) < 1e-5 * scale, `${m.name}: gradient of weight #${i} (${ref.names[i]}) differs by ${e} (its scale ${(maxAbs(r) / scale).toExponential(1)} of the largest)`);
+          assert.ok(
+            e < TOL || e * maxAbs(r) < 1e-5 * scale,
+            `${m.name}: gradient of weight #${i} (${ref.names[i]}) differs by ${e} (its scale ${(maxAbs(r) / scale).toExponential(1)} of the largest)`,
+          );
         });
         if (process.env.KERNELS_VERBOSE) console.log(m.name, report.join(' '));
       });
@@ -602,19 +944,27 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
     await withBackend('wasm', async () => {
       registerMissingKernels(tf);
       const L = tf.layers;
-      const model = tf.sequential({ layers: [
-        L.conv2d({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }), L.batchNormalization(),
-        L.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same' }), L.batchNormalization(), L.flatten(), L.dense({ units: 2, activation: 'softmax' }),
-      ] });
+      const model = tf.sequential({
+        layers: [
+          L.conv2d({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }),
+          L.batchNormalization(),
+          L.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same' }),
+          L.batchNormalization(),
+          L.flatten(),
+          L.dense({ units: 2, activation: 'softmax' }),
+        ],
+      });
       model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
       // class 1 = bright top half
-      const xs: number[] = [], ys: number[] = [];
+      const xs: number[] = [],
+        ys: number[] = [];
       for (let i = 0; i < 32; i++) {
         const c = i % 2;
         for (let p = 0; p < 64; p++) xs.push((p < 32 ? c : 1 - c) + Math.sin(i * 13 + p) * 0.1);
         ys.push(c ? 0 : 1, c ? 1 : 0);
       }
-      const x = tf.tensor4d(xs, [32, 8, 8, 1]), y = tf.tensor2d(ys, [32, 2]);
+      const x = tf.tensor4d(xs, [32, 8, 8, 1]),
+        y = tf.tensor2d(ys, [32, 2]);
       const first = (await model.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0 })).history.loss[0] as number;
       const n0 = tf.memory().numTensors;
       const h = await model.fit(x, y, { epochs: 15, batchSize: 8, verbose: 0 });
@@ -635,7 +985,15 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
     const bundle = join(outDir, `registerKernels.${process.pid}.cjs`);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const esbuild = require('esbuild') as typeof import('esbuild');
-    await esbuild.build({ entryPoints: [join(root, 'src/worker/kernels/registerKernels.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, external: ['@tensorflow/*'], logLevel: 'warning' });
+    await esbuild.build({
+      entryPoints: [join(root, 'src/worker/kernels/registerKernels.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      outfile: bundle,
+      external: ['@tensorflow/*'],
+      logLevel: 'warning',
+    });
     const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
     const step = `
       const L = tf.layers;
@@ -663,10 +1021,12 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
         } catch (e) { parentPort.postMessage({ error: String(e && e.stack || e) }); }
       })();`;
     const w = new Worker(code, { eval: true, workerData: { bundle, wasmDir, pkg: join(root, 'package.json') } });
-    const msg = await new Promise<{ backend?: string; names?: string[]; losses?: number[]; error?: string }>((resolve, reject) => {
-      w.once('message', resolve);
-      w.once('error', reject);
-    });
+    const msg = await new Promise<{ backend?: string; names?: string[]; losses?: number[]; error?: string }>(
+      (resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+      },
+    );
     await w.terminate();
     rmSync(bundle, { force: true });
     assert.equal(msg.error, undefined, msg.error);
@@ -676,7 +1036,9 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
     const here = await withBackend('wasm', async () => {
       registerMissingKernels(tf);
       // eslint-disable-next-line @typescript-eslint/no-unused-vars
-      const f = new Function('tf', `return (async () => { ${step}; return losses; })();`) as (t: typeof tf) => Promise<number[]>;
+      const f = new Function('tf', `return (async () => { ${step}; return losses; })();`) as (
+        t: typeof tf,
+      ) => Promise<number[]>;
       const r = await f(tf);
       unregisterMissingKernels(tf);
       return r;

@@ -42,7 +42,9 @@ for (const backend of ['wasm', 'cpu'] as const) {
       inst = installBnInstrument(tf, { lazyBudgetElements: 50_000 });
       x = tf.randomNormal([8, 6], 0, 3, 'float32', 1);
       // two BN layers, one inside a nested model
-      const inner = tf.sequential({ layers: [tf.layers.batchNormalization({ inputShape: [6] }), tf.layers.dense({ units: 4 })] });
+      const inner = tf.sequential({
+        layers: [tf.layers.batchNormalization({ inputShape: [6] }), tf.layers.dense({ units: 4 })],
+      });
       model = tf.sequential({ layers: [inner, tf.layers.batchNormalization({}), tf.layers.dense({ units: 1 })] });
       model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
     });

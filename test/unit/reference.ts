@@ -94,7 +94,12 @@ export function normalizeFlatCycle64(
 }
 
 /** rows [from, to) of a row-major [N, ...] array */
-export function sliceRows(data: ArrayLike<number>, shape: number[], from: number, to: number): { data: Float64Array; shape: number[] } {
+export function sliceRows(
+  data: ArrayLike<number>,
+  shape: number[],
+  from: number,
+  to: number,
+): { data: Float64Array; shape: number[] } {
   const row = shape.slice(1).reduce((p, d) => p * d, 1);
   const out = new Float64Array((to - from) * row);
   for (let i = 0; i < out.length; i++) out[i] = data[from * row + i];
@@ -118,7 +123,8 @@ export function assertClose(
 ): void {
   assert.ok(actual, `${what}: missing`);
   assert.equal(actual.length, expected.length, `${what}: length`);
-  let worst = 0, at = -1;
+  let worst = 0,
+    at = -1;
   for (let i = 0; i < expected.length; i++) {
     const tol = atol * scale + rtol * Math.abs(expected[i]);
     const err = Math.abs(actual[i] - expected[i]);
@@ -136,7 +142,11 @@ export function assertClose(
 }
 
 /** exact equality of two float vectors (bit-for-bit except that NaN equals NaN) */
-export function assertSame(actual: ArrayLike<number> | null | undefined, expected: ArrayLike<number>, what: string): void {
+export function assertSame(
+  actual: ArrayLike<number> | null | undefined,
+  expected: ArrayLike<number>,
+  what: string,
+): void {
   assert.ok(actual, `${what}: missing`);
   assert.deepEqual(Array.from(actual), Array.from(expected), what);
 }

@@ -7,18 +7,41 @@ const lines = (src: string, file = 'script.ts') => findStepPoints(src, file).poi
 describe('step points (TypeScript AST)', () => {
   it('finds each step method on any receiver', () => {
     const src = [
-      'model.fit(x, y);', 'await m.fitDataset(ds);', 'm.trainOnBatch(x, y);', 'const p = m.predict(x);',
-      'm.predictOnBatch(x);', 'm.evaluate(x, y);', 'await m.evaluateDataset(ds);', 'layer.apply(x, { training: true });',
-      'm.execute(x, "out");', 'a.b().c.predict(x);', 'm?.predict(x);', "m['fit'](x, y);", 'm.summary();', 'predict(x);',
+      'model.fit(x, y);',
+      'await m.fitDataset(ds);',
+      'm.trainOnBatch(x, y);',
+      'const p = m.predict(x);',
+      'm.predictOnBatch(x);',
+      'm.evaluate(x, y);',
+      'await m.evaluateDataset(ds);',
+      'layer.apply(x, { training: true });',
+      'm.execute(x, "out");',
+      'a.b().c.predict(x);',
+      'm?.predict(x);',
+      "m['fit'](x, y);",
+      'm.summary();',
+      'predict(x);',
     ].join('\n');
     assert.deepEqual(lines(src), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
-    assert.deepEqual(findStepPoints(src).points.map((p) => p.reason).slice(0, 3), ['fit', 'fitDataset', 'trainOnBatch']);
+    assert.deepEqual(
+      findStepPoints(src)
+        .points.map((p) => p.reason)
+        .slice(0, 3),
+      ['fit', 'fitDataset', 'trainOnBatch'],
+    );
   });
 
   it('ignores comments, strings and template literals', () => {
     const src = [
-      '// model.predict(x)', '/* model.fit(x, y) */', 'const s = "model.fit(x)";', "const t = 'm.apply(x)';",
-      'const u = `model.predict(${"x"}) m.fit()`;', '/**', ' * m.evaluate(x)', ' */', 'const v = 1; // m.predict(x)',
+      '// model.predict(x)',
+      '/* model.fit(x, y) */',
+      'const s = "model.fit(x)";',
+      "const t = 'm.apply(x)';",
+      'const u = `model.predict(${"x"}) m.fit()`;',
+      '/**',
+      ' * m.evaluate(x)',
+      ' */',
+      'const v = 1; // m.predict(x)',
     ].join('\n');
     assert.deepEqual(lines(src), []);
   });
@@ -41,18 +64,41 @@ describe('step points (TypeScript AST)', () => {
 
   it('finds step points inside loops, functions, arrow functions, methods and blocks', () => {
     const src = [
-      'for (let i = 0; i < 3; i++) {', '  m.predict(x);', '}', 'while (c) m.fit(x, y);',
-      'function f() {', '  return m.evaluate(x, y);', '}', 'const g = async () => {', '  await m.fit(x, y);', '};',
-      'class C { run() { this.m.predict(x); } }', 'if (a) m.apply(x); else m.predict(x);',
+      'for (let i = 0; i < 3; i++) {',
+      '  m.predict(x);',
+      '}',
+      'while (c) m.fit(x, y);',
+      'function f() {',
+      '  return m.evaluate(x, y);',
+      '}',
+      'const g = async () => {',
+      '  await m.fit(x, y);',
+      '};',
+      'class C { run() { this.m.predict(x); } }',
+      'if (a) m.apply(x); else m.predict(x);',
     ].join('\n');
     assert.deepEqual(lines(src), [2, 4, 6, 9, 11, 12, 12]);
   });
 
   it('// @step marks the statement directly after it', () => {
-    const src = ['// @step', 'console.log(1);', '// @step: after the warm-up', 'const a = 2;', '// @step', '', '', 'const far = 3;', 'const b = 4; // @step', 'const c = 5;'].join('\n');
+    const src = [
+      '// @step',
+      'console.log(1);',
+      '// @step: after the warm-up',
+      'const a = 2;',
+      '// @step',
+      '',
+      '',
+      'const far = 3;',
+      'const b = 4; // @step',
+      'const c = 5;',
+    ].join('\n');
     const pts = findStepPoints(src).points;
     // a trailing `// @step` belongs to its own line's statement, not to the next one
-    assert.deepEqual(pts.map((p) => p.line), [2, 4]);
+    assert.deepEqual(
+      pts.map((p) => p.line),
+      [2, 4],
+    );
     assert.ok(pts.every((p) => p.reason === '@step'));
   });
 
@@ -73,7 +119,8 @@ describe('step points (TypeScript AST)', () => {
 
 describe('instrumentSource', () => {
   it('adds a step call after each step point, on the same lines', () => {
-    const src = 'const y = m.predict(\n  x);\nfor (;;) m.fit(x);\nif (a) return m.apply(x);\nouter: for (const b of bs) { continue outer; }\n';
+    const src =
+      'const y = m.predict(\n  x);\nfor (;;) m.fit(x);\nif (a) return m.apply(x);\nouter: for (const b of bs) { continue outer; }\n';
     const r = instrumentSource(src, '/a/script.ts', 2);
     const code = r.code.slice(0, r.code.lastIndexOf('\n//# sourceMappingURL='));
     assert.equal(code.split('\n').length, src.split('\n').length, 'no new lines');

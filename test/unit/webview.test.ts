@@ -19,7 +19,13 @@ function vec(n: number, f: (i: number) => number): number[] {
   return Array.from({ length: n }, (_, i) => f(i));
 }
 
-const callRec = (training: boolean, n: number, batch: number, mean: (i: number) => number, variance: (i: number) => number) => ({
+const callRec = (
+  training: boolean,
+  n: number,
+  batch: number,
+  mean: (i: number) => number,
+  variance: (i: number) => number,
+) => ({
   training,
   statsUsed: training ? 'batch' : 'moving',
   inputShape: [batch, n],
@@ -46,8 +52,19 @@ function step1() {
         movingMean: vec(5, () => 0),
         movingVariance: vec(5, () => 1),
         movingUpdated: false,
-        lastCall: callRec(false, 5, 3, (i) => 0.1 * (i + 1), (i) => 0.5 + i),
-        warnings: [{ code: 'STALE_MOVING_STATS', message: 'called in inference mode but never updated: it normalises with mean 0 / variance 1' }],
+        lastCall: callRec(
+          false,
+          5,
+          3,
+          (i) => 0.1 * (i + 1),
+          (i) => 0.5 + i,
+        ),
+        warnings: [
+          {
+            code: 'STALE_MOVING_STATS',
+            message: 'called in inference mode but never updated: it normalises with mean 0 / variance 1',
+          },
+        ],
       },
       {
         name: 'train_bn',
@@ -59,8 +76,20 @@ function step1() {
         movingMean: [0.1, 0.2, 0.3, 0.4, 0.5],
         movingVariance: [0.9, 0.95, 1, 1.05, 1.1],
         movingUpdated: true,
-        lastCall: callRec(true, 5, 32, (i) => 1 + i, (i) => 2 + i),
-        lastTrainingCall: callRec(true, 5, 32, (i) => 1 + i, (i) => 2 + i),
+        lastCall: callRec(
+          true,
+          5,
+          32,
+          (i) => 1 + i,
+          (i) => 2 + i,
+        ),
+        lastTrainingCall: callRec(
+          true,
+          5,
+          32,
+          (i) => 1 + i,
+          (i) => 2 + i,
+        ),
         warnings: [],
       },
       {
@@ -73,9 +102,26 @@ function step1() {
         movingMean: [0.01, 0.02, 0.03, 0.04],
         movingVariance: [0.99, 0.98, 0.97, 0.96],
         movingUpdated: true,
-        lastCall: callRec(true, 4, 16, (i) => i, () => 1),
-        lastTrainingCall: callRec(true, 4, 16, (i) => i, () => 1),
-        warnings: [{ code: 'TRAINABLE_FALSE_STILL_UPDATES', message: 'trainable is false, but the moving statistics were updated' }],
+        lastCall: callRec(
+          true,
+          4,
+          16,
+          (i) => i,
+          () => 1,
+        ),
+        lastTrainingCall: callRec(
+          true,
+          4,
+          16,
+          (i) => i,
+          () => 1,
+        ),
+        warnings: [
+          {
+            code: 'TRAINABLE_FALSE_STILL_UPDATES',
+            message: 'trainable is false, but the moving statistics were updated',
+          },
+        ],
       },
       {
         name: XSS,
@@ -150,7 +196,10 @@ describe('webview: the inspector panel in Chromium', function () {
   }
 
   async function rendered(page: Page, stepIndex: number) {
-    await page.waitForFunction((i) => (window as any).__bn.messages().some((m: any) => m.type === 'rendered' && m.stepIndex === i), stepIndex);
+    await page.waitForFunction(
+      (i) => (window as any).__bn.messages().some((m: any) => m.type === 'rendered' && m.stepIndex === i),
+      stepIndex,
+    );
   }
 
   async function load(page: Page, steps = [step1()], sess: any = session()) {
@@ -158,7 +207,11 @@ describe('webview: the inspector panel in Chromium', function () {
     await rendered(page, steps.length ? steps[steps.length - 1].index : 0);
   }
 
-  const card = (page: Page, name: string) => page.locator('section.card').filter({ has: page.locator('.layer-name', { hasText: name }) }).first();
+  const card = (page: Page, name: string) =>
+    page
+      .locator('section.card')
+      .filter({ has: page.locator('.layer-name', { hasText: name }) })
+      .first();
 
   it('shows a start screen without a session, posts ready and rendered', async () => {
     const page = await open('light');
@@ -187,7 +240,10 @@ describe('webview: the inspector panel in Chromium', function () {
     assert.match(head, /backend wasm/);
     assert.match(head, /tfjs 4\.22\.0/);
     assert.equal(await page.locator('.status').textContent(), 'paused at line 14 (step 1, hit 1)');
-    assert.match(await page.locator('.summary').innerText(), /4 BatchNormalization layers · 2 updated in this step · 2 with warnings/);
+    assert.match(
+      await page.locator('.summary').innerText(),
+      /4 BatchNormalization layers · 2 updated in this step · 2 with warnings/,
+    );
     // charts were drawn for the cards on screen (non-empty canvas bitmap)
     // (drawn at the latest by the ResizeObserver of the next frame)
     const painted = (c: HTMLCanvasElement) => {
@@ -206,7 +262,10 @@ describe('webview: the inspector panel in Chromium', function () {
 
   it('a layer named <img src=x onerror=alert(1)> shows those characters and runs nothing', async () => {
     const page = await open('light');
-    const evil = session({ scriptLabel: '<script>alert(2)</script>.ts', status: 'paused <img src=y onerror=alert(3)>' });
+    const evil = session({
+      scriptLabel: '<script>alert(2)</script>.ts',
+      status: 'paused <img src=y onerror=alert(3)>',
+    });
     await load(page, [step1()], evil);
     const c = card(page, XSS);
     assert.equal(await c.locator('.layer-name').textContent(), XSS);
@@ -216,7 +275,13 @@ describe('webview: the inspector panel in Chromium', function () {
     assert.equal(await page.locator('#app img').count(), 0, 'no <img> element was created');
     assert.equal(await page.locator('#app script, #app b').count(), 0);
     // an error message is text too
-    await page.evaluate((s) => (window as any).__bn.session(s), session({ state: 'ended', error: { message: '<img src=z onerror=alert(4)>', line: 3, column: 1, stack: '<i>stack</i>', kind: 'run' } }));
+    await page.evaluate(
+      (s) => (window as any).__bn.session(s),
+      session({
+        state: 'ended',
+        error: { message: '<img src=z onerror=alert(4)>', line: 3, column: 1, stack: '<i>stack</i>', kind: 'run' },
+      }),
+    );
     await page.waitForFunction(() => !document.querySelector('.error-box')!.hasAttribute('hidden'));
     assert.equal(await page.locator('.error-message').textContent(), '<img src=z onerror=alert(4)>');
     assert.equal(await page.locator('#app img, #app i').count(), 0);
@@ -228,24 +293,51 @@ describe('webview: the inspector panel in Chromium', function () {
     const page = await open('light');
     await load(page);
     const badges = async (name: string) => card(page, name).locator('.badge').allTextContents();
-    assert.deepEqual(await badges('frozen_bn'), ['training: false', 'trainable: false', 'stats: moving', 'not updated', '1 call']);
-    assert.deepEqual(await badges('train_bn'), ['training: true', 'trainable: true', 'stats: batch', 'updated ×3', '3 calls']);
-    assert.deepEqual(await badges('frozen_updated_bn'), ['training: true', 'trainable: false', 'stats: batch', 'updated ×2', '2 calls']);
+    assert.deepEqual(await badges('frozen_bn'), [
+      'training: false',
+      'trainable: false',
+      'stats: moving',
+      'not updated',
+      '1 call',
+    ]);
+    assert.deepEqual(await badges('train_bn'), [
+      'training: true',
+      'trainable: true',
+      'stats: batch',
+      'updated ×3',
+      '3 calls',
+    ]);
+    assert.deepEqual(await badges('frozen_updated_bn'), [
+      'training: true',
+      'trainable: false',
+      'stats: batch',
+      'updated ×2',
+      '2 calls',
+    ]);
     assert.deepEqual(await badges(XSS), ['never called', 'trainable: true', 'not updated', '0 calls']);
-    assert.match(await card(page, 'frozen_bn').locator('.why').textContent() as string, /^Called in inference mode .*normalised with the moving statistics, which did not change\..*never been updated/);
-    assert.match(await card(page, 'train_bn').locator('.why').textContent() as string, /^Called in training mode \(fit, or apply with training: true\)/);
     assert.match(
-      await card(page, 'frozen_updated_bn').locator('.why').textContent() as string,
+      (await card(page, 'frozen_bn').locator('.why').textContent()) as string,
+      /^Called in inference mode .*normalised with the moving statistics, which did not change\..*never been updated/,
+    );
+    assert.match(
+      (await card(page, 'train_bn').locator('.why').textContent()) as string,
+      /^Called in training mode \(fit, or apply with training: true\)/,
+    );
+    assert.match(
+      (await card(page, 'frozen_updated_bn').locator('.why').textContent()) as string,
       /^trainable is false but the moving statistics were updated: tfjs ignores trainable for this; in TF2 Keras this layer would run in inference mode\.$/,
     );
-    assert.match(await card(page, XSS).locator('.why').textContent() as string, /^Not called yet/);
+    assert.match((await card(page, XSS).locator('.why').textContent()) as string, /^Not called yet/);
     const w = card(page, 'frozen_bn').locator('li.warning');
     assert.equal(await w.count(), 1);
     assert.equal(await w.getAttribute('data-code'), 'STALE_MOVING_STATS');
     assert.match(await w.innerText(), /Stale moving statistics/);
     assert.match(await w.innerText(), /never updated/);
     assert.match(await w.innerText(), /initial moving mean 0 and variance 1/);
-    assert.equal(await card(page, 'frozen_updated_bn').locator('li.warning').getAttribute('data-code'), 'TRAINABLE_FALSE_STILL_UPDATES');
+    assert.equal(
+      await card(page, 'frozen_updated_bn').locator('li.warning').getAttribute('data-code'),
+      'TRAINABLE_FALSE_STILL_UPDATES',
+    );
     assert.equal(await card(page, 'train_bn').locator('li.warning').count(), 0);
     await page.close();
   });
@@ -254,18 +346,32 @@ describe('webview: the inspector panel in Chromium', function () {
     const page = await open('light');
     await load(page, [step1(), step2()]);
     const c = card(page, 'train_bn');
-    assert.match(await c.locator('.delta').textContent() as string, /^Since step 1: 2 of 5 channels changed · max \|Δ moving mean\| 0\.05 · max \|Δ moving variance\| 0$/);
+    assert.match(
+      (await c.locator('.delta').textContent()) as string,
+      /^Since step 1: 2 of 5 channels changed · max \|Δ moving mean\| 0\.05 · max \|Δ moving variance\| 0$/,
+    );
     const toggle = c.locator('button.toggle-table');
     assert.equal(await toggle.getAttribute('aria-pressed'), 'false');
     await toggle.click();
     assert.equal(await toggle.getAttribute('aria-pressed'), 'true');
     await c.locator('table.numbers tbody tr').first().waitFor();
-    const rows = await c.locator('table.numbers tbody tr').evaluateAll((trs) => trs.map((tr) => Array.from((tr as HTMLTableRowElement).cells, (td) => td.textContent)));
+    const rows = await c
+      .locator('table.numbers tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => Array.from((tr as HTMLTableRowElement).cells, (td) => td.textContent)));
     assert.equal(rows.length, 5);
     const head = await c.locator('table.numbers thead th').allTextContents();
     assert.deepEqual(head.slice(0, 4), ['ch', 'changed', 'moving mean', 'batch mean']);
     // float32 values, written as the nearest double: full precision
-    assert.deepEqual(rows[0].slice(0, 8), ['0', '', String(Math.fround(0.1)), '1', String(Math.fround(0.9)), '2', '1', '0']);
+    assert.deepEqual(rows[0].slice(0, 8), [
+      '0',
+      '',
+      String(Math.fround(0.1)),
+      '1',
+      String(Math.fround(0.9)),
+      '2',
+      '1',
+      '0',
+    ]);
     assert.equal(rows[0][2], '0.10000000149011612');
     assert.equal(rows[1][1], 'yes');
     assert.equal(rows[3][1], 'yes');
@@ -307,7 +413,8 @@ describe('webview: the inspector panel in Chromium', function () {
       found = await page.evaluate(() => document.activeElement?.classList.contains('card-toggle') ?? false);
     }
     assert.ok(found, 'a card toggle is reachable with Tab');
-    const active = () => page.evaluate(() => [document.activeElement!.getAttribute('aria-expanded'), document.activeElement!.textContent]);
+    const active = () =>
+      page.evaluate(() => [document.activeElement!.getAttribute('aria-expanded'), document.activeElement!.textContent]);
     assert.deepEqual(await active(), ['true', 'frozen_bn']);
     // focus is visible
     const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
@@ -315,12 +422,19 @@ describe('webview: the inspector panel in Chromium', function () {
     await page.keyboard.press('Enter');
     assert.deepEqual(await active(), ['false', 'frozen_bn']);
     assert.equal(await card(page, 'frozen_bn').locator('.card-body').isVisible(), false);
-    assert.equal(await card(page, 'frozen_bn').locator('.why').isVisible(), true, 'the sentence stays visible when collapsed');
+    assert.equal(
+      await card(page, 'frozen_bn').locator('.why').isVisible(),
+      true,
+      'the sentence stays visible when collapsed',
+    );
     await page.keyboard.press('Space');
     assert.deepEqual(await active(), ['true', 'frozen_bn']);
     // every button has an accessible name
-    const unnamed = await page.evaluate(() =>
-      Array.from(document.querySelectorAll('button, input')).filter((b) => !(b.getAttribute('aria-label') || b.textContent?.trim() || (b as HTMLInputElement).labels?.length)).length,
+    const unnamed = await page.evaluate(
+      () =>
+        Array.from(document.querySelectorAll('button, input')).filter(
+          (b) => !(b.getAttribute('aria-label') || b.textContent?.trim() || (b as HTMLInputElement).labels?.length),
+        ).length,
     );
     assert.equal(unnamed, 0);
     await page.close();
@@ -329,11 +443,16 @@ describe('webview: the inspector panel in Chromium', function () {
   it('commands: buttons post commands and are enabled per session state; the line reveals', async () => {
     const page = await open('light');
     await load(page);
-    const enabledButtons = () => page.locator('.commands button:not([disabled])').evaluateAll((bs) => bs.map((b) => (b as HTMLElement).dataset.command));
+    const enabledButtons = () =>
+      page
+        .locator('.commands button:not([disabled])')
+        .evaluateAll((bs) => bs.map((b) => (b as HTMLElement).dataset.command));
     assert.deepEqual(await enabledButtons(), ['step', 'continue', 'runToCursor', 'restart', 'stop']);
     await page.locator('.commands button[data-command="step"]').click();
     await page.locator('.line-link').click();
-    const msgs = await page.evaluate(() => (window as any).__bn.messages().filter((m: any) => m.type === 'command' || m.type === 'revealLine'));
+    const msgs = await page.evaluate(() =>
+      (window as any).__bn.messages().filter((m: any) => m.type === 'command' || m.type === 'revealLine'),
+    );
     assert.deepEqual(msgs, [
       { type: 'command', command: 'step' },
       { type: 'revealLine', file: '/work/examples/frozen-predict.ts', line: 14 },
@@ -345,7 +464,21 @@ describe('webview: the inspector panel in Chromium', function () {
     await page.waitForFunction(() => document.querySelector('.status')!.textContent === 'ended');
     assert.deepEqual(await enabledButtons(), ['runToCursor', 'restart']);
     // an error with a line: click reveals it
-    await page.evaluate((s) => (window as any).__bn.session(s), session({ state: 'ended', status: 'ended with an error', error: { message: 'boom', line: 7, column: 3, stack: 'Error: boom', kind: 'run', file: '/work/examples/lib.ts' } }));
+    await page.evaluate(
+      (s) => (window as any).__bn.session(s),
+      session({
+        state: 'ended',
+        status: 'ended with an error',
+        error: {
+          message: 'boom',
+          line: 7,
+          column: 3,
+          stack: 'Error: boom',
+          kind: 'run',
+          file: '/work/examples/lib.ts',
+        },
+      }),
+    );
     await page.locator('.error-box button.link').click();
     const last = await page.evaluate(() => (window as any).__bn.messages().at(-1));
     assert.deepEqual(last, { type: 'revealLine', file: '/work/examples/lib.ts', line: 7 });
@@ -425,7 +558,10 @@ describe('webview: the inspector panel in Chromium', function () {
     assert.equal(await card(page, 'train_bn').locator('button.toggle-table').getAttribute('aria-pressed'), 'true');
     assert.equal(await card(page, 'train_bn').locator('table.numbers').isVisible(), true);
     assert.equal(await card(page, 'frozen_updated_bn').locator('.channel-pick input').inputValue(), '2');
-    assert.match(await card(page, 'train_bn').locator('.delta').textContent() as string, /Since step 1: 2 of 5 channels changed/);
+    assert.match(
+      (await card(page, 'train_bn').locator('.delta').textContent()) as string,
+      /Since step 1: 2 of 5 channels changed/,
+    );
     await page.close();
   });
 
@@ -439,7 +575,25 @@ describe('webview: the inspector panel in Chromium', function () {
           index: i,
           line: 5,
           hit: i,
-          layers: [{ name: 'bn', path: ['bn'], calls: 1, updates: 1, movingUpdated: true, trainable: true, movingMean: [Math.sin(i / 100), i / 1200], movingVariance: [1 + i / 1200, 1], lastCall: { training: true, statsUsed: 'batch', inputShape: [8, 2], batchMean: [0, 0], batchVariance: [1, 1] } }],
+          layers: [
+            {
+              name: 'bn',
+              path: ['bn'],
+              calls: 1,
+              updates: 1,
+              movingUpdated: true,
+              trainable: true,
+              movingMean: [Math.sin(i / 100), i / 1200],
+              movingVariance: [1 + i / 1200, 1],
+              lastCall: {
+                training: true,
+                statsUsed: 'batch',
+                inputShape: [8, 2],
+                batchMean: [0, 0],
+                batchVariance: [1, 1],
+              },
+            },
+          ],
         });
       }
     });
@@ -473,8 +627,20 @@ describe('webview: the inspector panel in Chromium', function () {
           movingVariance: vec(n, (i) => 0.05 + (i * i) / 6),
           gamma: vec(n, (i) => 1 + ((i * 7) % 5) * 1e-9),
           beta: vec(n, (i) => (i % 2 ? 1 : -1) * (1 + (i % 3)) * 1e-10),
-          lastCall: callRec(true, n, 32, (i) => Math.sin(i) * 0.6, (i) => 0.06 + (i * i) / 5.5),
-          lastTrainingCall: callRec(true, n, 32, (i) => Math.sin(i) * 0.6, (i) => 0.06 + (i * i) / 5.5),
+          lastCall: callRec(
+            true,
+            n,
+            32,
+            (i) => Math.sin(i) * 0.6,
+            (i) => 0.06 + (i * i) / 5.5,
+          ),
+          lastTrainingCall: callRec(
+            true,
+            n,
+            32,
+            (i) => Math.sin(i) * 0.6,
+            (i) => 0.06 + (i * i) / 5.5,
+          ),
         },
       ],
     };
@@ -494,7 +660,11 @@ describe('webview: the inspector panel in Chromium', function () {
         for (let y = 0; y < height; y++)
           for (let x = 0; x < width; x++) {
             const k = (y * width + x) * 4;
-            if (Math.abs(data[k] - rgb[0]) + Math.abs(data[k + 1] - rgb[1]) + Math.abs(data[k + 2] - rgb[2]) < 30 && data[k + 3] > 200) rows.add(y);
+            if (
+              Math.abs(data[k] - rgb[0]) + Math.abs(data[k + 1] - rgb[1]) + Math.abs(data[k + 2] - rgb[2]) < 30 &&
+              data[k + 3] > 200
+            )
+              rows.add(y);
           }
         return rows.size;
       },
@@ -512,7 +682,11 @@ describe('webview: the inspector panel in Chromium', function () {
       const dpr = await page.evaluate(() => window.devicePixelRatio || 1);
       const betaRows = await lineRows(page, 'beta', '--bn-chart-beta');
       const gammaRows = await lineRows(page, 'gamma', '--bn-chart-gamma');
-      for (const [name, r] of [['beta', betaRows], ['gamma', gammaRows]] as const) assert.ok(r > 0 && r <= 10 * dpr, `${name} line covers ${r} pixel rows`);
+      for (const [name, r] of [
+        ['beta', betaRows],
+        ['gamma', gammaRows],
+      ] as const)
+        assert.ok(r > 0 && r <= 10 * dpr, `${name} line covers ${r} pixel rows`);
 
       await card(page, 'noisy_bn').locator('button.toggle-table').click();
       await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50))));
@@ -522,10 +696,22 @@ describe('webview: the inspector panel in Chromium', function () {
         const table = c.querySelector('table.numbers') as HTMLElement;
         const w = wrap.getBoundingClientRect();
         const r = cap.getBoundingClientRect();
-        return { wrapLeft: w.left + wrap.clientLeft, wrapRight: w.left + wrap.clientLeft + wrap.clientWidth, capLeft: r.left, capRight: r.right, capH: r.height, tableW: table.scrollWidth, wrapW: wrap.clientWidth, text: cap.textContent };
+        return {
+          wrapLeft: w.left + wrap.clientLeft,
+          wrapRight: w.left + wrap.clientLeft + wrap.clientWidth,
+          capLeft: r.left,
+          capRight: r.right,
+          capH: r.height,
+          tableW: table.scrollWidth,
+          wrapW: wrap.clientWidth,
+          text: cap.textContent,
+        };
       });
       assert.ok(m.tableW > m.wrapW, `the table scrolls sideways at this width (${m.tableW} > ${m.wrapW})`);
-      assert.ok(m.capLeft >= m.wrapLeft - 0.5 && m.capRight <= m.wrapRight + 0.5, `caption within the visible width: ${JSON.stringify(m)}`);
+      assert.ok(
+        m.capLeft >= m.wrapLeft - 0.5 && m.capRight <= m.wrapRight + 0.5,
+        `caption within the visible width: ${JSON.stringify(m)}`,
+      );
       assert.ok(m.capH > 20, 'caption wraps onto more than one line');
       assert.match(m.text!, /^Exact values .* Δ since step —\.$/);
       await page.screenshot({ path: join(shots, `panel-narrow-table-${theme}.png`) });
@@ -548,7 +734,10 @@ describe('webview: the inspector panel in Chromium', function () {
       }
       // colours follow the theme variables
       const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
-      assert.equal(bg, theme === 'light' ? 'rgb(255, 255, 255)' : theme === 'dark' ? 'rgb(31, 31, 31)' : 'rgb(0, 0, 0)');
+      assert.equal(
+        bg,
+        theme === 'light' ? 'rgb(255, 255, 255)' : theme === 'dark' ? 'rgb(31, 31, 31)' : 'rgb(0, 0, 0)',
+      );
       await page.close();
     });
   }
@@ -559,7 +748,12 @@ describe('webview: the inspector panel in Chromium', function () {
     assert.equal(last, 12);
     assert.equal(await page.locator('section.card').count(), 53);
     assert.match(await page.locator('.summary').innerText(), /^53 BatchNormalization layers/);
-    const ms = await page.evaluate(() => (window as any).__bn.messages().filter((m: any) => m.type === 'rendered' && m.stepIndex > 0).map((m: any) => m.ms));
+    const ms = await page.evaluate(() =>
+      (window as any).__bn
+        .messages()
+        .filter((m: any) => m.type === 'rendered' && m.stepIndex > 0)
+        .map((m: any) => m.ms),
+    );
     assert.equal(ms.length, 12);
     await page.screenshot({ path: join(shots, 'panel-resnet50-dark.png') });
     await page.close();

@@ -55,7 +55,10 @@ describe('webview: explainLayer', () => {
   it('inference only (predict): the wording of the issue', () => {
     const l = layer({ calls: 1, lastCall: call(false) });
     const s = explainLayer(l);
-    assert.match(s, /^Called in inference mode \(predict, evaluate, or apply without training: true\): normalised with the moving statistics, which did not change\./);
+    assert.match(
+      s,
+      /^Called in inference mode \(predict, evaluate, or apply without training: true\): normalised with the moving statistics, which did not change\./,
+    );
     assert.match(s, /Moving statistics change only in training mode: fit, or apply with training: true\.$/);
     assert.deepEqual(
       layerBadges(l).map((b) => b.text),
@@ -64,7 +67,12 @@ describe('webview: explainLayer', () => {
   });
 
   it('inference on never-updated statistics says they are the initial ones', () => {
-    const l = layer({ calls: 10, trainable: false, lastCall: call(false), warnings: [{ code: 'STALE_MOVING_STATS', message: 'm' }] });
+    const l = layer({
+      calls: 10,
+      trainable: false,
+      lastCall: call(false),
+      warnings: [{ code: 'STALE_MOVING_STATS', message: 'm' }],
+    });
     const s = explainLayer(l);
     assert.match(s, /Called 10 times in inference mode/);
     assert.match(s, /never been updated/);
@@ -73,13 +81,23 @@ describe('webview: explainLayer', () => {
   it('training with updates', () => {
     const l = layer({ calls: 3, updates: 3, movingUpdated: true, lastCall: call(true), lastTrainingCall: call(true) });
     const s = explainLayer(l);
-    assert.match(s, /^Called in training mode \(fit, or apply with training: true\): normalised with each batch's own mean and variance, and the moving statistics moved toward them \(3 updates; momentum 0\.99 keeps 99% of the old value at each update\)\.$/);
+    assert.match(
+      s,
+      /^Called in training mode \(fit, or apply with training: true\): normalised with each batch's own mean and variance, and the moving statistics moved toward them \(3 updates; momentum 0\.99 keeps 99% of the old value at each update\)\.$/,
+    );
     const b = layerBadges(l).map((x) => x.text);
     assert.deepEqual(b, ['training: true', 'trainable: true', 'stats: batch', 'updated ×3', '3 calls']);
   });
 
   it('frozen but updated: the wording of the issue', () => {
-    const l = layer({ trainable: false, calls: 1, updates: 1, movingUpdated: true, lastCall: call(true), lastTrainingCall: call(true) });
+    const l = layer({
+      trainable: false,
+      calls: 1,
+      updates: 1,
+      movingUpdated: true,
+      lastCall: call(true),
+      lastTrainingCall: call(true),
+    });
     assert.equal(
       explainLayer(l),
       'trainable is false but the moving statistics were updated: tfjs ignores trainable for this; in TF2 Keras this layer would run in inference mode.',
@@ -90,29 +108,55 @@ describe('webview: explainLayer', () => {
   });
 
   it('batch of one', () => {
-    const l = layer({ calls: 1, updates: 1, movingUpdated: true, lastCall: call(true, [1, 3]), lastTrainingCall: call(true, [1, 3]) });
+    const l = layer({
+      calls: 1,
+      updates: 1,
+      movingUpdated: true,
+      lastCall: call(true, [1, 3]),
+      lastTrainingCall: call(true, [1, 3]),
+    });
     assert.ok(isBatchOfOne(l));
     assert.match(explainLayer(l), /batch of one sample per channel: the batch variance is 0/);
     // by the warning alone, too
-    const l2 = layer({ calls: 1, updates: 1, movingUpdated: true, lastCall: call(true), lastTrainingCall: call(true), warnings: [{ code: 'BATCH_OF_ONE', message: 'x' }] });
+    const l2 = layer({
+      calls: 1,
+      updates: 1,
+      movingUpdated: true,
+      lastCall: call(true),
+      lastTrainingCall: call(true),
+      warnings: [{ code: 'BATCH_OF_ONE', message: 'x' }],
+    });
     assert.match(explainLayer(l2), /batch of one/);
   });
 
   it('mixed calls in one step (fit with validation)', () => {
     const l = layer({ calls: 5, updates: 4, movingUpdated: true, lastCall: call(false), lastTrainingCall: call(true) });
     const s = explainLayer(l);
-    assert.match(s, /^Called 5 times in this step: 4 in training mode .* and 1 in inference mode .*; the last call was in inference mode\.$/);
+    assert.match(
+      s,
+      /^Called 5 times in this step: 4 in training mode .* and 1 in inference mode .*; the last call was in inference mode\.$/,
+    );
   });
 
   it('not called in this step / set directly', () => {
-    assert.match(explainLayer(layer({ calls: 0, lastCall: call(true) })), /^Not called in this step, so nothing changed; its last call, in an earlier step, was in training mode/);
+    assert.match(
+      explainLayer(layer({ calls: 0, lastCall: call(true) })),
+      /^Not called in this step, so nothing changed; its last call, in an earlier step, was in training mode/,
+    );
     assert.match(explainLayer(layer({ calls: 0, movingUpdated: true, lastCall: call(false) })), /set directly/);
-    assert.match(explainLayer(layer({ calls: 1, movingUpdated: true, lastCall: call(false) })), /without a training-mode update: they were set directly/);
-    assert.deepEqual(layerBadges(layer({ calls: 1, movingUpdated: true, lastCall: call(false) })).map((b) => b.text)[3], 'changed (set directly)');
+    assert.match(
+      explainLayer(layer({ calls: 1, movingUpdated: true, lastCall: call(false) })),
+      /without a training-mode update: they were set directly/,
+    );
+    assert.deepEqual(
+      layerBadges(layer({ calls: 1, movingUpdated: true, lastCall: call(false) })).map((b) => b.text)[3],
+      'changed (set directly)',
+    );
   });
 
   it('every warning code has an explanation', () => {
-    for (const c of ['TRAINABLE_FALSE_STILL_UPDATES', 'BATCH_OF_ONE', 'NON_FINITE', 'STALE_MOVING_STATS']) assert.ok(warningExplanation(c).length > 40, c);
+    for (const c of ['TRAINABLE_FALSE_STILL_UPDATES', 'BATCH_OF_ONE', 'NON_FINITE', 'STALE_MOVING_STATS'])
+      assert.ok(warningExplanation(c).length > 40, c);
   });
 });
 
@@ -263,18 +307,27 @@ describe('panelHtml', () => {
     assert.ok(m);
     assert.equal(
       m![1],
-      "default-src &#39;none&#39;; script-src &#39;nonce-abc123+/=&#39;; style-src https://*.vscode-cdn.net; font-src https://*.vscode-cdn.net; img-src https://*.vscode-cdn.net data:",
+      'default-src &#39;none&#39;; script-src &#39;nonce-abc123+/=&#39;; style-src https://*.vscode-cdn.net; font-src https://*.vscode-cdn.net; img-src https://*.vscode-cdn.net data:',
     );
     assert.ok(!/unsafe-/.test(html));
     assert.ok(!/style="/.test(html), 'no inline style attribute');
   });
   it('has exactly one script, with the nonce, and escapes URIs', () => {
     assert.equal(html.match(/<script/g)!.length, 1);
-    assert.match(html, /<script nonce="abc123\+\/=" src="https:\/\/file\+\.vscode-resource\.vscode-cdn\.net\/ext\/dist\/webview\.js"><\/script>/);
+    assert.match(
+      html,
+      /<script nonce="abc123\+\/=" src="https:\/\/file\+\.vscode-resource\.vscode-cdn\.net\/ext\/dist\/webview\.js"><\/script>/,
+    );
     assert.ok(html.includes('codicon.css?&quot;&gt;&lt;script&gt;x&lt;/script&gt;'));
   });
   it('drops junk from cspSource', () => {
-    const h = panelHtml({ cspSource: "https://a.example x; script-src 'unsafe-inline'", nonce: 'n', scriptUri: 's', styleUri: 'c', codiconsUri: 'i' });
+    const h = panelHtml({
+      cspSource: "https://a.example x; script-src 'unsafe-inline'",
+      nonce: 'n',
+      scriptUri: 's',
+      styleUri: 'c',
+      codiconsUri: 'i',
+    });
     assert.ok(!h.includes('unsafe-inline'));
     assert.match(h, /style-src https:\/\/a\.example; font-src/);
   });

@@ -8,7 +8,13 @@ export const EXTENSION_ID = 'bn-inspector.batchnorm-inspector';
 suite('activation', () => {
   test(`${EXTENSION_ID} is present and activates`, async () => {
     const ext = vscode.extensions.getExtension(EXTENSION_ID);
-    assert.ok(ext, `${EXTENSION_ID} not found; installed: ${vscode.extensions.all.filter((e) => !e.id.startsWith('vscode.')).map((e) => e.id).join(', ')}`);
+    assert.ok(
+      ext,
+      `${EXTENSION_ID} not found; installed: ${vscode.extensions.all
+        .filter((e) => !e.id.startsWith('vscode.'))
+        .map((e) => e.id)
+        .join(', ')}`,
+    );
     assert.strictEqual(`${ext.packageJSON.publisher}.${ext.packageJSON.name}`.toLowerCase(), EXTENSION_ID);
     await ext.activate();
     assert.strictEqual(ext.isActive, true);

@@ -18,13 +18,22 @@ export const RESULT_MARK = '[bn-tests] result:';
 export function run(): Promise<void> {
   const trusted = vscode.workspace.isTrusted;
   const mode = process.env.BN_VSCODE_TEST_MODE || (trusted ? 'trusted' : 'untrusted');
-  if (mode !== 'trusted' && mode !== 'untrusted') return Promise.reject(new Error(`BN_VSCODE_TEST_MODE=${mode}: expected trusted|untrusted`));
+  if (mode !== 'trusted' && mode !== 'untrusted')
+    return Promise.reject(new Error(`BN_VSCODE_TEST_MODE=${mode}: expected trusted|untrusted`));
   if ((mode === 'trusted') !== trusted) {
-    return Promise.reject(new Error(`the ${mode} suite was started in a workspace where isTrusted=${trusted}: the runner set the session up wrongly`));
+    return Promise.reject(
+      new Error(
+        `the ${mode} suite was started in a workspace where isTrusted=${trusted}: the runner set the session up wrongly`,
+      ),
+    );
   }
   const untrustedFile = (f: string) => f.endsWith('.untrusted.test.js');
-  const filters = (process.env.BN_VSCODE_TEST_FILES || '').split(',').map((s) => s.trim()).filter(Boolean);
-  const files = fs.readdirSync(__dirname)
+  const filters = (process.env.BN_VSCODE_TEST_FILES || '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const files = fs
+    .readdirSync(__dirname)
     .filter((f) => f.endsWith('.test.js') && untrustedFile(f) === (mode === 'untrusted'))
     .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
     .sort();
@@ -40,7 +49,10 @@ export function run(): Promise<void> {
   console.log(`[bn-tests] ${mode} workspace, ${files.length} file(s): ${files.join(', ') || '(none)'}`);
 
   return new Promise((resolve, reject) => {
-    if (files.length === 0) return reject(new Error(`no ${mode} test files in ${__dirname}${filters.length ? ` matching ${filters.join(',')}` : ''}`));
+    if (files.length === 0)
+      return reject(
+        new Error(`no ${mode} test files in ${__dirname}${filters.length ? ` matching ${filters.join(',')}` : ''}`),
+      );
     try {
       const runner = mocha.run((failures) => {
         // the runner (scripts/vscode-host.mjs) counts a run as passed only after this line: an extension host that

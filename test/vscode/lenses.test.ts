@@ -5,7 +5,18 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { findStepPoints } from '../../src/shared/stepPoints';
 import { BROKEN, LOOP, NO_STEP_POINTS } from './support/fixtures';
-import { api, closeAllEditors, exampleFiles, lensesOf, lineOf, open, setText, stopAll, until, writeFixture } from './support/host';
+import {
+  api,
+  closeAllEditors,
+  exampleFiles,
+  lensesOf,
+  lineOf,
+  open,
+  setText,
+  stopAll,
+  until,
+  writeFixture,
+} from './support/host';
 
 suite('code lenses', () => {
   const started: string[] = [];
@@ -26,10 +37,14 @@ suite('code lenses', () => {
       const expected = findStepPoints(fs.readFileSync(file, 'utf8'), file);
       assert.strictEqual(expected.syntaxError, null, `${path.basename(file)} parses`);
       // the provider may be asked before the extension is fully up: wait until it answers
-      const lenses = await until(`lenses of ${path.basename(file)}`, async () => {
-        const l = await lensesOf(doc.uri);
-        return l.length === expected.points.length ? l : null;
-      }, 15_000).catch(async () => lensesOf(doc.uri));
+      const lenses = await until(
+        `lenses of ${path.basename(file)}`,
+        async () => {
+          const l = await lensesOf(doc.uri);
+          return l.length === expected.points.length ? l : null;
+        },
+        15_000,
+      ).catch(async () => lensesOf(doc.uri));
       assert.deepStrictEqual(
         lenses.map((l) => [l.line, l.title, l.command]),
         expected.points.map((p) => [p.line, '▶ Run to here', 'batchnormInspector.runToLine']),
@@ -41,7 +56,9 @@ suite('code lenses', () => {
         assert.strictEqual(l.args[1], l.line);
       }
       total += lenses.length;
-      console.log(`    ${path.basename(file)}: ${lenses.length} lenses (open ${t1 - t0} ms, lenses ${Date.now() - t1} ms)`);
+      console.log(
+        `    ${path.basename(file)}: ${lenses.length} lenses (open ${t1 - t0} ms, lenses ${Date.now() - t1} ms)`,
+      );
     }
     assert.ok(total > 0, 'the examples have step points');
     assert.strictEqual(a.sessionCount(), 0, 'asking for lenses runs nothing');
@@ -50,7 +67,10 @@ suite('code lenses', () => {
   test('a file with no step point gets no lens; a file that does not parse gets none and no popup', async () => {
     const a = await api();
     const before = a.messages().length;
-    for (const [name, text] of [['none.ts', NO_STEP_POINTS], ['broken.ts', BROKEN]] as const) {
+    for (const [name, text] of [
+      ['none.ts', NO_STEP_POINTS],
+      ['broken.ts', BROKEN],
+    ] as const) {
       const { doc } = await open(writeFixture(name, text));
       assert.deepStrictEqual(await lensesOf(doc.uri), [], name);
     }
@@ -63,11 +83,17 @@ suite('code lenses', () => {
     const file = writeFixture('follow-edits.ts', LOOP);
     const { doc } = await open(file);
     const line = lineOf(LOOP, /LOOP-PREDICT/);
-    assert.deepStrictEqual((await lensesOf(doc.uri)).map((l) => l.line), [line]);
+    assert.deepStrictEqual(
+      (await lensesOf(doc.uri)).map((l) => l.line),
+      [line],
+    );
     const e = new vscode.WorkspaceEdit();
     e.insert(doc.uri, new vscode.Position(0, 0), '// one\n// two\n');
     assert.ok(await vscode.workspace.applyEdit(e));
-    await until('lenses moved two lines down', async () => (await lensesOf(doc.uri)).map((l) => l.line).join() === String(line + 2));
+    await until(
+      'lenses moved two lines down',
+      async () => (await lensesOf(doc.uri)).map((l) => l.line).join() === String(line + 2),
+    );
     // a new step point typed in gets its lens; breaking the syntax removes them all
     await setText(doc, doc.getText() + 'model.predict(x);\n');
     await until('a lens on the new line', async () => (await lensesOf(doc.uri)).length === 2);
@@ -95,8 +121,13 @@ suite('code lenses', () => {
     );
     assert.ok(lenses.every((l) => l.line === line));
     await vscode.commands.executeCommand('batchnormInspector.step', doc.uri);
-    await until('lens shows hit 2', async () => (await lensesOf(doc.uri)).some((l) => l.title === 'paused here · step 2 · hit 2'));
+    await until('lens shows hit 2', async () =>
+      (await lensesOf(doc.uri)).some((l) => l.title === 'paused here · step 2 · hit 2'),
+    );
     await vscode.commands.executeCommand('batchnormInspector.stop', doc.uri);
-    await until('back to ▶ Run to here only', async () => (await lensesOf(doc.uri)).map((l) => l.title).join() === '▶ Run to here');
+    await until(
+      'back to ▶ Run to here only',
+      async () => (await lensesOf(doc.uri)).map((l) => l.title).join() === '▶ Run to here',
+    );
   });
 });

@@ -29,7 +29,11 @@ suite('inspector panel (host side)', () => {
     await vscode.commands.executeCommand('batchnormInspector.step', doc.uri);
     await until('the new step was posted', () => a.panel.posted().step > stepsBefore);
     // the webview decoded the packed buffer and drew that step
-    await until(`the panel rendered step ${s.lastStep!.index}`, () => a.panel.lastRendered()?.stepIndex === s.lastStep!.index, 30_000);
+    await until(
+      `the panel rendered step ${s.lastStep!.index}`,
+      () => a.panel.lastRendered()?.stepIndex === s.lastStep!.index,
+      30_000,
+    );
     // buffers the host keeps are still whole after posting (VS Code copies, nothing was detached)
     for (const e of s.history.entries()) assert.ok(e.buffer.byteLength > 0 && unpackStep(e.buffer).index === e.index);
 
@@ -41,7 +45,11 @@ suite('inspector panel (host side)', () => {
     await vscode.commands.executeCommand('batchnormInspector.openInspector');
     await until('reopened and ready', () => a.panel.isOpen() && a.panel.isReady(), 30_000);
     await until('reset posted again', () => a.panel.posted().reset >= 1);
-    await until('the reopened panel rendered the latest step', () => a.panel.lastRendered()?.stepIndex === s.lastStep!.index, 30_000);
+    await until(
+      'the reopened panel rendered the latest step',
+      () => a.panel.lastRendered()?.stepIndex === s.lastStep!.index,
+      30_000,
+    );
     assert.strictEqual(s.state, 'paused', 'closing the panel does not touch the session');
     await s.stop();
   });
@@ -49,6 +57,7 @@ suite('inspector panel (host side)', () => {
 
 function findPanelTab(): vscode.Tab | undefined {
   for (const g of vscode.window.tabGroups.all)
-    for (const t of g.tabs) if (t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('batchnormInspector.panel')) return t;
+    for (const t of g.tabs)
+      if (t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('batchnormInspector.panel')) return t;
   return undefined;
 }

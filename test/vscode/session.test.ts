@@ -7,7 +7,20 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { stepToJson } from '../../src/shared/snapshotCodec';
 import { ENDLESS, HELPER_MODULE, HOG, IMPORTER, LOOP, MARKED, SLOW, THROWS, THROWS_FIXED } from './support/fixtures';
-import { api, closeAllEditors, extensionPath, lensesOf, lineOf, open, setText, sleep, stopAll, until, workspaceDir, writeFixture } from './support/host';
+import {
+  api,
+  closeAllEditors,
+  extensionPath,
+  lensesOf,
+  lineOf,
+  open,
+  setText,
+  sleep,
+  stopAll,
+  until,
+  workspaceDir,
+  writeFixture,
+} from './support/host';
 
 const started: string[] = [];
 
@@ -86,7 +99,14 @@ suite('session', () => {
     assert.strictEqual(a.statusBar().text, `$(debug-pause) BN: paused at line ${line} · step 3 · hit 3`);
     assert.strictEqual(a.statusBar().command, 'batchnormInspector.openInspector');
     const s = a.getSession(doc.uri)!;
-    assert.deepStrictEqual(s.allSteps().map((x) => [x.index, x.line, x.hit]), [[1, line, 1], [2, line, 2], [3, line, 3]]);
+    assert.deepStrictEqual(
+      s.allSteps().map((x) => [x.index, x.line, x.hit]),
+      [
+        [1, line, 1],
+        [2, line, 2],
+        [3, line, 3],
+      ],
+    );
     // Continue runs to the end: two more hits, the output, a clean end
     await vscode.commands.executeCommand('batchnormInspector.continue', doc.uri);
     await until('the end', () => s.state === 'ended');
@@ -136,7 +156,10 @@ suite('session', () => {
     const { doc: hdoc } = await open(helper);
     const hline = lineOf(HELPER_MODULE, /HELPER-APPLY/);
     const lenses = await lensesOf(hdoc.uri);
-    assert.deepStrictEqual(lenses.map((l) => [l.line, l.title]), [[hline, '▶ Run to here']]);
+    assert.deepStrictEqual(
+      lenses.map((l) => [l.line, l.title]),
+      [[hline, '▶ Run to here']],
+    );
     const r2: any = await runTo(hdoc.uri, hline);
     assert.strictEqual(r2.state, 'paused');
     assert.strictEqual(a.getSession(doc.uri), s, 'the same session went on');
@@ -227,14 +250,21 @@ suite('session', () => {
     assert.strictEqual(diags[0].range.start.line + 1, line, 'on the throw line');
     assert.match(diags[0].message, /boom from the fixture/);
     assert.strictEqual(diags[0].severity, vscode.DiagnosticSeverity.Error);
-    assert.ok(a.messages().some((m) => m.kind === 'error' && /boom from the fixture/.test(m.text)), 'an error message was shown');
+    assert.ok(
+      a.messages().some((m) => m.kind === 'error' && /boom from the fixture/.test(m.text)),
+      'an error message was shown',
+    );
     assert.strictEqual(s.stepCount, 1, 'the step before the throw is kept');
     // fix it in the editor (unsaved) and run again
     await setText(doc, THROWS_FIXED);
     const r2: any = await vscode.commands.executeCommand('batchnormInspector.runScript', doc.uri);
     assert.strictEqual(r2.state, 'ended');
     assert.strictEqual(a.getSession(doc.uri)!.endReason, 'done', a.getSession(doc.uri)!.error?.message);
-    assert.strictEqual(vscode.languages.getDiagnostics(doc.uri).filter((d) => d.source === 'BatchNorm Inspector').length, 0, 'diagnostic cleared');
+    assert.strictEqual(
+      vscode.languages.getDiagnostics(doc.uri).filter((d) => d.source === 'BatchNorm Inspector').length,
+      0,
+      'diagnostic cleared',
+    );
     await vscode.commands.executeCommand('workbench.action.files.revert');
   });
 
@@ -262,7 +292,13 @@ suite('session', () => {
     const before = a.messages().length;
     const q: any = await runTo(doc.uri, apply);
     assert.strictEqual(q.restarted, true);
-    assert.ok(a.messages().slice(before).some((m) => /changed since/.test(m.text)), 'it says so');
+    assert.ok(
+      a
+        .messages()
+        .slice(before)
+        .some((m) => /changed since/.test(m.text)),
+      'it says so',
+    );
     const second = a.getSession(doc.uri)!;
     assert.notStrictEqual(second, first, 'a new session');
     assert.strictEqual(first.state, 'ended', 'the old worker ended');
@@ -279,7 +315,11 @@ suite('session', () => {
     const r: any = await vscode.commands.executeCommand('batchnormInspector.runScript', doc.uri);
     assert.strictEqual(r.state, 'ended');
     const target = vscode.Uri.file(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bn-export-')), 'out.json'));
-    const written = await vscode.commands.executeCommand<vscode.Uri>('batchnormInspector.exportSnapshots', target, doc.uri);
+    const written = await vscode.commands.executeCommand<vscode.Uri>(
+      'batchnormInspector.exportSnapshots',
+      target,
+      doc.uri,
+    );
     assert.strictEqual(written?.fsPath, target.fsPath);
     const j = JSON.parse(fs.readFileSync(target.fsPath, 'utf8'));
     assert.strictEqual(j.schema, 'bn-inspector/v1');
@@ -289,16 +329,40 @@ suite('session', () => {
     assert.strictEqual(j.error, null);
     assert.match(j.output, /loop done/);
     assert.strictEqual(j.steps.length, 5);
-    const keys = ['name', 'path', 'axis', 'channels', 'momentum', 'epsilon', 'trainable', 'calls', 'updates', 'movingMean', 'movingVariance', 'gamma', 'beta', 'movingUpdated', 'lastCall', 'lastTrainingCall', 'warnings'];
+    const keys = [
+      'name',
+      'path',
+      'axis',
+      'channels',
+      'momentum',
+      'epsilon',
+      'trainable',
+      'calls',
+      'updates',
+      'movingMean',
+      'movingVariance',
+      'gamma',
+      'beta',
+      'movingUpdated',
+      'lastCall',
+      'lastTrainingCall',
+      'warnings',
+    ];
     j.steps.forEach((st: any, i: number) => {
       assert.strictEqual(st.index, i + 1);
       assert.ok(Number.isInteger(st.line) && Number.isInteger(st.hit));
       for (const l of st.layers) {
         for (const k of keys) assert.ok(k in l, `layer field ${k}`);
-        assert.ok(Array.isArray(l.movingMean) && l.movingMean.every((v: unknown) => typeof v === 'number' || typeof v === 'string'));
+        assert.ok(
+          Array.isArray(l.movingMean) &&
+            l.movingMean.every((v: unknown) => typeof v === 'number' || typeof v === 'string'),
+        );
       }
     });
-    assert.deepStrictEqual(j.steps.map((st: any) => st.hit), [1, 2, 3, 4, 5]);
+    assert.deepStrictEqual(
+      j.steps.map((st: any) => st.hit),
+      [1, 2, 3, 4, 5],
+    );
   });
 
   test('closing the script editor ends its worker', async () => {
@@ -332,7 +396,10 @@ suite('session', () => {
       assert.strictEqual(s.memoryMb, 256);
       assert.strictEqual(s.endReason, 'oom', `${s.endReason}: ${s.error?.message}`);
       assert.strictEqual(s.stepCount, 1, 'the snapshot before is kept');
-      assert.ok(a.messages().some((m) => m.kind === 'error' && /out of memory/.test(m.text)), 'a clear message');
+      assert.ok(
+        a.messages().some((m) => m.kind === 'error' && /out of memory/.test(m.text)),
+        'a clear message',
+      );
       assert.strictEqual(a.liveWorkers(), 0);
       // the extension host still works: run something else
       const ok = writeFixture('after-hog.ts', LOOP);

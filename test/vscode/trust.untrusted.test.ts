@@ -34,6 +34,9 @@ suite('untrusted workspace', () => {
     await sleep(500);
     assert.strictEqual(a.sessionCount(), 0, 'no session');
     assert.strictEqual(a.liveWorkers(), 0, 'no worker');
-    assert.ok(a.messages().some((m) => /trusted workspace/.test(m.text)), 'the user is told why');
+    assert.ok(
+      a.messages().some((m) => /trusted workspace/.test(m.text)),
+      'the user is told why',
+    );
   });
 });

@@ -86,7 +86,10 @@ export const kernelSettings = {
  */
 export function im2colT(x: Float32Array, out: Float32Array, ci: ConvInfo, b0: number, nb: number): void {
   const { inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw } = ci;
-  const KH = ci.filterHeight, KW = ci.filterWidth, pt = ci.padInfo.top, pl = ci.padInfo.left;
+  const KH = ci.filterHeight,
+    KW = ci.filterWidth,
+    pt = ci.padInfo.top,
+    pl = ci.padInfo.left;
   const M = nb * OH * OW;
   const xBatch = H * W * C;
   for (let kh = 0; kh < KH; kh++) {
@@ -130,7 +133,10 @@ export function im2colT(x: Float32Array, out: Float32Array, ci: ConvInfo, b0: nu
  */
 export function im2col(x: Float32Array, out: Float32Array, ci: ConvInfo, b0: number, nb: number): void {
   const { inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw } = ci;
-  const KH = ci.filterHeight, KW = ci.filterWidth, pt = ci.padInfo.top, pl = ci.padInfo.left;
+  const KH = ci.filterHeight,
+    KW = ci.filterWidth,
+    pt = ci.padInfo.top,
+    pl = ci.padInfo.left;
   let o = 0;
   for (let b = 0; b < nb; b++) {
     const xb = (b0 + b) * H * W * C;
@@ -162,7 +168,10 @@ export function im2col(x: Float32Array, out: Float32Array, ci: ConvInfo, b0: num
 /** col2im: dx[b, ih, iw, ci] += col[m, k] (the adjoint of im2col). dx must be zeroed first. */
 export function col2im(col: Float32Array, dx: Float32Array, ci: ConvInfo, b0: number, nb: number): void {
   const { inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw } = ci;
-  const KH = ci.filterHeight, KW = ci.filterWidth, pt = ci.padInfo.top, pl = ci.padInfo.left;
+  const KH = ci.filterHeight,
+    KW = ci.filterWidth,
+    pt = ci.padInfo.top,
+    pl = ci.padInfo.left;
   let o = 0;
   for (let b = 0; b < nb; b++) {
     const xb = (b0 + b) * H * W * C;
@@ -224,7 +233,9 @@ export function conv2dBackpropFilter(ops: KernelOps, x: TInfo, dy: TInfo, ci: Co
       const nb = Math.min(chunk, B - b0);
       const m = nb * OH * OW;
       const colT = ops.create([K, m], [xN], (out, xv) => im2colT(xv, out, ci, b0, nb));
-      const dyc = ops.create([m, Co], [], (out) => out.set(dyVals.subarray(b0 * OH * OW * Co, (b0 + nb) * OH * OW * Co)));
+      const dyc = ops.create([m, Co], [], (out) =>
+        out.set(dyVals.subarray(b0 * OH * OW * Co, (b0 + nb) * OH * OW * Co)),
+      );
       const r = ops.matMul(colT, dyc, false, false);
       ops.read([r], (rv) => {
         for (let i = 0; i < acc.length; i++) acc[i] += rv[i];
@@ -254,7 +265,8 @@ function backpropFilterByConv(
   ci: ConvInfo,
 ): TInfo | null {
   const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, inHeight: H, inWidth: W } = ci;
-  const pt = ci.padInfo.top, pl = ci.padInfo.left;
+  const pt = ci.padInfo.top,
+    pl = ci.padInfo.left;
   const pb = KH + (ci.outHeight - 1) * sh - H - pt;
   const pr = KW + (ci.outWidth - 1) * sw - W - pl;
   if (pt < 0 || pl < 0 || pb < 0 || pr < 0) return null;
@@ -262,7 +274,18 @@ function backpropFilterByConv(
   const f = ops.transpose(dyN, [1, 2, 0, 3]);
   let r: TInfo;
   try {
-    r = conv(xT, f, [1, 1], [[0, 0], [pt, pb], [pl, pr], [0, 0]], [sh, sw]);
+    r = conv(
+      xT,
+      f,
+      [1, 1],
+      [
+        [0, 0],
+        [pt, pb],
+        [pl, pr],
+        [0, 0],
+      ],
+      [sh, sw],
+    );
   } finally {
     ops.dispose(xT);
     ops.dispose(f);
@@ -371,7 +394,8 @@ function backpropInputByCol2im(ops: KernelOps, dyN: TInfo, filter: TInfo, ci: Co
 export function filterGradDirect(x: Float32Array, dy: Float32Array, ci: ConvInfo): Float64Array {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CO } = ci;
   const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = ci;
-  const pt = ci.padInfo.top, pl = ci.padInfo.left;
+  const pt = ci.padInfo.top,
+    pl = ci.padInfo.left;
   const acc = new Float64Array(KH * KW * C * CO);
   for (let b = 0; b < B; b++)
     for (let oh = 0; oh < OH; oh++)
@@ -400,7 +424,8 @@ export function filterGradDirect(x: Float32Array, dy: Float32Array, ci: ConvInfo
 export function inputGradDirect(dy: Float32Array, w: Float32Array, ci: ConvInfo): Float32Array {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CO } = ci;
   const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = ci;
-  const pt = ci.padInfo.top, pl = ci.padInfo.left;
+  const pt = ci.padInfo.top,
+    pl = ci.padInfo.left;
   const dx = new Float32Array(B * H * W * C);
   for (let b = 0; b < B; b++)
     for (let oh = 0; oh < OH; oh++)
@@ -430,7 +455,8 @@ export function inputGradDirect(dy: Float32Array, w: Float32Array, ci: ConvInfo)
 export function depthwiseBackpropFilter(ops: KernelOps, x: TInfo, dy: TInfo, ci: ConvInfo): TInfo {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: Co } = ci;
   const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = ci;
-  const pt = ci.padInfo.top, pl = ci.padInfo.left;
+  const pt = ci.padInfo.top,
+    pl = ci.padInfo.left;
   const cm = Co / C;
   const acc = new Float64Array(KH * KW * C * cm);
   ops.read([x, dy], (xv, dv) => {
@@ -468,7 +494,8 @@ export function depthwiseBackpropFilter(ops: KernelOps, x: TInfo, dy: TInfo, ci:
 export function depthwiseBackpropInput(ops: KernelOps, dy: TInfo, filter: TInfo, ci: ConvInfo): TInfo {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: Co } = ci;
   const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = ci;
-  const pt = ci.padInfo.top, pl = ci.padInfo.left;
+  const pt = ci.padInfo.top,
+    pl = ci.padInfo.left;
   const cm = Co / C;
   const dx = new Float32Array(B * H * W * C);
   ops.read([dy, filter], (dv, wv) => {

@@ -173,13 +173,7 @@ export function cpuOps(tf: TF, backend: AnyBackend): KernelOps {
 
 type OpsFactory = (tf: TF, backend: AnyBackend) => KernelOps;
 
-function convInfoOf(
-  tf: TF,
-  xShape: number[],
-  filterShape: number[],
-  attrs: Attrs,
-  depthwise: boolean,
-): ConvInfo {
+function convInfoOf(tf: TF, xShape: number[], filterShape: number[], attrs: Attrs, depthwise: boolean): ConvInfo {
   const bu = tf.backend_util;
   const dataFormat = depthwise ? 'channelsLast' : bu.convertConv2DDataFormat(attrs.dataFormat ?? 'NHWC');
   const dilations = depthwise ? (attrs.dilations ?? 1) : 1;
@@ -254,10 +248,13 @@ function cpuBridge(tf: TF, kernelName: string): KernelFunc {
       };
       const cpuInputs = Array.isArray(inputs)
         ? (inputs as TInfo[]).map(toCpu)
-        : Object.fromEntries(Object.entries(inputs).filter(([, t]) => t != null).map(([k, t]) => [k, toCpu(t)]));
+        : Object.fromEntries(
+            Object.entries(inputs)
+              .filter(([, t]) => t != null)
+              .map(([k, t]) => [k, toCpu(t)]),
+          );
       const res = cpuKernel.kernelFunc({ inputs: cpuInputs, backend: cpu, attrs: attrs ?? {} } as never) as
-        | TInfo
-        | TInfo[];
+        TInfo | TInfo[];
       const outs = Array.isArray(res) ? res : [res];
       made.push(...outs);
       const back = outs.map((o) => backend.makeOutput(o.shape, o.dtype, undefined, cpu.readSync(o.dataId)) as TInfo);
@@ -321,11 +318,18 @@ export function registerMissingKernels(tf: TF, options: RegisterOptions = {}): s
       const stockTranspose = stockKernel(tf, 'Transpose', 'wasm');
       const stockTile = stockKernel(tf, 'Tile', 'wasm');
       const stockIdentity = stockKernel(tf, 'Identity', 'wasm');
-      if (stockMatMul && stockTranspose && install(tf, 'BatchMatMul', 'wasm', fastBatchMatMul(stockMatMul, stockTranspose)))
+      if (
+        stockMatMul &&
+        stockTranspose &&
+        install(tf, 'BatchMatMul', 'wasm', fastBatchMatMul(stockMatMul, stockTranspose))
+      )
         add('BatchMatMul');
       if (stockTile && install(tf, 'Tile', 'wasm', fastTile(stockTile))) add('Tile');
       if (stockIdentity && install(tf, 'Identity', 'wasm', fastIdentity(stockIdentity))) add('Identity');
-      for (const [name, isMean] of [['Sum', false], ['Mean', true]] as const) {
+      for (const [name, isMean] of [
+        ['Sum', false],
+        ['Mean', true],
+      ] as const) {
         const stock = stockKernel(tf, name, 'wasm');
         if (stock && install(tf, name, 'wasm', fastLeadingReduce(stock, isMean))) add(name);
       }

@@ -227,7 +227,9 @@ export function columnSums(x: Float32Array, R: number, C: number): Float64Array 
   const a = new Float64Array(C * 4);
   let o = 0;
   let r = 0;
-  const C2 = 2 * C, C3 = 3 * C, C4 = 4 * C;
+  const C2 = 2 * C,
+    C3 = 3 * C,
+    C4 = 4 * C;
   for (; r + 4 <= R; r += 4) {
     for (let c = 0; c < C; c++) {
       a[c] += x[o + c];
@@ -257,7 +259,8 @@ export function fastLeadingReduce(stock: KernelFunc, mean: boolean): KernelFunc 
     const x = inputs.x;
     const rank = x.shape.length;
     if (x.dtype !== 'float32' || rank < 2) return stock(args);
-    const raw: number[] = attrs.axis == null ? x.shape.map((_, i) => i) : Array.isArray(attrs.axis) ? attrs.axis : [attrs.axis];
+    const raw: number[] =
+      attrs.axis == null ? x.shape.map((_, i) => i) : Array.isArray(attrs.axis) ? attrs.axis : [attrs.axis];
     const axes = [...new Set(raw.map((a) => (a < 0 ? a + rank : a)))].sort((p, q) => p - q);
     const k = axes.length;
     if (k === 0 || k >= rank || axes.some((a, i) => a !== i)) return stock(args);
@@ -272,4 +275,3 @@ export function fastLeadingReduce(stock: KernelFunc, mean: boolean): KernelFunc 
     return out;
   };
 }
-

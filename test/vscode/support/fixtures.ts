@@ -36,7 +36,10 @@ function boom(): never {
 boom();
 `;
 
-export const THROWS_FIXED = THROWS.replace("  throw new Error('boom from the fixture'); // THROW-LINE", "  return undefined as never; // fixed");
+export const THROWS_FIXED = THROWS.replace(
+  "  throw new Error('boom from the fixture'); // THROW-LINE",
+  '  return undefined as never; // fixed',
+);
 
 /** output marker for the unsaved-edits test */
 export const MARKED = (marker: string) => `import * as tf from '@tensorflow/tfjs';

@@ -29,7 +29,12 @@ export function extensionPath(): string {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** polls `fn` until it returns a truthy value, or fails after `ms` */
-export async function until<T>(what: string, fn: () => T | Promise<T>, ms = 30_000, every = 50): Promise<NonNullable<T>> {
+export async function until<T>(
+  what: string,
+  fn: () => T | Promise<T>,
+  ms = 30_000,
+  every = 50,
+): Promise<NonNullable<T>> {
   const t0 = Date.now();
   let last: T | undefined;
   while (Date.now() - t0 < ms) {
@@ -66,11 +71,19 @@ export async function open(file: string): Promise<{ doc: vscode.TextDocument; ed
 }
 
 /** the lenses our provider gives, as { line (1-based), title, command } */
-export async function lensesOf(uri: vscode.Uri): Promise<{ line: number; title: string; command: string; args: unknown[] }[]> {
-  const lenses = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 100)) ?? [];
+export async function lensesOf(
+  uri: vscode.Uri,
+): Promise<{ line: number; title: string; command: string; args: unknown[] }[]> {
+  const lenses =
+    (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 100)) ?? [];
   return lenses
     .filter((l) => l.command?.command?.startsWith(CMD_PREFIX))
-    .map((l) => ({ line: l.range.start.line + 1, title: l.command!.title, command: l.command!.command, args: l.command!.arguments ?? [] }));
+    .map((l) => ({
+      line: l.range.start.line + 1,
+      title: l.command!.title,
+      command: l.command!.command,
+      args: l.command!.arguments ?? [],
+    }));
 }
 
 /** 1-based line of the first line of `doc` matching `re` */
