@@ -272,7 +272,7 @@ async function stepCost(name: string, channels: number[], callEvery: boolean, it
     let bytes = 0;
     s.on('step', (step, paused) => {
       stepAt.push(performance.now());
-      if (step.index === 1) bytes = packStep(step).byteLength;
+      if (step.header.index === 1) bytes = step.buffer.byteLength;
       if (paused) {
         resumeAt.push(performance.now());
         s.resume({ kind: 'next' });
@@ -288,13 +288,13 @@ async function stepCost(name: string, channels: number[], callEvery: boolean, it
     const workerCosts: number[] = [];
     // step 1 is the first training call's step; steps 2.. are the loop's
     for (let i = 1 + warm; i < stepAt.length - 1; i++) {
-      // resume of step i -> the worker wakes, runs the loop body, snapshots, packs, posts -> host unpacks step i+1
+      // resume of step i -> the worker wakes, runs the loop body, snapshots, packs, posts -> host reads step i+1's header
       const roundTrip = stepAt[i + 1] - resumeAt[i];
       costs.push(roundTrip - body[i]); // body[i] = the loop body that ran between step i and step i+1 (loop iteration i)
       const w = inWorker.get(i + 2); // step index of stepAt[i + 1]
       if (w !== undefined) workerCosts.push(w);
     }
-    const layers = r.steps.at(-1)!.layers;
+    const layers = r.steps.at(-1)!.header.layers;
     return {
       layers: layers.length,
       channels: layers.reduce((a, l) => a + l.channels, 0),

@@ -8,10 +8,13 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
+import { parseArgs as parseNodeArgs } from 'node:util';
+import { version as PACKAGE_VERSION } from '../../package.json';
 import { EngineSession, type EngineRunResult } from './engineSession';
+import { buildRunDocument, type RunEnd } from './runDocument';
 import { formatStep } from './textReport';
 import { SCHEMA, type Backend, type ScriptError } from '../shared/protocol';
-import { stepToJson } from '../shared/snapshotCodec';
+import { unpackStep } from '../shared/snapshotCodec';
 
 const USAGE = `bn-inspect: run a tfjs script and show every BatchNormalization layer's state at each step point
 
@@ -55,52 +58,63 @@ function positiveInt(flag: string, v: string | undefined): number {
   return Number(v);
 }
 
+const OPTIONS = {
+  json: { type: 'boolean' },
+  to: { type: 'string' },
+  backend: { type: 'string' },
+  'max-steps': { type: 'string' },
+  'timeout-ms': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
+/**
+ * `node:util` parseArgs, not strict: its tokens are checked here so that every mistake gets bn-inspect's own
+ * message (and exit status 2) rather than Node's.
+ */
 export function parseArgs(argv: string[]): CliArgs | 'help' | 'version' {
-  if (argv.includes('--help') || argv.includes('-h')) return 'help';
-  if (argv.length === 1 && argv[0] === '--version') return 'version';
-  const [command, ...rest] = argv;
-  if (command === undefined) throw new UsageError('missing command: bn-inspect run SCRIPT');
-  if (command !== 'run') throw new UsageError(`unknown command ${JSON.stringify(command)} (the command is "run")`);
+  const { values, positionals, tokens } = parseNodeArgs({
+    args: argv,
+    options: OPTIONS,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  if (values.help === true) return 'help';
+  if (values.version === true) return 'version';
   const a: CliArgs = { script: '', json: false, to: null, backend: 'wasm', maxSteps: null, timeoutMs: null };
-  const positional: string[] = [];
-  for (let i = 0; i < rest.length; i++) {
-    let arg = rest[i];
-    let value: string | undefined;
-    if (arg.startsWith('--') && arg.includes('=')) {
-      value = arg.slice(arg.indexOf('=') + 1);
-      arg = arg.slice(0, arg.indexOf('='));
-    }
-    const takeValue = () => (value !== undefined ? value : rest[++i]);
-    switch (arg) {
-      case '--json':
-        if (value !== undefined) throw new UsageError('--json takes no value');
+  for (const t of tokens) {
+    if (t.kind !== 'option') continue;
+    const value = typeof t.value === 'string' ? t.value : undefined;
+    switch (t.name) {
+      case 'json':
+        if (t.inlineValue) throw new UsageError('--json takes no value');
         a.json = true;
         break;
-      case '--to':
-        a.to = positiveInt('--to', takeValue());
+      case 'to':
+        a.to = positiveInt('--to', value);
         break;
-      case '--backend': {
-        const b = takeValue();
-        if (b !== 'wasm' && b !== 'cpu')
-          throw new UsageError(`--backend must be wasm or cpu, got ${JSON.stringify(b ?? '')}`);
-        a.backend = b;
+      case 'backend':
+        if (value !== 'wasm' && value !== 'cpu')
+          throw new UsageError(`--backend must be wasm or cpu, got ${JSON.stringify(value ?? '')}`);
+        a.backend = value;
         break;
-      }
-      case '--max-steps':
-        a.maxSteps = positiveInt('--max-steps', takeValue());
+      case 'max-steps':
+        a.maxSteps = positiveInt('--max-steps', value);
         break;
-      case '--timeout-ms':
-        a.timeoutMs = positiveInt('--timeout-ms', takeValue());
+      case 'timeout-ms':
+        a.timeoutMs = positiveInt('--timeout-ms', value);
         break;
       default:
-        if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option ${arg}`);
-        positional.push(arg);
+        throw new UsageError(`unknown option ${t.rawName}`);
     }
   }
-  if (positional.length === 0) throw new UsageError('missing SCRIPT: bn-inspect run SCRIPT');
-  if (positional.length > 1)
-    throw new UsageError(`one SCRIPT only, got ${positional.map((p) => JSON.stringify(p)).join(' ')}`);
-  a.script = positional[0];
+  const [command, ...rest] = positionals;
+  if (command === undefined) throw new UsageError('missing command: bn-inspect run SCRIPT');
+  if (command !== 'run') throw new UsageError(`unknown command ${JSON.stringify(command)} (the command is "run")`);
+  if (rest.length === 0) throw new UsageError('missing SCRIPT: bn-inspect run SCRIPT');
+  if (rest.length > 1) throw new UsageError(`one SCRIPT only, got ${rest.map((p) => JSON.stringify(p)).join(' ')}`);
+  a.script = rest[0];
   return a;
 }
 
@@ -124,24 +138,13 @@ function checkScript(script: string): string {
   return abs;
 }
 
-export type EndKind = 'done' | 'to' | 'maxSteps' | 'error' | 'timeout' | 'crashed' | 'oom';
+/** the ends bn-inspect can have (an exported file can say more, see runDocument.ts) */
+export type EndKind = Extract<RunEnd, 'done' | 'to' | 'maxSteps' | 'error' | 'timeout' | 'crashed' | 'oom'>;
 
 export function exitCodeFor(end: EndKind): number {
   if (end === 'done' || end === 'to' || end === 'maxSteps') return 0;
   if (end === 'timeout') return 3;
   return 1;
-}
-
-function errorJson(e: ScriptError | null) {
-  if (!e) return null;
-  return {
-    message: e.message,
-    line: e.line,
-    column: e.column,
-    stack: e.stack,
-    file: e.file ?? null,
-    kind: e.kind ?? 'run',
-  };
 }
 
 function describeError(e: ScriptError, script: string): string {
@@ -171,7 +174,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (p === 'version') {
-      process.stdout.write('bn-inspect (BatchNorm Inspector), schema ' + SCHEMA + '\n');
+      process.stdout.write(`bn-inspect ${PACKAGE_VERSION} (BatchNorm Inspector), schema ${SCHEMA}\n`);
       return 0;
     }
     args = p;
@@ -194,7 +197,7 @@ export async function main(argv: string[]): Promise<number> {
   let reachedTo = false;
   const cwd = process.cwd();
   session.on('step', (step, paused) => {
-    if (!args.json) process.stdout.write(formatStep(step, { cwd }));
+    if (!args.json) process.stdout.write(formatStep(unpackStep(step.buffer, step.header), { cwd }));
     if (paused && args.to !== null) {
       reachedTo = true;
       void session.stop();
@@ -228,23 +231,21 @@ export async function main(argv: string[]): Promise<number> {
     error = { kind: 'stopped', message: 'interrupted', line: null, column: null, stack: '' };
 
   if (args.json) {
-    const doc = {
-      schema: SCHEMA,
+    const doc = buildRunDocument({
       script: args.script,
       tfjs: result.tfjs,
       backend: result.backend,
-      steps: result.steps.map(stepToJson),
+      steps: result.steps.map((s) => s.buffer),
       output: result.output,
-      error: errorJson(error),
-      // additive: how the run ended
+      error,
       end,
-    };
+    });
     process.stdout.write(JSON.stringify(doc) + '\n');
   } else {
     const n = result.steps.length;
     const summary =
       end === 'to'
-        ? `stopped at line ${result.steps.at(-1)?.line} (--to ${args.to})`
+        ? `stopped at line ${result.steps.at(-1)?.header.line} (--to ${args.to})`
         : end === 'maxSteps'
           ? `stopped after ${n} steps (--max-steps)`
           : end === 'done'

@@ -3,62 +3,27 @@
  * messages into events, and sends it commands. Used by bn-inspect (src/engineHost/cli.ts) and by the
  * extension's session (src/extension/). The host is never blocked by the worker.
  *
- * The interface comes first; the implementation (class EngineSession) follows it.
+ * Each step is handed on as the worker packed it (`PackedStep.buffer`, never re-packed) with its header read;
+ * whoever needs the vectors decodes the buffer (snapshotCodec.unpackStep): the CLI, the webview.
+ * The API (options, events, result) is engineApi.ts; the time budget runClock.ts; how a worker's exit ends the
+ * run workerEnd.ts; the listener lists listeners.ts; the exact step limit stepLimit.ts.
+ *
+ * What is left, class EngineSession (about 230 lines), is one unit on purpose: it is the lifecycle of one
+ * worker (spawn, messages, commands, kill, end), and every part reads and writes the same few fields
+ * (worker, command port, paused / ended / endReason) whose order of change is the correctness of a run.
  */
-import type { Backend, PausePolicy, ScriptError, StepPoint, StepSnapshot } from '../shared/protocol';
-
-export interface EngineSessionOptions {
-  /** absolute path of the entry script */
-  scriptPath: string;
-  /** run this text instead of the entry file's contents (unsaved editor edits); imports still come from disk */
-  sourceText?: string;
-  backend?: Backend; // default 'wasm'
-  /** where to pause first; default { kind: 'none' } */
-  pause?: PausePolicy;
-  /** limit on the script's running time (from 'compiled'; pauses not counted); on expiry the worker is terminated and the run ends with reason 'timeout' */
-  timeoutMs?: number;
-  /** stop (terminate) after this many steps; the run ends with reason 'maxSteps' */
-  maxSteps?: number;
-  /** worker heap limit (resourceLimits.maxOldGenerationSizeMb); default 4096 */
-  memoryMb?: number;
-  /** keep every step in `EngineRunResult.steps` (default true); the extension keeps its own bounded history and sets false */
-  keepSteps?: boolean;
-  /** path of dist/worker.js; default: worker.js next to the running bundle */
-  workerPath?: string;
-}
-
-export type EndReason = 'done' | 'error' | 'stopped' | 'timeout' | 'maxSteps' | 'crashed' | 'oom';
-
-export interface EngineRunResult {
-  reason: EndReason;
-  /** script error (compile or run), or a description of timeout / crash / oom; null when it ran to its end or was stopped */
-  error: ScriptError | null;
-  steps: StepSnapshot[];
-  output: string;
-  tfjs: string | null;
-  backend: Backend;
-}
-
-export interface EngineSessionEvents {
-  compiled(info: { stepPoints: Record<string, StepPoint[]>; tfjs: string; backend: Backend }): void;
-  /** every step, in order; `paused` = the worker now waits for resume()/stop() */
-  step(step: StepSnapshot, paused: boolean): void;
-  console(text: string, stream: 'stdout' | 'stderr'): void;
-  /** exactly once */
-  end(result: EngineRunResult): void;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Implementation
-// ---------------------------------------------------------------------------------------------
-
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import type { HostToWorker, WorkerInit, WorkerToHost } from '../shared/protocol';
-import { unpackStep } from '../shared/snapshotCodec';
+import type { Backend, HostToWorker, PausePolicy, ScriptError, WorkerInit, WorkerToHost } from '../shared/protocol';
+import { readStepHeader, type StepHeader } from '../shared/snapshotCodec';
+import type { EndReason, EngineRunResult, EngineSessionEvents, EngineSessionOptions, PackedStep } from './engineApi';
+import { Listeners } from './listeners';
+import { RunClock, type ClockPhase } from './runClock';
+import { CallerPolicy, PAUSE_AT_EVERY_STEP } from './stepLimit';
+import { endOfWorker } from './workerEnd';
 
-type Listener<K extends keyof EngineSessionEvents> = EngineSessionEvents[K];
+export type { EndReason, EngineRunResult, EngineSessionEvents, EngineSessionOptions, PackedStep };
 
 /** dist/worker.js: next to the running bundle (dist/cli.js, dist/extension.js), else the repo's dist/ (tests under tsx). */
 export function defaultWorkerPath(): string {
@@ -75,25 +40,23 @@ export function defaultWorkerPath(): string {
  * One run of one script in one worker.
  *
  *   const s = new EngineSession({ scriptPath, pause: { kind: 'next' } });
- *   s.on('step', (step, paused) => { if (paused) s.resume({ kind: 'next' }); });
+ *   s.on('step', ({ header, buffer }, paused) => { if (paused) s.resume({ kind: 'next' }); });
  *   s.on('end', (result) => …);
  *   s.start();            // or: const result = await s.run();
  */
 export class EngineSession {
   readonly options: EngineSessionOptions;
-  private listeners: { [K in keyof EngineSessionEvents]: Listener<K>[] } = {
-    compiled: [],
-    step: [],
-    console: [],
-    end: [],
-  };
+  private readonly listeners = new Listeners<EngineSessionEvents>('BatchNorm Inspector engine');
   private worker: Worker | null = null;
   private commandPort: MessagePort | null = null;
   private control: Int32Array | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private steps: StepSnapshot[] = [];
+  private clock: RunClock | null = null;
+  /** with maxSteps: the caller's pause policy (the worker itself pauses at every step) */
+  private limited: CallerPolicy | null = null;
+  private giveUpTimer: NodeJS.Timeout | null = null;
+  private steps: PackedStep[] = [];
   private stepTotal = 0;
-  private lastStep: StepSnapshot | null = null;
+  private lastStep: StepHeader | null = null;
   private output = '';
   private tfjs: string | null = null;
   private backend: Backend;
@@ -113,31 +76,20 @@ export class EngineSession {
 
   constructor(options: EngineSessionOptions) {
     this.options = { ...options, scriptPath: resolve(options.scriptPath) };
+    if (options.maxSteps !== undefined && options.maxSteps > 0)
+      this.limited = new CallerPolicy(options.pause ?? { kind: 'none' });
     this.backend = options.backend ?? 'wasm';
     this.endPromise = new Promise((r) => (this.resolveEnd = r));
   }
 
-  on<K extends keyof EngineSessionEvents>(event: K, fn: Listener<K>): this {
-    this.listeners[event].push(fn);
+  on<K extends keyof EngineSessionEvents>(event: K, fn: EngineSessionEvents[K]): this {
+    this.listeners.add(event, fn);
     return this;
   }
 
-  off<K extends keyof EngineSessionEvents>(event: K, fn: Listener<K>): this {
-    const l = this.listeners[event] as Listener<K>[];
-    const i = l.indexOf(fn);
-    if (i >= 0) l.splice(i, 1);
+  off<K extends keyof EngineSessionEvents>(event: K, fn: EngineSessionEvents[K]): this {
+    this.listeners.remove(event, fn);
     return this;
-  }
-
-  private emit<K extends keyof EngineSessionEvents>(event: K, ...args: Parameters<Listener<K>>): void {
-    for (const fn of [...this.listeners[event]] as ((...a: Parameters<Listener<K>>) => void)[]) {
-      try {
-        fn(...args);
-      } catch (e) {
-        // a listener's bug must not take the session down
-        process.emitWarning(`BatchNorm Inspector: a '${event}' listener threw: ${(e as Error)?.stack ?? e}`);
-      }
-    }
   }
 
   /** resolves once, with the result of the run (the same object 'end' carries) */
@@ -167,7 +119,7 @@ export class EngineSession {
       scriptPath: o.scriptPath,
       sourceText: o.sourceText,
       backend: this.backend,
-      pause: o.pause ?? { kind: 'none' },
+      pause: this.limited ? PAUSE_AT_EVERY_STEP : (o.pause ?? { kind: 'none' }),
       control,
       commandPort: port2,
     };
@@ -206,40 +158,21 @@ export class EngineSession {
       if (t.startsWith('[bn-inspector worker]')) process.stderr.write(t);
       else this.onConsole(t, 'stderr');
     });
-    // --timeout-ms counts the script's own running time: the clock starts at 'compiled' and stands
-    // still while the worker is paused; start-up gets a generous guard of its own
     if (o.timeoutMs && o.timeoutMs > 0) {
-      this.budgetMs = o.timeoutMs;
-      this.timer = setTimeout(() => this.onTimeout('start-up'), Math.max(60_000, o.timeoutMs));
+      this.clock = new RunClock(o.timeoutMs, (phase) => this.onTimeout(phase));
+      this.clock.startUp();
     }
   }
 
-  private budgetMs = 0;
-  private clockStartedAt: number | null = null;
-
-  private startClock(): void {
-    if (!this.options.timeoutMs || this.ended || this.clockStartedAt !== null) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.clockStartedAt = performance.now();
-    this.timer = setTimeout(() => this.onTimeout('run'), Math.max(0, this.budgetMs));
-  }
-
-  private stopClock(): void {
-    if (!this.options.timeoutMs || this.clockStartedAt === null) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.budgetMs -= performance.now() - this.clockStartedAt;
-    this.clockStartedAt = null;
-  }
-
-  private onTimeout(phase: 'start-up' | 'run'): void {
+  private onTimeout(phase: ClockPhase): void {
     const n = this.stepTotal;
+    const clock = this.clock!;
     this.kill('timeout', {
       kind: 'timeout',
       message:
         phase === 'run'
-          ? `the script did not finish within ${this.options.timeoutMs} ms (stopped after ${n} step${n === 1 ? '' : 's'})`
-          : `the engine did not start the script within ${Math.max(60_000, this.options.timeoutMs ?? 0)} ms`,
+          ? `the script did not finish within ${clock.timeoutMs} ms (stopped after ${n} step${n === 1 ? '' : 's'})`
+          : `the engine did not start the script within ${clock.startUpGuardMs} ms`,
       line: null,
       column: null,
       stack: '',
@@ -248,10 +181,11 @@ export class EngineSession {
 
   /** Continue a paused worker with a new pause policy (also accepted while running: it changes the policy). */
   resume(pause: PausePolicy = { kind: 'none' }): void {
-    this.send({ type: 'resume', pause });
+    this.limited?.set(pause);
+    this.send({ type: 'resume', pause: this.limited ? PAUSE_AT_EVERY_STEP : pause });
     if (this.paused) {
       this.paused = false;
-      this.startClock();
+      if (!this.ended) this.clock?.run();
     }
   }
 
@@ -280,13 +214,14 @@ export class EngineSession {
     const w = this.worker;
     void w.terminate().catch(() => {});
     // 'exit' finishes the run; if it never comes, do not wait forever
-    setTimeout(() => this.finish(reason, error), 3000).unref?.();
+    this.giveUpTimer = setTimeout(() => this.finish(reason, error), 3000);
+    this.giveUpTimer.unref?.();
   }
 
   private onConsole(text: string, stream: 'stdout' | 'stderr'): void {
     if (this.ended || !text) return;
     this.output += text;
-    this.emit('console', text, stream);
+    this.listeners.emit('console', text, stream);
   }
 
   private onMessage(m: WorkerToHost): void {
@@ -295,24 +230,32 @@ export class EngineSession {
       case 'compiled':
         this.tfjs = m.tfjs;
         this.backend = m.backend;
-        this.startClock();
-        this.emit('compiled', { stepPoints: m.stepPoints, tfjs: m.tfjs, backend: m.backend });
+        this.limited?.compiled(m.stepPoints);
+        this.clock?.run();
+        this.listeners.emit('compiled', { stepPoints: m.stepPoints, tfjs: m.tfjs, backend: m.backend });
         break;
       case 'console':
         this.onConsole(m.text, m.stream);
         break;
       case 'step': {
         if (this.endReason) return; // stopping: steps after the limit are not part of the run
-        const step = unpackStep(m.buffer);
+        // the buffer goes on as it came: only its header is read here
+        const step: PackedStep = { buffer: m.buffer, header: readStepHeader(m.buffer) };
         this.stepTotal++;
-        this.lastStep = step;
+        this.lastStep = step.header;
         if (this.options.keepSteps !== false) this.steps.push(step);
         if (this.firstStepMs === null) this.firstStepMs = performance.now() - this.startedAt;
-        const max = this.options.maxSteps;
-        const last = max !== undefined && max > 0 && this.stepTotal >= max;
-        this.paused = m.paused;
-        if (m.paused) this.stopClock();
-        this.emit('step', step, m.paused && !last);
+        const last = this.limited !== null && this.stepTotal >= this.options.maxSteps!;
+        let paused = m.paused;
+        // with a step limit the worker pauses at every step: go on at once where the caller did not want a pause
+        if (paused && !last && this.limited && !this.limited.wantsPause(step.header)) {
+          this.send({ type: 'resume', pause: PAUSE_AT_EVERY_STEP });
+          paused = false;
+        }
+        this.paused = paused;
+        if (paused) this.clock?.pause();
+        this.listeners.emit('step', step, paused && !last);
+        // at the limit the worker waits at this step: nothing after it runs
         if (last && !this.ended) this.kill('maxSteps', null);
         break;
       }
@@ -328,46 +271,24 @@ export class EngineSession {
       this.finish(this.endReason, this.endError);
       return;
     }
-    if (this.doneMsg) {
-      const err = this.doneMsg.error;
-      if (err && err.kind === 'stopped') this.finish('stopped', null);
-      else if (err && err.kind === 'crash') this.finish('crashed', err);
-      else this.finish(err ? 'error' : 'done', err);
-      return;
-    }
-    const we = this.workerError as (Error & { code?: string }) | null;
-    if (we?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-      const mb = this.options.memoryMb ?? 4096;
-      this.finish('oom', {
-        kind: 'oom',
-        message: `the script ran out of memory (worker heap limit ${mb} MB) after ${this.stepTotal} step${this.stepTotal === 1 ? '' : 's'}`,
-        line: this.lastStep?.line ?? null,
-        column: this.lastStep?.column ?? null,
-        file: this.lastStep?.file ?? null,
-        stack: String(we.stack ?? we.message),
-      });
-      return;
-    }
-    if (code === 0 && !we) {
-      // the script called process.exit(0), or the worker ended without its 'done' message
-      this.finish('done', null);
-      return;
-    }
-    const detail = we ? String(we.stack ?? we.message) : this.stderrTail.trim();
-    this.finish('crashed', {
-      kind: 'crash',
-      message: we ? `the engine worker crashed: ${we.message}` : `the engine worker exited with code ${code}`,
-      line: null,
-      column: null,
-      stack: detail,
+    const { reason, error } = endOfWorker({
+      code,
+      done: this.doneMsg,
+      workerError: this.workerError,
+      stderrTail: this.stderrTail,
+      memoryMb: this.options.memoryMb ?? 4096,
+      stepCount: this.stepTotal,
+      lastStep: this.lastStep,
     });
+    this.finish(reason, error);
   }
 
   private finish(reason: EndReason, error: ScriptError | null): void {
     if (this.ended) return;
     this.ended = true;
     this.paused = false;
-    if (this.timer) clearTimeout(this.timer);
+    this.clock?.dispose();
+    if (this.giveUpTimer) clearTimeout(this.giveUpTimer);
     try {
       this.commandPort?.close();
     } catch {
@@ -382,7 +303,7 @@ export class EngineSession {
       tfjs: this.tfjs,
       backend: this.backend,
     };
-    this.emit('end', result);
+    this.listeners.emit('end', result);
     this.resolveEnd(result);
   }
 }

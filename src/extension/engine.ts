@@ -2,14 +2,20 @@
  * The one place the extension touches the engine's host API (src/engineHost/engineSession.ts).
  * Everything else in src/extension talks to `EngineHandle`.
  */
-import { EngineSession, type EngineRunResult, type EngineSessionOptions } from '../engineHost/engineSession';
-import type { Backend, PausePolicy, StepPoint, StepSnapshot } from '../shared/protocol';
+import {
+  EngineSession,
+  type EngineRunResult,
+  type EngineSessionOptions,
+  type PackedStep,
+} from '../engineHost/engineSession';
+import type { Backend, PausePolicy, StepPoint } from '../shared/protocol';
 
-export type { EngineRunResult, EngineSessionOptions };
+export type { EngineRunResult, EngineSessionOptions, PackedStep };
 
 export interface EngineHandlers {
   compiled(info: { stepPoints: Record<string, StepPoint[]>; tfjs: string; backend: Backend }): void;
-  step(step: StepSnapshot, paused: boolean): void;
+  /** the step as the worker packed it (its buffer goes on to the webview as it is) and its header */
+  step(step: PackedStep, paused: boolean): void;
   console(text: string, stream: 'stdout' | 'stderr'): void;
   end(result: EngineRunResult): void;
 }

@@ -1,30 +1,28 @@
-/** The whole session as the contract's JSON document (schema bn-inspector/v1). */
-import { SCHEMA } from '../shared/protocol';
-import { stepToJson } from '../shared/snapshotCodec';
+/**
+ * The whole session as the contract's JSON document (docs/headless-contract.md), built by the same builder as
+ * `bn-inspect --json` (src/engineHost/runDocument.ts), plus the exported file's extras `scriptPath` and
+ * `thinnedSteps`.
+ */
+import { buildRunDocument, type ExportExtras, type RunDocument, type RunEnd } from '../engineHost/runDocument';
 import type { ScriptSession } from './session';
 
-export function sessionToJson(s: ScriptSession) {
-  const e = s.error;
-  return {
-    schema: SCHEMA,
-    script: s.label,
-    tfjs: s.tfjs,
-    backend: s.backend ?? s.backendRequested,
-    steps: s.allSteps().map(stepToJson),
-    output: s.output,
-    error: e && {
-      message: e.message,
-      line: e.line,
-      column: e.column,
-      stack: e.stack,
-      ...(e.file !== undefined ? { file: e.file } : {}),
-      ...(e.kind !== undefined ? { kind: e.kind } : {}),
+/** how the session ended, or where it is if it has not */
+export function sessionEnd(s: ScriptSession): RunEnd {
+  if (s.state !== 'ended') return s.state === 'paused' ? 'paused' : 'running';
+  return s.endReason ?? 'stopped';
+}
+
+export function sessionToJson(s: ScriptSession): RunDocument & ExportExtras {
+  return buildRunDocument(
+    {
+      script: s.label,
+      tfjs: s.tfjs,
+      backend: s.backend ?? s.backendRequested,
+      steps: s.history.entries().map((e) => e.buffer),
+      output: s.output,
+      error: s.error,
+      end: sessionEnd(s),
     },
-    // additions to the contract (additive): what the extension knows beyond the CLI
-    scriptPath: s.scriptPath,
-    state: s.state,
-    endReason: s.endReason,
-    /** steps dropped from the bounded in-memory history (0 = every step is here) */
-    thinnedSteps: s.history.thinned,
-  };
+    { scriptPath: s.scriptPath, thinnedSteps: s.history.thinned },
+  );
 }

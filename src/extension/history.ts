@@ -1,5 +1,6 @@
 /**
- * The bounded history of one session's steps, kept as packed buffers (snapshotCodec.packStep).
+ * The bounded history of one session's steps, kept as the worker packed them (snapshotCodec.packStep): the
+ * buffers are the ones the engine delivered, posted to the webview as they are.
  * Bounded in count and in bytes whatever the number of steps: when over either bound, every other
  * step of the older half is dropped ("thinned"), so the history still spans the whole session.
  */

@@ -1,6 +1,15 @@
 /**
  * One run of one script: one engine worker, its state, its bounded step history, its output.
  * A restart makes a new ScriptSession (the controller keeps one per script).
+ *
+ * Each step's buffer is kept exactly as the engine delivered it (the worker packed it once); only its header
+ * (line, hit, layer flags …) is read here, for the status bar, code lenses and diagnostics. The panel posts
+ * those same buffers to the webview, which decodes them. The sentences that describe the session are in
+ * sessionStatus.ts.
+ *
+ * ScriptSession (about 230 lines) stays one unit: it is the state of one run, the events that announce each
+ * change of that state, and the two commands (resume, stop) that change it; every event is fired from one of
+ * its own state transitions, so splitting it would spread one state machine over several files.
  */
 import * as vscode from 'vscode';
 import type {
@@ -12,9 +21,10 @@ import type {
   StepPoint,
   StepSnapshot,
 } from '../shared/protocol';
-import { packStep, unpackStep } from '../shared/snapshotCodec';
-import { startEngine, type EngineHandle, type EngineRunResult } from './engine';
+import { unpackStep, type StepHeader } from '../shared/snapshotCodec';
+import { startEngine, type EngineHandle, type EngineRunResult, type PackedStep } from './engine';
 import { StepHistory } from './history';
+import { endText, statusText } from './sessionStatus';
 
 export interface SessionOptions {
   /** the script's document uri (scheme file) */
@@ -60,8 +70,8 @@ export class ScriptSession implements vscode.Disposable {
   output = '';
   outputTruncated = false;
   readonly history: StepHistory;
-  /** the newest step (unpacked), null before the first */
-  lastStep: StepSnapshot | null = null;
+  /** the newest step's header (every scalar of the step, vectors as [offset, length]), null before the first */
+  lastStep: StepHeader | null = null;
   /** increments each time the session starts or resumes running (the controller's progress notifications use it) */
   runToken = 0;
   /** the session was ended by the user (Stop / Cancel), and how */
@@ -78,7 +88,9 @@ export class ScriptSession implements vscode.Disposable {
   readonly onDidChangeState = this._onDidChangeState.event;
   private readonly _onDidStep = new vscode.EventEmitter<{
     session: ScriptSession;
-    step: StepSnapshot;
+    /** the step's header */
+    step: StepHeader;
+    /** the step as the worker packed it: the same buffer the history keeps */
     buffer: ArrayBuffer;
   }>();
   readonly onDidStep = this._onDidStep.event;
@@ -156,19 +168,17 @@ export class ScriptSession implements vscode.Disposable {
     return this.history.total;
   }
   /** the step the worker is paused after, or null */
-  get pausedStep(): StepSnapshot | null {
+  get pausedStep(): StepHeader | null {
     return this.state === 'paused' ? this.lastStep : null;
   }
 
-  private onStep(step: StepSnapshot, paused: boolean): void {
+  private onStep({ buffer, header }: PackedStep, paused: boolean): void {
     if (this.state === 'ended') return;
-    const buffer = packStep(step);
-    this.history.push(step.index, buffer);
-    // keep our own unpacked copy: views over our buffer, independent of what the engine reuses
-    this.lastStep = unpackStep(buffer);
+    this.history.push(header.index, buffer);
+    this.lastStep = header;
     const wasState = this.state;
     this.state = paused ? 'paused' : 'running';
-    this._onDidStep.fire({ session: this, step: this.lastStep, buffer });
+    this._onDidStep.fire({ session: this, step: header, buffer });
     if (paused || wasState !== this.state) this._onDidChangeState.fire(this);
     if (paused) this.flushWaiters();
   }
@@ -227,50 +237,14 @@ export class ScriptSession implements vscode.Disposable {
     return this.history.entries().map((e) => unpackStep(e.buffer));
   }
 
+  /** a short sentence for the status bar and the panel, e.g. "paused at line 14 · step 3 · hit 2" */
   statusText(): string {
-    const n = this.stepCount;
-    const steps = `${n} step${n === 1 ? '' : 's'}`;
-    switch (this.state) {
-      case 'idle':
-        return 'idle';
-      case 'starting':
-        return 'starting…';
-      case 'running':
-        return n ? `running · ${steps}` : 'running…';
-      case 'paused': {
-        const s = this.lastStep!;
-        return `paused at line ${s.line} · step ${s.index} · hit ${s.hit}`;
-      }
-      case 'ended':
-        return `${this.endText()} · ${steps}`;
-    }
+    return statusText(this);
   }
 
+  /** how the run ended, in words */
   endText(): string {
-    const e = this.error;
-    switch (this.endReason) {
-      case 'done':
-        return 'ran to the end';
-      case 'stopped':
-        return this.stoppedBy === 'cancel'
-          ? 'cancelled'
-          : this.stoppedBy === 'closed'
-            ? 'stopped (editor closed)'
-            : 'stopped';
-      case 'error':
-        if (e?.kind === 'compile') return `did not compile${e.line ? ` (line ${e.line})` : ''}: ${e.message}`;
-        return `threw${e?.line ? ` at line ${e.line}` : ''}: ${e?.message ?? 'error'}`;
-      case 'oom':
-        return `the worker ran out of memory (limit ${this.memoryMb} MB)`;
-      case 'crashed':
-        return `the worker died${e?.message ? `: ${e.message}` : ''}`;
-      case 'timeout':
-        return 'timed out';
-      case 'maxSteps':
-        return 'step limit reached';
-      default:
-        return 'ended';
-    }
+    return endText(this);
   }
 
   info(): SessionInfo {

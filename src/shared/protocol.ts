@@ -3,11 +3,12 @@
  * the worker engine (src/worker), its Node hosts (src/engineHost: the CLI; src/extension) and the webview (webview/).
  *
  * - Snapshot types: what a step records about every BatchNormalization layer (the contract's fields,
- *   see ../../README.md and the `bn-inspector/v1` JSON schema).
+ *   see docs/headless-contract.md, schema `bn-inspector/v1`).
  * - Worker <-> host messages.
  * - Host <-> webview messages.
  *
- * Snapshots travel as ONE packed ArrayBuffer (see snapshotCodec.ts), never as JSON arrays.
+ * A step travels as ONE packed ArrayBuffer (see snapshotCodec.ts), never as JSON arrays: the buffer the worker
+ * makes is the one the webview decodes; the hosts in between keep it as it came and read only its header.
  * This file has no imports: it must load in Node, in a worker and in a browser.
  */
 
@@ -22,21 +23,27 @@ export interface LayerWarning {
   message: string;
 }
 
+/**
+ * The snapshot types are generic in how a vector is held: `Float32Array` once decoded (the default), or
+ * `VectorRef` (where it lies in a packed step's buffer) in a packed step's header (snapshotCodec.ts).
+ */
+export type VectorRef = [offset: number, length: number];
+
 /** One call of a BN layer: what the layer saw and what it normalised with. */
-export interface CallRecord {
+export interface CallRecord<V = Float32Array> {
   /** the `training` kwarg the layer saw (missing = false) */
   training: boolean;
   /** "batch" when training, else "moving" */
   statsUsed: 'batch' | 'moving';
   inputShape: number[];
   /** mean of the call's input over every axis but the channel axis (the exact tensor tfjs used when training) */
-  batchMean: Float32Array;
+  batchMean: V;
   /** biased (divide by N) variance over the same axes */
-  batchVariance: Float32Array;
+  batchVariance: V;
 }
 
 /** The state of one BatchNormalization layer at one step. */
-export interface LayerSnapshot {
+export interface LayerSnapshot<V = Float32Array> {
   name: string;
   /** enclosing models, outermost first, then the layer's name; [name] for a bare layer */
   path: string[];
@@ -49,19 +56,19 @@ export interface LayerSnapshot {
   calls: number;
   /** moving-average updates since the previous step */
   updates: number;
-  movingMean: Float32Array;
-  movingVariance: Float32Array;
-  gamma: Float32Array | null;
-  beta: Float32Array | null;
+  movingMean: V;
+  movingVariance: V;
+  gamma: V | null;
+  beta: V | null;
   /** moving mean or variance differs from the previous step (first step: from its initial value) */
   movingUpdated: boolean;
-  lastCall: CallRecord | null;
-  lastTrainingCall: CallRecord | null;
+  lastCall: CallRecord<V> | null;
+  lastTrainingCall: CallRecord<V> | null;
   warnings: LayerWarning[];
 }
 
 /** One step: the script reached a step point and the statement finished. */
-export interface StepSnapshot {
+export interface StepSnapshot<V = Float32Array> {
   /** 1, 2, 3 … in order */
   index: number;
   /** 1-based line of the step point's first character, in `file` */
@@ -72,7 +79,7 @@ export interface StepSnapshot {
   file: string;
   /** how many times this step point has been reached, this reach included */
   hit: number;
-  layers: LayerSnapshot[];
+  layers: LayerSnapshot<V>[];
 }
 
 /** A script error, positioned in the user's own file. */
@@ -139,7 +146,7 @@ export type WorkerToHost =
   | { type: 'compiled'; stepPoints: Record<string, StepPoint[]>; tfjs: string; backend: Backend }
   /** captured console output of the script, in order */
   | { type: 'console'; stream: 'stdout' | 'stderr'; text: string }
-  /** a step: packed StepSnapshot (snapshotCodec.packStep); `paused` = the worker now waits for a command */
+  /** a step: packed StepSnapshot (snapshotCodec.packStep), handed on unchanged to the webview; `paused` = the worker now waits for a command */
   | { type: 'step'; buffer: ArrayBuffer; paused: boolean }
   /** the script finished (normally or by throwing / failing to compile) */
   | { type: 'done'; error: ScriptError | null };
@@ -165,9 +172,9 @@ export interface SessionInfo {
 }
 
 export type HostToWebview =
-  /** the whole session so far: info + the latest steps (packed, oldest first) */
+  /** the whole session so far: info + the latest steps (the worker's packed buffers, oldest first) */
   | { type: 'reset'; session: SessionInfo | null; steps: ArrayBuffer[]; thinned: number }
-  /** one more step */
+  /** one more step (the worker's packed buffer) */
   | { type: 'step'; buffer: ArrayBuffer }
   /** session state changed */
   | { type: 'session'; session: SessionInfo | null };

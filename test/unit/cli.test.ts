@@ -407,10 +407,56 @@ console.log(thing, tf.version);
         ['go', ok],
         [],
         ['run', ok, ok],
+        ['run', ok, '--json=yes'],
+        ['run', ok, '--to=0'],
+        ['run', ok, '--backend='],
+        ['run', ok, '-x'],
+        ['run', ok, '--no-json'],
       ]) {
         const r = await runCli(args);
         assert.equal(r.code, 2, args.join(' '));
         assert.equal(r.stdout, '');
+      }
+    });
+
+    it("bad arguments say what is wrong, in bn-inspect's own words", async () => {
+      const ok = fx.write('fine2.ts', 'console.log(1);\n');
+      const cases: [string[], string][] = [
+        [['run', ok, '--frobnicate'], 'bn-inspect: unknown option --frobnicate\n'],
+        [['run', ok, '--frobnicate=3'], 'bn-inspect: unknown option --frobnicate\n'],
+        [['run', ok, '--json=1'], 'bn-inspect: --json takes no value\n'],
+        [['run', ok, '--timeout-ms'], 'bn-inspect: --timeout-ms needs a positive whole number, got nothing\n'],
+        [['run', ok, '--max-steps=0'], 'bn-inspect: --max-steps needs a positive whole number, got "0"\n'],
+        [['run', ok, '--backend=webgl'], 'bn-inspect: --backend must be wasm or cpu, got "webgl"\n'],
+        [['go', ok], 'bn-inspect: unknown command "go" (the command is "run")\n'],
+        [[], 'bn-inspect: missing command: bn-inspect run SCRIPT\n'],
+        [['run'], 'bn-inspect: missing SCRIPT: bn-inspect run SCRIPT\n'],
+      ];
+      for (const [args, first] of cases) {
+        const r = await runCli(args);
+        assert.equal(r.code, 2, args.join(' '));
+        assert.equal(r.stderr, first + 'Run "bn-inspect --help" for usage.\n', args.join(' '));
+      }
+    });
+
+    it('--flag=value works like --flag value', async () => {
+      const script = 'examples/frozen-predict.ts';
+      const r = await runCli(['run', script, '--json', '--max-steps=2', '--backend=cpu']);
+      assert.equal(r.code, 0, r.stderr);
+      const doc = parseDocument(r, script);
+      assert.equal(doc.steps.length, 2);
+      assert.equal(doc.backend, 'cpu');
+      assert.equal(doc.end, 'maxSteps');
+    });
+
+    it('--version: the package version on stdout, exit 0', async () => {
+      const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+      assert.match(version, /^\d+\.\d+\.\d+/);
+      for (const args of [['--version'], ['run', 'x.ts', '--version']]) {
+        const r = await runCli(args);
+        assert.equal(r.code, 0, args.join(' '));
+        assert.equal(r.stdout, `bn-inspect ${version} (BatchNorm Inspector), schema bn-inspector/v1\n`);
+        assert.equal(r.stderr, '');
       }
     });
 
@@ -455,6 +501,41 @@ console.log(thing, tf.version);
         doc.steps.map((s: any) => s.hit),
         [1, 2, 3],
       );
+    });
+
+    it('--max-steps N is exact: nothing after the Nth step runs (its console output never comes)', async () => {
+      const script = 'examples/frozen-predict.ts';
+      const r = await runCli(['run', script, '--json', '--max-steps', '3']);
+      assert.equal(r.code, 0, r.stderr);
+      const doc = parseDocument(r, script);
+      assert.equal(doc.end, 'maxSteps');
+      // step k is the k-th predict; "predict k" is printed by the statement after it
+      assert.deepEqual(
+        doc.output
+          .split('\n')
+          .filter((l: string) => l.startsWith('predict '))
+          .map((l: string) => l.split(':')[0]),
+        ['predict 1', 'predict 2'],
+      );
+    });
+
+    it('--max-steps with --to: the run ends at whichever comes first, exactly', async () => {
+      const script = 'examples/fit-then-predict.ts';
+      const text = readFileSync(join(ROOT, script), 'utf8');
+      const fitLine = lineOf(text, 'await model.fit(');
+      const toFirst = parseDocument(
+        await runCli(['run', script, '--json', '--to', String(fitLine), '--max-steps', '4']),
+        script,
+      );
+      assert.equal(toFirst.end, 'to');
+      assert.equal(toFirst.steps.length, 2);
+      assert.equal(toFirst.steps.at(-1).line, fitLine);
+      const limitFirst = parseDocument(
+        await runCli(['run', script, '--json', '--to', String(fitLine), '--max-steps', '1']),
+        script,
+      );
+      assert.equal(limitFirst.end, 'maxSteps');
+      assert.equal(limitFirst.steps.length, 1);
     });
 
     it('--backend cpu: runs on cpu, no "install tfjs-node" banner anywhere', async () => {

@@ -133,12 +133,17 @@ export function checkLayer(l: Json, where: string): void {
   }
 }
 
+/** the `end` values bn-inspect writes (docs/headless-contract.md) */
+const END_KINDS = new Set(['done', 'to', 'maxSteps', 'error', 'timeout', 'crashed', 'oom']);
+
 /** Checks a whole bn-inspector/v1 document; returns it. */
 export function checkDocument(doc: Json, script: string): Json {
   assert.equal(doc.schema, 'bn-inspector/v1');
   assert.equal(doc.script, script, 'script as given on the command line');
   assert.equal(doc.tfjs, '4.22.0');
   assert.ok(doc.backend === 'wasm' || doc.backend === 'cpu', 'backend');
+  assert.equal(doc.semantics, 'tfjs', 'semantics: only tfjs semantics run');
+  assert.ok(END_KINDS.has(doc.end), `end is one of bn-inspect's ends, got ${JSON.stringify(doc.end)}`);
   assert.ok(Array.isArray(doc.steps), 'steps');
   assert.equal(typeof doc.output, 'string', 'output');
   const hits = new Map<string, number>();
@@ -161,7 +166,10 @@ export function checkDocument(doc: Json, script: string): Json {
       'error.column',
     );
     assert.equal(typeof doc.error.stack, 'string', 'error.stack');
+    assert.ok(doc.error.file === null || typeof doc.error.file === 'string', 'error.file');
+    assert.ok(['compile', 'run', 'timeout', 'oom', 'crash', 'stopped'].includes(doc.error.kind), 'error.kind');
   }
+  assert.equal(doc.end === 'done' || doc.end === 'to' || doc.end === 'maxSteps', doc.error === null, 'error iff end');
   return doc;
 }
 

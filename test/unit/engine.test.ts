@@ -5,7 +5,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { EngineSession, type EngineRunResult } from '../../src/engineHost/engineSession';
-import type { StepSnapshot } from '../../src/shared/protocol';
+import { unpackStep, type StepHeader } from '../../src/shared/snapshotCodec';
 import { Fixtures, WORKER, ensureBuilt, lineOf } from './cliHarness';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -38,7 +38,7 @@ console.log('end');
     s.on('compiled', (c) => events.push(`compiled ${c.stepPoints[p].map((q) => q.line).join(',')}`));
     s.on('console', (t) => events.push(`console ${t.trim()}`));
     s.on('step', (step, paused) => {
-      events.push(`step ${step.index} line ${step.line} hit ${step.hit}`);
+      events.push(`step ${step.header.index} line ${step.header.line} hit ${step.header.hit}`);
       assert.equal(paused, true);
       assert.equal(s.paused, true);
       pausedSteps++;
@@ -73,20 +73,20 @@ console.log('end');
       'console end',
     ]);
     // the numbers: three updates with momentum 0.5 toward mean [2, 4], variance [1, 4]
-    const l = r.steps[6].layers[0];
+    const l = unpackStep(r.steps[6].buffer).layers[0];
     assert.deepEqual(Array.from(l.movingMean), [2 * (1 - 0.125), 4 * (1 - 0.125)]);
     assert.deepEqual(Array.from(l.movingVariance), [1, 4 - 3 * 0.125]);
-    assert.equal(r.steps[1].layers[0].calls, 0, 'no call between step 1 and step 2');
+    assert.equal(r.steps[1].header.layers[0].calls, 0, 'no call between step 1 and step 2');
   });
 
   it('a "line" policy pauses at the first step point at or after the line; resume with none runs to the end', async () => {
     const p = fx.write('loop2.ts', loopScript);
     const C = lineOf(loopScript, "console.log('inner'");
     const s = new EngineSession({ scriptPath: p, workerPath: WORKER, pause: { kind: 'line', file: p, line: C - 2 } });
-    const paused: StepSnapshot[] = [];
+    const paused: StepHeader[] = [];
     s.on('step', (step, isPaused) => {
       if (!isPaused) return;
-      paused.push(step);
+      paused.push(step.header);
       // then: run to the last step point
       s.resume(
         paused.length === 1 ? { kind: 'line', file: p, line: lineOf(loopScript, 'bn.apply(x);') } : { kind: 'none' },
@@ -186,8 +186,8 @@ console.log('edited', k);
     assert.equal(r.reason, 'done');
     assert.equal(r.output, 'edited 3\n');
     assert.equal(r.steps.length, 1);
-    assert.equal(r.steps[0].line, 5);
-    assert.deepEqual(r.steps[0].layers[0].lastTrainingCall?.inputShape, [3, 2]);
+    assert.equal(r.steps[0].header.line, 5);
+    assert.deepEqual(r.steps[0].header.layers[0].lastTrainingCall?.inputShape, [3, 2]);
   });
 
   it('sourceText for a file that does not exist (an untitled editor); process.argv is [node, script]', async () => {
@@ -200,7 +200,7 @@ console.log(process.argv.length, process.argv[1] === ${JSON.stringify(p)});
     const r = await new EngineSession({ scriptPath: p, workerPath: WORKER, sourceText: text }).run();
     assert.equal(r.reason, 'done', JSON.stringify(r.error));
     assert.equal(r.steps.length, 1);
-    assert.equal(r.steps[0].file, p);
+    assert.equal(r.steps[0].header.file, p);
     assert.equal(r.output, '2 true\n');
   });
 
@@ -274,7 +274,7 @@ for (let i = 1; i <= 1000; i++) {
     assert.ok(at10 > 0);
     assert.equal(at1000, at10, `numTensors after 10 iterations ${at10}, after 1000 ${at1000}`);
     // every step saw both layers, the training ones updated
-    assert.equal(r.steps[1999].layers.length, 2);
-    assert.equal(r.steps[1998].layers[0].updates, 1);
+    assert.equal(r.steps[1999].header.layers.length, 2);
+    assert.equal(r.steps[1998].header.layers[0].updates, 1);
   });
 });

@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { stepToJson } from '../../src/shared/snapshotCodec';
+import { stepToJson } from '../../src/engineHost/runDocument';
 import { ENDLESS, HELPER_MODULE, HOG, IMPORTER, LOOP, MARKED, SLOW, THROWS, THROWS_FIXED } from './support/fixtures';
 import {
   api,

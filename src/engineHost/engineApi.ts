@@ -1,0 +1,55 @@
+/**
+ * The engine host's API: what a run is given (EngineSessionOptions), what it tells (EngineSessionEvents) and what
+ * it ends with (EngineRunResult). Implemented by EngineSession (engineSession.ts).
+ */
+import type { Backend, PausePolicy, ScriptError, StepPoint } from '../shared/protocol';
+import type { StepHeader } from '../shared/snapshotCodec';
+import type { EndReason } from './workerEnd';
+
+export type { EndReason };
+
+/** One step as the worker sent it: its packed buffer, untouched, and that buffer's header (no vector decoded). */
+export interface PackedStep {
+  readonly buffer: ArrayBuffer;
+  readonly header: StepHeader;
+}
+
+export interface EngineSessionOptions {
+  /** absolute path of the entry script */
+  scriptPath: string;
+  /** run this text instead of the entry file's contents (unsaved editor edits); imports still come from disk */
+  sourceText?: string;
+  backend?: Backend; // default 'wasm'
+  /** where to pause first; default { kind: 'none' } */
+  pause?: PausePolicy;
+  /** limit on the script's running time (from 'compiled'; pauses not counted); on expiry the worker is terminated and the run ends with reason 'timeout' */
+  timeoutMs?: number;
+  /** stop (terminate) after this many steps; the run ends with reason 'maxSteps' */
+  maxSteps?: number;
+  /** worker heap limit (resourceLimits.maxOldGenerationSizeMb); default 4096 */
+  memoryMb?: number;
+  /** keep every step in `EngineRunResult.steps` (default true); the extension keeps its own bounded history and sets false */
+  keepSteps?: boolean;
+  /** path of dist/worker.js; default: worker.js next to the running bundle */
+  workerPath?: string;
+}
+
+export interface EngineRunResult {
+  reason: EndReason;
+  /** script error (compile or run), or a description of timeout / crash / oom; null when it ran to its end or was stopped */
+  error: ScriptError | null;
+  /** every step, in order, as packed by the worker (empty when `keepSteps` is false) */
+  steps: PackedStep[];
+  output: string;
+  tfjs: string | null;
+  backend: Backend;
+}
+
+export interface EngineSessionEvents {
+  compiled(info: { stepPoints: Record<string, StepPoint[]>; tfjs: string; backend: Backend }): void;
+  /** every step, in order; `paused` = the worker now waits for resume()/stop() */
+  step(step: PackedStep, paused: boolean): void;
+  console(text: string, stream: 'stdout' | 'stderr'): void;
+  /** exactly once */
+  end(result: EngineRunResult): void;
+}

@@ -1,0 +1,45 @@
+/**
+ * An exact step limit (EngineSessionOptions.maxSteps): the worker is told to pause at every step (policy 'next'),
+ * so the run can end at the limit while the worker waits, with nothing after that step run. This keeps the
+ * caller's own pause policy and says at which steps the caller wanted a pause; at the others the host resumes
+ * the worker at once. A 'line' policy resolves as the worker resolves it (src/worker/worker.ts, resolvePolicy):
+ * the first step point, in source order, at or after the line of that file.
+ */
+import type { PausePolicy, StepPoint } from '../shared/protocol';
+import type { StepHeader } from '../shared/snapshotCodec';
+
+export const PAUSE_AT_EVERY_STEP: PausePolicy = { kind: 'next' };
+
+export class CallerPolicy {
+  private stepPoints: Record<string, StepPoint[]> = {};
+  private target: { file: string; line: number; column: number } | null = null;
+
+  constructor(private policy: PausePolicy) {}
+
+  set(policy: PausePolicy): void {
+    this.policy = policy;
+    this.resolve();
+  }
+
+  /** the script compiled: its step points per file */
+  compiled(stepPoints: Record<string, StepPoint[]>): void {
+    this.stepPoints = stepPoints;
+    this.resolve();
+  }
+
+  /** the caller's policy would have paused at this step */
+  wantsPause(step: StepHeader): boolean {
+    if (this.policy.kind === 'next') return true;
+    const t = this.target;
+    return t !== null && step.file === t.file && step.line === t.line && step.column === t.column;
+  }
+
+  private resolve(): void {
+    this.target = null;
+    const p = this.policy;
+    if (p.kind !== 'line') return;
+    let best: StepPoint | null = null;
+    for (const q of this.stepPoints[p.file] ?? []) if (q.line >= p.line && (!best || q.start < best.start)) best = q;
+    if (best) this.target = { file: p.file, line: best.line, column: best.column };
+  }
+}
