@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import type { Backend } from '../shared/protocol';
 import { installBnInstrument } from './bnInstrument';
 import { registerMissingKernels } from './kernels/registerKernels';
+import { scriptGlobals } from './scriptGlobals';
 
 export type Tfjs = typeof tf;
 export type BnInstrument = ReturnType<typeof installBnInstrument>;
@@ -113,11 +114,11 @@ export async function setupTfjs(requested: Backend, warn: (text: string) => void
     const ns: Record<string, unknown> = { ...tf };
     delete ns.__esModule;
     ns.default = ns;
-    (globalThis as any).__bnTfjs = ns;
+    scriptGlobals.__bnTfjs = ns;
     const wasmNs: Record<string, unknown> = { ...tfWasm, setWasmPaths: () => {}, setWasmPath: () => {} };
     delete wasmNs.__esModule;
     wasmNs.default = wasmNs;
-    (globalThis as any).__bnTfjsWasm = wasmNs;
+    scriptGlobals.__bnTfjsWasm = wasmNs;
     runtime = { tf, backend, version, bn, kernels, setupMs: performance.now() - t0 };
     return runtime;
   });

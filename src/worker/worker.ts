@@ -4,27 +4,23 @@
  *   setup tfjs (tfjsRuntime) ‖ compile the script (compileScript)  ->  'compiled'
  *   import the bundle; at each step point the instrumented code calls __bnStep(file, point):
  *     snapshot every BN layer -> packStep -> post 'step' (buffer transferred)
- *     if the pause policy says so: block (Atomics.wait on WorkerInit.control) and read the host's
+ *     if the pause policy says so (pauseControl): block (Atomics.wait on WorkerInit.control) and read the host's
  *     command synchronously from the command port (resume with a new policy, or stop)
- *   the script's console output is posted as 'console' messages, in order
+ *   the script's console output is posted as 'console' messages, in order (consoleCapture)
  *   'done' when the event loop drains (normal end) or at the first uncaught error / rejection
  */
 import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { format } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { parentPort, receiveMessageOnPort, workerData, type MessagePort as NodePort } from 'node:worker_threads';
-import type {
-  HostToWorker,
-  PausePolicy,
-  ScriptError,
-  StepSnapshot,
-  WorkerInit,
-  WorkerToHost,
-} from '../shared/protocol';
+import { parentPort, workerData, type MessagePort as NodePort } from 'node:worker_threads';
+import type { ScriptError, StepSnapshot, WorkerInit, WorkerToHost } from '../shared/protocol';
 import { packStep } from '../shared/snapshotCodec';
 import { compileScript, stopCompiler, type CompiledScript } from './compileScript';
-import { isTfjsNoise, setupTfjs, type TfjsRuntime } from './tfjsRuntime';
+import { captureOutput, rawWrite } from './consoleCapture';
+import { PauseControl } from './pauseControl';
+import { scriptGlobals } from './scriptGlobals';
+import { toScriptError as toScriptErrorIn } from './scriptErrors';
+import { setupTfjs, type TfjsRuntime } from './tfjsRuntime';
 
 const init = workerData as WorkerInit<NodePort>;
 const port = parentPort!;
@@ -36,46 +32,7 @@ function post(msg: WorkerToHost, transfer?: ArrayBuffer[]): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// console capture: everything the script prints, in order, as 'console' messages
-
-const rawWrite = {
-  stdout: process.stdout.write.bind(process.stdout),
-  stderr: process.stderr.write.bind(process.stderr),
-};
-let consoleCaptured = false;
-function captureOutput(): void {
-  if (consoleCaptured) return;
-  consoleCaptured = true;
-  for (const stream of ['stdout', 'stderr'] as const) {
-    (process[stream] as any).write = (chunk: unknown, enc?: unknown, cb?: unknown) => {
-      const text =
-        typeof chunk === 'string'
-          ? chunk
-          : Buffer.from(chunk as Uint8Array).toString(typeof enc === 'string' ? (enc as BufferEncoding) : 'utf8');
-      if (text && !isTfjsNoise(text)) post({ type: 'console', stream, text });
-      const done = typeof enc === 'function' ? enc : cb;
-      if (typeof done === 'function') (done as () => void)();
-      return true;
-    };
-  }
-  // the worker's console is asynchronous by default; write through our synchronous streams instead
-  const out =
-    (stream: 'stdout' | 'stderr') =>
-    (...args: unknown[]) => {
-      const text = format(...args);
-      if (!isTfjsNoise(text)) post({ type: 'console', stream, text: text + '\n' });
-    };
-  console.log = out('stdout');
-  console.info = out('stdout');
-  console.debug = out('stdout');
-  console.warn = out('stderr');
-  console.error = out('stderr');
-  console.trace = (...args: unknown[]) => {
-    const e = new Error(format(...args));
-    e.name = 'Trace';
-    post({ type: 'console', stream: 'stderr', text: String(e.stack) + '\n' });
-  };
-}
+// tracing
 
 /** BN_INSPECTOR_TRACE=1: timings of the worker's phases on the real stderr */
 const traceOn = !!process.env.BN_INSPECTOR_TRACE;
@@ -92,62 +49,7 @@ function trace(what: string): void {
 let compiled: CompiledScript | null = null;
 
 function toScriptError(e: unknown, kind: ScriptError['kind'] = 'run'): ScriptError {
-  const err = e instanceof Error ? e : null;
-  const message = err ? err.message : typeof e === 'string' ? e : safeString(e);
-  let stack = '';
-  try {
-    stack = err?.stack ? String(err.stack) : `${message}`;
-  } catch {
-    stack = message;
-  }
-  let line: number | null = null;
-  let column: number | null = null;
-  let file: string | null = null;
-  if (compiled) {
-    const userFiles = compiled.files;
-    // frames look like "at f (/abs/file.ts:7:9)" or "at file:///abs/file.ts:7:9"
-    const frame = /(?:\(|at )((?:file:\/\/)?[^\s()]+?):(\d+):(\d+)\)?\s*$/;
-    for (const l of stack.split('\n').slice(1)) {
-      const m = frame.exec(l.trim());
-      if (!m) continue;
-      let f = m[1];
-      if (f.startsWith('file://')) {
-        try {
-          f = decodeURIComponent(new URL(f).pathname);
-        } catch {
-          continue;
-        }
-      }
-      if (userFiles.includes(f)) {
-        file = f;
-        line = Number(m[2]);
-        column = Number(m[3]);
-        break;
-      }
-    }
-  }
-  return { kind, message, line, column, stack: trimEngineFrames(stack), file };
-}
-
-/** Drops the engine's own frames below the script (the module loader, the worker's main). */
-function trimEngineFrames(stack: string): string {
-  const lines = stack.split('\n');
-  let end = lines.length;
-  while (
-    end > 1 &&
-    /^\s+at /.test(lines[end - 1]) &&
-    /node:internal|[\\/]worker\.js:\d+|\bModuleJob\.run\b/.test(lines[end - 1])
-  )
-    end--;
-  return lines.slice(0, end).join('\n');
-}
-
-function safeString(v: unknown): string {
-  try {
-    return String(v);
-  } catch {
-    return Object.prototype.toString.call(v);
-  }
+  return toScriptErrorIn(e, compiled?.files ?? null, kind);
 }
 
 let finished = false;
@@ -166,64 +68,18 @@ function fail(e: unknown): never {
 // ---------------------------------------------------------------------------------------------
 // steps and pausing
 
-let policy: PausePolicy = init.pause ?? { kind: 'none' };
-/** for a 'line' policy: the step point (file index, point index) it resolves to; null = none */
-let target: { file: number; point: number } | null = null;
 let stepIndex = 0;
 let hits: number[][] = [];
 let rt: TfjsRuntime | null = null;
-
-function resolvePolicy(p: PausePolicy): void {
-  policy = p;
-  target = null;
-  if (p.kind !== 'line' || !compiled) return;
-  const f = compiled.files.indexOf(p.file);
-  if (f < 0) return;
-  // the first step point at or after the line (run to cursor)
-  const pts = compiled.points[f];
-  let best = -1;
-  for (let k = 0; k < pts.length; k++)
-    if (pts[k].line >= p.line && (best < 0 || pts[k].start < pts[best].start)) best = k;
-  if (best >= 0) target = { file: f, point: best };
-}
-
-function handleCommand(cmd: HostToWorker): void {
-  if (cmd.type === 'stop') {
-    finish({ kind: 'stopped', message: 'stopped', line: null, column: null, stack: '' });
-    process.exit(0);
-  }
-  if (cmd.type === 'resume') resolvePolicy(cmd.pause);
-}
-
-/** Commands that came while running (a new policy, stop): read without blocking. */
-function pollCommands(): void {
-  for (let m = receiveMessageOnPort(commandPort); m; m = receiveMessageOnPort(commandPort))
-    handleCommand(m.message as HostToWorker);
-}
-
-/** Blocks the worker until the host sends a command. */
-function waitForCommand(): void {
-  for (;;) {
-    const seen = Atomics.load(control, 0);
-    const m = receiveMessageOnPort(commandPort);
-    if (m) {
-      handleCommand(m.message as HostToWorker);
-      return;
-    }
-    Atomics.wait(control, 0, seen);
-  }
-}
-
-function shouldPause(file: number, point: number): boolean {
-  if (policy.kind === 'next') return true;
-  if (policy.kind === 'line') return target !== null && target.file === file && target.point === point;
-  return false;
-}
+const pause = new PauseControl(control, commandPort, init.pause ?? { kind: 'none' }, () => {
+  finish({ kind: 'stopped', message: 'stopped', line: null, column: null, stack: '' });
+  process.exit(0);
+});
 
 function step(file: number, point: number): void {
   if (!compiled || !rt) return;
   cleanupBundle();
-  pollCommands();
+  pause.pollCommands();
   const p = compiled.points[file]?.[point];
   if (!p) return;
   const hit = ++hits[file][point];
@@ -240,13 +96,13 @@ function step(file: number, point: number): void {
   const buffer = packStep(snap);
   if (traceSteps)
     trace(`step ${snap.index}: snapshot + pack ${(performance.now() - ts0).toFixed(2)} ms, ${buffer.byteLength} bytes`);
-  const paused = shouldPause(file, point);
+  const paused = pause.shouldPause(file, point);
   post({ type: 'step', buffer, paused }, [buffer]);
-  if (paused) waitForCommand();
+  if (paused) pause.waitForCommand();
 }
 
-(globalThis as any).__bnStep = step;
-(globalThis as any).__bnStepValue = (file: number, point: number, value: unknown) => {
+scriptGlobals.__bnStep = step;
+scriptGlobals.__bnStepValue = (file: number, point: number, value: unknown) => {
   step(file, point);
   return value;
 };
@@ -263,7 +119,7 @@ function cleanupBundle(): void {
   }
 }
 // the bundle's banner calls this when the module starts evaluating: its text has been read by then
-(globalThis as any).__bnBundleLoaded = () => cleanupBundle();
+scriptGlobals.__bnBundleLoaded = () => cleanupBundle();
 
 // ---------------------------------------------------------------------------------------------
 
@@ -288,18 +144,19 @@ async function main(): Promise<void> {
   compiled = c;
   bundleFile = c.outFile;
   hits = c.points.map((pts) => pts.map(() => 0));
-  resolvePolicy(policy);
+  pause.script = c;
+  pause.resolvePolicy();
   const stepPoints: Record<string, (typeof c.points)[number]> = {};
   c.files.forEach((f, i) => (stepPoints[f] = c.points[i]));
   post({ type: 'compiled', stepPoints, tfjs: runtime.version, backend: runtime.backend });
 
-  captureOutput();
+  captureOutput(post);
   for (const w of c.warnings) post({ type: 'console', stream: 'stderr', text: `[bn-inspector] ${w}\n` });
   process.on('uncaughtException', (e) => fail(e));
   process.on('unhandledRejection', (e) => fail(e));
   process.on('beforeExit', () => finish(null));
   // CommonJS code inside the bundle (and `require` in the user's ESM) resolves from the script's folder
-  (globalThis as any).require = createRequire(init.scriptPath);
+  scriptGlobals.require = createRequire(init.scriptPath);
   // the script sees itself as the program, as under `node script`
   process.argv = [process.execPath, init.scriptPath];
   try {
@@ -316,7 +173,7 @@ async function main(): Promise<void> {
 
 main().catch((e) => {
   // an engine failure (tfjs setup, esbuild): report it as an error without a user position
-  captureOutput();
+  captureOutput(post);
   finish({ ...toScriptError(e, 'crash'), line: null, column: null });
   process.exit(1);
 });

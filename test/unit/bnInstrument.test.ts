@@ -12,7 +12,8 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { installBnInstrument, type BnInstrument } from '../../src/worker/bnInstrument';
-import { channelMoments, channelMomentsOnWasmHeap } from '../../src/worker/channelMoments';
+import { channelMoments } from '../../src/worker/channelMoments';
+import { channelMomentsOnWasmHeap } from '../../src/worker/channelMomentsWasmHeap';
 import type { LayerSnapshot } from '../../src/shared/protocol';
 import {
   assertClose,

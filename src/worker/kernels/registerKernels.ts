@@ -29,23 +29,23 @@
  * stock cpu kernels (~1e-7 relative), and whole-model gradients wasm+ours vs stock cpu (≤ 6e-5).
  * Works with any tfjs instance passed in (no tfjs import here), so the bundle's one tfjs is used.
  */
+import { conv2dBackpropFilter, conv2dBackpropInput } from './conv2dBackprop';
+import { cpuBridge } from './cpuBridge';
+import { depthwiseBackpropFilter, depthwiseBackpropInput } from './depthwiseBackprop';
 import {
-  conv2dBackpropFilter,
-  conv2dBackpropInput,
-  depthwiseBackpropFilter,
-  depthwiseBackpropInput,
+  cpuOps,
+  float32,
+  wasmOps,
+  type AnyBackend,
+  type Attrs,
   type ConvInfo,
+  type KernelFunc,
   type KernelOps,
-  type TInfo,
-} from './conv2dBackprop';
-
-import { fastBatchMatMul, fastIdentity, fastLeadingReduce, fastTile, type KernelFunc } from './wasmFast';
+} from './kernelOps';
+import { fastBatchMatMul } from './fastBatchMatMul';
+import { fastIdentity, fastLeadingReduce, fastTile } from './wasmFast';
 
 type TF = typeof import('@tensorflow/tfjs');
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyBackend = any;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Attrs = Record<string, any>;
 
 /** marks our kernel functions, so a second call does not register twice */
 const OURS = Symbol.for('bn-inspector.kernel');
@@ -67,7 +67,7 @@ export const WASM_KERNELS = [
   'DepthwiseConv2dNativeBackpropInput',
 ] as const;
 
-/** stock wasm kernels replaced by faster ones (wasmFast.ts) */
+/** stock wasm kernels replaced by faster ones (wasmFast.ts, fastBatchMatMul.ts) */
 export const WASM_FASTER_KERNELS = ['Tile', 'BatchMatMul', 'Identity', 'Sum', 'Mean'] as const;
 
 /** the cpu kernels of ours that are both correct and faster than the stock ones (measured) */
@@ -77,99 +77,6 @@ export const CPU_KERNELS = [
   'DepthwiseConv2dNativeBackpropFilter',
   'DepthwiseConv2dNativeBackpropInput',
 ] as const;
-
-function float32(t: TInfo, what: string): void {
-  if (t.dtype !== 'float32') throw new Error(`${what}: expected a float32 tensor, got ${t.dtype}`);
-}
-
-/** KernelOps over the wasm backend: tensors live on the wasm heap; MatMul/Transpose/Conv2D are XNNPACK kernels. */
-export function wasmOps(tf: TF, backend: AnyBackend): KernelOps {
-  // looked up at each call: the BatchMatMul registered by us (fast for transposed operands) if any
-  const kernel = (name: string): KernelFunc => {
-    const k = tf.getKernel(name, 'wasm');
-    if (!k) throw new Error(`wasm kernel ${name} missing`);
-    return k.kernelFunc as unknown as KernelFunc;
-  };
-  const matMulK: KernelFunc = (a) => kernel('BatchMatMul')(a);
-  const transposeK: KernelFunc = (a) => kernel('Transpose')(a);
-  const conv2dK: KernelFunc = (a) => kernel('Conv2D')(a);
-  const view = (t: TInfo): Float32Array => {
-    float32(t, 'wasm kernel');
-    return backend.typedArrayFromHeap(t) as Float32Array;
-  };
-  return {
-    backendName: 'wasm',
-    direct: false,
-    create(shape, inputs, fill) {
-      const out = backend.makeOutput(shape, 'float32') as TInfo;
-      // views only after the allocation: malloc may grow (and move) the heap
-      fill(view(out), ...inputs.map(view));
-      return out;
-    },
-    read(inputs, f) {
-      return f(...inputs.map(view));
-    },
-    matMul(a, b, transposeA, transposeB) {
-      return matMulK({ inputs: { a, b }, backend, attrs: { transposeA, transposeB } }) as TInfo;
-    },
-    transpose(x, perm) {
-      return transposeK({ inputs: { x }, backend, attrs: { perm } }) as TInfo;
-    },
-    conv2d(x, filter, strides, pad, dilations) {
-      return conv2dK({
-        inputs: { x, filter },
-        backend,
-        attrs: { strides, pad, dataFormat: 'NHWC', dilations, dimRoundingMode: undefined },
-      }) as TInfo;
-    },
-    dispose(t) {
-      backend.disposeData(t.dataId);
-    },
-    reshape(t, shape) {
-      return { dataId: t.dataId, shape, dtype: t.dtype };
-    },
-  };
-}
-
-/** KernelOps over the cpu backend (tensors are JS typed arrays). */
-export function cpuOps(tf: TF, backend: AnyBackend): KernelOps {
-  const kernel = (name: string): KernelFunc => {
-    const k = tf.getKernel(name, 'cpu');
-    if (!k) throw new Error(`cpu kernel ${name} missing`);
-    return k.kernelFunc as unknown as KernelFunc;
-  };
-  const matMulK: KernelFunc = (a) => kernel('BatchMatMul')(a);
-  const transposeK: KernelFunc = (a) => kernel('Transpose')(a);
-  const view = (t: TInfo): Float32Array => {
-    float32(t, 'cpu kernel');
-    return backend.data.get(t.dataId).values as Float32Array;
-  };
-  return {
-    backendName: 'cpu',
-    direct: true,
-    create(shape, inputs, fill) {
-      const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
-      fill(out, ...inputs.map(view));
-      return backend.makeTensorInfo(shape, 'float32', out) as TInfo;
-    },
-    read(inputs, f) {
-      return f(...inputs.map(view));
-    },
-    matMul(a, b, transposeA, transposeB) {
-      return matMulK({ inputs: { a, b }, backend, attrs: { transposeA, transposeB } }) as TInfo;
-    },
-    transpose(x, perm) {
-      return transposeK({ inputs: { x }, backend, attrs: { perm } }) as TInfo;
-    },
-    conv2d: null,
-    dispose(t) {
-      backend.disposeData(t.dataId);
-    },
-    reshape(t, shape) {
-      return { dataId: t.dataId, shape, dtype: t.dtype };
-    },
-  };
-}
 
 type OpsFactory = (tf: TF, backend: AnyBackend) => KernelOps;
 
@@ -228,40 +135,6 @@ export function makeKernelFuncs(tf: TF, makeOps: OpsFactory): Record<(typeof WAS
       const ci = convInfoOf(tf, attrs.inputShape, filter.shape, attrs, true);
       return depthwiseBackpropInput(opsFor(backend), dy, filter, ci);
     },
-  };
-}
-
-/** A wasm kernel that runs the cpu backend's kernel: inputs copied to cpu, outputs copied back. */
-function cpuBridge(tf: TF, kernelName: string): KernelFunc {
-  return ({ inputs, backend, attrs }) => {
-    const cpuKernel = tf.getKernel(kernelName, 'cpu');
-    const cpu = tf.engine().findBackend('cpu') as AnyBackend;
-    if (!cpuKernel || !cpu) throw new Error(`Kernel '${kernelName}' not registered for backend '${backend}' nor 'cpu'`);
-    if (cpu.firstUse === true) cpu.firstUse = false; // no "install tfjs-node" banner from a helper backend
-    const made: TInfo[] = [];
-    try {
-      // some kernels (Einsum) take an array of inputs
-      const toCpu = (t: TInfo): TInfo => {
-        const c = cpu.makeTensorInfo(t.shape, t.dtype, backend.readSync(t.dataId)) as TInfo;
-        made.push(c);
-        return c;
-      };
-      const cpuInputs = Array.isArray(inputs)
-        ? (inputs as TInfo[]).map(toCpu)
-        : Object.fromEntries(
-            Object.entries(inputs)
-              .filter(([, t]) => t != null)
-              .map(([k, t]) => [k, toCpu(t)]),
-          );
-      const res = cpuKernel.kernelFunc({ inputs: cpuInputs, backend: cpu, attrs: attrs ?? {} } as never) as
-        TInfo | TInfo[];
-      const outs = Array.isArray(res) ? res : [res];
-      made.push(...outs);
-      const back = outs.map((o) => backend.makeOutput(o.shape, o.dtype, undefined, cpu.readSync(o.dataId)) as TInfo);
-      return Array.isArray(res) ? back : back[0];
-    } finally {
-      for (const t of made) cpu.disposeData(t.dataId, true);
-    }
   };
 }
 

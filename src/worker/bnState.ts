@@ -1,0 +1,188 @@
+/**
+ * The state one install of the BatchNormalization instrument keeps, shared by its parts (bnCapture.ts records
+ * calls, bnSnapshot.ts reads them back, layerPaths.ts names the layers, bnInstrument.ts wires and undoes
+ * them): the tfjs-layers fields read, the per-layer records, and the bookkeeping that keeps
+ * `tf.memory().numTensors` flat (every tensor kept here is disposed when read back, replaced, or at uninstall).
+ */
+import type * as tfType from '@tensorflow/tfjs';
+import type { Restore } from './monkeyPatch';
+
+export type TF = typeof tfType;
+export type Tensor = tfType.Tensor;
+
+// ---------------------------------------------------------------------------------------------
+// The parts of tfjs-layers objects we read (runtime fields of the 4.22 CJS build)
+// ---------------------------------------------------------------------------------------------
+
+export interface LayerVar {
+  read(): Tensor;
+  val?: { isDisposed: boolean };
+}
+
+export interface BnLayer {
+  id: number;
+  name: string;
+  axis: number;
+  momentum: number;
+  epsilon: number;
+  trainable: boolean;
+  built: boolean;
+  movingMean?: LayerVar;
+  movingVariance?: LayerVar;
+  gamma?: LayerVar | null;
+  beta?: LayerVar | null;
+}
+
+/** One BN call as kept between steps. Tensors until read back, then arrays. */
+export interface Rec {
+  training: boolean;
+  inputShape: number[];
+  channels: number;
+  /** normalised channel axis of the input */
+  axis: number;
+  mean: Tensor | null;
+  variance: Tensor | null;
+  /** an input whose statistics tfjs did not compute: a zero-copy clone, reduced at read-back */
+  input: Tensor | null;
+  /** how to reduce `input`: 'exact' = tf.moments (bit-identical to what BN computes in training), 'f64' = float64 two-pass (SIMD on the wasm heap, else JS) */
+  inputKind: 'exact' | 'f64';
+  meanArr: Float32Array | null;
+  varArr: Float32Array | null;
+}
+
+export interface LayerState {
+  layer: BnLayer;
+  calls: number;
+  updates: number;
+  updatesWhileFrozen: number;
+  inferenceCalls: number;
+  batchOfOneShape: number[] | null;
+  everUpdated: boolean;
+  lastCall: Rec | null;
+  lastTrainingCall: Rec | null;
+  /** moving stats at the previous snapshot that listed this layer */
+  prevMM: Float32Array | null;
+  prevMV: Float32Array | null;
+  /** moving stats just before the layer's first call (kept only until its first snapshot) */
+  baseMM: Tensor | null;
+  baseMV: Tensor | null;
+  /** moving stats right after build (the initializer's values), tensors until the first snapshot */
+  initMMT: Tensor | null;
+  initMVT: Tensor | null;
+  initMM: Float32Array | null;
+  initMV: Float32Array | null;
+}
+
+/** Per-install state shared by the instrument's parts. */
+export interface InstrumentState {
+  tf: TF;
+  /** false once uninstalled: the wrappers (which may outlive the install in a caller's reference) do nothing */
+  installed: boolean;
+  /** undo of every patch made, in the order made */
+  restores: Restore[];
+  /** every registered (built, not disposed) BN layer */
+  layers: Map<BnLayer, LayerState>;
+  /** elements of the inputs kept for read-back (Rec.input) */
+  lazyElements: number;
+  /** at most this many (see LAZY_BUDGET_ELEMENTS in bnInputStats.ts) */
+  lazyBudget: number;
+}
+
+export function newInstrumentState(tf: TF, lazyBudget: number): InstrumentState {
+  return { tf, installed: true, restores: [], layers: new Map(), lazyElements: 0, lazyBudget };
+}
+
+/** clone = Identity: shares the data, no copy */
+export const keepClone = (s: InstrumentState, t: Tensor): Tensor => s.tf.keep(t.clone());
+
+/** a fresh float32 copy (never tfjs-owned storage) */
+export function copyF32(src: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = src[i];
+  return out;
+}
+export const readTensor = (t: Tensor): Float32Array => copyF32(t.dataSync() as ArrayLike<number>);
+
+export function varDisposed(v: LayerVar | null | undefined): boolean {
+  return !!v && !!v.val && v.val.isDisposed;
+}
+
+// ---------------------------------------------------------------------------------------------
+// per-layer bookkeeping
+// ---------------------------------------------------------------------------------------------
+
+export function disposeRec(s: InstrumentState, r: Rec | null): void {
+  if (!r) return;
+  r.mean?.dispose();
+  r.variance?.dispose();
+  if (r.input) {
+    s.lazyElements -= r.input.size;
+    r.input.dispose();
+  }
+  r.mean = r.variance = r.input = null;
+}
+
+export function disposeLayerState(s: InstrumentState, st: LayerState): void {
+  const recs = new Set([st.lastCall, st.lastTrainingCall]);
+  for (const r of recs) disposeRec(s, r);
+  st.lastCall = st.lastTrainingCall = null;
+  for (const t of [st.baseMM, st.baseMV, st.initMMT, st.initMVT]) t?.dispose();
+  st.baseMM = st.baseMV = st.initMMT = st.initMVT = null;
+}
+
+/** The layer's state, registering it (with its initial moving stats) on first sight; null if not built yet. */
+export function registerLayer(s: InstrumentState, layer: BnLayer): LayerState | null {
+  let st = s.layers.get(layer);
+  if (st) return st;
+  if (!layer.movingMean || !layer.movingVariance || varDisposed(layer.movingMean)) return null; // not built
+  st = {
+    layer,
+    calls: 0,
+    updates: 0,
+    updatesWhileFrozen: 0,
+    inferenceCalls: 0,
+    batchOfOneShape: null,
+    everUpdated: false,
+    lastCall: null,
+    lastTrainingCall: null,
+    prevMM: null,
+    prevMV: null,
+    baseMM: null,
+    baseMV: null,
+    initMMT: keepClone(s, layer.movingMean.read()),
+    initMVT: keepClone(s, layer.movingVariance.read()),
+    initMM: null,
+    initMV: null,
+  };
+  s.layers.set(layer, st);
+  return st;
+}
+
+/** `rec` becomes the layer's last call (and last training call if it is one); the records it replaces go. */
+export function setLastCall(s: InstrumentState, st: LayerState, rec: Rec): void {
+  const olds = new Set([st.lastCall, st.lastTrainingCall]);
+  st.lastCall = rec;
+  if (rec.training) st.lastTrainingCall = rec;
+  for (const o of olds) if (o && o !== st.lastCall && o !== st.lastTrainingCall) disposeRec(s, o);
+}
+
+/** Forgets the layers whose moving statistics were disposed (with their model), disposing what we kept. */
+export function dropDisposedLayers(s: InstrumentState): void {
+  for (const [layer, st] of [...s.layers]) {
+    if (varDisposed(layer.movingMean) || varDisposed(layer.movingVariance)) {
+      disposeLayerState(s, st);
+      s.layers.delete(layer);
+    }
+  }
+}
+
+/** number of tfjs tensors kept (for leak checks) */
+export function keptTensorCount(s: InstrumentState): number {
+  let n = 0;
+  for (const st of s.layers.values()) {
+    for (const r of new Set([st.lastCall, st.lastTrainingCall]))
+      if (r) n += (r.mean ? 1 : 0) + (r.variance ? 1 : 0) + (r.input ? 1 : 0);
+    for (const t of [st.baseMM, st.baseMV, st.initMMT, st.initMVT]) if (t) n++;
+  }
+  return n;
+}

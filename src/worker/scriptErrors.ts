@@ -1,0 +1,68 @@
+/**
+ * A thrown value as the protocol's ScriptError: its message, its stack without the engine's own frames, and
+ * the position of the first stack frame in one of the user's files (none for errors outside them).
+ */
+import type { ScriptError } from '../shared/protocol';
+
+/** @param userFiles the script's files (absolute paths); null before the script is compiled */
+export function toScriptError(
+  e: unknown,
+  userFiles: readonly string[] | null,
+  kind: ScriptError['kind'] = 'run',
+): ScriptError {
+  const err = e instanceof Error ? e : null;
+  const message = err ? err.message : typeof e === 'string' ? e : safeString(e);
+  let stack: string;
+  try {
+    stack = err?.stack ? String(err.stack) : `${message}`;
+  } catch {
+    stack = message;
+  }
+  let line: number | null = null;
+  let column: number | null = null;
+  let file: string | null = null;
+  if (userFiles) {
+    // frames look like "at f (/abs/file.ts:7:9)" or "at file:///abs/file.ts:7:9"
+    const frame = /(?:\(|at )((?:file:\/\/)?[^\s()]+?):(\d+):(\d+)\)?\s*$/;
+    for (const l of stack.split('\n').slice(1)) {
+      const m = frame.exec(l.trim());
+      if (!m) continue;
+      let f = m[1];
+      if (f.startsWith('file://')) {
+        try {
+          f = decodeURIComponent(new URL(f).pathname);
+        } catch {
+          continue;
+        }
+      }
+      if (userFiles.includes(f)) {
+        file = f;
+        line = Number(m[2]);
+        column = Number(m[3]);
+        break;
+      }
+    }
+  }
+  return { kind, message, line, column, stack: trimEngineFrames(stack), file };
+}
+
+/** Drops the engine's own frames below the script (the module loader, the worker's main). */
+function trimEngineFrames(stack: string): string {
+  const lines = stack.split('\n');
+  let end = lines.length;
+  while (
+    end > 1 &&
+    /^\s+at /.test(lines[end - 1]) &&
+    /node:internal|[\\/]worker\.js:\d+|\bModuleJob\.run\b/.test(lines[end - 1])
+  )
+    end--;
+  return lines.slice(0, end).join('\n');
+}
+
+function safeString(v: unknown): string {
+  try {
+    return String(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
+}
