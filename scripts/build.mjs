@@ -3,6 +3,7 @@ import * as esbuild from 'esbuild';
 import { cpSync, mkdirSync, existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { copyTfjsDeclarations } from '../tsPlugin/copyTfjsDeclarations.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
@@ -28,6 +29,14 @@ const builds = [
     external: ['esbuild'],
     banner: { js: '#!/usr/bin/env node' },
   },
+  // the TypeScript server plugin (tsserver loads it from node_modules/bn-inspector-tfjs-types, the "file:tsPlugin"
+  // dependency): plain CommonJS, typescript is what tsserver passes in
+  {
+    ...node,
+    entryPoints: ['tsPlugin/tfjsTypesPlugin.ts'],
+    outfile: 'tsPlugin/dist/index.js',
+    external: ['typescript'],
+  },
   // the inspector panel
   { ...common, platform: 'browser', format: 'iife', entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' },
 ];
@@ -49,6 +58,10 @@ if (existsSync('node_modules/@vscode/codicons/dist')) {
   for (const f of ['codicon.css', 'codicon.ttf'])
     cpSync(join('node_modules/@vscode/codicons/dist', f), join('dist/codicons', f));
 }
+
+// the tfjs declarations the TypeScript server plugin points the editor at
+const tfjsTypes = copyTfjsDeclarations(root, 'tsPlugin/dist/types');
+if (!watch) console.log(`tfjs declarations: ${tfjsTypes.files} files, ${(tfjsTypes.bytes / 1e6).toFixed(2)} MB`);
 
 if (watch) {
   for (const b of builds) (await esbuild.context(b)).watch();

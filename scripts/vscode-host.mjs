@@ -247,6 +247,9 @@ async function packageVsix(out) {
     '--no-git-tag-version',
     '--allow-missing-repository',
     '--no-rewrite-relative-links',
+    // the TypeScript server plugin is a "file:tsPlugin" dependency, i.e. node_modules/bn-inspector-tfjs-types is a
+    // link: without this vsce packages the link as a file and leaves the plugin out
+    '--follow-symlinks',
     '--out',
     out,
   ];
