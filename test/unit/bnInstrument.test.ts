@@ -1018,6 +1018,7 @@ describe('bnInstrument uninstall', function () {
       .BatchNormalization[0] as {
       prototype: Record<string, unknown>;
     };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- tfjs-core's own CJS exports object, the one the instrument patches
     const core = require('@tensorflow/tfjs-core');
     const classMap = tf.serialization.SerializationMap.getMap().classNameMap as Record<string, unknown>;
     const before = {
