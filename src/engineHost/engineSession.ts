@@ -12,7 +12,7 @@
  * worker (spawn, messages, commands, kill, end), and every part reads and writes the same few fields
  * (worker, command port, paused / ended / endReason) whose order of change is the correctness of a run.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { Backend, HostToWorker, PausePolicy, ScriptError, WorkerInit, WorkerToHost } from '../shared/protocol';
@@ -34,6 +34,19 @@ export function defaultWorkerPath(): string {
   ];
   for (const c of candidates) if (existsSync(c)) return c;
   return candidates[0];
+}
+
+/**
+ * A 'line' policy names its file by the file's real path: the worker knows the user's files by the paths its
+ * bundler resolved, symbolic links followed (a folder opened through a link would otherwise never pause).
+ */
+function realPolicy(p: PausePolicy): PausePolicy {
+  if (p.kind !== 'line') return p;
+  try {
+    return { ...p, file: realpathSync(p.file) };
+  } catch {
+    return p; // not on disk (an untitled editor): as given
+  }
 }
 
 /**
@@ -77,7 +90,7 @@ export class EngineSession {
   constructor(options: EngineSessionOptions) {
     this.options = { ...options, scriptPath: resolve(options.scriptPath) };
     if (options.maxSteps !== undefined && options.maxSteps > 0)
-      this.limited = new CallerPolicy(options.pause ?? { kind: 'none' });
+      this.limited = new CallerPolicy(realPolicy(options.pause ?? { kind: 'none' }));
     this.backend = options.backend ?? 'wasm';
     this.endPromise = new Promise((r) => (this.resolveEnd = r));
   }
@@ -119,7 +132,7 @@ export class EngineSession {
       scriptPath: o.scriptPath,
       sourceText: o.sourceText,
       backend: this.backend,
-      pause: this.limited ? PAUSE_AT_EVERY_STEP : (o.pause ?? { kind: 'none' }),
+      pause: this.limited ? PAUSE_AT_EVERY_STEP : realPolicy(o.pause ?? { kind: 'none' }),
       control,
       commandPort: port2,
     };
@@ -181,8 +194,9 @@ export class EngineSession {
 
   /** Continue a paused worker with a new pause policy (also accepted while running: it changes the policy). */
   resume(pause: PausePolicy = { kind: 'none' }): void {
-    this.limited?.set(pause);
-    this.send({ type: 'resume', pause: this.limited ? PAUSE_AT_EVERY_STEP : pause });
+    const real = realPolicy(pause);
+    this.limited?.set(real);
+    this.send({ type: 'resume', pause: this.limited ? PAUSE_AT_EVERY_STEP : real });
     if (this.paused) {
       this.paused = false;
       if (!this.ended) this.clock?.run();

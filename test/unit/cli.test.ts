@@ -4,8 +4,8 @@
  * and the numbers of the examples checked against a float64 reference of the formulas.
  */
 import * as assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { moments64, movingUpdate64 } from './reference';
 import { EXAMPLES, Fixtures, ROOT, ensureBuilt, lineOf, nums, parseDocument, runCli } from './cliHarness';
 
@@ -516,6 +516,22 @@ console.log(thing, tf.version);
           .filter((l: string) => l.startsWith('predict '))
           .map((l: string) => l.split(':')[0]),
         ['predict 1', 'predict 2'],
+      );
+    });
+
+    it('--to through a symbolic link to the folder: stops there all the same', async () => {
+      const real = fx.write('linked/real/loop.ts', readFileSync(join(ROOT, 'examples/frozen-predict.ts'), 'utf8'));
+      const link = join(fx.dir, 'linked', 'via-link');
+      symlinkSync(dirname(real), link, 'dir');
+      const script = join(link, 'loop.ts');
+      const line = lineOf(readFileSync(real, 'utf8'), 'model.predict(x)');
+      const r = await runCli(['run', script, '--json', '--to', String(line)]);
+      assert.equal(r.code, 0, r.stderr);
+      const doc = parseDocument(r, script);
+      assert.equal(doc.end, 'to');
+      assert.deepEqual(
+        doc.steps.map((s: any) => [s.line, s.hit]),
+        [[line, 1]],
       );
     });
 
