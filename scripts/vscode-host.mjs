@@ -184,7 +184,9 @@ async function runExtensionSuite(mode, { files, grep } = {}) {
       ['extensionTestsPath', server.remoteUri(join(ROOT, 'out', 'test', 'vscode', 'index.js'))],
       ['skipWelcome', 'true'],
     ];
-    await page.goto(server.url(ws, payload));
+    // no wait for the page's load event (30 s by default, which a loaded machine overruns): the results come through
+    // codeAutomationLog/Exit, and EXT_TIMEOUT_MS bounds a workbench that never starts
+    await page.goto(server.url(ws, payload), { waitUntil: 'commit' });
     let timer;
     const timeout = new Promise((resolve) => {
       timer = setTimeout(() => resolve('timeout'), EXT_TIMEOUT_MS);

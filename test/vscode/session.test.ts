@@ -51,8 +51,11 @@ async function runTo(uri: vscode.Uri, line: number): Promise<RunOutcome> {
 }
 
 suite('session', () => {
-  suiteTeardown(async () => {
+  // a test that fails half-way leaves no worker behind for the next one (which may count workers)
+  teardown(async () => {
     await stopAll(await api(), started);
+  });
+  suiteTeardown(async () => {
     await closeAllEditors();
   });
 
