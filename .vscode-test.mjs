@@ -19,7 +19,8 @@ export default defineConfig({
   files: 'out/test/vscode/!(*.untrusted).test.js',
   version: '1.139.1', // the Code version host A runs (code-server 4.139.1)
   workspaceFolder: workspace,
-  extensionDevelopmentPath: '.',
+  // the test entry's folder (scripts/build.mjs): its activate() returns the tests' API; the shipped one returns nothing
+  extensionDevelopmentPath: 'out/dev-extension',
   env: { BN_VSCODE_TEST_MODE: 'trusted' },
   launchArgs: ['--disable-extensions', '--skip-welcome', '--skip-release-notes'],
   mocha: { ui: 'tdd', timeout: 60_000, color: true },

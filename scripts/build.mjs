@@ -3,6 +3,7 @@ import * as esbuild from 'esbuild';
 import { cpSync, mkdirSync, existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { copyTfjsDeclarations } from '../tsPlugin/copyTfjsDeclarations.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -48,6 +49,17 @@ const vsTests = existsSync('test/vscode')
   : [];
 if (vsTests.length)
   builds.push({ ...node, entryPoints: vsTests, outdir: 'out/test/vscode', external: ['vscode', 'mocha', 'esbuild'] });
+// the extension as the extension-host tests load it (never shipped, see test/vscode/support/extensionUnderTest.ts):
+// out/dev-extension/ = the test entry + the real manifest with `main` pointing at it + links to dist/ and media/
+const DEV_EXTENSION = 'out/dev-extension';
+const TEST_ENTRY = 'test/vscode/support/extensionUnderTest.ts';
+if (existsSync(TEST_ENTRY))
+  builds.push({
+    ...node,
+    entryPoints: [TEST_ENTRY],
+    outfile: `${DEV_EXTENSION}/extension.js`,
+    external: ['vscode', 'esbuild'],
+  });
 
 mkdirSync('dist', { recursive: true });
 // the wasm backend looks its binaries up next to the bundle unless told otherwise: ship them in dist/
@@ -70,4 +82,39 @@ if (watch) {
   const t0 = Date.now();
   await Promise.all(builds.map((b) => esbuild.build(b)));
   console.log(`built ${builds.length} bundles in ${Date.now() - t0} ms`);
+  checkShippedBundle();
+}
+if (existsSync(TEST_ENTRY)) writeDevExtension();
+
+/** the manifest of out/dev-extension/ and its links to the real dist/ and media/ */
+function writeDevExtension() {
+  mkdirSync(DEV_EXTENSION, { recursive: true });
+  const manifest = JSON.parse(readFileSync('package.json', 'utf8'));
+  manifest.main = './extension.js';
+  writeFileSync(join(DEV_EXTENSION, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
+  for (const dir of ['dist', 'media']) {
+    rmSync(join(DEV_EXTENSION, dir), { recursive: true, force: true });
+    symlinkSync(join(root, dir), join(DEV_EXTENSION, dir), 'junction');
+  }
+}
+
+/**
+ * dist/extension.js carries no test API: none of the test entry's names, no source file from test/ (its source map);
+ * the dev extension's bundle does carry those names (so the check looks for the right ones)
+ */
+function checkShippedBundle() {
+  const markers = ['stepPointCacheSize', 'clearRendered', 'progressOnScreen', 'WindowWatch', 'extensionUnderTest'];
+  const shipped = readFileSync('dist/extension.js', 'utf8');
+  const leaked = markers.filter((m) => shipped.includes(m));
+  const fromTests = JSON.parse(readFileSync('dist/extension.js.map', 'utf8')).sources.filter((f) =>
+    /^(\.\.\/)+test\//.test(f),
+  );
+  if (leaked.length || fromTests.length)
+    throw new Error(`dist/extension.js carries test code: ${[...leaked, ...fromTests].join(', ')}`);
+  if (existsSync(TEST_ENTRY)) {
+    const dev = readFileSync(`${DEV_EXTENSION}/extension.js`, 'utf8');
+    const missing = markers.filter((m) => m !== 'extensionUnderTest' && !dev.includes(m));
+    if (missing.length)
+      throw new Error(`the test API's markers are stale: ${missing.join(', ')} not in ${DEV_EXTENSION}`);
+  }
 }

@@ -13,7 +13,16 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { format } from 'node:util';
-import { CACHE, CODE_SERVER_VERSION, LOGS, NODE24_VERSION, ROOT, RUNS, ensureTools, seconds } from './lib/tools.mjs';
+import {
+  CACHE,
+  CODE_SERVER_VERSION,
+  DEV_EXTENSION,
+  NODE24_VERSION,
+  ROOT,
+  RUNS,
+  ensureTools,
+  seconds,
+} from './lib/tools.mjs';
 import {
   installExtension,
   isNoise,
@@ -92,7 +101,9 @@ function copyExamples(runDir) {
 }
 
 function requireBuild() {
-  const missing = ['dist/extension.js', 'out/test/vscode/index.js'].filter((f) => !existsSync(join(ROOT, f)));
+  const missing = ['dist/extension.js', 'out/test/vscode/index.js', 'out/dev-extension/package.json'].filter(
+    (f) => !existsSync(join(ROOT, f)),
+  );
   if (missing.length) throw new Error(`missing ${missing.join(', ')}: run \`npm run build\` first`);
 }
 
@@ -166,12 +177,16 @@ async function runExtensionSuite(mode, { files, grep } = {}) {
       clearTimeout(crashTimer);
       exit(Number(code));
     });
+    // the development extension is out/dev-extension (the test entry, whose activate() returns the tests' API, with
+    // the real manifest, dist/ and media/), not the checkout: dist/extension.js has no test API
     const payload = [
-      ['extensionDevelopmentPath', server.remoteUri(ROOT)],
+      ['extensionDevelopmentPath', server.remoteUri(DEV_EXTENSION)],
       ['extensionTestsPath', server.remoteUri(join(ROOT, 'out', 'test', 'vscode', 'index.js'))],
       ['skipWelcome', 'true'],
     ];
-    await page.goto(server.url(ws, payload));
+    // no wait for the page's load event (30 s by default, which a loaded machine overruns): the results come through
+    // codeAutomationLog/Exit, and EXT_TIMEOUT_MS bounds a workbench that never starts
+    await page.goto(server.url(ws, payload), { waitUntil: 'commit' });
     let timer;
     const timeout = new Promise((resolve) => {
       timer = setTimeout(() => resolve('timeout'), EXT_TIMEOUT_MS);

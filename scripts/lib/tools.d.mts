@@ -12,6 +12,7 @@ export declare const CS_PREFIX: string;
 export declare const CODE_SERVER: string;
 export declare const LOGS: string;
 export declare const RUNS: string;
+export declare const DEV_EXTENSION: string;
 export declare function toolEnv(opts?: { node24?: boolean; extra?: Record<string, string> }): NodeJS.ProcessEnv;
 export declare function seconds(ms: number): string;
 export declare function toolsPresent(): boolean;

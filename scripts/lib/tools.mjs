@@ -22,6 +22,8 @@ export const CS_PREFIX = join(CACHE, `code-server-${CODE_SERVER_VERSION}`);
 export const CODE_SERVER = join(CS_PREFIX, 'node_modules', '.bin', 'code-server');
 export const LOGS = join(CACHE, 'logs');
 export const RUNS = join(CACHE, 'runs');
+/** the extension the extension-host suite loads: the test entry's bundle and manifest (scripts/build.mjs writes it) */
+export const DEV_EXTENSION = join(ROOT, 'out', 'dev-extension');
 
 /** Environment for every tool process: the cache folder instead of $HOME, Node 24 first on PATH when asked. */
 export function toolEnv({ node24 = true, extra = {} } = {}) {

@@ -4,8 +4,9 @@
  * `⏭ Step` and `■ Stop`. In an untrusted workspace, a lens that says why nothing runs.
  */
 import * as vscode from 'vscode';
-import { CMD, type Controller } from './controller';
-import { isScriptDocument, scanDocument } from './stepPointCache';
+import { CMD } from './commandIds';
+import type { Sessions } from './sessions';
+import { isScriptDocument, type StepPointCache } from './stepPointCache';
 
 export const LENS_TITLES = {
   runToHere: '▶ Run to here',
@@ -20,10 +21,13 @@ export class StepPointLensProvider implements vscode.CodeLensProvider, vscode.Di
   private readonly subs: vscode.Disposable[];
   private lastKey = '';
 
-  constructor(private readonly controller: Controller) {
+  constructor(
+    private readonly sessions: Sessions,
+    private readonly stepPoints: StepPointCache,
+  ) {
     this.subs = [
       // state changes only (paused / running / ended, current session): not every step of a run
-      controller.onDidChange(() => {
+      sessions.onDidChange(() => {
         const key = this.stateKey();
         if (key !== this.lastKey) {
           this.lastKey = key;
@@ -35,7 +39,7 @@ export class StepPointLensProvider implements vscode.CodeLensProvider, vscode.Di
   }
 
   private stateKey(): string {
-    return this.controller
+    return this.sessions
       .allSessions()
       .map((s) => `${s.id}:${s.state}:${s.state === 'paused' ? s.lastStep?.index : ''}`)
       .join('|');
@@ -43,7 +47,7 @@ export class StepPointLensProvider implements vscode.CodeLensProvider, vscode.Di
 
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
     if (!isScriptDocument(doc)) return [];
-    const { points, syntaxError } = scanDocument(doc);
+    const { points, syntaxError } = this.stepPoints.scanDocument(doc);
     if (syntaxError || points.length === 0) return [];
     const uri = doc.uri;
     const lenses: vscode.CodeLens[] = [];
@@ -62,9 +66,9 @@ export class StepPointLensProvider implements vscode.CodeLensProvider, vscode.Di
       return lenses;
     }
 
-    const paused = this.controller.sessionPausedIn(uri.fsPath);
+    const paused = this.sessions.sessionPausedIn(uri.fsPath);
     const pausedStep = paused?.lastStep ?? null;
-    const own = this.controller.getSession(uri);
+    const own = this.sessions.getSession(uri);
     const edited =
       !!paused &&
       paused.uri.toString() === uri.toString() &&

@@ -6,9 +6,11 @@
 import { randomBytes } from 'crypto';
 import * as vscode from 'vscode';
 import type { HostToWebview, SessionInfo, WebviewCommand, WebviewToHost } from '../shared/protocol';
-import { CMD, type Controller } from './controller';
+import { CMD } from './commandIds';
+import type { HostUi } from './hostUi';
 import { panelHtml } from './panelHtml';
 import type { ScriptSession } from './session';
+import type { Sessions } from './sessions';
 
 export const VIEW_TYPE = 'batchnormInspector.panel';
 /** a reset carries at most this many bytes of history (the newest steps) */
@@ -42,36 +44,19 @@ export class InspectorPanel implements vscode.Disposable {
   private restoredScript: string | undefined;
   private readonly subs: vscode.Disposable[] = [];
 
-  /** what the panel reported last (tests, benchmark) */
-  lastRendered: { stepIndex: number; ms: number } | null = null;
-  /** messages posted since the panel (re)opened, by type (tests) */
-  posted: Record<HostToWebview['type'], number> = { reset: 0, step: 0, session: 0 };
-  private readonly _onDidRender = new vscode.EventEmitter<{ stepIndex: number; ms: number }>();
-  readonly onDidRender = this._onDidRender.event;
-
   constructor(
     private readonly context: vscode.ExtensionContext,
-    private readonly controller: Controller,
+    private readonly sessions: Sessions,
+    private readonly ui: HostUi,
   ) {
     this.subs.push(
-      controller.onDidChangeCurrent((s) => this.bind(s)),
-      vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
+      sessions.onDidChangeCurrent((s) => this.bind(s)),
+      ui.registerWebviewPanelSerializer(VIEW_TYPE, {
         deserializeWebviewPanel: async (panel: vscode.WebviewPanel) => {
           this.adopt(panel);
         },
       }),
-      this._onDidRender,
     );
-  }
-
-  get isOpen(): boolean {
-    return !!this.panel;
-  }
-  get isReady(): boolean {
-    return this.ready;
-  }
-  get visible(): boolean {
-    return !!this.panel?.visible;
   }
 
   /** opens the panel beside the editor, or reveals it */
@@ -80,7 +65,7 @@ export class InspectorPanel implements vscode.Disposable {
       this.panel.reveal(undefined, preserveFocus);
       return;
     }
-    const panel = vscode.window.createWebviewPanel(
+    const panel = this.ui.createWebviewPanel(
       VIEW_TYPE,
       'BatchNorm Inspector',
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus },
@@ -102,7 +87,6 @@ export class InspectorPanel implements vscode.Disposable {
     if (this.panel && this.panel !== panel) this.panel.dispose();
     this.panel = panel;
     this.ready = false;
-    this.posted = { reset: 0, step: 0, session: 0 };
     const ext = this.context.extensionUri;
     const w = panel.webview;
     w.options = this.webviewOptions();
@@ -124,7 +108,7 @@ export class InspectorPanel implements vscode.Disposable {
       styleUri: w.asWebviewUri(vscode.Uri.joinPath(ext, 'media', 'inspector.css')).toString(),
       codiconsUri: w.asWebviewUri(vscode.Uri.joinPath(ext, 'dist', 'codicons', 'codicon.css')).toString(),
     });
-    this.bind(this.controller.currentSession, true);
+    this.bind(this.sessions.currentSession, true);
   }
 
   /** follow a session: its steps and state changes go to the panel */
@@ -190,7 +174,6 @@ export class InspectorPanel implements vscode.Disposable {
 
   private post(m: HostToWebview): void {
     if (!this.panel || !this.ready) return;
-    this.posted[m.type]++;
     void this.panel.webview.postMessage(m);
   }
 
@@ -209,9 +192,7 @@ export class InspectorPanel implements vscode.Disposable {
       case 'revealLine':
         void this.revealLine(m.file, m.line);
         break;
-      case 'rendered':
-        this.lastRendered = { stepIndex: m.stepIndex, ms: m.ms };
-        this._onDidRender.fire(this.lastRendered);
+      case 'rendered': // the panel's time for a render: nothing to do here (the render benchmark and tests watch it)
         break;
     }
   }

@@ -1,4 +1,7 @@
-/** The engine's own step-point finder, memoised per document version (lenses ask often). */
+/**
+ * The engine's own step-point finder, memoised per document version (lenses ask often). A document's entry goes
+ * when VS Code closes the document, so the cache holds only open documents.
+ */
 import * as vscode from 'vscode';
 import { findStepPoints } from '../shared/stepPoints';
 import type { StepPoint } from '../shared/protocol';
@@ -14,23 +17,36 @@ export interface Scan {
   syntaxError: { message: string; line: number; column: number } | null;
 }
 
-const cache = new Map<string, { version: number; scan: Scan }>();
+export class StepPointCache implements vscode.Disposable {
+  private readonly cache = new Map<string, { version: number; scan: Scan }>();
+  private readonly sub = vscode.workspace.onDidCloseTextDocument((doc) => this.forgetDocument(doc.uri));
 
-export function scanDocument(doc: vscode.TextDocument): Scan {
-  const key = doc.uri.toString();
-  const hit = cache.get(key);
-  if (hit && hit.version === doc.version) return hit.scan;
-  let scan: Scan;
-  try {
-    scan = findStepPoints(doc.getText(), doc.fileName);
-  } catch (e) {
-    // never a popup: a file the finder cannot handle simply gets no lens
-    scan = { points: [], syntaxError: { message: String((e as Error).message ?? e), line: 1, column: 1 } };
+  /** documents with a cached scan */
+  get size(): number {
+    return this.cache.size;
   }
-  cache.set(key, { version: doc.version, scan });
-  return scan;
-}
 
-export function forgetDocument(uri: vscode.Uri): void {
-  cache.delete(uri.toString());
+  scanDocument(doc: vscode.TextDocument): Scan {
+    const key = doc.uri.toString();
+    const hit = this.cache.get(key);
+    if (hit && hit.version === doc.version) return hit.scan;
+    let scan: Scan;
+    try {
+      scan = findStepPoints(doc.getText(), doc.fileName);
+    } catch (e) {
+      // never a popup: a file the finder cannot handle simply gets no lens
+      scan = { points: [], syntaxError: { message: String((e as Error).message ?? e), line: 1, column: 1 } };
+    }
+    this.cache.set(key, { version: doc.version, scan });
+    return scan;
+  }
+
+  forgetDocument(uri: vscode.Uri): void {
+    this.cache.delete(uri.toString());
+  }
+
+  dispose(): void {
+    this.sub.dispose();
+    this.cache.clear();
+  }
 }

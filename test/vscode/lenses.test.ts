@@ -3,6 +3,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
+import type { RunOutcome } from '../../src/extension/commands';
 import { findStepPoints } from '../../src/shared/stepPoints';
 import { BROKEN, LOOP, NO_STEP_POINTS } from './support/fixtures';
 import {
@@ -109,7 +110,7 @@ suite('code lenses', () => {
     started.push(file);
     const { doc } = await open(file);
     const line = lineOf(LOOP, /LOOP-PREDICT/);
-    const r: any = await vscode.commands.executeCommand('batchnormInspector.runToLine', doc.uri, line);
+    const r = await vscode.commands.executeCommand<RunOutcome>('batchnormInspector.runToLine', doc.uri, line);
     assert.strictEqual(r.state, 'paused', `paused (${a.getSession(doc.uri)?.statusText()})`);
     const lenses = await until('paused lenses', async () => {
       const l = await lensesOf(doc.uri);

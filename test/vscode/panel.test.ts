@@ -2,6 +2,7 @@
 // buffers, survives close/reopen; the webview's own rendering is tested in test/e2e.
 import * as assert from 'assert';
 import * as vscode from 'vscode';
+import type { RunOutcome } from '../../src/extension/commands';
 import { unpackStep } from '../../src/shared/snapshotCodec';
 import { LOOP } from './support/fixtures';
 import { api, closeAllEditors, lineOf, open, stopAll, until, writeFixture } from './support/host';
@@ -19,7 +20,7 @@ suite('inspector panel (host side)', () => {
     started.push(file);
     const { doc } = await open(file);
     const line = lineOf(LOOP, /LOOP-PREDICT/);
-    const r: any = await vscode.commands.executeCommand('batchnormInspector.runToLine', doc.uri, line);
+    const r = await vscode.commands.executeCommand<RunOutcome>('batchnormInspector.runToLine', doc.uri, line);
     assert.strictEqual(r.state, 'paused');
     assert.ok(a.panel.isOpen(), 'the panel is open');
     await until('the webview said ready', () => a.panel.isReady(), 30_000);

@@ -6,6 +6,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { stepToJson } from '../../src/engineHost/runDocument';
+import type { RunOutcome } from '../../src/extension/commands';
+import type { sessionToJson } from '../../src/extension/exportJson';
 import { ENDLESS, HELPER_MODULE, HOG, IMPORTER, LOOP, MARKED, SLOW, THROWS, THROWS_FIXED } from './support/fixtures';
 import {
   api,
@@ -22,9 +24,12 @@ import {
   writeFixture,
 } from './support/host';
 
+/** the contract's JSON document (bn-inspect --json, Export Snapshots) */
+type SessionJson = ReturnType<typeof sessionToJson>;
+
 const started: string[] = [];
 
-function cliJson(script: string, args: string[]): Promise<any> {
+function cliJson(script: string, args: string[]): Promise<SessionJson> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
@@ -41,13 +46,16 @@ function cliJson(script: string, args: string[]): Promise<any> {
   });
 }
 
-async function runTo(uri: vscode.Uri, line: number): Promise<any> {
-  return vscode.commands.executeCommand('batchnormInspector.runToLine', uri, line);
+async function runTo(uri: vscode.Uri, line: number): Promise<RunOutcome> {
+  return vscode.commands.executeCommand<RunOutcome>('batchnormInspector.runToLine', uri, line);
 }
 
 suite('session', () => {
-  suiteTeardown(async () => {
+  // a test that fails half-way leaves no worker behind for the next one (which may count workers)
+  teardown(async () => {
     await stopAll(await api(), started);
+  });
+  suiteTeardown(async () => {
     await closeAllEditors();
   });
 
@@ -60,7 +68,7 @@ suite('session', () => {
     const pts = a.stepPoints(doc).points;
     const predict = pts.find((p) => p.reason === 'predict');
     assert.ok(predict, `frozen-predict.ts has a predict step point (${JSON.stringify(pts.map((p) => p.reason))})`);
-    const r: any = await runTo(doc.uri, predict.line);
+    const r = await runTo(doc.uri, predict.line);
     const s = a.getSession(doc.uri)!;
     assert.strictEqual(r.state, 'paused', `paused at the predict line (${s.statusText()}; ${s.error?.message ?? ''})`);
     assert.strictEqual(s.lastStep!.line, predict.line);
@@ -87,11 +95,11 @@ suite('session', () => {
     started.push(file);
     const { doc } = await open(file);
     const line = lineOf(LOOP, /LOOP-PREDICT/);
-    const r: any = await runTo(doc.uri, line);
+    const r = await runTo(doc.uri, line);
     assert.strictEqual(r.state, 'paused');
     const hits = [a.getSession(doc.uri)!.lastStep!.hit];
     for (let i = 0; i < 2; i++) {
-      const o: any = await vscode.commands.executeCommand('batchnormInspector.step', doc.uri);
+      const o = await vscode.commands.executeCommand<RunOutcome>('batchnormInspector.step', doc.uri);
       assert.strictEqual(o.state, 'paused');
       hits.push(a.getSession(doc.uri)!.lastStep!.hit);
     }
@@ -123,13 +131,13 @@ suite('session', () => {
     const target = lineOf(LOOP, /LOOP-PREDICT/);
     const cursor = new vscode.Position(target - 3, 0); // above the loop: the next step point is the predict
     editor.selection = new vscode.Selection(cursor, cursor);
-    const r: any = await vscode.commands.executeCommand('batchnormInspector.runToCursor');
+    const r = await vscode.commands.executeCommand<RunOutcome>('batchnormInspector.runToCursor');
     assert.strictEqual(r.state, 'paused');
     const s = a.getSession(doc.uri)!;
     assert.deepStrictEqual([s.lastStep!.line, s.lastStep!.hit], [target, 1]);
     await vscode.commands.executeCommand('batchnormInspector.step', doc.uri);
     assert.strictEqual(a.getSession(doc.uri)!.lastStep!.hit, 2);
-    const r2: any = await vscode.commands.executeCommand('batchnormInspector.restart', doc.uri);
+    const r2 = await vscode.commands.executeCommand<RunOutcome>('batchnormInspector.restart', doc.uri);
     assert.strictEqual(r2.state, 'paused');
     const s2 = a.getSession(doc.uri)!;
     assert.notStrictEqual(s2, s);
@@ -138,7 +146,7 @@ suite('session', () => {
     // after the last step point there is nowhere to run to: nothing starts
     const end = new vscode.Position(doc.lineCount - 1, 0);
     editor.selection = new vscode.Selection(end, end);
-    const r3: any = await vscode.commands.executeCommand('batchnormInspector.runToCursor');
+    const r3 = await vscode.commands.executeCommand<RunOutcome>('batchnormInspector.runToCursor');
     assert.deepStrictEqual([r3.ran, r3.reason], [false, 'noStepPoint']);
     assert.strictEqual(a.getSession(doc.uri), s2);
     await s2.stop();
@@ -150,7 +158,7 @@ suite('session', () => {
     const main = writeFixture('importer.ts', IMPORTER);
     started.push(main, helper);
     const { doc } = await open(main);
-    const r: any = await runTo(doc.uri, lineOf(IMPORTER, /MAIN-FIRST/));
+    const r = await runTo(doc.uri, lineOf(IMPORTER, /MAIN-FIRST/));
     assert.strictEqual(r.state, 'paused');
     const s = a.getSession(doc.uri)!;
     const { doc: hdoc } = await open(helper);
@@ -160,7 +168,7 @@ suite('session', () => {
       lenses.map((l) => [l.line, l.title]),
       [[hline, '▶ Run to here']],
     );
-    const r2: any = await runTo(hdoc.uri, hline);
+    const r2 = await runTo(hdoc.uri, hline);
     assert.strictEqual(r2.state, 'paused');
     assert.strictEqual(a.getSession(doc.uri), s, 'the same session went on');
     assert.strictEqual(a.getSession(hdoc.uri), undefined, 'no session of its own for the imported file');
@@ -200,7 +208,7 @@ suite('session', () => {
     const file = writeFixture('slow.ts', SLOW(1500));
     started.push(file);
     const { doc } = await open(file);
-    const r: any = await runTo(doc.uri, lineOf(SLOW(0), /QUICK/));
+    const r = await runTo(doc.uri, lineOf(SLOW(0), /QUICK/));
     assert.strictEqual(r.state, 'paused');
     // a slow step: the notification comes, then goes when the step is done
     const shown = a.progress.shown();
@@ -220,7 +228,7 @@ suite('session', () => {
     const file2 = writeFixture('slow-cancel.ts', SLOW(60_000));
     started.push(file2);
     const { doc: d2 } = await open(file2);
-    const r2: any = await runTo(d2.uri, lineOf(SLOW(0), /QUICK/));
+    const r2 = await runTo(d2.uri, lineOf(SLOW(0), /QUICK/));
     assert.strictEqual(r2.state, 'paused');
     const pending = vscode.commands.executeCommand('batchnormInspector.step', d2.uri);
     await until('a progress notification', () => a.progress.isShowing(d2.uri), 5_000);
@@ -241,7 +249,7 @@ suite('session', () => {
     started.push(file);
     const { doc } = await open(file);
     const line = lineOf(THROWS, /THROW-LINE/);
-    const r: any = await vscode.commands.executeCommand('batchnormInspector.runScript', doc.uri);
+    const r = await vscode.commands.executeCommand<RunOutcome>('batchnormInspector.runScript', doc.uri);
     assert.strictEqual(r.state, 'ended');
     const s = a.getSession(doc.uri)!;
     assert.strictEqual(s.endReason, 'error');
@@ -257,7 +265,7 @@ suite('session', () => {
     assert.strictEqual(s.stepCount, 1, 'the step before the throw is kept');
     // fix it in the editor (unsaved) and run again
     await setText(doc, THROWS_FIXED);
-    const r2: any = await vscode.commands.executeCommand('batchnormInspector.runScript', doc.uri);
+    const r2 = await vscode.commands.executeCommand<RunOutcome>('batchnormInspector.runScript', doc.uri);
     assert.strictEqual(r2.state, 'ended');
     assert.strictEqual(a.getSession(doc.uri)!.endReason, 'done', a.getSession(doc.uri)!.error?.message);
     assert.strictEqual(
@@ -275,7 +283,7 @@ suite('session', () => {
     const { doc } = await open(file);
     await setText(doc, MARKED('unsaved-marker-42'));
     assert.ok(doc.isDirty);
-    const r: any = await vscode.commands.executeCommand('batchnormInspector.runScript', doc.uri);
+    const r = await vscode.commands.executeCommand<RunOutcome>('batchnormInspector.runScript', doc.uri);
     assert.strictEqual(r.state, 'ended');
     const s = a.getSession(doc.uri)!;
     assert.strictEqual(s.endReason, 'done', s.error?.message);
@@ -285,12 +293,12 @@ suite('session', () => {
 
     // pause, edit, Run to here: restarts from the top and says so
     const apply = lineOf(MARKED('x'), /APPLY/);
-    const p: any = await runTo(doc.uri, apply);
+    const p = await runTo(doc.uri, apply);
     assert.strictEqual(p.state, 'paused');
     const first = a.getSession(doc.uri)!;
     await setText(doc, MARKED('edited-again'));
     const before = a.messages().length;
-    const q: any = await runTo(doc.uri, apply);
+    const q = await runTo(doc.uri, apply);
     assert.strictEqual(q.restarted, true);
     assert.ok(
       a
@@ -312,7 +320,7 @@ suite('session', () => {
     const file = writeFixture('export.ts', LOOP);
     started.push(file);
     const { doc } = await open(file);
-    const r: any = await vscode.commands.executeCommand('batchnormInspector.runScript', doc.uri);
+    const r = await vscode.commands.executeCommand<RunOutcome>('batchnormInspector.runScript', doc.uri);
     assert.strictEqual(r.state, 'ended');
     const target = vscode.Uri.file(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bn-export-')), 'out.json'));
     const written = await vscode.commands.executeCommand<vscode.Uri>(
@@ -321,7 +329,7 @@ suite('session', () => {
       doc.uri,
     );
     assert.strictEqual(written?.fsPath, target.fsPath);
-    const j = JSON.parse(fs.readFileSync(target.fsPath, 'utf8'));
+    const j: SessionJson = JSON.parse(fs.readFileSync(target.fsPath, 'utf8'));
     assert.strictEqual(j.schema, 'bn-inspector/v1');
     assert.strictEqual(typeof j.script, 'string');
     assert.strictEqual(j.tfjs, a.getSession(doc.uri)!.tfjs);
@@ -348,7 +356,7 @@ suite('session', () => {
       'lastTrainingCall',
       'warnings',
     ];
-    j.steps.forEach((st: any, i: number) => {
+    j.steps.forEach((st, i) => {
       assert.strictEqual(st.index, i + 1);
       assert.ok(Number.isInteger(st.line) && Number.isInteger(st.hit));
       for (const l of st.layers) {
@@ -360,7 +368,7 @@ suite('session', () => {
       }
     });
     assert.deepStrictEqual(
-      j.steps.map((st: any) => st.hit),
+      j.steps.map((st) => st.hit),
       [1, 2, 3, 4, 5],
     );
   });
@@ -371,7 +379,7 @@ suite('session', () => {
     started.push(file);
     await closeAllEditors();
     const { doc } = await open(file);
-    const r: any = await runTo(doc.uri, lineOf(LOOP, /LOOP-PREDICT/));
+    const r = await runTo(doc.uri, lineOf(LOOP, /LOOP-PREDICT/));
     assert.strictEqual(r.state, 'paused');
     const s = a.getSession(doc.uri)!;
     assert.ok(s.live);
@@ -390,7 +398,7 @@ suite('session', () => {
       const file = writeFixture('hog.ts', HOG);
       started.push(file);
       const { doc } = await open(file);
-      const r: any = await vscode.commands.executeCommand('batchnormInspector.runScript', doc.uri);
+      const r = await vscode.commands.executeCommand<RunOutcome>('batchnormInspector.runScript', doc.uri);
       assert.strictEqual(r.state, 'ended');
       const s = a.getSession(doc.uri)!;
       assert.strictEqual(s.memoryMb, 256);
@@ -405,7 +413,7 @@ suite('session', () => {
       const ok = writeFixture('after-hog.ts', LOOP);
       started.push(ok);
       const { doc: d2 } = await open(ok);
-      const r2: any = await vscode.commands.executeCommand('batchnormInspector.runScript', d2.uri);
+      const r2 = await vscode.commands.executeCommand<RunOutcome>('batchnormInspector.runScript', d2.uri);
       assert.strictEqual(a.getSession(d2.uri)!.endReason, 'done');
       void r2;
     } finally {

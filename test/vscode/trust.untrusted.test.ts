@@ -1,6 +1,7 @@
 // Runs in a separate, UNTRUSTED workspace (see test/vscode/README.md): nothing runs, the lenses say why.
 import * as assert from 'assert';
 import * as vscode from 'vscode';
+import type { RunOutcome } from '../../src/extension/commands';
 import { LOOP } from './support/fixtures';
 import { api, lensesOf, lineOf, open, sleep, writeFixture } from './support/host';
 
@@ -27,7 +28,7 @@ suite('untrusted workspace', () => {
       ['batchnormInspector.restart', [doc.uri]],
       ['batchnormInspector.runToCursor', []],
     ] as const) {
-      const r: any = await vscode.commands.executeCommand(cmd, ...args);
+      const r = await vscode.commands.executeCommand<RunOutcome>(cmd, ...args);
       assert.strictEqual(r?.ran, false, cmd);
       assert.strictEqual(r?.reason, 'untrusted', cmd);
     }

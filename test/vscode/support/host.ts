@@ -3,7 +3,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { BnInspectorApi } from '../../../src/extension/extension';
+import type { BnInspectorApi } from './extensionUnderTest';
 
 export const EXTENSION_ID = 'bn-inspector.batchnorm-inspector';
 export const CMD_PREFIX = 'batchnormInspector.';

@@ -1,0 +1,87 @@
+/**
+ * Builds the extension's parts, wires them together and registers them with VS Code; deactivation ends every worker.
+ * src/extension/extension.ts activates with `vscode.window` as the HostUi.
+ */
+import * as vscode from 'vscode';
+import { StepPointLensProvider } from './codeLens';
+import { RunCommands, registerCommands } from './commands';
+import { RunDiagnostics } from './diagnostics';
+import type { HostUi } from './hostUi';
+import { InspectorPanel } from './inspectorPanel';
+import { UserMessages } from './messages';
+import { RunProgress } from './progress';
+import { ScriptEditors } from './scriptEditors';
+import { Sessions } from './sessions';
+import { StatusBar } from './statusBar';
+import { LANGUAGES, StepPointCache } from './stepPointCache';
+
+export const OUTPUT_NAME = 'BatchNorm Inspector';
+
+/** the parts of an activated extension */
+export interface Inspector {
+  output: vscode.OutputChannel;
+  messages: UserMessages;
+  diagnostics: RunDiagnostics;
+  progress: RunProgress;
+  stepPoints: StepPointCache;
+  sessions: Sessions;
+  editors: ScriptEditors;
+  statusBar: StatusBar;
+  commands: RunCommands;
+  panel: InspectorPanel;
+  lenses: StepPointLensProvider;
+}
+
+let active: Inspector | undefined;
+
+export function activateInspector(context: vscode.ExtensionContext, ui: HostUi): Inspector {
+  const output = vscode.window.createOutputChannel(OUTPUT_NAME);
+  const messages = new UserMessages(ui, output);
+  const diagnostics = new RunDiagnostics();
+  const progress = new RunProgress(ui);
+  const stepPoints = new StepPointCache();
+  const sessions = new Sessions({ extensionPath: context.extensionPath, output, messages, diagnostics, progress });
+  const editors = new ScriptEditors(sessions, output);
+  const statusBar = new StatusBar(sessions);
+  const commands = new RunCommands({ sessions, editors, messages, output, stepPoints });
+  const panel = new InspectorPanel(context, sessions, ui);
+  const lenses = new StepPointLensProvider(sessions, stepPoints);
+  registerCommands(context, commands, panel);
+  const selector: vscode.DocumentSelector = LANGUAGES.map((language) => ({ language, scheme: 'file' }));
+  context.subscriptions.push(
+    output,
+    diagnostics,
+    progress,
+    stepPoints,
+    sessions,
+    editors,
+    statusBar,
+    panel,
+    lenses,
+    vscode.languages.registerCodeLensProvider(selector, lenses),
+  );
+  active = {
+    output,
+    messages,
+    diagnostics,
+    progress,
+    stepPoints,
+    sessions,
+    editors,
+    statusBar,
+    commands,
+    panel,
+    lenses,
+  };
+  return active;
+}
+
+/** ends every worker (VS Code waits for the returned promise, briefly) */
+export async function deactivateInspector(): Promise<void> {
+  const a = active;
+  active = undefined;
+  if (!a) return;
+  const all = a.sessions.stopAll();
+  a.sessions.dispose();
+  await Promise.race([all, new Promise((r) => setTimeout(r, 2000))]);
+}
