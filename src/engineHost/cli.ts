@@ -6,7 +6,7 @@
  * Exit status: 0 ran to its end (or to --to / --max-steps); 1 the script threw or did not compile;
  * 2 bad arguments; 3 --timeout-ms expired.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { parseArgs as parseNodeArgs } from 'node:util';
 import { version as PACKAGE_VERSION } from '../../package.json';
@@ -135,7 +135,8 @@ function checkScript(script: string): string {
   }
   if (!SCRIPT_EXTENSIONS.has(extname(abs).toLowerCase()))
     throw new UsageError(`${script}: not a script (expected .ts, .mts, .cts, .js, .mjs or .cjs)`);
-  return abs;
+  // the engine knows a file read from disk by its real path (links followed): --to LINE must name it so
+  return realpathSync(abs);
 }
 
 /** the ends bn-inspect can have (an exported file can say more, see runDocument.ts) */
