@@ -4,139 +4,15 @@
  *   node dist/cli.js run SCRIPT [--json] [--to LINE] [--backend wasm|cpu] [--max-steps N] [--timeout-ms N]
  *
  * Exit status: 0 ran to its end (or to --to / --max-steps); 1 the script threw or did not compile;
- * 2 bad arguments; 3 --timeout-ms expired.
+ * 2 bad arguments; 3 --timeout-ms expired. The arguments are cliArgs.ts; the document runDocument.ts.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { extname, resolve } from 'node:path';
-import { parseArgs as parseNodeArgs } from 'node:util';
 import { version as PACKAGE_VERSION } from '../../package.json';
+import { USAGE, UsageError, checkScript, parseArgs, type CliArgs } from './cliArgs';
 import { EngineSession, type EngineRunResult } from './engineSession';
 import { buildRunDocument, type RunEnd } from './runDocument';
 import { formatStep } from './textReport';
-import { SCHEMA, type Backend, type ScriptError } from '../shared/protocol';
+import { SCHEMA, type ScriptError } from '../shared/protocol';
 import { unpackStep } from '../shared/snapshotCodec';
-
-const USAGE = `bn-inspect: run a tfjs script and show every BatchNormalization layer's state at each step point
-
-Usage:
-  bn-inspect run SCRIPT [--json] [--to LINE] [--backend wasm|cpu] [--max-steps N] [--timeout-ms N]
-  bn-inspect --help | --version
-
-  SCRIPT            a .ts, .mts, .cts, .js, .mjs or .cjs file that imports @tensorflow/tfjs
-                    (the engine provides tfjs: the script's folder needs no node_modules)
-  --json            print exactly one JSON document (schema ${SCHEMA}) on stdout
-  --to LINE         stop at the first step point at or after line LINE of SCRIPT, once reached
-  --backend B       wasm (default) or cpu
-  --max-steps N     stop after N steps
-  --timeout-ms N    stop the script after N ms of running (engine start-up not counted; exit status 3)
-
-A step point is a statement calling fit, fitDataset, trainOnBatch, predict, predictOnBatch, evaluate,
-evaluateDataset, apply or execute, or a statement right after a "// @step" comment.
-
-Exit status: 0 the script ran to its end (or to --to / --max-steps), 1 it threw or did not compile,
-2 bad arguments, 3 --timeout-ms expired.
-`;
-
-const SCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs', '.tsx', '.jsx']);
-
-export interface CliArgs {
-  script: string;
-  json: boolean;
-  to: number | null;
-  backend: Backend;
-  maxSteps: number | null;
-  timeoutMs: number | null;
-}
-
-class UsageError extends Error {}
-
-function positiveInt(flag: string, v: string | undefined): number {
-  if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1)
-    throw new UsageError(
-      `${flag} needs a positive whole number, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`,
-    );
-  return Number(v);
-}
-
-const OPTIONS = {
-  json: { type: 'boolean' },
-  to: { type: 'string' },
-  backend: { type: 'string' },
-  'max-steps': { type: 'string' },
-  'timeout-ms': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean' },
-} as const;
-
-/**
- * `node:util` parseArgs, not strict: its tokens are checked here so that every mistake gets bn-inspect's own
- * message (and exit status 2) rather than Node's.
- */
-export function parseArgs(argv: string[]): CliArgs | 'help' | 'version' {
-  const { values, positionals, tokens } = parseNodeArgs({
-    args: argv,
-    options: OPTIONS,
-    strict: false,
-    allowPositionals: true,
-    tokens: true,
-  });
-  if (values.help === true) return 'help';
-  if (values.version === true) return 'version';
-  const a: CliArgs = { script: '', json: false, to: null, backend: 'wasm', maxSteps: null, timeoutMs: null };
-  for (const t of tokens) {
-    if (t.kind !== 'option') continue;
-    const value = typeof t.value === 'string' ? t.value : undefined;
-    switch (t.name) {
-      case 'json':
-        if (t.inlineValue) throw new UsageError('--json takes no value');
-        a.json = true;
-        break;
-      case 'to':
-        a.to = positiveInt('--to', value);
-        break;
-      case 'backend':
-        if (value !== 'wasm' && value !== 'cpu')
-          throw new UsageError(`--backend must be wasm or cpu, got ${JSON.stringify(value ?? '')}`);
-        a.backend = value;
-        break;
-      case 'max-steps':
-        a.maxSteps = positiveInt('--max-steps', value);
-        break;
-      case 'timeout-ms':
-        a.timeoutMs = positiveInt('--timeout-ms', value);
-        break;
-      default:
-        throw new UsageError(`unknown option ${t.rawName}`);
-    }
-  }
-  const [command, ...rest] = positionals;
-  if (command === undefined) throw new UsageError('missing command: bn-inspect run SCRIPT');
-  if (command !== 'run') throw new UsageError(`unknown command ${JSON.stringify(command)} (the command is "run")`);
-  if (rest.length === 0) throw new UsageError('missing SCRIPT: bn-inspect run SCRIPT');
-  if (rest.length > 1) throw new UsageError(`one SCRIPT only, got ${rest.map((p) => JSON.stringify(p)).join(' ')}`);
-  a.script = rest[0];
-  return a;
-}
-
-/** The script must be a readable file of a kind the engine compiles. */
-function checkScript(script: string): string {
-  const abs = resolve(script);
-  let st;
-  try {
-    st = statSync(abs);
-  } catch {
-    throw new UsageError(`${script}: no such file`);
-  }
-  if (!st.isFile()) throw new UsageError(`${script}: not a file`);
-  try {
-    readFileSync(abs);
-  } catch (e) {
-    throw new UsageError(`${script}: cannot read it (${(e as Error).message})`);
-  }
-  if (!SCRIPT_EXTENSIONS.has(extname(abs).toLowerCase()))
-    throw new UsageError(`${script}: not a script (expected .ts, .mts, .cts, .js, .mjs or .cjs)`);
-  return abs;
-}
 
 /** the ends bn-inspect can have (an exported file can say more, see runDocument.ts) */
 export type EndKind = Extract<RunEnd, 'done' | 'to' | 'maxSteps' | 'error' | 'timeout' | 'crashed' | 'oom'>;

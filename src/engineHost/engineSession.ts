@@ -12,15 +12,23 @@
  * worker (spawn, messages, commands, kill, end), and every part reads and writes the same few fields
  * (worker, command port, paused / ended / endReason) whose order of change is the correctness of a run.
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import type { Backend, HostToWorker, PausePolicy, ScriptError, WorkerInit, WorkerToHost } from '../shared/protocol';
+import type {
+  Backend,
+  HostToWorker,
+  PausePolicy,
+  ScriptError,
+  StepPoint,
+  WorkerInit,
+  WorkerToHost,
+} from '../shared/protocol';
 import { readStepHeader, type StepHeader } from '../shared/snapshotCodec';
 import type { EndReason, EngineRunResult, EngineSessionEvents, EngineSessionOptions, PackedStep } from './engineApi';
 import { Listeners } from './listeners';
 import { RunClock, type ClockPhase } from './runClock';
-import { CallerPolicy, PAUSE_AT_EVERY_STEP } from './stepLimit';
+import { CallerPolicy, PAUSE_AT_EVERY_STEP, inWorkerTerms } from './stepLimit';
 import { endOfWorker } from './workerEnd';
 
 export type { EndReason, EngineRunResult, EngineSessionEvents, EngineSessionOptions, PackedStep };
@@ -34,19 +42,6 @@ export function defaultWorkerPath(): string {
   ];
   for (const c of candidates) if (existsSync(c)) return c;
   return candidates[0];
-}
-
-/**
- * A 'line' policy names its file by the file's real path: the worker knows the user's files by the paths its
- * bundler resolved, symbolic links followed (a folder opened through a link would otherwise never pause).
- */
-function realPolicy(p: PausePolicy): PausePolicy {
-  if (p.kind !== 'line') return p;
-  try {
-    return { ...p, file: realpathSync(p.file) };
-  } catch {
-    return p; // not on disk (an untitled editor): as given
-  }
 }
 
 /**
@@ -66,6 +61,8 @@ export class EngineSession {
   private clock: RunClock | null = null;
   /** with maxSteps: the caller's pause policy (the worker itself pauses at every step) */
   private limited: CallerPolicy | null = null;
+  /** the user's files with their step points, as the worker names them (from 'compiled') */
+  private stepPoints: Record<string, StepPoint[]> = {};
   private giveUpTimer: NodeJS.Timeout | null = null;
   private steps: PackedStep[] = [];
   private stepTotal = 0;
@@ -90,7 +87,7 @@ export class EngineSession {
   constructor(options: EngineSessionOptions) {
     this.options = { ...options, scriptPath: resolve(options.scriptPath) };
     if (options.maxSteps !== undefined && options.maxSteps > 0)
-      this.limited = new CallerPolicy(realPolicy(options.pause ?? { kind: 'none' }));
+      this.limited = new CallerPolicy(options.pause ?? { kind: 'none' });
     this.backend = options.backend ?? 'wasm';
     this.endPromise = new Promise((r) => (this.resolveEnd = r));
   }
@@ -132,7 +129,7 @@ export class EngineSession {
       scriptPath: o.scriptPath,
       sourceText: o.sourceText,
       backend: this.backend,
-      pause: this.limited ? PAUSE_AT_EVERY_STEP : realPolicy(o.pause ?? { kind: 'none' }),
+      pause: this.limited ? PAUSE_AT_EVERY_STEP : (o.pause ?? { kind: 'none' }),
       control,
       commandPort: port2,
     };
@@ -194,9 +191,9 @@ export class EngineSession {
 
   /** Continue a paused worker with a new pause policy (also accepted while running: it changes the policy). */
   resume(pause: PausePolicy = { kind: 'none' }): void {
-    const real = realPolicy(pause);
-    this.limited?.set(real);
-    this.send({ type: 'resume', pause: this.limited ? PAUSE_AT_EVERY_STEP : real });
+    const p = inWorkerTerms(pause, this.stepPoints);
+    this.limited?.set(p);
+    this.send({ type: 'resume', pause: this.limited ? PAUSE_AT_EVERY_STEP : p });
     if (this.paused) {
       this.paused = false;
       if (!this.ended) this.clock?.run();
@@ -244,6 +241,7 @@ export class EngineSession {
       case 'compiled':
         this.tfjs = m.tfjs;
         this.backend = m.backend;
+        this.stepPoints = m.stepPoints;
         this.limited?.compiled(m.stepPoints);
         this.clock?.run();
         this.listeners.emit('compiled', { stepPoints: m.stepPoints, tfjs: m.tfjs, backend: m.backend });

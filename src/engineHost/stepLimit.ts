@@ -1,12 +1,36 @@
 /**
+ * Pause policies in the worker's terms, and an exact step limit.
+ *
  * An exact step limit (EngineSessionOptions.maxSteps): the worker is told to pause at every step (policy 'next'),
  * so the run can end at the limit while the worker waits, with nothing after that step run. This keeps the
  * caller's own pause policy and says at which steps the caller wanted a pause; at the others the host resumes
  * the worker at once. A 'line' policy resolves as the worker resolves it (src/worker/worker.ts, resolvePolicy):
  * the first step point, in source order, at or after the line of that file.
  */
+import { realpathSync } from 'node:fs';
 import type { PausePolicy, StepPoint } from '../shared/protocol';
 import type { StepHeader } from '../shared/snapshotCodec';
+
+/**
+ * A 'line' policy with its file named as the worker names it. The worker knows an imported file by the path its
+ * bundler resolved (symbolic links followed) and the entry script by the path it was given; an editor may name
+ * the same file through a link (a workspace folder opened through one). A file the worker does not know by that
+ * name is matched to the one with the same real path among `stepPoints` (the worker's files).
+ */
+export function inWorkerTerms(p: PausePolicy, stepPoints: Record<string, StepPoint[]>): PausePolicy {
+  if (p.kind !== 'line' || p.file in stepPoints) return p;
+  const real = realPath(p.file);
+  const known = real && Object.keys(stepPoints).find((f) => realPath(f) === real);
+  return known ? { ...p, file: known } : p;
+}
+
+function realPath(f: string): string | null {
+  try {
+    return realpathSync(f);
+  } catch {
+    return null; // not on disk (an untitled editor)
+  }
+}
 
 export const PAUSE_AT_EVERY_STEP: PausePolicy = { kind: 'next' };
 
@@ -16,6 +40,7 @@ export class CallerPolicy {
 
   constructor(private policy: PausePolicy) {}
 
+  /** `policy` in the worker's terms (inWorkerTerms) */
   set(policy: PausePolicy): void {
     this.policy = policy;
     this.resolve();
@@ -24,6 +49,7 @@ export class CallerPolicy {
   /** the script compiled: its step points per file */
   compiled(stepPoints: Record<string, StepPoint[]>): void {
     this.stepPoints = stepPoints;
+    this.policy = inWorkerTerms(this.policy, stepPoints);
     this.resolve();
   }
 

@@ -4,6 +4,8 @@
  * and no tensor leak over 1,000 steps.
  */
 import * as assert from 'node:assert/strict';
+import { realpathSync, symlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { EngineSession, type EngineRunResult } from '../../src/engineHost/engineSession';
 import { unpackStep, type StepHeader } from '../../src/shared/snapshotCodec';
 import { Fixtures, WORKER, ensureBuilt, lineOf } from './cliHarness';
@@ -170,6 +172,55 @@ while (true) {}
     assert.equal(r.reason, 'maxSteps');
     assert.equal(r.steps.length, 4);
     assert.equal(r.error, null);
+  });
+
+  it('a folder opened through a symbolic link: run to a line of the entry, then of an imported file, both pause', async () => {
+    const helperText = `import * as tf from '@tensorflow/tfjs';
+export function trainOnce(layer: tf.layers.Layer, x: tf.Tensor): void {
+  layer.apply(x, { training: true }); // HELPER-APPLY
+}
+`;
+    const mainText = `import * as tf from '@tensorflow/tfjs';
+import { trainOnce } from './helper';
+const layer = tf.layers.batchNormalization({ momentum: 0.5 });
+const x = tf.tensor2d([[1, 2], [3, 6]]);
+layer.apply(x); // MAIN-FIRST
+trainOnce(layer, x);
+layer.apply(x); // MAIN-LAST
+`;
+    const real = fx.write('symreal/main.ts', mainText);
+    fx.write('symreal/helper.ts', helperText);
+    const link = join(fx.dir, 'symlink');
+    symlinkSync(dirname(real), link, 'dir');
+    const main = join(link, 'main.ts');
+    const helper = join(link, 'helper.ts');
+    // as the extension runs it: the editor's text, the file named through the link
+    const s = new EngineSession({
+      scriptPath: main,
+      sourceText: mainText,
+      workerPath: WORKER,
+      pause: { kind: 'line', file: main, line: lineOf(mainText, 'MAIN-FIRST') },
+    });
+    const paused: StepHeader[] = [];
+    s.on('step', (step, isPaused) => {
+      if (!isPaused) return;
+      paused.push(step.header);
+      s.resume(
+        paused.length === 1
+          ? { kind: 'line', file: helper, line: lineOf(helperText, 'HELPER-APPLY') }
+          : { kind: 'none' },
+      );
+    });
+    const r = await s.run();
+    assert.equal(r.reason, 'done', JSON.stringify(r.error));
+    assert.deepEqual(
+      paused.map((h) => [realpathSync(h.file), h.line]),
+      [
+        [realpathSync(main), lineOf(mainText, 'MAIN-FIRST')],
+        [realpathSync(helper), lineOf(helperText, 'HELPER-APPLY')],
+      ],
+    );
+    assert.equal(paused[1].layers[0].updates, 1, 'the training apply in the helper');
   });
 
   it('sourceText replaces the file on disk (unsaved edits); imports still come from disk', async () => {
