@@ -11,21 +11,22 @@ const common = { bundle: true, sourcemap: 'linked', logLevel: 'warning', target:
 
 const node = { ...common, platform: 'node', format: 'cjs', mainFields: ['main', 'module'] };
 const builds = [
-  // extension host: vscode is provided by VS Code; esbuild is a native binary and stays a runtime dependency
+  // extension host: vscode is provided by VS Code; esbuild-wasm (compiles the user's script) stays a runtime
+  // dependency: it finds its esbuild.wasm beside its own files
   {
     ...node,
     entryPoints: ['src/extension/extension.ts'],
     outfile: 'dist/extension.js',
-    external: ['vscode', 'esbuild'],
+    external: ['vscode', 'esbuild-wasm'],
   },
   // the engine worker: bundles tfjs (one instance, instrumented) and typescript (step points)
-  { ...node, entryPoints: ['src/worker/worker.ts'], outfile: 'dist/worker.js', external: ['esbuild'] },
+  { ...node, entryPoints: ['src/worker/worker.ts'], outfile: 'dist/worker.js', external: ['esbuild-wasm'] },
   // bn-inspect
   {
     ...node,
     entryPoints: ['src/engineHost/cli.ts'],
     outfile: 'dist/cli.js',
-    external: ['esbuild'],
+    external: ['esbuild-wasm'],
     banner: { js: '#!/usr/bin/env node' },
   },
   // the inspector panel
@@ -38,7 +39,12 @@ const vsTests = existsSync('test/vscode')
       .map((f) => `test/vscode/${f}`)
   : [];
 if (vsTests.length)
-  builds.push({ ...node, entryPoints: vsTests, outdir: 'out/test/vscode', external: ['vscode', 'mocha', 'esbuild'] });
+  builds.push({
+    ...node,
+    entryPoints: vsTests,
+    outdir: 'out/test/vscode',
+    external: ['vscode', 'mocha', 'esbuild-wasm'],
+  });
 
 mkdirSync('dist', { recursive: true });
 // the wasm backend looks its binaries up next to the bundle unless told otherwise: ship them in dist/

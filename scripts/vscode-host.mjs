@@ -24,6 +24,7 @@ import {
   startCodeServer,
   trackGroup,
 } from './lib/codeServer.mjs';
+import { listZip, nativeBinariesIn } from './lib/vsixContents.mjs';
 
 const argv = process.argv.slice(2);
 const command = argv[0] ?? 'test';
@@ -254,7 +255,16 @@ async function packageVsix(out) {
   const { code, text } = await runNode(args, { quiet: true });
   if (code !== 0) throw new Error(`vsce package failed (exit ${code}):\n${text}`);
   const size = statSync(out).size;
-  log(`packaged ${relative(ROOT, out) || out} (${(size / 1e6).toFixed(1)} MB)`);
+  // one package for every platform: no native executable may get in (esbuild-wasm compiles the user's script)
+  const native = nativeBinariesIn(out);
+  if (native.length)
+    throw new Error(
+      `${relative(ROOT, out) || out} carries platform-specific binaries, so it would install on one platform only:\n` +
+        native.map((b) => `  ${b.name} (${b.kind})`).join('\n'),
+    );
+  log(
+    `packaged ${relative(ROOT, out) || out} (${(size / 1e6).toFixed(1)} MB, ${listZip(out).length} files, no native binary)`,
+  );
   return out;
 }
 
