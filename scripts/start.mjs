@@ -12,7 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { CACHE, CODE_SERVER_VERSION, CODE_VERSION, ROOT, ensureTools, seconds } from './lib/tools.mjs';
-import { isShuttingDown, killGroup, onExitCleanup, startCodeServer } from './lib/codeServer.mjs';
+import { isShuttingDown, killGroup, killGroupSync, onExitCleanup, startCodeServer } from './lib/codeServer.mjs';
 
 const argv = process.argv.slice(2);
 const flag = (n) => argv.includes(`--${n}`);
@@ -41,13 +41,10 @@ function startWatch() {
   const child = spawn(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--watch'], {
     cwd: ROOT,
     stdio: 'inherit',
-    detached: true,
+    detached: true, // its own process group, killed as one
+    windowsHide: true,
   });
-  onExitCleanup(() => {
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {}
-  });
+  onExitCleanup(() => killGroupSync(child.pid));
   return child;
 }
 

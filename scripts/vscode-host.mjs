@@ -18,7 +18,9 @@ import {
   installExtension,
   isNoise,
   isShuttingDown,
-  killProcessesUnder,
+  killGroup,
+  killGroupSync,
+  killRecordedGroups,
   launchChromium,
   onExitCleanup,
   startCodeServer,
@@ -315,32 +317,31 @@ async function runUiTests(files, { grep, vsix: prebuilt } = {}) {
       ...(grep ? ['--grep', grep] : []),
       ...files,
     ];
+    // the harness's code-servers lead groups of their own; each is recorded in groupsDir, so that whatever of
+    // them outlives mocha (killed, crashed) is killed by its group here
+    const groupsDir = join(run.dir, 'process-groups');
     const env = {
       ...process.env,
       BN_E2E_RUN_DIR: run.dir,
       BN_E2E_EXTENSIONS_DIR: extensionsDir,
       BN_E2E_VSIX: vsix,
       BN_E2E_EXTENSION_ID: EXTENSION_ID,
+      BN_PROCESS_GROUPS_DIR: groupsDir,
     };
     log(`UI tests: ${files.join(', ')}`);
-    // mocha in its own process group, stopped like a server (SIGTERM: the harness stops its servers, then SIGKILL);
-    // the harness's code-servers have groups of their own: whatever of them outlives mocha is found by the run folder
+    // mocha in its own process group, stopped like a server (SIGTERM: the harness stops its servers, then SIGKILL)
     const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: 'inherit', detached: true });
     const untrack = trackGroup(child.pid);
-    const unregister = onExitCleanup(() => killProcessesUnder(run.dir));
+    const unregister = onExitCleanup(() => killRecordedGroups(groupsDir));
     const timer = setTimeout(() => {
       console.error(`UI tests: no result after ${seconds(UI_TIMEOUT_MS)}`);
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {}
+      void killGroup(child.pid, 5000); // SIGTERM: the harness stops its servers; SIGKILL after 5 s
     }, UI_TIMEOUT_MS);
     const code = await new Promise((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 124 : 1))));
     clearTimeout(timer);
     untrack();
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {}
-    const left = killProcessesUnder(run.dir);
+    killGroupSync(child.pid);
+    const left = killRecordedGroups(groupsDir);
     if (left) console.error(`UI tests left ${left} process group(s) running: killed`);
     unregister();
     return code;
