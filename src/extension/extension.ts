@@ -8,6 +8,7 @@ import { CMD, Controller } from './controller';
 import { InspectorPanel } from './inspectorPanel';
 import type { ScriptSession } from './session';
 import { LANGUAGES, scanDocument } from './stepPointCache';
+import { registerWalkthrough } from './walkthrough';
 
 /** What activate() returns: a small API for the tests that run inside VS Code (and nothing else relies on it). */
 export interface BnInspectorApi {
@@ -70,6 +71,7 @@ export function activate(context: vscode.ExtensionContext): BnInspectorApi {
   reg(CMD.trustWorkspace, () => vscode.commands.executeCommand('workbench.trust.manage'));
 
   context.subscriptions.push(c, panel, lenses, vscode.languages.registerCodeLensProvider(selector, lenses));
+  registerWalkthrough(context);
 
   return {
     getSession: (uri) => c.getSession(uri),
