@@ -1,9 +1,10 @@
-// The user-script compiler, esbuild-wasm (what the .vsix ships) against native esbuild (what it shipped before):
+// The user-script compiler, esbuild-wasm (one package for every platform) against native esbuild (one package per
+// platform, what the .vsix ships):
 // compile time of each examples/*.ts and of a large generated script, the first compile in a fresh process (the
 // service's start: every run's worker pays it), and the engine's cold start to the first snapshot. One run, the two
 // engines alternating; writes bench/esbuild-wasm.md.
 //
-//   node bench/esbuildWasm.mjs [--runs N]      (expects npm run build: dist/worker.js is the wasm engine)
+//   node bench/esbuildWasm.mjs [--runs N]      (expects npm run build: dist/worker.js is the native engine)
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,46 +21,40 @@ const log = (s) => process.stderr.write(`[esbuild-wasm bench] ${s}\n`);
 const out = join(root, '.cache', 'bench', 'esbuild-wasm');
 mkdirSync(out, { recursive: true });
 
-// native esbuild in place of src/worker/esbuildWasm.ts
-const native = {
-  name: 'native-esbuild',
+// esbuild-wasm in place of src/worker/esbuildNative.ts (bench/esbuildWasmCompiler.ts)
+const wasm = {
+  name: 'esbuild-wasm',
   setup(b) {
-    b.onResolve({ filter: /\/esbuildWasm$/ }, () => ({ path: 'esbuildWasm', namespace: 'native' }));
-    b.onLoad({ filter: /.*/, namespace: 'native' }, () => ({
-      contents: "import * as e from 'esbuild'; export const build = e.build; export const stop = e.stop;",
-      resolveDir: root,
-      loader: 'js',
-    }));
+    b.onResolve({ filter: /\/esbuildNative$/ }, () => ({ path: join(root, 'bench', 'esbuildWasmCompiler.ts') }));
   },
 };
 const node = { bundle: true, platform: 'node', format: 'cjs', mainFields: ['main', 'module'], target: 'es2022' };
 const bundles = {};
 for (const engine of ['wasm', 'native']) {
-  const plugins = engine === 'native' ? [native] : [];
   bundles[engine] = join(out, `bench-${engine}.cjs`);
   await esbuild.build({
     ...node,
     entryPoints: [join(root, 'bench', 'esbuildWasmBench.ts')],
     outfile: bundles[engine],
-    external: ['esbuild', 'esbuild-wasm'],
-    plugins,
+    external: ['esbuild', 'esbuild-wasm'], // the native one then finds its binary in node_modules
+    plugins: engine === 'wasm' ? [wasm] : [],
     logLevel: 'warning',
   });
 }
-// the engine worker with native esbuild, beside the tfjs wasm binaries it loads
-const nativeWorkerDir = join(out, 'native-worker');
-mkdirSync(nativeWorkerDir, { recursive: true });
+// the engine worker with esbuild-wasm, beside the tfjs wasm binaries it loads; dist/worker.js is the native one
+const wasmWorkerDir = join(out, 'wasm-worker');
+mkdirSync(wasmWorkerDir, { recursive: true });
 await esbuild.build({
   ...node,
   entryPoints: [join(root, 'src', 'worker', 'worker.ts')],
-  outfile: join(nativeWorkerDir, 'worker.js'),
-  external: ['esbuild'],
-  plugins: [native],
+  outfile: join(wasmWorkerDir, 'worker.js'),
+  external: ['esbuild-wasm'],
+  plugins: [wasm],
   logLevel: 'warning',
 });
 for (const f of readdirSync(join(root, 'dist')).filter((f) => f.endsWith('.wasm')))
-  cpSync(join(root, 'dist', f), join(nativeWorkerDir, f));
-const workers = { wasm: join(root, 'dist', 'worker.js'), native: join(nativeWorkerDir, 'worker.js') };
+  cpSync(join(root, 'dist', f), join(wasmWorkerDir, f));
+const workers = { native: join(root, 'dist', 'worker.js'), wasm: join(wasmWorkerDir, 'worker.js') };
 
 // a large script: 400 small models, 8,000 lines, ~300 kB, one step point each
 const large = join(out, 'large-script.ts');
@@ -129,13 +124,13 @@ const rows = [...examples, large].map((f) => {
 const list = (a) => a.map((v) => Math.round(v)).join(', ');
 const md = `# esbuild-wasm against native esbuild (compiling the user's script)
 
-The engine compiles the user's script with esbuild (src/worker/compileScript.ts). The .vsix ships **esbuild-wasm**
-0.28.2 (one WebAssembly binary for every platform, no native executable); before, it shipped native esbuild's
-linux-x64 binary only. Measured by \`node bench/esbuildWasm.mjs\` (${started.toISOString()}), Node ${process.version},
-${os.cpus().length} × ${os.cpus()[0]?.model?.trim()}, load average ${load0.map((v) => v.toFixed(1)).join(' / ')} at the start and
-${load1.map((v) => v.toFixed(1)).join(' / ')} at the end (1 / 5 / 15 min; the machine was shared, so absolute times
-are inflated; the two engines alternate, so the ratios hold). Times are compileScript's own (instrumentation with
-the TypeScript parser included: it is the same for both engines).
+The engine compiles the user's script with esbuild (src/worker/compileScript.ts). Measured here: **esbuild-wasm**
+0.28.2 (one WebAssembly binary for every platform: one universal .vsix) against **native esbuild** 0.28.2 (one
+binary per platform: one .vsix per platform). Measured by \`node bench/esbuildWasm.mjs\` (${started.toISOString()}),
+Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model?.trim()}, load average
+${load0.map((v) => v.toFixed(1)).join(' / ')} at the start and ${load1.map((v) => v.toFixed(1)).join(' / ')} at the end
+(1 / 5 / 15 min). The two engines alternate, so both see the same machine. Times are compileScript's own
+(instrumentation with the TypeScript parser included: the same for both engines).
 
 ## First compile in a fresh process (starts esbuild's service: every run's worker pays it)
 

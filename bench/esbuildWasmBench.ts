@@ -1,6 +1,7 @@
 /**
- * The user-script compiler, esbuild-wasm against native esbuild; bundled twice by bench/esbuildWasm.mjs (once with
- * src/worker/esbuildWasm.ts, once with native esbuild in its place) and run one part per child process:
+ * The user-script compiler, esbuild-wasm against native esbuild; bundled twice by bench/esbuildWasm.mjs (once as is,
+ * native, once with bench/esbuildWasmCompiler.ts in place of src/worker/esbuildNative.ts) and run one part per child
+ * process:
  *
  *   first  FILE          the first compileScript in a fresh process (starts esbuild's service: the worker's case)
  *   warm   FILE...       every FILE compiled REPEAT times after one warm-up compile; median per file

@@ -5,12 +5,22 @@
 //   node scripts/vscode-host.mjs test      extension-host suite (trusted, then untrusted) + UI tests   (npm run test:vscode)
 //   node scripts/vscode-host.mjs ext       extension-host suite only            [--files a,b] [--grep re] [--untrusted|--trusted]
 //   node scripts/vscode-host.mjs ui        UI tests only (packages the .vsix)   [test/e2e/x.e2e.ts ...] [--grep re] [--vsix prebuilt.vsix]
-//   node scripts/vscode-host.mjs package   the .vsix (vsce 3.9.2)               [--out file.vsix]
+//   node scripts/vscode-host.mjs package   the .vsix (vsce 3.9.2), one per platform [--target t[,t…] | --all-targets] [--out file.vsix]
 //   node scripts/vscode-host.mjs install   the pinned tools only
 // Options: --verbose (every log line of code-server, the workbench and the browser), --keep (keep run folders).
 // It expects `npm run build` to have run (npm test does it first).
-import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { format } from 'node:util';
 import { CACHE, CODE_SERVER_VERSION, LOGS, NODE24_VERSION, ROOT, RUNS, ensureTools, seconds } from './lib/tools.mjs';
@@ -237,15 +247,69 @@ function runNode(args, { env = process.env, cwd = ROOT, quiet = false } = {}) {
   });
 }
 
-/** vsce package (the pinned devDependency) -> out. .vscodeignore decides the content. */
-async function packageVsix(out) {
+// One .vsix per platform (vsce --target): each carries esbuild's binary for its platform only, in dist/esbuild-bin/
+// (esbuild-wasm, one package for all, is too slow to start for every run: bench/esbuild-wasm.md).
+/** vsce target -> esbuild's platform package (esbuild's Linux binaries are static: Alpine's targets use them too) */
+const VSIX_TARGETS = {
+  'linux-x64': 'linux-x64',
+  'linux-arm64': 'linux-arm64',
+  'linux-armhf': 'linux-arm',
+  'alpine-x64': 'linux-x64',
+  'alpine-arm64': 'linux-arm64',
+  'darwin-x64': 'darwin-x64',
+  'darwin-arm64': 'darwin-arm64',
+  'win32-x64': 'win32-x64',
+  'win32-arm64': 'win32-arm64',
+};
+const hostTarget = () => `${process.platform}-${process.arch === 'arm' ? 'armhf' : process.arch}`;
+const esbuildExe = (target) => (target.startsWith('win32-') ? 'esbuild.exe' : 'esbuild');
+
+/** esbuild's binary for a target: from node_modules when installed (the host's), else `npm pack`ed into .cache */
+async function esbuildBinaryFor(target) {
+  const name = VSIX_TARGETS[target];
+  if (!name) throw new Error(`unknown target ${target}; one of ${Object.keys(VSIX_TARGETS).join(', ')}`);
+  const version = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'esbuild', 'package.json'), 'utf8')).version;
+  const inside = target.startsWith('win32-') ? 'esbuild.exe' : join('bin', 'esbuild');
+  const installed = join(ROOT, 'node_modules', '@esbuild', name);
+  if (existsSync(join(installed, inside))) {
+    const v = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')).version;
+    if (v === version) return join(installed, inside);
+  }
+  const dir = join(CACHE, 'esbuild-platforms', `${name}-${version}`);
+  if (!existsSync(join(dir, 'package', inside))) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    log(`fetching @esbuild/${name}@${version} (npm pack)`);
+    const npm = spawnSync('npm', ['pack', `@esbuild/${name}@${version}`, '--pack-destination', dir, '--silent'], {
+      cwd: dir,
+      encoding: 'utf8',
+      shell: process.platform === 'win32',
+    });
+    if (npm.status !== 0) throw new Error(`npm pack @esbuild/${name}@${version} failed:\n${npm.stderr}`);
+    const tgz = readdirSync(dir).find((f) => f.endsWith('.tgz'));
+    const tar = spawnSync('tar', ['-xzf', tgz], { cwd: dir, encoding: 'utf8' });
+    if (tar.status !== 0 || !existsSync(join(dir, 'package', inside)))
+      throw new Error(`could not unpack ${tgz}: ${tar.stderr}`);
+  }
+  return join(dir, 'package', inside);
+}
+
+/** vsce package (the pinned devDependency) for one target -> out. .vscodeignore decides the content. */
+async function packageVsix(out, target = hostTarget()) {
   requireBuild();
+  const binDir = join(ROOT, 'dist', 'esbuild-bin');
+  const hostExe = join(binDir, esbuildExe(hostTarget()));
+  const hostCopy = existsSync(hostExe) ? readFileSync(hostExe) : null;
   const vsce = join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
   // --no-rewrite-relative-links: README.md's relative image (docs/screenshot.png) stays relative; with no detectable
-  // repository (package.json's URL is a placeholder) vsce would otherwise refuse to package
+  // repository (package.json's URL is a placeholder) vsce would otherwise refuse to package. --no-dependencies:
+  // nothing from node_modules is shipped (the bundles carry their code)
   const args = [
     vsce,
     'package',
+    '--target',
+    target,
+    '--no-dependencies',
     '--no-update-package-json',
     '--no-git-tag-version',
     '--allow-missing-repository',
@@ -254,20 +318,42 @@ async function packageVsix(out) {
     out,
   ];
   if (!['LICENSE', 'LICENSE.md', 'LICENSE.txt'].some((f) => existsSync(join(ROOT, f)))) args.push('--skip-license');
-  const { code, text } = await runNode(args, { quiet: true });
-  if (code !== 0) throw new Error(`vsce package failed (exit ${code}):\n${text}`);
+  try {
+    // this target's esbuild binary in dist/esbuild-bin/, for the time of packaging
+    const exe = await esbuildBinaryFor(target);
+    rmSync(binDir, { recursive: true, force: true });
+    mkdirSync(binDir, { recursive: true });
+    cpSync(exe, join(binDir, esbuildExe(target)));
+    chmodSync(join(binDir, esbuildExe(target)), 0o755);
+    const { code, text } = await runNode(args, { quiet: true });
+    if (code !== 0) throw new Error(`vsce package failed (exit ${code}):\n${text}`);
+  } finally {
+    rmSync(binDir, { recursive: true, force: true });
+    mkdirSync(binDir, { recursive: true });
+    if (hostCopy) {
+      writeFileSync(hostExe, hostCopy);
+      chmodSync(hostExe, 0o755);
+    }
+  }
   const size = statSync(out).size;
-  // one package for every platform: no native executable may get in (esbuild-wasm compiles the user's script)
-  const native = nativeBinariesIn(out);
-  if (native.length)
-    throw new Error(
-      `${relative(ROOT, out) || out} carries platform-specific binaries, so it would install on one platform only:\n` +
-        native.map((b) => `  ${b.name} (${b.kind})`).join('\n'),
-    );
+  checkPlatformBinaries(out, target);
   log(
-    `packaged ${relative(ROOT, out) || out} (${(size / 1e6).toFixed(1)} MB, ${listZip(out).length} files, no native binary)`,
+    `packaged ${relative(ROOT, out) || out} for ${target} (${(size / 1e6).toFixed(1)} MB, ${listZip(out).length} files)`,
   );
   return out;
+}
+
+/** A target's .vsix carries exactly one native binary: esbuild's, for that target's OS and CPU. */
+function checkPlatformBinaries(vsix, target) {
+  const [os, cpu] = target.replace(/^alpine-/, 'linux-').split('-');
+  const want = { os, arch: cpu === 'armhf' ? 'arm' : cpu, name: `extension/dist/esbuild-bin/${esbuildExe(target)}` };
+  const native = nativeBinariesIn(vsix);
+  const wrong = native.filter((b) => b.name !== want.name || b.os !== want.os || b.arch !== want.arch);
+  if (wrong.length || native.length !== 1)
+    throw new Error(
+      `${relative(ROOT, vsix) || vsix} (${target}) must carry exactly ${want.name} (${want.os}-${want.arch}); it has:\n` +
+        (native.map((b) => `  ${b.name} (${b.kind}, ${b.os}-${b.arch})`).join('\n') || '  no native binary'),
+    );
 }
 
 // ---- UI tests ------------------------------------------------------------------------------------------
@@ -374,8 +460,13 @@ async function main() {
       await tools();
       return 0;
     case 'package': {
-      const out = option('out') ?? join(ROOT, `${PKG.name}-${PKG.version}.vsix`);
-      await packageVsix(out);
+      // --target t[,t…] | --all-targets (default: this machine's platform); --out only with one target
+      const targets = flag('all-targets')
+        ? Object.keys(VSIX_TARGETS)
+        : (option('target') ?? hostTarget()).split(',').map((t) => t.trim());
+      if (option('out') && targets.length > 1) throw new Error('--out takes one target');
+      for (const t of targets)
+        await packageVsix(option('out') ?? join(ROOT, `${PKG.name}-${PKG.version}-${t}.vsix`), t);
       return 0;
     }
     case 'ext': {

@@ -1,5 +1,5 @@
-// Reads a .vsix (a zip) and finds native executables in it: the package must install on every platform, so it may
-// carry no platform-specific binary (ELF, Mach-O, PE/COFF; a Node addon .node is one of these). WebAssembly is fine.
+// Reads a .vsix (a zip) and finds the native executables in it (ELF, Mach-O, PE/COFF; a Node addon .node is one of
+// these) with the platform each is for: a platform's .vsix must carry that platform's binaries and no other.
 // Only node:fs and node:zlib: a zip's central directory is read by hand (stored and deflated entries, no zip64: a
 // .vsix is far below 4 GB).
 import { readFileSync } from 'node:fs';
@@ -60,13 +60,33 @@ export function nativeKind(bytes) {
   return null;
 }
 
-/** [{ name, kind }] of the native executables in a .vsix (by content, whatever their names) */
+const ELF_MACHINES = { 0x3e: 'x64', 0xb7: 'arm64', 0x28: 'arm', 0x03: 'ia32' };
+const MACHO_CPUS = { 0x01000007: 'x64', 0x0100000c: 'arm64' };
+const PE_MACHINES = { 0x8664: 'x64', 0xaa64: 'arm64', 0x014c: 'ia32' };
+
+/** { os: 'linux' | 'darwin' | 'win32', arch } of a native executable (little-endian headers), or null */
+export function nativePlatform(bytes) {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const kind = nativeKind(b);
+  if (!kind || b.length < 64) return null;
+  if (kind === 'ELF') return { os: 'linux', arch: ELF_MACHINES[b.readUInt16LE(18)] ?? 'other' };
+  if (kind === 'PE (Windows)') {
+    const pe = b.readUInt32LE(0x3c);
+    if (pe + 6 > b.length || b.readUInt32LE(pe) !== 0x00004550) return { os: 'win32', arch: 'other' };
+    return { os: 'win32', arch: PE_MACHINES[b.readUInt16LE(pe + 4)] ?? 'other' };
+  }
+  if (kind === 'Mach-O universal') return { os: 'darwin', arch: 'universal' };
+  return { os: 'darwin', arch: MACHO_CPUS[b.readUInt32LE(4)] ?? 'other' };
+}
+
+/** [{ name, kind, os, arch }] of the native executables in a .vsix (by content, whatever their names) */
 export function nativeBinariesIn(vsix) {
   const found = [];
   for (const e of listZip(vsix)) {
     if (e.name.endsWith('/') || e.size < 4) continue;
-    const kind = nativeKind(e.bytes());
-    if (kind) found.push({ name: e.name, kind });
+    const bytes = e.bytes();
+    const kind = nativeKind(bytes);
+    if (kind) found.push({ name: e.name, kind, ...nativePlatform(bytes) });
   }
   return found;
 }

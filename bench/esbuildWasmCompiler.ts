@@ -1,6 +1,6 @@
 /**
- * esbuild for compiling the user's script: `esbuild-wasm`, one WebAssembly binary for every platform, so that the
- * .vsix carries no platform-specific executable (the project's own build keeps native esbuild, a dev tool).
+ * For bench/esbuildWasm.mjs: src/worker/esbuildNative.ts's interface on `esbuild-wasm` (one WebAssembly binary for
+ * every platform), put in its place to measure the engine with it.
  *
  * esbuild-wasm's Node API runs its service as a child process `node <esbuild-wasm>/bin/esbuild --service=…`, with
  * whatever `node` the PATH has. Inside VS Code there may be none (an editor started from a desktop launcher) or
