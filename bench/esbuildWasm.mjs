@@ -2,7 +2,8 @@
 // platform, what the .vsix ships):
 // compile time of each examples/*.ts and of a large generated script, the first compile in a fresh process (the
 // service's start: every run's worker pays it), and the engine's cold start to the first snapshot. One run, the two
-// engines alternating; writes bench/esbuild-wasm.md.
+// engines alternating; prints the tables and writes them to .cache/bench/esbuild-wasm/results.md (bench/esbuild-wasm.md
+// quotes a run of it, with the decision).
 //
 //   node bench/esbuildWasm.mjs [--runs N]      (expects npm run build: dist/worker.js is the native engine)
 import { spawn } from 'node:child_process';
@@ -156,6 +157,6 @@ examples/frozen-predict.ts (its first step point, the first predict), ${RUNS} se
 | --- | --- | --- | --- |
 ${rows.join('\n')}
 `;
-writeFileSync(join(root, 'bench', 'esbuild-wasm.md'), md);
-log('wrote bench/esbuild-wasm.md');
+writeFileSync(join(out, 'results.md'), md);
+log(`wrote ${relative(root, join(out, 'results.md'))} (bench/esbuild-wasm.md quotes a run of it)`);
 console.log(md);

@@ -10,18 +10,8 @@
 // Options: --verbose (every log line of code-server, the workbench and the browser), --keep (keep run folders).
 // It expects `npm run build` to have run (npm test does it first).
 import { spawn, spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { basename, join, relative, resolve } from 'node:path';
 import { format } from 'node:util';
 import { CACHE, CODE_SERVER_VERSION, LOGS, NODE24_VERSION, ROOT, RUNS, ensureTools, seconds } from './lib/tools.mjs';
 import {
@@ -294,46 +284,61 @@ async function esbuildBinaryFor(target) {
   return join(dir, 'package', inside);
 }
 
-/** vsce package (the pinned devDependency) for one target -> out. .vscodeignore decides the content. */
+/**
+ * vsce package (the pinned devDependency) for one target -> out. .vscodeignore decides the content. It packages a
+ * staged copy of the checkout with this target's esbuild binary in dist/esbuild-bin/: the checkout's own dist/ is
+ * never touched (an engine running from it meanwhile keeps its binary).
+ */
 async function packageVsix(out, target = hostTarget()) {
   requireBuild();
-  const binDir = join(ROOT, 'dist', 'esbuild-bin');
-  const hostExe = join(binDir, esbuildExe(hostTarget()));
-  const hostCopy = existsSync(hostExe) ? readFileSync(hostExe) : null;
-  const vsce = join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
-  // --no-rewrite-relative-links: README.md's relative image (docs/screenshot.png) stays relative; with no detectable
-  // repository (package.json's URL is a placeholder) vsce would otherwise refuse to package. --no-dependencies:
-  // nothing from node_modules is shipped (the bundles carry their code)
-  const args = [
-    vsce,
-    'package',
-    '--target',
-    target,
-    '--no-dependencies',
-    '--no-update-package-json',
-    '--no-git-tag-version',
-    '--allow-missing-repository',
-    '--no-rewrite-relative-links',
-    '--out',
-    out,
-  ];
-  if (!['LICENSE', 'LICENSE.md', 'LICENSE.txt'].some((f) => existsSync(join(ROOT, f)))) args.push('--skip-license');
+  const exe = await esbuildBinaryFor(target);
+  const stage = join(CACHE, 'package-stage', `${target}-${process.pid}`);
+  rmSync(stage, { recursive: true, force: true });
+  const unregister = onExitCleanup(() => rmSync(stage, { recursive: true, force: true }));
   try {
-    // this target's esbuild binary in dist/esbuild-bin/, for the time of packaging
-    const exe = await esbuildBinaryFor(target);
-    rmSync(binDir, { recursive: true, force: true });
-    mkdirSync(binDir, { recursive: true });
-    cpSync(exe, join(binDir, esbuildExe(target)));
-    chmodSync(join(binDir, esbuildExe(target)), 0o755);
-    const { code, text } = await runNode(args, { quiet: true });
+    mkdirSync(stage, { recursive: true });
+    for (const f of [
+      'package.json',
+      'README.md',
+      'CHANGELOG.md',
+      'LICENSE',
+      '.vscodeignore',
+      'docs',
+      'dist',
+      'media',
+      'examples',
+    ])
+      if (existsSync(join(ROOT, f)))
+        cpSync(join(ROOT, f), join(stage, f), {
+          recursive: true,
+          filter: (src) => !src.endsWith('.map') && relative(join(ROOT, 'dist'), src) !== 'esbuild-bin',
+        });
+    mkdirSync(join(stage, 'dist', 'esbuild-bin'), { recursive: true });
+    cpSync(exe, join(stage, 'dist', 'esbuild-bin', esbuildExe(target)));
+    chmodSync(join(stage, 'dist', 'esbuild-bin', esbuildExe(target)), 0o755);
+    const vsce = join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
+    // --no-rewrite-relative-links: README.md's relative image (docs/screenshot.png) stays relative; with no detectable
+    // repository (package.json's URL is a placeholder) vsce would otherwise refuse to package. --no-dependencies:
+    // nothing from node_modules is shipped (the bundles carry their code)
+    const args = [
+      vsce,
+      'package',
+      '--target',
+      target,
+      '--no-dependencies',
+      '--no-update-package-json',
+      '--no-git-tag-version',
+      '--allow-missing-repository',
+      '--no-rewrite-relative-links',
+      '--out',
+      resolve(out),
+    ];
+    if (!['LICENSE', 'LICENSE.md', 'LICENSE.txt'].some((f) => existsSync(join(ROOT, f)))) args.push('--skip-license');
+    const { code, text } = await runNode(args, { quiet: true, cwd: stage });
     if (code !== 0) throw new Error(`vsce package failed (exit ${code}):\n${text}`);
   } finally {
-    rmSync(binDir, { recursive: true, force: true });
-    mkdirSync(binDir, { recursive: true });
-    if (hostCopy) {
-      writeFileSync(hostExe, hostCopy);
-      chmodSync(hostExe, 0o755);
-    }
+    rmSync(stage, { recursive: true, force: true });
+    unregister();
   }
   const size = statSync(out).size;
   checkPlatformBinaries(out, target);
