@@ -74,14 +74,14 @@ function newRunDir(label) {
   const dir = join(RUNS, `${label}-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   const unregister = onExitCleanup(() => {
-    if (!KEEP) rmSync(dir, { recursive: true, force: true });
+    if (!KEEP) rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   });
   return {
     dir,
     done() {
       unregister();
       if (KEEP) log(`kept ${dir}`);
-      else rmSync(dir, { recursive: true, force: true });
+      else rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     },
   };
 }
@@ -267,7 +267,7 @@ async function esbuildBinaryFor(target) {
   }
   const dir = join(CACHE, 'esbuild-platforms', `${name}-${version}`);
   if (!existsSync(join(dir, 'package', inside))) {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     mkdirSync(dir, { recursive: true });
     log(`fetching @esbuild/${name}@${version} (npm pack)`);
     const npm = spawnSync('npm', ['pack', `@esbuild/${name}@${version}`, '--pack-destination', dir, '--silent'], {
