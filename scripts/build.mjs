@@ -1,9 +1,8 @@
 // Builds every bundle of the project with esbuild. Usage: node scripts/build.mjs [--watch]
 import * as esbuild from 'esbuild';
-import { cpSync, mkdirSync, existsSync, readdirSync } from 'node:fs';
+import { cpSync, mkdirSync, existsSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { copyTfjsDeclarations } from '../tsPlugin/copyTfjsDeclarations.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -13,21 +12,27 @@ const common = { bundle: true, sourcemap: 'linked', logLevel: 'warning', target:
 
 const node = { ...common, platform: 'node', format: 'cjs', mainFields: ['main', 'module'] };
 const builds = [
-  // extension host: vscode is provided by VS Code; esbuild is a native binary and stays a runtime dependency
+  // extension host: vscode is provided by VS Code
   {
     ...node,
     entryPoints: ['src/extension/extension.ts'],
     outfile: 'dist/extension.js',
-    external: ['vscode', 'esbuild'],
+    external: ['vscode'],
   },
-  // the engine worker: bundles tfjs (one instance, instrumented) and typescript (step points)
-  { ...node, entryPoints: ['src/worker/worker.ts'], outfile: 'dist/worker.js', external: ['esbuild'] },
+  // the engine worker: bundles tfjs (one instance, instrumented), typescript (step points) and esbuild's JS API
+  // (compiles the user's script with the binary in dist/esbuild-bin/, below; the API's require.resolve("esbuild")
+  // is only reached without that binary)
+  {
+    ...node,
+    entryPoints: ['src/worker/worker.ts'],
+    outfile: 'dist/worker.js',
+    logOverride: { 'require-resolve-not-external': 'silent' },
+  },
   // bn-inspect
   {
     ...node,
     entryPoints: ['src/engineHost/cli.ts'],
     outfile: 'dist/cli.js',
-    external: ['esbuild'],
     banner: { js: '#!/usr/bin/env node' },
   },
   // the TypeScript server plugin (tsserver loads it from node_modules/bn-inspector-tfjs-types, the "file:tsPlugin"
@@ -48,9 +53,9 @@ const vsTests = existsSync('test/vscode')
       .map((f) => `test/vscode/${f}`)
   : [];
 if (vsTests.length)
-  builds.push({ ...node, entryPoints: vsTests, outdir: 'out/test/vscode', external: ['vscode', 'mocha', 'esbuild'] });
+  builds.push({ ...node, entryPoints: vsTests, outdir: 'out/test/vscode', external: ['vscode', 'mocha'] });
 // the extension as the extension-host tests load it (never shipped, see test/vscode/support/extensionUnderTest.ts):
-// out/dev-extension/ = the test entry + the real manifest with `main` pointing at it + links to dist/ and media/
+// out/dev-extension/ = the test entry + the real manifest with `main` pointing at it + links (writeDevExtension)
 const DEV_EXTENSION = 'out/dev-extension';
 const TEST_ENTRY = 'test/vscode/support/extensionUnderTest.ts';
 if (existsSync(TEST_ENTRY))
@@ -58,13 +63,20 @@ if (existsSync(TEST_ENTRY))
     ...node,
     entryPoints: [TEST_ENTRY],
     outfile: `${DEV_EXTENSION}/extension.js`,
-    external: ['vscode', 'esbuild'],
+    external: ['vscode'],
   });
 
 mkdirSync('dist', { recursive: true });
 // the wasm backend looks its binaries up next to the bundle unless told otherwise: ship them in dist/
 for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'])
   cpSync(join('node_modules/@tensorflow/tfjs-backend-wasm/dist', f), join('dist', f));
+// esbuild's binary for this platform, where the worker's bundled esbuild looks for it (src/worker/esbuildNative.ts);
+// `vscode-host.mjs package --target` puts another platform's there for that platform's .vsix
+const esbuildPkg = `node_modules/@esbuild/${process.platform}-${process.arch}`;
+rmSync('dist/esbuild-bin', { recursive: true, force: true });
+mkdirSync('dist/esbuild-bin');
+const esbuildExe = process.platform === 'win32' ? 'esbuild.exe' : 'esbuild';
+cpSync(join(esbuildPkg, process.platform === 'win32' ? '' : 'bin', esbuildExe), join('dist/esbuild-bin', esbuildExe));
 if (existsSync('node_modules/@vscode/codicons/dist')) {
   mkdirSync('dist/codicons', { recursive: true });
   for (const f of ['codicon.css', 'codicon.ttf'])
@@ -86,13 +98,16 @@ if (watch) {
 }
 if (existsSync(TEST_ENTRY)) writeDevExtension();
 
-/** the manifest of out/dev-extension/ and its links to the real dist/ and media/ */
+/**
+ * the manifest of out/dev-extension/ and its links to the real dist/, media/, examples/ (the walkthrough's fallback)
+ * and node_modules/ (tsserver loads the TypeScript server plugin from <extension>/node_modules/bn-inspector-tfjs-types)
+ */
 function writeDevExtension() {
   mkdirSync(DEV_EXTENSION, { recursive: true });
   const manifest = JSON.parse(readFileSync('package.json', 'utf8'));
   manifest.main = './extension.js';
   writeFileSync(join(DEV_EXTENSION, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
-  for (const dir of ['dist', 'media']) {
+  for (const dir of ['dist', 'media', 'examples', 'node_modules']) {
     rmSync(join(DEV_EXTENSION, dir), { recursive: true, force: true });
     symlinkSync(join(root, dir), join(DEV_EXTENSION, dir), 'junction');
   }

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// `npm start` (after `npm run build`): a real VS Code with the extension loaded on examples/.
-//  - desktop VS Code when `code` is on the PATH: code --extensionDevelopmentPath=<repo> examples/
+// `npm start` (after `npm run build`): a real VS Code with the extension loaded on examples/, the question example
+// examples/frozen-predict.ts open (so the extension activates) and the walkthrough beside it (the extension shows it
+// when its host's environment has BN_INSPECTOR_WALKTHROUGH=1: src/extension/walkthrough.ts).
+//  - desktop VS Code when `code` is on the PATH: code --extensionDevelopmentPath=<repo> examples/ examples/frozen-predict.ts
 //  - otherwise the pinned code-server of the test host (Code 1.139.1, installed once into .cache/vscode-host/),
 //    bound to 127.0.0.1, with this checkout linked into its extensions folder; prints the address to open.
 // Runs until Ctrl-C, then kills code-server's whole process group: nothing is left behind.
@@ -12,7 +14,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { CACHE, CODE_SERVER_VERSION, CODE_VERSION, ROOT, ensureTools, seconds } from './lib/tools.mjs';
-import { isShuttingDown, killGroup, onExitCleanup, startCodeServer } from './lib/codeServer.mjs';
+import { isShuttingDown, killGroup, killGroupSync, onExitCleanup, startCodeServer } from './lib/codeServer.mjs';
 
 const argv = process.argv.slice(2);
 const flag = (n) => argv.includes(`--${n}`);
@@ -22,6 +24,9 @@ const option = (n) => {
 };
 const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 const EXAMPLES = join(ROOT, 'examples');
+const FIRST_EXAMPLE = join(EXAMPLES, 'frozen-predict.ts');
+/** the extension host's environment: show the walkthrough */
+const WALKTHROUGH_ENV = { BN_INSPECTOR_WALKTHROUGH: '1' };
 const log = (...a) => console.log('[start]', ...a);
 
 if (!existsSync(join(ROOT, 'dist', 'extension.js'))) {
@@ -41,23 +46,30 @@ function startWatch() {
   const child = spawn(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--watch'], {
     cwd: ROOT,
     stdio: 'inherit',
-    detached: true,
+    detached: true, // its own process group, killed as one
+    windowsHide: true,
   });
-  onExitCleanup(() => {
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {}
-  });
+  onExitCleanup(() => killGroupSync(child.pid));
   return child;
 }
 
 async function desktop() {
-  log(`desktop VS Code: code --extensionDevelopmentPath=${ROOT} ${EXAMPLES}`);
+  log(`desktop VS Code: code --extensionDevelopmentPath=${ROOT} ${EXAMPLES} ${FIRST_EXAMPLE}`);
   const watch = startWatch();
-  // --wait: the command returns when the window is closed; Ctrl-C here ends the command (and the watcher)
-  const child = spawn('code', ['--new-window', '--wait', `--extensionDevelopmentPath=${ROOT}`, EXAMPLES], {
-    stdio: 'inherit',
-  });
+  // --wait: the command returns when the window is closed; Ctrl-C here ends the command (and the watcher).
+  // The development host's extension host gets the environment through --extensionEnvironment (as F5 gives it)
+  const child = spawn(
+    'code',
+    [
+      '--new-window',
+      '--wait',
+      `--extensionDevelopmentPath=${ROOT}`,
+      `--extensionEnvironment=${JSON.stringify(WALKTHROUGH_ENV)}`,
+      EXAMPLES,
+      FIRST_EXAMPLE,
+    ],
+    { stdio: 'inherit', env: { ...process.env, ...WALKTHROUGH_ENV } },
+  );
   const code = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? 0)));
   if (watch) await killGroup(watch.pid, 1000);
   return code;
@@ -81,9 +93,11 @@ async function codeServer() {
     trusted: !flag('untrusted'),
     logFile: join(base, 'code-server.log'),
     settings: { 'workbench.startupEditor': 'none' },
+    env: WALKTHROUGH_ENV,
   });
   startWatch();
-  const url = server.url(EXAMPLES);
+  // the question example opens with the folder (the smoke-test payload's openFile), which activates the extension
+  const url = server.url(EXAMPLES, [['openFile', server.remoteUri(FIRST_EXAMPLE)]]);
   console.log(`
   BatchNorm Inspector in VS Code ${CODE_VERSION} (code-server ${CODE_SERVER_VERSION}), ready in ${seconds(Date.now() - t0)}:
 

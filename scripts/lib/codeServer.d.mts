@@ -28,7 +28,8 @@ export interface StartCodeServerOptions {
 export declare function killGroup(pgid: number, graceMs?: number): Promise<void>;
 export declare function isShuttingDown(): boolean;
 export declare function trackGroup(pgid: number): () => void;
-export declare function killProcessesUnder(dir: string): number;
+export declare function killGroupSync(pgid: number): void;
+export declare function killRecordedGroups(dir: string): number;
 export declare function onExitCleanup(fn: () => void): () => void;
 export declare function freePort(): Promise<number>;
 export declare function writeUserSettings(userDataDir: string, settings: Record<string, unknown>): string;

@@ -1,50 +1,69 @@
 // Start and stop code-server (host A) and Chromium; shared by scripts/vscode-host.mjs, scripts/start.mjs and
 // the UI-test harness test/e2e/harness.ts. Every server is bound to 127.0.0.1 on a free port, started in its
-// own process group, and killed by process group on stop, on exit, on SIGINT/SIGTERM and on uncaught errors.
-import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+// own process group, and killed by process group on stop, on exit, on SIGINT/SIGTERM and on uncaught errors
+// (POSIX: process.kill(-pgid); Windows: taskkill /T /F).
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CHROMIUM, CODE_SERVER, toolEnv } from './tools.mjs';
 
 // ---- process-group bookkeeping -------------------------------------------------------------------------
-const groups = new Set(); // pgids of live servers
+// Every server is spawned detached: on POSIX it leads a process group of its own, and everything it starts (the
+// extension host, file watchers, language servers) stays in that group unless it makes one itself; the group is
+// signalled as a whole with process.kill(-pgid). On Windows a detached process has no such group: its tree is
+// ended with `taskkill /T /F /PID` (taskkill follows the parent links).
+const groups = new Set(); // pgids (Windows: root pids) of live servers
 let handlersInstalled = false;
+const WINDOWS = process.platform === 'win32';
 
 function groupAlive(pgid) {
   try {
-    process.kill(-pgid, 0);
+    process.kill(WINDOWS ? pgid : -pgid, 0);
     return true;
   } catch (e) {
     return e.code === 'EPERM';
   }
 }
 
+/** Signals a whole group; false when there is none left. On Windows any signal ends the tree (taskkill /T /F). */
+function signalGroup(pgid, sig) {
+  if (WINDOWS) {
+    if (!groupAlive(pgid)) return false;
+    spawnSync('taskkill', ['/T', '/F', '/PID', String(pgid)], { stdio: 'ignore', windowsHide: true });
+    return true;
+  }
+  try {
+    process.kill(-pgid, sig);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGKILLs a group now (synchronous: usable in an exit handler). */
+export function killGroupSync(pgid) {
+  signalGroup(pgid, 'SIGKILL');
+  groups.delete(pgid);
+  forgetRecorded(pgid);
+}
+
 /** SIGTERM the group, wait up to graceMs, then SIGKILL whatever is left. */
 export async function killGroup(pgid, graceMs = 3000) {
-  try {
-    process.kill(-pgid, 'SIGTERM');
-  } catch {
+  if (!signalGroup(pgid, 'SIGTERM')) {
     groups.delete(pgid);
+    forgetRecorded(pgid);
     return;
   }
   const until = Date.now() + graceMs;
   while (groupAlive(pgid) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-  if (groupAlive(pgid)) {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {}
-  }
+  if (groupAlive(pgid)) signalGroup(pgid, 'SIGKILL');
   groups.delete(pgid);
+  forgetRecorded(pgid);
 }
 
 function killAllSync() {
-  for (const pgid of groups) {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {}
-  }
-  groups.clear();
+  for (const pgid of [...groups]) killGroupSync(pgid);
 }
 
 /** Tracks a process group started elsewhere (e.g. a test process that starts servers itself): it is stopped like a server. */
@@ -54,29 +73,43 @@ export function trackGroup(pgid) {
   return () => groups.delete(pgid);
 }
 
-/**
- * SIGKILLs the process group of every process whose command line mentions `dir` (a run folder: servers started
- * with --user-data-dir inside it, their extension hosts, Chromium with its profile there). Synchronous; a last
- * resort after a test process was killed before it could stop what it started.
- */
-export function killProcessesUnder(dir) {
-  const pgids = new Set();
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    if (Number(pid) === process.pid) continue;
-    try {
-      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) continue;
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-      if (pgid > 1 && pgid !== process.pid) pgids.add(pgid);
-      else process.kill(Number(pid), 'SIGKILL');
-    } catch {}
+// A process that starts servers for a parent (the UI tests' mocha, started by vscode-host.mjs) records each group
+// as a file named by its pgid in the folder $BN_PROCESS_GROUPS_DIR: if that process dies before it can stop them
+// (SIGKILL, a crash), the parent kills the recorded groups (killRecordedGroups) and nothing is left behind.
+const RECORD_DIR = process.env.BN_PROCESS_GROUPS_DIR;
+function addGroup(pgid) {
+  groups.add(pgid);
+  if (!RECORD_DIR) return;
+  try {
+    mkdirSync(RECORD_DIR, { recursive: true });
+    writeFileSync(join(RECORD_DIR, String(pgid)), '');
+  } catch {
+    /* the record is a safety net: the group is still tracked here */
   }
-  for (const pgid of pgids) {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {}
+}
+function forgetRecorded(pgid) {
+  if (RECORD_DIR) rmSync(join(RECORD_DIR, String(pgid)), { force: true });
+}
+
+/** SIGKILLs every process group recorded in `dir` (see BN_PROCESS_GROUPS_DIR); synchronous. Returns how many were alive. */
+export function killRecordedGroups(dir) {
+  let alive = 0;
+  let names;
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0; // nothing recorded
   }
-  return pgids.size;
+  for (const name of names) {
+    const pgid = Number(name);
+    if (!Number.isInteger(pgid) || pgid <= 1) continue;
+    if (groupAlive(pgid)) {
+      alive++;
+      signalGroup(pgid, 'SIGKILL');
+    }
+    rmSync(join(dir, name), { force: true });
+  }
+  return alive;
 }
 
 const extraCleanups = new Set();
@@ -91,7 +124,9 @@ function runExtraCleanups() {
   for (const fn of [...extraCleanups].reverse()) {
     try {
       fn();
-    } catch {}
+    } catch {
+      /* one failed cleanup must not stop the others */
+    }
   } // last registered first
   extraCleanups.clear();
 }
@@ -159,7 +194,9 @@ export function writeUserSettings(userDataDir, settings) {
   let current = {};
   try {
     current = JSON.parse(readFileSync(file, 'utf8'));
-  } catch {}
+  } catch {
+    /* none yet */
+  }
   writeFileSync(file, JSON.stringify({ ...current, ...settings }, null, 2));
   return file;
 }
@@ -193,9 +230,11 @@ async function waitHealthy(port, child, timeoutMs) {
   while (Date.now() < until) {
     if (exited !== null) throw new Error(`code-server exited (${exited}) before it answered`);
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      const res = await globalThis.fetch(`http://127.0.0.1:${port}/healthz`);
       if (res.ok) return;
-    } catch {}
+    } catch {
+      /* not listening yet */
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`code-server did not answer on 127.0.0.1:${port}/healthz within ${timeoutMs} ms`);
@@ -245,8 +284,9 @@ export async function startCodeServer(opts) {
     env: toolEnv({ node24: true, extra: env }),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // own process group: killed as a whole
+    windowsHide: true,
   });
-  groups.add(child.pid);
+  addGroup(child.pid);
   const out = logFile ? createWriteStream(logFile) : null;
   const lines = [];
   const keep = (d) => {
@@ -285,7 +325,7 @@ export async function startCodeServer(opts) {
     await waitHealthy(port, child, startupTimeoutMs);
   } catch (err) {
     await server.stop();
-    throw new Error(`${err.message}\n${server.tail()}`);
+    throw new Error(`${err.message}\n${server.tail()}`, { cause: err });
   }
   return server;
 }
@@ -299,9 +339,9 @@ export function installExtension({ vsix, userDataDir, extensionsDir, logFile }) 
     const child = spawn(
       CODE_SERVER,
       ['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--install-extension', vsix],
-      { env: toolEnv({ node24: true }), stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+      { env: toolEnv({ node24: true }), stdio: ['ignore', 'pipe', 'pipe'], detached: true, windowsHide: true },
     );
-    groups.add(child.pid);
+    addGroup(child.pid);
     let text = '';
     child.stdout.on('data', (d) => {
       text += d;
@@ -311,7 +351,7 @@ export function installExtension({ vsix, userDataDir, extensionsDir, logFile }) 
     });
     child.on('error', reject);
     child.on('exit', (code) => {
-      groups.delete(child.pid);
+      killGroupSync(child.pid); // whatever the installer left in its group
       if (logFile) writeFileSync(logFile, text);
       if (code === 0 && /successfully installed/i.test(text)) resolve(text);
       else reject(new Error(`installing ${vsix} failed (exit ${code}):\n${text}`));

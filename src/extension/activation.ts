@@ -14,6 +14,7 @@ import { ScriptEditors } from './scriptEditors';
 import { Sessions } from './sessions';
 import { StatusBar } from './statusBar';
 import { LANGUAGES, StepPointCache } from './stepPointCache';
+import { registerWalkthrough } from './walkthrough';
 
 export const OUTPUT_NAME = 'BatchNorm Inspector';
 
@@ -47,6 +48,7 @@ export function activateInspector(context: vscode.ExtensionContext, ui: HostUi):
   const panel = new InspectorPanel(context, sessions, ui);
   const lenses = new StepPointLensProvider(sessions, stepPoints);
   registerCommands(context, commands, panel);
+  registerWalkthrough(context);
   const selector: vscode.DocumentSelector = LANGUAGES.map((language) => ({ language, scheme: 'file' }));
   context.subscriptions.push(
     output,

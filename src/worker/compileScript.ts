@@ -1,5 +1,5 @@
 /**
- * Compiles a user's tfjs script for the engine worker with esbuild:
+ * Compiles a user's tfjs script for the engine worker with esbuild (native, bundled: ./esbuildNative):
  * - TS and JS, ESM and CommonJS, top-level await: one ES module bundle (platform node), written to a
  *   temporary .mjs file with an inline source map (sourcesContent) back to the user's own files;
  * - `@tensorflow/tfjs`, `-node`, `-core`, `-layers` (and their subpaths) resolve to a virtual module
@@ -11,7 +11,7 @@
  * - other bare imports are bundled from the script's folder as usual.
  * A build error comes back as a ScriptError of kind 'compile' at the user's line and column.
  */
-import * as esbuild from 'esbuild';
+import * as esbuild from './esbuildNative';
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve, sep } from 'node:path';
