@@ -10,7 +10,17 @@
 // Options: --verbose (every log line of code-server, the workbench and the browser), --keep (keep run folders).
 // It expects `npm run build` to have run (npm test does it first).
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { format } from 'node:util';
 import {

@@ -118,7 +118,7 @@ async function withInstallLock(log, fn) {
         continue;
       } // stale
       if (waited === 0) log(`waiting for another install (pid ${owner || '?'}) to finish`);
-      if (waited > 15 * 60_000) throw new Error(`${lock} held for 15 minutes`);
+      if (waited > 15 * 60_000) throw new Error(`${lock} held for 15 minutes`, { cause: err });
       await new Promise((r) => setTimeout(r, 1000));
     }
   }

@@ -721,17 +721,15 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
       // strings in and out, several outputs
       const s = tf.tensor(['a-b', 'c--d']);
       assert.deepEqual(tf.string.staticRegexReplace(s, '-', '+').arraySync(), ['a+b', 'c++d']);
-      const rr = tf
-        .engine()
-        .runKernel(
-          'RaggedRange',
-          {
-            starts: tf.tensor1d([0, 5], 'int32'),
-            limits: tf.tensor1d([3, 7], 'int32'),
-            deltas: tf.tensor1d([1, 1], 'int32'),
-          },
-          {},
-        ) as tf.Tensor[];
+      const rr = tf.engine().runKernel(
+        'RaggedRange',
+        {
+          starts: tf.tensor1d([0, 5], 'int32'),
+          limits: tf.tensor1d([3, 7], 'int32'),
+          deltas: tf.tensor1d([1, 1], 'int32'),
+        },
+        {},
+      ) as tf.Tensor[];
       assert.deepEqual(
         rr.map((t) => Array.from(t.dataSync())),
         [
