@@ -1033,7 +1033,6 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
     // the same steps in this thread
     const here = await withBackend('wasm', async () => {
       registerMissingKernels(tf);
-      // eslint-disable-next-line @typescript-eslint/no-unused-vars
       const f = new Function('tf', `return (async () => { ${step}; return losses; })();`) as (
         t: typeof tf,
       ) => Promise<number[]>;
