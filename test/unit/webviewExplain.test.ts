@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { LayerSnapshot, StepSnapshot } from '../../src/shared/protocol';
 import { explainLayer, layerBadges, warningExplanation, isBatchOfOne } from '../../webview/explain';
 import { History, layerKeys } from '../../webview/history';
-import { layerDelta } from '../../webview/card';
+import { layerDelta } from '../../webview/layerDelta';
 import { count, exact, short } from '../../webview/format';
 import { axisRange } from '../../webview/charts';
 import { panelHtml } from '../../src/extension/panelHtml';
