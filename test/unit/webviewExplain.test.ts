@@ -4,10 +4,12 @@ import assert from 'node:assert/strict';
 import type { LayerSnapshot, StepSnapshot } from '../../src/shared/protocol';
 import { explainLayer, layerBadges, warningExplanation, isBatchOfOne } from '../../webview/explain';
 import { History, layerKeys } from '../../webview/history';
-import { layerDelta } from '../../webview/card';
+import { layerDelta } from '../../webview/layerDelta';
 import { count, exact, short } from '../../webview/format';
-import { axisRange } from '../../webview/charts';
+import { axisRange } from '../../webview/axisRange';
 import { panelHtml } from '../../src/extension/panelHtml';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const f = (a: number[]) => Float32Array.from(a);
 
@@ -330,5 +332,23 @@ describe('panelHtml', () => {
     });
     assert.ok(!h.includes('unsafe-inline'));
     assert.match(h, /style-src https:\/\/a\.example; font-src/);
+  });
+});
+
+describe("the charts' stylesheet", () => {
+  it('media/uplot.css has the rules of the installed uplot (uPlot.min.css), formatting aside', () => {
+    const root = join(__dirname, '..', '..');
+    const norm = (css: string) =>
+      css
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/'/g, '"')
+        .replace(/\s+/g, '')
+        .replace(/;}/g, '}')
+        .toLowerCase();
+    const copy = readFileSync(join(root, 'media', 'uplot.css'), 'utf8');
+    const pkg = JSON.parse(readFileSync(join(root, 'node_modules', 'uplot', 'package.json'), 'utf8'));
+    assert.match(copy, new RegExp(`^/\\* uPlot ${pkg.version.replace(/\./g, '\\.')} stylesheet`));
+    assert.equal(norm(copy), norm(readFileSync(join(root, 'node_modules', 'uplot', 'dist', 'uPlot.min.css'), 'utf8')));
+    assert.match(readFileSync(join(root, 'media', 'inspector.css'), 'utf8'), /@import url\('uplot\.css'\);/);
   });
 });

@@ -1,0 +1,118 @@
+/**
+ * The text of a card: the head (collapse toggle, layer name, path, badges), the sentence that explains the
+ * layer, its warnings, the meta line and the change since the previous step. Updated in place at every step,
+ * only where the text changed.
+ */
+import type { LayerSnapshot } from '../src/shared/protocol';
+import { el, icon, setHidden, setText, uid } from './dom';
+import { explainLayer, layerBadges, warningExplanation, warningTitle } from './explain';
+import { count, shape, short } from './format';
+import type { LayerDelta } from './layerDelta';
+
+export class CardSummary {
+  readonly head = el('div', 'card-head');
+  readonly toggleBtn: HTMLButtonElement;
+  readonly why = el('p', 'why');
+  readonly warnings = el('ul', 'warnings');
+  readonly meta = el('p', 'meta');
+  readonly delta = el('p', 'delta');
+  /** the id of the layer name (the card's accessible name) */
+  readonly nameId = uid('name');
+  private readonly chevron = icon('chevron-down');
+  private readonly nameEl: HTMLElement;
+  private readonly pathEl = el('span', 'layer-path');
+  private readonly badgesEl = el('span', 'badges');
+  private badgeSig = '';
+  private warnSig = '';
+
+  constructor(bodyId: string, onToggle: () => void) {
+    this.toggleBtn = el('button', 'card-toggle', null, {
+      type: 'button',
+      'aria-expanded': 'true',
+      'aria-controls': bodyId,
+    });
+    this.nameEl = el('span', 'layer-name', null, { id: this.nameId });
+    this.toggleBtn.append(this.chevron, this.nameEl);
+    this.toggleBtn.addEventListener('click', onToggle);
+    this.head.append(this.toggleBtn, this.pathEl, this.badgesEl);
+    this.warnings.setAttribute('aria-label', 'warnings');
+  }
+
+  setCollapsed(c: boolean): void {
+    this.toggleBtn.setAttribute('aria-expanded', String(!c));
+    this.chevron.className = `codicon codicon-${c ? 'chevron-right' : 'chevron-down'}`;
+  }
+
+  update(l: LayerSnapshot, prev: LayerSnapshot | null, d: LayerDelta | null, prevStepIndex: number): void {
+    setText(this.nameEl, l.name);
+    setText(this.pathEl, l.path.length > 1 ? l.path.join(' › ') : '');
+    this.pathEl.title = l.path.join(' › ');
+    this.updateBadges(l);
+    setText(this.why, explainLayer(l, prev));
+    this.updateWarnings(l);
+
+    const parts = [
+      `${count(l.channels)} channel${l.channels === 1 ? '' : 's'}`,
+      `axis ${l.axis}`,
+      `momentum ${l.momentum}`,
+      `epsilon ${l.epsilon}`,
+    ];
+    if (l.lastCall)
+      parts.push(`last call: ${l.lastCall.training ? 'training' : 'inference'}, input ${shape(l.lastCall.inputShape)}`);
+    if (l.lastTrainingCall && !(l.lastCall && l.lastCall.training))
+      parts.push(`last training call: input ${shape(l.lastTrainingCall.inputShape)}`);
+    if (!l.gamma) parts.push('no gamma (scale: false)');
+    if (!l.beta) parts.push('no beta (center: false)');
+    setText(this.meta, parts.join(' · '));
+
+    let dt: string;
+    if (d) {
+      dt =
+        d.changed === 0
+          ? `Since step ${prevStepIndex}: no channel of the moving statistics changed.`
+          : `Since step ${prevStepIndex}: ${count(d.changed)} of ${count(l.channels)} channels changed · max |Δ moving mean| ${short(d.maxMean)} · max |Δ moving variance| ${short(d.maxVar)}`;
+    } else if (prev) dt = `The layer's shape changed since step ${prevStepIndex}.`;
+    else
+      dt = l.movingUpdated
+        ? 'First step seen: the moving statistics differ from their initial values.'
+        : 'First step seen: nothing to compare with yet.';
+    setText(this.delta, dt);
+    this.delta.classList.toggle('has-changes', !!d && d.changed > 0);
+  }
+
+  private updateBadges(l: LayerSnapshot): void {
+    const badges = layerBadges(l);
+    const sig = badges.map((b) => b.tone + b.text).join('|');
+    if (sig === this.badgeSig) return;
+    this.badgeSig = sig;
+    const spans = this.badgesEl.children;
+    while (spans.length > badges.length) spans[spans.length - 1].remove();
+    badges.forEach((b, i) => {
+      let s = spans[i] as HTMLElement | undefined;
+      if (!s) this.badgesEl.append((s = el('span')));
+      const cls = `badge tone-${b.tone}`;
+      if (s.className !== cls) s.className = cls;
+      setText(s, b.text);
+      if (s.title !== b.title) s.title = b.title;
+    });
+  }
+
+  private updateWarnings(l: LayerSnapshot): void {
+    const wsig = l.warnings.map((w) => w.code + '\u0000' + w.message).join('\u0001');
+    if (wsig === this.warnSig) return;
+    this.warnSig = wsig;
+    const frag = document.createDocumentFragment();
+    for (const w of l.warnings) {
+      const li = el('li', `warning warning-${w.code}`);
+      li.dataset.code = w.code;
+      const title = el('strong', null, warningTitle(w.code));
+      const msg = el('span', 'warning-message', w.message);
+      const code = el('code', 'warning-code', w.code);
+      const ex = el('p', 'warning-explain', warningExplanation(w.code));
+      li.append(icon('warning'), title, el('span', null, ' '), code, el('span', null, ': '), msg, ex);
+      frag.append(li);
+    }
+    this.warnings.replaceChildren(frag);
+    setHidden(this.warnings, l.warnings.length === 0);
+  }
+}
