@@ -7,8 +7,7 @@
  * draw. The y axis is ours (axisRange: float noise around a constant draws flat); uPlot draws the lines (min/max
  * per pixel column when there are more points than pixels), dots when there is room and the axes.
  * A chart is drawn synchronously (uPlot's batch) at the size the panel's ResizeObserver reported: no layout
- * read while drawing. (One unit of ~250 lines: the uPlot options, the data conversion and the draw hook
- * share one chart's state.)
+ * read while drawing.
  */
 import uPlot from 'uplot';
 import { type Range, rangeOf } from './axisRange';
