@@ -6,14 +6,14 @@
  *
  * Rendering: a step message is ingested at once (unpack + timeline) and a render is scheduled as a task;
  * steps that arrive faster than the panel renders are coalesced (only the latest is drawn). A render
- * updates text in place (only what changed) and redraws the charts of the expanded cards that are on or
+ * updates text in place (only what changed) and redraws the canvases of the expanded cards that are on or
  * near the screen. A card builds its charts the first time it is drawn; cards scrolled into view or
  * expanded are drawn then. After each render: { type: 'rendered', stepIndex, ms } (ms: from the message
  * event to the end of the render).
  */
 import type { HostToWebview, WebviewToHost } from '../src/shared/protocol';
 import type { CardHost, LayerCard } from './card';
-import { type ChartTheme, readTheme } from './chartTheme';
+import { type ChartTheme, readTheme } from './charts';
 import { el, setHidden, setText } from './dom';
 import { Header } from './header';
 import { LayerList } from './layerList';
@@ -113,8 +113,8 @@ export class App implements CardHost {
   setChannel(key: string, ch: number): void {
     this.state.setChannel(key, ch);
   }
-  observePlots(card: LayerCard, boxes: HTMLElement[]): void {
-    this.list.observePlots(card, boxes);
+  observeCanvases(card: LayerCard, canvases: HTMLCanvasElement[]): void {
+    this.list.observeCanvases(card, canvases);
   }
   layoutChanged(): void {
     this.list.layoutChanged();

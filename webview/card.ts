@@ -1,14 +1,14 @@
 /**
  * One card per BatchNormalization layer. The DOM of a card is built once and updated in place at every
  * step (text only where it changed); its charts, table and timeline are drawn lazily, only while the card
- * is expanded and on screen (the panel decides, see layerList.ts), and their charts are reused.
+ * is expanded and on screen (the panel decides, see layerList.ts), and their canvases are reused.
  * The parts: cardSummary.ts (head, explanation, warnings, change since the previous step), channelCharts.ts,
  * numberTable.ts (exact numbers) and cardTimeline.ts (across steps).
  */
 import type { LayerSnapshot } from '../src/shared/protocol';
 import { CardTimeline, type TimelineHost } from './cardTimeline';
 import { ChannelCharts } from './channelCharts';
-import type { ChartTheme } from './chartTheme';
+import type { ChartTheme } from './charts';
 import { CardSummary } from './cardSummary';
 import { button, el, setHidden, setText, uid } from './dom';
 import { type LayerDelta, layerDelta } from './layerDelta';
@@ -22,8 +22,8 @@ export interface CardHost extends TimelineHost {
   setTable(key: string, on: boolean): void;
   /** something changed the layout: draw what became visible */
   layoutChanged(): void;
-  /** the card built its plots: watch their sizes */
-  observePlots(card: LayerCard, boxes: HTMLElement[]): void;
+  /** the card built its canvases: watch their sizes */
+  observeCanvases(card: LayerCard, canvases: HTMLCanvasElement[]): void;
 }
 
 export class LayerCard {
@@ -104,7 +104,7 @@ export class LayerCard {
     this.charts.build();
     this.timeline.build();
     if (this.layer) this.refreshLabels(this.layer);
-    this.host.observePlots(this, this.plotBoxes());
+    this.host.observeCanvases(this, this.canvases());
   }
 
   private refreshLabels(l: LayerSnapshot): void {
@@ -157,21 +157,15 @@ export class LayerCard {
     this.timelineDirty = true;
   }
 
-  /** the plots whose CSS size the panel watches (ResizeObserver) */
-  plotBoxes(): HTMLElement[] {
-    return [...this.charts.plotBoxes(), ...this.timeline.plotBoxes()];
+  /** the canvases whose CSS size the panel watches (ResizeObserver) */
+  canvases(): HTMLCanvasElement[] {
+    return [...this.charts.canvases(), ...this.timeline.canvases()];
   }
 
-  /** a plot got a new CSS size (from the panel's ResizeObserver: no layout read here) */
-  resized(box: HTMLElement, w: number, h: number): void {
-    if (this.charts.resized(box, w, h)) this.dirty = true;
-    if (this.timeline.resized(box, w, h)) this.timelineDirty = true;
-  }
-
-  /** the card is gone: free its charts */
-  destroy(): void {
-    this.charts.destroy();
-    this.timeline.destroy();
+  /** a canvas got a new CSS size (from the panel's ResizeObserver: no layout read here) */
+  resized(canvas: HTMLCanvasElement, w: number, h: number): void {
+    if (this.charts.resized(canvas, w, h)) this.dirty = true;
+    if (this.timeline.resized(canvas, w, h)) this.timelineDirty = true;
   }
 
   /** Draws charts or table, and the timeline, if needed (canvas sizes are cached: no layout read). */

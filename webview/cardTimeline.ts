@@ -4,7 +4,7 @@
  */
 import type { LayerSnapshot } from '../src/shared/protocol';
 import { ChartFigure, prec } from './chartFigure';
-import type { ChartTheme } from './chartTheme';
+import { type ChartTheme, drawTimeline, prepare, timelineIndexAt } from './charts';
 import { el, setText, uid } from './dom';
 import { count } from './format';
 import type { History, Series } from './history';
@@ -51,22 +51,18 @@ export class CardTimeline {
   /** builds the two figures (once) */
   build(): void {
     for (const which of ['mean', 'variance'] as const) {
-      const f = new ChartFigure(`chart timeline-${which}`, 'steps', 2, (i) => this.hover(which, i));
+      const f: ChartFigure = new ChartFigure(`chart timeline-${which}`, (x) => this.hover(which, f, x));
       this.figs.push({ which, f });
       this.charts.append(f.fig);
     }
   }
 
-  plotBoxes(): HTMLElement[] {
-    return this.figs.map((t) => t.f.box);
+  canvases(): HTMLCanvasElement[] {
+    return this.figs.map((t) => t.f.canvas);
   }
 
-  destroy(): void {
-    for (const t of this.figs) t.f.plot.destroy();
-  }
-
-  resized(box: HTMLElement, w: number, h: number): boolean {
-    const t = this.figs.find((t) => t.f.box === box);
+  resized(canvas: HTMLCanvasElement, w: number, h: number): boolean {
+    const t = this.figs.find((t) => t.f.canvas === canvas);
     return !!t && t.f.resized(w, h);
   }
 
@@ -114,19 +110,20 @@ export class CardTimeline {
         done = false;
         continue;
       }
-      f.plot.draw(
-        t,
-        f.w,
-        f.h,
-        s.steps.length,
-        s.steps,
-        [
-          { data: which === 'mean' ? s.meanMM : s.meanMV, color: t.moving },
-          { data: which === 'mean' ? s.chMM : s.chMV, color: t.batch, dashed: true },
-        ],
-        null,
-        which === 'variance',
-      );
+      const ctx = prepare(f.canvas, f.w, f.h);
+      if (ctx)
+        drawTimeline(
+          ctx,
+          t,
+          f.w,
+          f.h,
+          s.steps,
+          [
+            { data: which === 'mean' ? s.meanMM : s.meanMV, color: t.moving },
+            { data: which === 'mean' ? s.chMM : s.chMV, color: t.batch, dashed: true },
+          ],
+          which === 'variance',
+        );
     }
     return done;
   }
@@ -143,9 +140,11 @@ export class CardTimeline {
     this.picked();
   }
 
-  private hover(which: Which, i: number): string {
+  private hover(which: Which, f: ChartFigure, x: number): string {
     const s = this.series;
-    if (!s || i >= s.steps.length) return '';
+    if (!s) return '';
+    const i = timelineIndexAt(f.canvas.clientWidth, x, s.steps);
+    if (i < 0) return '';
     const mean = which === 'mean' ? s.meanMM : s.meanMV;
     const chan = which === 'mean' ? s.chMM : s.chMV;
     return `step ${s.steps[i]}: mean over channels ${prec(mean[i])} · channel ${this.host.channel(this.key)} ${prec(chan[i])}`;

@@ -4,8 +4,7 @@
  */
 import type { LayerSnapshot } from '../src/shared/protocol';
 import { ChartFigure, type LegendItem, prec } from './chartFigure';
-import type { ChartTheme } from './chartTheme';
-import type { PlotSeries } from './plot';
+import { type ChannelSeries, type ChartTheme, channelAt, drawChannels, prepare } from './charts';
 import { el, setText } from './dom';
 import { count, shape } from './format';
 import type { LayerDelta } from './layerDelta';
@@ -30,28 +29,19 @@ export class ChannelCharts {
   /** builds the four figures (once) */
   build(): void {
     for (const kind of KINDS) {
-      const f = new ChartFigure(
-        `chart chart-${kind}`,
-        'channels',
-        kind === 'mean' || kind === 'variance' ? 2 : 1,
-        (i) => this.hover(kind, i),
-      );
+      const f: ChartFigure = new ChartFigure(`chart chart-${kind}`, (x) => this.hover(kind, f, x));
       this.figs.push({ kind, f });
       this.grid.append(f.fig);
     }
   }
 
-  plotBoxes(): HTMLElement[] {
-    return this.figs.map((c) => c.f.box);
+  canvases(): HTMLCanvasElement[] {
+    return this.figs.map((c) => c.f.canvas);
   }
 
-  destroy(): void {
-    for (const c of this.figs) c.f.plot.destroy();
-  }
-
-  /** true when `box` is one of these charts' plot and its size changed */
-  resized(box: HTMLElement, w: number, h: number): boolean {
-    const c = this.figs.find((c) => c.f.box === box);
+  /** true when `canvas` is one of these charts and its size changed */
+  resized(canvas: HTMLCanvasElement, w: number, h: number): boolean {
+    const c = this.figs.find((c) => c.f.canvas === canvas);
     return !!c && c.f.resized(w, h);
   }
 
@@ -114,7 +104,7 @@ export class ChannelCharts {
     const d = this.data.delta;
     let done = true;
     for (const { kind, f } of this.figs) {
-      let series: PlotSeries[];
+      let series: ChannelSeries[];
       let marks: Uint8Array | null = null;
       switch (kind) {
         case 'mean':
@@ -141,15 +131,18 @@ export class ChannelCharts {
         done = false;
         continue;
       }
-      f.plot.draw(t, f.w, f.h, l.channels, null, series, marks, kind === 'variance');
+      const ctx = prepare(f.canvas, f.w, f.h);
+      if (ctx) drawChannels(ctx, t, f.w, f.h, l.channels, series, marks, kind === 'variance');
     }
     return done;
   }
 
-  /** the readout under the pointer: the values of channel i */
-  private hover(kind: ChartKind, i: number): string {
+  /** the readout under the pointer: the values of the channel at CSS x */
+  private hover(kind: ChartKind, f: ChartFigure, x: number): string {
     const l = this.data.layer;
-    if (!l || i >= l.channels) return '';
+    if (!l) return '';
+    const i = channelAt(f.canvas.clientWidth, x, l.channels);
+    if (i < 0) return '';
     const call = l.lastCall;
     const d = this.data.delta;
     let text = `ch ${i}: `;

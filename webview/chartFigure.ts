@@ -1,10 +1,7 @@
 /**
- * One chart <figure> of a card: a legend (rebuilt only when its items change), the plot (plot.ts: uPlot in a
- * block whose CSS size comes from the panel's ResizeObserver, so drawing never reads layout) and a readout of
- * the values under the pointer. The plot is an image with an accessible name; the exact numbers are in the
- * card's table.
+ * One chart <figure> of a card: a legend (rebuilt only when its items change), the plot canvas (its CSS size
+ * comes from the panel's ResizeObserver, so drawing never reads layout) and a hover readout.
  */
-import { Plot } from './plot';
 import { el, setText } from './dom';
 import { exact } from './format';
 
@@ -14,25 +11,24 @@ export type LegendItem = [string, string, boolean];
 export class ChartFigure {
   readonly fig: HTMLElement;
   readonly legend: HTMLElement;
-  /** the block the plot fills (observed for its size) */
-  readonly box: HTMLElement;
-  readonly plot: Plot;
+  readonly canvas: HTMLCanvasElement;
   readonly readout: HTMLElement;
-  /** CSS size of the box as last reported by the ResizeObserver (0 until laid out) */
+  /** CSS size of the canvas as last reported by the ResizeObserver (0 until laid out) */
   w = 0;
   h = 0;
   private legendSig = '';
 
-  /** `hover(i)`: the readout's text for point i of the plot's data */
-  constructor(cls: string, kind: 'channels' | 'steps', nSeries: number, hover: (i: number) => string) {
+  /** `onHover` gets the CSS x of the pointer on the canvas and returns the readout's text */
+  constructor(cls: string, onHover: (x: number) => string) {
     this.fig = el('figure', cls);
     this.legend = el('figcaption', 'legend');
-    this.box = el('div', 'plot-box');
-    this.box.setAttribute('role', 'img');
+    this.canvas = el('canvas', 'plot');
+    this.canvas.setAttribute('role', 'img');
     this.readout = el('div', 'readout');
     this.readout.setAttribute('aria-hidden', 'true');
-    this.fig.append(this.legend, this.box, this.readout);
-    this.plot = new Plot(this.box, kind, nSeries, (i) => setText(this.readout, i < 0 ? '' : hover(i)));
+    this.fig.append(this.legend, this.canvas, this.readout);
+    this.canvas.addEventListener('mousemove', (e) => setText(this.readout, onHover(e.offsetX)));
+    this.canvas.addEventListener('mouseleave', () => setText(this.readout, ''));
   }
 
   /** rebuilds the legend only when its items changed */
@@ -49,7 +45,7 @@ export class ChartFigure {
   }
 
   setLabel(label: string): void {
-    if (this.box.getAttribute('aria-label') !== label) this.box.setAttribute('aria-label', label);
+    if (this.canvas.getAttribute('aria-label') !== label) this.canvas.setAttribute('aria-label', label);
   }
 
   /** a new CSS size from the ResizeObserver; true when it changed */

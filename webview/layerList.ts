@@ -1,7 +1,7 @@
 /**
  * The overview: the list of layer cards in model order (built once per layer, updated in place), the filter
  * row (filter box, count, collapse/expand all), and which cards get drawn. It never reads layout: which cards
- * are on (or near) the screen comes from an IntersectionObserver, plot sizes from a ResizeObserver, and
+ * are on (or near) the screen comes from an IntersectionObserver, canvas sizes from a ResizeObserver, and
  * off-screen cards skip style/layout/paint (CSS content-visibility).
  */
 import type { LayerSnapshot, StepSnapshot } from '../src/shared/protocol';
@@ -21,7 +21,7 @@ export class LayerList {
   private visible = new Set<LayerCard>();
   private io: IntersectionObserver | null = null;
   private ro: ResizeObserver;
-  private plotOwner = new WeakMap<Element, LayerCard>();
+  private canvasOwner = new WeakMap<HTMLCanvasElement, LayerCard>();
   private layoutScheduled = false;
 
   constructor(
@@ -55,24 +55,24 @@ export class LayerList {
     if ('IntersectionObserver' in window) {
       this.io = new IntersectionObserver((entries) => this.onIntersect(entries), { rootMargin: '300px 0px' });
     }
-    // plot sizes come from a ResizeObserver (delivered after layout, before paint): drawing never reads layout
+    // canvas sizes come from a ResizeObserver (delivered after layout, before paint): drawing never reads layout
     this.ro = new ResizeObserver((entries) => {
       const touched = new Set<LayerCard>();
       for (const e of entries) {
-        const card = this.plotOwner.get(e.target);
+        const card = this.canvasOwner.get(e.target as HTMLCanvasElement);
         if (!card) continue;
-        card.resized(e.target as HTMLElement, e.contentRect.width, e.contentRect.height);
+        card.resized(e.target as HTMLCanvasElement, e.contentRect.width, e.contentRect.height);
         touched.add(card);
       }
       for (const c of touched) if (c.shown && !c.collapsed) c.draw();
     });
   }
 
-  /** the card built its plots: watch their sizes */
-  observePlots(card: LayerCard, boxes: HTMLElement[]): void {
-    for (const b of boxes) {
-      this.plotOwner.set(b, card);
-      this.ro.observe(b);
+  /** the card built its canvases: watch their sizes */
+  observeCanvases(card: LayerCard, canvases: HTMLCanvasElement[]): void {
+    for (const cv of canvases) {
+      this.canvasOwner.set(cv, card);
+      this.ro.observe(cv);
     }
   }
 
@@ -94,10 +94,9 @@ export class LayerList {
 
   private drop(c: LayerCard): void {
     this.io?.unobserve(c.root);
-    for (const b of c.plotBoxes()) this.ro.unobserve(b);
+    for (const cv of c.canvases()) this.ro.unobserve(cv);
     this.visible.delete(c);
     c.root.remove();
-    c.destroy();
   }
 
   /** no step: no cards */
@@ -191,7 +190,7 @@ export class LayerList {
 
   /**
    * Draws the expanded, shown cards that are on (or near) the screen, as the IntersectionObserver last
-   * reported them. No layout read: plot sizes are cached from the ResizeObserver.
+   * reported them. No layout read: canvas sizes are cached from the ResizeObserver.
    */
   drawVisible(): void {
     for (const c of this.visible) if (c.shown && !c.collapsed && (c.dirty || c.timelineDirty)) c.draw();

@@ -6,10 +6,8 @@ import { explainLayer, layerBadges, warningExplanation, isBatchOfOne } from '../
 import { History, layerKeys } from '../../webview/history';
 import { layerDelta } from '../../webview/layerDelta';
 import { count, exact, short } from '../../webview/format';
-import { axisRange } from '../../webview/axisRange';
+import { axisRange } from '../../webview/charts';
 import { panelHtml } from '../../src/extension/panelHtml';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 
 const f = (a: number[]) => Float32Array.from(a);
 
@@ -332,23 +330,5 @@ describe('panelHtml', () => {
     });
     assert.ok(!h.includes('unsafe-inline'));
     assert.match(h, /style-src https:\/\/a\.example; font-src/);
-  });
-});
-
-describe("the charts' stylesheet", () => {
-  it('media/uplot.css has the rules of the installed uplot (uPlot.min.css), formatting aside', () => {
-    const root = join(__dirname, '..', '..');
-    const norm = (css: string) =>
-      css
-        .replace(/\/\*[\s\S]*?\*\//g, '')
-        .replace(/'/g, '"')
-        .replace(/\s+/g, '')
-        .replace(/;}/g, '}')
-        .toLowerCase();
-    const copy = readFileSync(join(root, 'media', 'uplot.css'), 'utf8');
-    const pkg = JSON.parse(readFileSync(join(root, 'node_modules', 'uplot', 'package.json'), 'utf8'));
-    assert.match(copy, new RegExp(`^/\\* uPlot ${pkg.version.replace(/\./g, '\\.')} stylesheet`));
-    assert.equal(norm(copy), norm(readFileSync(join(root, 'node_modules', 'uplot', 'dist', 'uPlot.min.css'), 'utf8')));
-    assert.match(readFileSync(join(root, 'media', 'inspector.css'), 'utf8'), /@import url\('uplot\.css'\);/);
   });
 });
