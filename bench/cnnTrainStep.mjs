@@ -13,6 +13,7 @@
 // cpu + our kernels: median of 3 after 1 warm-up; stock cpu: ONE step, no warm-up (a step takes about a
 // minute, a warm-up is not affordable), measured after the cpu phases above so the JIT has seen the
 // other kernels (this favours the stock figure, so the ratio is conservative).
+// One benchmark: the model, its stock and wasm runs and the report share one setup, so it is one unit.
 import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';

@@ -7,6 +7,8 @@
  *   steps     engine cost per step through the real worker: pause + snapshot + pack + transfer + unpack
  *             + resume, for 10 BN layers x 512 channels and a ResNet-50-sized state (53 layers, 26,560 channels)
  *   cold      spawn -> first snapshot of a tiny script (EngineSession, dist/worker.js)
+ *
+ * One unit: the three parts share the models, the worker setup and the timing helpers.
  */
 import * as tf from '@tensorflow/tfjs';
 import * as tfWasm from '@tensorflow/tfjs-backend-wasm';

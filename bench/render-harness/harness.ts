@@ -3,6 +3,8 @@
  * - a fake `acquireVsCodeApi` (state kept in sessionStorage, so a reload restores it like VS Code does);
  * - `window.__bn`: plays the extension host (posts HostToWebview messages with packed steps, records what
  *   the panel posts back) and runs the render benchmark in the page.
+ *
+ * One unit: the page-side half of one benchmark (messages in, timings out).
  */
 import type { HostToWebview, SessionInfo, StepSnapshot, WebviewToHost } from '../../src/shared/protocol';
 import { packStep } from '../../src/shared/snapshotCodec';

@@ -11,6 +11,7 @@
 //   await vs.webview().locator('h1').waitFor();
 //   await vs.screenshot('panel-dark');                    // test-results/screenshots/panel-dark.png
 //   await vs.close();
+// One unit: every UI test uses this one object; its parts (server, browser, workbench actions) share its state.
 import { cpSync, existsSync, mkdirSync, rmSync } from 'fs';
 import { basename, join } from 'path';
 import type { BrowserContext, FrameLocator, Locator, Page } from 'playwright-core';

@@ -10,6 +10,7 @@
 //   BN_DOCS_SCREENSHOT=1 node scripts/vscode-host.mjs ui test/e2e/panel.e2e.ts   # also rewrites docs/screenshot.png
 //
 // Screenshots (every run, git-ignored): test-results/screenshots/panel-*.png.
+// One suite file per area (the panel): its cases share one workbench and the CLI reference, so it is one unit.
 import * as assert from 'assert';
 import { execFile } from 'child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'fs';

@@ -3,6 +3,8 @@
  * every captured number checked against an independent float64 reference (./reference.ts) computed
  * from the input data read back once; where capture mode holds the exact tensors tfjs used, the moving
  * update is also reproduced bit-for-bit in float32 from the captured batch statistics.
+ *
+ * One suite file per area (the instrument): its cases share the models, backends and the float64 reference.
  */
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

@@ -2,6 +2,8 @@
  * bn-inspect end to end: the real CLI (dist/cli.js) as a child process, real tfjs in its worker.
  * Every example and a set of bad inputs, each document checked against the bn-inspector/v1 contract,
  * and the numbers of the examples checked against a float64 reference of the formulas.
+ *
+ * One suite file per area (the CLI): its cases share the harness (cliHarness.ts) and the contract checks.
  */
 import * as assert from 'node:assert/strict';
 import { readdirSync, readFileSync, symlinkSync } from 'node:fs';

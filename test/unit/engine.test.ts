@@ -2,6 +2,8 @@
  * The host API of the engine (EngineSession) against the real worker (dist/worker.js) and real tfjs:
  * pause / resume / stop, run to a line, hit counts, limits, crashes, console order, unsaved text,
  * and no tensor leak over 1,000 steps.
+ *
+ * One suite file per area (the engine host API): its cases share the worker setup.
  */
 import * as assert from 'node:assert/strict';
 import { realpathSync, symlinkSync } from 'node:fs';

@@ -3,6 +3,8 @@
  * loops of the textbook formulas) and against the stock tfjs cpu kernel; whole-model gradients on
  * wasm-with-ours against stock cpu; models that could not train on wasm now do; no tensor leak;
  * the same in a worker_threads Worker with setWasmPaths, as the bundle runs it.
+ *
+ * One suite file per area (the kernels): its cases share the float64 reference and the backends.
  */
 import * as assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';

@@ -5,6 +5,7 @@
 // CHROMIUM_PATH): without it these tests FAIL (Debian/Ubuntu: `apt-get install chromium`), unless
 // BN_SKIP_CHROMIUM_TESTS=1 is set, which skips them with a loud notice on stderr (a deliberate opt-out, never the
 // default). Screenshots go to test-results/screenshots/ (git-ignored).
+// One suite file per area (the panel in Chromium): its cases share one browser and page set-up.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';

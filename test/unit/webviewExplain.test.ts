@@ -1,5 +1,6 @@
 // Pure parts of the inspector panel, in Node: the "why" sentence, badges, warning texts, the delta since the
 // previous step, the bounded timeline history, number formatting and the page's CSP.
+// One suite file per area (the panel's pure logic): its cases share the snapshot builders.
 import assert from 'node:assert/strict';
 import type { LayerSnapshot, StepSnapshot } from '../../src/shared/protocol';
 import { explainLayer, layerBadges, warningExplanation, isBatchOfOne } from '../../webview/explain';

@@ -1,4 +1,5 @@
 // The session, in a real VS Code extension host: runs, steps, stops, errors, unsaved edits, export, workers.
+// One suite file per area (the session): its cases share the fixtures and the extension's test API.
 import * as assert from 'assert';
 import { execFile } from 'child_process';
 import * as fs from 'fs';
