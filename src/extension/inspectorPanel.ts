@@ -10,7 +10,8 @@ import { CMD } from './commandIds';
 import type { HostUi } from './hostUi';
 import { panelHtml } from './panelHtml';
 import type { ScriptSession } from './session';
-import type { Sessions } from './sessions';
+import { samePath, type Sessions } from './sessions';
+import { parseWebviewMessage } from '../shared/webviewMessages';
 
 export const VIEW_TYPE = 'batchnormInspector.panel';
 /** a reset carries at most this many bytes of history (the newest steps) */
@@ -92,7 +93,10 @@ export class InspectorPanel implements vscode.Disposable {
     w.options = this.webviewOptions();
     this.panelSubs.forEach((d) => d.dispose());
     this.panelSubs = [
-      w.onDidReceiveMessage((m: WebviewToHost) => this.onMessage(m)),
+      w.onDidReceiveMessage((raw: unknown) => {
+        const m = parseWebviewMessage(raw);
+        if (m) this.onMessage(m);
+      }),
       panel.onDidDispose(() => {
         if (this.panel !== panel) return;
         this.panel = undefined;
@@ -190,11 +194,19 @@ export class InspectorPanel implements vscode.Disposable {
         break;
       }
       case 'revealLine':
-        void this.revealLine(m.file, m.line);
+        // only a file of the panel's run (its script, the user files it ran, its error's file)
+        if (this.runFiles().some((f) => samePath(f, m.file))) void this.revealLine(m.file, m.line);
         break;
       case 'rendered': // the panel's time for a render: nothing to do here (the render benchmark and tests watch it)
         break;
     }
+  }
+
+  /** the files the panel may show lines of: the session's script, its user files and its error's file */
+  private runFiles(): string[] {
+    const s = this.session;
+    if (!s) return this.restoredScript ? [this.restoredScript] : [];
+    return [s.scriptPath, ...Object.keys(s.stepPoints), ...(s.error?.file ? [s.error.file] : [])];
   }
 
   private async revealLine(file: string, line: number): Promise<void> {
