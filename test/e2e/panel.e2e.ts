@@ -380,6 +380,20 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
     }
   }
 
+  test("the header's line link puts the editor's cursor on the step's line (the host accepts the panel's reveal request)", async function () {
+    this.timeout(120_000);
+    const line = lineOf(join(vs.workspace, 'frozen-predict.ts'), 'model.predict(');
+    // the script's editor is in the first group, the panel beside it: focus the editor without covering the panel
+    await vs.runCommand('View: Focus First Editor Group');
+    await vs.page.keyboard.press('Control+Home');
+    const selection = vs.page.locator('[id="status.editor.selection"]');
+    await selection.filter({ hasText: /Ln 1,/ }).waitFor({ timeout: 30_000 });
+    const link = panel().locator('button.line-link');
+    assert.match((await link.textContent()) ?? '', new RegExp(`\\b${line}\\b`), 'the link names the step line');
+    await link.click();
+    await selection.filter({ hasText: new RegExp(`Ln ${line},`) }).waitFor({ timeout: 30_000 });
+  });
+
   // ---- 2. light and dark ----------------------------------------------------------------------------------
 
   test('the panel follows the light and the dark theme (screenshots)', async function () {

@@ -563,7 +563,10 @@ describe('webview: the inspector panel in Chromium', function () {
     await ch.fill('2');
     await ch.press('Enter');
     await page.getByLabel('Filter layers by name or path').fill('bn');
-    await page.waitForTimeout(150); // setState is debounced (50 ms)
+    // setState is debounced (50 ms): wait for the save itself, not a fixed time (a loaded machine took longer)
+    await page.waitForFunction(
+      () => JSON.parse(sessionStorage.getItem('bn-harness-vscode-state') ?? 'null')?.filter === 'bn',
+    );
     const saved = await page.evaluate(() => JSON.parse(sessionStorage.getItem('bn-harness-vscode-state')!));
     assert.deepEqual(saved.collapsed, ['model1/frozen_bn']);
     assert.deepEqual(saved.tables, ['model1/train_bn']);
