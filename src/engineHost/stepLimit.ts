@@ -7,9 +7,9 @@
  * the worker at once. A 'line' policy resolves as the worker resolves it (src/worker/worker.ts, resolvePolicy):
  * the first step point, in source order, at or after the line of that file.
  */
-import { realpathSync } from 'node:fs';
 import type { PausePolicy, StepPoint } from '../shared/protocol';
 import type { StepHeader } from '../shared/snapshotCodec';
+import { realPath } from './filePaths';
 
 /**
  * A 'line' policy with its file named as the worker names it. The worker knows an imported file by the path its
@@ -22,14 +22,6 @@ export function inWorkerTerms(p: PausePolicy, stepPoints: Record<string, StepPoi
   const real = realPath(p.file);
   const known = real && Object.keys(stepPoints).find((f) => realPath(f) === real);
   return known ? { ...p, file: known } : p;
-}
-
-function realPath(f: string): string | null {
-  try {
-    return realpathSync(f);
-  } catch {
-    return null; // not on disk (an untitled editor)
-  }
 }
 
 export const PAUSE_AT_EVERY_STEP: PausePolicy = { kind: 'next' };

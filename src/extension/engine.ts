@@ -10,6 +10,8 @@ import {
 } from '../engineHost/engineSession';
 import type { Backend, PausePolicy, StepPoint } from '../shared/protocol';
 
+export { samePath } from '../engineHost/filePaths';
+
 export type { EngineRunResult, EngineSessionOptions, PackedStep };
 
 export interface EngineHandlers {

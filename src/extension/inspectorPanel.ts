@@ -10,7 +10,8 @@ import { CMD } from './commandIds';
 import type { HostUi } from './hostUi';
 import { panelHtml } from './panelHtml';
 import type { ScriptSession } from './session';
-import { samePath, type Sessions } from './sessions';
+import { samePath } from './engine';
+import type { Sessions } from './sessions';
 import { parseWebviewMessage } from '../shared/webviewMessages';
 
 export const VIEW_TYPE = 'batchnormInspector.panel';

@@ -3,13 +3,13 @@
  * bar and the commands without a script follow it), and every worker that has not ended yet. Starting a session,
  * letting go of old ended ones, and telling the user how a session ended (output, message, diagnostic) live here.
  */
-import { realpathSync } from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { Backend, PausePolicy } from '../shared/protocol';
 import type { RunDiagnostics } from './diagnostics';
 import type { UserMessages } from './messages';
 import type { RunProgress } from './progress';
+import { samePath } from './engine';
 import { ScriptSession } from './session';
 
 const HISTORY_BYTES = 256 * 1024 * 1024;
@@ -207,22 +207,4 @@ function settings(uri: vscode.Uri): { backend: Backend; memoryMb: number; histor
   const memoryMb = Math.max(128, Math.floor(c.get<number>('workerMemoryMb', 2048)));
   const historySteps = Math.max(10, Math.floor(c.get<number>('historySteps', 1000)));
   return { backend, memoryMb, historySteps };
-}
-
-/**
- * Whether two paths name the same file. The worker names files by their real path (as its bundler resolved them),
- * the editor by the path the folder was opened through, which may pass a symlink: compare real paths.
- */
-export function samePath(a: string, b: string): boolean {
-  const norm = (p: string) => (process.platform === 'win32' || process.platform === 'darwin' ? p.toLowerCase() : p);
-  if (norm(a) === norm(b)) return true;
-  return norm(realPath(a)) === norm(realPath(b));
-}
-
-function realPath(p: string): string {
-  try {
-    return realpathSync.native(p);
-  } catch {
-    return p;
-  }
 }
