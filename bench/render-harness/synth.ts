@@ -164,6 +164,7 @@ export class SynthRun {
       return {
         name: st.spec.name,
         path: st.spec.path,
+        source: null,
         axis: -1,
         channels: n,
         momentum: m,
@@ -207,6 +208,7 @@ export function stepFromPlain(o: any): StepSnapshot {
     layers: (o.layers as any[]).map((l) => ({
       name: l.name,
       path: l.path ?? [l.name],
+      source: l.source ?? null,
       axis: l.axis ?? -1,
       channels: l.channels ?? l.movingMean.length,
       momentum: l.momentum ?? 0.99,

@@ -42,11 +42,23 @@ export interface CallRecord<V = Float32Array> {
   batchVariance: V;
 }
 
+/** A position in a user file (absolute path; 1-based line and column). */
+export interface SourcePosition {
+  file: string;
+  line: number;
+  column: number;
+}
+
 /** The state of one BatchNormalization layer at one step. */
 export interface LayerSnapshot<V = Float32Array> {
   name: string;
   /** enclosing models, outermost first, then the layer's name; [name] for a bare layer */
   path: string[];
+  /**
+   * where the layer was constructed: the innermost stack frame in the user's own files (inside a helper
+   * function: the helper's line); null for a layer made elsewhere (a loaded model)
+   */
+  source: SourcePosition | null;
   axis: number;
   channels: number;
   momentum: number;
@@ -146,6 +158,12 @@ export type WorkerToHost =
   | { type: 'compiled'; stepPoints: Record<string, StepPoint[]>; tfjs: string; backend: Backend }
   /** captured console output of the script, in order */
   | { type: 'console'; stream: 'stdout' | 'stderr'; text: string }
+  /**
+   * a step point was reached but only built a model (every layer apply/call/execute since the previous reach got
+   * symbolic tensors): not a step. Posted once per step point, the first time that happens; `point` indexes
+   * `stepPoints[file]`. A later real step at the same point still comes as a 'step'.
+   */
+  | { type: 'modelBuilding'; file: string; point: number; line: number }
   /** a step: packed StepSnapshot (snapshotCodec.packStep), handed on unchanged to the webview; `paused` = the worker now waits for a command */
   | { type: 'step'; buffer: ArrayBuffer; paused: boolean }
   /** the script finished (normally or by throwing / failing to compile) */

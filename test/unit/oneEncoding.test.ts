@@ -150,6 +150,7 @@ describe('one encoding per step: the worker’s buffer is the one kept and poste
         {
           name: 'bn',
           path: ['m', 'bn'],
+          source: { file: '/tmp/s.ts', line: 4, column: 12 },
           axis: -1,
           channels: 2,
           momentum: 0.99,

@@ -16,6 +16,7 @@ function layer(over: Partial<LayerSnapshot> = {}): LayerSnapshot {
   return {
     name: 'bn',
     path: ['bn'],
+    source: null,
     axis: -1,
     channels: 3,
     momentum: 0.99,
