@@ -50,6 +50,11 @@ export interface EngineSessionEvents {
   /** every step, in order; `paused` = the worker now waits for resume()/stop() */
   step(step: PackedStep, paused: boolean): void;
   console(text: string, stream: 'stdout' | 'stderr'): void;
+  /**
+   * a step point was reached but only built a model (no tensor computed): not a step. Once per step point, the
+   * first time (see WorkerToHost 'modelBuilding'); `point` indexes `stepPoints[file]`
+   */
+  modelBuilding(info: { file: string; point: number; line: number }): void;
   /** exactly once */
   end(result: EngineRunResult): void;
 }

@@ -249,6 +249,9 @@ export class EngineSession {
       case 'console':
         this.onConsole(m.text, m.stream);
         break;
+      case 'modelBuilding':
+        if (!this.endReason) this.listeners.emit('modelBuilding', { file: m.file, point: m.point, line: m.line });
+        break;
       case 'step': {
         if (this.endReason) return; // stopping: steps after the limit are not part of the run
         // the buffer goes on as it came: only its header is read here
