@@ -1,7 +1,7 @@
 /**
  * bn-inspect: the BatchNorm Inspector engine, headless (see the contract, docs/headless-contract.md).
  *
- *   node dist/cli.js run SCRIPT [--json] [--to LINE] [--backend wasm|cpu] [--max-steps N] [--timeout-ms N]
+ *   node dist/cli.js run SCRIPT [--json | --compact | --full] [--to LINE] [--backend wasm|cpu] [--max-steps N] [--timeout-ms N]
  *
  * Exit status: 0 ran to its end (or to --to / --max-steps); 1 the script threw or did not compile;
  * 2 bad arguments; 3 --timeout-ms expired. The arguments are cliArgs.ts; the document runDocument.ts.
@@ -73,7 +73,8 @@ export async function main(argv: string[]): Promise<number> {
   let reachedTo = false;
   const cwd = process.cwd();
   session.on('step', (step, paused) => {
-    if (!args.json) process.stdout.write(formatStep(unpackStep(step.buffer, step.header), { cwd }));
+    if (!args.json)
+      process.stdout.write(formatStep(unpackStep(step.buffer, step.header), { cwd, layout: args.layout }));
     if (paused && args.to !== null) {
       reachedTo = true;
       void session.stop();

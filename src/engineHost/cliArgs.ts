@@ -6,16 +6,24 @@ import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { parseArgs as parseNodeArgs } from 'node:util';
 import { SCHEMA, type Backend } from '../shared/protocol';
+import { COMPACT_ABOVE, type TextLayout } from './textReport';
 
 export const USAGE = `bn-inspect: run a tfjs script and show every BatchNormalization layer's state at each step point
 
 Usage:
-  bn-inspect run SCRIPT [--json] [--to LINE] [--backend wasm|cpu] [--max-steps N] [--timeout-ms N]
+  bn-inspect run SCRIPT [--json | --compact | --full] [--to LINE] [--backend wasm|cpu] [--max-steps N]
+                    [--timeout-ms N]
   bn-inspect --help | --version
 
   SCRIPT            a .ts, .mts, .cts, .js, .mjs or .cjs file that imports @tensorflow/tfjs
                     (the engine provides tfjs: the script's folder needs no node_modules)
   --json            print exactly one JSON document (schema ${SCHEMA}) on stdout
+  --compact         text output: one line per BatchNormalization layer (name, channels, trainable or frozen,
+                    calls, updates, moving stats changed, last call's mode, warning codes)
+  --full            text output: a block per layer (flags, a few channels of each vector)
+                    Default: --full for a step with up to ${COMPACT_ABOVE} layers, --compact above (a block is
+                    ~12 lines: a 50-layer model would print ~600 lines per step). Either way each warning is
+                    explained once per step, after the layers, with the list of layers it concerns.
   --to LINE         stop at the first step point at or after line LINE of SCRIPT, once reached
   --backend B       wasm (default) or cpu
   --max-steps N     stop after N steps
@@ -37,6 +45,8 @@ export interface CliArgs {
   backend: Backend;
   maxSteps: number | null;
   timeoutMs: number | null;
+  /** text output's layout (without --json) */
+  layout: TextLayout;
 }
 
 /** a mistake on the command line: exit status 2 */
@@ -52,6 +62,8 @@ function positiveInt(flag: string, v: string | undefined): number {
 
 const OPTIONS = {
   json: { type: 'boolean' },
+  compact: { type: 'boolean' },
+  full: { type: 'boolean' },
   to: { type: 'string' },
   backend: { type: 'string' },
   'max-steps': { type: 'string' },
@@ -74,7 +86,15 @@ export function parseArgs(argv: string[]): CliArgs | 'help' | 'version' {
   });
   if (values.help === true) return 'help';
   if (values.version === true) return 'version';
-  const a: CliArgs = { script: '', json: false, to: null, backend: 'wasm', maxSteps: null, timeoutMs: null };
+  const a: CliArgs = {
+    script: '',
+    json: false,
+    to: null,
+    backend: 'wasm',
+    maxSteps: null,
+    timeoutMs: null,
+    layout: 'auto',
+  };
   for (const t of tokens) {
     if (t.kind !== 'option') continue;
     const value = typeof t.value === 'string' ? t.value : undefined;
@@ -82,6 +102,12 @@ export function parseArgs(argv: string[]): CliArgs | 'help' | 'version' {
       case 'json':
         if (t.inlineValue) throw new UsageError('--json takes no value');
         a.json = true;
+        break;
+      case 'compact':
+      case 'full':
+        if (t.inlineValue) throw new UsageError(`--${t.name} takes no value`);
+        if (a.layout !== 'auto' && a.layout !== t.name) throw new UsageError('--compact and --full: one or the other');
+        a.layout = t.name;
         break;
       case 'to':
         a.to = positiveInt('--to', value);
@@ -101,6 +127,8 @@ export function parseArgs(argv: string[]): CliArgs | 'help' | 'version' {
         throw new UsageError(`unknown option ${t.rawName}`);
     }
   }
+  if (a.json && a.layout !== 'auto')
+    throw new UsageError(`--${a.layout} is a layout of the text output: not with --json`);
   const [command, ...rest] = positionals;
   if (command === undefined) throw new UsageError('missing command: bn-inspect run SCRIPT');
   if (command !== 'run') throw new UsageError(`unknown command ${JSON.stringify(command)} (the command is "run")`);

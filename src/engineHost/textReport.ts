@@ -1,15 +1,24 @@
 /**
- * The readable form of a step for a person in a terminal (bn-inspect without --json):
- * one block per step, one row per BN layer (flags, counts), then a few channels of each vector.
+ * The readable form of a step for a person in a terminal (bn-inspect without --json): one block per step,
+ * one entry per BN layer (full: flags, counts, a few channels of each vector; compact: one line), then each
+ * warning once with the layers it concerns (a layer's entry keeps only the warning's code).
  */
 import { relative } from 'node:path';
-import type { CallRecord, LayerSnapshot, StepSnapshot } from '../shared/protocol';
+import type { CallRecord, LayerSnapshot, StepSnapshot, WarningCode } from '../shared/protocol';
+
+/** full: a block per layer; compact: a line per layer; auto: compact above COMPACT_ABOVE layers */
+export type TextLayout = 'auto' | 'full' | 'compact';
+
+/** `auto` shows a step with more layers than this compact (a 50-layer block of 12 lines each is ~600 lines) */
+export const COMPACT_ABOVE = 12;
 
 export interface TextReportOptions {
   /** channels shown of each vector (default 4) */
   channels?: number;
   /** paths are shown relative to this folder */
   cwd?: string;
+  /** default auto */
+  layout?: TextLayout;
 }
 
 export function fmtNumber(v: number): string {
@@ -63,7 +72,73 @@ function layerBlock(l: LayerSnapshot, channels: number): string[] {
     row('  batchMean', l.lastTrainingCall.batchMean);
     row('  batchVariance', l.lastTrainingCall.batchVariance);
   }
-  for (const w of l.warnings) out.push(`    ⚠ ${w.code}: ${w.message}`);
+  if (l.warnings.length) out.push(`    ⚠ ${l.warnings.map((w) => w.code).join(', ')} (explained below the layers)`);
+  return out;
+}
+
+function compactRow(l: LayerSnapshot, nameWidth: number, channelsWidth: number): string {
+  const last = l.lastCall ? (l.lastCall.training ? 'last call training' : 'last call inference') : 'never called';
+  const cells = [
+    pad(layerLabel(l), nameWidth),
+    `${String(l.channels).padStart(channelsWidth)} ch`,
+    l.trainable ? 'trainable' : 'frozen   ',
+    `calls ${l.calls}`,
+    `updates ${l.updates}`,
+    l.movingUpdated ? 'moving CHANGED  ' : 'moving unchanged',
+    last,
+  ];
+  const warn = l.warnings.length ? ` · ⚠ ${l.warnings.map((w) => w.code).join(', ')}` : '';
+  return `  ${cells.join(' · ')}${warn}`;
+}
+
+function layerLabel(l: LayerSnapshot): string {
+  return l.path.join(' › ');
+}
+
+/** `text` broken at spaces into lines of at most `width` characters, each starting with `indent` */
+export function wrap(text: string, width: number, indent: string): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && indent.length + line.length + 1 + word.length > width) {
+      out.push(indent + line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) out.push(indent + line);
+  return out;
+}
+
+/**
+ * Each warning code of the step once: the layers it concerns, then its explanation. Layers whose message is
+ * word for word the same share one explanation; a code whose message differs between layers (its numbers are
+ * the layer's own: channels, input shape) lists each distinct message with its layers.
+ */
+function warningGroups(layers: LayerSnapshot[]): string[] {
+  const byCode = new Map<WarningCode, Map<string, LayerSnapshot[]>>();
+  for (const l of layers)
+    for (const w of l.warnings) {
+      const byMessage = byCode.get(w.code) ?? new Map<string, LayerSnapshot[]>();
+      byCode.set(w.code, byMessage);
+      const list = byMessage.get(w.message) ?? [];
+      list.push(l);
+      byMessage.set(w.message, list);
+    }
+  const out: string[] = [];
+  for (const [code, byMessage] of byCode) {
+    const all = [...byMessage.values()].flat();
+    const names = (ls: LayerSnapshot[]) => ls.map((l) => l.name).join(', ');
+    out.push(`  ⚠ ${code} · ${all.length} layer${all.length === 1 ? '' : 's'}`);
+    if (byMessage.size === 1) {
+      const [[message, ls]] = [...byMessage];
+      out.push(...wrap(`layers: ${names(ls)}`, 110, '    '));
+      out.push(...wrap(message, 110, '    '));
+    } else
+      for (const [message, ls] of byMessage) {
+        out.push(...wrap(`${names(ls)}:`, 110, '    '));
+        out.push(...wrap(message, 110, '      '));
+      }
+  }
   return out;
 }
 
@@ -74,6 +149,12 @@ export function formatStep(step: StepSnapshot, opts: TextReportOptions = {}): st
   const head = `── step ${step.index} · ${file}:${step.line} · hit ${step.hit} · ${step.layers.length} BatchNormalization layer${step.layers.length === 1 ? '' : 's'} `;
   const lines = [head + '─'.repeat(Math.max(4, 78 - head.length))];
   if (!step.layers.length) lines.push('  (no BatchNormalization layer alive yet)');
-  for (const l of step.layers) lines.push(...layerBlock(l, channels));
+  const layout = opts.layout ?? 'auto';
+  if (layout === 'compact' || (layout === 'auto' && step.layers.length > COMPACT_ABOVE)) {
+    const nameWidth = Math.max(...step.layers.map((l) => layerLabel(l).length));
+    const channelsWidth = Math.max(...step.layers.map((l) => String(l.channels).length));
+    for (const l of step.layers) lines.push(compactRow(l, nameWidth, channelsWidth));
+  } else for (const l of step.layers) lines.push(...layerBlock(l, channels));
+  lines.push(...warningGroups(step.layers));
   return lines.join('\n') + '\n';
 }

@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Backend } from '../shared/protocol';
 import { installBnInstrument } from './bnInstrument';
+import { installNodeFileSystemIo } from './nodeFileSystemIo';
 import { registerMissingKernels } from './kernels/registerKernels';
 import { scriptGlobals } from './scriptGlobals';
 
@@ -114,6 +115,7 @@ export async function setupTfjs(requested: Backend, warn: (text: string) => void
     const ns: Record<string, unknown> = { ...tf };
     delete ns.__esModule;
     ns.default = ns;
+    installNodeFileSystemIo(tf, ns); // tfjs-node's file:// save/load routers and tf.io.fileSystem
     scriptGlobals.__bnTfjs = ns;
     const wasmNs: Record<string, unknown> = { ...tfWasm, setWasmPaths: () => {}, setWasmPath: () => {} };
     delete wasmNs.__esModule;
