@@ -19,7 +19,6 @@
 // (a relative 'file://./x' path resolves against the working directory, as in tfjs-node). Written for tfjs:
 // with tfjs-node installed, import '@tensorflow/tfjs-node' instead and the same script runs in plain Node.
 import * as tf from '@tensorflow/tfjs';
-import { fileURLToPath } from 'node:url';
 
 const SIZE = 16;
 const CLASSES = 3;
@@ -61,7 +60,8 @@ function images(n: number, seed: number, offset: number[], gain: number[], noise
   return { x: tf.tensor4d(x, [n, SIZE, SIZE, 3]), y: tf.tensor2d(y, [n, CLASSES]) };
 }
 
-const modelPath = fileURLToPath(new URL('./pretrained/model.json', import.meta.url));
+// the model next to this file, whatever the working directory (a URL's pathname is percent-encoded: decoded)
+const modelPath = decodeURIComponent(new URL('./pretrained/model.json', import.meta.url).pathname);
 const model = await tf.loadLayersModel(`file://${modelPath}`);
 const bnLayers = model.layers.filter((l) => l.getClassName() === 'BatchNormalization');
 for (const l of bnLayers) l.trainable = false;

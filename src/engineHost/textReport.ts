@@ -96,7 +96,7 @@ function layerLabel(l: LayerSnapshot): string {
 }
 
 /** `text` broken at spaces into lines of at most `width` characters, each starting with `indent` */
-export function wrap(text: string, width: number, indent: string): string[] {
+function wrap(text: string, width: number, indent: string): string[] {
   const out: string[] = [];
   let line = '';
   for (const word of text.split(/\s+/).filter(Boolean)) {
@@ -124,10 +124,13 @@ function warningGroups(layers: LayerSnapshot[]): string[] {
       list.push(l);
       byMessage.set(w.message, list);
     }
+  // a layer by its name; by its path where two layers of the step share a name (a model and its loaded copy)
+  const seen = new Map<string, number>();
+  for (const l of layers) seen.set(l.name, (seen.get(l.name) ?? 0) + 1);
+  const names = (ls: LayerSnapshot[]) => ls.map((l) => (seen.get(l.name) === 1 ? l.name : layerLabel(l))).join(', ');
   const out: string[] = [];
   for (const [code, byMessage] of byCode) {
     const all = [...byMessage.values()].flat();
-    const names = (ls: LayerSnapshot[]) => ls.map((l) => l.name).join(', ');
     out.push(`  ⚠ ${code} · ${all.length} layer${all.length === 1 ? '' : 's'}`);
     if (byMessage.size === 1) {
       const [[message, ls]] = [...byMessage];

@@ -73,7 +73,10 @@ function callerFrames(): string {
   }
   return stack
     .split('\n')
-    .filter((l) => /^\s+at /.test(l) && !l.includes(__filename) && !l.includes('node:internal') && !l.endsWith('(<anonymous>)'))
+    .filter(
+      (l) =>
+        /^\s+at /.test(l) && !l.includes(__filename) && !l.includes('node:internal') && !l.endsWith('(<anonymous>)'),
+    )
     .slice(0, 10)
     .join('\n');
 }

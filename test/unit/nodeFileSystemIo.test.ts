@@ -434,6 +434,22 @@ b.apply(a.apply(x, { training: true }), { training: true });
       assert.doesNotMatch(compact.stdout, /movingMean/);
     });
 
+    it('two layers of one name (a model and its copy): the list names them by path', async () => {
+      const text = `import * as tf from '@tensorflow/tfjs';
+const make = (name: string) => tf.sequential({ name, layers: [tf.layers.batchNormalization({ name: 'bn', inputShape: [3] })] });
+const m1 = make('first');
+const m2 = make('second');
+m1.layers[0].trainable = false;
+m2.layers[0].trainable = false;
+// @step
+m2.apply(m1.apply(tf.randomNormal([4, 3], 0, 1, 'float32', 1), { training: true }), { training: true });
+`;
+      const script = fx.write('dup.ts', text);
+      const r = await runCli(['run', script], { cwd: fx.dir });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /⚠ TRAINABLE_FALSE_STILL_UPDATES · 2 layers\n {4}layers: first › bn, second › bn\n/);
+    });
+
     it('bad layout arguments: exit 2 with a message', async () => {
       const script = fx.write('fine.ts', 'console.log(1);\n');
       for (const [args, message] of [
