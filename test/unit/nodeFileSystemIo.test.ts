@@ -3,6 +3,9 @@
  * uses it, and the CLI's text layout (grouped warnings, --compact / --full): the real CLI (dist/cli.js) as a
  * child process, real tfjs in its worker. Files written by the engine are read back here with this file's own
  * decoder (manifest + little-endian float32), never through tfjs.
+ *
+ * One file for issue 8's tfjs-node and text-output parts: its cases share the fixtures folder, the weight-file
+ * decoder and one (slow) MobileNetV2 run for the text checks.
  */
 import * as assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
