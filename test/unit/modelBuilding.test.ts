@@ -134,6 +134,44 @@ describe('model building is not stepping (real worker, real tfjs)', function () 
     }
   });
 
+  it('run to a model-building line again after it was reported once: the worker still pauses at the next step', async () => {
+    const script = `import * as tf from '@tensorflow/tfjs';
+function build() {
+  return tf.layers.batchNormalization().apply(tf.input({ shape: [2] }));
+}
+// @step
+const a = tf.tensor([1]);
+build();
+// @step
+const b = tf.tensor([2]);
+build();
+// @step
+const c = tf.tensor([3]);
+console.log(a.size + b.size + c.size);
+`;
+    const p = fx.write('again.ts', script);
+    const buildLine = lineOf(script, '.apply(tf.input(');
+    const s = new EngineSession({
+      scriptPath: p,
+      workerPath: WORKER,
+      pause: { kind: 'line', file: p, line: lineOf(script, 'const a =') },
+    });
+    const events: string[] = [];
+    s.on('modelBuilding', (b) => events.push(`building ${b.line}`));
+    s.on('step', (step, paused) => {
+      events.push(`step line ${step.header.line}${paused ? ' paused' : ''}`);
+      if (paused) s.resume({ kind: 'line', file: p, line: buildLine });
+    });
+    const r = await s.run();
+    assert.equal(r.reason, 'done');
+    assert.deepEqual(events, [
+      `step line ${lineOf(script, 'const a =')} paused`,
+      `building ${buildLine}`,
+      `step line ${lineOf(script, 'const b =')} paused`,
+      `step line ${lineOf(script, 'const c =')} paused`,
+    ]);
+  });
+
   it('--max-steps counts only real steps; a model-building line that never runs for real is never a step', async () => {
     const script = `import * as tf from '@tensorflow/tfjs';
 const input = tf.input({ shape: [2] });
@@ -169,6 +207,51 @@ model.predict(x);
       toDoc.steps.map((x: any) => x.line),
       [predict],
     );
+  });
+
+  it('every way of running a model is a step: evaluate, execute, predictOnBatch, trainOnBatch, fitDataset, apply of a Sequential', async () => {
+    const script = `import * as tf from '@tensorflow/tfjs';
+const input = tf.input({ shape: [2] });
+const normed = tf.layers.batchNormalization({ name: 'bn' }).apply(input) as tf.SymbolicTensor;
+const out = tf.layers.dense({ units: 1, name: 'out' }).apply(normed) as tf.SymbolicTensor;
+const model = tf.model({ inputs: input, outputs: out });
+model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+const seq = tf.sequential({ layers: [tf.layers.batchNormalization({ inputShape: [2], name: 'seq_bn' })] });
+const x = tf.tensor2d([[1, 2], [3, 4], [5, 7]]);
+const y = tf.tensor2d([[1], [0], [1]]);
+const seqOut = seq.apply(tf.input({ shape: [2] }));
+model.evaluate(x, y);
+model.execute(x, model.outputs[0].name);
+model.predictOnBatch(x);
+await model.trainOnBatch(x, y);
+await model.fitDataset(tf.data.zip({ xs: tf.data.array([[1, 2], [3, 4]]), ys: tf.data.array([[1], [0]]) }).batch(2), { epochs: 1, verbose: 0 });
+seq.apply(x, { training: true });
+console.log(seqOut !== null);
+`;
+    const p = fx.write('ways.ts', script);
+    const r = await runCli(['run', p, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = parseDocument(r, p);
+    const lines = [
+      'model.evaluate(',
+      'model.execute(',
+      'model.predictOnBatch(',
+      'model.trainOnBatch(',
+      'model.fitDataset(',
+      'seq.apply(x',
+    ].map((n) => lineOf(script, n));
+    assert.deepEqual(
+      doc.steps.map((s: any) => s.line),
+      lines,
+      'no step for the two symbolic applies and seq.apply of a symbolic input',
+    );
+    const bn = (i: number) => doc.steps[i].layers.find((l: any) => l.name === 'bn');
+    assert.equal(bn(0).calls, 1, 'evaluate ran the layer');
+    assert.equal(bn(1).calls, 1, 'execute ran the layer');
+    assert.equal(bn(2).calls, 1, 'predictOnBatch ran the layer');
+    assert.equal(bn(3).updates, 1, 'trainOnBatch trained the layer');
+    assert.equal(bn(4).updates, 1, 'fitDataset trained the layer');
+    assert.equal(doc.steps[5].layers.find((l: any) => l.name === 'seq_bn').updates, 1);
   });
 
   it('examples/mobilenet-v2-finetune.ts: 2 steps (fit, predict) instead of 154', async () => {
