@@ -250,6 +250,7 @@ export class EngineSession {
         this.onConsole(m.text, m.stream);
         break;
       case 'modelBuilding':
+        this.limited?.modelBuilding(m.file, m.point);
         if (!this.endReason) this.listeners.emit('modelBuilding', { file: m.file, point: m.point, line: m.line });
         break;
       case 'step': {

@@ -8,6 +8,7 @@ import {
   type CallRecord,
   type LayerWarning,
   type ScriptError,
+  type SourcePosition,
   type StepSnapshot,
 } from '../shared/protocol';
 import { unpackStep } from '../shared/snapshotCodec';
@@ -23,9 +24,18 @@ export interface CallJson {
   batchVariance: JsonNumber[];
 }
 
+/** where a layer was constructed: absolute path (like a step's `file`), 1-based line and column */
+export interface SourceJson {
+  file: string;
+  line: number;
+  column: number;
+}
+
 export interface LayerJson {
   name: string;
   path: string[];
+  /** null for a layer not made by the user's own code (a loaded model) */
+  source: SourceJson | null;
   axis: number;
   channels: number;
   momentum: JsonNumber;
@@ -130,6 +140,10 @@ function callJson(c: CallRecord | null): CallJson | null {
   );
 }
 
+function sourceJson(p: SourcePosition | null | undefined): SourceJson | null {
+  return p ? { file: p.file, line: p.line, column: p.column } : null;
+}
+
 /** The contract's JSON object for one step. */
 export function stepToJson(step: StepSnapshot): StepJson {
   return {
@@ -141,6 +155,7 @@ export function stepToJson(step: StepSnapshot): StepJson {
     layers: step.layers.map((l) => ({
       name: l.name,
       path: l.path,
+      source: sourceJson(l.source),
       axis: l.axis,
       channels: l.channels,
       momentum: jsonNumber(l.momentum),

@@ -5,7 +5,8 @@
  * so the run can end at the limit while the worker waits, with nothing after that step run. This keeps the
  * caller's own pause policy and says at which steps the caller wanted a pause; at the others the host resumes
  * the worker at once. A 'line' policy resolves as the worker resolves it (src/worker/worker.ts, resolvePolicy):
- * the first step point, in source order, at or after the line of that file.
+ * the first step point, in source order, at or after the line of that file; and when that step point is reached
+ * only as model building (the worker's 'modelBuilding' message), the next step is where the caller wanted a pause.
  */
 import type { PausePolicy, StepPoint } from '../shared/protocol';
 import type { StepHeader } from '../shared/snapshotCodec';
@@ -29,6 +30,8 @@ export const PAUSE_AT_EVERY_STEP: PausePolicy = { kind: 'next' };
 export class CallerPolicy {
   private stepPoints: Record<string, StepPoint[]> = {};
   private target: { file: string; line: number; column: number } | null = null;
+  /** the target was reached as model building: the next step is the pause */
+  private targetPassed = false;
 
   constructor(private policy: PausePolicy) {}
 
@@ -45,15 +48,27 @@ export class CallerPolicy {
     this.resolve();
   }
 
+  /**
+   * The worker reached step point `point` of `file` only as model building (it says so once per step point, the
+   * first time: enough for a policy set before the run, as bn-inspect's `--to`; a policy set later by resume()
+   * whose target was already reported is not told again).
+   */
+  modelBuilding(file: string, point: number): void {
+    const p = this.stepPoints[file]?.[point];
+    const t = this.target;
+    if (p && t && t.file === file && t.line === p.line && t.column === p.column) this.targetPassed = true;
+  }
+
   /** the caller's policy would have paused at this step */
   wantsPause(step: StepHeader): boolean {
-    if (this.policy.kind === 'next') return true;
+    if (this.policy.kind === 'next' || this.targetPassed) return true;
     const t = this.target;
     return t !== null && step.file === t.file && step.line === t.line && step.column === t.column;
   }
 
   private resolve(): void {
     this.target = null;
+    this.targetPassed = false;
     const p = this.policy;
     if (p.kind !== 'line') return;
     let best: StepPoint | null = null;

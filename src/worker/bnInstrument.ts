@@ -5,7 +5,8 @@
  * - capture (bnCapture.ts): wraps `BatchNormalization.prototype.build` / `.call` and tfjs-core's `moments`, so
  *   each call's exact batch statistics are kept (or recomputed exactly, or reduced lazily at read-back);
  * - paths (layerPaths.ts): remembers the models created or used, and finds which models enclose a layer;
- * - snapshot (bnSnapshot.ts): `snapshotLayers`, the LayerSnapshot records of a step, with their warnings.
+ * - snapshot (bnSnapshot.ts): `snapshotLayers`, the LayerSnapshot records of a step, with their warnings;
+ * - sources (layerSources.ts): where each layer was constructed, recorded by the factory the user's script gets.
  *
  * Registration: a layer is listed once it has weights; the listing is ordered by tfjs's own construction
  * counter `layer.id`, i.e. creation order.
@@ -16,6 +17,7 @@ import { LAZY_BUDGET_ELEMENTS } from './bnInputStats';
 import { snapshotLayers } from './bnSnapshot';
 import { disposeLayerState, keptTensorCount, newInstrumentState, type TF } from './bnState';
 import { trackModels, type ClassMap } from './layerPaths';
+import type { LayerSources } from './layerSources';
 
 export type { CaptureMode } from './bnCapture';
 
@@ -29,6 +31,8 @@ export interface BnInstrument {
   captureMode(): CaptureMode;
   /** why capture mode is not (or no longer) active; null while it is */
   captureNote(): string | null;
+  /** where each layer was constructed: the user's factory records into it, its `userFiles` are set once compiled */
+  readonly sources: LayerSources;
 }
 
 export interface BnInstrumentOptions {
@@ -54,6 +58,7 @@ export function installBnInstrument(tf: TF, options: BnInstrumentOptions = {}): 
     keptTensors: () => keptTensorCount(s),
     captureMode: () => capture.mode(),
     captureNote: () => capture.note(),
+    sources: s.sources,
     uninstall() {
       if (!s.installed) return;
       s.installed = false;

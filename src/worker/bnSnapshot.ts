@@ -110,7 +110,7 @@ export function snapshotLayers(s: InstrumentState, capture: BnCapture, paths: La
     out.push({
       name: layer.name,
       path: pathOf.get(layer) ?? [layer.name],
-      source: null,
+      source: s.sources.of(layer),
       axis: layer.axis,
       channels: mm.length,
       momentum: layer.momentum,

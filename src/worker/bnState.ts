@@ -5,6 +5,7 @@
  * `tf.memory().numTensors` flat (every tensor kept here is disposed when read back, replaced, or at uninstall).
  */
 import type * as tfType from '@tensorflow/tfjs';
+import { LayerSources } from './layerSources';
 import type { Restore } from './monkeyPatch';
 
 export type TF = typeof tfType;
@@ -86,10 +87,20 @@ export interface InstrumentState {
   lazyElements: number;
   /** at most this many (see LAZY_BUDGET_ELEMENTS in bnInputStats.ts) */
   lazyBudget: number;
+  /** where each layer was constructed (filled by the user's `tf.layers.batchNormalization`, layerSources.ts) */
+  sources: LayerSources;
 }
 
 export function newInstrumentState(tf: TF, lazyBudget: number): InstrumentState {
-  return { tf, installed: true, restores: [], layers: new Map(), lazyElements: 0, lazyBudget };
+  return {
+    tf,
+    installed: true,
+    restores: [],
+    layers: new Map(),
+    lazyElements: 0,
+    lazyBudget,
+    sources: new LayerSources(),
+  };
 }
 
 /** clone = Identity: shares the data, no copy */

@@ -2,6 +2,9 @@
  * When the worker pauses at a step point, and how it hears the host while running or paused: the pause policy
  * ('none', 'next', or 'line': run to the first step point at or after a line), commands read synchronously from
  * the command port, and the block on WorkerInit.control (Atomics.wait) until a command comes.
+ *
+ * A 'line' policy whose step point is reached only as model building (not a step, see modelBuilding.ts) pauses
+ * at the next real step instead: run to a line of model-building code stops after it, not at the script's end.
  */
 import { receiveMessageOnPort, type MessagePort as NodePort } from 'node:worker_threads';
 import type { HostToWorker, PausePolicy } from '../shared/protocol';
@@ -11,6 +14,8 @@ export class PauseControl {
   private policy: PausePolicy;
   /** for a 'line' policy: the step point (file index, point index) it resolves to; null = none */
   private target: { file: number; point: number } | null = null;
+  /** the 'line' target was reached as model building: pause at the next step, wherever it is */
+  private targetPassed = false;
   /** the compiled script, once there is one (a 'line' policy resolves against its step points) */
   script: CompiledScript | null = null;
 
@@ -30,6 +35,7 @@ export class PauseControl {
   resolvePolicy(p: PausePolicy = this.policy): void {
     this.policy = p;
     this.target = null;
+    this.targetPassed = false;
     const compiled = this.script;
     if (p.kind !== 'line' || !compiled) return;
     const f = compiled.files.indexOf(p.file);
@@ -66,10 +72,20 @@ export class PauseControl {
     }
   }
 
+  private isTarget(file: number, point: number): boolean {
+    return (
+      this.policy.kind === 'line' && this.target !== null && this.target.file === file && this.target.point === point
+    );
+  }
+
+  /** A step point was reached only as model building (no step): a 'line' target passes to the next step. */
+  passedAsModelBuilding(file: number, point: number): void {
+    if (this.isTarget(file, point)) this.targetPassed = true;
+  }
+
+  /** Whether to pause at this step (a step, not model building). */
   shouldPause(file: number, point: number): boolean {
-    const policy = this.policy;
-    if (policy.kind === 'next') return true;
-    if (policy.kind === 'line') return this.target !== null && this.target.file === file && this.target.point === point;
-    return false;
+    if (this.policy.kind === 'next') return true;
+    return this.targetPassed || this.isTarget(file, point);
   }
 }

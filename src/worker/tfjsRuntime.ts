@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Backend } from '../shared/protocol';
 import { installBnInstrument } from './bnInstrument';
+import { layersWithSources } from './layerSources';
 import { installNodeFileSystemIo } from './nodeFileSystemIo';
 import { registerMissingKernels } from './kernels/registerKernels';
 import { scriptGlobals } from './scriptGlobals';
@@ -114,6 +115,8 @@ export async function setupTfjs(requested: Backend, warn: (text: string) => void
     // a plain object, no __esModule flag, so `import tf from`, `import * as tf from` and `require` all work
     const ns: Record<string, unknown> = { ...tf };
     delete ns.__esModule;
+    // its tf.layers.batchNormalization records where each layer is made (LayerSnapshot.source)
+    ns.layers = layersWithSources(tf.layers, bn.sources);
     ns.default = ns;
     installNodeFileSystemIo(tf, ns); // tfjs-node's file:// save/load routers and tf.io.fileSystem
     scriptGlobals.__bnTfjs = ns;

@@ -3,7 +3,9 @@
  *
  *   setup tfjs (tfjsRuntime) ‖ compile the script (compileScript)  ->  'compiled'
  *   import the bundle; at each step point the instrumented code calls __bnStep(file, point):
- *     snapshot every BN layer -> packStep -> post 'step' (buffer transferred)
+ *     if every layer call since the previous reach only built a model (modelBuilding.ts): no step; post
+ *       'modelBuilding' the first time for this point
+ *     else snapshot every BN layer -> packStep -> post 'step' (buffer transferred)
  *     if the pause policy says so (pauseControl): block (Atomics.wait on WorkerInit.control) and read the host's
  *     command synchronously from the command port (resume with a new policy, or stop)
  *   the script's console output is posted as 'console' messages, in order (consoleCapture)
@@ -17,6 +19,7 @@ import type { ScriptError, StepSnapshot, WorkerInit, WorkerToHost } from '../sha
 import { packStep } from '../shared/snapshotCodec';
 import { compileScript, stopCompiler, type CompiledScript } from './compileScript';
 import { captureOutput, rawWrite } from './consoleCapture';
+import { installModelBuildingProbe, type ModelBuildingProbe } from './modelBuilding';
 import { PauseControl } from './pauseControl';
 import { scriptGlobals } from './scriptGlobals';
 import { toScriptError as toScriptErrorIn } from './scriptErrors';
@@ -70,7 +73,10 @@ function fail(e: unknown): never {
 
 let stepIndex = 0;
 let hits: number[][] = [];
+/** per step point: 'modelBuilding' was posted for it */
+let buildingPosted: boolean[][] = [];
 let rt: TfjsRuntime | null = null;
+let probe: ModelBuildingProbe | null = null;
 const pause = new PauseControl(control, commandPort, init.pause ?? { kind: 'none' }, () => {
   finish({ kind: 'stopped', message: 'stopped', line: null, column: null, stack: '' });
   process.exit(0);
@@ -82,6 +88,10 @@ function step(file: number, point: number): void {
   pause.pollCommands();
   const p = compiled.points[file]?.[point];
   if (!p) return;
+  if (probe?.takeReach() === 'modelBuilding') {
+    modelBuilding(file, point, p.line);
+    return;
+  }
   const hit = ++hits[file][point];
   if (stepIndex === 0) trace('first step');
   const ts0 = traceSteps ? performance.now() : 0;
@@ -99,6 +109,14 @@ function step(file: number, point: number): void {
   const paused = pause.shouldPause(file, point);
   post({ type: 'step', buffer, paused }, [buffer]);
   if (paused) pause.waitForCommand();
+}
+
+/** A reach that only built a model: not a step (no snapshot, no index, no hit, no pause). */
+function modelBuilding(file: number, point: number, line: number): void {
+  pause.passedAsModelBuilding(file, point);
+  if (buildingPosted[file][point]) return;
+  buildingPosted[file][point] = true;
+  post({ type: 'modelBuilding', file: compiled!.files[file], point, line });
 }
 
 scriptGlobals.__bnStep = step;
@@ -133,6 +151,7 @@ async function main(): Promise<void> {
     `tfjs ready (${runtime.setupMs.toFixed(1)} ms, ${runtime.backend}, batch statistics: ${runtime.bn.captureMode()}${runtime.bn.captureNote() ? ': ' + runtime.bn.captureNote() : ''}, kernels: ${runtime.kernels.join(' ')})`,
   );
   rt = runtime;
+  probe = installModelBuildingProbe(runtime.tf);
   const c = await compiling;
   trace(`compiled (${c.ms.toFixed(1)} ms)`);
   await stopCompiler();
@@ -144,6 +163,8 @@ async function main(): Promise<void> {
   compiled = c;
   bundleFile = c.outFile;
   hits = c.points.map((pts) => pts.map(() => 0));
+  buildingPosted = c.points.map((pts) => pts.map(() => false));
+  runtime.bn.sources.userFiles = c.files;
   pause.script = c;
   pause.resolvePolicy();
   const stepPoints: Record<string, (typeof c.points)[number]> = {};

@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '..', '..');
 export const CLI = join(ROOT, 'dist', 'cli.js');
@@ -100,13 +100,42 @@ function checkCall(c: Json, channels: number, where: string): void {
   checkVector(c.batchVariance, channels, `${where}.batchVariance`);
 }
 
+/** a layer's fields, in the contract's order */
+const LAYER_FIELDS = [
+  'name',
+  'path',
+  'source',
+  'axis',
+  'channels',
+  'momentum',
+  'epsilon',
+  'trainable',
+  'calls',
+  'updates',
+  'movingMean',
+  'movingVariance',
+  'gamma',
+  'beta',
+  'movingUpdated',
+  'lastCall',
+  'lastTrainingCall',
+  'warnings',
+];
+
 export function checkLayer(l: Json, where: string): void {
+  assert.deepEqual(Object.keys(l), LAYER_FIELDS, `${where}: the contract's fields, in its order`);
   assert.equal(typeof l.name, 'string', `${where}.name`);
   assert.ok(
     Array.isArray(l.path) && l.path.length >= 1 && l.path.every((p: Json) => typeof p === 'string'),
     `${where}.path`,
   );
   assert.equal(l.path[l.path.length - 1], l.name, `${where}.path ends with the layer's name`);
+  if (l.source !== null) {
+    assert.deepEqual(Object.keys(l.source), ['file', 'line', 'column'], `${where}.source: file, line, column`);
+    assert.ok(typeof l.source.file === 'string' && isAbsolute(l.source.file), `${where}.source.file is absolute`);
+    assert.ok(Number.isInteger(l.source.line) && l.source.line >= 1, `${where}.source.line`);
+    assert.ok(Number.isInteger(l.source.column) && l.source.column >= 1, `${where}.source.column`);
+  }
   assert.ok(Number.isInteger(l.axis), `${where}.axis`);
   assert.ok(Number.isInteger(l.channels) && l.channels > 0, `${where}.channels`);
   assert.ok(isNum(l.momentum), `${where}.momentum`);
