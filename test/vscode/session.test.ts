@@ -167,7 +167,7 @@ suite('session', () => {
     const lenses = await lensesOf(hdoc.uri);
     assert.deepStrictEqual(
       lenses.map((l) => [l.line, l.title]),
-      [[hline, '▶ Run to here']],
+      [[hline, '▶ Run until this statement finishes']],
     );
     const r2 = await runTo(hdoc.uri, hline);
     assert.strictEqual(r2.state, 'paused');
