@@ -136,12 +136,15 @@ export class RunCommands {
     if (!s || !s.builtModelAt(doc.uri.fsPath, line)) return r;
     const at = s.pausedStep;
     if (at && at.line === line && samePath(at.file, doc.uri.fsPath)) return r; // it also gave a real step
+    const what = samePath(doc.uri.fsPath, s.scriptPath)
+      ? `Line ${line}`
+      : `Line ${line} of ${vscode.workspace.asRelativePath(doc.uri, false)}`;
     const where = at
       ? `the run paused at the next step instead, ${samePath(at.file, doc.uri.fsPath) ? 'line' : `${vscode.workspace.asRelativePath(at.file, false)}:`}${at.line}`
       : `the run went on: ${s.endText()}`;
     this.deps.messages.notify(
       'info',
-      `Line ${line} only built the model (its layer calls got symbolic tensors: no layer ran, nothing to inspect), so it is not a step; ${where}.`,
+      `${what} only built the model (its layer calls got symbolic tensors: no layer ran, nothing to inspect), so it is not a step; ${where}.`,
     );
     return { ...r, modelBuilding: true };
   }

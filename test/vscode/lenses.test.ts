@@ -185,6 +185,50 @@ suite('code lenses', () => {
     console.log(`    mobilenet-v2-finetune.ts before a run: ${lenses.length} lenses of ${points.length} step points`);
   });
 
+  test('a statement guessed as model building that gives a real step gets its lens after the run; an edit forgets it', async function () {
+    this.timeout(120_000);
+    const a = await api();
+    const text = [
+      "import * as tf from '@tensorflow/tfjs';",
+      'const x = tf.tensor2d([[1, 2], [3, 4]]);',
+      "const y = tf.layers.batchNormalization({ name: 'eager_bn' }).apply(x) as tf.Tensor; // EAGER",
+      'console.log(y.shape);',
+      '// @step',
+      "console.log('end'); // END",
+      '',
+    ].join('\n');
+    const file = writeFixture('guessed-but-real.ts', text);
+    started.push(file);
+    const { doc } = await open(file);
+    const eager = lineOf(text, /EAGER/);
+    const end = lineOf(text, /END/);
+    assert.deepStrictEqual(
+      findStepPointsWithGuess(text, file).modelBuildingGuess,
+      [eager],
+      'the text alone guesses it',
+    );
+    await until(
+      'only the END lens before the run',
+      async () => (await lensesOf(doc.uri)).map((l) => l.line).join() === String(end),
+    );
+    const r = await vscode.commands.executeCommand<RunOutcome>('batchnormInspector.runScript', doc.uri);
+    const s = a.getSession(doc.uri)!;
+    assert.strictEqual(r.state, 'ended');
+    assert.strictEqual(s.endReason, 'done', s.error?.message);
+    assert.strictEqual(s.stepCount, 2, 'apply on a real tensor is a step');
+    assert.deepStrictEqual(s.modelBuilding, [], 'nothing only built a model');
+    await until(
+      'the applied line has its lens now',
+      async () => (await lensesOf(doc.uri)).map((l) => l.line).join() === `${eager},${end}`,
+    );
+    await setText(doc, text + '// edited\n');
+    await until(
+      'an edit forgets what the run told',
+      async () => (await lensesOf(doc.uri)).map((l) => l.line).join() === String(end),
+    );
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+  });
+
   // needs the engine's 'modelBuilding' events (engine branch of issue 8)
   test('mobilenet-v2-finetune.ts: running to backbone.apply pauses at fit, says that line only built the model, and its lens goes', async function () {
     this.timeout(180_000);
