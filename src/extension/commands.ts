@@ -140,7 +140,7 @@ export class RunCommands {
       ? `Line ${line}`
       : `Line ${line} of ${vscode.workspace.asRelativePath(doc.uri, false)}`;
     const where = at
-      ? `the run paused at the next step instead, ${samePath(at.file, doc.uri.fsPath) ? 'line' : `${vscode.workspace.asRelativePath(at.file, false)}:`}${at.line}`
+      ? `the run paused at the next step instead, ${samePath(at.file, doc.uri.fsPath) ? 'line ' : `${vscode.workspace.asRelativePath(at.file, false)}:`}${at.line}`
       : `the run went on: ${s.endText()}`;
     this.deps.messages.notify(
       'info',

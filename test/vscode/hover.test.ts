@@ -86,6 +86,7 @@ suite('layer hover', () => {
     const h = await hoversAt(doc, lineOf(TWO_LAYERS, /const first/));
     assert.strictEqual(h.length, 1, 'one hover of ours');
     const t = h[0].text;
+    console.log(t.replace(/^/gm, '      | '));
     // float64 reference: moving mean = 0.5 * batch mean = 0.5 * [3, 2.333…]
     assert.match(t, /\*\*first\\_bn\*\*/);
     assert.match(t, /trainable: \*\*true\*\* · 2 channels · momentum 0\.5/);
@@ -114,6 +115,7 @@ suite('layer hover', () => {
     const h = await hoversAt(doc, lineOf(text, /x = tf\.layers\.batchNormalization\(/));
     assert.strictEqual(h.length, 1, 'one hover of ours');
     const t = h[0].text;
+    console.log(t.replace(/^/gm, '      | '));
     assert.match(t, /\*\*18 layers built on this line\*\*/);
     assert.match(t, /18 with trainable false/);
     const rows = t.split('\n').filter((l) => l.startsWith('- '));
