@@ -74,7 +74,8 @@ function stepText(step: Pick<StepSnapshot, 'index' | 'line' | 'hit'>): string {
 
 function oneLayer(l: LayerSnapshot): string[] {
   return [
-    `**${escapeMarkdown(l.name)}** · ${escapeMarkdown(l.path.join(' › '))}`,
+    // the path only when the layer sits inside a model (a bare layer's path is its name)
+    `**${escapeMarkdown(l.name)}**${l.path.length > 1 ? ` · in ${escapeMarkdown(l.path.join(' › '))}` : ''}`,
     '',
     `- trainable: **${l.trainable}** · ${plural(l.channels, 'channel')} · momentum ${formatNumber(l.momentum)} · epsilon ${formatNumber(l.epsilon)}`,
     `- moving mean: ${escapeMarkdown(vectorSummary(l.movingMean))}`,

@@ -62,7 +62,7 @@ bn.apply(tf.tensor2d(${JSON.stringify(X)}), { training: true });
     assert.match(md, /last call: training \(normalised with the batch statistics\), input \\\[3\\, 3\\\]/);
     assert.match(md, /warnings: TRAINABLE\\_FALSE\\_STILL\\_UPDATES/);
     assert.match(md, /step 1 · paused at line 4 · hit 1/);
-    assert.ok(md.includes('**frozen\\_bn\\.v2\\-a** · frozen\\_bn\\.v2\\-a'), md);
+    assert.ok(md.includes('\n**frozen\\_bn\\.v2\\-a**\n'), md);
   });
 
   it('user text is escaped: every ASCII punctuation character gets a backslash, line breaks become spaces', () => {
@@ -93,6 +93,8 @@ model.apply(tf.ones([2, 4]), { training: true });
     assert.match(md, /\*\*13 layers built on this line\*\*/);
     assert.match(md, /13 updated in the last step · 3 with trainable false · 3 with warnings/);
     const rows = md.split('\n').filter((l) => l.startsWith('- '));
+    // one layer of a model: its path says where
+    assert.match(layerHoverMarkdown(step.layers.slice(0, 1), step), /\*\*bn\\_0\*\* · in sequential\\_\d+ › bn\\_0/);
     assert.equal(rows.length, 11, md);
     assert.match(
       rows[0],
