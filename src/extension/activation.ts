@@ -8,7 +8,9 @@ import { RunCommands, registerCommands } from './commands';
 import { RunDiagnostics } from './diagnostics';
 import type { HostUi } from './hostUi';
 import { InspectorPanel } from './inspectorPanel';
+import { LayerHover } from './layerHover';
 import { UserMessages } from './messages';
+import { ModelBuildingLines } from './modelBuildingLines';
 import { RunProgress } from './progress';
 import { ScriptEditors } from './scriptEditors';
 import { Sessions } from './sessions';
@@ -31,6 +33,8 @@ export interface Inspector {
   commands: RunCommands;
   panel: InspectorPanel;
   lenses: StepPointLensProvider;
+  modelBuilding: ModelBuildingLines;
+  hover: LayerHover;
 }
 
 let active: Inspector | undefined;
@@ -44,9 +48,11 @@ export function activateInspector(context: vscode.ExtensionContext, ui: HostUi):
   const sessions = new Sessions({ extensionPath: context.extensionPath, output, messages, diagnostics, progress });
   const editors = new ScriptEditors(sessions, output);
   const statusBar = new StatusBar(sessions);
-  const commands = new RunCommands({ sessions, editors, messages, output, stepPoints });
+  const modelBuilding = new ModelBuildingLines(sessions);
+  const commands = new RunCommands({ sessions, editors, messages, output, stepPoints, modelBuilding });
   const panel = new InspectorPanel(context, sessions, ui);
-  const lenses = new StepPointLensProvider(sessions, stepPoints);
+  const lenses = new StepPointLensProvider(sessions, stepPoints, modelBuilding);
+  const hover = new LayerHover(sessions);
   registerCommands(context, commands, panel);
   registerWalkthrough(context);
   const selector: vscode.DocumentSelector = LANGUAGES.map((language) => ({ language, scheme: 'file' }));
@@ -59,8 +65,10 @@ export function activateInspector(context: vscode.ExtensionContext, ui: HostUi):
     editors,
     statusBar,
     panel,
+    modelBuilding,
     lenses,
     vscode.languages.registerCodeLensProvider(selector, lenses),
+    vscode.languages.registerHoverProvider(selector, hover),
   );
   active = {
     output,
@@ -74,6 +82,8 @@ export function activateInspector(context: vscode.ExtensionContext, ui: HostUi):
     commands,
     panel,
     lenses,
+    modelBuilding,
+    hover,
   };
   return active;
 }

@@ -1,15 +1,18 @@
 /**
  * Code lenses on the step points the engine finds (findStepPoints, the same finder the worker uses):
- * `▶ Run to here` on every one; on the line a session is paused at, where the run stands,
- * `⏭ Step` and `■ Stop`. In an untrusted workspace, a lens that says why nothing runs.
+ * `▶ Run until this statement finishes` on every one, except those that only build a model (ModelBuildingLines:
+ * guessed from the text before a run, reported by the engine after); on the line a session is paused at, where the
+ * run stands, `⏭ Step` and `■ Stop`. In an untrusted workspace, a lens that says why nothing runs.
  */
 import * as vscode from 'vscode';
 import { CMD } from './commandIds';
+import type { ModelBuildingLines } from './modelBuildingLines';
 import type { Sessions } from './sessions';
 import { isScriptDocument, type StepPointCache } from './stepPointCache';
 
 export const LENS_TITLES = {
-  runToHere: '▶ Run to here',
+  /** the run pauses *after* the statement: the title says so (a debugger's "Run to here" stops before the line) */
+  runToHere: '▶ Run until this statement finishes',
   step: '$(debug-step-over) Step',
   stop: '■ Stop',
   trust: '$(shield) BatchNorm Inspector: trust this workspace to run scripts',
@@ -24,6 +27,7 @@ export class StepPointLensProvider implements vscode.CodeLensProvider, vscode.Di
   constructor(
     private readonly sessions: Sessions,
     private readonly stepPoints: StepPointCache,
+    private readonly modelBuilding: ModelBuildingLines,
   ) {
     this.subs = [
       // state changes only (paused / running / ended, current session): not every step of a run
@@ -35,6 +39,7 @@ export class StepPointLensProvider implements vscode.CodeLensProvider, vscode.Di
         }
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this._onDidChange.fire()),
+      modelBuilding.onDidChange(() => this._onDidChange.fire()),
     ];
   }
 
@@ -47,9 +52,15 @@ export class StepPointLensProvider implements vscode.CodeLensProvider, vscode.Di
 
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
     if (!isScriptDocument(doc)) return [];
-    const { points, syntaxError } = this.stepPoints.scanDocument(doc);
-    if (syntaxError || points.length === 0) return [];
     const uri = doc.uri;
+    const scan = this.stepPoints.scanDocument(doc);
+    if (scan.syntaxError || scan.points.length === 0) return [];
+    const hidden = this.modelBuilding.hiddenLines(doc, scan.modelBuildingGuess);
+    const paused = this.sessions.sessionPausedIn(uri.fsPath);
+    const pausedStep = paused?.lastStep ?? null;
+    // model building is not stepping: those statements get no lens (the paused line always keeps its own)
+    const points = scan.points.filter((p) => !hidden.has(p.line) || pausedStep?.line === p.line);
+    if (points.length === 0) return [];
     const lenses: vscode.CodeLens[] = [];
     const at = (line: number) => new vscode.Range(line - 1, 0, line - 1, 0);
 
@@ -66,8 +77,6 @@ export class StepPointLensProvider implements vscode.CodeLensProvider, vscode.Di
       return lenses;
     }
 
-    const paused = this.sessions.sessionPausedIn(uri.fsPath);
-    const pausedStep = paused?.lastStep ?? null;
     const own = this.sessions.getSession(uri);
     const edited =
       !!paused &&
@@ -92,7 +101,7 @@ export class StepPointLensProvider implements vscode.CodeLensProvider, vscode.Di
           }),
           new vscode.CodeLens(range, {
             title: LENS_TITLES.runToHere,
-            tooltip: `Run until this step point is reached again (line ${p.line})`,
+            tooltip: `Run until this statement has run once more, then pause (line ${p.line})`,
             command: CMD.runToLine,
             arguments: [uri, p.line],
           }),
@@ -108,7 +117,7 @@ export class StepPointLensProvider implements vscode.CodeLensProvider, vscode.Di
       lenses.push(
         new vscode.CodeLens(range, {
           title: LENS_TITLES.runToHere,
-          tooltip: `Run the script (current text, unsaved edits included) until it reaches line ${p.line}`,
+          tooltip: `Run the script (current text, unsaved edits included); it pauses right after the statement of line ${p.line}`,
           command: CMD.runToLine,
           arguments: [uri, p.line],
         }),

@@ -7,8 +7,10 @@ import type { PausePolicy, SessionState, StepPoint } from '../shared/protocol';
 import { CMD } from './commandIds';
 import { sessionToJson } from './exportJson';
 import type { UserMessages } from './messages';
+import type { ModelBuildingLines } from './modelBuildingLines';
 import type { ScriptEditors } from './scriptEditors';
 import type { ScriptSession } from './session';
+import { samePath } from './engine';
 import type { Sessions } from './sessions';
 import type { StepPointCache } from './stepPointCache';
 
@@ -19,6 +21,8 @@ export interface RunOutcome {
   reason?: 'untrusted' | 'noDocument' | 'noStepPoint' | 'busy';
   /** the run restarted from the top because the text changed since the session started */
   restarted?: boolean;
+  /** the line asked for only built a model (not a step): the run paused at the next step or ended */
+  modelBuilding?: boolean;
   state?: SessionState;
   session?: ScriptSession;
 }
@@ -29,6 +33,7 @@ export interface RunCommandsDeps {
   messages: UserMessages;
   output: vscode.OutputChannel;
   stepPoints: StepPointCache;
+  modelBuilding: ModelBuildingLines;
 }
 
 export class RunCommands {
@@ -106,11 +111,11 @@ export class RunCommands {
     // a paused session of this script (or of a script that imports this file) goes on to the line
     const s = own ?? this.sessions.sessionFor(doc.uri);
     if (s && s.state === 'paused') {
-      if (!this.unchanged(s)) return this.restartChanged(s, pause);
+      if (!this.unchanged(s)) return this.tellIfModelBuilding(await this.restartChanged(s, pause), doc, line);
       this.sessions.resume(s, pause);
       this.sessions.setCurrent(s);
       await s.settled();
-      return outcome(s);
+      return this.tellIfModelBuilding(outcome(s), doc, line);
     }
     const changed = !!own && !this.unchanged(own);
     if (own && own.busy) this.deps.messages.notify('info', `Running ${own.label} again from the top, to line ${line}.`);
@@ -119,7 +124,29 @@ export class RunCommands {
         'info',
         `${own.label} changed since the last run started: running it again from the top.`,
       );
-    return this.startAndSettle(doc, pause, `run to line ${line}`, changed);
+    return this.tellIfModelBuilding(await this.startAndSettle(doc, pause, `run to line ${line}`, changed), doc, line);
+  }
+
+  /**
+   * The line asked for only built a model (the engine said so): it is not a step, and the engine paused at the next
+   * real step instead (or the run ended). Say so, once per run to that line.
+   */
+  private tellIfModelBuilding(r: RunOutcome, doc: vscode.TextDocument, line: number): RunOutcome {
+    const s = r.session;
+    if (!s || !s.builtModelAt(doc.uri.fsPath, line)) return r;
+    const at = s.pausedStep;
+    if (at && at.line === line && samePath(at.file, doc.uri.fsPath)) return r; // it also gave a real step
+    const what = samePath(doc.uri.fsPath, s.scriptPath)
+      ? `Line ${line}`
+      : `Line ${line} of ${vscode.workspace.asRelativePath(doc.uri, false)}`;
+    const where = at
+      ? `the run paused at the next step instead, ${samePath(at.file, doc.uri.fsPath) ? 'line ' : `${vscode.workspace.asRelativePath(at.file, false)}:`}${at.line}`
+      : `the run went on: ${s.endText()}`;
+    this.deps.messages.notify(
+      'info',
+      `${what} only built the model (its layer calls got symbolic tensors: no layer ran, nothing to inspect), so it is not a step; ${where}.`,
+    );
+    return { ...r, modelBuilding: true };
   }
 
   async runToCursor(): Promise<RunOutcome> {
@@ -130,8 +157,10 @@ export class RunCommands {
       return { ran: false, reason: 'noDocument' };
     }
     const cursor = e.selection.active.line + 1;
-    const { points, syntaxError } = this.deps.stepPoints.scanDocument(e.document);
-    const p: StepPoint | undefined = points.find((q) => q.line >= cursor);
+    const { points, syntaxError, modelBuildingGuess } = this.deps.stepPoints.scanDocument(e.document);
+    // the first step point at or after the cursor that is a step (not model building, as the lenses show)
+    const hidden = this.deps.modelBuilding.hiddenLines(e.document, modelBuildingGuess);
+    const p: StepPoint | undefined = points.find((q) => q.line >= cursor && !hidden.has(q.line));
     if (!p) {
       this.deps.messages.notify(
         'info',

@@ -10,7 +10,7 @@ import {
 } from '../engineHost/engineSession';
 import type { Backend, PausePolicy, StepPoint } from '../shared/protocol';
 
-export { samePath } from '../engineHost/filePaths';
+export { realPath, samePath } from '../engineHost/filePaths';
 
 export type { EngineRunResult, EngineSessionOptions, PackedStep };
 
@@ -19,6 +19,8 @@ export interface EngineHandlers {
   /** the step as the worker packed it (its buffer goes on to the webview as it is) and its header */
   step(step: PackedStep, paused: boolean): void;
   console(text: string, stream: 'stdout' | 'stderr'): void;
+  /** a step point reached only while building a model (not a step); once per step point, `point` indexes stepPoints[file] */
+  modelBuilding?(info: { file: string; point: number; line: number }): void;
   end(result: EngineRunResult): void;
 }
 
@@ -35,6 +37,7 @@ export function startEngine(options: EngineSessionOptions, handlers: EngineHandl
   s.on('compiled', handlers.compiled);
   s.on('step', handlers.step);
   s.on('console', handlers.console);
+  if (handlers.modelBuilding) s.on('modelBuilding', handlers.modelBuilding);
   s.on('end', handlers.end);
   s.start();
   return {

@@ -22,7 +22,7 @@ import type {
   StepSnapshot,
 } from '../shared/protocol';
 import { unpackStep, type StepHeader } from '../shared/snapshotCodec';
-import { startEngine, type EngineHandle, type EngineRunResult, type PackedStep } from './engine';
+import { samePath, startEngine, type EngineHandle, type EngineRunResult, type PackedStep } from './engine';
 import { StepHistory } from './history';
 import { endText, statusText } from './sessionStatus';
 
@@ -44,6 +44,13 @@ export interface SessionOptions {
 }
 
 export type EndReason = EngineRunResult['reason'];
+
+/** a step point reached only while building a model; `point` indexes `stepPoints[file]` */
+export interface ModelBuildingPoint {
+  file: string;
+  point: number;
+  line: number;
+}
 
 const MAX_OUTPUT_CHARS = 4 * 1024 * 1024;
 let nextId = 1;
@@ -67,6 +74,8 @@ export class ScriptSession implements vscode.Disposable {
   endReason: EndReason | null = null;
   /** step points per user file, from the worker's `compiled` message */
   stepPoints: Record<string, StepPoint[]> = {};
+  /** step points the engine reported as reached only while building a model (not steps), in the order reported */
+  modelBuilding: ModelBuildingPoint[] = [];
   output = '';
   outputTruncated = false;
   readonly history: StepHistory;
@@ -98,6 +107,9 @@ export class ScriptSession implements vscode.Disposable {
   readonly onDidOutput = this._onDidOutput.event;
   private readonly _onDidEnd = new vscode.EventEmitter<ScriptSession>();
   readonly onDidEnd = this._onDidEnd.event;
+  private readonly _onDidBuildModel = new vscode.EventEmitter<ModelBuildingPoint>();
+  /** the engine reached a step point that only built a model (once per step point) */
+  readonly onDidBuildModel = this._onDidBuildModel.event;
 
   constructor(opts: SessionOptions) {
     this.uri = opts.uri;
@@ -133,6 +145,11 @@ export class ScriptSession implements vscode.Disposable {
             if (this.output.length < MAX_OUTPUT_CHARS) this.output += text;
             else this.outputTruncated = true;
             this._onDidOutput.fire({ text, stream });
+          },
+          modelBuilding: (info) => {
+            if (this.state === 'ended') return;
+            this.modelBuilding.push(info);
+            this._onDidBuildModel.fire(info);
           },
           end: (result) => this.onEnd(result),
         },
@@ -202,6 +219,18 @@ export class ScriptSession implements vscode.Disposable {
     for (const w of this.waiters.splice(0)) w();
   }
 
+  /** the engine reported the step point at `line` of `file` as model building in this run */
+  builtModelAt(file: string, line: number): boolean {
+    return this.modelBuilding.some((m) => m.line === line && samePath(m.file, file));
+  }
+
+  /** the newest step's packed buffer (the history always keeps the newest), null before the first step */
+  lastStepBuffer(): ArrayBuffer | null {
+    const entries = this.history.entries();
+    const last = entries[entries.length - 1];
+    return last && this.lastStep && last.index === this.lastStep.index ? last.buffer : null;
+  }
+
   /** resolves when the session is next paused or has ended (at once if it is not running) */
   settled(): Promise<void> {
     if (!this.busy) return Promise.resolve();
@@ -266,6 +295,7 @@ export class ScriptSession implements vscode.Disposable {
       this._onDidStep.dispose();
       this._onDidOutput.dispose();
       this._onDidEnd.dispose();
+      this._onDidBuildModel.dispose();
     });
   }
 }

@@ -36,6 +36,9 @@ export class Sessions implements vscode.Disposable {
   readonly onDidChange = this._onDidChange.event;
   private readonly _onDidChangeCurrent = new vscode.EventEmitter<ScriptSession | undefined>();
   readonly onDidChangeCurrent = this._onDidChangeCurrent.event;
+  private readonly _onDidStartSession = new vscode.EventEmitter<ScriptSession>();
+  /** a new session was made (before its first event: listeners hear all of it) */
+  readonly onDidStartSession = this._onDidStartSession.event;
 
   constructor(private readonly deps: SessionsDeps) {}
 
@@ -111,6 +114,7 @@ export class Sessions implements vscode.Disposable {
     s.onDidOutput(({ text }) => this.deps.output.append(text));
     s.onDidEnd(() => this.onEnd(s, key));
     this.deps.progress.watch(s);
+    this._onDidStartSession.fire(s);
     this.setCurrent(s);
     this.changed();
     return s;
@@ -198,6 +202,7 @@ export class Sessions implements vscode.Disposable {
     this.byScript.clear();
     this._onDidChange.dispose();
     this._onDidChangeCurrent.dispose();
+    this._onDidStartSession.dispose();
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import type { SessionState } from '../shared/protocol';
+import { LENS_TITLES } from './codeLens';
 import { CMD } from './commandIds';
 import type { ScriptSession } from './session';
 import type { Sessions } from './sessions';
@@ -78,7 +79,7 @@ export class StatusBar implements vscode.Disposable {
     } else if (editor && isScriptDocument(editor.document)) {
       item.text = vscode.workspace.isTrusted ? '$(beaker) BN: idle' : '$(shield) BN: untrusted';
       item.tooltip = vscode.workspace.isTrusted
-        ? 'BatchNorm Inspector: no session. Click ▶ Run to here on a step point.'
+        ? `BatchNorm Inspector: no session. Click ${LENS_TITLES.runToHere} above a step point.`
         : 'BatchNorm Inspector runs nothing in an untrusted workspace.';
       item.show();
     } else item.hide();

@@ -1,9 +1,10 @@
 /**
- * The engine's own step-point finder, memoised per document version (lenses ask often). A document's entry goes
- * when VS Code closes the document, so the cache holds only open documents.
+ * The engine's own step-point finder, memoised per document version (lenses ask often), with the finder's guess of
+ * which step points only build a model (looksLikeModelBuilding). A document's entry goes when VS Code closes the
+ * document, so the cache holds only open documents.
  */
 import * as vscode from 'vscode';
-import { findStepPoints } from '../shared/stepPoints';
+import { findStepPointsWithGuess } from '../shared/stepPoints';
 import type { StepPoint } from '../shared/protocol';
 
 export const LANGUAGES = ['typescript', 'javascript'] as const;
@@ -14,6 +15,8 @@ export function isScriptDocument(doc: vscode.TextDocument): boolean {
 
 export interface Scan {
   points: StepPoint[];
+  /** lines of step points that look like model building from the text alone (no lens before a run tells) */
+  modelBuildingGuess: number[];
   syntaxError: { message: string; line: number; column: number } | null;
 }
 
@@ -32,10 +35,14 @@ export class StepPointCache implements vscode.Disposable {
     if (hit && hit.version === doc.version) return hit.scan;
     let scan: Scan;
     try {
-      scan = findStepPoints(doc.getText(), doc.fileName);
+      scan = findStepPointsWithGuess(doc.getText(), doc.fileName);
     } catch (e) {
       // never a popup: a file the finder cannot handle simply gets no lens
-      scan = { points: [], syntaxError: { message: String((e as Error).message ?? e), line: 1, column: 1 } };
+      scan = {
+        points: [],
+        modelBuildingGuess: [],
+        syntaxError: { message: String((e as Error).message ?? e), line: 1, column: 1 },
+      };
     }
     this.cache.set(key, { version: doc.version, scan });
     return scan;

@@ -123,3 +123,84 @@ export function findStepPoints(text: string, fileName = 'script.ts'): StepPointS
   const points = findStepPointNodes(sf).map(({ statement: _s, ...p }) => p);
   return { points, syntaxError: null };
 }
+
+/*
+ * The editor's guess, before any run, of which step points only build a model. Not used by the engine: the engine
+ * decides at run time (a reach in which every layer call got symbolic tensors is not a step) and tells the editor.
+ * Before the first run the editor has only the text, so it guesses from the one form that in practice builds a graph:
+ * `apply` on a layer constructed in the same expression, `tf.layers.dense({...}).apply(h)`, `layers.x().apply(h)`,
+ * `new MyLayer().apply(h)`, without a `{ training: … }` argument and not on a tensor made right there
+ * (`tf.ones([2, 3])`): a layer made on the spot and applied once is how functional models are written.
+ */
+
+/** the receiver of `recv.apply(...)` is a layer constructed in this very expression */
+function isFreshLayer(recv: ts.Expression): boolean {
+  while (ts.isParenthesizedExpression(recv) || ts.isNonNullExpression(recv)) recv = recv.expression;
+  if (ts.isNewExpression(recv)) return true;
+  if (!ts.isCallExpression(recv)) return false;
+  const callee = recv.expression;
+  if (!ts.isPropertyAccessExpression(callee)) return false;
+  const ns = callee.expression; // `tf.layers` or `layers`
+  return (
+    (ts.isIdentifier(ns) && ns.text === 'layers') || (ts.isPropertyAccessExpression(ns) && ns.name.text === 'layers')
+  );
+}
+
+/** an argument that says the call computes: `{ training: … }`, or a tensor made in place (`tf.ones(…)`, not `tf.input`) */
+function computesArgument(arg: ts.Expression): boolean {
+  while (ts.isParenthesizedExpression(arg)) arg = arg.expression;
+  if (ts.isObjectLiteralExpression(arg))
+    return arg.properties.some((p) => p.name !== undefined && ts.isIdentifier(p.name) && p.name.text === 'training');
+  if (ts.isCallExpression(arg) && ts.isPropertyAccessExpression(arg.expression)) {
+    const ns = arg.expression.expression;
+    return ts.isIdentifier(ns) && ns.text === 'tf' && arg.expression.name.text !== 'input';
+  }
+  return false;
+}
+
+/** a call of a step method is `freshLayer.apply(args)` that builds a graph, as far as the text tells */
+function isModelBuildingCall(call: ts.CallExpression): boolean {
+  let callee: ts.Expression = call.expression;
+  while (ts.isParenthesizedExpression(callee) || ts.isNonNullExpression(callee)) callee = callee.expression;
+  if (!ts.isPropertyAccessExpression(callee) || callee.name.text !== 'apply') return false;
+  return isFreshLayer(callee.expression) && !call.arguments.some(computesArgument);
+}
+
+/**
+ * Whether a step point's statement looks like model building: every step-method call in it (nested statements,
+ * which are step points of their own, aside) is `apply` on a layer made in the same expression, with no argument
+ * that computes. A guess from the text alone; a run tells for sure.
+ */
+export function looksLikeModelBuilding(statement: ts.Statement): boolean {
+  let calls = 0;
+  let building = 0;
+  const visit = (node: ts.Node): void => {
+    if (node !== statement && isStatement(node)) return;
+    if (ts.isCallExpression(node)) {
+      const name = calledMethod(node);
+      if (name && STEP_METHODS.has(name)) {
+        calls++;
+        if (isModelBuildingCall(node)) building++;
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(statement);
+  return calls > 0 && building === calls;
+}
+
+/** The step points of a script's text, each with the editor's guess (looksLikeModelBuilding); the engine's points. */
+export function findStepPointsWithGuess(
+  text: string,
+  fileName = 'script.ts',
+): StepPointScan & { modelBuildingGuess: number[] } {
+  const sf = parseScript(text, fileName);
+  const syntaxError = firstSyntaxError(sf);
+  if (syntaxError) return { points: [], syntaxError, modelBuildingGuess: [] };
+  const nodes = findStepPointNodes(sf);
+  return {
+    points: nodes.map(({ statement: _s, ...p }) => p),
+    syntaxError: null,
+    modelBuildingGuess: nodes.filter((p) => looksLikeModelBuilding(p.statement)).map((p) => p.line),
+  };
+}

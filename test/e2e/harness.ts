@@ -7,7 +7,7 @@
 //
 //   const vs = await startVsCode({ theme: 'dark' });      // workspace = copy of examples/
 //   await vs.openFile('frozen-predict.ts');
-//   await vs.clickLens('Run to here');
+//   await vs.clickLens('Run until this statement finishes');
 //   await vs.webview().locator('h1').waitFor();
 //   await vs.screenshot('panel-dark');                    // test-results/screenshots/panel-dark.png
 //   await vs.close();

@@ -271,9 +271,9 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
     const engine = cliRun(file, line); // meanwhile
 
     await vs.openFile('frozen-predict.ts');
-    await vs.waitForLens('Run to here', RUN_TIMEOUT);
+    await vs.waitForLens('Run until this statement finishes', RUN_TIMEOUT);
     const t = Date.now();
-    await lensOnLine('Run to here', line).click();
+    await lensOnLine('Run until this statement finishes', line).click();
     await waitForStep('frozen-predict.ts', 1, line);
     timing('lens click → panel shows step 1', t);
 
@@ -429,9 +429,9 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
 
     await focusFirstEditorGroup();
     await vs.openFile('fit-then-predict.ts');
-    await vs.waitForLens('Run to here', RUN_TIMEOUT);
+    await vs.waitForLens('Run until this statement finishes', RUN_TIMEOUT);
     let t = Date.now();
-    await lensOnLine('Run to here', predictBefore).click();
+    await lensOnLine('Run until this statement finishes', predictBefore).click();
     await waitForStep('fit-then-predict.ts', 1, predictBefore);
     timing('lens click → step 1 (predict before fit)', t);
 
@@ -552,9 +552,9 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
 
     await focusFirstEditorGroup();
     await vs.openFile(XSS_FILE);
-    await vs.waitForLens('Run to here', RUN_TIMEOUT);
+    await vs.waitForLens('Run until this statement finishes', RUN_TIMEOUT);
     const t = Date.now();
-    await lensOnLine('Run to here', line).click();
+    await lensOnLine('Run until this statement finishes', line).click();
     await waitForStep(XSS_FILE, 1, line);
     timing('lens click → XSS layer shown', t);
 

@@ -1,5 +1,7 @@
 import * as assert from 'node:assert/strict';
-import { findStepPoints } from '../../src/shared/stepPoints';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findStepPoints, findStepPointsWithGuess } from '../../src/shared/stepPoints';
 import { instrumentSource } from '../../src/worker/instrumentSource';
 
 const lines = (src: string, file = 'script.ts') => findStepPoints(src, file).points.map((p) => p.line);
@@ -133,5 +135,56 @@ describe('instrumentSource', () => {
   it('leaves a script without step points unchanged', () => {
     const src = 'const a = 1;\nconsole.log(a);\n';
     assert.equal(instrumentSource(src, 'a.ts', 0).code, src);
+  });
+});
+
+describe("the editor's static guess of model building (looksLikeModelBuilding)", () => {
+  const guess = (src: string) => findStepPointsWithGuess(src, 'script.ts');
+
+  it('apply on a layer made in the same expression, without a training argument, is model building', () => {
+    const src = [
+      'h = tf.layers.dense({ units: 4 }).apply(h) as T;', // 1 guessed
+      'h = layers.conv2d({ filters: 2 }).apply(h);', // 2 guessed
+      'h = new MyLayer({}).apply(h);', // 3 guessed
+      'x = tf.layers', // 4 guessed (one statement over three lines)
+      '  .batchNormalization({ name: "bn" })',
+      '  .apply(x);',
+      'return tf.layers.add().apply([a, b]);', // 7 guessed
+      'y = tf.layers.dense({ units: 1 }).apply(x, { training: true });', // 8: says it computes
+      'y = tf.layers.dense({ units: 1 }).apply(tf.ones([2, 3]));', // 9: a tensor made in place
+      'y = tf.layers.dense({ units: 1 }).apply(tf.input({ shape: [3] }));', // 10 guessed: tf.input is symbolic
+      'const f = backbone.apply(input);', // 11: the receiver is not made here
+      'model.fit(x, y);', // 12
+      'model.apply(tf.layers.dense({ units: 1 }).apply(x));', // 13: one call is not model building
+      'y = tf.layers.dense({ units: 1 })["apply"](x);', // 14: element access: not the guessed form
+    ].join('\n');
+    const r = guess(src.replace(/^return /m, 'void '));
+    assert.equal(r.syntaxError, null);
+    assert.deepEqual(
+      r.points.map((p) => p.line),
+      [1, 2, 3, 4, 7, 8, 9, 10, 11, 12, 13, 14],
+    );
+    assert.deepEqual(r.modelBuildingGuess, [1, 2, 3, 4, 7, 10]);
+    // the engine's finder is unchanged: the same points
+    assert.deepEqual(r.points, findStepPoints(src.replace(/^return /m, 'void '), 'script.ts').points);
+  });
+
+  it('examples/mobilenet-v2-finetune.ts: 14 step points, 11 guessed, lenses left on backbone.apply, fit and predict', () => {
+    const file = join(__dirname, '..', '..', 'examples', 'mobilenet-v2-finetune.ts');
+    const text = readFileSync(file, 'utf8');
+    const r = guess(text);
+    const lineOf = (s: string) => text.split('\n').findIndex((l) => l.includes(s)) + 1;
+    assert.equal(r.points.length, 14);
+    assert.equal(r.modelBuildingGuess.length, 11);
+    const left = r.points.map((p) => p.line).filter((l) => !r.modelBuildingGuess.includes(l));
+    assert.deepEqual(left, [lineOf('backbone.apply(input)'), lineOf('model.fit('), lineOf('model.predict(')]);
+  });
+
+  it('a file that does not parse: no points, no guess', () => {
+    assert.deepEqual(guess('const x = (;'), {
+      points: [],
+      modelBuildingGuess: [],
+      syntaxError: findStepPoints('const x = (;').syntaxError,
+    });
   });
 });

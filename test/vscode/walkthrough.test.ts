@@ -46,9 +46,9 @@ suite('walkthrough', () => {
       const bytes = await vscode.workspace.fs.readFile(vscode.Uri.joinPath(ext.extensionUri, media));
       assert.ok(bytes.byteLength > 100, `${media}: ${bytes.byteLength} bytes`);
     }
-    // the first step's button opens the question example; the second step is about Run to here above predict
+    // the first step's button opens the question example; the second step is about the run lens above predict
     assert.match(steps[0].description, /\(command:batchnormInspector\.openExample\?%5B%22frozen-predict\.ts%22%5D\)/);
-    assert.match(steps[1].title, /Run to here/);
+    assert.match(steps[1].title, /▶ Run until this statement finishes/);
     assert.ok(steps[1].completionEvents?.includes('onCommand:batchnormInspector.runToLine'));
     assert.match(steps[2].description, /\(command:batchnormInspector\.openExample\?%5B%22fit-then-predict\.ts%22%5D\)/);
     // its command activates the extension even when no TS file is open

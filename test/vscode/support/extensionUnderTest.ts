@@ -27,6 +27,8 @@ export interface BnInspectorApi {
   stepPoints(doc: vscode.TextDocument): Scan;
   /** documents whose step points are cached */
   stepPointCacheSize(): number;
+  /** step-point lines of a document a run reported as model building (the lenses leave them out) */
+  modelBuildingLines(doc: vscode.TextDocument): number[];
   panel: {
     isOpen(): boolean;
     isReady(): boolean;
@@ -159,6 +161,7 @@ function testApi(x: Inspector, w: WindowWatch): BnInspectorApi {
     messages: () => w.messages,
     stepPoints: (doc) => x.stepPoints.scanDocument(doc),
     stepPointCacheSize: () => x.stepPoints.size,
+    modelBuildingLines: (doc) => x.modelBuilding.reportedLines(doc),
     panel: {
       isOpen: () => !!w.panel.panel,
       isReady: () => w.panel.ready,

@@ -57,9 +57,8 @@ export function exampleFiles(): string[] {
 
 /** writes a fixture script into a scratch folder of the workspace; returns its absolute path */
 export function writeFixture(name: string, text: string): string {
-  const dir = path.join(workspaceDir(), '.bn-test-fixtures');
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, name);
+  const file = path.join(workspaceDir(), '.bn-test-fixtures', name);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, text);
   return file;
 }
