@@ -88,7 +88,9 @@ function step(file: number, point: number): void {
   pause.pollCommands();
   const p = compiled.points[file]?.[point];
   if (!p) return;
-  if (probe?.takeReach() === 'modelBuilding') {
+  // a `// @step` line is the user's explicit request: always a step (even right after loading a model, whose
+  // deserialisation applies its layers to symbolic tensors)
+  if (probe?.takeReach() === 'modelBuilding' && p.reason !== '@step') {
     modelBuilding(file, point, p.line);
     return;
   }
