@@ -43,6 +43,8 @@ export class HeatStrip {
   private colsShown = 0;
   private colMap: Int32Array = new Int32Array(0);
   private probe: CanvasRenderingContext2D | null = null;
+  /** the one-pixel-per-cell image, scaled up onto the visible canvas */
+  private offscreen: HTMLCanvasElement | null = null;
   /** the colours, read once per theme (getComputedStyle would recalculate style at every draw) */
   private palette: ReturnType<HeatStrip['colors']> | null = null;
 
@@ -194,9 +196,9 @@ export class HeatStrip {
         px[o + 3] = a;
       }
     }
-    const off = document.createElement('canvas');
-    off.width = cols;
-    off.height = nRows;
+    const off = (this.offscreen ??= document.createElement('canvas'));
+    if (off.width !== cols) off.width = cols;
+    if (off.height !== nRows) off.height = nRows;
     off.getContext('2d')!.putImageData(img, 0, 0);
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(off, 0, 0, W, H);

@@ -263,7 +263,9 @@ export class Overview {
       t = `Drift from the baseline: step ${o.pinned} is pinned but its statistics are not here (not reached yet, or no longer kept): each layer's first snapshot${first != null ? ` (step ${first})` : ''} is used.`;
     else t = `Drift from the baseline: each layer's first snapshot${first != null ? ` (step ${first})` : ''}.`;
     setText(this.baseText, t);
-    setHidden(this.pinBtn, o.pinned === o.stepIndex && !o.pinMissing);
+    // (no pin button when this step already is the baseline)
+    const isBase = o.pinned != null && !o.pinMissing ? o.pinned === o.stepIndex : first === o.stepIndex;
+    setHidden(this.pinBtn, isBase);
     setText(this.pinBtn.querySelector('.label')!, `Pin step ${o.stepIndex} as baseline`);
     setHidden(this.unpinBtn, o.pinned == null);
   }
