@@ -148,10 +148,12 @@ export class CardSummary {
       const li = el('li', `warning warning-${w.code}`);
       li.dataset.code = w.code;
       const title = el('strong', null, warningTitle(w.code));
-      const msg = el('span', 'warning-message', w.message);
+      // one line: the engine's message (often a paragraph) and the explanation are said once, in the overview's
+      // grouped warnings; the message stays in the tooltip
+      li.title = w.message;
       const code = el('code', 'warning-code', w.code);
-      const see = el('span', 'warning-see', ' (explained once, in the overview)');
-      li.append(icon('warning'), title, el('span', null, ' '), code, el('span', null, ': '), msg, see);
+      const see = el('span', 'warning-see', ' — explained once, in the overview above');
+      li.append(icon('warning'), title, el('span', null, ' '), code, see);
       frag.append(li);
     }
     this.warnings.replaceChildren(frag);

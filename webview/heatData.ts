@@ -21,6 +21,8 @@ export interface HeatCol {
 export class HeatData {
   cols: HeatCol[] = [];
   private rows = new Map<string, number>();
+  /** the step at which each row (layer) was first seen */
+  private since = new Map<string, number>();
   /** bumped whenever existing columns change (merge, clear): a drawing of the old columns is stale */
   generation = 0;
 
@@ -29,6 +31,7 @@ export class HeatData {
   clear(): void {
     this.cols = [];
     this.rows.clear();
+    this.since.clear();
     this.generation++;
   }
 
@@ -46,9 +49,18 @@ export class HeatData {
     return r >= 0 && r < col.v.length ? col.v[r] : ABSENT;
   }
 
+  /** the step at which layer `key` was first seen (Infinity: never) */
+  firstStep(key: string): number {
+    return this.since.get(key) ?? Infinity;
+  }
+
   /** one step: `scores[i]` is the change of layer `keys[i]` */
   push(step: number, keys: string[], scores: ArrayLike<number>): void {
-    for (const k of keys) if (!this.rows.has(k)) this.rows.set(k, this.rows.size);
+    for (const k of keys)
+      if (!this.rows.has(k)) {
+        this.rows.set(k, this.rows.size);
+        this.since.set(k, step);
+      }
     const v = new Float32Array(this.rows.size).fill(ABSENT);
     keys.forEach((k, i) => (v[this.rows.get(k)!] = scores[i]));
     this.cols.push({ from: step, to: step, v });

@@ -41,6 +41,8 @@ export class HeatStrip {
   private names = new Map<string, string>();
   private rowPx = 4;
   private colsShown = 0;
+  /** the first column drawn */
+  private c0 = 0;
   private colMap: Int32Array = new Int32Array(0);
   private probe: CanvasRenderingContext2D | null = null;
   /** the one-pixel-per-cell image, scaled up onto the visible canvas */
@@ -131,8 +133,14 @@ export class HeatStrip {
   private draw(): void {
     const data = this.data;
     if (!data || !this.cssW || !this.root.isConnected) return;
-    const nCols = data.cols.length;
     const nRows = this.rows.length;
+    // the strip starts at the first step that has one of the rows (not at steps before any of them existed)
+    let since = Infinity;
+    for (const k of this.rows) since = Math.min(since, data.firstStep(k));
+    let c0 = 0;
+    while (c0 < data.cols.length - 1 && data.cols[c0].to < since) c0++;
+    this.c0 = c0;
+    const nCols = data.cols.length - c0;
     const dpr = Math.max(1, Math.min(3, window.devicePixelRatio || 1));
     const W = Math.max(1, Math.round(this.cssW * dpr));
     const H = Math.max(1, Math.round(nRows * this.rowPx * dpr));
@@ -141,8 +149,8 @@ export class HeatStrip {
     const ctx = this.canvas.getContext('2d');
     if (!ctx) return;
     ctx.clearRect(0, 0, W, H);
-    setText(this.axisFrom, nCols ? `step ${data.cols[0].from}` : '');
-    setText(this.axisTo, nCols ? `step ${data.cols[nCols - 1].to}` : '');
+    setText(this.axisFrom, nCols ? `step ${data.cols[c0].from}` : '');
+    setText(this.axisTo, nCols ? `step ${data.cols[data.cols.length - 1].to}` : '');
     if (!nCols || !nRows) {
       this.canvas.setAttribute('aria-label', 'Change per step: no step yet.');
       return;
@@ -152,7 +160,7 @@ export class HeatStrip {
     const cols = Math.min(nCols, W);
     this.colsShown = cols;
     this.colMap = new Int32Array(cols + 1);
-    for (let j = 0; j <= cols; j++) this.colMap[j] = Math.floor((j * nCols) / cols);
+    for (let j = 0; j <= cols; j++) this.colMap[j] = c0 + Math.floor((j * nCols) / cols);
     const img = new ImageData(cols, nRows);
     const px = img.data;
     const rowIdx = this.rows.map((k) => data.rowOf(k));
@@ -202,8 +210,8 @@ export class HeatStrip {
     off.getContext('2d')!.putImageData(img, 0, 0);
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(off, 0, 0, W, H);
-    const first = data.cols[0].from;
-    const last = data.cols[nCols - 1].to;
+    const first = data.cols[c0].from;
+    const last = data.cols[data.cols.length - 1].to;
     let label = `Change per step of the moving statistics: ${nRows} layers × steps ${first} to ${last}.`;
     if (best > 0) {
       const col = data.cols[this.colMap[bestCol]];

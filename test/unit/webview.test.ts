@@ -353,8 +353,19 @@ describe('webview: the inspector panel in Chromium', function () {
     assert.equal(await w.count(), 1);
     assert.equal(await w.getAttribute('data-code'), 'STALE_MOVING_STATS');
     assert.match(await w.innerText(), /Stale moving statistics/);
-    assert.match(await w.innerText(), /never updated/);
-    assert.doesNotMatch(await w.innerText(), /initial moving mean 0 and variance 1/);
+    assert.match(
+      await w.innerText(),
+      /^\s*Stale moving statistics STALE_MOVING_STATS — explained once, in the overview above$/,
+    );
+    assert.equal(
+      await w.getAttribute('title'),
+      'called in inference mode but never updated: it normalises with mean 0 / variance 1',
+    );
+    assert.match(
+      await page.locator('.warning-group[data-code="STALE_MOVING_STATS"] .wg-what').innerText(),
+      /never updated/,
+      "the engine's message, in the group",
+    );
     const g = page.locator('.warning-groups .warning-group[data-code="STALE_MOVING_STATS"]');
     assert.equal(await g.count(), 1);
     assert.match(await g.innerText(), /Stale moving statistics/);
