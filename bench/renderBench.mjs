@@ -238,7 +238,7 @@ ${f(result.resetWithSteps.messageToRenderedMs.median)} ms to 'rendered' (median 
 | input delay of key presses during the stream | ${s.inputDelayMs.samples} presses, median ${f(s.inputDelayMs.median)} ms, max ${f(s.inputDelayMs.max)} ms |
 | JS heap before → after (not collected) | ${mb(s.heapBytes.before)} → ${mb(s.heapBytes.after)} |
 | memory at the end, garbage collected | JS heap ${mb(result.heapAfterGcBytes.jsHeapBytes)} + ArrayBuffer storage ${mb(result.heapAfterGcBytes.arrayBufferBytes)} (the timeline keeps full vectors within 4 M floats = 16 MB; this is after the last reset of ${result.resetWithSteps.steps} steps) |
-| timeline at the end | ${s.timelineNote || 'no card expanded (more than 8 layers: cards start collapsed), so no card timeline drawn; the overview\'s heat strip covers every step'} |
+| timeline at the end | ${s.timelineNote || "no card expanded (more than 8 layers: cards start collapsed), so no card timeline drawn; the overview's heat strip covers every step"} |
 
 Raw figures: the JSON printed by the run.
 
