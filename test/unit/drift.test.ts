@@ -289,6 +289,9 @@ describe('overview logic (pure): states, filters, grouped warnings, baseline, he
     h.push(1, ['a'], [UNKNOWN]);
     h.push(2, ['a', 'b'], [0.5, 0]);
     assert.equal(h.value(0, h.rowOf('b')), ABSENT, 'b did not exist at step 1');
+    assert.equal(h.firstStep('a'), 1);
+    assert.equal(h.firstStep('b'), 2, 'the strip of b starts at step 2');
+    assert.equal(h.firstStep('zz'), Infinity);
     assert.equal(h.value(0, h.rowOf('a')), UNKNOWN);
     assert.equal(h.value(1, h.rowOf('a')), 0.5);
     for (let s = 3; s <= 1000; s++) h.push(s, ['a', 'b'], [s === 500 ? 7 : 0.001, s === 700 ? NaN : 0]);
