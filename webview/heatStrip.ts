@@ -6,7 +6,7 @@
  * to --vscode-*). Text alternative: the canvas's label says what it shows and where the largest change is; the
  * pointer shows a cell's layer, step and value in the readout line; a click opens the layer's card.
  */
-import { el, setText } from './dom';
+import { el, setHidden, setText } from './dom';
 import { ABSENT, type HeatData, heatLevel, UNKNOWN } from './heatData';
 import { short } from './format';
 
@@ -31,6 +31,13 @@ export class HeatStrip {
   readonly root = el('figure', 'heat');
   private canvas = el('canvas', 'heat-canvas', null, { role: 'img' });
   private readout = el('p', 'heat-readout');
+  private body: HTMLElement;
+  /** said instead of the strip while it would have a single column */
+  private note = el(
+    'p',
+    'heat-note',
+    'Change per step: a picture of every layer across steps appears from the next step on (this is the first step of these layers, nothing to compare with yet).',
+  );
   private axisFrom = el('span');
   private axisTo = el('span');
   private cssW = 0;
@@ -75,7 +82,10 @@ export class HeatStrip {
     const axis = el('div', 'heat-axis', null, { 'aria-hidden': 'true' });
     axis.append(this.axisFrom, this.axisTo);
     this.readout.setAttribute('aria-hidden', 'true');
-    this.root.append(cap, this.canvas, axis, this.readout);
+    this.body = el('div', 'heat-body');
+    this.body.append(cap, this.canvas, axis, this.readout);
+    this.note.hidden = true;
+    this.root.append(this.body, this.note);
     new ResizeObserver((entries) => {
       const w = entries[entries.length - 1].contentRect.width;
       if (w !== this.cssW) {
@@ -132,7 +142,7 @@ export class HeatStrip {
 
   private draw(): void {
     const data = this.data;
-    if (!data || !this.cssW || !this.root.isConnected) return;
+    if (!data || !this.root.isConnected) return;
     const nRows = this.rows.length;
     // the strip starts at the first step that has one of the rows (not at steps before any of them existed)
     let since = Infinity;
@@ -141,6 +151,12 @@ export class HeatStrip {
     while (c0 < data.cols.length - 1 && data.cols[c0].to < since) c0++;
     this.c0 = c0;
     const nCols = data.cols.length - c0;
+    // one column says nothing across steps (and is all "nothing to compare" on a first step): a sentence instead
+    // (decided before the size check: a hidden canvas has no width, and is shown again from here)
+    const single = nCols <= 1;
+    setHidden(this.body, single);
+    setHidden(this.note, !single);
+    if (single || !this.cssW) return;
     const dpr = Math.max(1, Math.min(3, window.devicePixelRatio || 1));
     const W = Math.max(1, Math.round(this.cssW * dpr));
     const H = Math.max(1, Math.round(nRows * this.rowPx * dpr));

@@ -277,6 +277,9 @@ describe('webview: the overview of a 52-layer model in Chromium', function () {
     for (const l of steps[0].layers) l.source = null;
     await load(page, steps);
     assert.equal(await page.locator('.ov-src-link, button.card-src').count(), 0);
+    // one step: the heat strip would be a single column of "nothing to compare": a sentence instead
+    assert.equal(await page.locator('.heat-body').isVisible(), false);
+    assert.match(await page.locator('.heat-note').innerText(), /appears from the next step on/);
     assert.equal(
       await row(page, 'stem_bn').locator('.ov-src').textContent(),
       'made outside your code (e.g. a loaded model)',
