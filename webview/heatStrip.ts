@@ -5,6 +5,7 @@
  * costs O(kept steps × layers) numbers and no DOM, at most once a frame. Colours from CSS variables (which map
  * to --vscode-*). Text alternative: the canvas's label says what it shows and where the largest change is; the
  * pointer shows a cell's layer, step and value in the readout line; a click opens the layer's card.
+ * One unit of ~270 lines: drawing and hit-testing share the column binning and the row height.
  */
 import { el, setHidden, setText } from './dom';
 import { ABSENT, type HeatData, heatLevel, UNKNOWN } from './heatData';
