@@ -180,6 +180,13 @@ export class Overview {
   private baseText = el('span', 'baseline-text');
   private pinBtn: HTMLButtonElement;
   private unpinBtn: HTMLButtonElement;
+  /** pin any earlier step by its number (its statistics must still be kept by the timeline) */
+  private pinInput = el('input', 'pin-step', null, {
+    type: 'number',
+    min: '1',
+    step: '1',
+    'aria-label': 'Pin step number as baseline',
+  });
   private grid = el('div', 'ov-grid', null, { role: 'grid', 'aria-label': 'BatchNormalization layers, model order' });
   private rows = new Map<string, OverviewRow>();
   private order: string[] = [];
@@ -197,7 +204,14 @@ export class Overview {
     this.unpinBtn.addEventListener('click', () => this.host.pinBaseline(null));
     const how = el('details', 'drift-how');
     how.append(el('summary', null, 'How drift is measured'), el('p', null, `Drift: ${DRIFT_MEASURES}.`));
-    bar.append(this.baseText, this.pinBtn, this.unpinBtn, how);
+    const pinAny = el('label', 'pin-any');
+    pinAny.append(el('span', null, 'or step'), this.pinInput);
+    pinAny.title = 'Type a step number and press Enter to pin it (a step whose statistics the panel still keeps)';
+    this.pinInput.addEventListener('change', () => {
+      const n = Number(this.pinInput.value);
+      if (Number.isInteger(n) && n >= 1 && n <= this.stepIndex) this.host.pinBaseline(n);
+    });
+    bar.append(this.baseText, this.pinBtn, pinAny, this.unpinBtn, how);
     this.strip = new HeatStrip({ openCard: (k) => this.host.openCard(k) });
     this.warnings = new WarningGroups((k) => this.host.openCard(k));
     this.root.append(title, bar, this.strip.root, this.warnings.root, this.grid);
@@ -270,6 +284,7 @@ export class Overview {
     setHidden(this.pinBtn, isBase);
     setText(this.pinBtn.querySelector('.label')!, `Pin step ${o.stepIndex} as baseline`);
     setHidden(this.unpinBtn, o.pinned == null);
+    if (this.pinInput.max !== String(o.stepIndex)) this.pinInput.max = String(o.stepIndex);
   }
 
   /** exactly one tab stop: the active row's name cell (the first shown row when the active one is hidden) */

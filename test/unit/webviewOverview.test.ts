@@ -348,6 +348,23 @@ describe('webview: the overview of a 52-layer model in Chromium', function () {
     assert.match(await page.locator('.baseline-text').innerText(), /step 3 \(pinned\)/);
     assert.deepEqual([...new Set(await page.locator('.ov-row .ov-drift').allTextContents())], ['drift: none']);
     assert.deepEqual([...new Set(await page.locator('.ov-row .ov-step').allTextContents())], ['step: none']);
+    // any earlier step, by its number (the timeline still keeps its vectors): step 2
+    await page.getByLabel('Pin step number as baseline').fill('2');
+    await page.getByLabel('Pin step number as baseline').press('Enter');
+    await page.waitForFunction(() =>
+      document.querySelector('.baseline-text')?.textContent?.includes('step 2 (pinned)'),
+    );
+    const d2 = await page.locator('.ov-row .ov-drift').allTextContents();
+    d2.forEach((t, i) => {
+      const ref = drift64(steps[3].layers[i], steps[1].layers[i]);
+      const m = /^drift: ([\d.e−-]+)σ/.exec(t);
+      assert.ok(m, `row ${i}: ${t}`);
+      const shift = Number(m![1].replace('−', '-'));
+      assert.ok(
+        Math.abs(shift - ref.shift) <= 5e-4 * ref.shift,
+        `${names[i]}: mean shift from step 2 ${shift} vs ${ref.shift}`,
+      );
+    });
     // back to the first snapshots
     await page.locator('button.unpin-baseline').click();
     await page.waitForFunction(() => document.querySelector('.baseline-text')?.textContent?.includes('first snapshot'));
