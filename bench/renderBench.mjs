@@ -1,18 +1,21 @@
 #!/usr/bin/env node
 // Render benchmark of the inspector panel in a real Chromium (no VS Code): the page is the panel's own HTML
 // (src/extension/panelHtml.ts, strict CSP) with dist/webview.js; the harness plays the host
-// (bench/render-harness/harness.ts) and posts packed ResNet-50-sized steps (53 BN layers, 26,560 channels).
+// (bench/render-harness/harness.ts) and posts packed steps of a synthetic run: --model mobilenetv2 (default: the
+// 52 BN layers of examples/mobilenet-v2-finetune.ts, 17,056 channels, all frozen and updated by fit, so the
+// overview has 52 rows, a heat strip and one grouped warning over 52 layers) or --model resnet50 (53 BN layers,
+// 26,560 channels).
 //
-//   npm run build && node bench/renderBench.mjs [--singles 9] [--stream 1000] [--reset-steps 100] [--theme dark] [--width 1000 --height 900] [--no-trace]
+//   npm run build && node bench/renderBench.mjs [--model mobilenetv2|resnet50] [--singles 9] [--stream 1000] [--reset-steps 100] [--theme dark] [--width 1000 --height 900] [--no-trace]
 //
 // Measures
-//  1. one ResNet-50-sized step into a fresh panel (cards built) and the next step (cards reused):
+//  1. one step into a fresh panel (overview rows and cards built) and the next step (updated in place):
 //     the panel's own time (message event -> 'rendered' posted), the host-side time (postMessage -> 'rendered'),
 //     and to the next frame (rAF + task: style, layout and paint of what is on screen included); medians of --singles runs;
 //  2. --stream steps back to back (the next is posted as soon as the previous rendered), while a person "types"
 //     (a key press every 100 ms through CDP) and scrolls (a wheel turn every 500 ms): time per step, long tasks
 //     (> 50 ms) and the input delay of those key presses (event timeStamp -> handler);
-//  3. the panel shown again after being hidden: one 'reset' carrying --reset-steps ResNet-50-sized steps.
+//  3. the panel shown again after being hidden: one 'reset' carrying --reset-steps steps.
 // Prints one JSON document and writes bench/render-results.md.
 /* global window */ // (inside page.evaluate: runs in the page)
 import { writeFileSync } from 'node:fs';
@@ -32,6 +35,9 @@ const theme = arg('theme', 'dark');
 const width = Number(arg('width', 1000));
 const height = Number(arg('height', 900));
 const resetSteps = Number(arg('reset-steps', 100));
+const model = arg('model', 'mobilenetv2');
+const MODEL_NAME = { mobilenetv2: 'MobileNetV2 (examples/mobilenet-v2-finetune.ts)', resnet50: 'ResNet-50' }[model];
+if (!MODEL_NAME) throw new Error(`--model: mobilenetv2 or resnet50, not ${model}`);
 // --trace: also record a Chromium trace and sum the renderer main thread's CPU time (thread time, not wall
 // time) from each step's message to its next frame: a figure that other load on the machine does not inflate
 const trace = !process.argv.includes('--no-trace');
@@ -77,7 +83,7 @@ try {
     });
   }
   const t0 = Date.now();
-  const r = await page.evaluate((o) => window.__bn.bench(o), { singles, stream, resetSteps });
+  const r = await page.evaluate((o) => window.__bn.bench(o), { singles, stream, resetSteps, model });
   typing = false;
   await typist;
   let cpu = null;
@@ -180,8 +186,10 @@ const md = `# Inspector panel render benchmark
 ${result.browser}, ${result.viewport.width}×${result.viewport.height} px, ${result.viewport.theme} theme, on ${result.machine.cpus} CPU(s)
 (${result.machine.model}; load average ${result.machine.loadAverage1mAtStart} when it started). ${result.date}.
 
-A step is ResNet-50-sized: **${result.layers} BatchNormalization layers, ${result.channels.toLocaleString('en-US')} channels** in all,
-sent as one packed ArrayBuffer (\`packStep\`), as the extension host sends it.
+A step is ${MODEL_NAME}-shaped (\`--model ${model}\`): **${result.layers} BatchNormalization layers, ${result.channels.toLocaleString('en-US')} channels** in all,
+sent as one packed ArrayBuffer (\`packStep\`), as the extension host sends it. The panel draws the overview (a row per
+layer, the heat strip, the grouped warnings, drift from the baseline) above the cards; with more than 8 layers the
+cards start collapsed.
 Charts drawn by webview/charts.ts (hand-made canvas; uPlot 1.6.32 was measured and dropped, see its header).
 
 Goals (README): message → 'rendered' under 100 ms for such a step; while 1,000 steps stream in, no task over 50 ms
@@ -191,11 +199,11 @@ of CPU time (the panel stays responsive).
 
 | | panel: message → 'rendered' | host: postMessage → 'rendered' | host: postMessage → next frame |
 | --- | --- | --- | --- |
-| first step into an empty panel (53 cards built) | ${f(result.firstStep.panelMs.median)} ms (${f(result.firstStep.panelMs.max)}) | ${f(result.firstStep.messageToRenderedMs.median)} ms (${f(result.firstStep.messageToRenderedMs.max)}) | ${f(result.firstStep.messageToNextFrameMs.median)} ms (${f(result.firstStep.messageToNextFrameMs.max)}) |
+| first step into an empty panel (${result.layers} overview rows and cards built) | ${f(result.firstStep.panelMs.median)} ms (${f(result.firstStep.panelMs.max)}) | ${f(result.firstStep.messageToRenderedMs.median)} ms (${f(result.firstStep.messageToRenderedMs.max)}) | ${f(result.firstStep.messageToNextFrameMs.median)} ms (${f(result.firstStep.messageToNextFrameMs.max)}) |
 | next step (cards updated in place) | ${f(result.nextStep.panelMs.median)} ms (${f(result.nextStep.panelMs.max)}) | ${f(result.nextStep.messageToRenderedMs.median)} ms (${f(result.nextStep.messageToRenderedMs.max)}) | ${f(result.nextStep.messageToNextFrameMs.median)} ms (${f(result.nextStep.messageToNextFrameMs.max)}) |
 
 "panel" is measured by the webview itself (from the message event to posting \`rendered\`: unpack, timeline, text of
-all 53 cards, charts of the cards on screen); "host" adds the message delivery; "next frame" adds style, layout and paint.
+the overview and all ${result.layers} cards, charts of the expanded cards on screen); "host" adds the message delivery; "next frame" adds style, layout and paint.
 
 ${
   result.mainThreadCpuMs
@@ -216,7 +224,7 @@ Tasks over 50 ms of CPU time during the stream: ${result.mainThreadCpuMs.streamT
 }
 ## Shown again after being hidden
 
-One \`reset\` message carrying ${result.resetWithSteps.steps} ResNet-50-sized steps (the host re-sends the session on \`ready\`):
+One \`reset\` message carrying ${result.resetWithSteps.steps} such steps (the host re-sends the session on \`ready\`):
 ${f(result.resetWithSteps.messageToRenderedMs.median)} ms to 'rendered' (median of 3; max ${f(result.resetWithSteps.messageToRenderedMs.max)} ms).
 
 ## ${s.steps.toLocaleString('en-US')} steps streamed back to back
@@ -230,7 +238,7 @@ ${f(result.resetWithSteps.messageToRenderedMs.median)} ms to 'rendered' (median 
 | input delay of key presses during the stream | ${s.inputDelayMs.samples} presses, median ${f(s.inputDelayMs.median)} ms, max ${f(s.inputDelayMs.max)} ms |
 | JS heap before → after (not collected) | ${mb(s.heapBytes.before)} → ${mb(s.heapBytes.after)} |
 | memory at the end, garbage collected | JS heap ${mb(result.heapAfterGcBytes.jsHeapBytes)} + ArrayBuffer storage ${mb(result.heapAfterGcBytes.arrayBufferBytes)} (the timeline keeps full vectors within 4 M floats = 16 MB; this is after the last reset of ${result.resetWithSteps.steps} steps) |
-| timeline at the end | ${s.timelineNote} |
+| timeline at the end | ${s.timelineNote || "no card expanded (more than 8 layers: cards start collapsed), so no card timeline drawn; the overview's heat strip covers every step"} |
 
 Raw figures: the JSON printed by the run.
 

@@ -1,8 +1,9 @@
 /**
  * The inspector panel: receives HostToWebview messages and renders the header (header.ts), the start screen
- * (startScreen.ts) or the layer list (layerList.ts: one LayerCard per BatchNormalization layer), from what
- * the StepModel (stepModel.ts) keeps: the latest two steps and a bounded timeline. UI choices persist through
- * PanelState (panelState.ts).
+ * (startScreen.ts) or the overview (overview.ts: baseline, heat strip, grouped warnings, one row per layer) and
+ * the layer list (layerList.ts: one LayerCard per BatchNormalization layer), from what the StepModel
+ * (stepModel.ts) keeps: the latest two steps, a bounded timeline, the baseline and the heat strip's changes.
+ * UI choices persist through PanelState (panelState.ts).
  *
  * Rendering: a step message is ingested at once (unpack + timeline) and a render is scheduled as a task;
  * steps that arrive faster than the panel renders are coalesced (only the latest is drawn). A render
@@ -13,21 +14,25 @@
  */
 import type { HostToWebview, WebviewToHost } from '../src/shared/protocol';
 import type { CardHost, LayerCard } from './card';
+import type { CardDrift } from './cardSummary';
 import { type ChartTheme, readTheme } from './charts';
 import { el, setHidden, setText } from './dom';
+import { driftOf } from './drift';
 import { Header } from './header';
 import { LayerList } from './layerList';
+import { Overview, type OverviewHost } from './overview';
 import { PanelState, type VsCodeApi } from './panelState';
 import { buildStartScreen } from './startScreen';
 import { StepModel } from './stepModel';
 
 export type { VsCodeApi } from './panelState';
 
-export class App implements CardHost {
+export class App implements CardHost, OverviewHost {
   private state: PanelState;
   private model: StepModel;
   private list: LayerList;
   private header: Header;
+  private overview: Overview;
   private themeCache: ChartTheme | null = null;
   private renderScheduled = false;
   private pendingT0 = 0;
@@ -41,14 +46,23 @@ export class App implements CardHost {
     private root: HTMLElement,
   ) {
     this.state = new PanelState(api);
-    this.model = new StepModel((k) => this.state.channel(k));
+    this.model = new StepModel((k) => this.state.channel(k), this.state.baseline);
     this.list = new LayerList(this.state, this);
+    this.overview = new Overview(this);
+    this.list.onFilter = () => this.schedule(performance.now());
     this.header = new Header((m) => this.post(m), this.list.filterRow);
     this.renderChannel.port1.onmessage = () => this.render();
   }
 
   start(): void {
-    this.root.replaceChildren(this.header.top, this.startEl, this.waitingEl, this.list.noMatchEl, this.list.listEl);
+    this.root.replaceChildren(
+      this.header.top,
+      this.startEl,
+      this.waitingEl,
+      this.overview.root,
+      this.list.noMatchEl,
+      this.list.listEl,
+    );
     window.addEventListener('message', (ev: MessageEvent) => this.onMessage(ev.data));
     // keyboard focus must not land under the sticky header: scroll padding follows its height
     new ResizeObserver((entries) => {
@@ -61,6 +75,7 @@ export class App implements CardHost {
       if (this.themeCache && JSON.stringify(next) === JSON.stringify(this.themeCache)) return; // (e.g. our own scroll padding)
       this.themeCache = next;
       this.list.invalidateAll();
+      this.overview.invalidate();
     });
     mo.observe(document.body, { attributes: true, attributeFilter: ['class', 'data-vscode-theme-kind'] });
     mo.observe(document.documentElement, { attributes: true, attributeFilter: ['style', 'class'] });
@@ -119,6 +134,19 @@ export class App implements CardHost {
   layoutChanged(): void {
     this.list.layoutChanged();
   }
+  reveal(file: string, line: number): void {
+    this.post({ type: 'revealLine', file, line });
+  }
+
+  // ------------------------------------------------------------------ OverviewHost
+  openCard(key: string): void {
+    this.list.openCard(key);
+  }
+  pinBaseline(index: number | null): void {
+    this.state.baseline = index;
+    this.model.pinBaseline(index);
+    this.schedule(performance.now());
+  }
 
   // ------------------------------------------------------------------ messages
   onMessage(data: unknown): void {
@@ -172,8 +200,31 @@ export class App implements CardHost {
       );
     setHidden(this.list.filterRow, !step);
     setHidden(this.list.listEl, !step);
+    setHidden(this.overview.root, !step);
     if (step) {
-      this.list.render(step, this.model.currentKeys, this.model.prevByKey, this.model.prevIndex);
+      const m = this.model;
+      const keys = m.currentKeys;
+      const drifts: CardDrift[] = step.layers.map((l, i) => {
+        const b = m.baseline.of(keys[i]);
+        return { drift: b ? driftOf(l, b, l.epsilon) : null, baseStep: b ? b.step : null };
+      });
+      this.list.render(step, keys, m.prevByKey, m.prevIndex, drifts);
+      this.overview.render({
+        stepIndex: step.index,
+        prevIndex: m.prevIndex,
+        rows: step.layers.map((l, i) => ({
+          key: keys[i],
+          layer: l,
+          stepChange: m.stepChange[i] ?? null,
+          hadPrev: m.prevByKey.has(keys[i]),
+          baseDrift: drifts[i].drift,
+          baseStep: drifts[i].baseStep,
+        })),
+        heat: m.heat,
+        shown: (k) => this.list.matches(k),
+        pinned: m.baseline.pinned,
+        pinMissing: m.baseline.pinMissing,
+      });
       if (!this.scrollRestored) {
         this.scrollRestored = true;
         if (this.state.scrollY > 0) window.scrollTo(0, this.state.scrollY);

@@ -9,7 +9,7 @@ import type { LayerSnapshot } from '../src/shared/protocol';
 import { CardTimeline, type TimelineHost } from './cardTimeline';
 import { ChannelCharts } from './channelCharts';
 import type { ChartTheme } from './charts';
-import { CardSummary } from './cardSummary';
+import { type CardDrift, CardSummary } from './cardSummary';
 import { button, el, setHidden, setText, uid } from './dom';
 import { type LayerDelta, layerDelta } from './layerDelta';
 import { NumberTable, tableTsv } from './numberTable';
@@ -24,6 +24,8 @@ export interface CardHost extends TimelineHost {
   layoutChanged(): void;
   /** the card built its canvases: watch their sizes */
   observeCanvases(card: LayerCard, canvases: HTMLCanvasElement[]): void;
+  /** reveal a line of a file of the run in the editor */
+  reveal(file: string, line: number): void;
 }
 
 export class LayerCard {
@@ -55,7 +57,11 @@ export class LayerCard {
     private host: CardHost,
   ) {
     const bodyId = uid('body');
-    this.summary = new CardSummary(bodyId, () => this.setCollapsed(!this.host.isCollapsed(this.key)));
+    this.summary = new CardSummary(
+      bodyId,
+      () => this.setCollapsed(!this.host.isCollapsed(this.key)),
+      (src) => this.host.reveal(src.file, src.line),
+    );
     this.root.dataset.key = key;
     this.root.setAttribute('aria-labelledby', this.summary.nameId);
     this.body = el('div', 'card-body', null, { id: bodyId });
@@ -86,13 +92,14 @@ export class LayerCard {
     this.body.append(
       s.meta,
       s.delta,
+      s.drift,
       tools,
       this.charts.caption,
       this.charts.grid,
       this.table.wrap,
       this.timeline.root,
     );
-    this.root.append(s.head, s.why, s.warnings, this.body);
+    this.root.append(s.head, s.why, s.warnings, s.callout, this.body);
     this.applyCollapsed();
     this.applyTableMode();
   }
@@ -114,6 +121,11 @@ export class LayerCard {
 
   get collapsed(): boolean {
     return this.host.isCollapsed(this.key);
+  }
+
+  /** the toggle button of the card's head (focused when the card is opened from the overview) */
+  get toggle(): HTMLButtonElement {
+    return this.summary.toggleBtn;
   }
 
   setCollapsed(c: boolean): void {
@@ -142,13 +154,19 @@ export class LayerCard {
   }
 
   /** New data for this layer (cheap: text only; drawing waits until the card is visible). */
-  update(l: LayerSnapshot, prev: LayerSnapshot | null, stepIndex: number, prevStepIndex: number): void {
+  update(
+    l: LayerSnapshot,
+    prev: LayerSnapshot | null,
+    stepIndex: number,
+    prevStepIndex: number,
+    drift: CardDrift,
+  ): void {
     this.layer = l;
     this.prev = prev;
     this.stepIndex = stepIndex;
     this.prevStepIndex = prevStepIndex;
     this.delta = layerDelta(l, prev);
-    this.summary.update(l, prev, this.delta, prevStepIndex);
+    this.summary.update(l, prev, this.delta, prevStepIndex, drift);
     this.charts.setCaption(l);
     this.timeline.update(l);
     this.table.setLayerName(l.name);

@@ -1,13 +1,24 @@
 /**
- * The text of a card: the head (collapse toggle, layer name, path, badges), the sentence that explains the
- * layer, its warnings, the meta line and the change since the previous step. Updated in place at every step,
- * only where the text changed.
+ * The text of a card: the head (collapse toggle, layer name, path, where it was built, badges), the sentence
+ * that explains the layer, a one-line mention of each warning (the explanation is said once, in the overview's
+ * grouped warnings), the frozen-but-drifted callout, the meta line, the change since the previous step and the
+ * drift from the baseline. Updated in place at every step, only where the text changed.
  */
-import type { LayerSnapshot } from '../src/shared/protocol';
-import { el, icon, setHidden, setText, uid } from './dom';
-import { explainLayer, layerBadges, warningExplanation, warningTitle } from './explain';
+import type { LayerSnapshot, SourcePosition } from '../src/shared/protocol';
+import { el, icon, setAttr, setHidden, setText, uid } from './dom';
+import type { Drift } from './drift';
+import { driftSentence, frozenDriftCallout } from './driftText';
+import { explainLayer, layerBadges, warningTitle } from './explain';
 import { count, shape, short } from './format';
 import type { LayerDelta } from './layerDelta';
+import { OUTSIDE_TEXT, sourceLabel } from './overview';
+
+/** the layer's drift from the baseline, for the card */
+export interface CardDrift {
+  drift: Drift | null;
+  /** the baseline's step (null: none yet) */
+  baseStep: number | null;
+}
 
 export class CardSummary {
   readonly head = el('div', 'card-head');
@@ -16,6 +27,12 @@ export class CardSummary {
   readonly warnings = el('ul', 'warnings');
   readonly meta = el('p', 'meta');
   readonly delta = el('p', 'delta');
+  readonly drift = el('p', 'drift');
+  readonly callout = el('p', 'drift-callout', null, { role: 'note' });
+  private readonly srcBtn = el('button', 'link card-src', null, { type: 'button' });
+  private readonly srcNone = el('span', 'card-src-none', OUTSIDE_TEXT);
+  private source: SourcePosition | null = null;
+  private readonly srcSlot = el('span', 'card-src-slot');
   /** the id of the layer name (the card's accessible name) */
   readonly nameId = uid('name');
   private readonly chevron = icon('chevron-down');
@@ -25,7 +42,7 @@ export class CardSummary {
   private badgeSig = '';
   private warnSig = '';
 
-  constructor(bodyId: string, onToggle: () => void) {
+  constructor(bodyId: string, onToggle: () => void, onReveal: (src: SourcePosition) => void) {
     this.toggleBtn = el('button', 'card-toggle', null, {
       type: 'button',
       'aria-expanded': 'true',
@@ -34,8 +51,13 @@ export class CardSummary {
     this.nameEl = el('span', 'layer-name', null, { id: this.nameId });
     this.toggleBtn.append(this.chevron, this.nameEl);
     this.toggleBtn.addEventListener('click', onToggle);
-    this.head.append(this.toggleBtn, this.pathEl, this.badgesEl);
-    this.warnings.setAttribute('aria-label', 'warnings');
+    this.srcBtn.addEventListener('click', () => {
+      if (this.source) onReveal(this.source);
+    });
+    this.srcSlot.append(this.srcNone);
+    this.head.append(this.toggleBtn, this.pathEl, this.srcSlot, this.badgesEl);
+    setAttr(this.warnings, 'aria-label', 'warnings');
+    this.callout.hidden = true;
   }
 
   setCollapsed(c: boolean): void {
@@ -43,10 +65,30 @@ export class CardSummary {
     this.chevron.className = `codicon codicon-${c ? 'chevron-right' : 'chevron-down'}`;
   }
 
-  update(l: LayerSnapshot, prev: LayerSnapshot | null, d: LayerDelta | null, prevStepIndex: number): void {
+  update(
+    l: LayerSnapshot,
+    prev: LayerSnapshot | null,
+    d: LayerDelta | null,
+    prevStepIndex: number,
+    dr: CardDrift,
+  ): void {
     setText(this.nameEl, l.name);
     setText(this.pathEl, l.path.length > 1 ? l.path.join(' › ') : '');
-    this.pathEl.title = l.path.join(' › ');
+    setAttr(this.pathEl, 'title', l.path.join(' › '));
+    const had = !!this.source;
+    this.source = l.source ?? null;
+    // (the link is in the document only when there is a source: no empty, nameless button)
+    if (had !== !!this.source) this.srcSlot.replaceChildren(this.source ? this.srcBtn : this.srcNone);
+    if (this.source) {
+      setText(this.srcBtn, `built at ${sourceLabel(this.source)}`);
+      setAttr(this.srcBtn, 'title', `${this.source.file}:${this.source.line}:${this.source.column}`);
+      setAttr(this.srcBtn, 'aria-label', `Reveal where ${l.name} was built: ${sourceLabel(this.source)}`);
+    }
+    const callout = frozenDriftCallout(l.trainable, dr.drift, dr.baseStep);
+    setHidden(this.callout, !callout);
+    if (callout) setText(this.callout, callout);
+    setText(this.drift, driftSentence(dr.drift, dr.baseStep, l.channels));
+    this.drift.classList.toggle('has-changes', !!dr.drift && dr.drift.changed > 0);
     this.updateBadges(l);
     setText(this.why, explainLayer(l, prev));
     this.updateWarnings(l);
@@ -106,10 +148,12 @@ export class CardSummary {
       const li = el('li', `warning warning-${w.code}`);
       li.dataset.code = w.code;
       const title = el('strong', null, warningTitle(w.code));
-      const msg = el('span', 'warning-message', w.message);
+      // one line: the engine's message (often a paragraph) and the explanation are said once, in the overview's
+      // grouped warnings; the message stays in the tooltip
+      li.title = w.message;
       const code = el('code', 'warning-code', w.code);
-      const ex = el('p', 'warning-explain', warningExplanation(w.code));
-      li.append(icon('warning'), title, el('span', null, ' '), code, el('span', null, ': '), msg, ex);
+      const see = el('span', 'warning-see', ' — explained once, in the overview above');
+      li.append(icon('warning'), title, el('span', null, ' '), code, see);
       frag.append(li);
     }
     this.warnings.replaceChildren(frag);

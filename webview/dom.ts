@@ -40,6 +40,17 @@ export function setText(e: Element, text: string): void {
   e.textContent = text;
 }
 
+const lastAttr = new WeakMap<Element, Map<string, string>>();
+
+/** Sets an attribute only when it changed (remembered in JS: no mutation, no style invalidation when equal). */
+export function setAttr(e: Element, name: string, value: string): void {
+  let m = lastAttr.get(e);
+  if (!m) lastAttr.set(e, (m = new Map()));
+  if (m.get(name) === value) return;
+  m.set(name, value);
+  e.setAttribute(name, value);
+}
+
 export function setHidden(e: HTMLElement, hidden: boolean): void {
   if (e.hidden !== hidden) e.hidden = hidden;
 }

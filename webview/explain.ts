@@ -133,20 +133,45 @@ export function layerBadges(l: LayerSnapshot): Badge[] {
   return out;
 }
 
-/** Long explanation of a contract warning, shown under the engine's own message. */
-export function warningExplanation(code: WarningCode | string): string {
+export interface WarningAdvice {
+  /** why it happens and what it does */
+  why: string;
+  /** what to do about it */
+  fix: string;
+}
+
+/** The explanation of a contract warning in two parts: why (and what it does), and what to do. */
+export function warningAdvice(code: WarningCode | string): WarningAdvice {
   switch (code) {
     case 'TRAINABLE_FALSE_STILL_UPDATES':
-      return "tfjs's BatchNormalization reads only the training flag of each call, never trainable: freezing stops gamma and beta from learning, but fit still normalises with the batch statistics and updates the moving mean and variance. TF2 Keras runs a frozen layer in inference mode instead. To keep them fixed in tfjs, keep the layer out of training-mode calls (for example run the frozen part with predict as a separate model) or restore the moving statistics after fit.";
+      return {
+        why: "tfjs's BatchNormalization reads only the training flag of each call, never trainable: freezing stops gamma and beta from learning, but fit still normalises with the batch statistics and updates the moving mean and variance. TF2 Keras runs a frozen layer in inference mode instead.",
+        fix: 'To keep them fixed in tfjs, keep the layer out of training-mode calls (for example run the frozen part with predict as a separate model) or restore the moving statistics after fit.',
+      };
     case 'BATCH_OF_ONE':
-      return 'With one sample per channel the batch mean is that sample and the (biased) batch variance is 0: the output is beta, and each update pulls the moving variance toward 0. A last partial batch of size 1 in fit does this: choose a batch size that divides the data, or drop the remainder.';
+      return {
+        why: 'With one sample per channel the batch mean is that sample and the (biased) batch variance is 0: the output is beta, and each update pulls the moving variance toward 0.',
+        fix: 'A last partial batch of size 1 in fit does this: choose a batch size that divides the data, or drop the remainder.',
+      };
     case 'NON_FINITE':
-      return 'NaN or Infinity in a moving statistic, gamma or beta spreads to every later output. Usual causes: a learning rate that is too high, an input that holds NaN, or an epsilon of 0 with a zero variance.';
+      return {
+        why: 'NaN or Infinity in a moving statistic, gamma or beta spreads to every later output.',
+        fix: 'Usual causes: a learning rate that is too high, an input that holds NaN, or an epsilon of 0 with a zero variance.',
+      };
     case 'STALE_MOVING_STATS':
-      return 'This layer normalises with its initial moving mean 0 and variance 1, as if its inputs were already standardised. Train it first (fit, or apply with training: true) or load trained weights.';
+      return {
+        why: 'This layer normalises with its initial moving mean 0 and variance 1, as if its inputs were already standardised.',
+        fix: 'Train it first (fit, or apply with training: true) or load trained weights.',
+      };
     default:
-      return '';
+      return { why: '', fix: '' };
   }
+}
+
+/** Long explanation of a contract warning (why, then what to do), said once for all the layers it concerns. */
+export function warningExplanation(code: WarningCode | string): string {
+  const a = warningAdvice(code);
+  return a.why && a.fix ? `${a.why} ${a.fix}` : a.why || a.fix;
 }
 
 /** Human title of a warning code. */

@@ -2,6 +2,9 @@
  * The panel's sticky header: script, step, line (a link to the editor), hit, backend and tfjs version; the
  * session status; the command toolbar (enabled per session state); the error box; the step's summary line.
  * The layer filter row (layerList.ts) is placed at its bottom.
+ * The command buttons are never disabled nor re-created: a command that does not apply is aria-disabled (and
+ * ignored), so a button keeps the keyboard focus while the session runs (a disabled button would drop it to
+ * the page body, and the next Enter or Space would do nothing).
  */
 import type { SessionInfo, StepSnapshot, WebviewCommand, WebviewToHost } from '../src/shared/protocol';
 import { button, el, icon, setHidden, setText } from './dom';
@@ -67,8 +70,10 @@ export class Header {
       const b = button(c.label, c.icon, c.command === 'step' ? 'primary' : 'secondary');
       b.dataset.command = c.command;
       b.title = c.title;
-      b.disabled = true;
-      b.addEventListener('click', () => this.post({ type: 'command', command: c.command }));
+      b.setAttribute('aria-disabled', 'true');
+      b.addEventListener('click', () => {
+        if (b.getAttribute('aria-disabled') !== 'true') this.post({ type: 'command', command: c.command });
+      });
       this.buttons.set(c.command, b);
       bar.append(b);
     }
@@ -98,8 +103,8 @@ export class Header {
     setText(this.statusEl, s ? s.status : step ? 'No session: showing the last step received.' : '');
     this.statusEl.dataset.state = s?.state ?? 'none';
     for (const [cmd, b] of this.buttons) {
-      const on = enabled(cmd, s);
-      if (b.disabled === on) b.disabled = !on;
+      const off = String(!enabled(cmd, s));
+      if (b.getAttribute('aria-disabled') !== off) b.setAttribute('aria-disabled', off);
     }
     this.renderError(s);
     setHidden(this.summaryEl, !step);

@@ -1,20 +1,30 @@
 /**
- * The overview: the list of layer cards in model order (built once per layer, updated in place), the filter
- * row (filter box, count, collapse/expand all), and which cards get drawn. It never reads layout: which cards
- * are on (or near) the screen comes from an IntersectionObserver, canvas sizes from a ResizeObserver, and
- * off-screen cards skip style/layout/paint (CSS content-visibility).
+ * The list of layer cards in model order (built once per layer, updated in place), the filter row (name
+ * filter box, state filter, count, collapse/expand all; the overview's rows follow the same filter), opening a
+ * card (from the overview), and which cards get drawn. It never reads layout: which cards are on (or near) the
+ * screen comes from an IntersectionObserver, canvas sizes from a ResizeObserver, and off-screen cards skip
+ * style/layout/paint (CSS content-visibility).
+ * One unit of ~280 lines: the filter, opening a card and drawing what is visible all act on the same set of cards.
  */
 import type { LayerSnapshot, StepSnapshot } from '../src/shared/protocol';
 import { type CardHost, LayerCard } from './card';
+import type { CardDrift } from './cardSummary';
 import { button, el, icon, setHidden, setText } from './dom';
 import { count } from './format';
+import { isStateFilter, matchesName, matchesState, STATE_FILTERS, stateCounts } from './layerState';
 import type { PanelState } from './panelState';
+
+/** with more layers than this, cards start collapsed (the overview is the way in) */
+export const COLLAPSE_ABOVE = 8;
 
 export class LayerList {
   readonly filterRow = el('div', 'filter-row');
   readonly listEl = el('main', 'layers');
   readonly noMatchEl = el('p', 'no-match');
   private filterInput: HTMLInputElement;
+  private stateSelect: HTMLSelectElement;
+  /** the filter changed: the overview follows */
+  onFilter: () => void = () => undefined;
   private countEl = el('span', 'count', null, { 'aria-live': 'polite' });
   private cards = new Map<string, LayerCard>();
   private order: string[] = [];
@@ -40,17 +50,24 @@ export class LayerList {
     this.filterInput.value = state.filter;
     this.filterInput.addEventListener('input', () => {
       this.state.filter = this.filterInput.value;
-      this.applyFilter();
-      this.layoutChanged();
+      this.filterChanged();
     });
     fl.append(this.filterInput);
+    this.stateSelect = el('select', 'state-filter', null, { 'aria-label': 'Show layers' });
+    for (const f of STATE_FILTERS) this.stateSelect.append(el('option', null, f.label, { value: f.value }));
+    this.stateSelect.value = state.stateFilter;
+    this.stateSelect.addEventListener('change', () => {
+      const v = this.stateSelect.value;
+      if (isStateFilter(v)) this.state.stateFilter = v;
+      this.filterChanged();
+    });
     const collapseAll = button('', 'collapse-all', 'icon-button', 'Collapse all layers');
     collapseAll.title = 'Collapse all layers';
     collapseAll.addEventListener('click', () => this.setAllCollapsed(true));
     const expandAll = button('', 'expand-all', 'icon-button', 'Expand all layers');
     expandAll.title = 'Expand all layers';
     expandAll.addEventListener('click', () => this.setAllCollapsed(false));
-    this.filterRow.append(fl, this.countEl, collapseAll, expandAll);
+    this.filterRow.append(fl, this.stateSelect, this.countEl, collapseAll, expandAll);
 
     if ('IntersectionObserver' in window) {
       this.io = new IntersectionObserver((entries) => this.onIntersect(entries), { rootMargin: '300px 0px' });
@@ -66,6 +83,43 @@ export class LayerList {
       }
       for (const c of touched) if (c.shown && !c.collapsed) c.draw();
     });
+  }
+
+  private filterChanged(): void {
+    this.applyFilter();
+    this.layoutChanged();
+    this.onFilter();
+  }
+
+  /** the filters keep this layer */
+  matches(key: string): boolean {
+    const l = this.cards.get(key)?.layer ?? null;
+    return matchesName(key, l, this.state.filter) && (!l || matchesState(l, this.state.stateFilter));
+  }
+
+  /**
+   * Opens a card from the overview: clears the filters if they hide it, expands it, scrolls it to the top and
+   * focuses its toggle.
+   */
+  openCard(key: string): void {
+    const card = this.cards.get(key);
+    if (!card) return;
+    if (!card.shown) {
+      this.state.filter = '';
+      this.filterInput.value = '';
+      this.state.stateFilter = 'all';
+      this.stateSelect.value = 'all';
+      this.filterChanged();
+    }
+    if (card.collapsed) card.setCollapsed(false);
+    card.root.classList.remove('flash');
+    void card.root.offsetWidth; // (restart the highlight animation)
+    card.root.classList.add('flash');
+    card.root.scrollIntoView({ block: 'start' });
+    card.toggle.focus({ preventScroll: true });
+    // cards above it may change size once laid out (content-visibility): scroll again after the layout settles
+    requestAnimationFrame(() => requestAnimationFrame(() => card.root.scrollIntoView({ block: 'start' })));
+    this.layoutChanged();
   }
 
   /** the card built its canvases: watch their sizes */
@@ -108,7 +162,14 @@ export class LayerList {
   }
 
   /** One card per layer of `step`, in model order, updated with its layer and the previous step's. */
-  render(step: StepSnapshot, keys: string[], prevByKey: Map<string, LayerSnapshot>, prevIndex: number): void {
+  render(
+    step: StepSnapshot,
+    keys: string[],
+    prevByKey: Map<string, LayerSnapshot>,
+    prevIndex: number,
+    drifts: CardDrift[],
+  ): void {
+    this.state.collapseByDefault = keys.length > COLLAPSE_ABOVE;
     const live = new Set(keys);
     for (const [k, c] of this.cards) {
       if (!live.has(k)) {
@@ -124,7 +185,8 @@ export class LayerList {
         this.io?.observe(card.root);
         this.cards.set(k, card);
       }
-      card.update(l, prevByKey.get(k) ?? null, step.index, prevIndex);
+      card.update(l, prevByKey.get(k) ?? null, step.index, prevIndex, drifts[i]);
+      if (card.root.classList.contains('collapsed') !== card.collapsed) card.applyCollapsed();
     });
     const same = keys.length === this.order.length && keys.every((k, i) => k === this.order[i]);
     if (!same) {
@@ -158,21 +220,37 @@ export class LayerList {
   }
 
   private applyFilter(): void {
-    const q = this.state.filter.trim().toLowerCase();
+    const q = this.state.filter.trim();
+    const filtering = !!q || this.state.stateFilter !== 'all';
     let shown = 0;
     for (const k of this.order) {
       const c = this.cards.get(k)!;
-      const l = c.layer;
-      const match = !q || k.toLowerCase().includes(q) || (!!l && l.name.toLowerCase().includes(q));
+      const match = this.matches(k);
       c.shown = match;
       setHidden(c.root, !match);
       if (match) shown++;
     }
     const n = this.order.length;
-    setText(this.countEl, q ? `${count(shown)} of ${count(n)} layers` : `${count(n)} layer${n === 1 ? '' : 's'}`);
-    const none = !!q && shown === 0 && n > 0;
+    const counts = stateCounts(this.order.map((k) => this.cards.get(k)!.layer).filter((l) => !!l));
+    STATE_FILTERS.forEach((f, i) => {
+      const o = this.stateSelect.options[i];
+      setText(o, `${f.label} (${count(counts[f.value])})`);
+    });
+    setText(
+      this.countEl,
+      filtering ? `${count(shown)} of ${count(n)} layers` : `${count(n)} layer${n === 1 ? '' : 's'}`,
+    );
+    const none = filtering && shown === 0 && n > 0;
     setHidden(this.noMatchEl, !none);
-    if (none) setText(this.noMatchEl, `No layer matches “${this.state.filter.trim()}”.`);
+    if (none) {
+      const label = STATE_FILTERS.find((f) => f.value === this.state.stateFilter)?.label.toLowerCase() ?? '';
+      setText(
+        this.noMatchEl,
+        q
+          ? `No layer matches “${q}”${this.state.stateFilter !== 'all' ? ` among the layers shown (${label})` : ''}.`
+          : `No layer here: ${label}.`,
+      );
+    }
   }
 
   private onIntersect(entries: IntersectionObserverEntry[]): void {

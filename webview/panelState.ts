@@ -1,7 +1,10 @@
 /**
  * What survives hiding/showing the panel: the person's UI choices only (the host re-sends the steps), kept
- * through the webview's getState/setState, saved with a short debounce.
+ * through the webview's getState/setState, saved with a short debounce. Cards are expanded by default, or
+ * collapsed by default when the model has many layers (`collapseByDefault`): the person's own choice for a card
+ * (collapsed or expanded) wins either way.
  */
+import { isStateFilter, type StateFilter } from './layerState';
 export interface VsCodeApi {
   postMessage(msg: unknown): void;
   getState(): unknown;
@@ -12,7 +15,13 @@ export interface VsCodeApi {
 export interface PersistedState {
   v: 1;
   filter: string;
+  /** the overview's state filter */
+  stateFilter: StateFilter;
+  /** the pinned baseline step (null: each layer's first snapshot) */
+  baseline: number | null;
   collapsed: string[];
+  /** cards the person expanded (matters when cards start collapsed) */
+  expanded: string[];
   tables: string[];
   channels: Record<string, number>;
   scrollY: number;
@@ -27,7 +36,10 @@ function loadState(raw: unknown): PersistedState {
   return {
     v: 1,
     filter: typeof s.filter === 'string' ? s.filter : '',
+    stateFilter: isStateFilter(s.stateFilter) ? s.stateFilter : 'all',
+    baseline: typeof s.baseline === 'number' && Number.isInteger(s.baseline) && s.baseline > 0 ? s.baseline : null,
     collapsed: strs(s.collapsed),
+    expanded: strs(s.expanded),
     tables: strs(s.tables),
     channels,
     scrollY: typeof s.scrollY === 'number' && Number.isFinite(s.scrollY) ? s.scrollY : 0,
@@ -44,12 +56,16 @@ function setMember(set: Set<string>, key: string, on: boolean): string[] {
 export class PanelState {
   private ui: PersistedState;
   private collapsedSet: Set<string>;
+  private expandedSet: Set<string>;
   private tableSet: Set<string>;
+  /** many layers: a card the person did not expand starts collapsed */
+  collapseByDefault = false;
   private saveTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private api: VsCodeApi) {
     this.ui = loadState(api.getState());
     this.collapsedSet = new Set(this.ui.collapsed);
+    this.expandedSet = new Set(this.ui.expanded);
     this.tableSet = new Set(this.ui.tables);
   }
 
@@ -67,11 +83,26 @@ export class PanelState {
     this.ui.scrollY = y;
     this.save();
   }
+  get stateFilter(): StateFilter {
+    return this.ui.stateFilter;
+  }
+  set stateFilter(f: StateFilter) {
+    this.ui.stateFilter = f;
+    this.save();
+  }
+  get baseline(): number | null {
+    return this.ui.baseline;
+  }
+  set baseline(b: number | null) {
+    this.ui.baseline = b;
+    this.save();
+  }
   isCollapsed(key: string): boolean {
-    return this.collapsedSet.has(key);
+    return this.collapsedSet.has(key) || (this.collapseByDefault && !this.expandedSet.has(key));
   }
   setCollapsed(key: string, c: boolean): void {
     this.ui.collapsed = setMember(this.collapsedSet, key, c);
+    this.ui.expanded = setMember(this.expandedSet, key, !c);
     this.save();
   }
   isTable(key: string): boolean {

@@ -1,10 +1,14 @@
 /**
  * What the panel knows of the run: the session, the current step and the previous one's layers (for the
- * change since the previous step), and the bounded timeline (History). Fed by the host's messages; the
- * steps arrive packed (snapshotCodec) and are unpacked here, once.
+ * change since the previous step), the bounded timeline (History), the baseline that drift is measured from
+ * (baseline.ts) and the heat strip's per-step changes (heatData.ts). Fed by the host's messages; the steps
+ * arrive packed (snapshotCodec) and are unpacked here, once.
  */
 import type { HostToWebview, LayerSnapshot, SessionInfo, StepSnapshot } from '../src/shared/protocol';
 import { unpackStep } from '../src/shared/snapshotCodec';
+import { Baseline } from './baseline';
+import { type Drift, driftOf, driftScore, type StatsVectors } from './drift';
+import { HeatData, UNKNOWN } from './heatData';
 import { History, layerKeys } from './history';
 
 type Msg<T extends HostToWebview['type']> = Extract<HostToWebview, { type: T }>;
@@ -17,6 +21,10 @@ function toBuffer(b: unknown): ArrayBuffer | null {
 
 export class StepModel {
   readonly history = new History(500);
+  readonly heat = new HeatData();
+  readonly baseline: Baseline;
+  /** per layer of the current step: the change since the previous step (null: no previous, or reshaped) */
+  stepChange: (Drift | null)[] = [];
   session: SessionInfo | null = null;
   current: StepSnapshot | null = null;
   /** the layer keys of the current step, in model order */
@@ -28,7 +36,31 @@ export class StepModel {
   hostThinned = 0;
 
   /** `channel(key)`: the channel whose values the timeline keeps for a layer */
-  constructor(private channel: (key: string) => number) {}
+  /** `pinned`: the baseline step the person pinned (null: each layer's first snapshot) */
+  constructor(
+    private channel: (key: string) => number,
+    pinned: number | null = null,
+  ) {
+    this.baseline = new Baseline(pinned);
+  }
+
+  /** the full vectors of an earlier step, while the timeline still keeps them */
+  stepVectors(index: number): Map<string, StatsVectors> | null {
+    const p = this.history.points.find((x) => x.step === index);
+    if (!p) return null;
+    const out = new Map<string, StatsVectors>();
+    for (const [k, lp] of p.layers) {
+      if (!lp.vmm || !lp.vmv) return null;
+      out.set(k, { movingMean: lp.vmm, movingVariance: lp.vmv });
+    }
+    return out;
+  }
+
+  /** pins step `index` as the baseline (null: the first snapshots); false when its vectors are gone */
+  pinBaseline(index: number | null): boolean {
+    const cur = this.current ? { step: this.current, keys: this.currentKeys } : null;
+    return this.baseline.pinTo(index, cur, (i) => this.stepVectors(i));
+  }
 
   /** steps thinned in all (host + panel) */
   thinned(): number {
@@ -42,6 +74,9 @@ export class StepModel {
     this.currentKeys = [];
     this.prevByKey.clear();
     this.prevIndex = 0;
+    this.stepChange = [];
+    this.baseline.clear();
+    this.heat.clear();
   }
 
   /** the whole session again (the panel was shown anew, or a new run) */
@@ -98,6 +133,16 @@ export class StepModel {
     } else this.prevIndex = 0;
     this.current = step;
     this.currentKeys = keys;
+    const scores = new Float32Array(keys.length);
+    this.stepChange = step.layers.map((l, i) => {
+      const p = this.prevByKey.get(keys[i]);
+      const d = p ? driftOf(l, p, l.epsilon) : null;
+      // no earlier snapshot to compare with: updated (size unknown) or unchanged
+      scores[i] = d ? driftScore(d) : p || l.updates > 0 || l.movingUpdated ? UNKNOWN : 0;
+      return d;
+    });
+    this.heat.push(step.index, keys, scores);
+    this.baseline.onStep(step, keys);
     this.history.push(step, keys, this.channel, keepVectors);
   }
 }

@@ -8,7 +8,28 @@
  */
 import type { HostToWebview, SessionInfo, StepSnapshot, WebviewToHost } from '../../src/shared/protocol';
 import { packStep } from '../../src/shared/snapshotCodec';
-import { SynthRun, resnet50Spec, stepFromPlain, type SynthKind } from './synth';
+import {
+  MOBILENET_FILE,
+  mobilenetV2Spec,
+  SynthRun,
+  resnet50Spec,
+  stepFromPlain,
+  type LayerSpec,
+  type SynthKind,
+} from './synth';
+
+export type BenchModel = 'resnet50' | 'mobilenetv2';
+
+/** a synthetic run of the model: ResNet-50 (53 layers, 4 frozen) or MobileNetV2 (52 layers, all frozen, as the example) */
+function newRun(model: BenchModel, seed: number): SynthRun {
+  return model === 'mobilenetv2'
+    ? new SynthRun(mobilenetV2Spec(), seed, { frozen: () => true, momentum: 0.999, file: MOBILENET_FILE })
+    : new SynthRun(resnet50Spec(), seed, { frozen: (n) => n.startsWith('conv2_') && n.endsWith('_1_bn') });
+}
+
+function specOf(model: BenchModel): LayerSpec[] {
+  return model === 'mobilenetv2' ? mobilenetV2Spec() : resnet50Spec();
+}
 
 const params = new URLSearchParams(location.search);
 const theme = params.get('theme') ?? 'light';
@@ -147,6 +168,11 @@ const session = (over: Partial<SessionInfo> = {}): SessionInfo => ({
   ...over,
 });
 
+const sessionFor = (model: BenchModel) =>
+  model === 'mobilenetv2'
+    ? session({ script: MOBILENET_FILE, scriptLabel: 'examples/mobilenet-v2-finetune.ts' })
+    : session();
+
 const bn = {
   posted,
   violations,
@@ -169,10 +195,37 @@ const bn = {
   lastSendAt: () => lastSendAt,
   makeSession: session,
 
+  /** the steps of a synthetic run as plain JSON (number arrays), for a test to check and to send with reset() */
+  synthSteps(model: BenchModel, kinds: SynthKind[], seed = 11) {
+    const run = newRun(model, seed);
+    const arr = (v: Float32Array | null) => (v ? Array.from(v) : null);
+    const call = (c: any) => c && { ...c, batchMean: arr(c.batchMean), batchVariance: arr(c.batchVariance) };
+    return kinds.map((k) => {
+      const st = run.step(k);
+      return {
+        ...st,
+        layers: st.layers.map((l) => ({
+          ...l,
+          movingMean: arr(l.movingMean),
+          movingVariance: arr(l.movingVariance),
+          gamma: arr(l.gamma),
+          beta: arr(l.beta),
+          lastCall: call(l.lastCall),
+          lastTrainingCall: call(l.lastTrainingCall),
+        })),
+      };
+    });
+  },
+
   /** fills the panel with a ResNet-50-sized run: `steps` steps (fit, fit, predict, …) */
-  async resnet(steps: number, kinds: SynthKind[] = ['fit'], seed = 7) {
-    const run = new SynthRun(resnet50Spec(), seed, { frozen: (n) => n.startsWith('conv2_') && n.endsWith('_1_bn') });
-    send({ type: 'reset', session: session(), steps: [], thinned: 0 });
+  resnet(steps: number, kinds: SynthKind[] = ['fit'], seed = 7) {
+    return bn.run('resnet50', steps, kinds, seed);
+  },
+
+  /** fills the panel with a run of `model`: `steps` steps of `kinds` in turn, each sent when the previous rendered */
+  async run(model: BenchModel, steps: number, kinds: SynthKind[] = ['fit'], seed = 7) {
+    const run = newRun(model, seed);
+    send({ type: 'reset', session: sessionFor(model), steps: [], thinned: 0 });
     await waitFor((m) => m.type === 'rendered' && m.stepIndex === 0);
     let last = 0;
     for (let i = 0; i < steps; i++) {
@@ -191,22 +244,23 @@ const bn = {
    * from the message to 'rendered'. 2) `stream` steps back to back (the next is sent when the previous
    * rendered), with long tasks and input delay recorded.
    */
-  async bench(opts: { singles?: number; stream?: number; resetSteps?: number } = {}) {
+  async bench(opts: { singles?: number; stream?: number; resetSteps?: number; model?: BenchModel } = {}) {
     const singles = opts.singles ?? 9;
     const streamN = opts.stream ?? 1000;
     const resetN = opts.resetSteps ?? 100;
-    const spec = resnet50Spec();
+    const model = opts.model ?? 'mobilenetv2';
+    const spec = specOf(model);
     const channels = spec.reduce((a, s) => a + s.channels, 0);
     const first: { ms: number; e2e: number; frame: number }[] = [];
     const second: { ms: number; e2e: number; frame: number }[] = [];
     for (let k = 0; k < singles; k++) {
-      const run = new SynthRun(spec, 100 + k);
+      const run = newRun(model, 100 + k);
       // an empty panel: no session (cards removed), then a new session with no step yet
       const rNull = waitFor((m) => m.type === 'rendered' && m.stepIndex === 0);
       send({ type: 'session', session: null });
       await rNull;
       const r0 = waitFor((m) => m.type === 'rendered' && m.stepIndex === 0);
-      send({ type: 'reset', session: session(), steps: [], thinned: 0 });
+      send({ type: 'reset', session: sessionFor(model), steps: [], thinned: 0 });
       await r0;
       window.scrollTo(0, 0);
       await nextFrame();
@@ -217,7 +271,7 @@ const bn = {
     }
     // stream: the fake host packs a pool of steps beforehand (so its own work stays out of the panel's thread
     // during the stream) and sends copies with increasing indices
-    const run = new SynthRun(spec, 999, { frozen: (n) => n.startsWith('conv2_') && n.endsWith('_1_bn') });
+    const run = newRun(model, 999);
     const pool: ArrayBuffer[] = [];
     for (let k = 0; k < 40; k++) {
       const st = run.step(k % 10 === 9 ? 'predict' : 'fit');
@@ -225,7 +279,7 @@ const bn = {
       pool.push(packStep(st));
     }
     const r0 = waitFor((m) => m.type === 'rendered' && m.stepIndex === 0);
-    send({ type: 'reset', session: session(), steps: [], thinned: 0 });
+    send({ type: 'reset', session: sessionFor(model), steps: [], thinned: 0 });
     await r0;
     window.scrollTo(0, 0);
     longTasks.length = 0;
@@ -255,7 +309,7 @@ const bn = {
       const bufs = Array.from({ length: resetN }, (_, i) => withIndex(pool[i % pool.length], i + 1));
       const w = waitFor((m) => m.type === 'rendered' && m.stepIndex === resetN);
       const tr = performance.now();
-      send({ type: 'reset', session: session(), steps: bufs, thinned: 0 }, bufs);
+      send({ type: 'reset', session: sessionFor(model), steps: bufs, thinned: 0 }, bufs);
       await w;
       resetTimes.push(posted[posted.length - 1].at - tr);
       await nextFrame();
@@ -267,6 +321,7 @@ const bn = {
       messageToNextFrameMs: { median: median(a.map((x) => x.frame)), max: Math.max(...a.map((x) => x.frame)) },
     });
     return {
+      model,
       layers: spec.length,
       channels,
       singles,

@@ -4,12 +4,52 @@
  * follow the tfjs update rule `new = old - (old - batch) * (1 - momentum)` during "fit" steps and stay put
  * during "predict" steps. Pure (no DOM).
  */
-import type { CallRecord, LayerSnapshot, LayerWarning, StepSnapshot } from '../../src/shared/protocol';
+import type { CallRecord, LayerSnapshot, LayerWarning, SourcePosition, StepSnapshot } from '../../src/shared/protocol';
 
 export interface LayerSpec {
   name: string;
   path: string[];
   channels: number;
+  /** where the layer was built (default null: made outside the user's code) */
+  source?: SourcePosition | null;
+}
+
+/** the example the MobileNetV2 spec imitates, and the lines of its batchNormalization calls */
+export const MOBILENET_FILE = '/work/examples/mobilenet-v2-finetune.ts';
+export const MOBILENET_LINES = { convBn: 23, dw: 34, project: 37 };
+
+/**
+ * The 52 BN layers of MobileNetV2 (alpha 1) as examples/mobilenet-v2-finetune.ts builds them, in model order
+ * (17,056 channels in all), each with the source line of its batchNormalization call (helpers convBn and
+ * invertedResidual).
+ */
+export function mobilenetV2Spec(file = MOBILENET_FILE): LayerSpec[] {
+  const out: LayerSpec[] = [];
+  const add = (name: string, channels: number, line: number) =>
+    out.push({ name, path: ['finetune', 'mobilenetv2', name], channels, source: { file, line, column: 7 } });
+  add('stem_bn', 32, MOBILENET_LINES.convBn);
+  const settings = [
+    [1, 16, 1, 1],
+    [6, 24, 2, 2],
+    [6, 32, 3, 2],
+    [6, 64, 4, 2],
+    [6, 96, 3, 1],
+    [6, 160, 3, 2],
+    [6, 320, 1, 1],
+  ];
+  let ch = 32;
+  let id = 0;
+  for (const [t, c, n] of settings) {
+    for (let i = 0; i < n; i++) {
+      const name = `block${id++}`;
+      if (t !== 1) add(`${name}_expand_bn`, ch * t, MOBILENET_LINES.convBn);
+      add(`${name}_dw_bn`, ch * t, MOBILENET_LINES.dw);
+      add(`${name}_project_bn`, c, MOBILENET_LINES.project);
+      ch = c;
+    }
+  }
+  add('top_bn', 1280, MOBILENET_LINES.convBn);
+  return out;
 }
 
 /** The 53 BN layers of Keras' ResNet50 in model order (26,560 channels in all). */
@@ -69,10 +109,17 @@ export class SynthRun {
   private layers: LayerState[];
   private rand: () => number;
   private index = 0;
-  readonly momentum = 0.99;
+  private file: string;
+  readonly momentum: number;
 
-  constructor(spec: LayerSpec[], seed = 1, opts: { frozen?: (name: string) => boolean } = {}) {
+  constructor(
+    spec: LayerSpec[],
+    seed = 1,
+    opts: { frozen?: (name: string) => boolean; momentum?: number; file?: string } = {},
+  ) {
     this.rand = rng(seed);
+    this.momentum = opts.momentum ?? 0.99;
+    this.file = opts.file ?? '/work/examples/resnet50.ts';
     this.layers = spec.map((s) => {
       const n = s.channels;
       const tm = new Float32Array(n);
@@ -164,7 +211,7 @@ export class SynthRun {
       return {
         name: st.spec.name,
         path: st.spec.path,
-        source: null,
+        source: st.spec.source ?? null,
         axis: -1,
         channels: n,
         momentum: m,
@@ -186,7 +233,7 @@ export class SynthRun {
       index: this.index,
       line: kind === 'fit' ? 42 : 57,
       column: 1,
-      file: '/work/examples/resnet50.ts',
+      file: this.file,
       hit: this.index,
       layers,
     };

@@ -491,7 +491,7 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
 
     // the panel's own Step button: to the predict after the fit
     t = Date.now();
-    await panel().locator('.commands button[data-command="step"]:not([disabled])').click();
+    await panel().locator('.commands button[data-command="step"][aria-disabled="false"]').click();
     await waitForStep('fit-then-predict.ts', 3, predictAfter);
     timing('panel Step button → step 3 (predict after fit)', t);
     assert.strictEqual(s3.updates, 0);
