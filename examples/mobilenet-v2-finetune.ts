@@ -8,7 +8,7 @@
 //   - the overview above the cards: 52 rows in model order; after `fit` every backbone layer is
 //     trainable = false and yet updated (tfjs ignores `trainable` for the moving statistics; Keras would run
 //     them in inference mode). One grouped warning names all of them;
-//   - drift since the baseline (the first step): how far `fit` moved each layer's moving statistics;
+//   - drift since the baseline (by default the start of the run): how far `fit` moved each layer's statistics;
 //   - `predict` (inference mode) leaves every moving statistic where `fit` left it;
 //   - click a row's source link: it reveals the line in `convBn` or `invertedResidual` that built the layer.
 // Input 32×32×3 keeps the run short; the network is the full MobileNetV2 (the last feature map is 1×1).

@@ -12,7 +12,8 @@
 //   - step 2 (fit): the three layers are still trainable = false, yet updates > 0, "moving stats CHANGED" and
 //     the TRAINABLE_FALSE_STILL_UPDATES warning: in tfjs, trainable = false freezes gamma and beta only, and fit
 //     calls the layers in training mode, so the moving mean and variance move toward the new distribution's.
-//     The drift from the baseline (step 1) says how far: the pretrained statistics are gone;
+//     The drift from the baseline (the start of the run: the pretrained statistics as loaded) says how far:
+//     the pretrained statistics are gone;
 //   - step 3 (predict): normalised with the drifted moving statistics.
 //
 // Run from any folder: the model's path is built from this file's location, not the working directory

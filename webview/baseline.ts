@@ -1,6 +1,7 @@
 /**
- * The baseline that drift is measured from (pure, no DOM): by default each layer's first snapshot (the first
- * step that has it: for a loaded pretrained model, the pretrained statistics); or a step the person pinned (kept
+ * The baseline that drift is measured from (pure, no DOM): by default each layer's statistics before its first
+ * call in the run (`movingBefore` of its first snapshot, "step 0": for a loaded pretrained model, the pretrained
+ * statistics; for a new layer its initial values), else its first snapshot; or a step the person pinned (kept
  * in the panel state by its index). Layers that did not exist at the pinned step fall back to their first
  * snapshot. The vectors are held by reference (the unpacked steps' own arrays, never written to).
  */
@@ -35,8 +36,11 @@ export class Baseline {
   onStep(step: StepSnapshot, keys: string[]): void {
     step.layers.forEach((l, i) => {
       const k = keys[i];
-      if (!this.first.has(k))
-        this.first.set(k, { step: step.index, movingMean: l.movingMean, movingVariance: l.movingVariance });
+      if (this.first.has(k)) return;
+      // the statistics before the layer's first call (step 0: the start of the run), else its first snapshot
+      if (l.movingBefore)
+        this.first.set(k, { step: 0, movingMean: l.movingBefore.mean, movingVariance: l.movingBefore.variance });
+      else this.first.set(k, { step: step.index, movingMean: l.movingMean, movingVariance: l.movingVariance });
     });
     if (this.pinned === step.index) this.hold(step, keys);
   }

@@ -29,10 +29,15 @@ export function driftShort(d: Drift | null): string {
 export const DRIFT_MEASURES =
   'mean shift = max over channels of |Δ moving mean| / √(baseline moving variance + ε), in baseline standard deviations (σ); variance ratio = max over channels of (variance + ε) / (baseline variance + ε) or its inverse, whichever is larger (×1 = unchanged)';
 
+/** the baseline step in words: step 0 is the start of the run (each layer's statistics before its first call) */
+export function baselineName(baseStep: number): string {
+  return baseStep === 0 ? 'the start: before its first call' : `step ${baseStep}`;
+}
+
 /** one sentence for a card: the drift from the baseline */
 export function driftSentence(d: Drift | null, baseStep: number | null, channels: number): string {
   if (baseStep == null) return 'Drift from the baseline: no baseline yet.';
-  const since = `since the baseline (step ${baseStep})`;
+  const since = `since the baseline (${baselineName(baseStep)})`;
   if (!d) return `Drift ${since}: the layer's shape changed, no comparison.`;
   if (d.meanShift !== d.meanShift || d.varLog !== d.varLog)
     return `Drift ${since}: not finite (NaN or Infinity in the moving statistics).`;
@@ -47,5 +52,5 @@ export function frozenDriftCallout(trainable: boolean, d: Drift | null, baseStep
     d.meanShift !== d.meanShift || d.varLog !== d.varLog
       ? 'to NaN or Infinity'
       : `by up to ${sigma(d.meanShift)} in mean and ${ratio(d)} in variance`;
-  return `Frozen (trainable: false), yet its moving statistics drifted from the baseline (step ${baseStep}) ${how}: freezing did not freeze them.`;
+  return `Frozen (trainable: false), yet its moving statistics drifted from the baseline (${baselineName(baseStep)}) ${how}: freezing did not freeze them.`;
 }

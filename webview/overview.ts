@@ -11,7 +11,7 @@
 import type { LayerSnapshot, SourcePosition } from '../src/shared/protocol';
 import { button, el, setAttr, setHidden, setText } from './dom';
 import type { Drift } from './drift';
-import { DRIFT_MEASURES, driftShort, frozenDriftCallout } from './driftText';
+import { DRIFT_MEASURES, baselineName, driftShort, frozenDriftCallout } from './driftText';
 import { warningTitle } from './explain';
 import type { HeatData } from './heatData';
 import { HeatStrip } from './heatStrip';
@@ -154,7 +154,7 @@ class OverviewRow {
     setAttr(
       this.driftEl,
       'title',
-      callout ?? (r.baseStep != null ? `drift since the baseline (step ${r.baseStep})` : ''),
+      callout ?? (r.baseStep != null ? `drift since the baseline (${baselineName(r.baseStep)})` : ''),
     );
     this.driftEl.classList.toggle('callout', !!callout);
     this.driftEl.classList.toggle('moved', !!r.baseDrift && r.baseDrift.changed > 0);
@@ -273,11 +273,15 @@ export class Overview {
       (m, r) => (r.baseStep == null ? m : Math.min(m ?? Infinity, r.baseStep)),
       null,
     );
+    const firstText =
+      first === 0
+        ? "the start of the run (each layer's moving statistics before its first call: a loaded model's as loaded, a new layer's initial values)"
+        : `each layer's first snapshot${first != null ? ` (step ${first})` : ''}`;
     let t: string;
     if (o.pinned != null && !o.pinMissing) t = `Drift from the baseline: step ${o.pinned} (pinned).`;
     else if (o.pinned != null)
-      t = `Drift from the baseline: step ${o.pinned} is pinned but its statistics are not here (not reached yet, or no longer kept): each layer's first snapshot${first != null ? ` (step ${first})` : ''} is used.`;
-    else t = `Drift from the baseline: each layer's first snapshot${first != null ? ` (step ${first})` : ''}.`;
+      t = `Drift from the baseline: step ${o.pinned} is pinned but its statistics are not here (not reached yet, or no longer kept): ${firstText} is used.`;
+    else t = `Drift from the baseline: ${firstText}.`;
     setText(this.baseText, t);
     // (no pin button when this step already is the baseline)
     const isBase = o.pinned != null && !o.pinMissing ? o.pinned === o.stepIndex : first === o.stepIndex;

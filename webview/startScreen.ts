@@ -21,7 +21,7 @@ export function buildStartScreen(): HTMLElement {
   const li2 = el('li');
   li2.append(
     el('span', null, 'Click '),
-    el('strong', null, '▶ Run to here'),
+    el('strong', null, '▶ Run until this statement finishes'),
     el('span', null, ' above a '),
     el('code', null, 'fit'),
     el('span', null, ', '),

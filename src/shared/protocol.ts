@@ -74,6 +74,12 @@ export interface LayerSnapshot<V = Float32Array> {
   beta: V | null;
   /** moving mean or variance differs from the previous step (first step: from its initial value) */
   movingUpdated: boolean;
+  /**
+   * only in the first snapshot that lists the layer (absent or null later): its moving statistics before its first
+   * call in this run (a loaded model's: the loaded, e.g. pretrained, ones; a new layer's: its initial values).
+   * The panel's default baseline for drift. Not part of the JSON document.
+   */
+  movingBefore?: { mean: V; variance: V } | null;
   lastCall: CallRecord<V> | null;
   lastTrainingCall: CallRecord<V> | null;
   warnings: LayerWarning[];

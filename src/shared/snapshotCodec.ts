@@ -18,6 +18,7 @@ function collectVectors(step: StepSnapshot): Float32Array[] {
   const out: Float32Array[] = [];
   for (const l of step.layers) {
     out.push(l.movingMean, l.movingVariance);
+    if (l.movingBefore) out.push(l.movingBefore.mean, l.movingBefore.variance);
     if (l.gamma) out.push(l.gamma);
     if (l.beta) out.push(l.beta);
     for (const c of [l.lastCall, l.lastTrainingCall]) if (c) out.push(c.batchMean, c.batchVariance);
@@ -35,6 +36,7 @@ function mapVectors<A, B>(step: StepSnapshot<A>, f: (v: A) => B): StepSnapshot<B
       ...l,
       movingMean: f(l.movingMean),
       movingVariance: f(l.movingVariance),
+      movingBefore: l.movingBefore ? { mean: f(l.movingBefore.mean), variance: f(l.movingBefore.variance) } : null,
       gamma: l.gamma === null ? null : f(l.gamma),
       beta: l.beta === null ? null : f(l.beta),
       lastCall: call(l.lastCall),

@@ -79,6 +79,7 @@ export function snapshotLayers(s: InstrumentState, capture: BnCapture, paths: La
 
     let refMM = st.prevMM,
       refMV = st.prevMV;
+    const firstSnapshot = refMM === null || refMV === null;
     if (refMM === null || refMV === null) {
       refMM = st.baseMM ? readTensor(st.baseMM) : mm;
       refMV = st.baseMV ? readTensor(st.baseMV) : mv;
@@ -123,6 +124,7 @@ export function snapshotLayers(s: InstrumentState, capture: BnCapture, paths: La
       gamma,
       beta,
       movingUpdated,
+      movingBefore: firstSnapshot ? { mean: refMM, variance: refMV } : null,
       lastCall: toCallRecord(capture, st.lastCall),
       lastTrainingCall: toCallRecord(capture, st.lastTrainingCall),
       warnings,

@@ -145,8 +145,8 @@ suite('the overview of a 52-layer model (packaged extension, code-server + Chrom
     const file = join(vs.workspace, 'frozen-predict.ts');
     const line = lineOf(file, 'model.predict(');
     await vs.openFile('frozen-predict.ts');
-    await vs.waitForLens('Run to here', RUN_TIMEOUT);
-    await lensOnLine('Run to here', line).click();
+    await vs.waitForLens('Run until this statement finishes', RUN_TIMEOUT);
+    await lensOnLine('Run until this statement finishes', line).click();
     await waitForLine('frozen-predict.ts', line);
     await panel()
       .locator('.step-no', { hasText: exactRe('step 1') })
@@ -191,16 +191,16 @@ suite('the overview of a 52-layer model (packaged extension, code-server + Chrom
     // (an editor open from a previous case: open the example in the first group, not over the panel)
     if (await vs.page.locator('.editor-group-container .tab.active').count()) await focusFirstEditorGroup();
     await vs.openFile(FILE);
-    await vs.waitForLens('Run to here', RUN_TIMEOUT);
+    await vs.waitForLens('Run until this statement finishes', RUN_TIMEOUT);
     // the fit line is below the fold: go to it (Ctrl+G) so that its lens is shown
     await vs.editor().click();
     await vs.page.keyboard.press('Control+G');
     await vs.page.locator('.quick-input-widget input').waitFor();
     await vs.page.keyboard.type(String(fitLine));
     await vs.page.keyboard.press('Enter');
-    await lensOnLine('Run to here', fitLine).waitFor({ state: 'visible', timeout: 30_000 });
+    await lensOnLine('Run until this statement finishes', fitLine).waitFor({ state: 'visible', timeout: 30_000 });
     const t = Date.now();
-    await lensOnLine('Run to here', fitLine).click();
+    await lensOnLine('Run until this statement finishes', fitLine).click();
     await waitForLine(FILE, fitLine);
     timing('lens click → the fit step', t);
     const doc = await engine;

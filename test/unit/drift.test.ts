@@ -284,6 +284,25 @@ describe('overview logic (pure): states, filters, grouped warnings, baseline, he
     assert.equal(b.pinned, null);
   });
 
+  it("baseline by default: the statistics before the layer's first call (movingBefore, 'step 0'), when the engine sent them", () => {
+    const before = { mean: new Float32Array([0.5, -0.5]), variance: new Float32Array([2, 3]) };
+    const s1 = stepOf(1, [
+      {
+        ...layer('a', { movingMean: new Float32Array([0.7, -0.2]), movingVariance: new Float32Array([1.5, 2]) }),
+        movingBefore: before,
+      },
+    ]);
+    const b = new Baseline(null);
+    b.onStep(s1, ['a']);
+    assert.equal(b.of('a')!.step, 0);
+    assert.equal(b.of('a')!.movingMean, before.mean);
+    assert.equal(b.of('a')!.movingVariance, before.variance);
+    const d = driftOf(s1.layers[0], b.of('a')!, 1e-3)!;
+    const ref = drift64(s1.layers[0].movingMean, s1.layers[0].movingVariance, before.mean, before.variance, 1e-3);
+    assert.ok(rel(d.meanShift, ref.meanShift) < 1e-6, `${d.meanShift} vs ${ref.meanShift}`);
+    assert.match(frozenDriftCallout(false, d, 0)!, /from the baseline \(the start: before its first call\)/);
+  });
+
   it('heat data: one column per step, absent rows, bounded by merging (the larger change wins)', () => {
     const h = new HeatData(8);
     h.push(1, ['a'], [UNKNOWN]);

@@ -10,7 +10,9 @@
 import * as assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXAMPLES, Fixtures, ROOT, ensureBuilt, lineOf, parseDocument, runCli } from './cliHarness';
+import { EngineSession } from '../../src/engineHost/engineSession';
+import { unpackStep } from '../../src/shared/snapshotCodec';
+import { EXAMPLES, Fixtures, ROOT, WORKER, ensureBuilt, lineOf, parseDocument, runCli } from './cliHarness';
 
 type Json = any;
 
@@ -345,6 +347,36 @@ console.log('after');
           assert.deepEqual(predict.movingMean, fit.movingMean);
         }
       });
+    it("the drift baseline: a layer's first snapshot carries its statistics before its first call (the loaded ones; a new layer's 0 / 1)", async () => {
+      // without the `// @step` line the first step is fit: the loaded statistics are only in `movingBefore`
+      const scriptPath = join(EXAMPLES, 'pretrained-finetune.ts');
+      const sourceText = readFileSync(scriptPath, 'utf8').replace('// @step\n', '\n');
+      const r = await new EngineSession({ scriptPath, sourceText, workerPath: WORKER }).run();
+      assert.equal(r.error, null);
+      assert.equal(r.steps.length, 2, 'fit, predict');
+      const [fit, predict] = r.steps.map((s) => unpackStep(s.buffer));
+      const onDisk = readWeights(modelJson);
+      for (const name of ['bn1', 'bn2', 'bn3']) {
+        const l = fit.layers.find((x) => x.name === name)!;
+        assert.ok(l.movingBefore, `${name}: movingBefore in its first snapshot`);
+        assert.equal(f32hex([...l.movingBefore.mean]), onDisk.get(`${name}/moving_mean`)!.hex, `${name}: as loaded`);
+        assert.equal(f32hex([...l.movingBefore.variance]), onDisk.get(`${name}/moving_variance`)!.hex);
+        assert.notEqual(f32hex([...l.movingMean]), onDisk.get(`${name}/moving_mean`)!.hex, `${name}: fit moved it`);
+        assert.equal(
+          predict.layers.find((x) => x.name === name)!.movingBefore ?? null,
+          null,
+          'only the first snapshot',
+        );
+      }
+      // a new layer: its initial values
+      const fresh = await new EngineSession({
+        scriptPath: join(EXAMPLES, 'fit-then-predict.ts'),
+        workerPath: WORKER,
+      }).run();
+      const first = unpackStep(fresh.steps[0].buffer).layers[0];
+      assert.ok(first.movingBefore);
+      assert.ok(first.movingBefore.mean.every((v) => v === 0) && first.movingBefore.variance.every((v) => v === 1));
+    });
   });
 
   describe('text output: warnings once per step, --compact / --full', () => {

@@ -238,7 +238,7 @@ describe('webview: the inspector panel in Chromium', function () {
     await rendered(page, 0);
     const text = await page.locator('.start').innerText();
     assert.match(text, /No script is running/);
-    assert.match(text, /▶ Run to here/);
+    assert.match(text, /▶ Run until this statement finishes/);
     assert.match(text, /examples\//);
     assert.equal(await page.locator('header.top').isVisible(), false);
     await page.screenshot({ path: join(shots, 'panel-start-light.png') });
