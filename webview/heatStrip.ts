@@ -37,7 +37,7 @@ export class HeatStrip {
   private note = el(
     'p',
     'heat-note',
-    'Change per step: a picture of every layer across steps appears from the next step on (this is the first step of these layers, nothing to compare with yet).',
+    "Change per step: a picture of every layer across steps appears from the second step on; each row below says the layer's change in this one.",
   );
   private axisFrom = el('span');
   private axisTo = el('span');

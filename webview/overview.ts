@@ -141,7 +141,7 @@ class OverviewRow {
       this.stepEl,
       'title',
       r.stepChange
-        ? `change since step ${prevIndex}: ${driftShort(r.stepChange)}`
+        ? `change ${prevIndex > 0 ? `since step ${prevIndex}` : "in this step (from before the layer's first call)"}: ${driftShort(r.stepChange)}`
         : 'no earlier step of this layer to compare with',
     );
     this.stepEl.classList.toggle('moved', !!r.stepChange && r.stepChange.changed > 0);

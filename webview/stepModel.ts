@@ -136,9 +136,12 @@ export class StepModel {
     const scores = new Float32Array(keys.length);
     this.stepChange = step.layers.map((l, i) => {
       const p = this.prevByKey.get(keys[i]);
-      const d = p ? driftOf(l, p, l.epsilon) : null;
+      // the layer's first snapshot: compared with its statistics before its first call, when the engine sent them
+      const ref =
+        p ?? (l.movingBefore ? { movingMean: l.movingBefore.mean, movingVariance: l.movingBefore.variance } : null);
+      const d = ref ? driftOf(l, ref, l.epsilon) : null;
       // no earlier snapshot to compare with: updated (size unknown) or unchanged
-      scores[i] = d ? driftScore(d) : p || l.updates > 0 || l.movingUpdated ? UNKNOWN : 0;
+      scores[i] = d ? driftScore(d) : ref || l.updates > 0 || l.movingUpdated ? UNKNOWN : 0;
       return d;
     });
     this.heat.push(step.index, keys, scores);

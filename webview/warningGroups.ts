@@ -87,7 +87,12 @@ export class WarningGroups {
       box.append(head, what);
       if (a.why) box.append(why);
       if (a.fix) box.append(fix);
-      box.append(list);
+      if (n > 8) {
+        // a long list folds away (its names are still in the page for search and screen readers)
+        const more = el('details', 'wg-details');
+        more.append(el('summary', null, `The ${count(n)} layers`), list);
+        box.append(more);
+      } else box.append(list);
       frag.append(box);
     }
     this.root.replaceChildren(frag);

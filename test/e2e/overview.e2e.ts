@@ -191,7 +191,8 @@ suite('the overview of a 52-layer model (packaged extension, code-server + Chrom
     // (an editor open from a previous case: open the example in the first group, not over the panel)
     if (await vs.page.locator('.editor-group-container .tab.active').count()) await focusFirstEditorGroup();
     await vs.openFile(FILE);
-    await vs.waitForLens('Run until this statement finishes', RUN_TIMEOUT);
+    // the lenses are there (the model-building lines above the fold have none: the first one may be off screen)
+    await vs.lens('Run until this statement finishes').first().waitFor({ state: 'attached', timeout: RUN_TIMEOUT });
     // the fit line is below the fold: go to it (Ctrl+G) so that its lens is shown
     await vs.editor().click();
     await vs.page.keyboard.press('Control+G');

@@ -265,6 +265,7 @@ describe('webview: the overview of a 52-layer model in Chromium', function () {
       },
     ]);
     // a layer link of the grouped warning opens that card
+    await page.locator('.warning-group details.wg-details > summary').first().click();
     await page.locator('.warning-group button.wg-layer', { hasText: /^top_bn$/ }).click();
     await page.waitForFunction(() => document.activeElement?.textContent === 'top_bn');
     assert.equal(await card(page, 'top_bn').locator('.card-toggle').getAttribute('aria-expanded'), 'true');
@@ -279,7 +280,7 @@ describe('webview: the overview of a 52-layer model in Chromium', function () {
     assert.equal(await page.locator('.ov-src-link, button.card-src').count(), 0);
     // one step: the heat strip would be a single column of "nothing to compare": a sentence instead
     assert.equal(await page.locator('.heat-body').isVisible(), false);
-    assert.match(await page.locator('.heat-note').innerText(), /appears from the next step on/);
+    assert.match(await page.locator('.heat-note').innerText(), /appears from the second step on/);
     assert.equal(
       await row(page, 'stem_bn').locator('.ov-src').textContent(),
       'made outside your code (e.g. a loaded model)',
