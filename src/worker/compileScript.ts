@@ -1,7 +1,7 @@
 /**
  * Compiles a user's tfjs script for the engine worker with esbuild (native, bundled: ./esbuildNative):
  * - TS and JS, ESM and CommonJS, top-level await: one ES module bundle (platform node), written to a
- *   temporary .mjs file with an inline source map (sourcesContent) back to the user's own files;
+ *   .mjs file in a private temporary folder of its own (see privateBundlePath) with an inline source map (sourcesContent) back to the user's own files;
  * - `@tensorflow/tfjs`, `-node`, `-core`, `-layers` (and their subpaths) resolve to a virtual module
  *   `module.exports = globalThis.__bnTfjs`: the worker's one instrumented tfjs. The script needs no
  *   node_modules of its own;
@@ -12,12 +12,12 @@
  * A build error comes back as a ScriptError of kind 'compile' at the user's line and column.
  */
 import * as esbuild from './esbuildNative';
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, extname, join, resolve, sep } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, extname, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ScriptError, StepPoint } from '../shared/protocol';
 import type * as Instrument from './instrumentSource';
+import { privateBundlePath, removeBundle } from './privateBundle';
 
 /** loaded on first use: it brings the TypeScript parser (most of the worker bundle), whose start-up then
  * overlaps the wasm backend's asynchronous start in the worker */
@@ -73,25 +73,6 @@ const LOADERS: Record<string, esbuild.Loader> = {
   '.jsx': 'jsx',
 };
 
-export const BUNDLE_DIR = join(tmpdir(), 'bn-inspector-run');
-
-/** Deletes bundles older than an hour that earlier runs left behind (a terminated worker cannot clean up). */
-function sweepOldBundles(): void {
-  try {
-    const now = Date.now();
-    for (const f of readdirSync(BUNDLE_DIR)) {
-      const p = join(BUNDLE_DIR, f);
-      try {
-        if (now - statSync(p).mtimeMs > 3600_000) rmSync(p, { force: true });
-      } catch {
-        /* raced with another run */
-      }
-    }
-  } catch {
-    /* no folder yet */
-  }
-}
-
 function isUserFile(path: string): boolean {
   return !path.split(sep).includes('node_modules') && extname(path).toLowerCase() in LOADERS;
 }
@@ -105,7 +86,7 @@ export async function compileScript(opts: CompileOptions): Promise<CompiledScrip
   // report positions in the user's text exactly: the same build without instrumentation
   const plain = await build(entry, opts, false);
   const failure = plain.ok ? first : plain;
-  if (plain.ok) rmSync(plain.outFile, { force: true });
+  if (plain.ok) removeBundle(plain.outFile);
   return { ...failure, ms: performance.now() - t0 };
 }
 
@@ -118,15 +99,7 @@ async function build(
   const points: StepPoint[][] = [];
   const warnings: string[] = [];
   const entryDir = dirname(entry);
-  let outFile = opts.outFile;
-  if (!outFile) {
-    mkdirSync(BUNDLE_DIR, { recursive: true });
-    sweepOldBundles();
-    outFile = join(
-      BUNDLE_DIR,
-      `run-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}.mjs`,
-    );
-  }
+  const outFile = opts.outFile ?? privateBundlePath();
 
   const plugin: esbuild.Plugin = {
     name: 'bn-inspector',
@@ -186,9 +159,10 @@ async function build(
       banner: { js: 'globalThis.__bnBundleLoaded?.();' },
     });
     const out = result.outputFiles.find((f) => f.path.endsWith('.mjs')) ?? result.outputFiles[0];
-    writeFileSync(outFile, out.contents);
+    writeFileSync(outFile, out.contents, { mode: 0o600, flag: opts.outFile ? 'w' : 'wx' });
     return { ok: true, outFile, files, points, warnings };
   } catch (e) {
+    if (!opts.outFile) removeBundle(outFile);
     return { ok: false, error: buildError(e, entryDir, entry) };
   }
 }

@@ -11,13 +11,14 @@
  *   the script's console output is posted as 'console' messages, in order (consoleCapture)
  *   'done' when the event loop drains (normal end) or at the first uncaught error / rejection
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData, type MessagePort as NodePort } from 'node:worker_threads';
 import type { ScriptError, StepSnapshot, WorkerInit, WorkerToHost } from '../shared/protocol';
 import { packStep } from '../shared/snapshotCodec';
 import { compileScript, stopCompiler, type CompiledScript } from './compileScript';
+import { removeBundle } from './privateBundle';
 import { captureOutput, rawWrite } from './consoleCapture';
 import { installModelBuildingProbe, type ModelBuildingProbe } from './modelBuilding';
 import { PauseControl } from './pauseControl';
@@ -132,11 +133,7 @@ function cleanupBundle(): void {
   if (!bundleFile) return;
   const f = bundleFile;
   bundleFile = null;
-  try {
-    rmSync(f, { force: true });
-  } catch {
-    /* gone already */
-  }
+  removeBundle(f);
 }
 // the bundle's banner calls this when the module starts evaluating: its text has been read by then
 scriptGlobals.__bnBundleLoaded = () => cleanupBundle();
