@@ -8,31 +8,18 @@
 //
 //   node scripts/vscode-host.mjs ui test/e2e/overview.e2e.ts
 //
-// Depends on the engine's side of issue 8 (src/worker): each layer's `source` (the line of the
-// `tf.layers.batchNormalization(` call in `convBn` / `invertedResidual`). Before that, `source` is null and the
-// click-to-source case fails with the panel's "made outside your code" text instead of the link.
+// Click-to-source uses each layer's `source` from the engine (the line of the `tf.layers.batchNormalization(`
+// call in `convBn` / `invertedResidual`).
 // Screenshots (every run, git-ignored): test-results/screenshots/overview-e2e-*.png.
 // One suite file per area (the overview): its cases share one workbench, so it is one unit.
 import * as assert from 'assert';
-import { execFile } from 'child_process';
-import { existsSync, readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import type { Frame, FrameLocator, Locator } from 'playwright-core';
-import { ROOT } from '../../scripts/lib/tools.mjs';
-import { EXTENSION_ID, startVsCode, VsCode } from './harness';
+import { cliRun as cliDocument, exactRe, lineOf, webviewFrame } from './engineReference';
+import { startVsCode, VsCode } from './harness';
 
 const RUN_TIMEOUT = 180_000;
 const FILE = 'mobilenet-v2-finetune.ts';
-
-/** dist/cli.js of the installed .vsix (the same build as the extension), else the checkout's */
-function cliPath(): string {
-  const dir = process.env.BN_E2E_EXTENSIONS_DIR;
-  if (dir && existsSync(dir)) {
-    const ext = readdirSync(dir).find((d) => d.toLowerCase().startsWith(`${EXTENSION_ID.toLowerCase()}-`));
-    if (ext && existsSync(join(dir, ext, 'dist', 'cli.js'))) return join(dir, ext, 'dist', 'cli.js');
-  }
-  return join(ROOT, 'dist', 'cli.js');
-}
 
 interface CliLayer {
   name: string;
@@ -45,37 +32,7 @@ interface CliDoc {
   steps: { index: number; line: number; layers: CliLayer[] }[];
   error: unknown;
 }
-
-/** `node dist/cli.js run FILE --json --to LINE` */
-function cliRun(file: string, toLine: number): Promise<CliDoc> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [cliPath(), 'run', file, '--json', '--to', String(toLine)],
-      { cwd: ROOT, maxBuffer: 256 << 20, timeout: RUN_TIMEOUT },
-      (err, stdout, stderr) => {
-        if (err) return reject(new Error(`bn-inspect failed (${err.message}): ${stderr}`));
-        try {
-          const doc = JSON.parse(stdout) as CliDoc;
-          if (doc.error) return reject(new Error(`bn-inspect: the script failed: ${JSON.stringify(doc.error)}`));
-          resolve(doc);
-        } catch (e) {
-          reject(new Error(`bn-inspect printed no JSON: ${(e as Error).message}`));
-        }
-      },
-    );
-  });
-}
-
-/** 1-based line of the first non-comment line of `file` that contains `text` */
-function lineOf(file: string, text: string, from = 1): number {
-  const lines = readFileSync(file, 'utf8').split('\n');
-  for (let i = from - 1; i < lines.length; i++)
-    if (lines[i].includes(text) && !lines[i].trimStart().startsWith('//')) return i + 1;
-  throw new Error(`${file}: no line with ${JSON.stringify(text)}`);
-}
-
-const exactRe = (s: string) => new RegExp(`^\\s*${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+const cliRun = (file: string, toLine: number) => cliDocument<CliDoc>(file, toLine, RUN_TIMEOUT);
 
 suite('the overview of a 52-layer model (packaged extension, code-server + Chromium, 1400 px window)', () => {
   let vs: VsCode;
@@ -95,15 +52,7 @@ suite('the overview of a 52-layer model (packaged extension, code-server + Chrom
 
   const panel = (): FrameLocator => vs.webview();
 
-  async function panelFrame(): Promise<Frame> {
-    const outer = await vs.page.locator('iframe.webview.ready').first().elementHandle({ timeout: RUN_TIMEOUT });
-    const outerFrame = await outer!.contentFrame();
-    if (!outerFrame) throw new Error('the webview iframe has no frame');
-    const inner = await outerFrame.locator('#active-frame').elementHandle({ timeout: RUN_TIMEOUT });
-    const frame = await inner!.contentFrame();
-    if (!frame) throw new Error('the webview has no #active-frame');
-    return frame;
-  }
+  const panelFrame = (): Promise<Frame> => webviewFrame(vs.page, RUN_TIMEOUT);
 
   /** waits until the panel shows a step at `line` of the script (any step index) */
   async function waitForLine(script: string, line: number): Promise<void> {

@@ -12,12 +12,12 @@
 // Screenshots (every run, git-ignored): test-results/screenshots/panel-*.png.
 // One suite file per area (the panel): its cases share one workbench and the CLI reference, so it is one unit.
 import * as assert from 'assert';
-import { execFile } from 'child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'fs';
 import { dirname, join } from 'path';
 import type { Frame, FrameLocator, Locator } from 'playwright-core';
 import { ROOT } from '../../scripts/lib/tools.mjs';
-import { EXTENSION_ID, SCREENSHOTS, startVsCode, VsCode } from './harness';
+import { cliRun as cliDocument, exactRe, lineOf, webviewFrame } from './engineReference';
+import { SCREENSHOTS, startVsCode, VsCode } from './harness';
 
 const XSS = '<img src=x onerror=alert(1)>';
 const XSS_FILE = 'xss-layer-name.ts';
@@ -26,7 +26,7 @@ const RUN_TIMEOUT = 120_000;
 const DOCS_SCREENSHOT = join(ROOT, 'docs', 'screenshot.png');
 const DOCS_VIEWPORT = { width: 1280, height: 800 };
 
-// ---- the engine's numbers, from the command line --------------------------------------------------------
+// ---- the engine's numbers, from the command line (engineReference.ts) ------------------------------------
 
 interface CliCall {
   training: boolean;
@@ -56,51 +56,7 @@ interface CliDoc {
   steps: CliStep[];
   error: unknown;
 }
-
-/**
- * dist/cli.js of the extension under test: the installed .vsix's own copy when the runner installed one (the
- * same build as the extension, whatever rebuilt the checkout's dist/ since), else the checkout's.
- */
-function cliPath(): string {
-  const dir = process.env.BN_E2E_EXTENSIONS_DIR;
-  if (dir && existsSync(dir)) {
-    const ext = readdirSync(dir).find((d) => d.toLowerCase().startsWith(`${EXTENSION_ID.toLowerCase()}-`));
-    if (ext && existsSync(join(dir, ext, 'dist', 'cli.js'))) return join(dir, ext, 'dist', 'cli.js');
-  }
-  return join(ROOT, 'dist', 'cli.js');
-}
-
-/** `node dist/cli.js run FILE --json --to LINE`: the steps up to the first step point at or after LINE */
-function cliRun(file: string, toLine: number): Promise<CliDoc> {
-  const cli = cliPath();
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [cli, 'run', file, '--json', '--to', String(toLine)],
-      { cwd: ROOT, maxBuffer: 64 << 20, timeout: RUN_TIMEOUT },
-      (err, stdout, stderr) => {
-        if (err) return reject(new Error(`bn-inspect failed (${err.message}): ${stderr}`));
-        try {
-          const doc = JSON.parse(stdout) as CliDoc;
-          if (doc.error) return reject(new Error(`bn-inspect: the script failed: ${JSON.stringify(doc.error)}`));
-          resolve(doc);
-        } catch (e) {
-          reject(new Error(`bn-inspect printed no JSON: ${(e as Error).message}\n${stdout.slice(0, 500)}`));
-        }
-      },
-    );
-  });
-}
-
-/** 1-based line of the first line of `file` that contains `text` */
-function lineOf(file: string, text: string, from = 1): number {
-  const lines = readFileSync(file, 'utf8').split('\n');
-  for (let i = from - 1; i < lines.length; i++)
-    if (lines[i].includes(text) && !lines[i].trimStart().startsWith('//')) return i + 1;
-  throw new Error(`${file}: no line with ${JSON.stringify(text)}`);
-}
-
-const exactRe = (s: string) => new RegExp(`^\\s*${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+const cliRun = (file: string, toLine: number) => cliDocument<CliDoc>(file, toLine, RUN_TIMEOUT);
 
 suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
   let vs: VsCode;
@@ -128,16 +84,7 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
   /** the panel's document (locators) */
   const panel = (): FrameLocator => vs.webview();
 
-  /** the panel's document as a Frame (for evaluate / waitForFunction); resolved afresh each time */
-  async function panelFrame(): Promise<Frame> {
-    const outer = await vs.page.locator('iframe.webview.ready').first().elementHandle({ timeout: RUN_TIMEOUT });
-    const outerFrame = await outer!.contentFrame();
-    if (!outerFrame) throw new Error('the webview iframe has no frame');
-    const inner = await outerFrame.locator('#active-frame').elementHandle({ timeout: RUN_TIMEOUT });
-    const frame = await inner!.contentFrame();
-    if (!frame) throw new Error('the webview has no #active-frame');
-    return frame;
-  }
+  const panelFrame = (): Promise<Frame> => webviewFrame(vs.page, RUN_TIMEOUT);
 
   /** waits until the panel shows `script`'s step `index` (at `line`) */
   async function waitForStep(script: string, index: number, line: number): Promise<void> {
