@@ -30,6 +30,10 @@ function enabled(cmd: WebviewCommand, s: SessionInfo | null): boolean {
       return s.state !== 'starting';
     case 'stop':
       return s.state === 'starting' || s.state === 'running' || s.state === 'paused';
+    case 'pickSemantics':
+    case 'compare':
+    case 'stopCompare':
+      return true;
   }
 }
 

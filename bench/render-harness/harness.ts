@@ -163,6 +163,7 @@ const session = (over: Partial<SessionInfo> = {}): SessionInfo => ({
   state: 'paused',
   backend: 'wasm',
   tfjs: '4.22.0',
+  semantics: 'tfjs',
   error: null,
   status: 'paused at line 42 (step 1, hit 1)',
   ...over,

@@ -2,7 +2,7 @@
  * The engine host's API: what a run is given (EngineSessionOptions), what it tells (EngineSessionEvents) and what
  * it ends with (EngineRunResult). Implemented by EngineSession (engineSession.ts).
  */
-import type { Backend, PausePolicy, ScriptError, StepPoint } from '../shared/protocol';
+import type { Backend, PausePolicy, ScriptError, Semantics, StepPoint } from '../shared/protocol';
 import type { StepHeader } from '../shared/snapshotCodec';
 import type { EndReason } from './workerEnd';
 
@@ -20,6 +20,8 @@ export interface EngineSessionOptions {
   /** run this text instead of the entry file's contents (unsaved editor edits); imports still come from disk */
   sourceText?: string;
   backend?: Backend; // default 'wasm'
+  /** whose BatchNormalization rules the layers follow (contract "Semantics"); default 'tfjs' */
+  semantics?: Semantics;
   /** where to pause first; default { kind: 'none' } */
   pause?: PausePolicy;
   /** limit on the script's running time (from 'compiled'; pauses not counted); on expiry the worker is terminated and the run ends with reason 'timeout' */
@@ -43,6 +45,8 @@ export interface EngineRunResult {
   output: string;
   tfjs: string | null;
   backend: Backend;
+  /** the semantics the run followed (the option, default 'tfjs') */
+  semantics: Semantics;
 }
 
 export interface EngineSessionEvents {

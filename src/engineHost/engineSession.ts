@@ -129,6 +129,7 @@ export class EngineSession {
       scriptPath: o.scriptPath,
       sourceText: o.sourceText,
       backend: this.backend,
+      semantics: o.semantics ?? 'tfjs',
       pause: this.limited ? PAUSE_AT_EVERY_STEP : (o.pause ?? { kind: 'none' }),
       control,
       commandPort: port2,
@@ -318,6 +319,7 @@ export class EngineSession {
       output: this.output,
       tfjs: this.tfjs,
       backend: this.backend,
+      semantics: this.options.semantics ?? 'tfjs',
     };
     this.listeners.emit('end', result);
     this.resolveEnd(result);

@@ -8,6 +8,7 @@ import {
   type CallRecord,
   type LayerWarning,
   type ScriptError,
+  type Semantics,
   type SourcePosition,
   type StepSnapshot,
 } from '../shared/protocol';
@@ -82,8 +83,8 @@ export interface ErrorJson {
 export type RunEnd =
   'done' | 'to' | 'maxSteps' | 'error' | 'timeout' | 'crashed' | 'oom' | 'stopped' | 'paused' | 'running';
 
-/** The semantics BatchNormalization layers ran under: only tfjs's today (`--semantics` is issue 8/9). */
-export type Semantics = 'tfjs';
+/** The semantics BatchNormalization layers ran under (`--semantics`; contract "Semantics"). */
+export type { Semantics };
 
 export interface RunDocument {
   schema: typeof SCHEMA;
@@ -110,6 +111,8 @@ export interface RunInput {
   script: string;
   tfjs: string | null;
   backend: Backend;
+  /** the semantics the run followed; default 'tfjs' */
+  semantics?: Semantics;
   /** the packed steps (snapshotCodec.packStep) in order, as the worker made them: decoded here one by one */
   steps: readonly ArrayBuffer[];
   output: string;
@@ -196,7 +199,7 @@ export function buildRunDocument(run: RunInput, extras?: ExportExtras): RunDocum
     script: run.script,
     tfjs: run.tfjs,
     backend: run.backend,
-    semantics: 'tfjs',
+    semantics: run.semantics ?? 'tfjs',
     steps: run.steps.map((b) => stepToJson(unpackStep(b))),
     output: run.output,
     error: errorToJson(run.error),

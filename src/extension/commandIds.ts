@@ -10,4 +10,7 @@ export const CMD = {
   stop: 'batchnormInspector.stop',
   exportSnapshots: 'batchnormInspector.exportSnapshots',
   trustWorkspace: 'batchnormInspector.trustWorkspace',
+  pickSemantics: 'batchnormInspector.pickSemantics',
+  compare: 'batchnormInspector.compare',
+  stopCompare: 'batchnormInspector.stopCompare',
 } as const;

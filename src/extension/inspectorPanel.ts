@@ -34,6 +34,9 @@ const COMMANDS: Record<WebviewCommand, string> = {
   restart: CMD.restart,
   stop: CMD.stop,
   continue: CMD.continue,
+  pickSemantics: CMD.pickSemantics,
+  compare: CMD.compare,
+  stopCompare: CMD.stopCompare,
 };
 
 export class InspectorPanel implements vscode.Disposable {

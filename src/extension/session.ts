@@ -16,6 +16,7 @@ import type {
   Backend,
   PausePolicy,
   ScriptError,
+  Semantics,
   SessionInfo,
   SessionState,
   StepPoint,
@@ -37,6 +38,8 @@ export interface SessionOptions {
   docVersion: number;
   pause: PausePolicy;
   backend: Backend;
+  /** whose BatchNormalization rules the run follows (setting batchnormInspector.semantics) */
+  semantics?: Semantics;
   memoryMb: number;
   workerPath: string;
   historySteps: number;
@@ -64,6 +67,7 @@ export class ScriptSession implements vscode.Disposable {
   readonly docVersion: number;
   readonly initialPause: PausePolicy;
   readonly backendRequested: Backend;
+  readonly semantics: Semantics;
   readonly memoryMb: number;
   readonly startedAt = Date.now();
 
@@ -119,6 +123,7 @@ export class ScriptSession implements vscode.Disposable {
     this.docVersion = opts.docVersion;
     this.initialPause = opts.pause;
     this.backendRequested = opts.backend;
+    this.semantics = opts.semantics ?? 'tfjs';
     this.memoryMb = opts.memoryMb;
     this.history = new StepHistory(opts.historySteps, opts.historyBytes);
     this.runToken++;
@@ -128,6 +133,7 @@ export class ScriptSession implements vscode.Disposable {
           scriptPath: this.scriptPath,
           sourceText: opts.sourceText,
           backend: opts.backend,
+          semantics: this.semantics,
           pause: opts.pause,
           memoryMb: opts.memoryMb,
           workerPath: opts.workerPath,
@@ -170,6 +176,7 @@ export class ScriptSession implements vscode.Disposable {
           output: '',
           tfjs: null,
           backend: opts.backend,
+          semantics: this.semantics,
         }),
       );
     }
@@ -285,6 +292,7 @@ export class ScriptSession implements vscode.Disposable {
       tfjs: this.tfjs,
       error: this.error,
       status: this.statusText(),
+      semantics: this.semantics,
     };
   }
 

@@ -16,6 +16,12 @@ export const SCHEMA = 'bn-inspector/v1';
 
 export type Backend = 'wasm' | 'cpu';
 
+/**
+ * Whose BatchNormalization rules the layers follow in a run (contract: "Semantics"; names, sentences and the rules
+ * as data: semantics.ts). 'tfjs' is what tfjs 4.22 does; the others change the real computation of the run.
+ */
+export type Semantics = 'tfjs' | 'keras' | 'tf-keras' | 'pytorch';
+
 export type WarningCode = 'TRAINABLE_FALSE_STILL_UPDATES' | 'BATCH_OF_ONE' | 'NON_FINITE' | 'STALE_MOVING_STATS';
 
 export interface LayerWarning {
@@ -33,7 +39,11 @@ export type VectorRef = [offset: number, length: number];
 export interface CallRecord<V = Float32Array> {
   /** the `training` kwarg the layer saw (missing = false) */
   training: boolean;
-  /** "batch" when training, else "moving" */
+  /**
+   * what normalised the output: "batch" when the call ran in training mode, else "moving". Under tfjs and pytorch
+   * semantics that is exactly `training`; under keras / tf-keras a `trainable = false` layer runs in inference mode
+   * ("moving") even when `training` is true.
+   */
   statsUsed: 'batch' | 'moving';
   inputShape: number[];
   /** mean of the call's input over every axis but the channel axis (the exact tensor tfjs used when training) */
@@ -149,6 +159,8 @@ export interface WorkerInit<Port> {
   /** text of the entry script to run instead of the file's contents (unsaved editor edits) */
   sourceText?: string;
   backend: Backend;
+  /** whose BatchNormalization rules the layers follow (default 'tfjs') */
+  semantics?: Semantics;
   /** where the pause policy starts */
   pause: PausePolicy;
   /** Int32Array view: [0] = wake-up counter the host bumps (Atomics.notify) after posting a HostToWorker message */
@@ -193,6 +205,21 @@ export interface SessionInfo {
   error: ScriptError | null;
   /** a short human sentence about the state, e.g. "paused at line 14 (step 3, hit 2)" */
   status: string;
+  /** whose BatchNormalization rules this run follows */
+  semantics: Semantics;
+}
+
+/**
+ * A second run of the same script under another semantics, kept in lockstep with the session (it is resumed to
+ * the session's step index after each of the session's steps): the compare view.
+ */
+export interface CompareInfo {
+  /** the second run's semantics (the session's own is SessionInfo.semantics) */
+  semantics: Semantics;
+  state: SessionState;
+  error: ScriptError | null;
+  /** a short human sentence, e.g. "keras: at step 3, in lockstep" or "keras: ended at step 2 (error)" */
+  status: string;
 }
 
 export type HostToWebview =
@@ -201,9 +228,21 @@ export type HostToWebview =
   /** one more step (the worker's packed buffer) */
   | { type: 'step'; buffer: ArrayBuffer }
   /** session state changed */
-  | { type: 'session'; session: SessionInfo | null };
+  | { type: 'session'; session: SessionInfo | null }
+  /**
+   * the compare run: its info and all its steps so far (the worker's packed buffers, oldest first), or null when
+   * there is none (compare stopped, or a new session); sent on every state change of the compare run
+   */
+  | { type: 'compare'; compare: CompareInfo | null; steps: ArrayBuffer[] }
+  /** one more step of the compare run (the worker's packed buffer); pairs with the session's step of equal index */
+  | { type: 'compareStep'; buffer: ArrayBuffer };
 
-export type WebviewCommand = 'step' | 'runToCursor' | 'restart' | 'stop' | 'continue';
+/**
+ * Buttons of the panel. `pickSemantics`: choose the semantics of the next run (quick pick in the host);
+ * `compare`: choose a second semantics and start the compare run; `stopCompare`: end the compare view.
+ */
+export type WebviewCommand =
+  'step' | 'runToCursor' | 'restart' | 'stop' | 'continue' | 'pickSemantics' | 'compare' | 'stopCompare';
 
 export type WebviewToHost =
   | { type: 'ready' }

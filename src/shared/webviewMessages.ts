@@ -5,7 +5,16 @@
  */
 import type { WebviewCommand, WebviewToHost } from './protocol';
 
-const COMMANDS: ReadonlySet<string> = new Set<WebviewCommand>(['step', 'runToCursor', 'restart', 'stop', 'continue']);
+const COMMANDS: ReadonlySet<string> = new Set<WebviewCommand>([
+  'step',
+  'runToCursor',
+  'restart',
+  'stop',
+  'continue',
+  'pickSemantics',
+  'compare',
+  'stopCompare',
+]);
 const MAX_PATH = 4096;
 const MAX_LINE = 10_000_000;
 

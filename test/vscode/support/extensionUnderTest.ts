@@ -56,13 +56,13 @@ class PanelWatch {
   panel: vscode.WebviewPanel | undefined;
   ready = false;
   lastRendered: { stepIndex: number; ms: number } | null = null;
-  posted: Record<HostToWebview['type'], number> = { reset: 0, step: 0, session: 0 };
+  posted: Record<HostToWebview['type'], number> = { reset: 0, step: 0, session: 0, compare: 0, compareStep: 0 };
 
   watch(panel: vscode.WebviewPanel): void {
     this.panel = panel;
     this.ready = false;
     this.lastRendered = null;
-    this.posted = { reset: 0, step: 0, session: 0 };
+    this.posted = { reset: 0, step: 0, session: 0, compare: 0, compareStep: 0 };
     const mine = () => this.panel === panel;
     const w = panel.webview;
     const post = w.postMessage.bind(w);
