@@ -7,7 +7,7 @@
 // usual transfer-learning recipe, and it is fine-tuned for eight epochs on a second camera's images (other
 // brightness and contrast), then evaluated on BOTH cameras.
 //
-// What to compare, step by step (tfjs on the left, Keras on the right):
+// What to look at and compare, step by step (tfjs on the left, Keras on the right):
 //   - step 1 (evaluate before training, inference mode everywhere): the same pretrained moving statistics and
 //     the same accuracy on both sides;
 //   - step 2 (fit): tfjs runs the frozen layers in training mode (fit passes training = true, tfjs ignores
