@@ -9,6 +9,7 @@ import * as assert from 'node:assert/strict';
 import { fmtNumber } from '../../src/engineHost/textReport';
 import { Fixtures, checkLayer, ensureBuilt, lineOf, nums, parseDocument, runCli, type CliRun } from './cliHarness';
 import {
+  BRANCH_ON_RULES,
   FROZEN_FIT,
   LAST_BATCH_OF_ONE,
   MANY_FROZEN,
@@ -366,6 +367,43 @@ describe('bn-inspect compare (CLI, two real tfjs runs)', function () {
         'm',
       ),
     );
+  });
+
+  it('the runs take different paths: samePoint false, pointB says where run b is, the text warns', async () => {
+    const script = fx.write('branch.ts', BRANCH_ON_RULES);
+    const [j, t] = await Promise.all([
+      runCli(['compare', script, '--json']),
+      runCli(['compare', script], { cwd: fx.dir }),
+    ]);
+    assert.equal(j.code, 0, j.stderr);
+    const doc = parseCompare(j, script, ['tfjs', 'keras']);
+    const fit = lineOf(BRANCH_ON_RULES, 'await model.fit(');
+    const log = lineOf(BRANCH_ON_RULES, "console.log('the moving mean");
+    const predict = lineOf(BRANCH_ON_RULES, 'model.predict(x)');
+    assert.deepEqual(
+      doc.steps.map((s: any) => [s.line, s.samePoint, s.reachedBy, s.pointB && s.pointB.line]),
+      [
+        [fit, true, 'both', null],
+        [predict, false, 'both', log],
+        [predict, false, 'b', null],
+      ],
+    );
+    assert.deepEqual(doc.steps[1].pointB, { line: log, column: 3, file: script, hit: 1 });
+    assert.equal(doc.summary.firstPointMismatch, 2);
+    assert.equal(doc.summary.onlyB, 1);
+    assert.equal(
+      doc.steps[2].layers[0].why,
+      'Only the Keras run reached this step: the tfjs run ran to its end before it.',
+    );
+    assert.equal(t.code, 0, t.stderr);
+    assert.ok(
+      t.stdout.includes(
+        `  ⚠ not the same step point: the Keras run's step 2 is branch.ts:${log} hit 1 (the values below compare different moments)`,
+      ),
+      t.stdout,
+    );
+    assert.ok(t.stdout.includes('  only the Keras run reached this step (the tfjs run had ended)'));
+    assert.ok(t.stdout.includes('⚠ the runs took different step points from step 2 on'));
   });
 
   it('text above 12 layers: one line per differing layer, the shared reason once, the same values counted', async () => {

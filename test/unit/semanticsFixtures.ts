@@ -97,3 +97,22 @@ const model = tf.sequential({ layers });
 model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
 await model.fit(x, x, { epochs: 1, batchSize: 8, verbose: 0 });
 `;
+
+/** the script's path depends on the rules: a `// @step` only when the frozen layer's moving mean stayed 0 (keras) */
+export const BRANCH_ON_RULES = `import * as tf from '@tensorflow/tfjs';
+const x = tf.randomNormal([8, 3], 2, 1.5, 'float32', 1);
+const y = tf.randomNormal([8, 1], 0, 1, 'float32', 2);
+const model = tf.sequential({
+  layers: [
+    tf.layers.batchNormalization({ inputShape: [3], name: 'frozen_bn', trainable: false }),
+    tf.layers.dense({ units: 1, name: 'head' }),
+  ],
+});
+model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+await model.fit(x, y, { epochs: 1, batchSize: 4, verbose: 0 });
+if (model.getLayer('frozen_bn').getWeights()[2].dataSync()[0] === 0) {
+  // @step
+  console.log('the moving mean did not move');
+}
+model.predict(x);
+`;
