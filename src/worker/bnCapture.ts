@@ -2,7 +2,8 @@
  * Capture of the batch statistics of every BatchNormalization call (part of the instrument, bnInstrument.ts):
  *
  * - Wraps `BatchNormalization.prototype.build` (a layer is registered once it has weights) and `.call`
- *   (each call becomes the layer's last call record; counters of calls, updates, frozen updates).
+ *   (each call becomes the layer's last call record; counters of calls, updates, frozen updates). The call runs
+ *   as the run's semantics say (bnSemantics.ts): under 'tfjs' exactly as received.
  * - Training-mode calls, 'capture' mode: tfjs-core's `moments` export (called by tfjs-layers through the CJS
  *   `exports` object) is wrapped while the call is in flight, so the exact batch mean/variance tensors the
  *   layer normalised with are kept, zero-copy (`tf.keep(t.clone())`).
@@ -16,6 +17,7 @@
  *   reduced lazily at read-back (`readBackCall`), within a memory budget.
  */
 import { inputStatistics } from './bnInputStats';
+import { callArgs, planCall, withVarianceFactor } from './bnSemantics';
 import { patchExport, patchMethod, tryRequire } from './monkeyPatch';
 import {
   disposeRec,
@@ -27,6 +29,7 @@ import {
   type Rec,
   type Tensor,
 } from './bnState';
+import { userPositionedError } from './userCallSite';
 
 /** How the exact batch statistics of a training-mode call are obtained. */
 export type CaptureMode = 'capture' | 'recompute';
@@ -122,6 +125,10 @@ export function installCapture(s: InstrumentState, bnProto: object, options: Cap
         let reduced = 1;
         for (let i = 0; i < rank; i++) if (i !== axis) reduced *= x.shape[i];
         const frozen = !this.trainable;
+        // the semantics decide how the call runs (bnSemantics.ts); under 'tfjs': as received, untouched
+        const plan = planCall(s.semantics, training, !frozen, x.shape as number[], axis, reduced);
+        if (plan.error !== null) throw userPositionedError(plan.error);
+        const ranTraining = plan.ranTraining;
         if (st.prevMM === null && st.baseMM === null) {
           // movingUpdated of the first snapshot compares with the values before the first call
           st.baseMM = keepClone(s, this.movingMean!.read());
@@ -129,6 +136,7 @@ export function installCapture(s: InstrumentState, bnProto: object, options: Cap
         }
         const rec: Rec = {
           training,
+          ranTraining,
           inputShape: x.shape.slice() as number[],
           channels: x.shape[axis] as number,
           axis,
@@ -140,10 +148,14 @@ export function installCapture(s: InstrumentState, bnProto: object, options: Cap
           varArr: null,
         };
         const outer = capturing;
-        capturing = training && mode === 'capture' ? rec : null;
+        capturing = ranTraining && mode === 'capture' ? rec : null;
+        const runArgs = callArgs(args, training, plan);
         let out: unknown;
         try {
-          out = orig.apply(this, args);
+          out =
+            plan.varianceFactor === 1
+              ? orig.apply(this, runArgs)
+              : withVarianceFactor(s, this, x, axis, plan.varianceFactor, rec, () => orig.apply(this, runArgs));
         } catch (e) {
           disposeRec(s, rec);
           throw e;
@@ -153,19 +165,19 @@ export function installCapture(s: InstrumentState, bnProto: object, options: Cap
         // the records this call replaces go first: a replaced input no longer counts against the lazy budget
         setLastCall(s, st, rec);
         try {
-          if (training && mode === 'capture' && (rec.mean === null || rec.mean.size !== rec.channels)) {
+          if (ranTraining && mode === 'capture' && (rec.mean === null || rec.mean.size !== rec.channels)) {
             mode = 'recompute';
             modeNote =
               'the moments wrapper did not see a training-mode BatchNormalization call: batch statistics are recomputed with tf.moments';
           }
-          // training: recompute exactly (tf.moments) what the layer computed; inference: the input's statistics
+          // training mode: recompute exactly (tf.moments) what the layer computed; inference: the input's statistics
           if (rec.mean === null || rec.mean.size !== rec.channels)
-            inputStats.statsOfInput(rec, x, training ? 'exact' : 'f64');
+            inputStats.statsOfInput(rec, x, ranTraining ? 'exact' : 'f64');
         } catch {
           disposeRec(s, rec); // statistics unavailable (odd input, NaN at read-back); the call itself went through
         }
         st.calls++;
-        if (training) {
+        if (ranTraining) {
           st.updates++;
           st.everUpdated = true;
           if (frozen) st.updatesWhileFrozen++;

@@ -11,13 +11,15 @@
  * Registration: a layer is listed once it has weights; the listing is ordered by tfjs's own construction
  * counter `layer.id`, i.e. creation order.
  */
-import type { LayerSnapshot } from '../shared/protocol';
+import type { LayerSnapshot, Semantics } from '../shared/protocol';
 import { installCapture, type CaptureMode } from './bnCapture';
 import { LAZY_BUDGET_ELEMENTS } from './bnInputStats';
 import { snapshotLayers } from './bnSnapshot';
 import { disposeLayerState, keptTensorCount, newInstrumentState, type TF } from './bnState';
 import { trackModels, type ClassMap } from './layerPaths';
 import type { LayerSources } from './layerSources';
+import { propagateModelTrainable } from './kerasTrainable';
+import { recordUserCallSites } from './userCallSite';
 
 export type { CaptureMode } from './bnCapture';
 
@@ -33,6 +35,13 @@ export interface BnInstrument {
   captureNote(): string | null;
   /** where each layer was constructed: the user's factory records into it, its `userFiles` are set once compiled */
   readonly sources: LayerSources;
+  /**
+   * Whose BatchNormalization rules the calls follow from now on (bnSemantics.ts; set once, before the script
+   * runs). keras / tf-keras also make `model.trainable = …` reach every layer inside (kerasTrainable.ts); pytorch
+   * records where async training calls are made, for the position of its one-value error (userCallSite.ts).
+   */
+  setSemantics(semantics: Semantics): void;
+  semantics(): Semantics;
 }
 
 export interface BnInstrumentOptions {
@@ -59,10 +68,25 @@ export function installBnInstrument(tf: TF, options: BnInstrumentOptions = {}): 
     captureMode: () => capture.mode(),
     captureNote: () => capture.note(),
     sources: s.sources,
+    semantics: () => s.semantics,
+    setSemantics(semantics: Semantics) {
+      if (!s.installed || semantics === s.semantics) return;
+      if (s.semantics !== 'tfjs') throw new Error('the semantics of a run are set once');
+      s.semantics = semantics;
+      const LayersModel = tf.LayersModel as unknown as { prototype: object };
+      const Sequential = tf.Sequential as unknown as { prototype: object };
+      if (semantics === 'keras' || semantics === 'tf-keras') {
+        const undo = propagateModelTrainable(Object.getPrototypeOf(LayersModel.prototype) as object);
+        if (undo) s.restores.push(undo);
+      }
+      if (semantics === 'pytorch')
+        s.restores.push(...recordUserCallSites([LayersModel.prototype, Sequential.prototype]));
+    },
     uninstall() {
       if (!s.installed) return;
       s.installed = false;
       for (const r of s.restores.reverse()) r();
+      s.semantics = 'tfjs';
       s.restores.length = 0;
       for (const st of s.layers.values()) disposeLayerState(s, st);
       s.layers.clear();

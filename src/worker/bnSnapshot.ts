@@ -41,7 +41,7 @@ function toCallRecord(capture: BnCapture, r: Rec | null): CallRecord | null {
   capture.readBackCall(r);
   return {
     training: r.training,
-    statsUsed: r.training ? 'batch' : 'moving',
+    statsUsed: r.ranTraining ? 'batch' : 'moving',
     inputShape: r.inputShape.slice(),
     batchMean: r.meanArr!.slice(),
     batchVariance: r.varArr!.slice(),
@@ -92,6 +92,7 @@ export function snapshotLayers(s: InstrumentState, capture: BnCapture, paths: La
     const trainable = !!layer.trainable;
 
     const warnings = layerWarnings({
+      semantics: s.semantics,
       layerName: layer.name,
       trainable,
       updates: st.updates,

@@ -5,6 +5,7 @@
  * `tf.memory().numTensors` flat (every tensor kept here is disposed when read back, replaced, or at uninstall).
  */
 import type * as tfType from '@tensorflow/tfjs';
+import type { Semantics } from '../shared/protocol';
 import { LayerSources } from './layerSources';
 import type { Restore } from './monkeyPatch';
 
@@ -17,6 +18,7 @@ export type Tensor = tfType.Tensor;
 
 export interface LayerVar {
   read(): Tensor;
+  write(value: Tensor): unknown;
   val?: { isDisposed: boolean };
 }
 
@@ -36,7 +38,10 @@ export interface BnLayer {
 
 /** One BN call as kept between steps. Tensors until read back, then arrays. */
 export interface Rec {
+  /** the `training` flag the call received */
   training: boolean;
+  /** the call ran in training mode (batch statistics, moving update): `training` under tfjs, see bnSemantics.ts */
+  ranTraining: boolean;
   inputShape: number[];
   channels: number;
   /** normalised channel axis of the input */
@@ -60,6 +65,7 @@ export interface LayerState {
   batchOfOneShape: number[] | null;
   everUpdated: boolean;
   lastCall: Rec | null;
+  /** the most recent call that received training = true (under keras / tf-keras it may have run in inference mode) */
   lastTrainingCall: Rec | null;
   /** moving stats at the previous snapshot that listed this layer */
   prevMM: Float32Array | null;
@@ -89,6 +95,8 @@ export interface InstrumentState {
   lazyBudget: number;
   /** where each layer was constructed (filled by the user's `tf.layers.batchNormalization`, layerSources.ts) */
   sources: LayerSources;
+  /** whose BatchNormalization rules the calls follow (bnSemantics.ts); 'tfjs' = tfjs 4.22 untouched */
+  semantics: Semantics;
 }
 
 export function newInstrumentState(tf: TF, lazyBudget: number): InstrumentState {
@@ -100,6 +108,7 @@ export function newInstrumentState(tf: TF, lazyBudget: number): InstrumentState 
     lazyElements: 0,
     lazyBudget,
     sources: new LayerSources(),
+    semantics: 'tfjs',
   };
 }
 

@@ -2,10 +2,16 @@
  * The contract's per-layer warnings (headless-contract.md, "Warning codes"): when each one fires and
  * the human sentence that explains it. Pure functions over plain numbers: no tfjs here.
  */
-import type { LayerWarning } from '../shared/protocol';
+import type { LayerWarning, Semantics } from '../shared/protocol';
 
-/** What one layer did during one step, as the instrument counted it. */
+/**
+ * What one layer did during one step, as the instrument counted it. "Training-mode" and "inference-mode" calls
+ * are the mode the call RAN in under the run's semantics (under keras / tf-keras a trainable = false layer runs in
+ * inference mode even when fit passes training: true; bnSemantics.ts).
+ */
 export interface StepFacts {
+  /** the run's semantics (default 'tfjs'): some sentences name its rule */
+  semantics?: Semantics;
   layerName: string;
   trainable: boolean;
   /** training-mode calls (= moving-average updates) in this step */
@@ -45,17 +51,26 @@ function channelList(idx: number[]): string {
 export function layerWarnings(f: StepFacts): LayerWarning[] {
   const w: LayerWarning[] = [];
 
+  const semantics = f.semantics ?? 'tfjs';
+  // keras / tf-keras: a frozen layer never runs in training mode, so this cannot fire there
   if (f.updatesWhileFrozen > 0) {
     const n = f.updatesWhileFrozen;
+    const calls = `${n} training-mode call${n === 1 ? '' : 's'}`;
     w.push({
       code: 'TRAINABLE_FALSE_STILL_UPDATES',
       message:
-        `trainable is false, yet ${n} training-mode call${n === 1 ? '' : 's'} in this step updated the moving mean and ` +
-        `variance (and normalised with the batch statistics). In tfjs, trainable = false only freezes gamma and beta: ` +
-        `BatchNormalization reads the training flag of the call (fit and trainOnBatch pass training: true) and ignores ` +
-        `trainable. TF2 Keras differs: there trainable = False runs the layer in inference mode, so its moving ` +
-        `statistics stay frozen and are used. To keep them fixed in tfjs, do not call this layer in training mode ` +
-        `(for example a custom training loop that calls it with training: false).`,
+        semantics === 'pytorch'
+          ? `trainable is false, yet ${calls} in this step updated the running mean and variance (and normalised ` +
+            `with the batch statistics). That is PyTorch's rule, which this run follows: requires_grad = False only ` +
+            `freezes the weight and bias; only eval() mode (here: calling the layer with training: false, as predict ` +
+            `does) stops the running statistics. Keras differs: there trainable = False runs the layer in inference ` +
+            `mode, so its moving statistics stay frozen and are used.`
+          : `trainable is false, yet ${calls} in this step updated the moving mean and ` +
+            `variance (and normalised with the batch statistics). In tfjs, trainable = false only freezes gamma and beta: ` +
+            `BatchNormalization reads the training flag of the call (fit and trainOnBatch pass training: true) and ignores ` +
+            `trainable. TF2 Keras differs: there trainable = False runs the layer in inference mode, so its moving ` +
+            `statistics stay frozen and are used. To keep them fixed in tfjs, do not call this layer in training mode ` +
+            `(for example a custom training loop that calls it with training: false).`,
     });
   }
 
@@ -96,13 +111,19 @@ export function layerWarnings(f: StepFacts): LayerWarning[] {
     const init = f.movingIsZeroOne
       ? 'its initial moving mean 0 and moving variance 1'
       : 'its initial moving statistics';
+    const kerasFrozen = (semantics === 'keras' || semantics === 'tf-keras') && !f.trainable;
     w.push({
       code: 'STALE_MOVING_STATS',
       message:
-        `Called in inference mode in this step (predict, evaluate, or apply without training: true), but its moving ` +
-        `statistics have never been updated: the layer normalises with ${init}` +
+        (kerasFrozen
+          ? `Ran in inference mode in this step (trainable is false: under Keras rules that holds even inside fit), `
+          : `Called in inference mode in this step (predict, evaluate, or apply without training: true), `) +
+        `but its moving statistics have never been updated: the layer normalises with ${init}` +
         (f.movingIsZeroOne ? `, so its output is about gamma * x + beta, nearly the input unchanged` : '') +
-        `. Moving statistics change only in training mode: fit, trainOnBatch, or apply(x, {training: true}).`,
+        (kerasFrozen
+          ? `. Under Keras rules a trainable = false layer never updates them: load trained statistics (pretrained ` +
+            `weights) or train the layer before freezing it.`
+          : `. Moving statistics change only in training mode: fit, trainOnBatch, or apply(x, {training: true}).`),
     });
   }
   return w;

@@ -1,6 +1,7 @@
 /**
  * A thrown value as the protocol's ScriptError: its message, its stack without the engine's own frames, and
- * the position of the first stack frame in one of the user's files (none for errors outside them).
+ * the position of the first stack frame in one of the user's files (none for errors outside them); for an error
+ * the engine made inside an async API call (userCallSite.ts), the position of the user's call.
  */
 import type { ScriptError } from '../shared/protocol';
 
@@ -18,32 +19,52 @@ export function toScriptError(
   } catch {
     stack = message;
   }
-  let line: number | null = null;
-  let column: number | null = null;
-  let file: string | null = null;
-  if (userFiles) {
-    // frames look like "at f (/abs/file.ts:7:9)" or "at file:///abs/file.ts:7:9"
-    const frame = /(?:\(|at )((?:file:\/\/)?[^\s()]+?):(\d+):(\d+)\)?\s*$/;
-    for (const l of stack.split('\n').slice(1)) {
-      const m = frame.exec(l.trim());
-      if (!m) continue;
-      let f = m[1];
-      if (f.startsWith('file://')) {
-        try {
-          f = decodeURIComponent(new URL(f).pathname);
-        } catch {
-          continue;
+  let pos = userFiles ? userFrame(stack, userFiles) : null;
+  let reported = trimEngineFrames(stack);
+  if (!pos && userFiles && err) {
+    // an error the engine made on the user's behalf inside an async API call (userCallSite.ts): the call's site
+    const sites = (err as { userCallSites?: unknown }).userCallSites;
+    if (Array.isArray(sites)) {
+      for (const site of sites) {
+        pos = typeof site === 'string' ? userFrame(site, userFiles) : null;
+        if (pos) {
+          reported += `\n${pos.frame}`;
+          break;
         }
-      }
-      if (userFiles.includes(f)) {
-        file = f;
-        line = Number(m[2]);
-        column = Number(m[3]);
-        break;
       }
     }
   }
-  return { kind, message, line, column, stack: trimEngineFrames(stack), file };
+  return {
+    kind,
+    message,
+    line: pos ? pos.line : null,
+    column: pos ? pos.column : null,
+    stack: reported,
+    file: pos ? pos.file : null,
+  };
+}
+
+/** The first frame of a stack in one of the user's files (absolute paths), with its text. */
+function userFrame(
+  stack: string,
+  userFiles: readonly string[],
+): { file: string; line: number; column: number; frame: string } | null {
+  // frames look like "at f (/abs/file.ts:7:9)" or "at file:///abs/file.ts:7:9"
+  const frame = /(?:\(|at )((?:file:\/\/)?[^\s()]+?):(\d+):(\d+)\)?\s*$/;
+  for (const l of stack.split('\n').slice(1)) {
+    const m = frame.exec(l.trim());
+    if (!m) continue;
+    let f = m[1];
+    if (f.startsWith('file://')) {
+      try {
+        f = decodeURIComponent(new URL(f).pathname);
+      } catch {
+        continue;
+      }
+    }
+    if (userFiles.includes(f)) return { file: f, line: Number(m[2]), column: Number(m[3]), frame: l };
+  }
+  return null;
 }
 
 /** Drops the engine's own frames below the script (the module loader, the worker's main). */

@@ -10,6 +10,8 @@
  *     command synchronously from the command port (resume with a new policy, or stop)
  *   the script's console output is posted as 'console' messages, in order (consoleCapture)
  *   'done' when the event loop drains (normal end) or at the first uncaught error / rejection
+ * Every BatchNormalization call follows WorkerInit.semantics (bnSemantics.ts); the script's Math.random is seeded
+ * (seededRandom.ts), so two runs of one script compute the same thing up to the semantics.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -23,6 +25,7 @@ import { captureOutput, rawWrite } from './consoleCapture';
 import { installModelBuildingProbe, type ModelBuildingProbe } from './modelBuilding';
 import { PauseControl } from './pauseControl';
 import { scriptGlobals } from './scriptGlobals';
+import { seedMathRandom } from './seededRandom';
 import { toScriptError as toScriptErrorIn } from './scriptErrors';
 import { setupTfjs, type TfjsRuntime } from './tfjsRuntime';
 
@@ -150,6 +153,8 @@ async function main(): Promise<void> {
     `tfjs ready (${runtime.setupMs.toFixed(1)} ms, ${runtime.backend}, batch statistics: ${runtime.bn.captureMode()}${runtime.bn.captureNote() ? ': ' + runtime.bn.captureNote() : ''}, kernels: ${runtime.kernels.join(' ')})`,
   );
   rt = runtime;
+  // every BatchNormalization call follows the run's semantics (bnSemantics.ts); 'tfjs' changes nothing
+  runtime.bn.setSemantics(init.semantics ?? 'tfjs');
   probe = installModelBuildingProbe(runtime.tf);
   const c = await compiling;
   trace(`compiled (${c.ms.toFixed(1)} ms)`);
@@ -179,6 +184,8 @@ async function main(): Promise<void> {
   scriptGlobals.require = createRequire(init.scriptPath);
   // the script sees itself as the program, as under `node script`
   process.argv = [process.execPath, init.scriptPath];
+  // repeatable runs: the same initial weights and fit shuffling every run, under every semantics
+  seedMathRandom();
   try {
     trace('importing the script');
     await import(pathToFileURL(c.outFile).href);
