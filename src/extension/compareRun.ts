@@ -208,7 +208,7 @@ export class CompareRun implements vscode.Disposable {
       case 'starting':
         return `${name}: starting…`;
       case 'running':
-        return `${name}: catching up, step ${k} of ${this.target}`;
+        return this.target > k ? `${name}: catching up, step ${k} of ${this.target}` : `${name}: running…`;
       case 'paused':
         return k === sessionStep ? `${name}: at step ${k}, in lockstep` : `${name}: at step ${k}`;
       case 'ended': {

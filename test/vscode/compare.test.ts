@@ -143,6 +143,37 @@ suite('compare run', () => {
     await a.getSession(doc.uri)!.stop();
   });
 
+  test('Continue: the session runs to its end, the compare run to the same last step, then both workers are gone', async () => {
+    const a = await api();
+    const file = writeFixture('compare-continue.ts', FROZEN_FIT);
+    started.push(file);
+    const { doc } = await open(file);
+    const fit = lineOf(FROZEN_FIT, /\/\/ FIT$/);
+    await vscode.commands.executeCommand<RunOutcome>('batchnormInspector.runToLine', doc.uri, fit);
+    const s = a.getSession(doc.uri)!;
+    const o = await vscode.commands.executeCommand<CompareOutcome>('batchnormInspector.compare', doc.uri, 'tf-keras');
+    const run = o.run!;
+    assert.strictEqual(run.stepIndex, 1);
+    await vscode.commands.executeCommand<RunOutcome>('batchnormInspector.continue', doc.uri);
+    await s.ended();
+    assert.strictEqual(s.endReason, 'done');
+    assert.strictEqual(s.lastStep?.index, 4, 'three fits and a predict');
+    await run.ended();
+    assert.strictEqual(run.stepIndex, 4, 'the compare run reached the same last step');
+    assert.strictEqual(run.statusText(4), 'tf.keras (TF 2.x): stopped at step 4, where the session ended');
+    assert.deepStrictEqual(
+      run.history.entries().map((e) => e.index),
+      [1, 2, 3, 4],
+    );
+    // same step points, step by step
+    const mine = s.history.entries().map((e) => unpackStep(e.buffer).line);
+    assert.deepStrictEqual(
+      run.history.entries().map((e) => unpackStep(e.buffer).line),
+      mine,
+    );
+    await until('no worker', () => a.liveWorkers() === 0 && a.liveCompareWorkers() === 0);
+  });
+
   test("PyTorch's one-value-per-channel error ends the compare run only; the session goes on", async () => {
     const a = await api();
     const file = writeFixture('compare-last-batch.ts', LAST_BATCH_OF_ONE);
