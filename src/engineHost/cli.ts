@@ -17,12 +17,29 @@ import { formatCompareSummary, formatStepPair } from './compareReport';
 import { compareExitCode, startCompare } from './compareRun';
 import { exitCodeFor, startHeadlessRun, type HeadlessResult } from './headlessRun';
 import { buildRunDocument, errorToJson } from './runDocument';
+import { escapeControl } from './terminalText';
 import { formatStep } from './textReport';
 import { SCHEMA, type ScriptError, type Semantics } from '../shared/protocol';
 import { SEMANTICS_LABEL } from '../shared/semantics';
 import { unpackStep } from '../shared/snapshotCodec';
 
 export { exitCodeFor, type EndKind } from './headlessRun';
+
+/**
+ * Ctrl-C, SIGTERM (a CI runner's cancel, `timeout`), SIGHUP (the terminal closed): end the run and report what was
+ * recorded, as the contract says, instead of dying without a document. A second signal is left to its default.
+ */
+function onEndSignals(stop: () => void): () => void {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const handler = () => {
+    for (const s of signals) process.removeListener(s, handler);
+    stop();
+  };
+  for (const s of signals) process.once(s, handler);
+  return () => {
+    for (const s of signals) process.removeListener(s, handler);
+  };
+}
 
 function describeError(e: ScriptError, script: string, run = ''): string {
   const where = e.line != null ? `${e.file ?? script}:${e.line}${e.column != null ? ':' + e.column : ''}: ` : '';
@@ -38,7 +55,7 @@ function describeError(e: ScriptError, script: string, run = ''): string {
             : 'error';
   let s = `bn-inspect: ${run}${kind}: ${where}${e.message}\n`;
   if (e.stack && e.kind !== 'timeout') s += e.stack.replace(/^/gm, '  ') + '\n';
-  return s;
+  return escapeControl(s);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -75,15 +92,16 @@ async function runCommand(args: RunArgs, abs: string): Promise<number> {
   const run = startHeadlessRun({ ...limits(args, abs), semantics: args.semantics }, (step) => {
     if (!args.json)
       process.stdout.write(
-        formatStep(unpackStep(step.buffer, step.header), { cwd, layout: args.layout, semantics: args.semantics }),
+        escapeControl(
+          formatStep(unpackStep(step.buffer, step.header), { cwd, layout: args.layout, semantics: args.semantics }),
+        ),
       );
   });
   if (!args.json) run.session.on('console', (text) => process.stdout.write(text));
   // Ctrl-C: end the worker, report what was recorded
-  const onSignal = () => void run.session.stop();
-  process.once('SIGINT', onSignal);
+  const unlisten = onEndSignals(() => void run.session.stop());
   const { result, end, error } = await run.done;
-  process.removeListener('SIGINT', onSignal);
+  unlisten();
 
   if (args.json) {
     const doc = buildRunDocument({
@@ -134,12 +152,11 @@ async function compareCommand(args: CompareArgs, abs: string): Promise<number> {
       ends,
     );
     text.push(pair);
-    process.stdout.write(formatStepPair(pair, { semantics, cwd, layout: args.layout }));
+    process.stdout.write(escapeControl(formatStepPair(pair, { semantics, cwd, layout: args.layout })));
   });
-  const onSignal = () => running.stop();
-  process.once('SIGINT', onSignal);
+  const unlisten = onEndSignals(() => running.stop());
   const runs = await running.done;
-  process.removeListener('SIGINT', onSignal);
+  unlisten();
   const side = (h: HeadlessResult, s: Semantics) => ({
     semantics: s,
     tfjs: h.result.tfjs,

@@ -99,6 +99,9 @@ export type CliArgs = RunArgs | CompareArgs;
 /** a mistake on the command line: exit status 2 */
 export class UsageError extends Error {}
 
+/** the longest timer Node keeps (2^31 − 1 ms) */
+export const MAX_TIMEOUT_MS = 2_147_483_647;
+
 function positiveInt(flag: string, v: string | undefined): number {
   if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1)
     throw new UsageError(
@@ -171,6 +174,9 @@ export function parseArgs(argv: string[]): CliArgs | 'help' | 'version' {
         break;
       case 'timeout-ms':
         a.timeoutMs = positiveInt('--timeout-ms', value);
+        // Node's timers hold at most 2^31 − 1 ms: a longer one would fire at once
+        if (a.timeoutMs > MAX_TIMEOUT_MS)
+          throw new UsageError(`--timeout-ms must be at most ${MAX_TIMEOUT_MS} (about 24.8 days), got ${value}`);
         break;
       case 'semantics':
         if (value === undefined) throw new UsageError(`--semantics needs a value: ${SEMANTICS.join(', ')}`);

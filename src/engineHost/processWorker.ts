@@ -41,7 +41,8 @@ export class ProcessWorker extends EventEmitter<ProcessWorkerEvents> {
 
   constructor(runnerPath: string, start: RunnerStart, cwd?: string) {
     super();
-    this.child = fork(runnerPath, [], {
+    // the script path as an argument: the runner ignores it, `ps` shows whose run the process is
+    this.child = fork(runnerPath, [start.init.scriptPath], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
       execArgv: [],

@@ -5,9 +5,9 @@
  * stdout, the steps so far are kept, and no process is left behind.
  */
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { EngineSession } from '../../src/engineHost/engineSession';
-import { Fixtures, WORKER, ensureBuilt, parseDocument, runCli } from './cliHarness';
+import { CLI, Fixtures, ROOT, WORKER, ensureBuilt, parseDocument, runCli } from './cliHarness';
 
 const HEAD = `import * as tf from '@tensorflow/tfjs';
 const m = tf.sequential({ layers: [tf.layers.batchNormalization({ inputShape: [3] })] });
@@ -96,6 +96,52 @@ await new Promise(() => setInterval(() => {}, 1000));
     assert.equal(parseDocument(r, p).end, 'timeout');
     await new Promise((res) => setTimeout(res, 300));
     assert.deepEqual(processesWith(`sleep ${marker}`), []);
+  });
+
+  for (const signal of ['SIGTERM', 'SIGHUP', 'SIGINT'] as const)
+    it(`${signal} to bn-inspect: the run ends and the document of the steps so far still comes (exit 1, stopped)`, async () => {
+      const p = fx.write(
+        `loop-${signal}.ts`,
+        HEAD + `for (;;) {\n  m.predict(tf.ones([2, 3]));\n  await new Promise((r) => setTimeout(r, 20));\n}\n`,
+      );
+      const child = spawn(process.execPath, [CLI, 'run', p, '--json'], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      // wait for the script to take steps, then signal bn-inspect
+      await new Promise((res) => setTimeout(res, 4000));
+      child.kill(signal);
+      const code = await new Promise<number | null>((res) => child.on('close', res));
+      assert.equal(code, 1, stderr);
+      const doc = parseDocument({ code, stdout, stderr, ms: 0 }, p);
+      assert.equal(doc.end, 'error');
+      assert.equal(doc.error.kind, 'stopped');
+      assert.ok(doc.steps.length >= 2, `${doc.steps.length} steps`);
+      await new Promise((res) => setTimeout(res, 200));
+      assert.deepEqual(processesWith(p), []);
+    });
+
+  it('--timeout-ms above what a timer can hold is a usage error, not an instant timeout', async () => {
+    const p = fx.write('short.ts', HEAD);
+    const r = await runCli(['run', p, '--timeout-ms', '3000000000']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /--timeout-ms must be at most 2147483647/);
+    const ok = await runCli(['run', p, '--json', '--timeout-ms', '2147483647']);
+    assert.equal(ok.code, 0, ok.stderr);
+  });
+
+  it('control characters of a garbage file reach the terminal escaped, never raw', async () => {
+    const p = fx.write('garbage.ts', 'a\u001b[31mred\u0007\u0001\u009b\n');
+    const r = await runCli(['run', p]);
+    assert.equal(r.code, 1);
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(r.stdout + r.stderr, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    assert.match(r.stderr, /a\\x1b\[31mred\\x07\\x01/);
   });
 
   it('tensors beyond the memory budget: reason oom with the process size, the steps kept; the host lives', async () => {
