@@ -16,7 +16,7 @@ import { buildCompareDocument, compareStep, summarize, type StepPairJson } from 
 import { formatCompareSummary, formatStepPair } from './compareReport';
 import { compareExitCode, startCompare } from './compareRun';
 import { exitCodeFor, startHeadlessRun, type HeadlessResult } from './headlessRun';
-import { buildRunDocument, errorToJson } from './runDocument';
+import { errorToJson, runDocumentChunks } from './runDocument';
 import { escapeControl } from './terminalText';
 import { formatStep } from './textReport';
 import { SCHEMA, type ScriptError, type Semantics } from '../shared/protocol';
@@ -39,6 +39,12 @@ function onEndSignals(stop: () => void): () => void {
   return () => {
     for (const s of signals) process.removeListener(s, handler);
   };
+}
+
+/** writes to stdout in order, waiting for the pipe to drain whenever it asks to (a 1 GB document stays bounded) */
+async function writeChunks(chunks: Iterable<string>): Promise<void> {
+  for (const c of chunks)
+    if (!process.stdout.write(c)) await new Promise<void>((r) => process.stdout.once('drain', () => r()));
 }
 
 function describeError(e: ScriptError, script: string, run = ''): string {
@@ -104,17 +110,20 @@ async function runCommand(args: RunArgs, abs: string): Promise<number> {
   unlisten();
 
   if (args.json) {
-    const doc = buildRunDocument({
-      script: args.script,
-      tfjs: result.tfjs,
-      backend: result.backend,
-      semantics: result.semantics,
-      steps: result.steps.map((s) => s.buffer),
-      output: result.output,
-      error,
-      end,
-    });
-    process.stdout.write(JSON.stringify(doc) + '\n');
+    // piece by piece: a document larger than one string is streamed, not refused
+    await writeChunks(
+      runDocumentChunks({
+        script: args.script,
+        tfjs: result.tfjs,
+        backend: result.backend,
+        semantics: result.semantics,
+        steps: result.steps.map((s) => s.buffer),
+        output: result.output,
+        error,
+        end,
+      }),
+    );
+    await writeChunks(['\n']);
   } else {
     const n = result.steps.length;
     const summary =

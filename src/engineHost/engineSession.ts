@@ -17,6 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Backend, HostToWorker, PausePolicy, ScriptError, StepPoint, WorkerToHost } from '../shared/protocol';
 import { readStepHeader, type StepHeader } from '../shared/snapshotCodec';
 import type { EndReason, EngineRunResult, EngineSessionEvents, EngineSessionOptions, PackedStep } from './engineApi';
+import { BoundedText } from './boundedText';
 import { Listeners } from './listeners';
 import { ProcessWorker } from './processWorker';
 import { RunClock, type ClockPhase } from './runClock';
@@ -69,7 +70,8 @@ export class EngineSession {
   private steps: PackedStep[] = [];
   private stepTotal = 0;
   private lastStep: StepHeader | null = null;
-  private output = '';
+  /** the script's output, bounded (boundedText.ts) */
+  private output = new BoundedText();
   private tfjs: string | null = null;
   private backend: Backend;
   private ended = false;
@@ -224,7 +226,7 @@ export class EngineSession {
 
   private onConsole(text: string, stream: 'stdout' | 'stderr'): void {
     if (this.ended || !text) return;
-    this.output += text;
+    this.output.add(text);
     this.listeners.emit('console', text, stream);
   }
 
@@ -303,7 +305,7 @@ export class EngineSession {
       reason,
       error,
       steps: this.steps,
-      output: this.output,
+      output: this.output.toString(),
       tfjs: this.tfjs,
       backend: this.backend,
       semantics: this.options.semantics ?? 'tfjs',

@@ -20,8 +20,19 @@ import type { HostToRunner, RunnerStart, RunnerToHost, WorkerInit, WorkerToHost 
 const MEMORY_POLL_MS = 50;
 const SIGNAL_GRACE_MS = 30;
 
-function send(m: RunnerToHost): void {
-  if (process.connected) process.send!(m);
+function send(m: RunnerToHost, then?: () => void): void {
+  if (process.connected) process.send!(m, undefined, undefined, then ? () => then() : undefined);
+  else then?.();
+}
+
+/** ends the process once stdout and stderr are flushed (what the script wrote still reaches the host) */
+function exitWhenFlushed(): void {
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(0);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
 }
 
 let control: Int32Array | null = null;
@@ -63,9 +74,8 @@ function start(s: RunnerStart): void {
     setTimeout(() => {
       if (signalled) return;
       if (pendingDone) send({ type: 'worker', message: pendingDone });
-      send({ type: 'workerExit', code });
-      // let the IPC messages go before the process ends
-      setImmediate(() => process.exit(0));
+      // the process ends once the host has this message and the pipes are flushed
+      send({ type: 'workerExit', code }, exitWhenFlushed);
     }, SIGNAL_GRACE_MS);
   });
   const budget = s.memoryMb * 1024 * 1024;
@@ -88,9 +98,8 @@ for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
     if (signalled) return;
     signalled = true;
     setTimeout(() => {
-      send({ type: 'signalled', signal });
       void worker?.terminate();
-      setTimeout(() => process.exit(0), 20);
+      send({ type: 'signalled', signal }, exitWhenFlushed);
     }, 20);
   });
 
