@@ -12,6 +12,7 @@
 import * as assert from 'node:assert/strict';
 import { EngineSession, type EngineRunResult } from '../../src/engineHost/engineSession';
 import type { Backend, LayerSnapshot, Semantics } from '../../src/shared/protocol';
+import { buildRunDocument } from '../../src/engineHost/runDocument';
 import { unpackStep } from '../../src/shared/snapshotCodec';
 import { Fixtures, WORKER, ensureBuilt, lineOf } from './cliHarness';
 import {
@@ -335,6 +336,135 @@ describe('Semantics: the four frameworks in the real worker, checked against a f
         lossK = printed(k, 'LOSS') as unknown as number;
       assert.ok(Math.abs(lossT - lossK) > 1e-3 * Math.abs(lossT), `loss ${lossT} vs ${lossK}`);
     });
+
+  it('the run document says which semantics ran; its call records and error position follow', async () => {
+    for (const sem of SEMANTICS) {
+      const r = await run(sem, 'wasm');
+      const doc = buildRunDocument({
+        script: 'semantics.ts',
+        tfjs: r.tfjs,
+        backend: r.backend,
+        semantics: r.semantics,
+        steps: r.steps.map((s) => s.buffer),
+        output: r.output,
+        error: r.error,
+        end: r.reason === 'done' ? 'done' : 'error',
+      });
+      assert.equal(doc.semantics, sem);
+      const t1 = doc.steps.find((s) => s.line === line('t1'))!;
+      const a = t1.layers.find((l) => l.name === 'a')!;
+      assert.equal(a.lastTrainingCall?.statsUsed, sem === 'keras' || sem === 'tf-keras' ? 'moving' : 'batch');
+      assert.equal(a.lastTrainingCall?.training, true);
+      if (sem === 'pytorch') assert.equal(doc.error?.line, line('f5'));
+      else assert.equal(doc.error, null);
+    }
+  });
+
+  it("keras: model.trainable = false reaches the layers inside (Keras's setter); tfjs leaves them training", async () => {
+    const text = `import * as tf from '@tensorflow/tfjs';
+const inner = tf.sequential({ name: 'inner' });
+inner.add(tf.layers.dense({ units: 3, inputShape: [2] }));
+inner.add(tf.layers.batchNormalization({ name: 'deep' }));
+const base = tf.sequential({ name: 'base' });
+base.add(inner);
+base.add(tf.layers.batchNormalization({ name: 'top' }));
+const model = tf.sequential();
+model.add(base);
+model.add(tf.layers.dense({ units: 1 }));
+model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+base.trainable = false;
+async function main() {
+  await model.fit(tf.randomNormal([8, 2]), tf.randomNormal([8, 1]), { batchSize: 4, epochs: 1 });
+  console.log('FLAGS ' + JSON.stringify([inner.trainable, inner.layers[1].trainable, base.layers[1].trainable]));
+  base.trainable = true;
+  console.log('AGAIN ' + JSON.stringify([inner.trainable, inner.layers[1].trainable, base.layers[1].trainable]));
+}
+main();
+`;
+    const p = fx.write('nested-freeze.ts', text);
+    for (const sem of ['tfjs', 'keras'] as Semantics[]) {
+      const r = await run(sem, 'wasm', p);
+      assert.equal(r.reason, 'done', JSON.stringify(r.error));
+      const layers = unpackStep(r.steps[0].buffer).layers;
+      for (const name of ['deep', 'top']) {
+        const l = layers.find((x) => x.name === name)!;
+        assert.equal(l.trainable, sem === 'tfjs', `${sem} ${name} trainable`);
+        assert.equal(l.updates, sem === 'tfjs' ? 2 : 0, `${sem} ${name} updates`);
+        assert.equal(l.movingUpdated, sem === 'tfjs', `${sem} ${name} movingUpdated`);
+        assert.equal(l.lastTrainingCall?.statsUsed, sem === 'tfjs' ? 'batch' : 'moving');
+        // keras: frozen inside fit with its initial 0 / 1, never updated: stale, and the message says why
+        const stale = l.warnings.find((w) => w.code === 'STALE_MOVING_STATS');
+        assert.equal(!!stale, sem === 'keras', `${sem} ${name}: ${l.warnings.map((w) => w.code).join()}`);
+        if (stale) assert.match(stale.message, /even inside fit/);
+      }
+      assert.equal(printed(r, 'FLAGS')!.join(), sem === 'tfjs' ? 'true,true,true' : 'false,false,false');
+      assert.equal(printed(r, 'AGAIN')!.join(), 'true,true,true');
+    }
+  });
+
+  it("pytorch: the one-value error at the user's line for apply (its own frame) and trainOnBatch (the call site)", async () => {
+    const text = `import * as tf from '@tensorflow/tfjs';
+const model = tf.sequential();
+model.add(tf.layers.batchNormalization({ inputShape: [4] }));
+model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+function helper(x: tf.Tensor) {
+  return model.apply(x, { training: true }); // apply
+}
+async function main() {
+  const which = process.env.WHICH;
+  if (which === 'apply') helper(tf.ones([1, 4]));
+  else await model.trainOnBatch(tf.ones([1, 4]), tf.ones([1, 4])); // trainOnBatch
+}
+main();
+`;
+    const pa = fx.write('one-apply.ts', text.replace('process.env.WHICH', "'apply'"));
+    const pt = fx.write('one-train.ts', text.replace('process.env.WHICH', "'train'"));
+    const msg = 'Expected more than 1 value per channel when training, got input size [1, 4]';
+    const ra = await run('pytorch', 'wasm', pa);
+    assert.equal(ra.error?.message, msg);
+    assert.equal(ra.error?.file, pa);
+    assert.equal(ra.error?.line, lineOf(text, '// apply'));
+    const rt = await run('pytorch', 'wasm', pt);
+    assert.equal(rt.error?.message, msg);
+    assert.equal(rt.error?.file, pt);
+    assert.equal(rt.error?.line, lineOf(text, '// trainOnBatch'), rt.error?.stack);
+    // the other semantics run it (variance 0 update, BATCH_OF_ONE)
+    const rk = await run('keras', 'wasm', pt);
+    assert.equal(rk.reason, 'done', JSON.stringify(rk.error));
+    assert.ok(unpackStep(rk.steps[0].buffer).layers[0].warnings.some((w) => w.code === 'BATCH_OF_ONE'));
+  });
+
+  it('no tensor leak under keras, tf-keras and pytorch: tf.memory().numTensors flat over training and inference calls', async () => {
+    const text = `import * as tf from '@tensorflow/tfjs';
+const model = tf.sequential();
+model.add(tf.layers.conv2d({ inputShape: [4, 4, 2], filters: 3, kernelSize: 1 }));
+model.add(tf.layers.batchNormalization({ trainable: false }));
+model.add(tf.layers.batchNormalization());
+model.add(tf.layers.flatten());
+model.add(tf.layers.dense({ units: 1 }));
+model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+const x = tf.randomNormal([6, 4, 4, 2]);
+const y = tf.randomNormal([6, 1]);
+async function main() {
+  const counts: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    await model.trainOnBatch(x, y);
+    (model.apply(x, { training: true }) as tf.Tensor).dispose();
+    (model.predict(x) as tf.Tensor).dispose();
+    if (i === 9 || i === 29) counts.push(tf.memory().numTensors);
+  }
+  console.log('COUNTS ' + JSON.stringify(counts));
+}
+main();
+`;
+    const p = fx.write('leak.ts', text);
+    for (const sem of ['keras', 'tf-keras', 'pytorch'] as Semantics[]) {
+      const r = await run(sem, 'wasm', p);
+      assert.equal(r.reason, 'done', JSON.stringify(r.error));
+      const [a, b] = printed(r, 'COUNTS')!;
+      assert.equal(b, a, `${sem}: tensors after 10 and after 30 rounds`);
+    }
+  });
 
   it('repeatable runs: two runs of a Dense + BN fit(shuffle: true) give bit-identical steps; keras with no frozen layer too', async () => {
     const text = `import * as tf from '@tensorflow/tfjs';
