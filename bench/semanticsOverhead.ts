@@ -1,7 +1,7 @@
 /**
  * Semantics overhead, bundled and run by bench/run.mjs (JSON on stdout): the same script run through the real
  * worker (EngineSession, dist/worker.js) under 'tfjs' and under another semantics, runs alternating in one process
- * (the order flipped every round), the script's own time (the 'compiled' event -> the end of the run) compared.
+ * (the order flipped every round), the script's own time (the 'compiled' event -> the end of the run), wall and CPU, compared.
  *
  *   - cnn: a small CNN trained with fit (3 × Conv → BN → ReLU, every BN trainable): keras and tf-keras compute
  *     exactly what tfjs computes, so the ratio is the cost of the semantics plumbing alone; pytorch adds its
@@ -45,16 +45,28 @@ const y = tf.oneHot(tf.randomUniform([256], 0, 10, 'int32'), 10);
 await model.fit(x, y, { epochs: 2, batchSize: 16, shuffle: true, verbose: 0 });
 `;
 
-/** one run: ms from 'compiled' to the end (the script's own time), and start to end */
-async function timeRun(scriptPath: string, semantics: Semantics): Promise<{ scriptMs: number; totalMs: number }> {
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/**
+ * One run, from the 'compiled' event to the end (the script's own part): wall ms, and CPU ms of this process
+ * (the worker thread's work; this host only waits meanwhile), which other processes on a busy machine disturb less.
+ */
+async function timeRun(scriptPath: string, semantics: Semantics): Promise<{ wallMs: number; cpuMs: number }> {
   const s = new EngineSession({ scriptPath, workerPath: WORKER, semantics, keepSteps: false });
-  const t0 = performance.now();
-  let compiledAt = NaN;
-  s.on('compiled', () => (compiledAt = performance.now()));
+  let wall0 = NaN,
+    cpu0 = NaN;
+  s.on('compiled', () => {
+    wall0 = performance.now();
+    cpu0 = cpuMs();
+  });
   const r = await s.run();
-  const t1 = performance.now();
+  const wall1 = performance.now(),
+    cpu1 = cpuMs();
   if (r.reason !== 'done') throw new Error(`${semantics} run of ${scriptPath}: ${r.reason} ${JSON.stringify(r.error)}`);
-  return { scriptMs: t1 - compiledAt, totalMs: t1 - t0 };
+  return { wallMs: wall1 - wall0, cpuMs: cpu1 - cpu0 };
 }
 
 interface Pair {
@@ -63,21 +75,30 @@ interface Pair {
   rounds: number;
   tfjsMs: number[];
   otherMs: number[];
+  tfjsCpuMs: number[];
+  otherCpuMs: number[];
 }
 
 async function compare(script: string, scriptPath: string, other: Semantics, rounds: number): Promise<Pair> {
-  const p: Pair = { script, other, rounds, tfjsMs: [], otherMs: [] };
+  const p: Pair = { script, other, rounds, tfjsMs: [], otherMs: [], tfjsCpuMs: [], otherCpuMs: [] };
   await timeRun(scriptPath, 'tfjs'); // warm-up (disk cache, JIT of the host side)
   for (let i = 0; i < rounds; i++) {
     const order: Semantics[] = i % 2 ? [other, 'tfjs'] : ['tfjs', other];
     for (const sem of order) {
       const t = await timeRun(scriptPath, sem);
-      (sem === 'tfjs' ? p.tfjsMs : p.otherMs).push(r2(t.scriptMs));
+      (sem === 'tfjs' ? p.tfjsMs : p.otherMs).push(r2(t.wallMs));
+      (sem === 'tfjs' ? p.tfjsCpuMs : p.otherCpuMs).push(r2(t.cpuMs));
     }
-    log(`${script} ${other} round ${i + 1}/${rounds}: tfjs ${p.tfjsMs.at(-1)} ms, ${other} ${p.otherMs.at(-1)} ms`);
+    log(
+      `${script} ${other} round ${i + 1}/${rounds}: tfjs ${p.tfjsMs.at(-1)} ms (CPU ${p.tfjsCpuMs.at(-1)}), ` +
+        `${other} ${p.otherMs.at(-1)} ms (CPU ${p.otherCpuMs.at(-1)}), load ${loadavg()[0].toFixed(1)}`,
+    );
   }
   return p;
 }
+
+/** median of the per-round ratios (each round: one run of each, back to back): robust to drifting load */
+const pairRatio = (other: number[], tfjs: number[]) => r3(median(other.map((o, i) => o / tfjs[i])));
 
 const summary = (p: Pair) => ({
   script: p.script,
@@ -85,11 +106,16 @@ const summary = (p: Pair) => ({
   rounds: p.rounds,
   tfjsMedianMs: r2(median(p.tfjsMs)),
   otherMedianMs: r2(median(p.otherMs)),
-  /** median of the per-round ratios (each round: one run of each, back to back): robust to drifting load */
-  ratio: r3(median(p.otherMs.map((o, i) => o / p.tfjsMs[i]))),
+  ratio: pairRatio(p.otherMs, p.tfjsMs),
   ratioOfMedians: r3(median(p.otherMs) / median(p.tfjsMs)),
+  tfjsMedianCpuMs: r2(median(p.tfjsCpuMs)),
+  otherMedianCpuMs: r2(median(p.otherCpuMs)),
+  cpuRatio: pairRatio(p.otherCpuMs, p.tfjsCpuMs),
+  cpuRatioOfMedians: r3(median(p.otherCpuMs) / median(p.tfjsCpuMs)),
   tfjsMs: p.tfjsMs,
   otherMs: p.otherMs,
+  tfjsCpuMs: p.tfjsCpuMs,
+  otherCpuMs: p.otherCpuMs,
 });
 
 async function main(): Promise<void> {

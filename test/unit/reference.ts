@@ -2,7 +2,8 @@
  * Independent float64 reference of what BatchNormalization should compute, in plain JS numbers
  * (no tfjs): batch moments over every axis but the channel axis (biased variance, divide by N),
  * the moving-average update `new = old - (old - batch) * (1 - momentum)`, and the normalised output.
- * Inputs are flat row-major data (as `dataSync()` returns them) plus a shape.
+ * Inputs are flat row-major data (as `dataSync()` returns them) plus a shape. Also each framework's rules for one
+ * BN call (`bnCall64`: tfjs, keras, tf-keras, pytorch) and the few other float64 ops the semantics tests need.
  */
 import * as assert from 'node:assert/strict';
 

@@ -305,6 +305,8 @@ describe('Semantics: the four frameworks in the real worker, checked against a f
         assert.equal(a.movingUpdated, !kerasLike);
         const codes = a.warnings.map((w) => w.code);
         assert.equal(codes.includes('TRAINABLE_FALSE_STILL_UPDATES'), !kerasLike, codes.join());
+        if (sem === 'pytorch')
+          assert.match(a.warnings.find((x) => x.code === 'TRAINABLE_FALSE_STILL_UPDATES')!.message, /PyTorch's rule/);
         const b = steps.get('t1')!.find((l) => l.name === 'b')!;
         assert.equal(b.lastTrainingCall?.statsUsed, 'batch');
         assert.equal(b.updates, 1);
