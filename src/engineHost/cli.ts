@@ -90,7 +90,14 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function limits(args: RunArgs | CompareArgs, abs: string) {
-  return { scriptPath: abs, backend: args.backend, to: args.to, maxSteps: args.maxSteps, timeoutMs: args.timeoutMs };
+  return {
+    scriptPath: abs,
+    backend: args.backend,
+    to: args.to,
+    maxSteps: args.maxSteps,
+    timeoutMs: args.timeoutMs,
+    memoryMb: args.memoryMb,
+  };
 }
 
 async function runCommand(args: RunArgs, abs: string): Promise<number> {

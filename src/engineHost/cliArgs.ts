@@ -34,9 +34,9 @@ export const USAGE = `bn-inspect: run a tfjs script and show every BatchNormaliz
 
 Usage:
   bn-inspect run SCRIPT [--semantics S] [--json | --compact | --full] [--to LINE] [--backend wasm|cpu]
-                    [--max-steps N] [--timeout-ms N]
+                    [--max-steps N] [--timeout-ms N] [--memory-mb N]
   bn-inspect compare SCRIPT [--semantics A,B] [--json | --compact | --full] [--to LINE] [--backend wasm|cpu]
-                    [--max-steps N] [--timeout-ms N]
+                    [--max-steps N] [--timeout-ms N] [--memory-mb N]
   bn-inspect --help | --version
 
   run               run SCRIPT once and show each step's BatchNormalization layers
@@ -62,6 +62,8 @@ ${semanticsLines}
   --backend B       wasm (default) or cpu
   --max-steps N     stop after N steps
   --timeout-ms N    stop the script after N ms of running (engine start-up not counted; exit status 3)
+  --memory-mb N     memory budget of the script's process (its resident memory: JS heap, tensors, wasm memory;
+                    default 4096); over it the run ends out of memory
 
 A step point is a statement calling fit, fitDataset, trainOnBatch, predict, predictOnBatch, evaluate,
 evaluateDataset, apply or execute, or a statement right after a "// @step" comment.
@@ -79,6 +81,8 @@ interface CommonArgs {
   backend: Backend;
   maxSteps: number | null;
   timeoutMs: number | null;
+  /** memory budget of the script's process in MB (--memory-mb), null: the engine's default (4096) */
+  memoryMb: number | null;
   /** text output's layout (without --json) */
   layout: TextLayout;
 }
@@ -118,6 +122,7 @@ const OPTIONS = {
   backend: { type: 'string' },
   'max-steps': { type: 'string' },
   'timeout-ms': { type: 'string' },
+  'memory-mb': { type: 'string' },
   semantics: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
@@ -145,6 +150,7 @@ export function parseArgs(argv: string[]): CliArgs | 'help' | 'version' {
     backend: 'wasm',
     maxSteps: null,
     timeoutMs: null,
+    memoryMb: null,
     layout: 'auto',
   };
   for (const t of tokens) {
@@ -171,6 +177,11 @@ export function parseArgs(argv: string[]): CliArgs | 'help' | 'version' {
         break;
       case 'max-steps':
         a.maxSteps = positiveInt('--max-steps', value);
+        break;
+      case 'memory-mb':
+        a.memoryMb = positiveInt('--memory-mb', value);
+        if (a.memoryMb < 128 || a.memoryMb > 1_048_576)
+          throw new UsageError(`--memory-mb must be between 128 and 1048576, got ${value}`);
         break;
       case 'timeout-ms':
         a.timeoutMs = positiveInt('--timeout-ms', value);

@@ -26,6 +26,8 @@ export interface HeadlessRunOptions {
   to: number | null;
   maxSteps: number | null;
   timeoutMs: number | null;
+  /** memory budget of the script's process in MB; null: the engine's default */
+  memoryMb?: number | null;
 }
 
 export interface HeadlessResult {
@@ -53,6 +55,7 @@ export function startHeadlessRun(
     pause: o.to !== null ? { kind: 'line', file: o.scriptPath, line: o.to } : { kind: 'none' },
     timeoutMs: o.timeoutMs ?? undefined,
     maxSteps: o.maxSteps ?? undefined,
+    memoryMb: o.memoryMb ?? undefined,
   });
   let reachedTo = false;
   session.on('step', (step, paused) => {

@@ -135,6 +135,22 @@ await new Promise(() => setInterval(() => {}, 1000));
     assert.equal(ok.code, 0, ok.stderr);
   });
 
+  it('--memory-mb bounds the process from bn-inspect; a value out of range is a usage error', async () => {
+    const p = fx.write(
+      'cli-tensors.ts',
+      HEAD +
+        `const keep: tf.Tensor[] = [];\nfor (let i = 0; i < 1000; i++) keep.push(tf.ones([16, 1024, 1024]).add(i));\n`,
+    );
+    const r = await runCli(['run', p, '--json', '--memory-mb', '600']);
+    assert.equal(r.code, 1, r.stderr);
+    const doc = parseDocument(r, p);
+    assert.equal(doc.end, 'oom');
+    assert.match(doc.error.message, /ran out of memory: it used \d+ MB, over its 600 MB budget after 1 step/);
+    const bad = await runCli(['run', p, '--memory-mb', '100']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--memory-mb must be between 128 and 1048576, got 100/);
+  });
+
   it('control characters of a garbage file reach the terminal escaped, never raw', async () => {
     const p = fx.write('garbage.ts', 'a\u001b[31mred\u0007\u0001\u009b\n');
     const r = await runCli(['run', p]);
