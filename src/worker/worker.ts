@@ -76,6 +76,8 @@ function fail(e: unknown): never {
 // steps and pausing
 
 let stepIndex = 0;
+/** the script's module (its top-level awaits included) has settled */
+let moduleSettled = false;
 let hits: number[][] = [];
 /** per step point: 'modelBuilding' was posted for it */
 let buildingPosted: boolean[][] = [];
@@ -179,7 +181,19 @@ async function main(): Promise<void> {
   for (const w of c.warnings) post({ type: 'console', stream: 'stderr', text: `[bn-inspector] ${w}\n` });
   process.on('uncaughtException', (e) => fail(e));
   process.on('unhandledRejection', (e) => fail(e));
-  process.on('beforeExit', () => finish(null));
+  process.on('beforeExit', () => {
+    // as in Node (exit code 13): a top-level await that can no longer settle is an error, not an end
+    if (!moduleSettled)
+      finish({
+        kind: 'run',
+        message:
+          'the script never finished: a top-level await is still waiting for a promise that nothing can settle any more (Node exits with code 13 here)',
+        line: null,
+        column: null,
+        stack: '',
+      });
+    else finish(null);
+  });
   // CommonJS code inside the bundle (and `require` in the user's ESM) resolves from the script's folder
   scriptGlobals.require = createRequire(init.scriptPath);
   // the script sees itself as the program, as under `node script`
@@ -189,6 +203,7 @@ async function main(): Promise<void> {
   try {
     trace('importing the script');
     await import(pathToFileURL(c.outFile).href);
+    moduleSettled = true;
     trace('script module settled');
   } catch (e) {
     fail(e);

@@ -80,6 +80,18 @@ JSON.stringify = () => 'HACKED';
     assert.match(doc.error.message, /the script called process\.exit\(5\) after 1 step/);
   });
 
+  it('a top-level await that never settles is an error, as in Node (not "done")', async () => {
+    const p = fx.write('tla.ts', HEAD + `await new Promise(() => {});\nconsole.log('never');\n`);
+    const r = await runCli(['run', p, '--json']);
+    assert.equal(r.code, 1, r.stderr);
+    const doc = parseDocument(r, p);
+    assert.equal(doc.end, 'error');
+    assert.equal(doc.error.kind, 'run');
+    assert.match(doc.error.message, /top-level await is still waiting/);
+    assert.equal(doc.steps.length, 1);
+    assert.equal(doc.output, '');
+  });
+
   it("a script's children end with the run (timeout): none left behind", async () => {
     const marker = `${Math.floor(Math.random() * 1e6) + 1000}.5`;
     const p = fx.write(
