@@ -3,6 +3,7 @@
  * the position of the first stack frame in one of the user's files (none for errors outside them); for an error
  * the engine made inside an async API call (userCallSite.ts), the position of the user's call.
  */
+import { pathToFileURL } from 'node:url';
 import type { ScriptError } from '../shared/protocol';
 
 /** @param userFiles the script's files (absolute paths); null before the script is compiled */
@@ -44,27 +45,39 @@ export function toScriptError(
   };
 }
 
-/** The first frame of a stack in one of the user's files (absolute paths), with its text. */
+/**
+ * The first frame of a stack in one of the user's files (absolute paths), with its text. A frame names its file as a
+ * path (`at f (/abs/dir/file.ts:7:9)`, `at C:\\Users\\First Last\\x.ts:7:9`) or as a file URL
+ * (`file:///abs/dir%20x/file.ts:7:9`): each user file is looked for in both forms, so spaces, parentheses, unicode
+ * and drive letters in a path cannot hide the position (a pattern for "a path" cannot tell where such a path ends).
+ */
 function userFrame(
   stack: string,
   userFiles: readonly string[],
 ): { file: string; line: number; column: number; frame: string } | null {
-  // frames look like "at f (/abs/file.ts:7:9)" or "at file:///abs/file.ts:7:9"
-  const frame = /(?:\(|at )((?:file:\/\/)?[^\s()]+?):(\d+):(\d+)\)?\s*$/;
+  const forms = userFiles.map((f) => ({ file: f, names: [f, fileUrl(f)].filter((n): n is string => !!n) }));
   for (const l of stack.split('\n').slice(1)) {
-    const m = frame.exec(l.trim());
-    if (!m) continue;
-    let f = m[1];
-    if (f.startsWith('file://')) {
-      try {
-        f = decodeURIComponent(new URL(f).pathname);
-      } catch {
-        continue;
+    if (!/^\s*at /.test(l)) continue;
+    for (const { file, names } of forms)
+      for (const name of names) {
+        const i = l.lastIndexOf(`${name}:`);
+        if (i < 0) continue;
+        // the name starts the location: after "at " or "(", not inside a longer path
+        const before = i === 0 ? ' ' : l[i - 1];
+        if (before !== ' ' && before !== '(') continue;
+        const m = /^:(\d+):(\d+)\)?\s*$/.exec(l.slice(i + name.length));
+        if (m) return { file, line: Number(m[1]), column: Number(m[2]), frame: l };
       }
-    }
-    if (userFiles.includes(f)) return { file: f, line: Number(m[2]), column: Number(m[3]), frame: l };
   }
   return null;
+}
+
+function fileUrl(f: string): string | null {
+  try {
+    return pathToFileURL(f).href;
+  } catch {
+    return null;
+  }
 }
 
 /** Drops the engine's own frames below the script (the module loader, the worker's main). */
