@@ -35,6 +35,11 @@ export interface EngineSessionOptions {
   memoryMb?: number;
   /** keep every step in `EngineRunResult.steps` (default true); the extension keeps its own bounded history and sets false */
   keepSteps?: boolean;
+  /**
+   * working directory of the script's process (relative paths, `file://./x`, `process.cwd()`); default: the
+   * host's. The editor passes the script's workspace folder.
+   */
+  cwd?: string;
   /** path of dist/worker.js; default: worker.js next to the running bundle */
   workerPath?: string;
   /** path of dist/runner.js (the run's own process); default: runner.js next to the worker, else the bundle */

@@ -129,18 +129,22 @@ export class EngineSession {
     const memoryMb = o.memoryMb ?? 4096;
     let worker: ProcessWorker;
     try {
-      worker = new ProcessWorker(o.runnerPath ?? defaultRunnerPath(workerPath), {
-        workerPath,
-        init: {
-          scriptPath: o.scriptPath,
-          sourceText: o.sourceText,
-          backend: this.backend,
-          semantics: o.semantics ?? 'tfjs',
-          pause: this.limited ? PAUSE_AT_EVERY_STEP : (o.pause ?? { kind: 'none' }),
+      worker = new ProcessWorker(
+        o.runnerPath ?? defaultRunnerPath(workerPath),
+        {
+          workerPath,
+          init: {
+            scriptPath: o.scriptPath,
+            sourceText: o.sourceText,
+            backend: this.backend,
+            semantics: o.semantics ?? 'tfjs',
+            pause: this.limited ? PAUSE_AT_EVERY_STEP : (o.pause ?? { kind: 'none' }),
+          },
+          heapMb: memoryMb,
+          memoryMb,
         },
-        heapMb: memoryMb,
-        memoryMb,
-      });
+        o.cwd,
+      );
     } catch (e) {
       this.finish('crashed', {
         kind: 'crash',

@@ -28,6 +28,8 @@ export interface CompareRunOptions {
   semantics: Semantics;
   memoryMb: number;
   workerPath: string;
+  /** the session's working directory (its workspace folder) */
+  cwd?: string;
   historySteps: number;
   historyBytes: number;
   /** the step index to reach first (0: none yet, the run pauses at its first step) */
@@ -73,6 +75,7 @@ export class CompareRun implements vscode.Disposable {
           pause: { kind: 'next' },
           memoryMb: o.memoryMb,
           workerPath: o.workerPath,
+          cwd: o.cwd,
         },
         {
           compiled: () => {

@@ -71,6 +71,7 @@ export class CompareRuns implements vscode.Disposable {
       semantics,
       memoryMb: s.memoryMb,
       workerPath: s.workerPath,
+      cwd: s.cwd,
       historySteps: s.history.maxSteps,
       historyBytes: s.history.maxBytes,
       target,

@@ -42,6 +42,8 @@ export interface SessionOptions {
   semantics?: Semantics;
   memoryMb: number;
   workerPath: string;
+  /** working directory of the script's process: the script's workspace folder (relative paths resolve there) */
+  cwd?: string;
   historySteps: number;
   historyBytes: number;
 }
@@ -70,6 +72,7 @@ export class ScriptSession implements vscode.Disposable {
   readonly semantics: Semantics;
   readonly memoryMb: number;
   readonly workerPath: string;
+  readonly cwd: string | undefined;
   readonly startedAt = Date.now();
 
   state: SessionState = 'starting';
@@ -127,6 +130,7 @@ export class ScriptSession implements vscode.Disposable {
     this.semantics = opts.semantics ?? 'tfjs';
     this.memoryMb = opts.memoryMb;
     this.workerPath = opts.workerPath;
+    this.cwd = opts.cwd;
     this.history = new StepHistory(opts.historySteps, opts.historyBytes);
     this.runToken++;
     try {
@@ -139,6 +143,7 @@ export class ScriptSession implements vscode.Disposable {
           pause: opts.pause,
           memoryMb: opts.memoryMb,
           workerPath: opts.workerPath,
+          cwd: opts.cwd,
         },
         {
           compiled: (info) => {

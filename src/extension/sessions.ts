@@ -104,6 +104,9 @@ export class Sessions implements vscode.Disposable {
       semantics: sem,
       memoryMb: cfg.memoryMb,
       workerPath: path.join(this.deps.extensionPath, 'dist', 'worker.js'),
+      // relative paths in the script (file://./model.json, fs.readFileSync('data.csv')) resolve against its workspace
+      // folder, as when the user runs it from a terminal there; a file outside any folder: its own folder
+      cwd: vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.fsPath ?? path.dirname(doc.uri.fsPath),
       historySteps: cfg.historySteps,
       historyBytes: HISTORY_BYTES,
     });

@@ -50,6 +50,17 @@ suite('isolation: a run in its own process', () => {
     assert.strictEqual(a.liveWorkers(), 0);
   });
 
+  test("the script's process starts in its workspace folder (relative paths resolve there)", async () => {
+    const a = await api();
+    const file = writeFixture('cwd.ts', HEAD + `console.log('CWD=' + process.cwd());\n`);
+    started.push(file);
+    const { doc } = await open(file);
+    const r = await vscode.commands.executeCommand<RunOutcome>('batchnormInspector.runScript', doc.uri);
+    assert.strictEqual(r.state, 'ended');
+    const folder = vscode.workspace.getWorkspaceFolder(doc.uri)!.uri.fsPath;
+    assert.match(a.outputText(doc.uri) ?? '', new RegExp(`CWD=${folder.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n`));
+  });
+
   test('tensors beyond workerMemoryMb (not JS heap): the run ends out of memory, the host lives', async () => {
     const a = await api();
     const cfg = vscode.workspace.getConfiguration('batchnormInspector');
