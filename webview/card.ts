@@ -63,7 +63,10 @@ export class LayerCard {
   private copyNote = el('span', 'copy-note', null, { role: 'status' });
   private charts = new ChannelCharts(this);
   private table = new NumberTable();
-  private pairTable = new PairTable();
+  /** built the first time there is something to compare (most cards of most runs never need it) */
+  private pairTable: PairTable | null = null;
+  /** where the compare tables go in the body */
+  private pairSlot = el('div', 'pair-slot');
   private sem: CardSemantics = { a: 'tfjs', b: null };
   private compare: CardCompare = NO_COMPARE;
   /** the compare table needs filling */
@@ -113,14 +116,13 @@ export class LayerCard {
       s.meta,
       s.delta,
       s.drift,
-      this.pairTable.root,
+      this.pairSlot,
       tools,
       this.charts.caption,
       this.charts.grid,
       this.table.wrap,
       this.timeline.root,
     );
-    this.pairTable.hide();
     this.root.append(s.head, s.why, s.trap, s.compareLine, s.warnings, s.callout, this.body);
     this.applyCollapsed();
     this.applyTableMode();
@@ -134,6 +136,14 @@ export class LayerCard {
     this.timeline.build();
     if (this.layer) this.refreshLabels(this.layer);
     this.host.observeCanvases(this, this.canvases());
+  }
+
+  private ensurePairTable(): PairTable {
+    if (!this.pairTable) {
+      this.pairTable = new PairTable();
+      this.pairSlot.append(this.pairTable.root);
+    }
+    return this.pairTable;
   }
 
   private refreshLabels(l: LayerSnapshot): void {
@@ -199,7 +209,7 @@ export class LayerCard {
       compare.status === 'off' || !sem.b ? null : cardCompareLine(compare.status, pair, sem.b, stepIndex, compare.info),
       compare.status === 'paired' ? !pair?.cmp || pair.cmp.differs : null,
     );
-    if (compare.status !== 'paired' || !pair?.cmp) this.pairTable.hide();
+    if (compare.status !== 'paired' || !pair?.cmp) this.pairTable?.hide();
     this.charts.setCaption(l);
     this.timeline.update(l);
     this.table.setLayerName(l.name);
@@ -228,8 +238,8 @@ export class LayerCard {
       this.pairDirty = false;
       const p = this.compare.pair;
       if (this.compare.status === 'paired' && p?.cmp && p.other && this.sem.b)
-        this.pairTable.fill(l, p.other, p.cmp, this.sem.a, this.sem.b, this.stepIndex);
-      else this.pairTable.hide();
+        this.ensurePairTable().fill(l, p.other, p.cmp, this.sem.a, this.sem.b, this.stepIndex);
+      else this.pairTable?.hide();
     }
     if (this.dirty) {
       this.dirty = false;

@@ -71,8 +71,6 @@ export class CardSummary {
     this.head.append(this.toggleBtn, this.pathEl, this.srcSlot, this.badgesEl);
     setAttr(this.warnings, 'aria-label', 'warnings');
     this.callout.hidden = true;
-    setAttr(this.trapList, 'aria-label', 'what trainable = false means in each framework');
-    this.trap.append(this.trapText, el('p', 'trap-lead', 'What trainable = false means:'), this.trapList);
     this.trap.hidden = true;
     this.compareLine.hidden = true;
   }
@@ -155,6 +153,11 @@ export class CardSummary {
     const t = trainableTrap(l, sem.a);
     setHidden(this.trap, t === null);
     if (t === null) return;
+    if (!this.trap.firstChild) {
+      // (built the first time it applies)
+      setAttr(this.trapList, 'aria-label', 'what trainable = false means in each framework');
+      this.trap.append(this.trapText, el('p', 'trap-lead', 'What trainable = false means:'), this.trapList);
+    }
     setText(this.trapText, t);
     const meanings = trainableMeanings(sem.b ? [sem.a, sem.b] : [sem.a]);
     const sig = meanings.join('\n');
