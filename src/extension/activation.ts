@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { StepPointLensProvider } from './codeLens';
 import { RunCommands, registerCommands } from './commands';
+import { CompareRuns } from './compareRuns';
 import { RunDiagnostics } from './diagnostics';
 import type { HostUi } from './hostUi';
 import { InspectorPanel } from './inspectorPanel';
@@ -13,6 +14,8 @@ import { UserMessages } from './messages';
 import { ModelBuildingLines } from './modelBuildingLines';
 import { RunProgress } from './progress';
 import { ScriptEditors } from './scriptEditors';
+import { SemanticsCommands, registerSemanticsCommands } from './semanticsCommands';
+import { SemanticsStatusBar } from './semanticsStatusBar';
 import { Sessions } from './sessions';
 import { StatusBar } from './statusBar';
 import { LANGUAGES, StepPointCache } from './stepPointCache';
@@ -31,6 +34,9 @@ export interface Inspector {
   editors: ScriptEditors;
   statusBar: StatusBar;
   commands: RunCommands;
+  compares: CompareRuns;
+  semantics: SemanticsCommands;
+  semanticsStatusBar: SemanticsStatusBar;
   panel: InspectorPanel;
   lenses: StepPointLensProvider;
   modelBuilding: ModelBuildingLines;
@@ -49,11 +55,15 @@ export function activateInspector(context: vscode.ExtensionContext, ui: HostUi):
   const editors = new ScriptEditors(sessions, output);
   const statusBar = new StatusBar(sessions);
   const modelBuilding = new ModelBuildingLines(sessions);
-  const commands = new RunCommands({ sessions, editors, messages, output, stepPoints, modelBuilding });
-  const panel = new InspectorPanel(context, sessions, ui);
+  const compares = new CompareRuns(sessions, output);
+  const commands = new RunCommands({ sessions, editors, messages, output, stepPoints, modelBuilding, compares });
+  const semantics = new SemanticsCommands({ sessions, compares, runs: commands, editors, messages, ui });
+  const semanticsStatusBar = new SemanticsStatusBar(sessions, compares);
+  const panel = new InspectorPanel(context, sessions, ui, compares);
   const lenses = new StepPointLensProvider(sessions, stepPoints, modelBuilding);
   const hover = new LayerHover(sessions);
   registerCommands(context, commands, panel);
+  registerSemanticsCommands(context, semantics, panel);
   registerWalkthrough(context);
   const selector: vscode.DocumentSelector = LANGUAGES.map((language) => ({ language, scheme: 'file' }));
   context.subscriptions.push(
@@ -61,9 +71,11 @@ export function activateInspector(context: vscode.ExtensionContext, ui: HostUi):
     diagnostics,
     progress,
     stepPoints,
+    compares,
     sessions,
     editors,
     statusBar,
+    semanticsStatusBar,
     panel,
     modelBuilding,
     lenses,
@@ -80,6 +92,9 @@ export function activateInspector(context: vscode.ExtensionContext, ui: HostUi):
     editors,
     statusBar,
     commands,
+    compares,
+    semantics,
+    semanticsStatusBar,
     panel,
     lenses,
     modelBuilding,
@@ -93,7 +108,8 @@ export async function deactivateInspector(): Promise<void> {
   const a = active;
   active = undefined;
   if (!a) return;
-  const all = a.sessions.stopAll();
+  const all = Promise.all([a.compares.stopAll(), a.sessions.stopAll()]);
+  a.compares.dispose();
   a.sessions.dispose();
   await Promise.race([all, new Promise((r) => setTimeout(r, 2000))]);
 }

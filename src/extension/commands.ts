@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import type { PausePolicy, SessionState, StepPoint } from '../shared/protocol';
 import { CMD } from './commandIds';
+import type { CompareRuns } from './compareRuns';
 import { sessionToJson } from './exportJson';
 import type { UserMessages } from './messages';
 import type { ModelBuildingLines } from './modelBuildingLines';
@@ -34,6 +35,7 @@ export interface RunCommandsDeps {
   output: vscode.OutputChannel;
   stepPoints: StepPointCache;
   modelBuilding: ModelBuildingLines;
+  compares: CompareRuns;
 }
 
 export class RunCommands {
@@ -43,7 +45,8 @@ export class RunCommands {
     return this.deps.sessions;
   }
 
-  private checkTrust(): boolean {
+  /** true in a trusted workspace; else tells the user why nothing runs */
+  checkTrust(): boolean {
     if (vscode.workspace.isTrusted) return true;
     this.deps.messages.notify(
       'warning',
@@ -209,8 +212,10 @@ export class RunCommands {
     return this.startAndSettle(doc, s?.initialPause ?? { kind: 'next' }, 'restart');
   }
 
+  /** ends the session's worker, and its compare run's (which may still be catching up after the session ended) */
   async stop(uriArg?: unknown): Promise<RunOutcome> {
     const s = this.targetSession(uriArg);
+    if (s) await this.deps.compares.stopRun(s);
     if (!s || !s.live) return { ran: false, state: s?.state, session: s };
     await s.stop('stop');
     return outcome(s);
@@ -272,7 +277,7 @@ function outcome(s: ScriptSession, restarted = false): RunOutcome {
 }
 
 /** a command's script argument: a Uri, a URI string or a file path */
-function uriOf(arg: unknown): vscode.Uri | undefined {
+export function uriOf(arg: unknown): vscode.Uri | undefined {
   if (arg instanceof vscode.Uri) return arg;
   if (typeof arg === 'string') return arg.includes('://') ? vscode.Uri.parse(arg) : vscode.Uri.file(arg);
   return undefined;

@@ -18,8 +18,8 @@ export class StepHistory {
   total = 0;
 
   constructor(
-    private readonly maxSteps: number,
-    private readonly maxBytes: number,
+    readonly maxSteps: number,
+    readonly maxBytes: number,
   ) {}
 
   get length(): number {

@@ -1,6 +1,6 @@
 /**
  * The part of `vscode.window` through which the extension shows things to the user: messages, progress
- * notifications, the panel's webview. The extension is given `vscode.window` itself (src/extension/extension.ts);
+ * notifications, the panel's webview, quick picks. The extension is given `vscode.window` itself (src/extension/extension.ts);
  * taking it as a parameter lets a caller watch what is shown without the extension keeping any record of it.
  */
 import type * as vscode from 'vscode';
@@ -13,4 +13,5 @@ export type HostUi = Pick<
   | 'withProgress'
   | 'createWebviewPanel'
   | 'registerWebviewPanelSerializer'
+  | 'createQuickPick'
 >;

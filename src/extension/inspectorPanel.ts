@@ -7,6 +7,7 @@ import { randomBytes } from 'crypto';
 import * as vscode from 'vscode';
 import type { HostToWebview, SessionInfo, WebviewCommand, WebviewToHost } from '../shared/protocol';
 import { CMD } from './commandIds';
+import type { CompareRuns } from './compareRuns';
 import type { HostUi } from './hostUi';
 import { panelHtml } from './panelHtml';
 import type { ScriptSession } from './session';
@@ -53,6 +54,7 @@ export class InspectorPanel implements vscode.Disposable {
     private readonly context: vscode.ExtensionContext,
     private readonly sessions: Sessions,
     private readonly ui: HostUi,
+    private readonly compares: CompareRuns,
   ) {
     this.subs.push(
       sessions.onDidChangeCurrent((s) => this.bind(s)),
@@ -133,9 +135,28 @@ export class InspectorPanel implements vscode.Disposable {
           this.post({ type: 'session', session: s.info() });
           if (s.state === 'paused' || s.state === 'ended') this.save(s);
         }),
+        // the compare run beside the session: its steps as they come, its state (and all its steps) on each change
+        this.compares.onDidStep((e) => {
+          if (e.session === s) this.post({ type: 'compareStep', buffer: e.buffer });
+        }),
+        this.compares.onDidChange((x) => {
+          if (x === s) this.postCompare();
+        }),
       );
     }
     this.postReset();
+  }
+
+  /** the compare run of the panel's session (all its steps, the newest first to go when too many), or null */
+  private postCompare(): void {
+    const s = this.session;
+    const run = this.compares.compareOf(s);
+    if (!s || !run) {
+      this.post({ type: 'compare', compare: null, steps: [] });
+      return;
+    }
+    const steps = run.history.newest(RESET_BYTES).map((e) => e.buffer);
+    this.post({ type: 'compare', compare: run.info(s.lastStep?.index ?? 0), steps });
   }
 
   /** keeps the session's latest snapshot for after a window reload (the worker does not survive one) */
@@ -178,6 +199,7 @@ export class InspectorPanel implements vscode.Disposable {
       steps: sent.map((e) => e.buffer),
       thinned: s.history.thinned + (s.history.length - sent.length),
     });
+    this.postCompare();
   }
 
   private post(m: HostToWebview): void {

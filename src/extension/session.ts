@@ -69,6 +69,7 @@ export class ScriptSession implements vscode.Disposable {
   readonly backendRequested: Backend;
   readonly semantics: Semantics;
   readonly memoryMb: number;
+  readonly workerPath: string;
   readonly startedAt = Date.now();
 
   state: SessionState = 'starting';
@@ -125,6 +126,7 @@ export class ScriptSession implements vscode.Disposable {
     this.backendRequested = opts.backend;
     this.semantics = opts.semantics ?? 'tfjs';
     this.memoryMb = opts.memoryMb;
+    this.workerPath = opts.workerPath;
     this.history = new StepHistory(opts.historySteps, opts.historyBytes);
     this.runToken++;
     try {

@@ -5,7 +5,8 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { Backend, PausePolicy } from '../shared/protocol';
+import type { Backend, PausePolicy, Semantics } from '../shared/protocol';
+import { isSemantics } from '../shared/semantics';
 import type { RunDiagnostics } from './diagnostics';
 import type { UserMessages } from './messages';
 import type { RunProgress } from './progress';
@@ -84,11 +85,15 @@ export class Sessions implements vscode.Disposable {
     if (!this.disposed) this._onDidChange.fire();
   }
 
-  /** ends any session of this script and starts a new one from the document's current text; it becomes current */
-  start(doc: vscode.TextDocument, pause: PausePolicy, why: string): ScriptSession {
+  /**
+   * ends any session of this script and starts a new one from the document's current text; it becomes current.
+   * `semantics` overrides the setting batchnormInspector.semantics (the semantics pick restarts under its choice).
+   */
+  start(doc: vscode.TextDocument, pause: PausePolicy, why: string, semantics?: Semantics): ScriptSession {
     const key = doc.uri.toString();
     this.byScript.get(key)?.dispose('restart');
     const cfg = settings(doc.uri);
+    const sem = semantics ?? cfg.semantics;
     const s = new ScriptSession({
       uri: doc.uri,
       label: vscode.workspace.asRelativePath(doc.uri, false),
@@ -96,6 +101,7 @@ export class Sessions implements vscode.Disposable {
       docVersion: doc.version,
       pause,
       backend: cfg.backend,
+      semantics: sem,
       memoryMb: cfg.memoryMb,
       workerPath: path.join(this.deps.extensionPath, 'dist', 'worker.js'),
       historySteps: cfg.historySteps,
@@ -106,7 +112,7 @@ export class Sessions implements vscode.Disposable {
     this.evictOld();
     this.deps.diagnostics.clear(key);
     this.deps.output.appendLine(
-      `── ${new Date().toLocaleTimeString()} ${why}: ${s.label} (${cfg.backend}, worker heap ≤ ${cfg.memoryMb} MB)${doc.isDirty ? ' — unsaved edits included' : ''}`,
+      `── ${new Date().toLocaleTimeString()} ${why}: ${s.label} (${cfg.backend}, ${sem} rules, worker heap ≤ ${cfg.memoryMb} MB)${doc.isDirty ? ' — unsaved edits included' : ''}`,
     );
     s.onDidChangeState(() => {
       if (this.byScript.get(key) === s || this.current === s) this.changed();
@@ -206,10 +212,22 @@ export class Sessions implements vscode.Disposable {
   }
 }
 
-function settings(uri: vscode.Uri): { backend: Backend; memoryMb: number; historySteps: number } {
+/** the semantics setting for a script (an unknown value falls back to the default, tfjs) */
+export function semanticsSetting(uri: vscode.Uri | undefined): Semantics {
+  const v = vscode.workspace.getConfiguration('batchnormInspector', uri).get<string>('semantics', 'tfjs');
+  return isSemantics(v) ? v : 'tfjs';
+}
+
+function settings(uri: vscode.Uri): {
+  backend: Backend;
+  semantics: Semantics;
+  memoryMb: number;
+  historySteps: number;
+} {
   const c = vscode.workspace.getConfiguration('batchnormInspector', uri);
   const backend = c.get<string>('backend', 'wasm') === 'cpu' ? 'cpu' : 'wasm';
+  const semantics = semanticsSetting(uri);
   const memoryMb = Math.max(128, Math.floor(c.get<number>('workerMemoryMb', 2048)));
   const historySteps = Math.max(10, Math.floor(c.get<number>('historySteps', 1000)));
-  return { backend, memoryMb, historySteps };
+  return { backend, semantics, memoryMb, historySteps };
 }

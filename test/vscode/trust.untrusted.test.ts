@@ -27,6 +27,7 @@ suite('untrusted workspace', () => {
       ['batchnormInspector.step', [doc.uri]],
       ['batchnormInspector.restart', [doc.uri]],
       ['batchnormInspector.runToCursor', []],
+      ['batchnormInspector.compare', [doc.uri, 'keras']],
     ] as const) {
       const r = await vscode.commands.executeCommand<RunOutcome>(cmd, ...args);
       assert.strictEqual(r?.ran, false, cmd);

@@ -8,8 +8,10 @@
 import * as vscode from 'vscode';
 import { activateInspector, deactivateInspector, type Inspector } from '../../../src/extension/activation';
 import type { HostUi } from '../../../src/extension/hostUi';
+import type { CompareRun } from '../../../src/extension/compareRun';
 import type { ScriptSession } from '../../../src/extension/session';
-import type { HostToWebview, WebviewToHost } from '../../../src/shared/protocol';
+import type { CompareInfo, HostToWebview, WebviewToHost } from '../../../src/shared/protocol';
+import { readStepHeader } from '../../../src/shared/snapshotCodec';
 import type { Scan } from '../../../src/extension/stepPointCache';
 
 export type MessageKind = 'info' | 'warning' | 'error';
@@ -37,7 +39,20 @@ export interface BnInspectorApi {
     clearRendered(): void;
     /** messages posted to the open panel's webview, by type */
     posted(): Record<HostToWebview['type'], number>;
+    /**
+     * the compare messages posted to the open panel, oldest first: 'compare' with its info and its steps' indices,
+     * 'compareStep' and 'step' with the step index their buffer holds
+     */
+    compareLog(): readonly PostedCompare[];
   };
+  /** the compare run beside a script's session, if any */
+  compareOf(uri: vscode.Uri | string): CompareRun | undefined;
+  /** compare runs whose worker has not ended */
+  liveCompareWorkers(): number;
+  /** the semantics status bar item's text, tooltip and command */
+  semanticsStatusBar(): { text: string; tooltip: string; command: string | undefined };
+  /** the quick picks the extension showed, oldest first (the real objects: items, active items) */
+  quickPicks(): readonly vscode.QuickPick<vscode.QuickPickItem>[];
   outputText(uri: vscode.Uri | string): string | undefined;
   /** the status bar item's text and command */
   statusBar(): { text: string; command: string | undefined };
@@ -51,8 +66,12 @@ export interface BnInspectorApi {
   };
 }
 
+export type PostedCompare =
+  { type: 'compare'; compare: CompareInfo | null; steps: number[] } | { type: 'compareStep' | 'step'; index: number };
+
 /** the webview of the inspector panel on screen, watched through its own events */
 class PanelWatch {
+  compareLog: PostedCompare[] = [];
   panel: vscode.WebviewPanel | undefined;
   ready = false;
   lastRendered: { stepIndex: number; ms: number } | null = null;
@@ -65,9 +84,20 @@ class PanelWatch {
     this.posted = { reset: 0, step: 0, session: 0, compare: 0, compareStep: 0 };
     const mine = () => this.panel === panel;
     const w = panel.webview;
+    this.compareLog = [];
     const post = w.postMessage.bind(w);
     w.postMessage = (m: HostToWebview) => {
-      if (mine()) this.posted[m.type]++;
+      if (mine()) {
+        this.posted[m.type]++;
+        if (m.type === 'compare')
+          this.compareLog.push({
+            type: 'compare',
+            compare: m.compare,
+            steps: m.steps.map((b) => readStepHeader(b).index),
+          });
+        else if (m.type === 'compareStep' || m.type === 'step')
+          this.compareLog.push({ type: m.type, index: readStepHeader(m.buffer).index });
+      }
       return post(m);
     };
     w.onDidReceiveMessage((m: WebviewToHost) => {
@@ -95,6 +125,7 @@ class WindowWatch {
   readonly panel = new PanelWatch();
   progressShown = 0;
   readonly progressOnScreen = new Set<ShownProgress>();
+  readonly quickPicks: vscode.QuickPick<vscode.QuickPickItem>[] = [];
 
   readonly ui: HostUi = {
     showInformationMessage: this.recorded('info', vscode.window.showInformationMessage),
@@ -117,6 +148,11 @@ class WindowWatch {
       const panel = vscode.window.createWebviewPanel(...args);
       this.panel.watch(panel);
       return panel;
+    },
+    createQuickPick: <T extends vscode.QuickPickItem>() => {
+      const qp = vscode.window.createQuickPick<T>();
+      this.quickPicks.push(qp as unknown as vscode.QuickPick<vscode.QuickPickItem>);
+      return qp;
     },
     registerWebviewPanelSerializer: (viewType, serializer) =>
       vscode.window.registerWebviewPanelSerializer(viewType, {
@@ -168,7 +204,20 @@ function testApi(x: Inspector, w: WindowWatch): BnInspectorApi {
       lastRendered: () => w.panel.lastRendered,
       clearRendered: () => void (w.panel.lastRendered = null),
       posted: () => ({ ...w.panel.posted }),
+      compareLog: () => w.panel.compareLog,
     },
+    compareOf: (uri) => x.compares.compareOf(x.sessions.getSession(uri)),
+    liveCompareWorkers: () => x.compares.liveRuns().length,
+    semanticsStatusBar: () => {
+      const i = x.semanticsStatusBar.item;
+      const c = i.command;
+      return {
+        text: i.text,
+        tooltip: typeof i.tooltip === 'string' ? i.tooltip : (i.tooltip?.value ?? ''),
+        command: typeof c === 'string' ? c : c?.command,
+      };
+    },
+    quickPicks: () => w.quickPicks,
     outputText: (uri) => x.sessions.getSession(uri)?.output,
     statusBar: () => {
       const c = x.statusBar.item.command;

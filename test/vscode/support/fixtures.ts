@@ -105,3 +105,37 @@ layer.apply(x); // MAIN-FIRST
 trainOnce(layer, x);
 layer.apply(x); // MAIN-LAST
 `;
+
+/**
+ * A frozen BN layer (trainable: false) fitted three times, then a predict: under tfjs fit updates its moving
+ * statistics (two batches per fit: updates 2), under Keras it runs in inference mode (updates 0).
+ */
+export const FROZEN_FIT = `import * as tf from '@tensorflow/tfjs';
+
+const model = tf.sequential();
+model.add(tf.layers.dense({ inputShape: [3], units: 4, name: 'dense_in' }));
+model.add(tf.layers.batchNormalization({ name: 'frozen_bn', trainable: false }));
+model.add(tf.layers.dense({ units: 1, name: 'head' }));
+model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+const x = tf.randomNormal([8, 3], 0, 1, 'float32', 1);
+const y = tf.randomNormal([8, 1], 0, 1, 'float32', 2);
+for (let i = 0; i < 3; i++) {
+  await model.fit(x, y, { epochs: 1, batchSize: 4, shuffle: false, verbose: 0 }); // FIT
+}
+model.predict(x); // PREDICT
+console.log('frozen fit done');
+`;
+
+/** a predict, then a fit whose last batch holds one sample (PyTorch throws there), then a predict */
+export const LAST_BATCH_OF_ONE = `import * as tf from '@tensorflow/tfjs';
+
+const model = tf.sequential();
+model.add(tf.layers.dense({ inputShape: [3], units: 4 }));
+model.add(tf.layers.batchNormalization({ name: 'bn' }));
+model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+const x = tf.randomNormal([5, 3], 0, 1, 'float32', 1);
+const y = tf.randomNormal([5, 4], 0, 1, 'float32', 2);
+model.predict(x); // FIRST-PREDICT
+await model.fit(x, y, { epochs: 1, batchSize: 4, shuffle: false, verbose: 0 }); // FIT-ONE
+model.predict(x); // LAST-PREDICT
+`;
