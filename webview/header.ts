@@ -108,7 +108,8 @@ export class Header {
     }
     this.compareStatus.hidden = true;
     this.stopCompareBtn.hidden = true;
-    this.semRow.append(this.semBtn, this.compareBtn, this.compareStatus, this.stopCompareBtn);
+    // (the status on a line of its own below the three buttons: they stay on one row in a side panel)
+    this.semRow.append(this.semBtn, this.compareBtn, this.stopCompareBtn, this.compareStatus);
     this.errorEl.hidden = true;
     this.top.append(titleRow, this.statusEl, bar, this.semRow, this.errorEl, this.summaryEl, filterRow);
   }
@@ -155,7 +156,10 @@ export class Header {
     this.semRow.classList.toggle('comparing', !!compare);
     if (compare) {
       const B = isSemantics(compare.semantics) ? SEMANTICS_LABEL[compare.semantics] : String(compare.semantics);
-      setText(this.compareStatus, `Comparing with ${B}: ${compare.status}`);
+      // (the host's status may begin with the semantics' own name: said once)
+      const st = String(compare.status ?? '');
+      const lead = [`${B}: `, `${compare.semantics}: `].find((x) => st.toLowerCase().startsWith(x.toLowerCase()));
+      setText(this.compareStatus, `Comparing with ${B}: ${lead ? st.slice(lead.length) : st}`);
       this.compareStatus.dataset.state = compare.state;
       this.stopCompareBtn.setAttribute('aria-label', `Stop comparing with ${B}`);
     }

@@ -11,7 +11,7 @@ import { SEMANTICS_LABEL } from '../src/shared/semantics';
 import { COMPARED_VECTORS, type ComparedVector, type LayerComparison, sameValue } from '../src/shared/semanticsCompare';
 import { VECTOR_LABEL } from './compareText';
 import { el, setAttr, setHidden, setText } from './dom';
-import { count, exact, short } from './format';
+import { count, diffText, float32Text, short } from './format';
 
 class VectorSection {
   readonly root: HTMLDetailsElement;
@@ -77,15 +77,15 @@ class VectorSection {
       }
       const cells = tr.cells;
       setText(cells[0], String(i));
-      setText(cells[1], va && i < va.length ? exact(va[i]) : '—');
-      setText(cells[2], vb && i < vb.length ? exact(vb[i]) : '—');
+      setText(cells[1], va && i < va.length ? float32Text(va[i]) : '—');
+      setText(cells[2], vb && i < vb.length ? float32Text(vb[i]) : '—');
       // (the comparison's own rule: sameValue, relative to max(1, |a|, |b|); a side without it differs)
       const d = v.diff;
       const ok = !!d && i < d.length;
       const diff = !ok || !sameValue(va![i], vb![i]);
       cells[3].classList.toggle('differs', diff);
       tr.classList.toggle('differs', diff);
-      setText(cells[3], ok ? (diff ? `≠ ${exact(d[i])}` : exact(d[i])) : '≠ —');
+      setText(cells[3], ok ? (diff ? `≠ ${diffText(d[i])}` : diffText(d[i])) : '≠ —');
     }
   }
 }
@@ -115,7 +115,7 @@ export class PairTable {
     const B = SEMANTICS_LABEL[semB];
     setText(
       this.caption,
-      `Step ${step}, ${A} and ${B} side by side: each value (float32, written as the nearest double) and Δ = ${B} − ${A}; ≠ marks a channel that differs.`,
+      `Step ${step}, ${A} and ${B} side by side: each float32 value in the fewest digits that read back as it, and Δ = ${B} − ${A} to 9 digits; ≠ marks a channel that differs.`,
     );
     for (const [k, s] of this.sections) {
       const has = !!(a[k] || b[k]);
