@@ -12,6 +12,10 @@
 // In tfjs 4.22 only the `training` flag decides, and fit passes training: true to every layer. To get the
 // Keras behaviour in tfjs, keep the frozen base out of fit: compute its features with predict (inference
 // mode) and fit the head alone on them (the last step of this script does that: updates 0).
+//
+// What to compare: `bn-inspect compare examples/fine-tune-frozen.ts --semantics tfjs,keras` (or "Compare…" in
+// the panel). Up to the pretraining fit both agree; at the fine-tuning fit, base_bn differs: tfjs updated it with
+// data B's batch statistics, Keras kept data A's (frozen, inference mode although training = true).
 import * as tf from '@tensorflow/tfjs';
 
 const dataA = tf.randomNormal([64, 4], 2, 1, 'float32', 1);

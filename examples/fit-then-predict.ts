@@ -9,6 +9,13 @@
 //   - step 4 (apply with training: true): one more update (updates 1), statsUsed "batch": the output uses the
 //     batch statistics (so it is ~0 mean, ~1 variance) and the moving statistics move one more 1%;
 //   - step 5 (predict again): differs from step 3 again.
+//
+// What to compare: with Keras (`bn-inspect compare examples/fit-then-predict.ts --semantics tfjs,keras`) every
+// step is the same: the layer is trainable, so both run it in training mode in fit. With PyTorch
+// (`--semantics tfjs,pytorch`) the moving MEAN is the same but the moving VARIANCE differs from step 2 on:
+// PyTorch updates it with the unbiased batch variance, × n/(n-1) = 3/2 here (3 rows per channel), and its
+// momentum is written 0.01 (= 1 - 0.99). Add `trainable: false` to the layer and compare with Keras: then
+// Keras never updates it (inference mode even in fit), tfjs still does.
 import * as tf from '@tensorflow/tfjs';
 
 const x = tf.randomNormal([3, 5], 0, 1, 'float32', 42).mul(5).add(0.3);

@@ -9,6 +9,11 @@
 //     which is NOT what the layer normalises with: the STALE_MOVING_STATS warning says so.
 // The output is (x - 0) / sqrt(1 + 1e-9) * gamma + beta ≈ x, the same every time.
 // The moving statistics change only in training mode: see fit-then-predict.ts.
+//
+// What to compare (the panel's "Compare…", or `bn-inspect compare examples/frozen-predict.ts --semantics
+// tfjs,keras`): every step is the same under tfjs, Keras and PyTorch rules ("Same values"). predict is inference
+// mode in every framework, so trainable = false is NOT why the statistics stay put: make the layer trainable and
+// nothing changes (the card says so in words). Where trainable does matter: fine-tune-frozen.ts.
 import * as tf from '@tensorflow/tfjs';
 
 const x = tf.randomNormal([3, 5], 0, 1, 'float32', 42).mul(5).add(0.3);

@@ -28,6 +28,8 @@ const builds = [
     outfile: 'dist/worker.js',
     logOverride: { 'require-resolve-not-external': 'silent' },
   },
+  // the run's own process: holds the engine worker (dist/worker.js), relays to the host
+  { ...node, entryPoints: ['src/runner/runner.ts'], outfile: 'dist/runner.js' },
   // bn-inspect
   {
     ...node,

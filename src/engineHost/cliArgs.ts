@@ -1,26 +1,60 @@
 /**
- * bn-inspect's command line: its usage text, the arguments (node:util parseArgs, with bn-inspect's own
- * messages), and the check that SCRIPT is a script the engine can run. Every mistake is a UsageError (exit 2).
+ * bn-inspect's command line: its usage text, the arguments of its two commands (`run`, `compare`; node:util
+ * parseArgs, with bn-inspect's own messages), and the check that SCRIPT is a script the engine can run. Every
+ * mistake is a UsageError (exit 2).
  */
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { parseArgs as parseNodeArgs } from 'node:util';
-import { SCHEMA, type Backend } from '../shared/protocol';
+import { SCHEMA, type Backend, type Semantics } from '../shared/protocol';
+import { SEMANTICS, SEMANTICS_DETAIL, isSemantics } from '../shared/semantics';
+import { COMPARE_SCHEMA } from './compareDocument';
 import { COMPACT_ABOVE, type TextLayout } from './textReport';
+
+/** `compare` without --semantics */
+export const DEFAULT_COMPARE: readonly [Semantics, Semantics] = ['tfjs', 'keras'];
+
+const semanticsLines = SEMANTICS.map((s) => wrapUsage(`${s.padEnd(9)}${SEMANTICS_DETAIL[s]}`, 20, 118)).join('\n');
+
+/** one usage entry: `text` at column `indent`, broken at spaces before `width` */
+function wrapUsage(text: string, indent: number, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && indent + line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = ' '.repeat(9) + word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(line);
+  return lines.map((l) => ' '.repeat(indent) + l).join('\n');
+}
 
 export const USAGE = `bn-inspect: run a tfjs script and show every BatchNormalization layer's state at each step point
 
 Usage:
-  bn-inspect run SCRIPT [--json | --compact | --full] [--to LINE] [--backend wasm|cpu] [--max-steps N]
-                    [--timeout-ms N]
+  bn-inspect run SCRIPT [--semantics S] [--json | --compact | --full] [--to LINE] [--backend wasm|cpu]
+                    [--max-steps N] [--timeout-ms N]
+  bn-inspect compare SCRIPT [--semantics A,B] [--json | --compact | --full] [--to LINE] [--backend wasm|cpu]
+                    [--max-steps N] [--timeout-ms N]
   bn-inspect --help | --version
+
+  run               run SCRIPT once and show each step's BatchNormalization layers
+  compare           run SCRIPT twice, under semantics A and under B (default ${DEFAULT_COMPARE.join(',')}), with the same
+                    limits, and show each step's layers side by side: which differ, by how much, and why
 
   SCRIPT            a .ts, .mts, .cts, .js, .mjs or .cjs file that imports @tensorflow/tfjs
                     (the engine provides tfjs: the script's folder needs no node_modules)
-  --json            print exactly one JSON document (schema ${SCHEMA}) on stdout
+  --semantics S     whose BatchNormalization rules every layer follows (run: default tfjs; compare: two of them,
+                    A,B, different):
+${semanticsLines}
+  --json            print exactly one JSON document on stdout (run: schema ${SCHEMA}; compare: schema
+                    ${COMPARE_SCHEMA})
   --compact         text output: one line per BatchNormalization layer (name, channels, trainable or frozen,
-                    calls, updates, moving stats changed, last call's mode, warning codes)
-  --full            text output: a block per layer (flags, a few channels of each vector)
+                    calls, updates, moving stats changed, last call's mode, warning codes; compare: the largest
+                    difference of each vector, each reason once below)
+  --full            text output: a block per layer (flags, a few channels of each vector; compare: the reason and
+                    the largest difference of each vector)
                     Default: --full for a step with up to ${COMPACT_ABOVE} layers, --compact above (a block is
                     ~12 lines: a 50-layer model would print ~600 lines per step). Either way each warning is
                     explained once per step, after the layers, with the list of layers it concerns.
@@ -33,12 +67,12 @@ A step point is a statement calling fit, fitDataset, trainOnBatch, predict, pred
 evaluateDataset, apply or execute, or a statement right after a "// @step" comment.
 
 Exit status: 0 the script ran to its end (or to --to / --max-steps), 1 it threw or did not compile,
-2 bad arguments, 3 --timeout-ms expired.
+2 bad arguments, 3 --timeout-ms expired. compare: 1 when either run threw, else 3 when either timed out.
 `;
 
 const SCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs', '.tsx', '.jsx']);
 
-export interface CliArgs {
+interface CommonArgs {
   script: string;
   json: boolean;
   to: number | null;
@@ -49,8 +83,24 @@ export interface CliArgs {
   layout: TextLayout;
 }
 
+export interface RunArgs extends CommonArgs {
+  command: 'run';
+  semantics: Semantics;
+}
+
+export interface CompareArgs extends CommonArgs {
+  command: 'compare';
+  /** two different semantics: run a, run b */
+  semantics: readonly [Semantics, Semantics];
+}
+
+export type CliArgs = RunArgs | CompareArgs;
+
 /** a mistake on the command line: exit status 2 */
 export class UsageError extends Error {}
+
+/** the longest timer Node keeps (2^31 − 1 ms) */
+export const MAX_TIMEOUT_MS = 2_147_483_647;
 
 function positiveInt(flag: string, v: string | undefined): number {
   if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1)
@@ -68,6 +118,7 @@ const OPTIONS = {
   backend: { type: 'string' },
   'max-steps': { type: 'string' },
   'timeout-ms': { type: 'string' },
+  semantics: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -86,7 +137,8 @@ export function parseArgs(argv: string[]): CliArgs | 'help' | 'version' {
   });
   if (values.help === true) return 'help';
   if (values.version === true) return 'version';
-  const a: CliArgs = {
+  let semantics: string | undefined;
+  const a: CommonArgs = {
     script: '',
     json: false,
     to: null,
@@ -122,6 +174,13 @@ export function parseArgs(argv: string[]): CliArgs | 'help' | 'version' {
         break;
       case 'timeout-ms':
         a.timeoutMs = positiveInt('--timeout-ms', value);
+        // Node's timers hold at most 2^31 − 1 ms: a longer one would fire at once
+        if (a.timeoutMs > MAX_TIMEOUT_MS)
+          throw new UsageError(`--timeout-ms must be at most ${MAX_TIMEOUT_MS} (about 24.8 days), got ${value}`);
+        break;
+      case 'semantics':
+        if (value === undefined) throw new UsageError(`--semantics needs a value: ${SEMANTICS.join(', ')}`);
+        semantics = value;
         break;
       default:
         throw new UsageError(`unknown option ${t.rawName}`);
@@ -130,12 +189,43 @@ export function parseArgs(argv: string[]): CliArgs | 'help' | 'version' {
   if (a.json && a.layout !== 'auto')
     throw new UsageError(`--${a.layout} is a layout of the text output: not with --json`);
   const [command, ...rest] = positionals;
-  if (command === undefined) throw new UsageError('missing command: bn-inspect run SCRIPT');
-  if (command !== 'run') throw new UsageError(`unknown command ${JSON.stringify(command)} (the command is "run")`);
-  if (rest.length === 0) throw new UsageError('missing SCRIPT: bn-inspect run SCRIPT');
+  if (command === undefined)
+    throw new UsageError('missing command: bn-inspect run SCRIPT, or bn-inspect compare SCRIPT');
+  if (command !== 'run' && command !== 'compare')
+    throw new UsageError(`unknown command ${JSON.stringify(command)} (the commands are "run" and "compare")`);
+  if (rest.length === 0) throw new UsageError(`missing SCRIPT: bn-inspect ${command} SCRIPT`);
   if (rest.length > 1) throw new UsageError(`one SCRIPT only, got ${rest.map((p) => JSON.stringify(p)).join(' ')}`);
   a.script = rest[0];
-  return a;
+  if (command === 'run') return { ...a, command, semantics: parseOne(semantics ?? 'tfjs') };
+  return { ...a, command, semantics: semantics === undefined ? DEFAULT_COMPARE : parsePair(semantics) };
+}
+
+const ONE_OF = `one of ${SEMANTICS.join(', ')}`;
+
+function parseOne(v: string): Semantics {
+  if (isSemantics(v)) return v;
+  if (v.includes(','))
+    throw new UsageError(`--semantics: run takes one semantics (${ONE_OF}); two are for bn-inspect compare`);
+  throw new UsageError(`--semantics must be ${ONE_OF}, got ${JSON.stringify(v)}`);
+}
+
+function parsePair(v: string): readonly [Semantics, Semantics] {
+  const parts = v.split(',').map((p) => p.trim());
+  const example = `e.g. --semantics ${DEFAULT_COMPARE.join(',')}`;
+  for (const p of parts)
+    if (!isSemantics(p))
+      throw new UsageError(
+        p === '' && parts.length > 1
+          ? `--semantics: an empty name in ${JSON.stringify(v)} (compare takes two of ${SEMANTICS.join(', ')}, ${example})`
+          : `--semantics: ${JSON.stringify(p)} is not a semantics (compare takes two of ${SEMANTICS.join(', ')}, ${example})`,
+      );
+  if (parts.length !== 2)
+    throw new UsageError(
+      `--semantics: compare takes exactly two semantics, A,B, got ${parts.length} (${JSON.stringify(v)}; ${example})`,
+    );
+  const [x, y] = parts as Semantics[];
+  if (x === y) throw new UsageError(`--semantics: compare needs two different semantics, got ${x} twice (${example})`);
+  return [x, y];
 }
 
 /** The script must be a readable file of a kind the engine compiles. */

@@ -28,12 +28,17 @@ export interface EngineSessionOptions {
   timeoutMs?: number;
   /** stop (terminate) after this many steps; the run ends with reason 'maxSteps' */
   maxSteps?: number;
-  /** worker heap limit (resourceLimits.maxOldGenerationSizeMb); default 4096 */
+  /**
+   * memory budget of the run's process in MB (default 4096): its resident set (JS heap, tensors, wasm memory) and the
+   * worker's JS heap limit; over it the run ends with reason 'oom'
+   */
   memoryMb?: number;
   /** keep every step in `EngineRunResult.steps` (default true); the extension keeps its own bounded history and sets false */
   keepSteps?: boolean;
   /** path of dist/worker.js; default: worker.js next to the running bundle */
   workerPath?: string;
+  /** path of dist/runner.js (the run's own process); default: runner.js next to the worker, else the bundle */
+  runnerPath?: string;
 }
 
 export interface EngineRunResult {

@@ -13,20 +13,13 @@
  * (worker, command port, paused / ended / endReason) whose order of change is the correctness of a run.
  */
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import type {
-  Backend,
-  HostToWorker,
-  PausePolicy,
-  ScriptError,
-  StepPoint,
-  WorkerInit,
-  WorkerToHost,
-} from '../shared/protocol';
+import { dirname, join, resolve } from 'node:path';
+import type { Backend, HostToWorker, PausePolicy, ScriptError, StepPoint, WorkerToHost } from '../shared/protocol';
 import { readStepHeader, type StepHeader } from '../shared/snapshotCodec';
 import type { EndReason, EngineRunResult, EngineSessionEvents, EngineSessionOptions, PackedStep } from './engineApi';
+import { BoundedText } from './boundedText';
 import { Listeners } from './listeners';
+import { ProcessWorker } from './processWorker';
 import { RunClock, type ClockPhase } from './runClock';
 import { CallerPolicy, PAUSE_AT_EVERY_STEP, inWorkerTerms } from './stepLimit';
 import { endOfWorker } from './workerEnd';
@@ -44,8 +37,20 @@ export function defaultWorkerPath(): string {
   return candidates[0];
 }
 
+/** dist/runner.js (the run's own process): beside the worker, else beside the running bundle, else the repo's dist/. */
+export function defaultRunnerPath(workerPath: string): string {
+  const candidates = [
+    join(dirname(workerPath), 'runner.js'),
+    join(__dirname, 'runner.js'),
+    join(__dirname, '..', '..', 'dist', 'runner.js'),
+    join(__dirname, '..', 'dist', 'runner.js'),
+  ];
+  for (const c of candidates) if (existsSync(c)) return c;
+  return candidates[0];
+}
+
 /**
- * One run of one script in one worker.
+ * One run of one script in one worker, in a process of its own (processWorker.ts, src/runner/runner.ts).
  *
  *   const s = new EngineSession({ scriptPath, pause: { kind: 'next' } });
  *   s.on('step', ({ header, buffer }, paused) => { if (paused) s.resume({ kind: 'next' }); });
@@ -55,9 +60,7 @@ export function defaultWorkerPath(): string {
 export class EngineSession {
   readonly options: EngineSessionOptions;
   private readonly listeners = new Listeners<EngineSessionEvents>('BatchNorm Inspector engine');
-  private worker: Worker | null = null;
-  private commandPort: MessagePort | null = null;
-  private control: Int32Array | null = null;
+  private worker: ProcessWorker | null = null;
   private clock: RunClock | null = null;
   /** with maxSteps: the caller's pause policy (the worker itself pauses at every step) */
   private limited: CallerPolicy | null = null;
@@ -67,7 +70,8 @@ export class EngineSession {
   private steps: PackedStep[] = [];
   private stepTotal = 0;
   private lastStep: StepHeader | null = null;
-  private output = '';
+  /** the script's output, bounded (boundedText.ts) */
+  private output = new BoundedText();
   private tfjs: string | null = null;
   private backend: Backend;
   private ended = false;
@@ -121,29 +125,21 @@ export class EngineSession {
     if (this.worker || this.ended) return;
     this.startedAt = performance.now();
     const o = this.options;
-    const control = new SharedArrayBuffer(4);
-    this.control = new Int32Array(control);
-    const { port1, port2 } = new MessageChannel();
-    this.commandPort = port1;
-    const init: WorkerInit<MessagePort> = {
-      scriptPath: o.scriptPath,
-      sourceText: o.sourceText,
-      backend: this.backend,
-      semantics: o.semantics ?? 'tfjs',
-      pause: this.limited ? PAUSE_AT_EVERY_STEP : (o.pause ?? { kind: 'none' }),
-      control,
-      commandPort: port2,
-    };
-    let worker: Worker;
+    const workerPath = o.workerPath ?? defaultWorkerPath();
+    const memoryMb = o.memoryMb ?? 4096;
+    let worker: ProcessWorker;
     try {
-      worker = new Worker(o.workerPath ?? defaultWorkerPath(), {
-        workerData: init,
-        transferList: [port2],
-        resourceLimits: { maxOldGenerationSizeMb: o.memoryMb ?? 4096 },
-        stdout: true,
-        stderr: true,
-        // a clean runtime: not the host's loaders (tsx under the unit tests), inspector or source-map flags
-        execArgv: [],
+      worker = new ProcessWorker(o.runnerPath ?? defaultRunnerPath(workerPath), {
+        workerPath,
+        init: {
+          scriptPath: o.scriptPath,
+          sourceText: o.sourceText,
+          backend: this.backend,
+          semantics: o.semantics ?? 'tfjs',
+          pause: this.limited ? PAUSE_AT_EVERY_STEP : (o.pause ?? { kind: 'none' }),
+        },
+        heapMb: memoryMb,
+        memoryMb,
       });
     } catch (e) {
       this.finish('crashed', {
@@ -157,7 +153,7 @@ export class EngineSession {
     }
     this.worker = worker;
     worker.on('message', (m: WorkerToHost) => this.onMessage(m));
-    worker.on('error', (e: Error) => {
+    worker.on('error', (e) => {
       this.workerError = e;
     });
     worker.on('exit', (code) => this.onExit(code));
@@ -208,10 +204,8 @@ export class EngineSession {
   }
 
   private send(cmd: HostToWorker): void {
-    if (!this.commandPort || !this.control || this.ended) return;
-    this.commandPort.postMessage(cmd);
-    Atomics.add(this.control, 0, 1);
-    Atomics.notify(this.control, 0);
+    if (!this.worker || this.ended) return;
+    this.worker.command(cmd);
   }
 
   private kill(reason: EndReason, error: ScriptError | null): void {
@@ -232,7 +226,7 @@ export class EngineSession {
 
   private onConsole(text: string, stream: 'stdout' | 'stderr'): void {
     if (this.ended || !text) return;
-    this.output += text;
+    this.output.add(text);
     this.listeners.emit('console', text, stream);
   }
 
@@ -306,17 +300,12 @@ export class EngineSession {
     this.paused = false;
     this.clock?.dispose();
     if (this.giveUpTimer) clearTimeout(this.giveUpTimer);
-    try {
-      this.commandPort?.close();
-    } catch {
-      /* closed */
-    }
     if (this.worker) void this.worker.terminate().catch(() => {});
     const result: EngineRunResult = {
       reason,
       error,
       steps: this.steps,
-      output: this.output,
+      output: this.output.toString(),
       tfjs: this.tfjs,
       backend: this.backend,
       semantics: this.options.semantics ?? 'tfjs',

@@ -190,6 +190,27 @@ export function errorToJson(e: ScriptError | null): ErrorJson | null {
   };
 }
 
+/**
+ * The same document as `JSON.stringify(buildRunDocument(run))`, character for character, in pieces: the fields
+ * before `steps`, one piece per step, then the rest. A run whose document is too large for one string (V8 holds
+ * about 512 MB) is written piece by piece, never refused; only one step is decoded and encoded at a time.
+ */
+export function* runDocumentChunks(run: RunInput): Generator<string> {
+  const head: Omit<RunDocument, 'steps' | 'output' | 'error' | 'end'> = {
+    schema: SCHEMA,
+    script: run.script,
+    tfjs: run.tfjs,
+    backend: run.backend,
+    semantics: run.semantics ?? 'tfjs',
+  };
+  const h = JSON.stringify(head);
+  yield `${h.slice(0, -1)},"steps":[`;
+  for (let i = 0; i < run.steps.length; i++)
+    yield (i ? ',' : '') + JSON.stringify(stepToJson(unpackStep(run.steps[i])));
+  const tail = JSON.stringify({ output: run.output, error: errorToJson(run.error), end: run.end });
+  yield `],${tail.slice(1)}`;
+}
+
 /** The document; with `extras`, an exported file's (its extras last). */
 export function buildRunDocument(run: RunInput): RunDocument;
 export function buildRunDocument(run: RunInput, extras: ExportExtras): RunDocument & ExportExtras;

@@ -4,7 +4,8 @@
  * warning once with the layers it concerns (a layer's entry keeps only the warning's code).
  */
 import { relative } from 'node:path';
-import type { CallRecord, LayerSnapshot, StepSnapshot, WarningCode } from '../shared/protocol';
+import type { CallRecord, LayerSnapshot, Semantics, StepSnapshot, WarningCode } from '../shared/protocol';
+import { SEMANTICS_LABEL } from '../shared/semantics';
 
 /** full: a block per layer; compact: a line per layer; auto: compact above COMPACT_ABOVE layers */
 export type TextLayout = 'auto' | 'full' | 'compact';
@@ -19,6 +20,8 @@ export interface TextReportOptions {
   cwd?: string;
   /** default auto */
   layout?: TextLayout;
+  /** the semantics the run followed: named in each step's header when given */
+  semantics?: Semantics;
 }
 
 export function fmtNumber(v: number): string {
@@ -149,7 +152,8 @@ export function formatStep(step: StepSnapshot, opts: TextReportOptions = {}): st
   const channels = opts.channels ?? 4;
   const rel = opts.cwd ? relative(opts.cwd, step.file) : '';
   const file = rel && !rel.startsWith('..') ? rel : step.file;
-  const head = `── step ${step.index} · ${file}:${step.line} · hit ${step.hit} · ${step.layers.length} BatchNormalization layer${step.layers.length === 1 ? '' : 's'} `;
+  const rules = opts.semantics ? ` · ${SEMANTICS_LABEL[opts.semantics]} semantics` : '';
+  const head = `── step ${step.index} · ${file}:${step.line} · hit ${step.hit} · ${step.layers.length} BatchNormalization layer${step.layers.length === 1 ? '' : 's'}${rules} `;
   const lines = [head + '─'.repeat(Math.max(4, 78 - head.length))];
   if (!step.layers.length) lines.push('  (no BatchNormalization layer alive yet)');
   const layout = opts.layout ?? 'auto';

@@ -1,6 +1,7 @@
 /**
  * How a run ended, decided from what the worker left behind when it exited: its 'done' message (if it
- * sent one), the Worker's 'error' event, its exit code and the tail of its stderr.
+ * sent one), the 'error' event (the worker's, or processWorker.ts's account of how the run's process ended: a
+ * signal, the memory budget), its exit code and the tail of its stderr.
  */
 import type { ScriptError } from '../shared/protocol';
 import type { StepHeader } from '../shared/snapshotCodec';
@@ -40,7 +41,9 @@ export function endOfWorker(x: WorkerExit): RunEndState {
       reason: 'oom',
       error: {
         kind: 'oom',
-        message: `the script ran out of memory (worker heap limit ${x.memoryMb} MB) after ${plural(x.stepCount)}`,
+        message: we.message.startsWith("the script's process")
+          ? `${we.message} after ${plural(x.stepCount)}`
+          : `the script ran out of memory (JS heap limit ${x.memoryMb} MB) after ${plural(x.stepCount)}`,
         line: x.lastStep?.line ?? null,
         column: x.lastStep?.column ?? null,
         file: x.lastStep?.file ?? null,
@@ -49,14 +52,28 @@ export function endOfWorker(x: WorkerExit): RunEndState {
     };
   // the script called process.exit(0), or the worker ended without its 'done' message
   if (x.code === 0 && !we) return { reason: 'done', error: null };
+  // the worker reports its own failures ('done' first): an exit code without it is the script's process.exit(n)
+  if (!we)
+    return {
+      reason: 'error',
+      error: {
+        kind: 'run',
+        message: `the script called process.exit(${x.code}) after ${plural(x.stepCount)}`,
+        line: null,
+        column: null,
+        stack: x.stderrTail.trim(),
+      },
+    };
   return {
     reason: 'crashed',
     error: {
       kind: 'crash',
-      message: we ? `the engine worker crashed: ${we.message}` : `the engine worker exited with code ${x.code}`,
+      message: we.message.startsWith("the script's process")
+        ? `${we.message}, after ${plural(x.stepCount)}`
+        : `the engine worker crashed: ${we.message}`,
       line: null,
       column: null,
-      stack: we ? String(we.stack ?? we.message) : x.stderrTail.trim(),
+      stack: String(we.stack ?? we.message),
     },
   };
 }

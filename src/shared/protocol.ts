@@ -188,6 +188,36 @@ export type WorkerToHost =
   | { type: 'done'; error: ScriptError | null };
 
 // ---------------------------------------------------------------------------------------------
+// Host <-> the run's own process (src/runner/runner.ts): it starts the worker and relays, over the IPC channel
+
+/** What the runner needs to start the worker: its path, its workerData (the runner adds control and port), limits. */
+export interface RunnerStart {
+  workerPath: string;
+  init: Omit<WorkerInit<never>, 'control' | 'commandPort'>;
+  /** the worker's JS heap limit (resourceLimits.maxOldGenerationSizeMb) */
+  heapMb: number;
+  /** the whole process's budget (resident set: JS heap, tensors, wasm memory); over it the runner ends the run */
+  memoryMb: number;
+}
+
+export type HostToRunner = { type: 'start'; start: RunnerStart } | { type: 'command'; command: HostToWorker };
+
+export type RunnerToHost =
+  /** a message of the worker, as it posted it */
+  | { type: 'worker'; message: WorkerToHost }
+  /** the Worker's 'error' event (an uncaught error the worker did not report itself, or its heap limit) */
+  | { type: 'workerError'; name: string; message: string; stack: string; code: string | null }
+  /** the worker thread exited with this code (the runner then exits) */
+  | { type: 'workerExit'; code: number }
+  /**
+   * the process got a signal that ends it (SIGTERM, SIGINT, SIGHUP: the script's `process.kill(process.pid)`, or
+   * someone else's); the runner let the worker's messages so far go first, and now ends the run and itself
+   */
+  | { type: 'signalled'; signal: string }
+  /** the process went over its memory budget: the runner ends the run (and itself) right after this */
+  | { type: 'overBudget'; rssMb: number; memoryMb: number };
+
+// ---------------------------------------------------------------------------------------------
 // Host <-> webview
 // ---------------------------------------------------------------------------------------------
 

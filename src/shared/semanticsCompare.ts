@@ -107,6 +107,10 @@ export function compareLayers(a: LayerSnapshot, sa: Semantics, b: LayerSnapshot,
   let why: string;
   if (!differs) why = `Same values. ${da}; ${db}.`;
   else if (ra !== rb) why = `${da}; ${db}.`;
+  else if (a.updates === 0 && b.updates === 0)
+    why =
+      `Both ${ra}: neither changed its moving statistics in this step, so the difference was made in an ` +
+      `earlier step and carries over.`;
   else
     why =
       `Both ${ra}, so the rules agree here: the values differ because this layer's input or weights differ ` +

@@ -16,6 +16,17 @@ import { patchMethod } from './monkeyPatch';
 
 const ASYNC_ENTRY_POINTS = ['fit', 'fitDataset', 'trainOnBatch', 'evaluateDataset'];
 
+/** An Error whose stack reaches the user's frame: tfjs's layers nest deeper than the default 10 frames. */
+function deepError(message: string): Error {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 200;
+  try {
+    return new Error(message);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** the recorded entries whose promise has not settled yet, oldest first */
 const active: Error[] = [];
 
@@ -35,7 +46,7 @@ export function recordUserCallSites(protos: object[]): Restore[] {
         name,
         (orig) =>
           function (this: unknown, ...args: unknown[]) {
-            const site = new Error('call site');
+            const site = deepError('call site');
             active.push(site);
             let r: unknown;
             try {
@@ -58,7 +69,7 @@ export function recordUserCallSites(protos: object[]): Restore[] {
 
 /** An error with the stacks of the active async entry points attached (see above). */
 export function userPositionedError(message: string): Error {
-  const e = new Error(message);
+  const e = deepError(message);
   if (active.length) {
     const stacks = active
       .slice()

@@ -430,8 +430,8 @@ console.log(thing, tf.version);
         [['run', ok, '--timeout-ms'], 'bn-inspect: --timeout-ms needs a positive whole number, got nothing\n'],
         [['run', ok, '--max-steps=0'], 'bn-inspect: --max-steps needs a positive whole number, got "0"\n'],
         [['run', ok, '--backend=webgl'], 'bn-inspect: --backend must be wasm or cpu, got "webgl"\n'],
-        [['go', ok], 'bn-inspect: unknown command "go" (the command is "run")\n'],
-        [[], 'bn-inspect: missing command: bn-inspect run SCRIPT\n'],
+        [['go', ok], 'bn-inspect: unknown command "go" (the commands are "run" and "compare")\n'],
+        [[], 'bn-inspect: missing command: bn-inspect run SCRIPT, or bn-inspect compare SCRIPT\n'],
         [['run'], 'bn-inspect: missing SCRIPT: bn-inspect run SCRIPT\n'],
       ];
       for (const [args, first] of cases) {

@@ -87,11 +87,21 @@ function checkVector(v: Json, len: number, where: string, nullable = false): voi
     assert.ok(isNum(x), `${where} holds JSON numbers or "NaN"/"Infinity"/"-Infinity", got ${JSON.stringify(x)}`);
 }
 
-function checkCall(c: Json, channels: number, where: string): void {
+/** under keras / tf-keras a frozen layer called with training = true normalises with its moving statistics */
+function expectedStats(training: boolean, trainable: boolean, semantics: string): string {
+  if (!training) return 'moving';
+  return (semantics === 'keras' || semantics === 'tf-keras') && !trainable ? 'moving' : 'batch';
+}
+
+function checkCall(c: Json, channels: number, where: string, trainable = true, semantics = 'tfjs'): void {
   if (c === null) return;
   assert.equal(typeof c, 'object', `${where} is an object or null`);
   assert.equal(typeof c.training, 'boolean', `${where}.training`);
-  assert.equal(c.statsUsed, c.training ? 'batch' : 'moving', `${where}.statsUsed follows training`);
+  assert.equal(
+    c.statsUsed,
+    expectedStats(c.training, trainable, semantics),
+    `${where}.statsUsed follows training (and, under ${semantics}, trainable)`,
+  );
   assert.ok(
     Array.isArray(c.inputShape) && c.inputShape.every((d: Json) => Number.isInteger(d) && d >= 0),
     `${where}.inputShape`,
@@ -122,7 +132,7 @@ const LAYER_FIELDS = [
   'warnings',
 ];
 
-export function checkLayer(l: Json, where: string): void {
+export function checkLayer(l: Json, where: string, semantics = 'tfjs'): void {
   assert.deepEqual(Object.keys(l), LAYER_FIELDS, `${where}: the contract's fields, in its order`);
   assert.equal(typeof l.name, 'string', `${where}.name`);
   assert.ok(
@@ -148,8 +158,8 @@ export function checkLayer(l: Json, where: string): void {
   checkVector(l.gamma, l.channels, `${where}.gamma`, true);
   checkVector(l.beta, l.channels, `${where}.beta`, true);
   assert.equal(typeof l.movingUpdated, 'boolean', `${where}.movingUpdated`);
-  checkCall(l.lastCall, l.channels, `${where}.lastCall`);
-  checkCall(l.lastTrainingCall, l.channels, `${where}.lastTrainingCall`);
+  checkCall(l.lastCall, l.channels, `${where}.lastCall`, l.trainable, semantics);
+  checkCall(l.lastTrainingCall, l.channels, `${where}.lastTrainingCall`, l.trainable, semantics);
   if (l.lastTrainingCall) assert.equal(l.lastTrainingCall.training, true, `${where}.lastTrainingCall.training`);
   assert.ok(Array.isArray(l.warnings), `${where}.warnings`);
   const codes = new Set<string>();
@@ -166,12 +176,12 @@ export function checkLayer(l: Json, where: string): void {
 const END_KINDS = new Set(['done', 'to', 'maxSteps', 'error', 'timeout', 'crashed', 'oom']);
 
 /** Checks a whole bn-inspector/v1 document; returns it. */
-export function checkDocument(doc: Json, script: string): Json {
+export function checkDocument(doc: Json, script: string, semantics = 'tfjs'): Json {
   assert.equal(doc.schema, 'bn-inspector/v1');
   assert.equal(doc.script, script, 'script as given on the command line');
   assert.equal(doc.tfjs, '4.22.0');
   assert.ok(doc.backend === 'wasm' || doc.backend === 'cpu', 'backend');
-  assert.equal(doc.semantics, 'tfjs', 'semantics: only tfjs semantics run');
+  assert.equal(doc.semantics, semantics, `semantics: the run's (${semantics})`);
   assert.ok(END_KINDS.has(doc.end), `end is one of bn-inspect's ends, got ${JSON.stringify(doc.end)}`);
   assert.ok(Array.isArray(doc.steps), 'steps');
   assert.equal(typeof doc.output, 'string', 'output');
@@ -185,7 +195,7 @@ export function checkDocument(doc: Json, script: string): Json {
     assert.equal(s.hit, (hits.get(key) ?? 0) + 1, `${where}.hit counts the reaches of its step point`);
     hits.set(key, s.hit);
     assert.ok(Array.isArray(s.layers), `${where}.layers`);
-    s.layers.forEach((l: Json, j: number) => checkLayer(l, `${where}.layers[${j}]`));
+    s.layers.forEach((l: Json, j: number) => checkLayer(l, `${where}.layers[${j}]`, semantics));
   });
   if (doc.error !== null) {
     assert.equal(typeof doc.error.message, 'string', 'error.message');
@@ -202,8 +212,8 @@ export function checkDocument(doc: Json, script: string): Json {
   return doc;
 }
 
-/** Parses stdout as exactly one JSON document and checks it. */
-export function parseDocument(r: CliRun, script: string): Json {
+/** Parses stdout as exactly one JSON document and checks it (a run under `semantics`, default tfjs). */
+export function parseDocument(r: CliRun, script: string, semantics = 'tfjs'): Json {
   let doc: Json;
   try {
     doc = JSON.parse(r.stdout);
@@ -212,7 +222,7 @@ export function parseDocument(r: CliRun, script: string): Json {
       `stdout is one JSON document: ${(e as Error).message}\n--- stdout ---\n${r.stdout.slice(0, 2000)}\n--- stderr ---\n${r.stderr}`,
     );
   }
-  return checkDocument(doc, script);
+  return checkDocument(doc, script, semantics);
 }
 
 /** finite numbers of a JSON vector */

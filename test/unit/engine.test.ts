@@ -280,7 +280,7 @@ console.log('start');
 for (;;) keep.push(new Array(1e6).fill(Math.random()));
 `,
     );
-    const r = await new EngineSession({ scriptPath: p, workerPath: WORKER, memoryMb: 96 }).run();
+    const r = await new EngineSession({ scriptPath: p, workerPath: WORKER, memoryMb: 320 }).run();
     assert.equal(r.reason, 'oom', JSON.stringify(r.error));
     assert.equal(r.error?.kind, 'oom');
     assert.match(r.error!.message, /out of memory/);

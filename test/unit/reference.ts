@@ -2,7 +2,8 @@
  * Independent float64 reference of what BatchNormalization should compute, in plain JS numbers
  * (no tfjs): batch moments over every axis but the channel axis (biased variance, divide by N),
  * the moving-average update `new = old - (old - batch) * (1 - momentum)`, and the normalised output.
- * Inputs are flat row-major data (as `dataSync()` returns them) plus a shape.
+ * Inputs are flat row-major data (as `dataSync()` returns them) plus a shape. Also each framework's rules for one
+ * BN call (`bnCall64`: tfjs, keras, tf-keras, pytorch) and the few other float64 ops the semantics tests need.
  */
 import * as assert from 'node:assert/strict';
 
@@ -155,4 +156,91 @@ export function maxAbs(data: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < data.length; i++) m = Math.max(m, Math.abs(data[i]));
   return m;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The four frameworks' BatchNormalization rules, float64 (written from the frameworks' sources and docs as
+// summarised in /work/shared/reference/semantics.md; deliberately not from src/shared/semantics.ts)
+// ---------------------------------------------------------------------------------------------
+
+export type Framework = 'tfjs' | 'keras' | 'tf-keras' | 'pytorch';
+
+/** A BN layer's state in float64: weights, moving statistics and configuration. */
+export interface Bn64 {
+  gamma: Float64Array;
+  beta: Float64Array;
+  movingMean: Float64Array;
+  movingVariance: Float64Array;
+  momentum: number;
+  epsilon: number;
+  axis: number;
+  trainable: boolean;
+}
+
+/** PyTorch refused the call (one value per channel in training mode). */
+export class OneValuePerChannel extends Error {}
+
+/**
+ * One call of a BN layer under a framework's rules, in float64: returns the output and updates `layer`'s moving
+ * statistics as that framework would.
+ * - tfjs: training mode iff `training`; moving update with the biased variance.
+ * - keras (Keras 3): training mode iff `training` and trainable; biased.
+ * - tf-keras (TF 2.x): as keras; the fused kernel (rank 4, channel axis 3 or 1) updates with the unbiased variance.
+ * - pytorch: training mode iff `training`; unbiased update; one value per channel in training throws.
+ * Normalisation in training mode uses the biased batch variance everywhere.
+ */
+export function bnCall64(
+  fw: Framework,
+  layer: Bn64,
+  data: ArrayLike<number>,
+  shape: number[],
+  training: boolean,
+): Float64Array {
+  const rank = shape.length;
+  const axis = normAxis(layer.axis, rank);
+  const training64 = training && (fw === 'keras' || fw === 'tf-keras' ? layer.trainable : true);
+  if (!training64)
+    return normalize64(
+      data,
+      shape,
+      axis,
+      layer.movingMean,
+      layer.movingVariance,
+      layer.epsilon,
+      layer.gamma,
+      layer.beta,
+    );
+  const m = moments64(data, shape, axis);
+  if (fw === 'pytorch' && m.n === 1) throw new OneValuePerChannel(`one value per channel: [${shape.join(', ')}]`);
+  const fused = fw === 'tf-keras' && rank === 4 && (axis === 3 || axis === 1);
+  const bessel = (fw === 'pytorch' || fused) && m.n > 1 ? m.n / (m.n - 1) : 1;
+  const out = normalize64(data, shape, axis, m.mean, m.variance, layer.epsilon, layer.gamma, layer.beta);
+  layer.movingMean = movingUpdate64(layer.movingMean, m.mean, layer.momentum);
+  layer.movingVariance = movingUpdate64(
+    layer.movingVariance,
+    m.variance.map((v) => v * bessel),
+    layer.momentum,
+  );
+  return out;
+}
+
+/** y = x·W + b for row-major x [N, in], W [in, out] */
+export function dense64(x: ArrayLike<number>, n: number, w: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
+  const units = b.length;
+  const inputs = w.length / units;
+  const out = new Float64Array(n * units);
+  for (let r = 0; r < n; r++)
+    for (let j = 0; j < units; j++) {
+      let s = b[j];
+      for (let i = 0; i < inputs; i++) s += x[r * inputs + i] * w[i * units + j];
+      out[r * units + j] = s;
+    }
+  return out;
+}
+
+/** mean of (a − b)² over every element */
+export function mse64(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  return s / a.length;
 }

@@ -5,7 +5,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { EngineSession } from '../../src/engineHost/engineSession';
-import { buildRunDocument } from '../../src/engineHost/runDocument';
+import { buildRunDocument, runDocumentChunks } from '../../src/engineHost/runDocument';
 import { sessionEnd, sessionToJson } from '../../src/extension/exportJson';
 import { StepHistory } from '../../src/extension/history';
 import { Fixtures, WORKER, ensureBuilt, lineOf, parseDocument, runCli } from './cliHarness';
@@ -53,6 +53,21 @@ describe('the run document: one builder for bn-inspect --json and Export', funct
       end: 'error',
     });
     assert.deepEqual(JSON.parse(JSON.stringify(built)), cli, 'same document, same field order');
+    // bn-inspect writes it in pieces (runDocumentChunks): the same characters as one JSON.stringify
+    const input = {
+      script: p,
+      tfjs: r.tfjs,
+      backend: r.backend,
+      steps: r.steps.map((s) => s.buffer),
+      output: r.output,
+      error: r.error,
+      end: 'error' as const,
+    };
+    assert.equal([...runDocumentChunks(input)].join(''), JSON.stringify(buildRunDocument(input)));
+    assert.equal(
+      [...runDocumentChunks({ ...input, steps: [] })].join(''),
+      JSON.stringify(buildRunDocument({ ...input, steps: [] })),
+    );
     assert.deepEqual(Object.keys(cli), [
       'schema',
       'script',
@@ -86,6 +101,29 @@ describe('the run document: one builder for bn-inspect --json and Export', funct
     assert.deepEqual(common, cli, 'the export says what bn-inspect says, error and end included');
     assert.equal(scriptPath, p);
     assert.equal(thinnedSteps, 0);
+  });
+
+  it('a script that prints 40 MB: the output is bounded (first and last 4 MB, a note of what was dropped)', async () => {
+    const p = fx.write(
+      'loud.ts',
+      `const line = 'x'.repeat(1023) + '\\n';
+console.log('FIRST');
+for (let i = 0; i < 40 * 1024; i++) process.stdout.write(line);
+console.log('LAST');
+`,
+    );
+    const r = await new EngineSession({ scriptPath: p, workerPath: WORKER }).run();
+    assert.equal(r.reason, 'done', JSON.stringify(r.error));
+    assert.ok(r.output.startsWith('FIRST\n'));
+    assert.ok(r.output.endsWith('LAST\n'));
+    const m =
+      /\[bn-inspector: (\d+) characters of output dropped here; the first 4194304 and the last 4194304 are kept\]/.exec(
+        r.output,
+      );
+    assert.ok(m, 'the note');
+    const total = 6 + 40 * 1024 * 1024 + 5;
+    assert.equal(Number(m[1]), total - 2 * 4194304);
+    assert.equal(r.output.length - m[0].length - 2, 2 * 4194304);
   });
 
   it('an export before the end says paused / running; a Stop in the editor says stopped', () => {
