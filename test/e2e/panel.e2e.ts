@@ -397,7 +397,7 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
     const name = s1.name;
     const card = cardOf(name);
     await card.waitFor();
-    assert.ok((await badges(card)).includes('not updated'));
+    assert.ok((await badges(card)).includes('inference mode: moving statistics, not updated'));
     assert.strictEqual(await card.locator('li.warning[data-code="STALE_MOVING_STATS"]').count(), 1);
 
     // ⏭ Step, the lens on the paused line: to the fit
