@@ -5,6 +5,7 @@
  * The parts: cardSummary.ts (head, explanation, warnings, change since the previous step), channelCharts.ts,
  * numberTable.ts (exact numbers), cardTimeline.ts (across steps) and, while a compare run is shown, pairTable.ts
  * (both semantics' values side by side; filled only when drawn) with the compare line in cardSummary.ts.
+ * One unit of ~270 lines: the card's parts are drawn together, lazily, from one set of flags (dirty, shown, collapsed).
  */
 import type { LayerSnapshot } from '../src/shared/protocol';
 import { CardTimeline, type TimelineHost } from './cardTimeline';

@@ -4,7 +4,8 @@
  * card (from the overview), and which cards get drawn. It never reads layout: which cards are on (or near) the
  * screen comes from an IntersectionObserver, canvas sizes from a ResizeObserver, and off-screen cards skip
  * style/layout/paint (CSS content-visibility).
- * One unit of ~280 lines: the filter, opening a card and drawing what is visible all act on the same set of cards.
+ * One unit of ~330 lines: the filter (with the compare run's "differs"), opening a card and drawing what is visible
+ * all act on the same set of cards.
  */
 import type { LayerSnapshot, StepSnapshot } from '../src/shared/protocol';
 import { type CardHost, LayerCard } from './card';

@@ -5,7 +5,7 @@
  * was built), filtered like the cards. The rows are a keyboard grid: one tab stop; ↑ ↓ Home End PageUp PageDown move between rows, → ← between
  * a row's name and its source link, Enter or Space (or a click) opens the layer's card. Rows are built once per
  * layer and updated in place (text only where it changed).
- * One unit of ~350 lines (the row class and the grid): the keyboard grid, the rows and the baseline bar share the
+ * One unit of ~400 lines (the row class and the grid): the keyboard grid, the rows and the baseline bar share the
  * row order, the filter's result and the one tab stop; split apart, each would need all three.
  */
 import type { LayerSnapshot, SourcePosition } from '../src/shared/protocol';
