@@ -6,6 +6,8 @@
 // line (the installed extension's dist/cli.js, an independent tfjs run): the tfjs column is the layer after the
 // fine-tuning fit, and the Keras column is the layer as the pretraining fit left it (Keras runs the frozen layer in
 // inference mode: not updated), to a few float32 ulps (tfjs's wasm backend is not bit-reproducible in training).
+// Then examples/finetune-keras-vs-tfjs.ts (three frozen BN layers of a loaded model): the overview's rows say
+// "= Keras" at the first evaluate and "≠ Keras: max Δ …" (the why as the tooltip) at the fit, with the filter.
 // Screenshots in the dark and the light theme (every run, git-ignored): test-results/screenshots/compare-e2e-*.png.
 //
 //   node scripts/vscode-host.mjs ui test/e2e/compare.e2e.ts
@@ -19,6 +21,8 @@ import { startVsCode, VsCode } from './harness';
 
 const RUN_TIMEOUT = 180_000;
 const FILE = 'fine-tune-frozen.ts';
+/** the issue's fine-tuning example: three frozen BN layers of a loaded model, where Keras and tfjs diverge */
+const EXAMPLE = 'finetune-keras-vs-tfjs.ts';
 
 interface CliLayer {
   name: string;
@@ -170,6 +174,75 @@ suite('the compare view (packaged extension, code-server + Chromium): tfjs and K
     await p.locator('.semantics-row button.compare-stop').click();
     await p.locator('.compare-status').waitFor({ state: 'hidden', timeout: 60_000 });
     assert.strictEqual(await p.locator('.compare-line:not([hidden])').count(), 0);
+    await vs.setTheme('dark');
+    await p.locator('body.vscode-dark').waitFor({ timeout: 60_000 });
+    assert.deepStrictEqual(vs.pageErrors, []);
+  });
+
+  test('finetune-keras-vs-tfjs.ts (3 frozen BN layers): "= Keras" at evaluate, then every row "≠ Keras" at fit; filter; screenshots', async function () {
+    this.timeout(600_000);
+    const file = join(vs.workspace, EXAMPLE);
+    const evalLine = lineOf(file, 'model.evaluate(');
+    const trainLine = lineOf(file, 'await model.fit(');
+    // (the previous case's editor is open beside the panel: open the example in the first group, not over it)
+    await vs.page.locator('.editor-group-container').first().locator('.tab.active').first().click();
+    await vs.openFile(EXAMPLE);
+    await vs.lens('Run until this statement finishes').first().waitFor({ state: 'attached', timeout: RUN_TIMEOUT });
+    // the evaluate line is below the fold: go to it (Ctrl+G) so that its lens is shown
+    await vs.editor().click();
+    await vs.page.keyboard.press('Control+G');
+    await vs.page.locator('.quick-input-widget input').waitFor();
+    await vs.page.keyboard.type(String(evalLine));
+    await vs.page.keyboard.press('Enter');
+    const lens = vs
+      .lens('Run until this statement finishes')
+      .and(vs.page.locator(`[title$="line ${evalLine}"], [title$="(line ${evalLine})"]`));
+    await lens.waitFor({ state: 'visible', timeout: 30_000 });
+    await lens.click();
+    const p = panel();
+    await p.locator('.script', { hasText: exactRe(EXAMPLE) }).waitFor({ timeout: RUN_TIMEOUT });
+    await p.locator('.line-link', { hasText: exactRe(`line ${evalLine}`) }).waitFor({ timeout: RUN_TIMEOUT });
+    await p.locator('.status[data-state="paused"]').waitFor({ timeout: RUN_TIMEOUT });
+    await p.locator('.semantics-row button.compare-start').click();
+    const keras = vs.page
+      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
+      .filter({ has: vs.page.locator('.label-name', { hasText: /^\W*Keras\s*$/ }) })
+      .first();
+    await keras.waitFor({ timeout: 60_000 });
+    await keras.click();
+    // evaluate before training: the same pretrained statistics on both sides
+    await p
+      .locator('.compare-banner', { hasText: /^Compared with Keras at step 1: all 3 layers have the same values\.$/ })
+      .waitFor({ timeout: RUN_TIMEOUT });
+    assert.deepStrictEqual(await p.locator('.ov-row .ov-cmp').allTextContents(), ['= Keras', '= Keras', '= Keras']);
+    // Step to the fit: tfjs updates the frozen layers, Keras does not
+    await p.locator('.commands button[data-command="step"][aria-disabled="false"]').click();
+    await p.locator('.line-link', { hasText: exactRe(`line ${trainLine}`) }).waitFor({ timeout: RUN_TIMEOUT });
+    await p
+      .locator('.compare-banner', { hasText: /^Compared with Keras at step 2: 3 of 3 layers differ\.$/ })
+      .waitFor({ timeout: RUN_TIMEOUT });
+    const indicators = await p.locator('.ov-row .ov-cmp').allTextContents();
+    assert.strictEqual(indicators.length, 3);
+    for (const t of indicators) assert.match(t, /^≠ Keras: max Δ (mean|var) \S+$/);
+    const titles = await p.locator('.ov-row .ov-cmp').evaluateAll((es) => es.map((e) => e.getAttribute('title')));
+    for (const t of titles)
+      assert.match(
+        t ?? '',
+        /^tfjs: frozen, updated ×\d+ with batch statistics; Keras: frozen, inference mode although training = true, not updated\.$/,
+      );
+    const select = p.getByLabel('Show layers');
+    const opts = (await select.locator('option').allTextContents()).map((o) => o.trim());
+    assert.strictEqual(opts[opts.length - 1], 'Differs from Keras (3)');
+    // the rows with their indicators in view
+    await (
+      await webviewFrame(vs.page, RUN_TIMEOUT)
+    ).evaluate(() => document.querySelector('.ov-grid')!.scrollIntoView({ block: 'center' }));
+    await vs.page.waitForTimeout(300);
+    await vs.screenshot('compare-e2e-06-finetune-overview-dark');
+    await vs.setTheme('light');
+    await p.locator('body.vscode-light').waitFor({ timeout: 60_000 });
+    await vs.page.waitForTimeout(300);
+    await vs.screenshot('compare-e2e-07-finetune-overview-light');
     await vs.setTheme('dark');
     await p.locator('body.vscode-dark').waitFor({ timeout: 60_000 });
     assert.deepStrictEqual(vs.pageErrors, []);
