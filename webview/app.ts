@@ -3,7 +3,8 @@
  * (startScreen.ts) or the overview (overview.ts: baseline, heat strip, grouped warnings, one row per layer) and
  * the layer list (layerList.ts: one LayerCard per BatchNormalization layer), from what the StepModel
  * (stepModel.ts) keeps: the latest two steps, a bounded timeline, the baseline and the heat strip's changes.
- * UI choices persist through PanelState (panelState.ts).
+ * UI choices persist through PanelState (panelState.ts). The compare run (the same script under a second
+ * semantics, in lockstep) is kept by CompareModel (compareModel.ts): each card and row then shows its pair.
  *
  * Rendering: a step message is ingested at once (unpack + timeline) and a render is scheduled as a task;
  * steps that arrive faster than the panel renders are coalesced (only the latest is drawn). A render
@@ -23,6 +24,9 @@ import { LayerList } from './layerList';
 import { Overview, type OverviewHost } from './overview';
 import { PanelState, type VsCodeApi } from './panelState';
 import { buildStartScreen } from './startScreen';
+import { CompareModel } from './compareModel';
+import { isSemantics } from '../src/shared/semantics';
+import { compareBanner, rowIndicator } from './compareText';
 import { StepModel } from './stepModel';
 
 export type { VsCodeApi } from './panelState';
@@ -30,6 +34,7 @@ export type { VsCodeApi } from './panelState';
 export class App implements CardHost, OverviewHost {
   private state: PanelState;
   private model: StepModel;
+  private compare = new CompareModel();
   private list: LayerList;
   private header: Header;
   private overview: Overview;
@@ -165,7 +170,16 @@ export class App implements CardHost, OverviewHost {
           break;
         case 'session':
           m.setSession(msg);
-          if (!m.session) this.list.clear();
+          if (!m.session) {
+            this.list.clear();
+            this.compare.clear();
+          }
+          break;
+        case 'compare':
+          this.compare.set(msg);
+          break;
+        case 'compareStep':
+          if (!this.compare.step(msg)) return;
           break;
         default:
           return;
@@ -188,7 +202,7 @@ export class App implements CardHost, OverviewHost {
     this.renderScheduled = false;
     const t0 = this.pendingT0;
     const { session: s, current: step } = this.model;
-    this.header.render(s, step);
+    this.header.render(s, step, this.compare.info);
     setHidden(this.startEl, !!s || !!step);
     setHidden(this.waitingEl, !s || !!step);
     if (s && !step)
@@ -208,7 +222,9 @@ export class App implements CardHost, OverviewHost {
         const b = m.baseline.of(keys[i]);
         return { drift: b ? driftOf(l, b, l.epsilon) : null, baseStep: b ? b.step : null };
       });
-      this.list.render(step, keys, m.prevByKey, m.prevIndex, drifts);
+      const cmp = this.compare.forStep(step, keys, s && isSemantics(s.semantics) ? s.semantics : 'tfjs');
+      this.list.render(step, keys, m.prevByKey, m.prevIndex, drifts, cmp);
+      const semB = cmp.semB;
       this.overview.render({
         stepIndex: step.index,
         prevIndex: m.prevIndex,
@@ -219,7 +235,12 @@ export class App implements CardHost, OverviewHost {
           hadPrev: m.prevByKey.has(keys[i]),
           baseDrift: drifts[i].drift,
           baseStep: drifts[i].baseStep,
+          compare: cmp.status === 'paired' && semB ? rowIndicator(cmp.pairs.get(keys[i]), semB) : null,
         })),
+        compareBanner:
+          cmp.status !== 'off' && semB
+            ? compareBanner(cmp.status, semB, step.index, cmp.info, cmp.differing, step.layers.length)
+            : null,
         heat: m.heat,
         shown: (k) => this.list.matches(k),
         pinned: m.baseline.pinned,

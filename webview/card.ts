@@ -3,13 +3,19 @@
  * step (text only where it changed); its charts, table and timeline are drawn lazily, only while the card
  * is expanded and on screen (the panel decides, see layerList.ts), and their canvases are reused.
  * The parts: cardSummary.ts (head, explanation, warnings, change since the previous step), channelCharts.ts,
- * numberTable.ts (exact numbers) and cardTimeline.ts (across steps).
+ * numberTable.ts (exact numbers), cardTimeline.ts (across steps) and, while a compare run is shown, pairTable.ts
+ * (both semantics' values side by side; filled only when drawn) with the compare line in cardSummary.ts.
+ * One unit of ~270 lines: the card's parts are drawn together, lazily, from one set of flags (dirty, shown, collapsed).
  */
 import type { LayerSnapshot } from '../src/shared/protocol';
 import { CardTimeline, type TimelineHost } from './cardTimeline';
 import { ChannelCharts } from './channelCharts';
 import type { ChartTheme } from './charts';
-import { type CardDrift, CardSummary } from './cardSummary';
+import { type CardDrift, type CardSemantics, CardSummary } from './cardSummary';
+import type { CompareStatus, LayerPair } from './compareModel';
+import { cardCompareLine } from './compareText';
+import type { CompareInfo } from '../src/shared/protocol';
+import { PairTable } from './pairTable';
 import { button, el, setHidden, setText, uid } from './dom';
 import { type LayerDelta, layerDelta } from './layerDelta';
 import { NumberTable, tableTsv } from './numberTable';
@@ -27,6 +33,16 @@ export interface CardHost extends TimelineHost {
   /** reveal a line of a file of the run in the editor */
   reveal(file: string, line: number): void;
 }
+
+/** what a card shows of the compare run */
+export interface CardCompare {
+  status: CompareStatus;
+  info: CompareInfo | null;
+  /** this layer's pair (only when status is 'paired') */
+  pair: LayerPair | undefined;
+}
+
+export const NO_COMPARE: CardCompare = { status: 'off', info: null, pair: undefined };
 
 export class LayerCard {
   readonly root = el('section', 'card');
@@ -48,6 +64,14 @@ export class LayerCard {
   private copyNote = el('span', 'copy-note', null, { role: 'status' });
   private charts = new ChannelCharts(this);
   private table = new NumberTable();
+  /** built the first time there is something to compare (most cards of most runs never need it) */
+  private pairTable: PairTable | null = null;
+  /** where the compare tables go in the body */
+  private pairSlot = el('div', 'pair-slot');
+  private sem: CardSemantics = { a: 'tfjs', b: null };
+  private compare: CardCompare = NO_COMPARE;
+  /** the compare table needs filling */
+  private pairDirty = false;
   private timeline: CardTimeline;
   /** the canvases (charts, timeline) exist: built the first time the card is drawn */
   private built = false;
@@ -93,13 +117,14 @@ export class LayerCard {
       s.meta,
       s.delta,
       s.drift,
+      this.pairSlot,
       tools,
       this.charts.caption,
       this.charts.grid,
       this.table.wrap,
       this.timeline.root,
     );
-    this.root.append(s.head, s.why, s.warnings, s.callout, this.body);
+    this.root.append(s.head, s.why, s.trap, s.compareLine, s.warnings, s.callout, this.body);
     this.applyCollapsed();
     this.applyTableMode();
   }
@@ -112,6 +137,14 @@ export class LayerCard {
     this.timeline.build();
     if (this.layer) this.refreshLabels(this.layer);
     this.host.observeCanvases(this, this.canvases());
+  }
+
+  private ensurePairTable(): PairTable {
+    if (!this.pairTable) {
+      this.pairTable = new PairTable();
+      this.pairSlot.append(this.pairTable.root);
+    }
+    return this.pairTable;
   }
 
   private refreshLabels(l: LayerSnapshot): void {
@@ -160,13 +193,24 @@ export class LayerCard {
     stepIndex: number,
     prevStepIndex: number,
     drift: CardDrift,
+    sem: CardSemantics = { a: 'tfjs', b: null },
+    compare: CardCompare = NO_COMPARE,
   ): void {
     this.layer = l;
+    this.sem = sem;
+    this.compare = compare;
+    this.pairDirty = true;
     this.prev = prev;
     this.stepIndex = stepIndex;
     this.prevStepIndex = prevStepIndex;
     this.delta = layerDelta(l, prev);
-    this.summary.update(l, prev, this.delta, prevStepIndex, drift);
+    this.summary.update(l, prev, this.delta, prevStepIndex, drift, sem);
+    const pair = compare.pair;
+    this.summary.updateCompare(
+      compare.status === 'off' || !sem.b ? null : cardCompareLine(compare.status, pair, sem.b, stepIndex, compare.info),
+      compare.status === 'paired' ? !pair?.cmp || pair.cmp.differs : null,
+    );
+    if (compare.status !== 'paired' || !pair?.cmp) this.pairTable?.hide();
     this.charts.setCaption(l);
     this.timeline.update(l);
     this.table.setLayerName(l.name);
@@ -191,6 +235,13 @@ export class LayerCard {
     const l = this.layer;
     if (!l) return;
     this.ensureBuilt();
+    if (this.pairDirty) {
+      this.pairDirty = false;
+      const p = this.compare.pair;
+      if (this.compare.status === 'paired' && p?.cmp && p.other && this.sem.b)
+        this.ensurePairTable().fill(l, p.other, p.cmp, this.sem.a, this.sem.b, this.stepIndex);
+      else this.pairTable?.hide();
+    }
     if (this.dirty) {
       this.dirty = false;
       if (this.host.isTable(this.key)) this.table.fill(l, this.delta, this.stepIndex, this.prevStepIndex);

@@ -4,7 +4,8 @@
  * grouped warnings), the frozen-but-drifted callout, the meta line, the change since the previous step and the
  * drift from the baseline. Updated in place at every step, only where the text changed.
  */
-import type { LayerSnapshot, SourcePosition } from '../src/shared/protocol';
+import type { LayerSnapshot, Semantics, SourcePosition } from '../src/shared/protocol';
+import { momentumText, trainableMeanings, trainableTrap } from './compareText';
 import { el, icon, setAttr, setHidden, setText, uid } from './dom';
 import type { Drift } from './drift';
 import { driftSentence, frozenDriftCallout } from './driftText';
@@ -12,6 +13,12 @@ import { explainLayer, layerBadges, warningTitle } from './explain';
 import { count, shape, short } from './format';
 import type { LayerDelta } from './layerDelta';
 import { OUTSIDE_TEXT, sourceLabel } from './overview';
+
+/** whose rules the card's layer followed, and the compare run's (null: none) */
+export interface CardSemantics {
+  a: Semantics;
+  b: Semantics | null;
+}
 
 /** the layer's drift from the baseline, for the card */
 export interface CardDrift {
@@ -29,6 +36,12 @@ export class CardSummary {
   readonly delta = el('p', 'delta');
   readonly drift = el('p', 'drift');
   readonly callout = el('p', 'drift-callout', null, { role: 'note' });
+  /** the trap: trainable is not why an inference-mode layer's statistics stay put (visible text) */
+  readonly trap = el('div', 'trap', null, { role: 'note' });
+  private readonly trapText = el('p', 'trap-text');
+  private readonly trapList = el('ul', 'trap-meanings');
+  /** what the compare run says of this layer (its why sentence), or why there is nothing yet */
+  readonly compareLine = el('p', 'compare-line');
   private readonly srcBtn = el('button', 'link card-src', null, { type: 'button' });
   private readonly srcNone = el('span', 'card-src-none', OUTSIDE_TEXT);
   private source: SourcePosition | null = null;
@@ -58,6 +71,8 @@ export class CardSummary {
     this.head.append(this.toggleBtn, this.pathEl, this.srcSlot, this.badgesEl);
     setAttr(this.warnings, 'aria-label', 'warnings');
     this.callout.hidden = true;
+    this.trap.hidden = true;
+    this.compareLine.hidden = true;
   }
 
   setCollapsed(c: boolean): void {
@@ -71,6 +86,7 @@ export class CardSummary {
     d: LayerDelta | null,
     prevStepIndex: number,
     dr: CardDrift,
+    sem: CardSemantics = { a: 'tfjs', b: null },
   ): void {
     setText(this.nameEl, l.name);
     setText(this.pathEl, l.path.length > 1 ? l.path.join(' › ') : '');
@@ -89,18 +105,21 @@ export class CardSummary {
     if (callout) setText(this.callout, callout);
     setText(this.drift, driftSentence(dr.drift, dr.baseStep, l.channels));
     this.drift.classList.toggle('has-changes', !!dr.drift && dr.drift.changed > 0);
-    this.updateBadges(l);
-    setText(this.why, explainLayer(l, prev));
+    this.updateBadges(l, sem.a);
+    setText(this.why, explainLayer(l, prev, sem.a));
+    this.updateTrap(l, sem);
     this.updateWarnings(l);
 
     const parts = [
       `${count(l.channels)} channel${l.channels === 1 ? '' : 's'}`,
       `axis ${l.axis}`,
-      `momentum ${l.momentum}`,
+      momentumText(l.momentum, sem.a === 'pytorch' || sem.b === 'pytorch'),
       `epsilon ${l.epsilon}`,
     ];
     if (l.lastCall)
-      parts.push(`last call: ${l.lastCall.training ? 'training' : 'inference'}, input ${shape(l.lastCall.inputShape)}`);
+      parts.push(
+        `last call: ${l.lastCall.statsUsed === 'batch' ? 'training' : 'inference'} mode, training = ${l.lastCall.training}, input ${shape(l.lastCall.inputShape)}`,
+      );
     if (l.lastTrainingCall && !(l.lastCall && l.lastCall.training))
       parts.push(`last training call: input ${shape(l.lastTrainingCall.inputShape)}`);
     if (!l.gamma) parts.push('no gamma (scale: false)');
@@ -122,9 +141,34 @@ export class CardSummary {
     this.delta.classList.toggle('has-changes', !!d && d.changed > 0);
   }
 
-  private updateBadges(l: LayerSnapshot): void {
-    const badges = layerBadges(l);
-    const sig = badges.map((b) => b.tone + b.text).join('|');
+  /** the compare line: the compare run's why sentence (`differs`: the values differ), or null to hide it */
+  updateCompare(text: string | null, differs: boolean | null): void {
+    setHidden(this.compareLine, text === null);
+    if (text === null) return;
+    setText(this.compareLine, `${differs === true ? '≠ ' : differs === false ? '= ' : ''}${text}`);
+    this.compareLine.classList.toggle('differs', differs === true);
+  }
+
+  private updateTrap(l: LayerSnapshot, sem: CardSemantics): void {
+    const t = trainableTrap(l, sem.a);
+    setHidden(this.trap, t === null);
+    if (t === null) return;
+    if (!this.trap.firstChild) {
+      // (built the first time it applies)
+      setAttr(this.trapList, 'aria-label', 'what trainable = false means in each framework');
+      this.trap.append(this.trapText, el('p', 'trap-lead', 'What trainable = false means:'), this.trapList);
+    }
+    setText(this.trapText, t);
+    const meanings = trainableMeanings(sem.b ? [sem.a, sem.b] : [sem.a]);
+    const sig = meanings.join('\n');
+    if (this.trapList.dataset.sig === sig) return;
+    this.trapList.dataset.sig = sig;
+    this.trapList.replaceChildren(...meanings.map((m) => el('li', null, m)));
+  }
+
+  private updateBadges(l: LayerSnapshot, sem: Semantics): void {
+    const badges = layerBadges(l, sem);
+    const sig = badges.map((b) => b.tone + b.text + b.title).join('|');
     if (sig === this.badgeSig) return;
     this.badgeSig = sig;
     const spans = this.badgesEl.children;
@@ -132,7 +176,7 @@ export class CardSummary {
     badges.forEach((b, i) => {
       let s = spans[i] as HTMLElement | undefined;
       if (!s) this.badgesEl.append((s = el('span')));
-      const cls = `badge tone-${b.tone}`;
+      const cls = `badge tone-${b.tone}${b.prominent ? ' badge-mode' : ''}`;
       if (s.className !== cls) s.className = cls;
       setText(s, b.text);
       if (s.title !== b.title) s.title = b.title;

@@ -3,7 +3,8 @@
  * did (or did not) change, its mode badges, and the long explanation of each contract warning.
  * No DOM here: tested in Node (test/unit/webviewExplain.test.ts).
  */
-import type { LayerSnapshot, WarningCode } from '../src/shared/protocol';
+import type { LayerSnapshot, Semantics, WarningCode } from '../src/shared/protocol';
+import { SEMANTICS_LABEL, TRAINABLE_MEANING } from '../src/shared/semantics';
 
 function plural(n: number, one: string, many = one + 's'): string {
   return `${n} ${n === 1 ? one : many}`;
@@ -31,7 +32,7 @@ function mode(training: boolean): string {
  * change in this step, and what normalised its output.
  * `prev` is the same layer at the previous step, when there was one.
  */
-export function explainLayer(l: LayerSnapshot, prev?: LayerSnapshot | null): string {
+export function explainLayer(l: LayerSnapshot, prev?: LayerSnapshot | null, semantics: Semantics = 'tfjs'): string {
   const last = l.lastCall;
   const setDirectly = 'they were set directly (setWeights or loaded weights), not by a call of the layer';
   if (!last) {
@@ -40,11 +41,13 @@ export function explainLayer(l: LayerSnapshot, prev?: LayerSnapshot | null): str
   }
   if (l.calls === 0) {
     if (l.movingUpdated) return `Not called in this step, yet its moving statistics changed: ${setDirectly}.`;
-    return `Not called in this step, so nothing changed; its last call, in an earlier step, was in ${mode(last.training)} mode and normalised with the ${last.statsUsed} statistics.`;
+    return `Not called in this step, so nothing changed; its last call, in an earlier step, was in ${mode(last.statsUsed === 'batch')} mode and normalised with the ${last.statsUsed} statistics.`;
   }
   const u = l.updates;
   const n = l.calls;
   if (u > 0 && !l.trainable) {
+    if (semantics === 'pytorch')
+      return 'trainable is false but the moving statistics were updated: PyTorch, like tfjs, ignores it for this (requires_grad = False only stops gamma and beta); in Keras this layer would run in inference mode.';
     // (the issue's wording, verbatim; the number of updates is on the badge)
     return 'trainable is false but the moving statistics were updated: tfjs ignores trainable for this; in TF2 Keras this layer would run in inference mode.';
   }
@@ -53,7 +56,7 @@ export function explainLayer(l: LayerSnapshot, prev?: LayerSnapshot | null): str
   }
   if (u > 0 && u < n) {
     const inf = n - u;
-    return `Called ${plural(n, 'time')} in this step: ${u} in training mode (normalised with the batch statistics, each call moving the moving statistics toward them) and ${inf} in inference mode (normalised with the moving statistics, as validation and predict do); the last call was in ${mode(last.training)} mode.`;
+    return `Called ${plural(n, 'time')} in this step: ${u} in training mode (normalised with the batch statistics, each call moving the moving statistics toward them) and ${inf} in inference mode (normalised with the moving statistics, as validation and predict do); the last call was in ${mode(last.statsUsed === 'batch')} mode.`;
   }
   if (u > 0) {
     const keep = Number.isFinite(l.momentum)
@@ -63,7 +66,10 @@ export function explainLayer(l: LayerSnapshot, prev?: LayerSnapshot | null): str
   }
   // no update recorded in this step
   if (l.movingUpdated) {
-    return `Called in ${mode(last.training)} mode, and the moving statistics changed without a training-mode update: ${setDirectly}.`;
+    return `Called in ${mode(last.statsUsed === 'batch')} mode, and the moving statistics changed without a training-mode update: ${setDirectly}.`;
+  }
+  if (last.training && last.statsUsed === 'moving') {
+    return `Called with training = true${n > 1 ? ` (${plural(n, 'call')})` : ''}, but under ${SEMANTICS_LABEL[semantics]} trainable = false runs this layer in inference mode, even in fit: normalised with the moving statistics, which did not change.`;
   }
   if (last.training) {
     const why = l.momentum === 1 ? ': momentum is 1, so the moving statistics never move' : '';
@@ -85,37 +91,56 @@ export interface Badge {
   /** what the badge means, for the tooltip and accessible name */
   title: string;
   tone: BadgeTone;
+  /** the badge that says the cause (the mode): drawn stronger */
+  prominent?: boolean;
 }
 
-/** The mode badges of a layer, in display order. */
-export function layerBadges(l: LayerSnapshot): Badge[] {
+/**
+ * The badges of a layer, in display order. The first, prominent one is the mode of the last call and what it did
+ * to the moving statistics ("inference mode: moving statistics, not updated"): the cause. `trainable` is a
+ * neutral flag: it is not what decides whether the moving statistics move (under tfjs and PyTorch it plays no part;
+ * under Keras it acts only through the mode, which the mode badge already says). An update of a frozen layer is
+ * the one warning tone (tfjs's trap, TRAINABLE_FALSE_STILL_UPDATES).
+ */
+export function layerBadges(l: LayerSnapshot, semantics: Semantics = 'tfjs'): Badge[] {
   const out: Badge[] = [];
   const last = l.lastCall;
+  const changed = l.updates > 0 || l.movingUpdated;
   if (!last) out.push({ text: 'never called', title: 'the layer has not been called yet', tone: 'muted' });
-  else
+  else if (l.calls === 0)
+    out.push({
+      text: 'not called in this step',
+      title: `its last call, in an earlier step, was in ${mode(last.statsUsed === 'batch')} mode`,
+      tone: 'muted',
+    });
+  else {
+    const batch = last.statsUsed === 'batch';
+    out.push({
+      text: batch
+        ? 'training mode: batch statistics'
+        : `inference mode: moving statistics${changed ? '' : ', not updated'}`,
+      title: batch
+        ? "the last call ran in training mode: it normalised with its batch's own mean and variance, and moved the moving statistics toward them"
+        : 'the last call ran in inference mode: it normalised with the moving mean and variance, and inference mode never updates them',
+      tone: batch ? 'train' : 'infer',
+      prominent: true,
+    });
+  }
+  if (last)
     out.push({
       text: `training: ${last.training}`,
-      title: `the training flag the layer saw on its last call${l.calls === 0 ? ' (in an earlier step)' : ''}`,
-      tone: last.training ? 'train' : 'infer',
+      title: `the training flag the layer saw on its last call${l.calls === 0 ? ' (in an earlier step)' : ''}${last.training && last.statsUsed === 'moving' ? `; ${SEMANTICS_LABEL[semantics]} ran it in inference mode all the same, because trainable is false` : ''}`,
+      tone: 'neutral',
     });
   out.push({
     text: `trainable: ${l.trainable}`,
-    title: "the layer's trainable flag (gamma and beta learn only when true)",
-    tone: l.trainable ? 'neutral' : 'warn',
+    title: `the layer's trainable flag. ${TRAINABLE_MEANING[semantics]}`,
+    tone: 'neutral',
   });
-  if (last)
-    out.push({
-      text: `stats: ${last.statsUsed}`,
-      title:
-        last.statsUsed === 'batch'
-          ? "the last call normalised with its batch's own mean and variance"
-          : 'the last call normalised with the moving mean and variance',
-      tone: last.statsUsed === 'batch' ? 'train' : 'infer',
-    });
   if (l.updates > 0)
     out.push({
       text: `updated ×${l.updates}`,
-      title: `the moving statistics were updated ${plural(l.updates, 'time')} in this step`,
+      title: `the moving statistics were updated ${plural(l.updates, 'time')} in this step${l.trainable ? '' : ', although the layer is frozen (trainable: false)'}`,
       tone: l.trainable ? 'updated' : 'warn',
     });
   else if (l.movingUpdated)
@@ -124,7 +149,8 @@ export function layerBadges(l: LayerSnapshot): Badge[] {
       title: 'the moving statistics changed without a training-mode update',
       tone: 'warn',
     });
-  else out.push({ text: 'not updated', title: 'the moving statistics did not change in this step', tone: 'muted' });
+  else if (!last || l.calls === 0)
+    out.push({ text: 'not updated', title: 'the moving statistics did not change in this step', tone: 'muted' });
   out.push({
     text: plural(l.calls, 'call'),
     title: `calls of this layer in this step (since the previous step)`,

@@ -44,3 +44,23 @@ export function count(n: number): string {
 export function shape(s: number[]): string {
   return `[${s.join(', ')}]`;
 }
+
+/**
+ * A float32 in as few digits as read back as the same float32 (at most 9 significant digits): narrower than
+ * `exact`, for the compare tables that show two values and their difference side by side.
+ */
+export function float32Text(v: number): string {
+  if (!Number.isFinite(v) || v === 0) return exact(v);
+  const f = Math.fround(v);
+  for (let p = 1; p <= 9; p++) {
+    const s = f.toPrecision(p);
+    if (Math.fround(Number(s)) === f) return String(Number(s));
+  }
+  return String(f);
+}
+
+/** A difference to 9 significant digits (as precise as the float32 values it comes from) */
+export function diffText(v: number): string {
+  if (!Number.isFinite(v) || v === 0) return exact(v);
+  return String(Number(v.toPrecision(9)));
+}

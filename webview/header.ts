@@ -1,12 +1,15 @@
 /**
  * The panel's sticky header: script, step, line (a link to the editor), hit, backend and tfjs version; the
- * session status; the command toolbar (enabled per session state); the error box; the step's summary line.
+ * session status; the command toolbar (enabled per session state); the semantics row (the run's semantics as a
+ * button that opens the host's quick pick, Compare…, and while a compare run is shown its status and Stop
+ * comparing); the error box; the step's summary line.
  * The layer filter row (layerList.ts) is placed at its bottom.
  * The command buttons are never disabled nor re-created: a command that does not apply is aria-disabled (and
  * ignored), so a button keeps the keyboard focus while the session runs (a disabled button would drop it to
  * the page body, and the next Enter or Space would do nothing).
  */
-import type { SessionInfo, StepSnapshot, WebviewCommand, WebviewToHost } from '../src/shared/protocol';
+import type { CompareInfo, SessionInfo, StepSnapshot, WebviewCommand, WebviewToHost } from '../src/shared/protocol';
+import { isSemantics, SEMANTICS_LABEL } from '../src/shared/semantics';
 import { button, el, icon, setHidden, setText } from './dom';
 import { count } from './format';
 
@@ -57,6 +60,12 @@ export class Header {
   private buttons = new Map<WebviewCommand, HTMLButtonElement>();
   private errorEl = el('div', 'error-box', null, { role: 'alert' });
   private summaryEl = el('p', 'summary');
+  private semRow = el('div', 'semantics-row', null, { role: 'toolbar', 'aria-label': 'Semantics and compare' });
+  private semBtn = el('button', 'secondary semantics-pick', null, { type: 'button' });
+  private semLabel = el('span', 'label');
+  private compareBtn = button('Compare…', 'diff', 'secondary compare-start');
+  private compareStatus = el('span', 'compare-status', null, { role: 'status' });
+  private stopCompareBtn = button('Stop comparing', 'close', 'secondary compare-stop');
   private step: StepSnapshot | null = null;
 
   constructor(
@@ -81,12 +90,33 @@ export class Header {
       this.buttons.set(c.command, b);
       bar.append(b);
     }
+    this.semBtn.dataset.command = 'pickSemantics';
+    this.semBtn.append(this.semLabel, el('span', 'chevron', ' ▾', { 'aria-hidden': 'true' }));
+    this.semBtn.title = 'Choose whose BatchNormalization rules the next run follows (tfjs, Keras, tf.keras, PyTorch)';
+    this.compareBtn.dataset.command = 'compare';
+    this.compareBtn.title = 'Run the same script under a second semantics, in lockstep, and compare each layer';
+    this.compareBtn.setAttribute('aria-label', 'Compare… with the same script under another semantics');
+    this.stopCompareBtn.dataset.command = 'stopCompare';
+    this.stopCompareBtn.title = 'Stop the compare run and hide the comparison';
+    for (const b of [this.semBtn, this.compareBtn, this.stopCompareBtn]) {
+      const command = b.dataset.command as WebviewCommand;
+      b.setAttribute('aria-disabled', 'true');
+      b.addEventListener('click', () => {
+        if (b.getAttribute('aria-disabled') !== 'true') this.post({ type: 'command', command });
+      });
+      this.buttons.set(command, b);
+    }
+    this.compareStatus.hidden = true;
+    this.stopCompareBtn.hidden = true;
+    // (the status on a line of its own below the three buttons: they stay on one row in a side panel)
+    this.semRow.append(this.semBtn, this.compareBtn, this.stopCompareBtn, this.compareStatus);
     this.errorEl.hidden = true;
-    this.top.append(titleRow, this.statusEl, bar, this.errorEl, this.summaryEl, filterRow);
+    this.top.append(titleRow, this.statusEl, bar, this.semRow, this.errorEl, this.summaryEl, filterRow);
   }
 
-  render(s: SessionInfo | null, step: StepSnapshot | null): void {
+  render(s: SessionInfo | null, step: StepSnapshot | null, compare: CompareInfo | null = null): void {
     this.step = step;
+    this.renderSemantics(s, compare);
     setHidden(this.top, !s && !step);
     setText(this.scriptEl, s ? s.scriptLabel : step ? step.file : '');
     this.scriptEl.title = s ? s.script : '';
@@ -113,6 +143,26 @@ export class Header {
     this.renderError(s);
     setHidden(this.summaryEl, !step);
     if (step) this.renderSummary(step);
+  }
+
+  private renderSemantics(s: SessionInfo | null, compare: CompareInfo | null): void {
+    setHidden(this.semRow, !s);
+    if (!s) return;
+    const A = SEMANTICS_LABEL[isSemantics(s.semantics) ? s.semantics : 'tfjs'];
+    setText(this.semLabel, `Semantics: ${A}`);
+    this.semBtn.setAttribute('aria-label', `Semantics: ${A}. Choose the semantics of the next run`);
+    setHidden(this.compareStatus, !compare);
+    setHidden(this.stopCompareBtn, !compare);
+    this.semRow.classList.toggle('comparing', !!compare);
+    if (compare) {
+      const B = isSemantics(compare.semantics) ? SEMANTICS_LABEL[compare.semantics] : String(compare.semantics);
+      // (the host's status may begin with the semantics' own name: said once)
+      const st = String(compare.status ?? '');
+      const lead = [`${B}: `, `${compare.semantics}: `].find((x) => st.toLowerCase().startsWith(x.toLowerCase()));
+      setText(this.compareStatus, `Comparing with ${B}: ${lead ? st.slice(lead.length) : st}`);
+      this.compareStatus.dataset.state = compare.state;
+      this.stopCompareBtn.setAttribute('aria-label', `Stop comparing with ${B}`);
+    }
   }
 
   private renderError(s: SessionInfo | null): void {

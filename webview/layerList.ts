@@ -4,14 +4,25 @@
  * card (from the overview), and which cards get drawn. It never reads layout: which cards are on (or near) the
  * screen comes from an IntersectionObserver, canvas sizes from a ResizeObserver, and off-screen cards skip
  * style/layout/paint (CSS content-visibility).
- * One unit of ~280 lines: the filter, opening a card and drawing what is visible all act on the same set of cards.
+ * One unit of ~330 lines: the filter (with the compare run's "differs"), opening a card and drawing what is visible
+ * all act on the same set of cards.
  */
 import type { LayerSnapshot, StepSnapshot } from '../src/shared/protocol';
 import { type CardHost, LayerCard } from './card';
-import type { CardDrift } from './cardSummary';
+import type { CardDrift, CardSemantics } from './cardSummary';
+import type { ShownCompare } from './compareModel';
+import { SEMANTICS_LABEL } from '../src/shared/semantics';
 import { button, el, icon, setHidden, setText } from './dom';
 import { count } from './format';
-import { isStateFilter, matchesName, matchesState, STATE_FILTERS, stateCounts } from './layerState';
+import {
+  differsLabel,
+  isStateFilter,
+  type StateFilter,
+  matchesName,
+  matchesState,
+  STATE_FILTERS,
+  stateCounts,
+} from './layerState';
 import type { PanelState } from './panelState';
 
 /** with more layers than this, cards start collapsed (the overview is the way in) */
@@ -33,6 +44,8 @@ export class LayerList {
   private ro: ResizeObserver;
   private canvasOwner = new WeakMap<HTMLCanvasElement, LayerCard>();
   private layoutScheduled = false;
+  private compare: ShownCompare | null = null;
+  private options = new Map<StateFilter, HTMLOptionElement>();
 
   constructor(
     private state: PanelState,
@@ -54,7 +67,12 @@ export class LayerList {
     });
     fl.append(this.filterInput);
     this.stateSelect = el('select', 'state-filter', null, { 'aria-label': 'Show layers' });
-    for (const f of STATE_FILTERS) this.stateSelect.append(el('option', null, f.label, { value: f.value }));
+    for (const f of STATE_FILTERS) {
+      const o = el('option', null, f.label, { value: f.value });
+      this.options.set(f.value, o);
+      // (the 'differs' option is in the list only while a compare run is shown)
+      if (f.value !== 'differs') this.stateSelect.append(o);
+    }
     this.stateSelect.value = state.stateFilter;
     this.stateSelect.addEventListener('change', () => {
       const v = this.stateSelect.value;
@@ -91,10 +109,23 @@ export class LayerList {
     this.onFilter();
   }
 
+  /** the layer differs from its counterpart in the compare run (null: no compare step to tell) */
+  differs(key: string): boolean | null {
+    const c = this.compare;
+    if (!c || c.status !== 'paired') return null;
+    const p = c.pairs.get(key);
+    return !p || !p.cmp || p.cmp.differs;
+  }
+
   /** the filters keep this layer */
   matches(key: string): boolean {
     const l = this.cards.get(key)?.layer ?? null;
-    return matchesName(key, l, this.state.filter) && (!l || matchesState(l, this.state.stateFilter));
+    return matchesName(key, l, this.state.filter) && (!l || matchesState(l, this.state.stateFilter, this.differs(key)));
+  }
+
+  /** the state filter's label (the 'differs' one names the compare run's semantics) */
+  private filterLabel(f: (typeof STATE_FILTERS)[number]): string {
+    return f.value === 'differs' && this.compare?.semB ? differsLabel(SEMANTICS_LABEL[this.compare.semB]) : f.label;
   }
 
   /**
@@ -168,7 +199,15 @@ export class LayerList {
     prevByKey: Map<string, LayerSnapshot>,
     prevIndex: number,
     drifts: CardDrift[],
+    compare: ShownCompare | null = null,
   ): void {
+    this.compare = compare;
+    if (this.state.stateFilter === 'differs' && (!compare || compare.status === 'off')) {
+      // no compare run any more: the filter that needs one goes back to all layers
+      this.state.stateFilter = 'all';
+      this.stateSelect.value = 'all';
+    }
+    const sem: CardSemantics = { a: compare?.semA ?? 'tfjs', b: compare?.semB ?? null };
     this.state.collapseByDefault = keys.length > COLLAPSE_ABOVE;
     const live = new Set(keys);
     for (const [k, c] of this.cards) {
@@ -185,7 +224,11 @@ export class LayerList {
         this.io?.observe(card.root);
         this.cards.set(k, card);
       }
-      card.update(l, prevByKey.get(k) ?? null, step.index, prevIndex, drifts[i]);
+      card.update(l, prevByKey.get(k) ?? null, step.index, prevIndex, drifts[i], sem, {
+        status: compare?.status ?? 'off',
+        info: compare?.info ?? null,
+        pair: compare?.pairs.get(k),
+      });
       if (card.root.classList.contains('collapsed') !== card.collapsed) card.applyCollapsed();
     });
     const same = keys.length === this.order.length && keys.every((k, i) => k === this.order[i]);
@@ -231,11 +274,25 @@ export class LayerList {
       if (match) shown++;
     }
     const n = this.order.length;
-    const counts = stateCounts(this.order.map((k) => this.cards.get(k)!.layer).filter((l) => !!l));
-    STATE_FILTERS.forEach((f, i) => {
-      const o = this.stateSelect.options[i];
-      setText(o, `${f.label} (${count(counts[f.value])})`);
-    });
+    const keyed = this.order.filter((k) => !!this.cards.get(k)!.layer);
+    const counts = stateCounts(
+      keyed.map((k) => this.cards.get(k)!.layer!),
+      (i) => this.differs(keyed[i]),
+    );
+    const comparing = !!this.compare && this.compare.status !== 'off';
+    for (const f of STATE_FILTERS) {
+      const o = this.options.get(f.value)!;
+      if (f.value === 'differs') {
+        // offered only while a compare run is shown
+        if (comparing !== o.isConnected) {
+          if (comparing) this.stateSelect.append(o);
+          else o.remove();
+        }
+        if (!comparing) continue;
+        const paired = this.compare?.status === 'paired';
+        setText(o, `${this.filterLabel(f)} (${paired ? count(counts[f.value]) : 'no step to compare yet'})`);
+      } else setText(o, `${f.label} (${count(counts[f.value])})`);
+    }
     setText(
       this.countEl,
       filtering ? `${count(shown)} of ${count(n)} layers` : `${count(n)} layer${n === 1 ? '' : 's'}`,
@@ -243,7 +300,9 @@ export class LayerList {
     const none = filtering && shown === 0 && n > 0;
     setHidden(this.noMatchEl, !none);
     if (none) {
-      const label = STATE_FILTERS.find((f) => f.value === this.state.stateFilter)?.label.toLowerCase() ?? '';
+      const f = STATE_FILTERS.find((x) => x.value === this.state.stateFilter);
+      const fl = f ? this.filterLabel(f) : '';
+      const label = fl.charAt(0).toLowerCase() + fl.slice(1);
       setText(
         this.noMatchEl,
         q

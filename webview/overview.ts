@@ -1,14 +1,15 @@
 /**
  * The overview above the cards: the baseline bar (what drift is measured from, pin / unpin), the heat strip
  * (heatStrip.ts), the grouped warnings (warningGroups.ts) and one row per layer in model order (name, channels,
- * mode badges, change in this step, drift from the baseline, warnings, where it was built), filtered like the
- * cards. The rows are a keyboard grid: one tab stop; ↑ ↓ Home End PageUp PageDown move between rows, → ← between
+ * mode badges, change in this step, drift from the baseline, the compare run's paired indicator, warnings, where it
+ * was built), filtered like the cards. The rows are a keyboard grid: one tab stop; ↑ ↓ Home End PageUp PageDown move between rows, → ← between
  * a row's name and its source link, Enter or Space (or a click) opens the layer's card. Rows are built once per
  * layer and updated in place (text only where it changed).
- * One unit of ~350 lines (the row class and the grid): the keyboard grid, the rows and the baseline bar share the
+ * One unit of ~400 lines (the row class and the grid): the keyboard grid, the rows and the baseline bar share the
  * row order, the filter's result and the one tab stop; split apart, each would need all three.
  */
 import type { LayerSnapshot, SourcePosition } from '../src/shared/protocol';
+import type { RowIndicator } from './compareText';
 import { button, el, setAttr, setHidden, setText } from './dom';
 import type { Drift } from './drift';
 import { DRIFT_MEASURES, baselineName, driftShort, frozenDriftCallout } from './driftText';
@@ -34,6 +35,8 @@ export interface RowInput {
   hadPrev: boolean;
   baseDrift: Drift | null;
   baseStep: number | null;
+  /** the compare run's paired indicator (null: no compare step to pair with) */
+  compare?: RowIndicator | null;
 }
 
 export interface OverviewInput {
@@ -45,6 +48,8 @@ export interface OverviewInput {
   shown: (key: string) => boolean;
   pinned: number | null;
   pinMissing: boolean;
+  /** one line about the compare run for this step (null: no compare run) */
+  compareBanner?: string | null;
 }
 
 /** "mobilenet-v2-finetune.ts:23" */
@@ -54,19 +59,30 @@ export function sourceLabel(src: SourcePosition): string {
 
 export const OUTSIDE_TEXT = 'made outside your code (e.g. a loaded model)';
 
-type RowBadge = { text: string; tone: string; title: string };
+type RowBadge = { text: string; tone: string; title: string; mode?: boolean };
 
 function rowBadges(l: LayerSnapshot): RowBadge[] {
   const out: RowBadge[] = [];
   const last = l.lastCall;
+  // the mode of the last call first: it is what decides whether the moving statistics move; 'frozen' is a
+  // neutral flag (trainable plays no part under tfjs and PyTorch, and acts only through the mode under Keras)
   if (!last) out.push({ text: 'never called', tone: 'muted', title: 'not called yet' });
-  else
+  else {
+    const batch = last.statsUsed === 'batch';
     out.push({
-      text: last.training ? 'training' : 'inference',
-      tone: last.training ? 'train' : 'infer',
-      title: `last call in ${last.training ? 'training' : 'inference'} mode (normalised with the ${last.statsUsed} statistics)`,
+      text: batch ? 'training mode' : 'inference mode',
+      tone: batch ? 'train' : 'infer',
+      mode: true,
+      title: `last call in ${batch ? 'training' : 'inference'} mode (training = ${last.training}; normalised with the ${last.statsUsed} statistics)`,
     });
-  if (!l.trainable) out.push({ text: 'frozen', tone: 'frozen', title: 'trainable: false' });
+  }
+  if (!l.trainable)
+    out.push({
+      text: 'frozen',
+      tone: 'neutral',
+      title:
+        'trainable: false (gamma and beta do not learn; whether the moving statistics move is decided by the mode)',
+    });
   if (l.updates > 0)
     out.push({
       text: `updated ×${l.updates}`,
@@ -88,6 +104,7 @@ class OverviewRow {
   private stepEl = el('span', 'ov-step', null, { role: 'gridcell' });
   private driftEl = el('span', 'ov-drift', null, { role: 'gridcell' });
   private warnEl = el('span', 'ov-warn', null, { role: 'gridcell' });
+  private cmpEl = el('span', 'ov-cmp', null, { role: 'gridcell' });
   private srcCell = el('span', 'ov-src', null, { role: 'gridcell' });
   private srcBtn = el('button', 'link ov-src-link', null, { type: 'button', tabindex: '-1' });
   private srcText = el('span', 'ov-src-none', OUTSIDE_TEXT);
@@ -105,7 +122,17 @@ class OverviewRow {
       if (this.source) reveal(this.source);
     });
     this.srcCell.append(this.srcText);
-    this.root.append(this.nameCell, this.chEl, this.badgesEl, this.stepEl, this.driftEl, this.warnEl, this.srcCell);
+    this.cmpEl.hidden = true;
+    this.root.append(
+      this.nameCell,
+      this.chEl,
+      this.badgesEl,
+      this.stepEl,
+      this.driftEl,
+      this.cmpEl,
+      this.warnEl,
+      this.srcCell,
+    );
   }
 
   /** the focusable source link, when the layer has a source */
@@ -126,7 +153,7 @@ class OverviewRow {
       this.badgeSig = sig;
       this.badgesEl.replaceChildren(
         ...badges.map((b) => {
-          const s = el('span', `badge tone-${b.tone}`, b.text);
+          const s = el('span', `badge tone-${b.tone}${b.mode ? ' badge-mode' : ''}`, b.text);
           s.title = b.title;
           return s;
         }),
@@ -158,6 +185,13 @@ class OverviewRow {
     );
     this.driftEl.classList.toggle('callout', !!callout);
     this.driftEl.classList.toggle('moved', !!r.baseDrift && r.baseDrift.changed > 0);
+    const c = r.compare ?? null;
+    setHidden(this.cmpEl, !c);
+    if (c) {
+      setText(this.cmpEl, c.text);
+      setAttr(this.cmpEl, 'title', c.title);
+      this.cmpEl.classList.toggle('differs', c.differs);
+    }
     const codes = [...new Set(l.warnings.map((w) => w.code))];
     setText(this.warnEl, codes.length ? `⚠ ${codes.map((c) => warningTitle(c)).join(', ')}` : '');
     setHidden(this.warnEl, codes.length === 0);
@@ -178,6 +212,7 @@ export class Overview {
   readonly warnings: WarningGroups;
   private strip: HeatStrip;
   private baseText = el('span', 'baseline-text');
+  private compareEl = el('p', 'compare-banner', null, { role: 'status' });
   private pinBtn: HTMLButtonElement;
   private unpinBtn: HTMLButtonElement;
   /** pin any earlier step by its number (its statistics must still be kept by the timeline) */
@@ -214,7 +249,8 @@ export class Overview {
     bar.append(this.baseText, this.pinBtn, pinAny, this.unpinBtn, how);
     this.strip = new HeatStrip({ openCard: (k) => this.host.openCard(k) });
     this.warnings = new WarningGroups((k) => this.host.openCard(k));
-    this.root.append(title, bar, this.strip.root, this.warnings.root, this.grid);
+    this.compareEl.hidden = true;
+    this.root.append(title, this.compareEl, bar, this.strip.root, this.warnings.root, this.grid);
     this.grid.addEventListener('keydown', (e) => this.onKey(e));
     this.grid.addEventListener('click', (e) => {
       const row = (e.target as HTMLElement).closest<HTMLElement>('.ov-row');
@@ -229,6 +265,8 @@ export class Overview {
 
   render(o: OverviewInput): void {
     this.stepIndex = o.stepIndex;
+    setHidden(this.compareEl, !o.compareBanner);
+    if (o.compareBanner) setText(this.compareEl, o.compareBanner);
     this.pinned = o.pinned;
     const live = new Set(o.rows.map((r) => r.key));
     for (const [k, row] of this.rows)

@@ -236,7 +236,12 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
     await card.waitFor();
     assert.strictEqual((await card.locator('.layer-name').textContent())?.trim(), layer.name);
     const b = await badges(card);
-    for (const want of ['training: false', 'trainable: false', 'stats: moving', 'not updated', '1 call'])
+    for (const want of [
+      'inference mode: moving statistics, not updated',
+      'training: false',
+      'trainable: false',
+      '1 call',
+    ])
       assert.ok(b.includes(want), `badge "${want}" missing: ${JSON.stringify(b)}`);
     const why = (await card.locator('.why').textContent()) ?? '';
     assert.match(why, /inference mode \(predict/, 'the sentence says why');
@@ -392,7 +397,7 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
     const name = s1.name;
     const card = cardOf(name);
     await card.waitFor();
-    assert.ok((await badges(card)).includes('not updated'));
+    assert.ok((await badges(card)).includes('inference mode: moving statistics, not updated'));
     assert.strictEqual(await card.locator('li.warning[data-code="STALE_MOVING_STATS"]').count(), 1);
 
     // ⏭ Step, the lens on the paused line: to the fit
@@ -402,9 +407,14 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
     timing('Step lens → step 2 (fit)', t);
     assert.ok(s2.updates > 0 && s2.movingUpdated, 'the engine saw no update in fit');
     let b = await badges(card);
-    for (const want of [`updated ×${s2.updates}`, 'training: true', 'stats: batch', `${s2.calls} calls`])
+    for (const want of [
+      'training mode: batch statistics',
+      `updated ×${s2.updates}`,
+      'training: true',
+      `${s2.calls} calls`,
+    ])
       assert.ok(b.includes(want), `step 2: badge "${want}" missing: ${JSON.stringify(b)}`);
-    assert.ok(!b.includes('not updated'));
+    assert.ok(!b.some((x) => x.includes('not updated')));
     assert.match(
       (await card.locator('.why').textContent()) ?? '',
       new RegExp(`moving statistics moved toward them \\(${s2.updates} updates`),
@@ -443,7 +453,7 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
     timing('panel Step button → step 3 (predict after fit)', t);
     assert.strictEqual(s3.updates, 0);
     b = await badges(card);
-    for (const want of ['not updated', 'training: false', 'stats: moving', '1 call'])
+    for (const want of ['inference mode: moving statistics, not updated', 'training: false', '1 call'])
       assert.ok(b.includes(want), `step 3: badge "${want}" missing: ${JSON.stringify(b)}`);
     assert.ok(!b.some((x) => x.startsWith('updated')), `step 3: ${JSON.stringify(b)}`);
     assert.strictEqual(

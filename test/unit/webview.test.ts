@@ -314,23 +314,22 @@ describe('webview: the inspector panel in Chromium', function () {
     await load(page);
     const badges = async (name: string) => card(page, name).locator('.badge').allTextContents();
     assert.deepEqual(await badges('frozen_bn'), [
+      'inference mode: moving statistics, not updated',
       'training: false',
       'trainable: false',
-      'stats: moving',
-      'not updated',
       '1 call',
     ]);
     assert.deepEqual(await badges('train_bn'), [
+      'training mode: batch statistics',
       'training: true',
       'trainable: true',
-      'stats: batch',
       'updated ×3',
       '3 calls',
     ]);
     assert.deepEqual(await badges('frozen_updated_bn'), [
+      'training mode: batch statistics',
       'training: true',
       'trainable: false',
-      'stats: batch',
       'updated ×2',
       '2 calls',
     ]);

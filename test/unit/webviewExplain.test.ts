@@ -64,7 +64,7 @@ describe('webview: explainLayer', () => {
     assert.match(s, /Moving statistics change only in training mode: fit, or apply with training: true\.$/);
     assert.deepEqual(
       layerBadges(l).map((b) => b.text),
-      ['training: false', 'trainable: true', 'stats: moving', 'not updated', '1 call'],
+      ['inference mode: moving statistics, not updated', 'training: false', 'trainable: true', '1 call'],
     );
   });
 
@@ -88,7 +88,13 @@ describe('webview: explainLayer', () => {
       /^Called in training mode \(fit, or apply with training: true\): normalised with each batch's own mean and variance, and the moving statistics moved toward them \(3 updates; momentum 0\.99 keeps 99% of the old value at each update\)\.$/,
     );
     const b = layerBadges(l).map((x) => x.text);
-    assert.deepEqual(b, ['training: true', 'trainable: true', 'stats: batch', 'updated ×3', '3 calls']);
+    assert.deepEqual(b, [
+      'training mode: batch statistics',
+      'training: true',
+      'trainable: true',
+      'updated ×3',
+      '3 calls',
+    ]);
   });
 
   it('frozen but updated: the wording of the issue', () => {
@@ -106,7 +112,15 @@ describe('webview: explainLayer', () => {
     );
     const b = layerBadges(l);
     assert.equal(b.find((x) => x.text === 'updated ×1')!.tone, 'warn');
-    assert.equal(b.find((x) => x.text === 'trainable: false')!.tone, 'warn');
+    // trainable is a neutral flag: the warning tone is on the update, the cause (the mode) on the first badge
+    assert.equal(b.find((x) => x.text === 'trainable: false')!.tone, 'neutral');
+    assert.deepEqual(b[0], {
+      text: 'training mode: batch statistics',
+      title:
+        "the last call ran in training mode: it normalised with its batch's own mean and variance, and moved the moving statistics toward them",
+      tone: 'train',
+      prominent: true,
+    });
   });
 
   it('batch of one', () => {

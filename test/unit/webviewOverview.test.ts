@@ -144,7 +144,7 @@ describe('webview: the overview of a 52-layer model in Chromium', function () {
     // the row: channels, badges, change in this step, drift, warning, source
     const r = row(page, 'block3_dw_bn');
     assert.equal(await r.locator('.ov-ch').textContent(), '144 ch');
-    assert.deepEqual(await r.locator('.badge').allTextContents(), ['training', 'frozen', 'updated ×1']);
+    assert.deepEqual(await r.locator('.badge').allTextContents(), ['training mode', 'frozen', 'updated ×1']);
     assert.match((await r.locator('.ov-warn').textContent())!, /^⚠ Frozen, but still updated$/);
     assert.equal(
       await r.locator('.ov-src-link').textContent(),
