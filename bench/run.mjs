@@ -96,10 +96,11 @@ that the overhead is below the noise, not its size (per call, keras adds a few c
 | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 
-The real worker (EngineSession, dist/worker.js), runs of the two semantics alternating in one process, the order
-flipped every round, after one warm-up run; a round's ratio compares its two back-to-back runs; time = the script's own (the worker's 'compiled' event → the end of
-the run: import, model building, fit), wall and CPU (process.cpuUsage of the bench process, which holds the worker
-thread and otherwise only waits: less disturbed than wall time by the other work of a busy machine). In the small CNN every BatchNormalization layer is trainable, so keras
+The real engine (EngineSession: the run's own process, dist/runner.js, holding dist/worker.js), runs of the two
+semantics alternating, the order flipped every round, after one warm-up run; a round's ratio compares its two
+back-to-back runs; time = the script's own (the worker's 'compiled' event → the end of the run: import, model
+building, fit), wall and CPU (of the run's own process: /proc at 'compiled', its own count at the end; less disturbed
+than wall time by the other work of a busy machine). In the small CNN every BatchNormalization layer is trainable, so keras
 computes exactly what tfjs computes and the ratio is the cost of the semantics plumbing; pytorch adds its
 unbiased moving-variance write per training call and one stack capture per fit. In the MobileNetV2 fine-tune the
 backbone is frozen, so under keras its 52 layers really run in inference mode: a different computation, not overhead.

@@ -9,7 +9,7 @@
  *   - mobilenet: examples/mobilenet-v2-finetune.ts (52 BN layers, frozen backbone, fit + predict): under keras the
  *     frozen layers really run in inference mode, so the ratio is the cost of a different (smaller) computation.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineSession } from '../src/engineHost/engineSession';
@@ -45,14 +45,18 @@ const y = tf.oneHot(tf.randomUniform([256], 0, 10, 'int32'), 10);
 await model.fit(x, y, { epochs: 2, batchSize: 16, shuffle: true, verbose: 0 });
 `;
 
-const cpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
+/** CPU time (user + system, ms) of a process so far, from /proc (Linux; clock ticks of 10 ms) */
+const processCpuMs = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields 14 and 15 of stat (utime, stime), counted from the state field (3) after the command name
+  return (Number(f[11]) + Number(f[12])) * 10;
 };
 
 /**
- * One run, from the 'compiled' event to the end (the script's own part): wall ms, and CPU ms of this process
- * (the worker thread's work; this host only waits meanwhile), which other processes on a busy machine disturb less.
+ * One run, from the 'compiled' event to the end (the script's own part): wall ms, and CPU ms of the run's own process
+ * (its worker thread's work: /proc at 'compiled', the process's own count at its end), which other processes on a
+ * busy machine disturb less.
  */
 async function timeRun(scriptPath: string, semantics: Semantics): Promise<{ wallMs: number; cpuMs: number }> {
   const s = new EngineSession({ scriptPath, workerPath: WORKER, semantics, keepSteps: false });
@@ -60,11 +64,11 @@ async function timeRun(scriptPath: string, semantics: Semantics): Promise<{ wall
     cpu0 = NaN;
   s.on('compiled', () => {
     wall0 = performance.now();
-    cpu0 = cpuMs();
+    cpu0 = processCpuMs(s.pid!);
   });
   const r = await s.run();
   const wall1 = performance.now(),
-    cpu1 = cpuMs();
+    cpu1 = r.cpuMs ?? NaN;
   if (r.reason !== 'done') throw new Error(`${semantics} run of ${scriptPath}: ${r.reason} ${JSON.stringify(r.error)}`);
   return { wallMs: wall1 - wall0, cpuMs: cpu1 - cpu0 };
 }

@@ -57,6 +57,8 @@ export interface EngineRunResult {
   backend: Backend;
   /** the semantics the run followed (the option, default 'tfjs') */
   semantics: Semantics;
+  /** CPU time (user + system, ms) of the run's process, start-up included; null when it did not end by itself */
+  cpuMs?: number | null;
 }
 
 export interface EngineSessionEvents {

@@ -117,6 +117,11 @@ export class EngineSession {
     return this.endPromise;
   }
 
+  /** id of the run's process (once started; also its process group's on POSIX) */
+  get pid(): number | undefined {
+    return this.worker?.pid;
+  }
+
   get stepCount(): number {
     return this.stepTotal;
   }
@@ -313,6 +318,7 @@ export class EngineSession {
       tfjs: this.tfjs,
       backend: this.backend,
       semantics: this.options.semantics ?? 'tfjs',
+      cpuMs: this.worker?.cpuMs ?? null,
     };
     this.listeners.emit('end', result);
     this.resolveEnd(result);

@@ -34,6 +34,8 @@ export class ProcessWorker extends EventEmitter<ProcessWorkerEvents> {
   readonly pid: number | undefined;
   private readonly child: ChildProcess;
   private workerExit: number | null = null;
+  /** CPU time of the run's process (user + system, ms), as it reported when its worker exited; null before */
+  cpuMs: number | null = null;
   private overBudget: { rssMb: number; memoryMb: number } | null = null;
   private signalled: string | null = null;
   private exited = false;
@@ -88,6 +90,7 @@ export class ProcessWorker extends EventEmitter<ProcessWorkerEvents> {
         break;
       case 'workerExit':
         this.workerExit = m.code;
+        this.cpuMs = m.cpuMs;
         break;
       case 'signalled':
         this.signalled = m.signal;

@@ -75,7 +75,8 @@ function start(s: RunnerStart): void {
       if (signalled) return;
       if (pendingDone) send({ type: 'worker', message: pendingDone });
       // the process ends once the host has this message and the pipes are flushed
-      send({ type: 'workerExit', code }, exitWhenFlushed);
+      const u = process.cpuUsage();
+      send({ type: 'workerExit', code, cpuMs: (u.user + u.system) / 1000 }, exitWhenFlushed);
     }, SIGNAL_GRACE_MS);
   });
   const budget = s.memoryMb * 1024 * 1024;

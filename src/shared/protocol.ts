@@ -207,8 +207,8 @@ export type RunnerToHost =
   | { type: 'worker'; message: WorkerToHost }
   /** the Worker's 'error' event (an uncaught error the worker did not report itself, or its heap limit) */
   | { type: 'workerError'; name: string; message: string; stack: string; code: string | null }
-  /** the worker thread exited with this code (the runner then exits) */
-  | { type: 'workerExit'; code: number }
+  /** the worker thread exited with this code (the runner then exits); `cpuMs`: the process's CPU time so far */
+  | { type: 'workerExit'; code: number; cpuMs: number }
   /**
    * the process got a signal that ends it (SIGTERM, SIGINT, SIGHUP: the script's `process.kill(process.pid)`, or
    * someone else's); the runner let the worker's messages so far go first, and now ends the run and itself
