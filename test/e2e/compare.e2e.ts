@@ -247,4 +247,56 @@ suite('the compare view (packaged extension, code-server + Chromium): tfjs and K
     await p.locator('body.vscode-dark').waitFor({ timeout: 60_000 });
     assert.deepStrictEqual(vs.pageErrors, []);
   });
+  test('the header\'s "Semantics: tfjs ▾" → Keras: the paused run comes back to its step under Keras; bn1 not updated, the trap said; screenshots', async function () {
+    this.timeout(600_000);
+    const p = panel();
+    const file = join(vs.workspace, EXAMPLE);
+    const trainLine = lineOf(file, 'await model.fit(');
+    // (the previous case left the session paused at the fit, compared with Keras: end the compare first)
+    await p.locator('.semantics-row button.compare-stop').click();
+    await p.locator('.compare-status').waitFor({ state: 'hidden', timeout: 60_000 });
+    const semBtn = p.locator('.semantics-row button.semantics-pick');
+    assert.strictEqual((await semBtn.innerText()).replace(/\s+/g, ' ').trim(), 'Semantics: tfjs ▾');
+    await semBtn.click();
+    const keras = vs.page
+      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
+      .filter({ has: vs.page.locator('.label-name', { hasText: /^\W*Keras\s*$/ }) })
+      .first();
+    await keras.waitFor({ timeout: 60_000 });
+    await keras.click();
+    // the session is rerun under Keras and brought back to the same step
+    await p
+      .locator('.semantics-row button.semantics-pick', { hasText: /^\s*Semantics: Keras ▾\s*$/ })
+      .waitFor({ timeout: RUN_TIMEOUT });
+    await p.locator('.line-link', { hasText: exactRe(`line ${trainLine}`) }).waitFor({ timeout: RUN_TIMEOUT });
+    await p.locator('.status[data-state="paused"]').waitFor({ timeout: RUN_TIMEOUT });
+    const c = card('bn1');
+    if ((await c.locator('.card-toggle').getAttribute('aria-expanded')) !== 'true')
+      await c.locator('.card-toggle').click();
+    assert.strictEqual(
+      (await c.locator('.badge-mode').first().innerText()).trim(),
+      'inference mode: moving statistics, not updated',
+    );
+    const trap = (await c.locator('.trap-text').innerText()).replace(/\s+/g, ' ').trim();
+    assert.match(
+      trap,
+      /^Its moving statistics stay put because the call ran in inference mode: under Keras, trainable = false forces inference mode even when training = true \(in fit\)/,
+    );
+    assert.strictEqual(await c.locator('.warning', { hasText: 'TRAINABLE_FALSE_STILL_UPDATES' }).count(), 0);
+    // the status bar names the semantics too
+    await vs.page
+      .locator('.statusbar-item', { hasText: /BN: Keras/ })
+      .first()
+      .waitFor({ timeout: 30_000 });
+    await c.locator('.trap-text').scrollIntoViewIfNeeded();
+    await vs.page.waitForTimeout(300);
+    await vs.screenshot('compare-e2e-08-keras-trap-dark');
+    await vs.setTheme('light');
+    await p.locator('body.vscode-light').waitFor({ timeout: 60_000 });
+    await vs.page.waitForTimeout(300);
+    await vs.screenshot('compare-e2e-09-keras-trap-light');
+    await vs.setTheme('dark');
+    await p.locator('body.vscode-dark').waitFor({ timeout: 60_000 });
+    assert.deepStrictEqual(vs.pageErrors, []);
+  });
 });
