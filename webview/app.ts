@@ -5,6 +5,7 @@
  * (stepModel.ts) keeps: the latest two steps, a bounded timeline, the baseline and the heat strip's changes.
  * UI choices persist through PanelState (panelState.ts). The compare run (the same script under a second
  * semantics, in lockstep) is kept by CompareModel (compareModel.ts): each card and row then shows its pair.
+ * One unit of ~260 lines: it is the one place where the messages meet the parts, in the order they must be drawn.
  *
  * Rendering: a step message is ingested at once (unpack + timeline) and a render is scheduled as a task;
  * steps that arrive faster than the panel renders are coalesced (only the latest is drawn). A render

@@ -1,7 +1,8 @@
 /**
  * bn-inspect's command line: its usage text, the arguments of its two commands (`run`, `compare`; node:util
  * parseArgs, with bn-inspect's own messages), and the check that SCRIPT is a script the engine can run. Every
- * mistake is a UsageError (exit 2).
+ * mistake is a UsageError (exit 2). One unit of ~260 lines, most of it the usage text: the text and the parser
+ * name the same options and are kept side by side.
  */
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';

@@ -8,7 +8,7 @@
  * The API (options, events, result) is engineApi.ts; the time budget runClock.ts; how a worker's exit ends the
  * run workerEnd.ts; the listener lists listeners.ts; the exact step limit stepLimit.ts.
  *
- * What is left, class EngineSession (about 230 lines), is one unit on purpose: it is the lifecycle of one
+ * What is left, class EngineSession (about 260 lines), is one unit on purpose: it is the lifecycle of one
  * worker (spawn, messages, commands, kill, end), and every part reads and writes the same few fields
  * (worker, command port, paused / ended / endReason) whose order of change is the correctness of a run.
  */

@@ -2,6 +2,9 @@
  * Host side of the inspector panel: one WebviewPanel beside the editor, showing the current session.
  * Posts HostToWebview messages (packed step ArrayBuffers, never JSON arrays of numbers) and handles
  * WebviewToHost messages. A WebviewPanelSerializer brings the panel back after a window reload.
+ *
+ * One unit of ~260 lines: the panel's life (create, restore, dispose) and what it posts (reset, steps, compare) share
+ * the one "is the webview ready, which session does it show" state.
  */
 import { randomBytes } from 'crypto';
 import * as vscode from 'vscode';

@@ -7,7 +7,7 @@
  * those same buffers to the webview, which decodes them. The sentences that describe the session are in
  * sessionStatus.ts.
  *
- * ScriptSession (about 230 lines) stays one unit: it is the state of one run, the events that announce each
+ * ScriptSession (about 270 lines) stays one unit: it is the state of one run, the events that announce each
  * change of that state, and the two commands (resume, stop) that change it; every event is fired from one of
  * its own state transitions, so splitting it would spread one state machine over several files.
  */

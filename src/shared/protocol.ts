@@ -10,6 +10,7 @@
  * A step travels as ONE packed ArrayBuffer (see snapshotCodec.ts), never as JSON arrays: the buffer the worker
  * makes is the one the webview decodes; the hosts in between keep it as it came and read only its header.
  * This file has no imports: it must load in Node, in a worker and in a browser.
+ * One unit of ~280 lines, on purpose: every message of every boundary in one place (the project's one protocol).
  */
 
 export const SCHEMA = 'bn-inspector/v1';
