@@ -226,7 +226,21 @@ describe('overview logic (pure): states, filters, grouped warnings, baseline, he
     assert.deepEqual(names('frozen'), ['a_bn', 'b_bn', 'e_bn']);
     assert.deepEqual(names('frozen-updated'), ['a_bn', 'e_bn']);
     assert.deepEqual(names('warnings'), ['a_bn', 'd_bn', 'e_bn']);
-    assert.deepEqual(stateCounts(all), { all: 5, updated: 3, frozen: 3, 'frozen-updated': 2, warnings: 3 });
+    // without a compare run nothing is known to agree: 'differs' keeps every layer (the option is offered only with one)
+    assert.deepEqual(stateCounts(all), {
+      all: 5,
+      updated: 3,
+      frozen: 3,
+      'frozen-updated': 2,
+      warnings: 3,
+      differs: 5,
+    });
+    // with one: the layers the compare run says differ
+    assert.equal(stateCounts(all, (i) => i % 2 === 0).differs, 3);
+    assert.deepEqual(
+      all.filter((l, i) => matchesState(l, 'differs', i === 1)).map((l) => l.name),
+      ['b_bn'],
+    );
     assert.ok(matchesName('m/a_bn', frozenUpdated, ' M/A '));
     assert.ok(matchesName('m/a_bn', frozenUpdated, 'a_b'));
     assert.ok(!matchesName('m/a_bn', frozenUpdated, 'c_bn'));
