@@ -19,6 +19,12 @@ const builds = [
     outfile: 'dist/extension.js',
     external: ['vscode'],
   },
+  // the step-point finder with the TypeScript parser: loaded by the extension on its first scan, not on activation
+  {
+    ...node,
+    entryPoints: ['src/extension/stepPointFinder.ts'],
+    outfile: 'dist/stepPointFinder.js',
+  },
   // the engine worker: bundles tfjs (one instance, instrumented), typescript (step points) and esbuild's JS API
   // (compiles the user's script with the binary in dist/esbuild-bin/, below; the API's require.resolve("esbuild")
   // is only reached without that binary)

@@ -50,7 +50,7 @@ export function activateInspector(context: vscode.ExtensionContext, ui: HostUi):
   const messages = new UserMessages(ui, output);
   const diagnostics = new RunDiagnostics();
   const progress = new RunProgress(ui);
-  const stepPoints = new StepPointCache();
+  const stepPoints = new StepPointCache(context.extensionPath);
   const sessions = new Sessions({ extensionPath: context.extensionPath, output, messages, diagnostics, progress });
   const editors = new ScriptEditors(sessions, output);
   const statusBar = new StatusBar(sessions);

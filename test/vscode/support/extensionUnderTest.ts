@@ -29,6 +29,8 @@ export interface BnInspectorApi {
   stepPoints(doc: vscode.TextDocument): Scan;
   /** documents whose step points are cached */
   stepPointCacheSize(): number;
+  /** ms the step-point finder's bundle took to load (null: not loaded yet) */
+  finderLoadMs(): number | null;
   /** step-point lines of a document a run reported as model building (the lenses leave them out) */
   modelBuildingLines(doc: vscode.TextDocument): number[];
   panel: {
@@ -197,6 +199,7 @@ function testApi(x: Inspector, w: WindowWatch): BnInspectorApi {
     messages: () => w.messages,
     stepPoints: (doc) => x.stepPoints.scanDocument(doc),
     stepPointCacheSize: () => x.stepPoints.size,
+    finderLoadMs: () => x.stepPoints.finderLoadMs,
     modelBuildingLines: (doc) => x.modelBuilding.reportedLines(doc),
     panel: {
       isOpen: () => !!w.panel.panel,
