@@ -65,48 +65,28 @@ export class CompareRun implements vscode.Disposable {
     this.memoryMb = o.memoryMb;
     this.target = o.target;
     this.history = new StepHistory(o.historySteps, o.historyBytes);
-    try {
-      this.engine = startEngine(
-        {
-          scriptPath: o.scriptPath,
-          sourceText: o.sourceText,
-          backend: o.backend,
-          semantics: o.semantics,
-          pause: { kind: 'next' },
-          memoryMb: o.memoryMb,
-          workerPath: o.workerPath,
-          cwd: o.cwd,
+    this.engine = startEngine(
+      {
+        scriptPath: o.scriptPath,
+        sourceText: o.sourceText,
+        backend: o.backend,
+        semantics: o.semantics,
+        pause: { kind: 'next' },
+        memoryMb: o.memoryMb,
+        workerPath: o.workerPath,
+        cwd: o.cwd,
+      },
+      {
+        compiled: () => {
+          if (this.state !== 'starting') return;
+          this.state = 'running';
+          this._onDidChange.fire(this);
         },
-        {
-          compiled: () => {
-            if (this.state !== 'starting') return;
-            this.state = 'running';
-            this._onDidChange.fire(this);
-          },
-          step: (step, paused) => this.onStep(step, paused),
-          console: () => {}, // the session shows the script's output; the compare run's is the same script's
-          end: (r) => this.onEnd(r),
-        },
-      );
-    } catch (e) {
-      queueMicrotask(() =>
-        this.onEnd({
-          reason: 'crashed',
-          error: {
-            message: `could not start the worker: ${(e as Error).message}`,
-            line: null,
-            column: null,
-            stack: String((e as Error).stack ?? e),
-            kind: 'crash',
-          },
-          steps: [],
-          output: '',
-          tfjs: null,
-          backend: o.backend,
-          semantics: o.semantics,
-        }),
-      );
-    }
+        step: (step, paused) => this.onStep(step, paused),
+        console: () => {}, // the session shows the script's output; the compare run's is the same script's
+        end: (r) => this.onEnd(r),
+      },
+    );
   }
 
   get live(): boolean {

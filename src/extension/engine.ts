@@ -30,10 +30,35 @@ export interface EngineHandle {
   stop(): void;
 }
 
-/** Creates and starts one engine session (one worker) with its handlers wired. */
+/**
+ * Creates and starts one engine session (one worker) with its handlers wired. If it cannot even be created, `end`
+ * still comes (asynchronously, as the engine would), with reason 'crashed'.
+ */
 export function startEngine(options: EngineSessionOptions, handlers: EngineHandlers): EngineHandle {
-  // the session keeps its own bounded history (history.ts): the engine need not keep every step
-  const s = new EngineSession({ ...options, keepSteps: false });
+  let s: EngineSession;
+  try {
+    // the session keeps its own bounded history (history.ts): the engine need not keep every step
+    s = new EngineSession({ ...options, keepSteps: false });
+  } catch (e) {
+    queueMicrotask(() =>
+      handlers.end({
+        reason: 'crashed',
+        error: {
+          message: `could not start the worker: ${(e as Error).message}`,
+          line: null,
+          column: null,
+          stack: String((e as Error).stack ?? e),
+          kind: 'crash',
+        },
+        steps: [],
+        output: '',
+        tfjs: null,
+        backend: options.backend ?? 'wasm',
+        semantics: options.semantics ?? 'tfjs',
+      }),
+    );
+    return { resume: () => {}, stop: () => {} };
+  }
   s.on('compiled', handlers.compiled);
   s.on('step', handlers.step);
   s.on('console', handlers.console);

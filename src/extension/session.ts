@@ -133,60 +133,39 @@ export class ScriptSession implements vscode.Disposable {
     this.cwd = opts.cwd;
     this.history = new StepHistory(opts.historySteps, opts.historyBytes);
     this.runToken++;
-    try {
-      this.engine = startEngine(
-        {
-          scriptPath: this.scriptPath,
-          sourceText: opts.sourceText,
-          backend: opts.backend,
-          semantics: this.semantics,
-          pause: opts.pause,
-          memoryMb: opts.memoryMb,
-          workerPath: opts.workerPath,
-          cwd: opts.cwd,
+    this.engine = startEngine(
+      {
+        scriptPath: this.scriptPath,
+        sourceText: opts.sourceText,
+        backend: opts.backend,
+        semantics: this.semantics,
+        pause: opts.pause,
+        memoryMb: opts.memoryMb,
+        workerPath: opts.workerPath,
+        cwd: opts.cwd,
+      },
+      {
+        compiled: (info) => {
+          this.stepPoints = info.stepPoints;
+          this.tfjs = info.tfjs;
+          this.backend = info.backend;
+          if (this.state === 'starting') this.state = 'running';
+          this._onDidChangeState.fire(this);
         },
-        {
-          compiled: (info) => {
-            this.stepPoints = info.stepPoints;
-            this.tfjs = info.tfjs;
-            this.backend = info.backend;
-            if (this.state === 'starting') this.state = 'running';
-            this._onDidChangeState.fire(this);
-          },
-          step: (step, paused) => this.onStep(step, paused),
-          console: (text, stream) => {
-            if (this.output.length < MAX_OUTPUT_CHARS) this.output += text;
-            else this.outputTruncated = true;
-            this._onDidOutput.fire({ text, stream });
-          },
-          modelBuilding: (info) => {
-            if (this.state === 'ended') return;
-            this.modelBuilding.push(info);
-            this._onDidBuildModel.fire(info);
-          },
-          end: (result) => this.onEnd(result),
+        step: (step, paused) => this.onStep(step, paused),
+        console: (text, stream) => {
+          if (this.output.length < MAX_OUTPUT_CHARS) this.output += text;
+          else this.outputTruncated = true;
+          this._onDidOutput.fire({ text, stream });
         },
-      );
-    } catch (e) {
-      // the worker could not even start: end at once, as the engine would
-      queueMicrotask(() =>
-        this.onEnd({
-          reason: 'crashed',
-          error: {
-            message: `could not start the worker: ${(e as Error).message}`,
-            line: null,
-            column: null,
-            stack: String((e as Error).stack ?? e),
-            kind: 'crash',
-          },
-          steps: [],
-          output: '',
-          tfjs: null,
-          backend: opts.backend,
-          semantics: this.semantics,
-        }),
-      );
-    }
+        modelBuilding: (info) => {
+          if (this.state === 'ended') return;
+          this.modelBuilding.push(info);
+          this._onDidBuildModel.fire(info);
+        },
+        end: (result) => this.onEnd(result),
+      },
+    );
   }
 
   get busy(): boolean {

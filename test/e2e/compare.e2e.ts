@@ -69,6 +69,15 @@ suite('the compare view (packaged extension, code-server + Chromium): tfjs and K
   });
 
   const panel = (): FrameLocator => vs.webview();
+  /** the host's quick pick (of Compare… or Semantics ▾), once shown: its Keras row */
+  const kerasInQuickPick = async (): Promise<Locator> => {
+    const row = vs.page
+      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
+      .filter({ has: vs.page.locator('.label-name', { hasText: /^\W*Keras\s*$/ }) })
+      .first();
+    await row.waitFor({ timeout: 60_000 });
+    return row;
+  };
   const card = (name: string): Locator =>
     panel().locator('section.card', { has: panel().locator('.layer-name', { hasText: exactRe(name) }) });
 
@@ -95,11 +104,7 @@ suite('the compare view (packaged extension, code-server + Chromium): tfjs and K
     assert.strictEqual((await semBtn.innerText()).replace(/\s+/g, ' ').trim(), 'Semantics: tfjs ▾');
     await p.locator('.semantics-row button.compare-start').click();
     // the host's quick pick: Keras
-    const keras = vs.page
-      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
-      .filter({ has: vs.page.locator('.label-name', { hasText: /^\W*Keras\s*$/ }) })
-      .first();
-    await keras.waitFor({ timeout: 60_000 });
+    const keras = await kerasInQuickPick();
     await vs.screenshot('compare-e2e-01-quick-pick-dark');
     await keras.click();
 
@@ -204,11 +209,7 @@ suite('the compare view (packaged extension, code-server + Chromium): tfjs and K
     await p.locator('.line-link', { hasText: exactRe(`line ${evalLine}`) }).waitFor({ timeout: RUN_TIMEOUT });
     await p.locator('.status[data-state="paused"]').waitFor({ timeout: RUN_TIMEOUT });
     await p.locator('.semantics-row button.compare-start').click();
-    const keras = vs.page
-      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
-      .filter({ has: vs.page.locator('.label-name', { hasText: /^\W*Keras\s*$/ }) })
-      .first();
-    await keras.waitFor({ timeout: 60_000 });
+    const keras = await kerasInQuickPick();
     await keras.click();
     // evaluate before training: the same pretrained statistics on both sides
     await p
@@ -258,11 +259,7 @@ suite('the compare view (packaged extension, code-server + Chromium): tfjs and K
     const semBtn = p.locator('.semantics-row button.semantics-pick');
     assert.strictEqual((await semBtn.innerText()).replace(/\s+/g, ' ').trim(), 'Semantics: tfjs ▾');
     await semBtn.click();
-    const keras = vs.page
-      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
-      .filter({ has: vs.page.locator('.label-name', { hasText: /^\W*Keras\s*$/ }) })
-      .first();
-    await keras.waitFor({ timeout: 60_000 });
+    const keras = await kerasInQuickPick();
     await keras.click();
     // the session is rerun under Keras and brought back to the same step
     await p
