@@ -902,7 +902,8 @@ class Parser {
         if (v === '<') depth++;
         else if (v === '>') {
           if (--depth === 0) return this.punct(k + 1, '(') ? k + 1 : lt;
-        } else if (v === '(' || v === '[' || v === '{') {
+        } else if (v === '[' || v === '{' || (v === '(' && this.punct(this.M[k] + 1, '=>'))) {
+          // an array, tuple or object type, a function type; never arguments (`a < b.fit(c), d > (e)` compares)
           k = this.M[k] + 1;
           continue;
         } else if (
@@ -966,6 +967,11 @@ class Parser {
             if (conditional === 0) return;
             if (v === ':') conditional--;
           } else if (v !== '|' && v !== '&' && v !== '.' && v !== '[' && v !== '<' && v !== '>') return;
+        }
+        if (v === '<' && !complete) {
+          // a generic function type `<T extends U>(x: T) => T`: its type parameters
+          this.skipAngles();
+          continue;
         }
         if (v === '<') angles++;
         else if (v === '>') {

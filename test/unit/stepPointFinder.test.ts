@@ -97,6 +97,7 @@ describe("the editor's step-point finder gives the engine's step points", () => 
       'type T = { a: number; fit(): void };\ninterface I { predict(x: number): number }\nenum E { A = 1 }\nconst o = { predict(x: number) { return m.fit(x); }, async apply() { await m.execute(); } };',
       'x = y\n++z\nm.fit(a)\n[1, 2].forEach((i) => m.predict(i))\n`t${m.apply(1)}`\nm.evaluate(/re[/]/.test(s) ? 1 : 2)',
       'const a = m.fit<{ a: number }>(x), b = m.predict?.(y), c = m?.["evaluate"](z);',
+      'export const f: <T extends A>(\n  this: C<T>,\n  s?: S | null,\n) => C<E> = m.fit(x);\nlet p = new Map<string, (x: number) => void>(), q = a < b.fit(c), r = d > (e);\nx = a < b.predict(c), d > (e);',
       '// @step\nif (a) {\n  // @step\n  m.fit(x);\n} // @step\nconst q = 1; /* c */ // @step\n// @step\nconst r = 2;',
     ];
     for (const c of cases) {
