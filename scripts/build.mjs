@@ -20,12 +20,6 @@ const builds = [
     outfile: 'dist/extension.js',
     external: ['vscode'],
   },
-  // the step-point finder with the TypeScript parser: loaded by the extension on its first scan, not on activation
-  {
-    ...node,
-    entryPoints: ['src/extension/stepPointFinder.ts'],
-    outfile: 'dist/stepPointFinder.js',
-  },
   // the engine worker: bundles tfjs (one instance, instrumented), typescript (step points) and esbuild's JS API
   // (compiles the user's script with the binary in dist/esbuild-bin/, below; the API's require.resolve("esbuild")
   // is only reached without that binary)
@@ -104,6 +98,9 @@ const wasmOut = 'node_modules/@tensorflow/tfjs-backend-wasm/wasm-out';
 // `vscode-host.mjs package --target` puts another platform's there for that platform's .vsix
 const esbuildPkg = `node_modules/@esbuild/${process.platform}-${process.arch}`;
 rmSync('dist/esbuild-bin', { recursive: true, force: true });
+// the step-point finder was a bundle of its own (with the TypeScript parser) until the editor got its own finder:
+// an old build's copy must not go into a package (dist/*.js)
+for (const f of ['dist/stepPointFinder.js', 'dist/stepPointFinder.js.map']) rmSync(f, { force: true });
 mkdirSync('dist/esbuild-bin');
 const esbuildExe = process.platform === 'win32' ? 'esbuild.exe' : 'esbuild';
 cpSync(join(esbuildPkg, process.platform === 'win32' ? '' : 'bin', esbuildExe), join('dist/esbuild-bin', esbuildExe));
