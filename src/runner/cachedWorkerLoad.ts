@@ -12,7 +12,8 @@
  *   than the source's length).
  * - The cache is written once, after the worker has done its start-up work (the functions compiled by then are in
  *   it): the worker calls `saveCodeCache` when idle (a spare waiting for its run) or when its run has ended; it is
- *   written to a temporary name and renamed (two processes may write at once). A rejected cache is rewritten.
+ *   written to a temporary name and renamed (two processes may write at once). A rejected cache is rewritten. The
+ *   newest 4 caches of a bundle name are kept (older builds, other Node / Electron versions), the others deleted.
  * - Code compiled by `vm.Script` has no module loader for `import()`: the worker imports the user's bundle through
  *   `importModule`, this module's own `import()`.
  * Any failure of the cache (no folder, unreadable, rejected) only costs the compile: the worker always runs.
@@ -24,6 +25,7 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  readdirSync,
   renameSync,
   rmSync,
   statSync,
@@ -88,6 +90,18 @@ function readCache(path: string): Buffer | undefined {
   }
 }
 
+/** caches kept per bundle name (older builds of it, other Node / Electron versions): the newest few */
+const KEEP_CACHES = 4;
+
+function pruneOldCaches(dir: string, file: string): void {
+  const prefix = `${basename(file)}-`;
+  const caches = readdirSync(dir)
+    .filter((f) => f.startsWith(prefix) && f.endsWith('.v8cache'))
+    .map((f) => ({ f, t: statSync(join(dir, f)).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const { f } of caches.slice(KEEP_CACHES)) rmSync(join(dir, f), { force: true });
+}
+
 /** Compiles `file` (a CommonJS bundle) with the code cache and runs it as a module of this thread. */
 export function runWithCodeCache(file: string): void {
   const t0 = performance.now();
@@ -122,6 +136,7 @@ export function runWithCodeCache(file: string): void {
           closeSync(fd);
         }
         renameSync(tmp, cachePath);
+        pruneOldCaches(dirname(cachePath), file);
       } catch {
         rmSync(tmp, { force: true });
       }
