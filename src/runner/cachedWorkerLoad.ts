@@ -46,6 +46,10 @@ export interface WorkerLoaderHooks {
   readonly cache: 'cache' | 'rejected' | 'none';
   /** ms spent reading and compiling the bundle */
   readonly compileMs: number;
+  /** performance.now() when the loader began (the thread's own start-up before it) */
+  readonly loaderAt: number;
+  /** performance.now() when the bundle started to run (its modules' evaluation) */
+  readonly startedAt: number;
 }
 
 export const WORKER_LOADER = Symbol.for('bn-inspector.workerLoader');
@@ -143,9 +147,12 @@ export function runWithCodeCache(file: string): void {
     },
     cache,
     compileMs,
+    loaderAt: t0,
+    startedAt: 0,
   };
   (globalThis as Record<symbol, unknown>)[WORKER_LOADER] = hooks;
   const run = script.runInThisContext() as (...a: unknown[]) => void;
+  (hooks as { startedAt: number }).startedAt = performance.now();
   const mod = { exports: {}, filename: file, id: file, loaded: false };
   run.call(mod.exports, mod.exports, createRequire(file), mod, file, dirname(file));
   mod.loaded = true;

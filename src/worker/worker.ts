@@ -41,7 +41,15 @@ import { setupTfjs, type TfjsRuntime } from './tfjsRuntime';
 type RunInit = Omit<WorkerInit<never>, 'control' | 'commandPort'>;
 /** set when dist/runner.js loaded this bundle with the V8 code cache (src/runner/cachedWorkerLoad.ts) */
 const loader = (globalThis as Record<symbol, unknown>)[Symbol.for('bn-inspector.workerLoader')] as
-  { importModule(url: string): Promise<unknown>; saveCodeCache(): void; cache: string; compileMs: number } | undefined;
+  | {
+      importModule(url: string): Promise<unknown>;
+      saveCodeCache(): void;
+      cache: string;
+      compileMs: number;
+      loaderAt: number;
+      startedAt: number;
+    }
+  | undefined;
 const data = workerData as WorkerInit<NodePort> | WorkerSpareData<NodePort>;
 /** a warm spare (src/engineHost/runnerPool.ts): set up first, the run ('init' from the runner) comes later */
 const spare = 'spare' in data && data.spare === true;
@@ -205,7 +213,7 @@ async function prepareSpare(backend: WorkerSpareData<NodePort>['backend']): Prom
 
 async function main(): Promise<void> {
   trace(
-    `worker module loaded (${t0.toFixed(0)} ms after the worker thread started; ${loader ? `code cache: ${loader.cache}, read + compile ${loader.compileMs.toFixed(1)} ms` : 'no code cache'})`,
+    `worker module loaded (${t0.toFixed(0)} ms after the worker thread started; ${loader ? `loader began at ${loader.loaderAt.toFixed(1)} ms, code cache: ${loader.cache}, read + compile ${loader.compileMs.toFixed(1)} ms, modules' evaluation ${(t0 - loader.startedAt).toFixed(1)} ms` : 'no code cache'})`,
   );
   process.setSourceMapsEnabled(true);
   const init = spare ? await prepareSpare((data as WorkerSpareData<NodePort>).backend) : (data as WorkerInit<NodePort>);
