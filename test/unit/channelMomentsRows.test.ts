@@ -1,12 +1,13 @@
 /**
  * The row-by-row SIMD reduction on the wasm heap (channelMomentsWasmHeap.ts, from 64 channels on: the statistics of
- * an inference call's input in a step's snapshot): float64 two-pass mean and biased variance, checked against a
- * float64 reference computed here, on the real tfjs wasm backend.
+ * an inference call's input in a step's snapshot), one pass of float64 sums shifted by the first row: mean and
+ * biased variance checked against a float64 two-pass reference computed here, on the real tfjs wasm backend.
  */
 import * as assert from 'node:assert/strict';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as tfWasm from '@tensorflow/tfjs-backend-wasm';
+import { channelMoments } from '../../src/worker/channelMoments';
 import { channelMomentsOnWasmHeap } from '../../src/worker/channelMomentsWasmHeap';
 
 /** deterministic normal-ish values: mean `m`, spread `sd` */
@@ -66,6 +67,39 @@ describe('channel moments on the wasm heap, row by row (64 channels and more)', 
       x.dispose();
     });
   }
+
+  it('a first row far from the rest (the one pass shifts by it): still the float64 reference', () => {
+    const c = 64;
+    const d = values(40 * c, 0, 1, 11);
+    for (let j = 0; j < c; j++) d[j] = 1e6 * (j % 2 ? 1 : -1);
+    const x = tf.tensor(d, [40, c]);
+    const r = channelMomentsOnWasmHeap(tf, x, -1)!;
+    const ref = reference(d, c);
+    for (let j = 0; j < c; j++) {
+      assert.ok(Math.abs(r.mean[j] - ref.mean[j]) <= 1e-7 * Math.abs(ref.mean[j]), `mean[${j}]`);
+      assert.ok(Math.abs(r.variance[j] - ref.variance[j]) <= 1e-6 * ref.variance[j], `variance[${j}]`);
+    }
+    x.dispose();
+  });
+
+  it('infinite and NaN values give what two passes give (the JS reduction): ±Infinity, NaN', () => {
+    const c = 64;
+    const d = values(6 * c, 1, 1, 3);
+    d[0] = Infinity; // first row: not a usable shift
+    d[1] = -Infinity;
+    d[2 * c + 2] = Infinity; // a later row
+    d[3 * c + 3] = NaN;
+    d[4] = Infinity;
+    d[5 * c + 4] = -Infinity;
+    const x = tf.tensor(d, [6, c]);
+    const r = channelMomentsOnWasmHeap(tf, x, -1)!;
+    const js = channelMoments(d, [6, c], 1);
+    for (let j = 0; j < 5; j++) {
+      assert.ok(Object.is(r.mean[j], js.mean[j]), `mean[${j}] ${r.mean[j]} vs ${js.mean[j]}`);
+      assert.ok(Object.is(r.variance[j], js.variance[j]), `variance[${j}] ${r.variance[j]} vs ${js.variance[j]}`);
+    }
+    x.dispose();
+  });
 
   it('leaves the tensor and the backend as they were (its scratch is freed: the heap does not grow)', () => {
     const d = values(4 * 2048, 1, 1, 5);
