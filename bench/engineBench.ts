@@ -101,7 +101,8 @@ const cpuMs = (): number => {
  * work on the machine hits both alike; the ratios are medians of the per-round ratios (inst / the adjacent
  * plain), in wall time and in CPU time (less sensitive to other processes). After each install one untimed
  * predict + snapshot: the instrument's one-off work on a layer's first call (registration, initial moving
- * stats) is paid once per run in real use, not per step, and stays out of the timed steps.
+ * stats) is paid once per run in real use, not per step, and stays out of the timed steps; a plain sample gets the
+ * same untimed predict after the uninstall (the first calls after it run slower, which real runs never see).
  */
 async function overhead(): Promise<unknown> {
   tfWasm.setWasmPaths(join(ROOT, 'dist') + '/');
@@ -144,11 +145,11 @@ async function overhead(): Promise<unknown> {
       const order = r % 2 ? (['inst', 'plain'] as const) : (['plain', 'inst'] as const);
       for (const v of order) {
         const bn = v === 'inst' ? installBnInstrument(tf) : null;
-        if (bn) {
-          mode = bn.captureMode();
-          tf.dispose(model.predict(x) as tf.Tensor); // untimed: the layers' first call under this install
-          snapshotAndPack(bn);
-        }
+        if (bn) mode = bn.captureMode();
+        // untimed: the layers' first call under this install, or the first after an uninstall (restored methods
+        // run slower once, V8 re-learning them: measured up to 2x on a dense predict); alike for both variants
+        tf.dispose(model.predict(x) as tf.Tensor);
+        if (bn) snapshotAndPack(bn);
         /** time one step of `kind`; instrumented: also the step point's work (snapshot every layer, pack it) */
         const timeOne = async (kind: 'Train' | 'Predict', run: () => Promise<unknown>) => {
           const t0 = performance.now();
