@@ -145,6 +145,9 @@ function start(s: RunnerStart): void {
       cannotStart('internal error: a spare runner was given a run it was not prepared for');
       return;
     }
+    // `ps` showed it as a spare: now it shows whose run it is (as a process forked for the run does; the title
+    // may be cut to the length of the spare's command line)
+    process.title = `bn-inspector run ${s.init.scriptPath}`;
     const m: RunnerToSpareWorker = { type: 'init', init: s.init };
     worker.postMessage(m);
   } else {
