@@ -4,6 +4,7 @@
  * run, never reused, its working directory and memory budget applied, nothing left behind.
  */
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { EngineSession } from '../../src/engineHost/engineSession';
 import { RunnerPool } from '../../src/engineHost/runnerPool';
@@ -176,6 +177,33 @@ for (let i = 0; i < 1000; i++) keep.push(tf.ones([16, 1024, 1024]).add(i));
     assert.equal(r.reason, 'crashed');
     assert.match(r.error!.message, /cannot run the script in \/nonexistent\/bn-dir/);
     assert.ok(await gone(s.pid));
+  });
+
+  it("a spare run's children end with it (its process group); ps names the script, not a spare", async () => {
+    const marker = `${Math.floor(Math.random() * 1e6) + 1000}.25`;
+    const p = fx.write(
+      'children.ts',
+      SCRIPT +
+        `import { spawn } from 'node:child_process';
+spawn('sleep', ['${marker}'], { stdio: 'ignore' });
+await new Promise(() => setInterval(() => {}, 1000));
+`,
+    );
+    pool.prewarm({ workerPath: WORKER });
+    assert.equal(await pool.whenReady(), true);
+    const s = new EngineSession({ scriptPath: p, workerPath: WORKER, pool, timeoutMs: 1500 });
+    let args = '';
+    s.on('step', () => (args = execFileSync('ps', ['-o', 'args=', '-p', String(s.pid)], { encoding: 'utf8' })));
+    const r = await s.run();
+    assert.equal(s.fromSpare, true);
+    assert.equal(r.reason, 'timeout', JSON.stringify(r.error));
+    assert.match(args, /bn-inspector run \//);
+    assert.doesNotMatch(args, /spare/);
+    await new Promise((res) => setTimeout(res, 300));
+    const left = execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes(`sleep ${marker}`));
+    assert.deepEqual(left, []);
   });
 
   it('dispose() kills the spare and starts no other: no process left behind', async () => {
