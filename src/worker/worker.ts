@@ -12,6 +12,13 @@
  *   'done' when the event loop drains (normal end) or at the first uncaught error / rejection
  * Every BatchNormalization call follows WorkerInit.semantics (bnSemantics.ts); the script's Math.random is seeded
  * (seededRandom.ts), so two runs of one script compute the same thing up to the semantics.
+ *
+ * A warm spare (WorkerSpareData, src/engineHost/runnerPool.ts) first sets up tfjs and warms the compiler, says
+ * 'spareReady' and waits for its run (the runner's 'init'); its messages until then wait with it. Loaded by
+ * dist/runner.js with a V8 code cache (src/runner/cachedWorkerLoad.ts): the user's bundle is imported through it.
+ *
+ * One unit (about 300 lines) on purpose: it is the worker's one lifecycle (start, compile, run, steps, end), and
+ * its parts share the same module state (the run, the compiled script, the runtime, the pause control, the hits).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
