@@ -6,7 +6,8 @@
  *             (wasm backend + the engine's kernels, as in the worker)
  *   steps     engine cost per step through the real worker: pause + snapshot + pack + transfer + unpack
  *             + resume, for 10 BN layers x 512 channels and a ResNet-50-sized state (53 layers, 26,560 channels)
- *   cold      spawn -> first snapshot of a tiny script (EngineSession, dist/worker.js)
+ *   cold      start() -> first snapshot of a tiny script (EngineSession, dist/worker.js): from a process forked for the
+ *             run (cold) and from a RunnerPool's warm spare, alternating
  *
  * One unit: the three parts share the models, the worker setup and the timing helpers.
  */
@@ -17,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { installBnInstrument } from '../src/worker/bnInstrument';
 import { EngineSession } from '../src/engineHost/engineSession';
+import { RunnerPool } from '../src/engineHost/runnerPool';
 import { registerMissingKernels } from '../src/worker/kernels/registerKernels';
 import { packStep } from '../src/shared/snapshotCodec';
 
@@ -99,7 +101,8 @@ const cpuMs = (): number => {
  * work on the machine hits both alike; the ratios are medians of the per-round ratios (inst / the adjacent
  * plain), in wall time and in CPU time (less sensitive to other processes). After each install one untimed
  * predict + snapshot: the instrument's one-off work on a layer's first call (registration, initial moving
- * stats) is paid once per run in real use, not per step, and stays out of the timed steps.
+ * stats) is paid once per run in real use, not per step, and stays out of the timed steps; a plain sample gets the
+ * same untimed predict after the uninstall (the first calls after it run slower, which real runs never see).
  */
 async function overhead(): Promise<unknown> {
   tfWasm.setWasmPaths(join(ROOT, 'dist') + '/');
@@ -142,11 +145,11 @@ async function overhead(): Promise<unknown> {
       const order = r % 2 ? (['inst', 'plain'] as const) : (['plain', 'inst'] as const);
       for (const v of order) {
         const bn = v === 'inst' ? installBnInstrument(tf) : null;
-        if (bn) {
-          mode = bn.captureMode();
-          tf.dispose(model.predict(x) as tf.Tensor); // untimed: the layers' first call under this install
-          snapshotAndPack(bn);
-        }
+        if (bn) mode = bn.captureMode();
+        // untimed: the layers' first call under this install, or the first after an uninstall (restored methods
+        // run slower once, V8 re-learning them: measured up to 2x on a dense predict); alike for both variants
+        tf.dispose(model.predict(x) as tf.Tensor);
+        if (bn) snapshotAndPack(bn);
         /** time one step of `kind`; instrumented: also the step point's work (snapshot every layer, pack it) */
         const timeOne = async (kind: 'Train' | 'Predict', run: () => Promise<unknown>) => {
           const t0 = performance.now();
@@ -331,10 +334,17 @@ async function steps(): Promise<unknown> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// cold start: spawn -> first snapshot
+// cold start: start() -> first snapshot, from a process forked for the run and from a warm spare
 
+/**
+ * Two figures, alternating run by run: `cold` = a process forked at start() (what bn-inspect always pays, and the
+ * editor when no spare is ready); `spare` = a warm spare runner of a RunnerPool, set up before start() (what a click
+ * on a lens costs in the editor, which keeps one spare while a tfjs script is open). The spare is waited for before
+ * each spare run (the user opens the file, then clicks), and its replacement is started only after the timed run.
+ */
 async function cold(): Promise<unknown> {
   const dir = mkdtempSync(join(tmpdir(), 'bn-bench-'));
+  const pool = new RunnerPool();
   try {
     const p = join(dir, 'cold.ts');
     writeFileSync(
@@ -344,23 +354,32 @@ const bn = tf.layers.batchNormalization();
 bn.apply(tf.ones([2, 4]), { training: true });
 `,
     );
-    const times: number[] = [];
+    const times = { cold: [] as number[], spare: [] as number[] };
     const runs = Number(process.env.BN_BENCH_COLD_RUNS ?? 7);
-    for (let i = 0; i < runs; i++) {
-      const s = new EngineSession({ scriptPath: p, workerPath: WORKER });
+    for (let i = 0; i < 2 * runs; i++) {
+      // cold, spare, spare, cold, …
+      const kind = i % 4 === 0 || i % 4 === 3 ? 'cold' : 'spare';
+      pool.prewarm({ workerPath: WORKER });
+      // the spare is set up and idle before any timed run (a cold run does not share the CPU with its start-up)
+      if (!(await pool.whenReady())) throw new Error('the spare runner did not get ready');
+      const s = new EngineSession({ scriptPath: p, workerPath: WORKER, pool: kind === 'spare' ? pool : undefined });
       const t0 = performance.now();
       const first = new Promise<number>((res) => s.on('step', () => res(performance.now() - t0)));
       s.start();
-      times.push(await first);
+      if (s.fromSpare !== (kind === 'spare'))
+        throw new Error(`a ${kind} run ${s.fromSpare ? 'took' : 'did not take'} the spare`);
+      times[kind].push(await first);
       await s.done;
     }
-    return {
-      medianMs: Math.round(median(times)),
-      minMs: Math.round(Math.min(...times)),
-      maxMs: Math.round(Math.max(...times)),
-      runs: times.map(Math.round),
-    };
+    const stats = (t: number[]) => ({
+      medianMs: Math.round(median(t)),
+      minMs: Math.round(Math.min(...t)),
+      maxMs: Math.round(Math.max(...t)),
+      runs: t.map(Math.round),
+    });
+    return { ...stats(times.cold), cold: stats(times.cold), spare: stats(times.spare) };
   } finally {
+    await pool.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -152,25 +152,25 @@ const rows = [
     'instrumented / plain, dense training step (10 × Dense 256 → BN → ReLU, batch 64)',
     `${o.dense.ratioTrain} (with the step snapshot: ${o.dense.ratioTrainWithSnapshot})`,
     '≤ 1.05',
-    ok(o.dense.ratioTrain, 1.05),
+    ok(o.dense.ratioTrainWithSnapshot, 1.05),
   ],
   [
     'instrumented / plain, dense predict',
     `${o.dense.ratioPredict} (with the step snapshot: ${o.dense.ratioPredictWithSnapshot})`,
     '≤ 1.05',
-    ok(o.dense.ratioPredict, 1.05),
+    ok(o.dense.ratioPredictWithSnapshot, 1.05),
   ],
   [
     'instrumented / plain, CNN training step (4 × Conv 3×3×16 → BN, 32×32×3, batch 32)',
     `${o.cnn.ratioTrain} (with the step snapshot: ${o.cnn.ratioTrainWithSnapshot})`,
     '≤ 1.05',
-    ok(o.cnn.ratioTrain, 1.05),
+    ok(o.cnn.ratioTrainWithSnapshot, 1.05),
   ],
   [
     'instrumented / plain, CNN predict',
     `${o.cnn.ratioPredict} (with the step snapshot: ${o.cnn.ratioPredictWithSnapshot})`,
     '≤ 1.05',
-    ok(o.cnn.ratioPredict, 1.05),
+    ok(o.cnn.ratioPredictWithSnapshot, 1.05),
   ],
   [
     'engine cost per step, 10 layers × 512 channels',
@@ -184,12 +184,20 @@ const rows = [
     '≤ 30 ms',
     ok(Math.max(st.resnet50.medianMs, st.resnet50AfterCalls.medianMs), 30),
   ],
-  [
-    'cold start, spawn → first snapshot',
-    `${results.cold.medianMs} ms (min ${results.cold.minMs}, max ${results.cold.maxMs}, ${results.cold.runs.length} runs)`,
-    '≤ 1500 ms',
-    ok(results.cold.medianMs, 1500),
-  ],
+  ...(() => {
+    // a warm spare runner (the editor's lens click) and a process forked for the run (bn-inspect, no spare ready)
+    const k = results.cold;
+    const text = (r) => `${r.medianMs} ms (min ${r.minMs}, max ${r.maxMs}, ${r.runs.length} runs)`;
+    return [
+      [
+        'start → first snapshot, warm spare runner (editor)',
+        k.spare ? text(k.spare) : '—',
+        '≤ 300 ms',
+        ok(k.spare?.medianMs, 300),
+      ],
+      ['start → first snapshot, cold process (bn-inspect)', text(k.cold ?? k), '—', '—'],
+    ];
+  })(),
 ];
 if (c && !c.error)
   rows.push([
@@ -223,8 +231,12 @@ How each figure is taken:
   snapshot, pack, transfer, unpack; medians of 200 steps. The worker's own part (snapshot + pack) is read
   from its BN_INSPECTOR_TRACE=steps timings; the rest is thread hand-over, which a busy machine stretches. Packed step: ${st.dense10x512.packedKiB} KiB (10 × 512), ${st.resnet50.packedKiB} KiB (ResNet-50-sized).
   "After a call of every layer": each layer ran in training mode between two steps, so fresh batch statistics are read back.
-- **cold start**: \`new EngineSession(…).start()\` → the first 'step' event, for a three-line script
-  (worker spawn, tfjs + wasm start, esbuild compile and instrumentation, import, first snapshot).
+- **start → first snapshot**: \`new EngineSession(…).start()\` → the first 'step' event, for a three-line script,
+  the two kinds alternating. Warm spare: the session takes a RunnerPool's spare runner, started and set up before
+  (what a click on a lens costs in the editor, which keeps one spare while a tfjs script is open): the script's
+  compile and instrumentation, import, first snapshot. Cold process: a runner forked at start() (what bn-inspect
+  always pays): process and worker start, the worker bundle (V8 code cache), tfjs + wasm start, the compile, import,
+  first snapshot.
 - **CNN training step**: bench/cnnTrainStep.mjs (kernels: src/worker/kernels/); median of several steps.
 
 Raw figures:

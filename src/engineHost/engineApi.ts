@@ -4,6 +4,7 @@
  */
 import type { Backend, PausePolicy, ScriptError, Semantics, StepPoint } from '../shared/protocol';
 import type { StepHeader } from '../shared/snapshotCodec';
+import type { RunnerPool } from './runnerPool';
 import type { EndReason } from './workerEnd';
 
 export type { EndReason };
@@ -44,6 +45,11 @@ export interface EngineSessionOptions {
   workerPath?: string;
   /** path of dist/runner.js (the run's own process); default: runner.js next to the worker, else the bundle */
   runnerPath?: string;
+  /**
+   * warm spare runners (runnerPool.ts): the run takes the pool's spare if it is prepared for this run's backend,
+   * memory budget and paths, else forks its own process as without a pool
+   */
+  pool?: RunnerPool;
 }
 
 export interface EngineRunResult {

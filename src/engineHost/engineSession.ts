@@ -12,42 +12,22 @@
  * worker (spawn, messages, commands, kill, end), and every part reads and writes the same few fields
  * (worker, command port, paused / ended / endReason) whose order of change is the correctness of a run.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Backend, HostToWorker, PausePolicy, ScriptError, StepPoint, WorkerToHost } from '../shared/protocol';
 import { readStepHeader, type StepHeader } from '../shared/snapshotCodec';
 import type { EndReason, EngineRunResult, EngineSessionEvents, EngineSessionOptions, PackedStep } from './engineApi';
 import { BoundedText } from './boundedText';
 import { Listeners } from './listeners';
 import { ProcessWorker } from './processWorker';
+import { defaultRunnerPath, defaultWorkerPath } from './runnerPaths';
+import { spareSpecOf } from './runnerPool';
 import { RunClock, type ClockPhase } from './runClock';
 import { CallerPolicy, PAUSE_AT_EVERY_STEP, inWorkerTerms } from './stepLimit';
 import { endOfWorker } from './workerEnd';
 
 export type { EndReason, EngineRunResult, EngineSessionEvents, EngineSessionOptions, PackedStep };
 
-/** dist/worker.js: next to the running bundle (dist/cli.js, dist/extension.js), else the repo's dist/ (tests under tsx). */
-export function defaultWorkerPath(): string {
-  const candidates = [
-    join(__dirname, 'worker.js'),
-    join(__dirname, '..', '..', 'dist', 'worker.js'),
-    join(__dirname, '..', 'dist', 'worker.js'),
-  ];
-  for (const c of candidates) if (existsSync(c)) return c;
-  return candidates[0];
-}
-
-/** dist/runner.js (the run's own process): beside the worker, else beside the running bundle, else the repo's dist/. */
-export function defaultRunnerPath(workerPath: string): string {
-  const candidates = [
-    join(dirname(workerPath), 'runner.js'),
-    join(__dirname, 'runner.js'),
-    join(__dirname, '..', '..', 'dist', 'runner.js'),
-    join(__dirname, '..', 'dist', 'runner.js'),
-  ];
-  for (const c of candidates) if (existsSync(c)) return c;
-  return candidates[0];
-}
+export { defaultRunnerPath, defaultWorkerPath };
 
 /**
  * One run of one script in one worker, in a process of its own (processWorker.ts, src/runner/runner.ts).
@@ -84,8 +64,10 @@ export class EngineSession {
   private resolveEnd!: (r: EngineRunResult) => void;
   /** the worker is blocked waiting for resume()/stop() */
   paused = false;
-  /** ms from start() to the first step (cold start), null before it */
+  /** ms from start() to the first step (cold start, or from a warm spare: `fromSpare`), null before it */
   firstStepMs: number | null = null;
+  /** the run took a warm spare of `options.pool` (else its process was forked at start()) */
+  fromSpare = false;
   private startedAt = 0;
 
   constructor(options: EngineSessionOptions) {
@@ -130,26 +112,26 @@ export class EngineSession {
     if (this.worker || this.ended) return;
     this.startedAt = performance.now();
     const o = this.options;
-    const workerPath = o.workerPath ?? defaultWorkerPath();
-    const memoryMb = o.memoryMb ?? 4096;
+    const spec = spareSpecOf(o);
+    const memoryMb = spec.heapMb;
     let worker: ProcessWorker;
     try {
-      worker = new ProcessWorker(
-        o.runnerPath ?? defaultRunnerPath(workerPath),
-        {
-          workerPath,
-          init: {
-            scriptPath: o.scriptPath,
-            sourceText: o.sourceText,
-            backend: this.backend,
-            semantics: o.semantics ?? 'tfjs',
-            pause: this.limited ? PAUSE_AT_EVERY_STEP : (o.pause ?? { kind: 'none' }),
-          },
-          heapMb: memoryMb,
-          memoryMb,
+      // a warm spare if the pool has one prepared for this run (runnerPool.ts), else a process forked now
+      const spare = o.pool?.take(spec) ?? null;
+      this.fromSpare = spare !== null;
+      worker = new ProcessWorker(spare ?? spec.runnerPath, {
+        workerPath: spec.workerPath,
+        init: {
+          scriptPath: o.scriptPath,
+          sourceText: o.sourceText,
+          backend: this.backend,
+          semantics: o.semantics ?? 'tfjs',
+          pause: this.limited ? PAUSE_AT_EVERY_STEP : (o.pause ?? { kind: 'none' }),
         },
-        o.cwd,
-      );
+        heapMb: memoryMb,
+        memoryMb,
+        cwd: o.cwd,
+      });
     } catch (e) {
       this.finish('crashed', {
         kind: 'crash',
@@ -264,7 +246,11 @@ export class EngineSession {
         this.stepTotal++;
         this.lastStep = step.header;
         if (this.options.keepSteps !== false) this.steps.push(step);
-        if (this.firstStepMs === null) this.firstStepMs = performance.now() - this.startedAt;
+        if (this.firstStepMs === null) {
+          this.firstStepMs = performance.now() - this.startedAt;
+          // the start-up is over: the pool's next spare may take the CPU now
+          if (this.fromSpare) this.options.pool?.replenish();
+        }
         const last = this.limited !== null && this.stepTotal >= this.options.maxSteps!;
         let paused = m.paused;
         // with a step limit the worker pauses at every step: go on at once where the caller did not want a pause
@@ -320,6 +306,7 @@ export class EngineSession {
       semantics: this.options.semantics ?? 'tfjs',
       cpuMs: this.worker?.cpuMs ?? null,
     };
+    if (this.fromSpare) this.options.pool?.replenish();
     this.listeners.emit('end', result);
     this.resolveEnd(result);
   }

@@ -13,7 +13,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
-import type { HostToWorker, RunnerStart, RunnerToHost, WorkerToHost } from '../shared/protocol';
+import type { HostToRunner, HostToWorker, RunnerStart, RunnerToHost, WorkerToHost } from '../shared/protocol';
 
 /** an error as the Worker would give it (`code` 'ERR_WORKER_OUT_OF_MEMORY' for the memory budget) */
 export type RunError = Error & { code?: string };
@@ -26,6 +26,33 @@ export interface ProcessWorkerEvents {
 
 /** how long to wait for the pipes to drain after the process exited */
 const DRAIN_MS = 2000;
+
+/**
+ * Forks a runner (dist/runner.js): IPC with 'advanced' serialization, its own stdout/stderr pipes, its own process
+ * group (POSIX). `label` is its only argument (the runner ignores it; `ps` shows whose run the process is).
+ */
+export function forkRunner(runnerPath: string, label: string, cwd?: string): ChildProcess {
+  return fork(runnerPath, [label], {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    serialization: 'advanced',
+    execArgv: [],
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    detached: process.platform !== 'win32',
+    cwd,
+  });
+}
+
+/** SIGKILL to the process and its group (POSIX); nothing if it is gone */
+export function killRunnerGroup(child: ChildProcess): void {
+  const pid = child.pid;
+  if (pid === undefined) return;
+  try {
+    if (process.platform !== 'win32') process.kill(-pid, 'SIGKILL');
+    else child.kill('SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
 
 export class ProcessWorker extends EventEmitter<ProcessWorkerEvents> {
   readonly stdout: Readable;
@@ -41,17 +68,14 @@ export class ProcessWorker extends EventEmitter<ProcessWorkerEvents> {
   private exited = false;
   private told = false;
 
-  constructor(runnerPath: string, start: RunnerStart, cwd?: string) {
+  /**
+   * @param from the runner to use: a path (a new process is forked for this run) or a spare runner process
+   *   (forkRunner + 'prepare', runnerPool.ts) that has never had a run; either way the process is this run's only
+   */
+  constructor(from: string | ChildProcess, start: RunnerStart) {
     super();
     // the script path as an argument: the runner ignores it, `ps` shows whose run the process is
-    this.child = fork(runnerPath, [start.init.scriptPath], {
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'advanced',
-      execArgv: [],
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-      detached: process.platform !== 'win32',
-      cwd,
-    });
+    this.child = typeof from === 'string' ? forkRunner(from, start.init.scriptPath, start.cwd) : from;
     this.pid = this.child.pid;
     this.stdout = this.child.stdout!;
     this.stderr = this.child.stderr!;
@@ -63,7 +87,17 @@ export class ProcessWorker extends EventEmitter<ProcessWorkerEvents> {
     });
     this.child.on('exit', (code, signal) => this.onExit(code, signal));
     this.child.on('close', () => this.tellEnd());
-    this.child.send({ type: 'start', start });
+    if (this.child.exitCode !== null || this.child.signalCode !== null) {
+      // a spare that ended between the pool's check and now: the run ends as a crash (once the caller listens)
+      const { exitCode, signalCode } = this.child;
+      setImmediate(() => {
+        this.onExit(exitCode, signalCode);
+        this.tellEnd();
+      });
+      return;
+    }
+    const m: HostToRunner = { type: 'start', start };
+    if (this.child.connected) this.child.send(m);
   }
 
   /** a command for the worker (resume / stop) */
@@ -148,13 +182,6 @@ export class ProcessWorker extends EventEmitter<ProcessWorkerEvents> {
   }
 
   private killGroup(): void {
-    const pid = this.child.pid;
-    if (pid === undefined) return;
-    try {
-      if (process.platform !== 'win32') process.kill(-pid, 'SIGKILL');
-      else this.child.kill('SIGKILL');
-    } catch {
-      /* already gone */
-    }
+    killRunnerGroup(this.child);
   }
 }

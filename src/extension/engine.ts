@@ -8,6 +8,7 @@ import {
   type EngineSessionOptions,
   type PackedStep,
 } from '../engineHost/engineSession';
+import { RunnerPool, type SpareFor } from '../engineHost/runnerPool';
 import type { Backend, PausePolicy, StepPoint } from '../shared/protocol';
 
 export { realPath, samePath } from '../engineHost/filePaths';
@@ -30,6 +31,21 @@ export interface EngineHandle {
   stop(): void;
 }
 
+/** the warm spare runner the runs take (runnerPool.ts); made by the first prewarmEngine() */
+let pool: RunnerPool | null = null;
+
+/** Keeps a warm spare runner for runs with these options: a click on a lens then skips the process's start-up. */
+export function prewarmEngine(o: SpareFor): void {
+  (pool ??= new RunnerPool()).prewarm(o);
+}
+
+/** Ends the spare runner (its process group); resolves once it has exited. */
+export function disposeEnginePool(): Promise<void> {
+  const p = pool;
+  pool = null;
+  return p ? p.dispose() : Promise.resolve();
+}
+
 /**
  * Creates and starts one engine session (one worker) with its handlers wired. If it cannot even be created, `end`
  * still comes (asynchronously, as the engine would), with reason 'crashed'.
@@ -38,7 +54,7 @@ export function startEngine(options: EngineSessionOptions, handlers: EngineHandl
   let s: EngineSession;
   try {
     // the session keeps its own bounded history (history.ts): the engine need not keep every step
-    s = new EngineSession({ ...options, keepSteps: false });
+    s = new EngineSession({ ...options, keepSteps: false, pool: pool ?? undefined });
   } catch (e) {
     queueMicrotask(() =>
       handlers.end({

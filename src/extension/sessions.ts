@@ -10,7 +10,8 @@ import { isSemantics } from '../shared/semantics';
 import type { RunDiagnostics } from './diagnostics';
 import type { UserMessages } from './messages';
 import type { RunProgress } from './progress';
-import { samePath } from './engine';
+import { disposeEnginePool, prewarmEngine, samePath } from './engine';
+import { LANGUAGES } from './stepPointCache';
 import { ScriptSession } from './session';
 
 const HISTORY_BYTES = 256 * 1024 * 1024;
@@ -41,7 +42,29 @@ export class Sessions implements vscode.Disposable {
   /** a new session was made (before its first event: listeners hear all of it) */
   readonly onDidStartSession = this._onDidStartSession.event;
 
-  constructor(private readonly deps: SessionsDeps) {}
+  private prewarmTimer: NodeJS.Timeout | undefined;
+  private readonly editorWatch: vscode.Disposable;
+
+  constructor(private readonly deps: SessionsDeps) {
+    // a script editor that uses tfjs: a warm spare runner for its run (not during activation: a moment later)
+    this.editorWatch = vscode.window.onDidChangeActiveTextEditor((e) => this.prewarmFor(e?.document));
+    this.prewarmFor(vscode.window.activeTextEditor?.document);
+  }
+
+  private prewarmFor(doc: vscode.TextDocument | undefined): void {
+    if (!doc || !(LANGUAGES as readonly string[]).includes(doc.languageId) || doc.uri.scheme !== 'file') return;
+    if (this.prewarmTimer) clearTimeout(this.prewarmTimer);
+    this.prewarmTimer = setTimeout(() => {
+      this.prewarmTimer = undefined;
+      if (this.disposed || !vscode.workspace.isTrusted || !doc.getText().includes('@tensorflow/tfjs')) return;
+      const cfg = settings(doc.uri);
+      prewarmEngine({ workerPath: this.workerPath(), backend: cfg.backend, memoryMb: cfg.memoryMb });
+    }, 500);
+  }
+
+  private workerPath(): string {
+    return path.join(this.deps.extensionPath, 'dist', 'worker.js');
+  }
 
   getSession(uri: vscode.Uri | string): ScriptSession | undefined {
     return this.byScript.get(typeof uri === 'string' ? vscode.Uri.parse(uri).toString() : uri.toString());
@@ -103,7 +126,7 @@ export class Sessions implements vscode.Disposable {
       backend: cfg.backend,
       semantics: sem,
       memoryMb: cfg.memoryMb,
-      workerPath: path.join(this.deps.extensionPath, 'dist', 'worker.js'),
+      workerPath: this.workerPath(),
       // relative paths in the script (file://./model.json, fs.readFileSync('data.csv')) resolve against its workspace
       // folder, as when the user runs it from a terminal there; a file outside any folder: its own folder
       cwd: vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.fsPath ?? path.dirname(doc.uri.fsPath),
@@ -202,11 +225,14 @@ export class Sessions implements vscode.Disposable {
 
   /** for deactivate(): resolves once every worker has ended */
   async stopAll(): Promise<void> {
-    await Promise.all(this.liveSessions().map((s) => s.stop('deactivate')));
+    await Promise.all([...this.liveSessions().map((s) => s.stop('deactivate')), disposeEnginePool()]);
   }
 
   dispose(): void {
     this.disposed = true;
+    if (this.prewarmTimer) clearTimeout(this.prewarmTimer);
+    this.editorWatch.dispose();
+    void disposeEnginePool();
     for (const s of this.byScript.values()) s.dispose('deactivate');
     this.byScript.clear();
     this._onDidChange.dispose();

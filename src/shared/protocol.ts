@@ -170,6 +170,23 @@ export interface WorkerInit<Port> {
   commandPort: Port;
 }
 
+/**
+ * workerData of a spare worker (a warm spare runner, src/engineHost/runnerPool.ts): it sets up tfjs on `backend` and
+ * warms the compiler, says 'spareReady', then waits for its script: `{ type: 'init', init }` on its parentPort.
+ */
+export interface WorkerSpareData<Port> {
+  spare: true;
+  backend: Backend;
+  control: SharedArrayBuffer;
+  commandPort: Port;
+}
+
+/** runner -> spare worker: the run it is now for */
+export type RunnerToSpareWorker = { type: 'init'; init: Omit<WorkerInit<never>, 'control' | 'commandPort'> };
+
+/** spare worker -> runner (not relayed as a worker message): set up, waiting for its script */
+export type SpareWorkerToRunner = { type: 'spareReady' };
+
 export type HostToWorker = { type: 'resume'; pause: PausePolicy } | { type: 'stop' };
 
 export type WorkerToHost =
@@ -199,9 +216,22 @@ export interface RunnerStart {
   heapMb: number;
   /** the whole process's budget (resident set: JS heap, tensors, wasm memory); over it the runner ends the run */
   memoryMb: number;
+  /** the script's working directory: the runner changes to it before the script runs (a spare was forked elsewhere) */
+  cwd?: string;
 }
 
-export type HostToRunner = { type: 'start'; start: RunnerStart } | { type: 'command'; command: HostToWorker };
+/** What a spare runner prepares before it has a run: the worker, its heap limit and backend (RunnerStart must match). */
+export interface RunnerPrepare {
+  workerPath: string;
+  heapMb: number;
+  backend: Backend;
+}
+
+export type HostToRunner =
+  | { type: 'start'; start: RunnerStart }
+  | { type: 'command'; command: HostToWorker }
+  /** a spare: start the worker now, set up, and wait for 'start' */
+  | { type: 'prepare'; prepare: RunnerPrepare };
 
 export type RunnerToHost =
   /** a message of the worker, as it posted it */
@@ -216,7 +246,9 @@ export type RunnerToHost =
    */
   | { type: 'signalled'; signal: string }
   /** the process went over its memory budget: the runner ends the run (and itself) right after this */
-  | { type: 'overBudget'; rssMb: number; memoryMb: number };
+  | { type: 'overBudget'; rssMb: number; memoryMb: number }
+  /** a spare's worker is set up (tfjs, backend, compiler) and waits for its run */
+  | { type: 'spareReady' };
 
 // ---------------------------------------------------------------------------------------------
 // Host <-> webview

@@ -34,7 +34,11 @@ function isZeroOne(mm: ArrayLike<number>, mv: ArrayLike<number>): boolean {
   return true;
 }
 
-const readVec = (v: LayerVar): Float32Array => copyF32(v.read().dataSync() as ArrayLike<number>);
+/** a fresh copy of the variable's values (a float32 array is copied at once, not value by value) */
+const readVec = (v: LayerVar): Float32Array => {
+  const d = v.read().dataSync() as ArrayLike<number>;
+  return d instanceof Float32Array ? d.slice() : copyF32(d);
+};
 
 function toCallRecord(capture: BnCapture, r: Rec | null): CallRecord | null {
   if (!r) return null;

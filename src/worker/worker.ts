@@ -12,12 +12,28 @@
  *   'done' when the event loop drains (normal end) or at the first uncaught error / rejection
  * Every BatchNormalization call follows WorkerInit.semantics (bnSemantics.ts); the script's Math.random is seeded
  * (seededRandom.ts), so two runs of one script compute the same thing up to the semantics.
+ *
+ * A warm spare (WorkerSpareData, src/engineHost/runnerPool.ts) first sets up tfjs and warms the compiler, says
+ * 'spareReady' and waits for its run (the runner's 'init'); its messages until then wait with it. Loaded by
+ * dist/runner.js with a V8 code cache (src/runner/cachedWorkerLoad.ts): the user's bundle is imported through it.
+ *
+ * One unit (about 300 lines) on purpose: it is the worker's one lifecycle (start, compile, run, steps, end), and
+ * its parts share the same module state (the run, the compiled script, the runtime, the pause control, the hits).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData, type MessagePort as NodePort } from 'node:worker_threads';
-import type { ScriptError, StepSnapshot, WorkerInit, WorkerToHost } from '../shared/protocol';
+import { join } from 'node:path';
+import type {
+  RunnerToSpareWorker,
+  ScriptError,
+  SpareWorkerToRunner,
+  StepSnapshot,
+  WorkerInit,
+  WorkerSpareData,
+  WorkerToHost,
+} from '../shared/protocol';
 import { packStep } from '../shared/snapshotCodec';
 import { compileScript, stopCompiler, type CompiledScript } from './compileScript';
 import { removeBundle } from './privateBundle';
@@ -29,13 +45,41 @@ import { seedMathRandom } from './seededRandom';
 import { toScriptError as toScriptErrorIn } from './scriptErrors';
 import { setupTfjs, type TfjsRuntime } from './tfjsRuntime';
 
-const init = workerData as WorkerInit<NodePort>;
+type RunInit = Omit<WorkerInit<never>, 'control' | 'commandPort'>;
+/** set when dist/runner.js loaded this bundle with the V8 code cache (src/runner/cachedWorkerLoad.ts) */
+const loader = (globalThis as Record<symbol, unknown>)[Symbol.for('bn-inspector.workerLoader')] as
+  | {
+      importModule(url: string): Promise<unknown>;
+      saveCodeCache(): void;
+      cache: string;
+      compileMs: number;
+      loaderAt: number;
+      startedAt: number;
+    }
+  | undefined;
+const data = workerData as WorkerInit<NodePort> | WorkerSpareData<NodePort>;
+/** a warm spare (src/engineHost/runnerPool.ts): set up first, the run ('init' from the runner) comes later */
+const spare = 'spare' in data && data.spare === true;
 const port = parentPort!;
-const control = new Int32Array(init.control);
-const commandPort = init.commandPort;
+const control = new Int32Array(data.control);
+const commandPort = data.commandPort;
+/** the run: from workerData, or (a spare) from the runner's 'init' message */
+const runInit: Promise<RunInit> = spare
+  ? new Promise((resolve) => port.once('message', (m: RunnerToSpareWorker) => resolve(m.init)))
+  : Promise.resolve(data as WorkerInit<NodePort>);
+let runKnown = !spare;
+void runInit.then(() => (runKnown = true));
 
+/** a spare's messages before it has a run (tfjs's fallback warning) wait for the run */
+let held: [WorkerToHost, ArrayBuffer[] | undefined][] | null = spare ? [] : null;
 function post(msg: WorkerToHost, transfer?: ArrayBuffer[]): void {
-  port.postMessage(msg, transfer);
+  if (held) held.push([msg, transfer]);
+  else port.postMessage(msg, transfer);
+}
+function releaseHeld(): void {
+  const h = held ?? [];
+  held = null;
+  for (const [m, t] of h) port.postMessage(m, t);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -65,6 +109,8 @@ function finish(error: ScriptError | null): void {
   finished = true;
   cleanupBundle();
   post({ type: 'done', error });
+  // the run is over for the host: the code cache of this bundle, if missing (once per bundle and machine)
+  loader?.saveCodeCache();
 }
 
 function fail(e: unknown): never {
@@ -83,10 +129,7 @@ let hits: number[][] = [];
 let buildingPosted: boolean[][] = [];
 let rt: TfjsRuntime | null = null;
 let probe: ModelBuildingProbe | null = null;
-const pause = new PauseControl(control, commandPort, init.pause ?? { kind: 'none' }, () => {
-  finish({ kind: 'stopped', message: 'stopped', line: null, column: null, stack: '' });
-  process.exit(0);
-});
+let pause: PauseControl = null!; // made in main(), once the run's pause policy is known
 
 function step(file: number, point: number): void {
   if (!compiled || !rt) return;
@@ -145,10 +188,48 @@ scriptGlobals.__bnBundleLoaded = () => cleanupBundle();
 
 // ---------------------------------------------------------------------------------------------
 
+/** a script for a spare's compiler warm-up: esbuild's service starts, the step-point parser loads and runs once */
+const WARM_UP_SOURCE = `import * as tf from '@tensorflow/tfjs';
+const m = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1] })] });
+// @step
+m.predict(tf.zeros([1, 1]));
+`;
+
+/** a spare, before its run: tfjs and the backend are set up, the compiler is warm; then the run's init */
+async function prepareSpare(backend: WorkerSpareData<NodePort>['backend']): Promise<RunInit> {
+  await setupTfjs(backend, (text) => post({ type: 'console', stream: 'stderr', text }));
+  trace('spare: tfjs ready');
+  if (!runKnown) {
+    // never on disk: the entry's text is given; its folder (dist/) only anchors esbuild's resolution
+    const warm = await compileScript({
+      scriptPath: join(__dirname, 'bn-inspector-warm-up.ts'),
+      sourceText: WARM_UP_SOURCE,
+    });
+    if (warm.ok) removeBundle(warm.outFile);
+    trace(`spare: compiler warm (${warm.ms.toFixed(1)} ms)`);
+  }
+  const ready: SpareWorkerToRunner = { type: 'spareReady' };
+  port.postMessage(ready);
+  // idle until the run comes: the time to write the code cache, if missing
+  if (!runKnown) loader?.saveCodeCache();
+  const init = await runInit;
+  trace('spare: the run came');
+  releaseHeld();
+  return init;
+}
+
 async function main(): Promise<void> {
-  trace(`worker module loaded (${t0.toFixed(0)} ms after the worker thread started)`);
+  trace(
+    `worker module loaded (${t0.toFixed(0)} ms after the worker thread started; ${loader ? `loader began at ${loader.loaderAt.toFixed(1)} ms, code cache: ${loader.cache}, read + compile ${loader.compileMs.toFixed(1)} ms, modules' evaluation ${(t0 - loader.startedAt).toFixed(1)} ms` : 'no code cache'})`,
+  );
   process.setSourceMapsEnabled(true);
-  // compile while tfjs starts (esbuild works in its own process; instrumentation runs in between)
+  const init = spare ? await prepareSpare((data as WorkerSpareData<NodePort>).backend) : (data as WorkerInit<NodePort>);
+  pause = new PauseControl(control, commandPort, init.pause ?? { kind: 'none' }, () => {
+    finish({ kind: 'stopped', message: 'stopped', line: null, column: null, stack: '' });
+    process.exit(0);
+  });
+  // compile while tfjs starts (esbuild works in its own process; instrumentation runs in between); a spare's tfjs is
+  // set up already: setupTfjs returns it
   const compiling = compileScript({ scriptPath: init.scriptPath, sourceText: init.sourceText });
   const runtime = await setupTfjs(init.backend, (text) => post({ type: 'console', stream: 'stderr', text }));
   trace(
@@ -202,7 +283,9 @@ async function main(): Promise<void> {
   seedMathRandom();
   try {
     trace('importing the script');
-    await import(pathToFileURL(c.outFile).href);
+    // compiled by vm.Script (code cache), this bundle has no loader for import(): the runner's own import() then
+    const url = pathToFileURL(c.outFile).href;
+    await (loader ? loader.importModule(url) : import(url));
     moduleSettled = true;
     trace('script module settled');
   } catch (e) {

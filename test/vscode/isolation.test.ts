@@ -2,6 +2,8 @@
 // process, or allocates tensors without bound, ends its run only. The extension host lives on, the session keeps
 // its snapshots, the panel keeps showing them, a clear message is shown, and no process is left behind.
 import * as assert from 'assert';
+import { execFileSync } from 'child_process';
+import { realpathSync } from 'fs';
 import * as vscode from 'vscode';
 import type { RunOutcome } from '../../src/extension/commands';
 import { api, open, stopAll, until, writeFixture } from './support/host';
@@ -18,6 +20,16 @@ const TENSOR_HOG =
   `const keep: tf.Tensor[] = [];
 for (let i = 0; i < 1000; i++) keep.push(tf.ones([16, 1024, 1024]).add(i));
 `;
+
+/** the warm spare runners of this extension host (children of this process not yet given a script) */
+function spares(): number[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => Number(f[1]) === process.pid && f.slice(2).join(' ').includes('(spare: no script yet)'))
+    .map((f) => Number(f[0]));
+}
 
 suite('isolation: a run in its own process', () => {
   const started: string[] = [];
@@ -50,6 +62,40 @@ suite('isolation: a run in its own process', () => {
     assert.strictEqual(a.liveWorkers(), 0);
   });
 
+  test('a tfjs script editor keeps one warm spare runner; a run takes it (its process ends with the run), another follows', async () => {
+    const a = await api();
+    const file = writeFixture('spare.ts', HEAD + `console.log('CWD=' + process.cwd());\n`);
+    started.push(file);
+    const { doc } = await open(file);
+    let before: number[] = [];
+    await until('a spare runner', () => (before = spares()).length === 1, 20_000);
+    const r = await vscode.commands.executeCommand<RunOutcome>('batchnormInspector.runScript', doc.uri);
+    assert.strictEqual(r.state, 'ended');
+    const s = a.getSession(doc.uri)!;
+    assert.strictEqual(s.endReason, 'done', `${s.endReason}: ${s.error?.message}`);
+    assert.strictEqual(s.stepCount, 1);
+    // the spare did the run: it is no spare any more, and its process ended with the run
+    assert.ok(!spares().includes(before[0]), 'the spare was taken');
+    await until(
+      'its process ended',
+      () => {
+        try {
+          process.kill(before[0], 0);
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      10_000,
+    );
+    // the working directory still applies (the spare was started elsewhere)
+    // process.cwd() is the folder's real path (a folder reached through a symbolic link: its target)
+    const folder = realpathSync(vscode.workspace.getWorkspaceFolder(doc.uri)!.uri.fsPath);
+    assert.match(a.outputText(doc.uri) ?? '', new RegExp(`CWD=${folder.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n`));
+    await until('a new spare', () => spares().length === 1 && spares()[0] !== before[0], 20_000);
+    assert.strictEqual(a.liveWorkers(), 0);
+  });
+
   test("the script's process starts in its workspace folder (relative paths resolve there)", async () => {
     const a = await api();
     const file = writeFixture('cwd.ts', HEAD + `console.log('CWD=' + process.cwd());\n`);
@@ -57,7 +103,8 @@ suite('isolation: a run in its own process', () => {
     const { doc } = await open(file);
     const r = await vscode.commands.executeCommand<RunOutcome>('batchnormInspector.runScript', doc.uri);
     assert.strictEqual(r.state, 'ended');
-    const folder = vscode.workspace.getWorkspaceFolder(doc.uri)!.uri.fsPath;
+    // process.cwd() is the folder's real path (a folder reached through a symbolic link: its target)
+    const folder = realpathSync(vscode.workspace.getWorkspaceFolder(doc.uri)!.uri.fsPath);
     assert.match(a.outputText(doc.uri) ?? '', new RegExp(`CWD=${folder.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n`));
   });
 

@@ -1,0 +1,91 @@
+/**
+ * Issue 11, item 5: the run's process loads dist/worker.js with a V8 code cache (src/runner/cachedWorkerLoad.ts) kept
+ * in a private per-user folder. The first run writes it (mode 0600 in a 0700 folder), the next one compiles from it;
+ * a folder others can write to is never used. Runs give the same results either way.
+ */
+import * as assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EngineSession } from '../../src/engineHost/engineSession';
+import { unpackStep } from '../../src/shared/snapshotCodec';
+import { Fixtures, WORKER, ensureBuilt } from './cliHarness';
+
+const SCRIPT = `import * as tf from '@tensorflow/tfjs';
+const bn = tf.layers.batchNormalization();
+bn.apply(tf.tensor2d([[1, 2], [3, 6]]), { training: true });
+`;
+
+/** runs the script with BN_INSPECTOR_TRACE=1; returns the worker's trace lines and the first layer's batch mean */
+async function traced(script: string): Promise<{ trace: string; batchMean: number[] }> {
+  const write = process.stderr.write.bind(process.stderr);
+  let trace = '';
+  process.env.BN_INSPECTOR_TRACE = '1';
+  (process.stderr as any).write = (chunk: unknown, ...rest: unknown[]) => {
+    const t = String(chunk);
+    if (t.startsWith('[bn-inspector worker]')) {
+      trace += t;
+      return true;
+    }
+    return (write as any)(chunk, ...rest);
+  };
+  try {
+    const r = await new EngineSession({ scriptPath: script, workerPath: WORKER }).run();
+    assert.equal(r.reason, 'done', JSON.stringify(r.error));
+    return { trace, batchMean: Array.from(unpackStep(r.steps[0].buffer).layers[0].lastCall!.batchMean) };
+  } finally {
+    (process.stderr as any).write = write;
+    delete process.env.BN_INSPECTOR_TRACE;
+  }
+}
+
+describe('V8 code cache of the worker bundle', function () {
+  this.timeout(120_000);
+  const fx = new Fixtures('bn-code-cache-test-');
+  const home = mkdtempSync(join(tmpdir(), 'bn-xdg-'));
+  const saved = process.env.XDG_CACHE_HOME;
+  before(() => {
+    ensureBuilt();
+    // the run's process inherits this: its cache goes to a fresh folder
+    process.env.XDG_CACHE_HOME = home;
+  });
+  after(() => {
+    if (saved === undefined) delete process.env.XDG_CACHE_HOME;
+    else process.env.XDG_CACHE_HOME = saved;
+    rmSync(home, { recursive: true, force: true });
+    fx.cleanup();
+  });
+
+  it('the first run writes it (private), the next compiles from it, with the same results', async function () {
+    if (process.platform === 'win32') this.skip();
+    const p = fx.write('cached.ts', SCRIPT);
+    const first = await traced(p);
+    assert.match(first.trace, /code cache: none/);
+    const dir = join(home, 'bn-inspector', 'code-cache');
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+    const files = readdirSync(dir);
+    assert.equal(files.length, 1, files.join(', '));
+    assert.match(files[0], /^worker\.js-[0-9a-f]{32}\.v8cache$/);
+    assert.equal(statSync(join(dir, files[0])).mode & 0o777, 0o600);
+    const second = await traced(p);
+    assert.match(second.trace, /code cache: cache,/);
+    // the batch mean of [[1, 2], [3, 6]]: [2, 4]
+    assert.deepEqual(first.batchMean, [2, 4]);
+    assert.deepEqual(second.batchMean, [2, 4]);
+  });
+
+  it('a cache folder others may write to is not used', async function () {
+    if (process.platform === 'win32') this.skip();
+    const dir = join(home, 'bn-inspector', 'code-cache');
+    chmodSync(dir, 0o777);
+    try {
+      const before = readdirSync(dir).length;
+      const r = await traced(fx.write('open.ts', SCRIPT));
+      assert.match(r.trace, /code cache: none/);
+      assert.deepEqual(r.batchMean, [2, 4]);
+      assert.equal(readdirSync(dir).length, before, 'nothing written there');
+    } finally {
+      chmodSync(dir, 0o700);
+    }
+  });
+});
