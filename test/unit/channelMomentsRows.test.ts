@@ -4,11 +4,10 @@
  * biased variance checked against a float64 two-pass reference computed here, on the real tfjs wasm backend.
  */
 import * as assert from 'node:assert/strict';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import * as tfWasm from '@tensorflow/tfjs-backend-wasm';
 import { channelMoments } from '../../src/worker/channelMoments';
 import { channelMomentsOnWasmHeap } from '../../src/worker/channelMomentsWasmHeap';
+import { shipWasm } from './shippedWasm';
 
 /** deterministic normal-ish values: mean `m`, spread `sd` */
 function values(n: number, m: number, sd: number, seed: number): Float32Array {
@@ -34,7 +33,7 @@ function reference(d: Float32Array, c: number): { mean: number[]; variance: numb
 describe('channel moments on the wasm heap, row by row (64 channels and more)', function () {
   this.timeout(60_000);
   before(async () => {
-    tfWasm.setWasmPaths(join(__dirname, '..', '..', 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist') + '/');
+    shipWasm(tf); // the build the engine ships (threaded: a shared memory)
     assert.ok(await tf.setBackend('wasm'));
     await tf.ready();
   });
@@ -104,7 +103,8 @@ describe('channel moments on the wasm heap, row by row (64 channels and more)', 
   it('leaves the tensor and the backend as they were (its scratch is freed: the heap does not grow)', () => {
     const d = values(4 * 2048, 1, 1, 5);
     const x = tf.tensor(d, [4, 2048]);
-    const memory = (tf.backend() as any).wasm.asm.memory as WebAssembly.Memory;
+    const wasm = (tf.backend() as any).wasm;
+    const memory = (wasm.asm.memory ?? wasm.wasmMemory) as WebAssembly.Memory; // single-threaded / threaded build
     channelMomentsOnWasmHeap(tf, x, -1);
     const heapBytes = memory.buffer.byteLength;
     const tensors = tf.memory().numTensors;
