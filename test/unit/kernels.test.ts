@@ -15,6 +15,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { registerMissingKernels, unregisterMissingKernels } from '../../src/worker/kernels/registerKernels';
 import { columnSums, tileInto } from '../../src/worker/kernels/wasmFast';
 import { kernelSettings } from '../../src/worker/kernels/conv2dBackprop';
+import { depthwiseSettings } from '../../src/worker/kernels/depthwiseBackprop';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 type Shape4 = [number, number, number, number];
@@ -203,7 +204,10 @@ const CONV_CASES: ConvCase[] = [
     ],
   },
   { x: [2, 6, 7, 3], w: [3, 3, 3, 4], s: 2, pad: 1 },
-  { x: [2, 5, 5, 4], w: [1, 1, 4, 6], s: 1, pad: 'valid' },
+  { x: [2, 5, 5, 4], w: [1, 1, 4, 6], s: 1, pad: 'valid' }, // 1x1: MatMuls
+  { x: [4, 32, 32, 4], w: [1, 1, 4, 16], s: 1, pad: 'same' }, // 1x1, many pixels, Co >= 4 Ci: dWᵀ = dyᵀ·x
+  { x: [2, 2, 2, 64], w: [1, 1, 64, 128], s: 1, pad: 'same' }, // 1x1, few pixels: dxᵀ = W·dyᵀ
+  { x: [2, 3, 3, 8], w: [1, 1, 8, 4], s: 1, pad: 'same', nchw: true }, // 1x1, NCHW
   { x: [2, 5, 5, 4], w: [1, 1, 4, 6], s: 2, pad: 'same' },
   { x: [4, 16, 16, 8], w: [3, 3, 8, 12], s: 1, pad: 'same' },
   {
@@ -231,8 +235,16 @@ interface DwCase {
 const DW_CASES: DwCase[] = [
   { x: [2, 7, 9, 3], w: [3, 3, 3, 1], s: 1, pad: 'same' },
   { x: [2, 7, 9, 3], w: [3, 3, 3, 2], s: 2, pad: 'same' },
-  { x: [3, 8, 8, 4], w: [3, 3, 4, 1], s: 2, pad: 'valid' },
+  { x: [3, 8, 8, 4], w: [3, 3, 4, 1], s: 2, pad: 'valid' }, // last row/column unused: negative pads, loops
   { x: [1, 10, 11, 2], w: [5, 3, 2, 3], s: 1, pad: 'valid' },
+  // MobileNetV2-like: channels a multiple of 4 (the SIMD filter gradient), batch > 1, even sizes at stride 2
+  { x: [4, 8, 8, 8], w: [3, 3, 8, 1], s: 1, pad: 'same' },
+  { x: [4, 8, 8, 8], w: [3, 3, 8, 1], s: 2, pad: 'same' },
+  { x: [3, 9, 9, 12], w: [3, 3, 12, 1], s: 2, pad: 'valid' }, // every row used: the conv paths
+  { x: [2, 6, 7, 16], w: [3, 3, 16, 1], s: 1, pad: 'valid' },
+  { x: [2, 7, 7, 4], w: [3, 3, 4, 2], s: 1, pad: 'same' }, // multiplier 2: conv + sum over m
+  { x: [2, 7, 6, 8], w: [3, 3, 8, 3], s: 2, pad: 'same' },
+  { x: [8, 16, 16, 32], w: [3, 3, 32, 1], s: 2, pad: 'same' },
 ];
 
 // ---------------------------------------------------------------- tests
@@ -446,28 +458,120 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
     }
   });
 
-  describe('DepthwiseConv2dNativeBackpropFilter / -Input vs float64 reference', () => {
-    for (const backend of ['wasm', 'cpu'] as const) {
-      it(`ours on ${backend}`, async () => {
-        await withBackend(backend, () => {
-          silenceCpuBanner();
-          registerMissingKernels(tf);
-          for (const c of DW_CASES) {
-            const g = geometry(c.x, c.w, c.s, c.pad, true);
-            const x = rnd(c.x),
-              w = rnd(c.w),
-              dy = rnd([g.B, g.OH, g.OW, g.CO]);
-            const attrs = { strides: c.s, pad: c.pad, dilations: 1, dimRoundingMode: undefined };
-            const gw = run('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...attrs, filterShape: c.w });
-            const gx = run('DepthwiseConv2dNativeBackpropInput', { dy, filter: w }, { ...attrs, inputShape: c.x });
-            const ew = relErr(gw, dwFilterRef(x.dataSync(), dy.dataSync(), g));
-            const ex = relErr(gx, dwInputRef(dy.dataSync(), w.dataSync(), g));
-            assert.ok(ew < TOL, `dW ${JSON.stringify(c)}: ${ew}`);
-            assert.ok(ex < TOL, `dX ${JSON.stringify(c)}: ${ex}`);
-            tf.dispose([x, w, dy]);
-          }
-          unregisterMissingKernels(tf);
+  describe('DepthwiseConv2dNativeBackpropFilter / -Input vs float64 reference and stock cpu', () => {
+    interface DwData {
+      c: DwCase;
+      x: Float32Array;
+      w: Float32Array;
+      dy: Float32Array;
+      refW: Float64Array;
+      refX: Float64Array;
+      stockW: Float32Array;
+      stockX: Float32Array;
+    }
+    const data: DwData[] = [];
+    const attrsOf = (c: DwCase) => ({ strides: c.s, pad: c.pad, dilations: 1, dimRoundingMode: undefined });
+    before(async () => {
+      await withBackend('cpu', () => {
+        silenceCpuBanner();
+        unregisterMissingKernels(tf);
+        for (const c of DW_CASES) {
+          const g = geometry(c.x, c.w, c.s, c.pad, true);
+          const x = rnd(c.x),
+            w = rnd(c.w),
+            dy = rnd([g.B, g.OH, g.OW, g.CO]);
+          const d: DwData = {
+            c,
+            x: x.dataSync().slice() as Float32Array,
+            w: w.dataSync().slice() as Float32Array,
+            dy: dy.dataSync().slice() as Float32Array,
+            refW: new Float64Array(),
+            refX: new Float64Array(),
+            stockW: run('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...attrsOf(c), filterShape: c.w }),
+            stockX: run('DepthwiseConv2dNativeBackpropInput', { dy, filter: w }, { ...attrsOf(c), inputShape: c.x }),
+          };
+          d.refW = dwFilterRef(d.x, d.dy, g);
+          d.refX = dwInputRef(d.dy, d.w, g);
+          tf.dispose([x, w, dy]);
+          data.push(d);
+        }
+      });
+    });
+    it('the reference agrees with the stock cpu kernels (checks the reference)', () => {
+      for (const d of data) {
+        assert.ok(relErr(d.stockW, d.refW) < TOL, `stock dW ${JSON.stringify(d.c)}: ${relErr(d.stockW, d.refW)}`);
+        assert.ok(relErr(d.stockX, d.refX) < TOL, `stock dX ${JSON.stringify(d.c)}: ${relErr(d.stockX, d.refX)}`);
+      }
+    });
+    for (const [backend, path] of [
+      ['wasm', 'simd'],
+      ['wasm', 'conv'],
+      ['wasm', 'loops'],
+      ['cpu', 'simd'],
+    ] as const) {
+      it(`ours on ${backend}${backend === 'wasm' ? `, path '${path}'` : ''}: every case within ${TOL} of the reference and of stock cpu, no data leak`, async () => {
+        depthwiseSettings.path = path;
+        // count the backend's depthwise conv calls: the conv paths must really be taken where they apply
+        let dwConvCalls = 0;
+        const dwConv = tf.getKernel('DepthwiseConv2dNative', 'wasm')!;
+        tf.unregisterKernel('DepthwiseConv2dNative', 'wasm');
+        tf.registerKernel({
+          ...dwConv,
+          kernelFunc: ((a: never) => {
+            dwConvCalls++;
+            return (dwConv.kernelFunc as (a: never) => unknown)(a);
+          }) as never,
         });
+        try {
+          await withBackend(backend, () => {
+            silenceCpuBanner();
+            registerMissingKernels(tf);
+            const report: string[] = [];
+            for (const d of data) {
+              const c = d.c;
+              const x = tf.tensor(d.x, c.x),
+                w = tf.tensor(d.w, c.w);
+              const g = geometry(c.x, c.w, c.s, c.pad, true);
+              const dy = tf.tensor(d.dy, [g.B, g.OH, g.OW, g.CO]);
+              const before = (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+              const calls0 = dwConvCalls;
+              const gw = run('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...attrsOf(c), filterShape: c.w });
+              const gx = run(
+                'DepthwiseConv2dNativeBackpropInput',
+                { dy, filter: w },
+                { ...attrsOf(c), inputShape: c.x },
+              );
+              assert.equal(
+                (tf.backend() as unknown as { numDataIds(): number }).numDataIds(),
+                before,
+                'no backend data left behind',
+              );
+              const ew = relErr(gw, d.refW),
+                ex = relErr(gx, d.refX);
+              report.push(`${JSON.stringify(c)} dW ${ew.toExponential(1)} dX ${ex.toExponential(1)}`);
+              assert.ok(ew < TOL, `dW ${JSON.stringify(c)}: ${ew}`);
+              assert.ok(ex < TOL, `dX ${JSON.stringify(c)}: ${ex}`);
+              assert.ok(relErr(gw, d.stockW) < TOL, `dW vs stock cpu ${JSON.stringify(c)}`);
+              assert.ok(relErr(gx, d.stockX) < TOL, `dX vs stock cpu ${JSON.stringify(c)}`);
+              if (backend === 'wasm') {
+                // dx: one conv (its pads are never negative for 'same' / 'valid'); dW: the SIMD kernel where it
+                // applies (multiplier 1, channels a multiple of 4), else one conv unless input rows or columns go
+                // unused (a negative pad), else loops
+                const simdOk = g.CO === g.C && g.C % 4 === 0;
+                const fits = g.KH + (g.OH - 1) * g.sh - g.H - g.pt >= 0 && g.KW + (g.OW - 1) * g.sw - g.W - g.pl >= 0;
+                const expected = path === 'loops' ? 0 : 1 + ((path === 'conv' || !simdOk) && fits ? 1 : 0);
+                assert.equal(dwConvCalls - calls0, expected, `depthwise conv calls for ${JSON.stringify(c)} (${path})`);
+              }
+              tf.dispose([x, w, dy]);
+            }
+            if (process.env.KERNELS_VERBOSE) console.log(report.join('\n'));
+            unregisterMissingKernels(tf);
+          });
+        } finally {
+          depthwiseSettings.path = 'simd';
+          tf.unregisterKernel('DepthwiseConv2dNative', 'wasm');
+          tf.registerKernel(dwConv);
+        }
       });
     }
   });

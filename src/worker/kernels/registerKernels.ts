@@ -8,16 +8,25 @@
  *
  * wasm:
  *   missing (training throws "kernel not registered" without them):
- *   - Conv2DBackpropFilter: one XNNPACK Conv2D with batch and channels swapped (dilation = the strides);
- *     im2col + XNNPACK MatMul where that would need negative padding (unused input rows of 'valid').
- *   - DepthwiseConv2dNativeBackpropFilter / -Input: flat JS loops.
+ *   - Conv2DBackpropFilter: a 1x1 stride-1 conv is one XNNPACK MatMul (xᵀ·dy, or (dyᵀ·x)ᵀ for many pixels and
+ *     few input channels); otherwise one XNNPACK Conv2D with batch and channels swapped (dilation = the
+ *     strides); im2col + XNNPACK MatMul where that would need negative padding (unused input rows of 'valid').
+ *   - DepthwiseConv2dNativeBackpropInput: XNNPACK's depthwise conv of the stride-dilated dy with the rotated
+ *     filter (depthwiseBackprop.ts).
+ *   - DepthwiseConv2dNativeBackpropFilter: a hand-written WebAssembly SIMD kernel on the heap
+ *     (simdKernelModule.ts; XNNPACK has no operator that serves, measured) for multiplier 1 and channels a
+ *     multiple of 4; else one XNNPACK depthwise conv with batch folded into channels; else JS loops.
  *   - UnsortedSegmentSum (the gradient of gather: embeddings), Einsum, RaggedGather, RaggedRange,
  *     RaggedTensorToTensor, StaticRegexReplace: the cpu backend's kernel, data copied in and out.
- *   present but slow (each measured faster in a whole CNN training step, bench/cnnTrainStep.mjs):
- *   - Conv2DBackpropInput (stock: a naive loop, ~8x a forward conv): XNNPACK Conv2D on the stride-dilated
- *     gradient with the rotated filter; col2im + MatMul where the padding does not allow it.
+ *   present but slow (each measured faster in a whole training step: bench/cnnTrainStep.mjs, MobileNetV2):
+ *   - Conv2DBackpropInput (stock: a naive loop, ~8x a forward conv): 1x1 stride 1: one XNNPACK MatMul (dy·Wᵀ,
+ *     or (W·dyᵀ)ᵀ for few pixels); else XNNPACK Conv2D on the stride-dilated gradient with the rotated filter;
+ *     col2im + MatMul where the padding does not allow it.
  *   - Tile (BN gradient: ~40 ms to tile [1,1,1,16] to [32,32,32,16]), BatchMatMul (transposed or batched
- *     operands leave XNNPACK), Sum / Mean over leading axes (BN moments: a transpose first), Identity (a copy).
+ *     operands leave XNNPACK), Identity (a copy), Sum / Mean over leading axes (BN moments and gradients: a
+ *     transpose first; here float64 column sums, SIMD on the heap).
+ *   - GreaterEqual, LessEqual, Greater, Less, LogicalAnd, Select (the ReLU6 = clipByValue gradient; stock
+ *     ~10 ns an element): SIMD on the heap / branch-free JS (wasmElementwise.ts).
  *   Everything else the tested models need (FusedConv2D, FusedBatchNorm, MaxPoolGrad, AvgPoolGrad,
  *   Relu/Relu6/Elu/LeakyRelu/Prelu grads, ResizeNearestNeighborGrad, Conv3D grads, LSTM/GRU ops) is
  *   present on wasm: found by training such models (test/unit/kernels.test.ts trains several).
@@ -43,6 +52,8 @@ import {
   type KernelOps,
 } from './kernelOps';
 import { fastBatchMatMul } from './fastBatchMatMul';
+import { backendMemory, simdKernelsFor, type SimdKernels } from './simdKernelModule';
+import { fastCompare, fastLogicalAnd, fastSelect } from './wasmElementwise';
 import { fastIdentity, fastLeadingReduce, fastTile } from './wasmFast';
 
 type TF = typeof import('@tensorflow/tfjs');
@@ -68,7 +79,19 @@ export const WASM_KERNELS = [
 ] as const;
 
 /** stock wasm kernels replaced by faster ones (wasmFast.ts, fastBatchMatMul.ts) */
-export const WASM_FASTER_KERNELS = ['Tile', 'BatchMatMul', 'Identity', 'Sum', 'Mean'] as const;
+export const WASM_FASTER_KERNELS = [
+  'Tile',
+  'BatchMatMul',
+  'Identity',
+  'Sum',
+  'Mean',
+  'GreaterEqual',
+  'LessEqual',
+  'Greater',
+  'Less',
+  'LogicalAnd',
+  'Select',
+] as const;
 
 /** the cpu kernels of ours that are both correct and faster than the stock ones (measured) */
 export const CPU_KERNELS = [
@@ -79,6 +102,12 @@ export const CPU_KERNELS = [
 ] as const;
 
 type OpsFactory = (tf: TF, backend: AnyBackend) => KernelOps;
+
+/** the SIMD kernels of simdKernelModule.ts on a wasm backend's heap (null: no SIMD, or no memory found) */
+const simdOf = (backend: AnyBackend): SimdKernels | null => {
+  const m = backendMemory(backend);
+  return m ? simdKernelsFor(m) : null;
+};
 
 function convInfoOf(tf: TF, xShape: number[], filterShape: number[], attrs: Attrs, depthwise: boolean): ConvInfo {
   const bu = tf.backend_util;
@@ -204,8 +233,16 @@ export function registerMissingKernels(tf: TF, options: RegisterOptions = {}): s
         ['Mean', true],
       ] as const) {
         const stock = stockKernel(tf, name, 'wasm');
-        if (stock && install(tf, name, 'wasm', fastLeadingReduce(stock, isMean))) add(name);
+        if (stock && install(tf, name, 'wasm', fastLeadingReduce(stock, isMean, simdOf))) add(name);
       }
+      for (const name of ['GreaterEqual', 'LessEqual', 'Greater', 'Less'] as const) {
+        const stock = stockKernel(tf, name, 'wasm');
+        if (stock && install(tf, name, 'wasm', fastCompare(stock, name, simdOf))) add(name);
+      }
+      const stockAnd = stockKernel(tf, 'LogicalAnd', 'wasm');
+      if (stockAnd && install(tf, 'LogicalAnd', 'wasm', fastLogicalAnd(stockAnd, simdOf))) add('LogicalAnd');
+      const stockSelect = stockKernel(tf, 'Select', 'wasm');
+      if (stockSelect && install(tf, 'Select', 'wasm', fastSelect(stockSelect, simdOf))) add('Select');
       const fns = makeKernelFuncs(tf, wasmOps);
       for (const k of WASM_KERNELS) if (install(tf, k, 'wasm', fns[k])) add(k);
       if (options.cpuBridge !== false) {
