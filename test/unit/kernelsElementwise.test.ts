@@ -1,0 +1,168 @@
+/**
+ * The element-wise wasm kernels of src/worker/kernels (wasmElementwise.ts: the ReLU6 gradient's GreaterEqual,
+ * LessEqual, Greater, Less, LogicalAnd, Select) and the SIMD column sums behind Sum / Mean over leading axes:
+ * every result checked element by element against plain JS comparisons / float64 sums (independent of tfjs)
+ * and against the stock tfjs cpu kernels, on lengths that are and are not multiples of the SIMD width (16), with
+ * NaN, ±0, ±Infinity and values equal to the scalar.
+ */
+import * as assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { registerMissingKernels, unregisterMissingKernels } from '../../src/worker/kernels/registerKernels';
+import { backendMemory, simdKernelsFor } from '../../src/worker/kernels/simdKernelModule';
+
+const SIZES = [1024, 1029, 4099, 16 * 300 + 15];
+const SPECIAL = [NaN, 0, -0, Infinity, -Infinity, 6, 0.5, -0.5];
+
+/** deterministic values: mostly in [-8, 8] (so both sides of 0 and 6), some specials, some exactly 0 and 6 */
+function values(n: number, seed: number): Float32Array {
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = Math.sin(i * 12.9898 + seed * 78.233) * 43758.5453;
+    const u = r - Math.floor(r);
+    v[i] = i % 37 === 0 ? SPECIAL[(i / 37) % SPECIAL.length] : Math.round((u * 16 - 8) * 4) / 4;
+  }
+  return v;
+}
+
+async function onBackend<T>(name: string, f: () => T): Promise<T> {
+  await tf.setBackend(name);
+  await tf.ready();
+  return f();
+}
+
+const OPS = {
+  GreaterEqual: { f: tf.greaterEqual, ref: (a: number, b: number) => a >= b },
+  LessEqual: { f: tf.lessEqual, ref: (a: number, b: number) => a <= b },
+  Greater: { f: tf.greater, ref: (a: number, b: number) => a > b },
+  Less: { f: tf.less, ref: (a: number, b: number) => a < b },
+} as const;
+
+describe('kernels: element-wise wasm kernels (ReLU6 gradient) and SIMD column sums', function () {
+  this.timeout(120000);
+  let before0 = 'wasm';
+  before(async () => {
+    before0 = tf.getBackend() ?? 'wasm';
+    unregisterMissingKernels(tf);
+    const cpu = tf.engine().findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+    if (cpu) cpu.firstUse = false;
+  });
+  after(async () => {
+    unregisterMissingKernels(tf);
+    await tf.setBackend(before0);
+    await tf.ready();
+  });
+
+  it('the SIMD module instantiates on the wasm backend here (so the SIMD paths below are the ones tested)', async () => {
+    await onBackend('wasm', () => {
+      const m = backendMemory(tf.backend());
+      assert.ok(m instanceof WebAssembly.Memory, 'the backend memory is found');
+      assert.ok(simdKernelsFor(m) !== null, 'WebAssembly SIMD available');
+    });
+  });
+
+  for (const [name, { f, ref }] of Object.entries(OPS)) {
+    it(`${name}: against a scalar and a same-shape tensor, float32 and int32, vs plain JS and stock cpu`, async () => {
+      for (const n of SIZES)
+        for (const dtype of ['float32', 'int32'] as const)
+          for (const scalarValue of dtype === 'float32' ? [0, 6, -0, NaN] : [0, 6]) {
+            const av = dtype === 'float32' ? values(n, n) : Int32Array.from(values(n, n), (v) => (isFinite(v) ? v : 3));
+            const bv =
+              dtype === 'float32' ? values(n, n + 1) : Int32Array.from(values(n, n + 1), (v) => (isFinite(v) ? v : -2));
+            const run = (backend: string) =>
+              onBackend(backend, () => {
+                const a = tf.tensor(av, [n], dtype);
+                const s = tf.scalar(scalarValue, dtype);
+                const b = tf.tensor(bv, [n], dtype);
+                const s4 = tf.tensor([scalarValue], [1], dtype); // a one-element second operand of rank 1
+                const outs = [f(a, s), f(a, b), f(a, s4)];
+                const res = outs.map((o) => {
+                  assert.equal(o.dtype, 'bool');
+                  return Array.from(o.dataSync());
+                });
+                tf.dispose([a, s, b, s4, ...outs]);
+                return res;
+              });
+            const stock = await run('cpu');
+            await onBackend('wasm', () => registerMissingKernels(tf, { backends: ['wasm'] }));
+            const got = await run('wasm');
+            const what = `${name} n=${n} ${dtype} s=${scalarValue}`;
+            const expectScalar = Array.from(av, (x) => +ref(x, scalarValue));
+            const expectTensor = Array.from(av, (x, i) => +ref(x, bv[i]));
+            assert.deepEqual(got[0], expectScalar, `${what} vs scalar`);
+            assert.deepEqual(got[1], expectTensor, `${what} vs tensor`);
+            assert.deepEqual(got[2], expectScalar, `${what} vs [1]`);
+            assert.deepEqual(got, stock, `${what}: stock cpu`);
+          }
+    });
+  }
+
+  it('LogicalAnd and Select (where) of the ReLU6 gradient, vs plain JS and stock cpu', async () => {
+    for (const n of SIZES) {
+      const xv = values(n, 3);
+      const dyv = values(n, 4);
+      const run = (backend: string) =>
+        onBackend(backend, () => {
+          const x = tf.tensor(xv, [n]);
+          const dy = tf.tensor(dyv, [n]);
+          const lo = tf.greaterEqual(x, 0);
+          const hi = tf.lessEqual(x, 6);
+          const mask = tf.logicalAnd(lo, hi);
+          const zeros = tf.zerosLike(dy);
+          const sel = tf.where(mask, dy, zeros);
+          const sel2 = tf.where(hi, x, dy); // the other operand non-zero too: no shortcut through zeros
+          const res = { mask: Array.from(mask.dataSync()), sel: sel.dataSync().slice(), sel2: sel2.dataSync().slice() };
+          tf.dispose([x, dy, lo, hi, mask, zeros, sel, sel2]);
+          return res;
+        });
+      const stock = await run('cpu');
+      await onBackend('wasm', () => registerMissingKernels(tf, { backends: ['wasm'] }));
+      const got = await run('wasm');
+      const mask = Array.from(xv, (x) => +(x >= 0 && x <= 6));
+      assert.deepEqual(got.mask, mask, `mask n=${n}`);
+      // bit-exact selection (Object.is: -0 and NaN kept as they are)
+      for (let i = 0; i < n; i++) {
+        assert.ok(Object.is(got.sel[i], mask[i] ? dyv[i] : 0), `select n=${n} i=${i}: ${got.sel[i]}`);
+        assert.ok(Object.is(got.sel2[i], xv[i] <= 6 ? xv[i] : dyv[i]), `select2 n=${n} i=${i}`);
+      }
+      assert.deepEqual(got.mask, stock.mask, 'stock cpu mask');
+      assert.deepEqual(Array.from(got.sel), Array.from(stock.sel), 'stock cpu select');
+      assert.deepEqual(Array.from(got.sel2), Array.from(stock.sel2), 'stock cpu select 2');
+    }
+  });
+
+  it('Sum / Mean over leading axes with channels a multiple of 4 (SIMD, float64 sums): within float32 rounding', async () => {
+    await onBackend('wasm', () => registerMissingKernels(tf, { backends: ['wasm'] }));
+    for (const shape of [
+      [8, 16, 16, 36],
+      [4099, 8],
+      [2, 64, 64, 4],
+    ]) {
+      const C = shape[shape.length - 1];
+      const R = shape.reduce((a, b) => a * b, 1) / C;
+      // a large common offset: float32 running sums would lose ~1e-5 relative here, float64 ones do not
+      const xv = Float32Array.from(values(R * C, 9), (v) => (isFinite(v) ? 1000 + v : 1000));
+      const ref = new Float64Array(C);
+      for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) ref[c] += xv[r * C + c];
+      await onBackend('wasm', () => {
+        const x = tf.tensor(xv, shape);
+        const axes = shape.slice(0, -1).map((_, i) => i);
+        const s = tf.sum(x, axes);
+        const m = tf.mean(x, axes);
+        const sv = s.dataSync(),
+          mv = m.dataSync();
+        for (let c = 0; c < C; c++) {
+          assert.ok(
+            Math.abs(sv[c] - ref[c]) <= 1.2e-7 * Math.abs(ref[c]),
+            `sum ${shape} c=${c}: ${sv[c]} vs ${ref[c]}`,
+          );
+          assert.ok(
+            Math.abs(mv[c] - ref[c] / R) <= 1.2e-7 * Math.abs(ref[c] / R),
+            `mean ${shape} c=${c}: ${mv[c]} vs ${ref[c] / R}`,
+          );
+        }
+        tf.dispose([x, s, m]);
+      });
+    }
+  });
+});
