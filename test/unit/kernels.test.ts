@@ -207,6 +207,7 @@ const CONV_CASES: ConvCase[] = [
   { x: [2, 5, 5, 4], w: [1, 1, 4, 6], s: 1, pad: 'valid' }, // 1x1: MatMuls
   { x: [4, 32, 32, 4], w: [1, 1, 4, 16], s: 1, pad: 'same' }, // 1x1, many pixels, Co >= 4 Ci: dWᵀ = dyᵀ·x
   { x: [2, 2, 2, 64], w: [1, 1, 64, 128], s: 1, pad: 'same' }, // 1x1, few pixels: dxᵀ = W·dyᵀ
+  { x: [3, 40, 40, 12], w: [1, 1, 12, 24], s: 1, pad: 'valid' }, // 1x1 dW by SIMD: several pixel blocks
   { x: [2, 3, 3, 8], w: [1, 1, 8, 4], s: 1, pad: 'same', nchw: true }, // 1x1, NCHW
   { x: [2, 5, 5, 4], w: [1, 1, 4, 6], s: 2, pad: 'same' },
   { x: [4, 16, 16, 8], w: [3, 3, 8, 12], s: 1, pad: 'same' },
@@ -415,14 +416,21 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
         assert.ok(relErr(d.stockX, d.refX) < TOL, `stock dX ${JSON.stringify(d.c)}: ${relErr(d.stockX, d.refX)}`);
       }
     });
-    for (const [backend, chunk] of [
-      ['wasm', 0],
-      ['cpu', 0],
-      ['wasm', 100],
+    for (const [backend, chunk, simd] of [
+      ['wasm', 0, true],
+      ['cpu', 0, true],
+      ['wasm', 100, true],
+      ['wasm', 0, false],
     ] as const) {
-      it(`ours on ${backend}${chunk ? ', patch matrices split by batch' : ''}: every case within ${TOL} of the reference, no data leak`, async () => {
+      const variant = chunk
+        ? ', patch matrices split by batch'
+        : simd
+          ? ''
+          : ', 1x1 dW by XNNPACK MatMuls (no SIMD kernel)';
+      it(`ours on ${backend}${variant}: every case within ${TOL} of the reference, no data leak`, async () => {
         const saved = kernelSettings.im2colChunkFloats;
         if (chunk) kernelSettings.im2colChunkFloats = chunk;
+        conv2dSettings.pointwiseFilterSimd = simd;
         await withBackend(backend, () => {
           silenceCpuBanner();
           registerMissingKernels(tf);
@@ -453,7 +461,10 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
           }
           if (process.env.KERNELS_VERBOSE) console.log(report.join('\n'));
           unregisterMissingKernels(tf);
-        }).finally(() => (kernelSettings.im2colChunkFloats = saved));
+        }).finally(() => {
+          kernelSettings.im2colChunkFloats = saved;
+          conv2dSettings.pointwiseFilterSimd = true;
+        });
       });
     }
   });

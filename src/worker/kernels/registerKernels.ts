@@ -8,8 +8,10 @@
  *
  * wasm:
  *   missing (training throws "kernel not registered" without them):
- *   - Conv2DBackpropFilter: a 1x1 stride-1 conv is one XNNPACK MatMul (xᵀ·dy, or (dyᵀ·x)ᵀ for many pixels and
- *     few input channels); otherwise one XNNPACK Conv2D with batch and channels swapped (dilation = the
+ *   - Conv2DBackpropFilter: a 1x1 stride-1 conv: dW = xᵀ·dy by a hand-written SIMD kernel on the heap
+ *     (simdKernelModule.ts outer4x8, channels multiples of 4 and 8: XNNPACK would pack an M x channels operand
+ *     afresh each step, measured ~4x slower), else one XNNPACK MatMul (xᵀ·dy, or (dyᵀ·x)ᵀ for many pixels and
+ *     few input channels); other convs: one XNNPACK Conv2D with batch and channels swapped (dilation = the
  *     strides); im2col + XNNPACK MatMul where that would need negative padding (unused input rows of 'valid').
  *   - DepthwiseConv2dNativeBackpropInput: XNNPACK's depthwise conv of the stride-dilated dy with the rotated
  *     filter (depthwiseBackprop.ts).

@@ -1,10 +1,12 @@
 /**
  * A WebAssembly SIMD module, assembled byte by byte here (no wasm toolchain in the build), whose functions work
  * on float32 tensors where they lie in the tfjs wasm backend's heap (it imports the backend's own memory), and
- * its instantiation per memory. Why hand-written: the loops below have no XNNPACK operator (XNNPACK has no
- * depthwise filter gradient; a depthwise conv with batch folded into channels and dy as a 32x32 filter runs
- * XNNPACK's grouped GEMM with one output column per group, measured slower than even the JS loops), and plain
- * JS cannot use SIMD.
+ * its instantiation per memory. Why hand-written: these loops have no XNNPACK operator that serves (XNNPACK has
+ * no depthwise filter gradient: a depthwise conv with batch folded into channels and dy as a 32x32 filter runs
+ * its grouped GEMM with one output column per group, measured ~7x slower than macRows; no comparison or select
+ * operator; its MatMul packs the second operand afresh for every new tensor, and for the 1x1 filter gradient
+ * xᵀ·dy that operand is pixels x channels: ~4x slower than outer4x8, measured on MobileNetV2's shapes), and
+ * plain JS cannot use SIMD.
  *
  *   (module
  *     (import "env" "memory" (memory 0))            ;; or (memory 0 65536 shared) for the threaded backend
@@ -23,6 +25,11 @@
  *     ;; select(out, cond, t, e, n16): out[i] = cond[i] ? t[i] : e[i], float32 t, e, out, byte cond,
  *     ;;   i < 16·n16 (cond != 0 widened to four 32-bit masks, v128.bitselect)
  *     (func (export "select") (param i32 i32 i32 i32 i32) …)
+ *     ;; outer4x8(acc, x, dy, rows, xStride, dyStride, accStride, cols8): 4 rows of C[Ci, Co] += Aᵀ·B over
+ *     ;;   `rows` (the 1x1 conv filter gradient dW = xᵀ·dy, contracted over pixels, neither operand
+ *     ;;   transposed): for each of cols8 blocks of 8 columns j, acc[i][j..j+8] += Σ_r x[r][i] · dy[r][j..j+8],
+ *     ;;   i < 4 (byte strides); eight f32x4 accumulators in registers, x[r][i] by v128.load32_splat
+ *     (func (export "outer4x8") (param i32 i32 i32 i32 i32 i32 i32 i32) …)
  *   )
  * The callers do the last n mod 16 elements (and anything the functions do not cover) in JS.
  */
@@ -91,6 +98,7 @@ const op = {
   i32x4ExtLowS: [SIMD, 0xa7, 0x01], // i32x4.extend_low_i16x8_s
   i32x4ExtHighS: [SIMD, 0xa8, 0x01],
   bitselect: [SIMD, 0x52],
+  load32SplatAt: (offset: number) => [SIMD, 0x09, 0, ...uleb(offset)], // v128.load32_splat align=1
   f32: (v: number) => [0x43, ...new Uint8Array(new Float32Array([v]).buffer)],
   store: [SIMD, 0x0b, 2, 0], // v128.store align=4 offset=0
   zero: [SIMD, 0x0c, ...new Array<number>(16).fill(0)], // v128.const 0
@@ -336,6 +344,84 @@ function selectBody(): number[] {
   return fn([[3, V128]], [...op.zero, ...op.set(ZERO), ...countDown(N, body)]);
 }
 
+/** outer4x8(acc, x, dy, rows, xStride, dyStride, accStride, cols8) */
+function outer4x8Body(): number[] {
+  const ACC = 0,
+    X = 1,
+    DY = 2,
+    ROWS = 3,
+    XS = 4,
+    DS = 5,
+    AS = 6,
+    COLS = 7;
+  const P = 8,
+    R = 9,
+    XP = 10,
+    DP = 11;
+  const A = [12, 13, 14, 15, 16, 17, 18, 19];
+  const D0 = 20,
+    D1 = 21,
+    S = 22;
+  // the 4 x 2 accumulators: row i at acc + i·accStride
+  const accRows = (each: (i: number) => number[]): number[] => {
+    const c: number[] = [...op.get(ACC), ...op.set(P)];
+    for (let i = 0; i < 4; i++) {
+      if (i > 0) c.push(...op.get(P), ...op.get(AS), ...op.i32Add, ...op.set(P));
+      c.push(...each(i));
+    }
+    return c;
+  };
+  const load = accRows((i) => [
+    ...op.get(P),
+    ...op.loadAt(0),
+    ...op.set(A[2 * i]),
+    ...op.get(P),
+    ...op.loadAt(16),
+    ...op.set(A[2 * i + 1]),
+  ]);
+  const store = accRows((i) => [
+    ...op.get(P),
+    ...op.get(A[2 * i]),
+    ...op.storeAt(0),
+    ...op.get(P),
+    ...op.get(A[2 * i + 1]),
+    ...op.storeAt(16),
+  ]);
+  const fma = (a: number, d: number): number[] => [
+    ...op.get(a),
+    ...op.get(S),
+    ...op.get(d),
+    ...op.f32x4Mul,
+    ...op.f32x4Add,
+    ...op.set(a),
+  ];
+  const row: number[] = [...op.get(DP), ...op.loadAt(0), ...op.set(D0), ...op.get(DP), ...op.loadAt(16), ...op.set(D1)];
+  for (let i = 0; i < 4; i++)
+    row.push(...op.get(XP), ...op.load32SplatAt(4 * i), ...op.set(S), ...fma(A[2 * i], D0), ...fma(A[2 * i + 1], D1));
+  row.push(...op.get(XP), ...op.get(XS), ...op.i32Add, ...op.set(XP));
+  row.push(...op.get(DP), ...op.get(DS), ...op.i32Add, ...op.set(DP));
+  const column = [
+    ...load,
+    ...op.get(X),
+    ...op.set(XP),
+    ...op.get(DY),
+    ...op.set(DP),
+    ...op.get(ROWS),
+    ...op.set(R),
+    ...countDown(R, row),
+    ...store,
+    ...addTo(ACC, 32),
+    ...addTo(DY, 32),
+  ];
+  return fn(
+    [
+      [4, I32],
+      [11, V128],
+    ],
+    countDown(COLS, column),
+  );
+}
+
 /** the module's bytes; `shared`: import a shared memory (the threaded wasm backend) */
 export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
   const sig = (...params: number[]): number[] => [0x60, ...vec(params.map((p) => [p])), ...vec([])];
@@ -344,12 +430,13 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     sig(I32, I32, I32, I32), // 1 colSums, and8
     sig(I32, I32, I32, F32), // 2 geScalar, leScalar
     sig(I32, I32, I32, I32, I32), // 3 select
+    sig(I32, I32, I32, I32, I32, I32, I32, I32), // 4 outer4x8
   ]);
   const limits = shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
   const imports = vec([[...name('env'), ...name('memory'), 0x02, ...limits]]);
-  const funcs = vec([[0], [1], [2], [2], [1], [3]]);
+  const funcs = vec([[0], [1], [2], [2], [1], [3], [4]]);
   const exports = vec(
-    ['macRows', 'colSums', 'geScalar', 'leScalar', 'and8', 'select'].map((n, i) => [...name(n), 0, i]),
+    ['macRows', 'colSums', 'geScalar', 'leScalar', 'and8', 'select', 'outer4x8'].map((n, i) => [...name(n), 0, i]),
   );
   const code = vec([
     macRowsBody(),
@@ -358,6 +445,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     cmpScalarBody(op.f32x4Le),
     and8Body(),
     selectBody(),
+    outer4x8Body(),
   ]);
   return new Uint8Array([
     0x00,
@@ -384,6 +472,16 @@ export interface SimdKernels {
   leScalar(out: number, x: number, n16: number, s: number): void;
   and8(out: number, a: number, b: number, n16: number): void;
   select(out: number, cond: number, t: number, e: number, n16: number): void;
+  outer4x8(
+    acc: number,
+    x: number,
+    dy: number,
+    rows: number,
+    xStride: number,
+    dyStride: number,
+    accStride: number,
+    cols8: number,
+  ): void;
 }
 
 const modules = new Map<boolean, WebAssembly.Module | null>();
@@ -411,6 +509,7 @@ export function simdKernelsFor(memory: WebAssembly.Memory): SimdKernels | null {
         leScalar: e.leScalar as SimdKernels['leScalar'],
         and8: e.and8 as SimdKernels['and8'],
         select: e.select as SimdKernels['select'],
+        outer4x8: e.outer4x8 as SimdKernels['outer4x8'],
       };
     }
   } catch {
