@@ -22,8 +22,9 @@
  *     RaggedTensorToTensor, StaticRegexReplace: the cpu backend's kernel, data copied in and out.
  *   present but slow (each measured faster in a whole training step: bench/cnnTrainStep.mjs, MobileNetV2):
  *   - Conv2DBackpropInput (stock: a naive loop, ~8x a forward conv): 1x1 stride 1: one XNNPACK MatMul (dy·Wᵀ,
- *     or (W·dyᵀ)ᵀ for few pixels); else XNNPACK Conv2D on the stride-dilated gradient with the rotated filter;
- *     col2im + MatMul where the padding does not allow it.
+ *     or (W·dyᵀ)ᵀ for few pixels); stride 1: XNNPACK Conv2D of the gradient with the rotated filter; strided
+ *     (that conv would run on the zero-dilated gradient) or where the padding does not allow it: col2im of one
+ *     XNNPACK MatMul.
  *   - Tile (BN gradient: ~40 ms to tile [1,1,1,16] to [32,32,32,16]), BatchMatMul (transposed or batched
  *     operands leave XNNPACK), Identity (a copy), Sum / Mean over leading axes (BN moments and gradients: a
  *     transpose first; here float64 column sums, SIMD on the heap).
