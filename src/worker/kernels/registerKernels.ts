@@ -30,6 +30,8 @@
  *     transpose first; here float64 column sums, SIMD on the heap).
  *   - GreaterEqual, LessEqual, Greater, Less, LogicalAnd, Select (the ReLU6 = clipByValue gradient; stock
  *     ~10 ns an element): SIMD on the heap / branch-free JS (wasmElementwise.ts).
+ *   - Conv2D, FusedConv2D: a 1x1 stride-1 conv over few pixels (<= 128: XNNPACK would spend most of it packing
+ *     the fresh weights) by the SIMD kernel outer4x8 (pointwiseConvForward.ts); everything else stock.
  *   Everything else the tested models need (FusedConv2D, FusedBatchNorm, MaxPoolGrad, AvgPoolGrad,
  *   Relu/Relu6/Elu/LeakyRelu/Prelu grads, ResizeNearestNeighborGrad, Conv3D grads, LSTM/GRU ops) is
  *   present on wasm: found by training such models (test/unit/kernels.test.ts trains several).
@@ -58,6 +60,7 @@ import { fastBatchMatMul } from './fastBatchMatMul';
 import { backendMemory, simdKernelsFor, type SimdKernels } from './simdKernelModule';
 import { fastCompare, fastLogicalAnd, fastSelect } from './wasmElementwise';
 import { fastIdentity, fastLeadingReduce, fastTile } from './wasmFast';
+import { fastPointwiseConv } from './pointwiseConvForward';
 
 type TF = typeof import('@tensorflow/tfjs');
 
@@ -94,6 +97,8 @@ export const WASM_FASTER_KERNELS = [
   'Less',
   'LogicalAnd',
   'Select',
+  'Conv2D',
+  'FusedConv2D',
 ] as const;
 
 /** the cpu kernels of ours that are both correct and faster than the stock ones (measured) */
@@ -246,6 +251,10 @@ export function registerMissingKernels(tf: TF, options: RegisterOptions = {}): s
       if (stockAnd && install(tf, 'LogicalAnd', 'wasm', fastLogicalAnd(stockAnd, simdOf))) add('LogicalAnd');
       const stockSelect = stockKernel(tf, 'Select', 'wasm');
       if (stockSelect && install(tf, 'Select', 'wasm', fastSelect(stockSelect, simdOf))) add('Select');
+      for (const name of ['Conv2D', 'FusedConv2D'] as const) {
+        const stock = stockKernel(tf, name, 'wasm');
+        if (stock && install(tf, name, 'wasm', fastPointwiseConv(stock, simdOf))) add(name);
+      }
       const fns = makeKernelFuncs(tf, wasmOps);
       for (const k of WASM_KERNELS) if (install(tf, k, 'wasm', fns[k])) add(k);
       if (options.cpuBridge !== false) {
