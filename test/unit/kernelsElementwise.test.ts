@@ -1,6 +1,7 @@
 /**
  * The element-wise wasm kernels of src/worker/kernels (wasmElementwise.ts: the ReLU6 gradient's GreaterEqual,
- * LessEqual, Greater, Less, LogicalAnd, Select) and the SIMD column sums behind Sum / Mean over leading axes:
+ * LessEqual, Greater, Less, LogicalAnd, Select; wasmBatchNorm.ts: FusedBatchNorm) and the SIMD column sums
+ * behind Sum / Mean over leading axes:
  * every result checked element by element against plain JS comparisons / float64 sums (independent of tfjs)
  * and against the stock tfjs cpu kernels, on lengths that are and are not multiples of the SIMD width (16), with
  * NaN, ±0, ±Infinity and values equal to the scalar.
@@ -38,7 +39,7 @@ const OPS = {
   Less: { f: tf.less, ref: (a: number, b: number) => a < b },
 } as const;
 
-describe('kernels: element-wise wasm kernels (ReLU6 gradient) and SIMD column sums', function () {
+describe('kernels: element-wise wasm kernels (ReLU6 gradient, BN normalisation) and SIMD column sums', function () {
   this.timeout(120000);
   let before0 = 'wasm';
   before(async () => {
@@ -163,6 +164,54 @@ describe('kernels: element-wise wasm kernels (ReLU6 gradient) and SIMD column su
         }
         tf.dispose([x, s, m]);
       });
+    }
+  });
+
+  it('FusedBatchNorm (tf.batchNorm): per-channel or single-value parameters, vs float64 reference and stock cpu', async () => {
+    const cases: Array<{ shape: number[]; offset: boolean; scale: boolean; scalarMean?: boolean; big?: boolean }> = [
+      { shape: [8, 16, 16, 36], offset: true, scale: true },
+      { shape: [4099, 8], offset: false, scale: true },
+      { shape: [2, 32, 32, 4], offset: true, scale: false, scalarMean: true },
+      { shape: [8, 8, 8, 16], offset: true, scale: true, big: true }, // mean ~1000: (x - mean) first
+      { shape: [4, 8, 8, 6], offset: true, scale: true }, // 6 channels: the stock kernel
+    ];
+    for (const c of cases) {
+      const C = c.shape[c.shape.length - 1];
+      const n = c.shape.reduce((a, b) => a * b, 1);
+      const xv = Float32Array.from(values(n, 11), (v) => (isFinite(v) ? v : 1) + (c.big ? 1000 : 0));
+      const mv = c.scalarMean
+        ? Float32Array.of(0.25)
+        : Float32Array.from({ length: C }, (_, i) => (c.big ? 1000 : 0) + Math.sin(i));
+      const vv = Float32Array.from({ length: C }, (_, i) => 0.5 + (i % 5) * 0.3);
+      const ov = Float32Array.from({ length: C }, (_, i) => Math.cos(i) * 2);
+      const sv = Float32Array.from({ length: C }, (_, i) => 0.5 + (i % 3));
+      const eps = 1e-3;
+      const run = (backend: string) =>
+        onBackend(backend, () => {
+          const t = [tf.tensor(xv, c.shape), tf.tensor(mv, [mv.length]), tf.tensor(vv, [C])];
+          const off = c.offset ? tf.tensor(ov, [C]) : undefined;
+          const sc = c.scale ? tf.tensor(sv, [C]) : undefined;
+          const y = tf.batchNorm(t[0], t[1], t[2], off, sc, eps);
+          const r = y.dataSync().slice() as Float32Array;
+          tf.dispose([...t, y, ...(off ? [off] : []), ...(sc ? [sc] : [])]);
+          return r;
+        });
+      const stock = await run('cpu');
+      await onBackend('wasm', () => registerMissingKernels(tf, { backends: ['wasm'] }));
+      const got = await run('wasm');
+      for (let i = 0; i < n; i++) {
+        const ch = i % C;
+        const m = c.scalarMean ? mv[0] : mv[ch];
+        const s = (c.scale ? sv[ch] : 1) / Math.sqrt(vv[ch] + eps);
+        const ref = (xv[i] - m) * s + (c.offset ? ov[ch] : 0);
+        // float32: x - mean exact-ish, then two roundings of terms of this size
+        const tol = 4 * 2 ** -24 * (Math.abs(xv[i] - m) * s + Math.abs(c.offset ? ov[ch] : 0) + Math.abs(m) * s);
+        assert.ok(Math.abs(got[i] - ref) <= tol, `${JSON.stringify(c)} i=${i}: ${got[i]} vs ${ref}`);
+        assert.ok(
+          Math.abs(got[i] - stock[i]) <= 2 * tol,
+          `${JSON.stringify(c)} i=${i}: ${got[i]} vs stock ${stock[i]}`,
+        );
+      }
     }
   });
 });

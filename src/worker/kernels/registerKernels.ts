@@ -32,7 +32,9 @@
  *     ~10 ns an element): SIMD on the heap / branch-free JS (wasmElementwise.ts).
  *   - Conv2D, FusedConv2D: a 1x1 stride-1 conv over few pixels (<= 128: XNNPACK would spend most of it packing
  *     the fresh weights) by the SIMD kernel outer4x8 (pointwiseConvForward.ts); everything else stock.
- *   Everything else the tested models need (FusedConv2D, FusedBatchNorm, MaxPoolGrad, AvgPoolGrad,
+ *   - FusedBatchNorm (stock: index modulos, a square root and a division per element): per-channel factors
+ *     once, then (x - mean)·s + offset in SIMD (wasmBatchNorm.ts).
+ *   Everything else the tested models need (MaxPoolGrad, AvgPoolGrad,
  *   Relu/Relu6/Elu/LeakyRelu/Prelu grads, ResizeNearestNeighborGrad, Conv3D grads, LSTM/GRU ops) is
  *   present on wasm: found by training such models (test/unit/kernels.test.ts trains several).
  * cpu (only where ours is correct and faster than stock, measured):
@@ -61,6 +63,7 @@ import { backendMemory, simdKernelsFor, type SimdKernels } from './simdKernelMod
 import { fastCompare, fastLogicalAnd, fastSelect } from './wasmElementwise';
 import { fastIdentity, fastLeadingReduce, fastTile } from './wasmFast';
 import { fastPointwiseConv } from './pointwiseConvForward';
+import { fastBatchNorm } from './wasmBatchNorm';
 
 type TF = typeof import('@tensorflow/tfjs');
 
@@ -99,6 +102,7 @@ export const WASM_FASTER_KERNELS = [
   'Select',
   'Conv2D',
   'FusedConv2D',
+  'FusedBatchNorm',
 ] as const;
 
 /** the cpu kernels of ours that are both correct and faster than the stock ones (measured) */
@@ -255,6 +259,8 @@ export function registerMissingKernels(tf: TF, options: RegisterOptions = {}): s
         const stock = stockKernel(tf, name, 'wasm');
         if (stock && install(tf, name, 'wasm', fastPointwiseConv(stock, simdOf))) add(name);
       }
+      const stockBn = stockKernel(tf, 'FusedBatchNorm', 'wasm');
+      if (stockBn && install(tf, 'FusedBatchNorm', 'wasm', fastBatchNorm(stockBn, simdOf))) add('FusedBatchNorm');
       const fns = makeKernelFuncs(tf, wasmOps);
       for (const k of WASM_KERNELS) if (install(tf, k, 'wasm', fns[k])) add(k);
       if (options.cpuBridge !== false) {

@@ -30,6 +30,9 @@
  *     ;;   transposed): for each of cols8 blocks of 8 columns j, acc[i][j..j+8] += Σ_r x[r][i] · dy[r][j..j+8],
  *     ;;   i < 4 (byte strides); eight f32x4 accumulators in registers, x[r][i] by v128.load32_splat
  *     (func (export "outer4x8") (param i32 i32 i32 i32 i32 i32 i32 i32) …)
+ *     ;; affine(out, x, rows, cBytes, p): out[r][c] = (x[r][c] - p[c]) · p[C + c] + p[2C + c] for every row r
+ *     ;;   (BatchNormalization: p = mean | scale / sqrt(variance + ε) | offset, C = cBytes / 4, 4 lanes at a time)
+ *     (func (export "affine") (param i32 i32 i32 i32 i32) …)
  *   )
  * The callers do the last n mod 16 elements (and anything the functions do not cover) in JS.
  */
@@ -104,6 +107,7 @@ const op = {
   zero: [SIMD, 0x0c, ...new Array<number>(16).fill(0)], // v128.const 0
   f32x4Add: [SIMD, 0xe4, 0x01],
   f32x4Mul: [SIMD, 0xe6, 0x01],
+  f32x4Sub: [SIMD, 0xe5, 0x01],
 };
 
 /** body of macRows */
@@ -422,6 +426,74 @@ function outer4x8Body(): number[] {
   );
 }
 
+/** affine(out, x, rows, cBytes, p) */
+function affineBody(): number[] {
+  const OUT = 0,
+    X = 1,
+    ROWS = 2,
+    CB = 3,
+    PM = 4;
+  const C = 5,
+    PS = 6,
+    PB = 7;
+  const row = [
+    ...op.i32(0),
+    ...op.set(C),
+    ...op.block,
+    ...op.loop,
+    ...op.get(C),
+    ...op.get(CB),
+    ...op.i32GeS,
+    ...op.brIf(1),
+    ...op.get(OUT),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.get(X),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.loadAt(0),
+    ...op.get(PM),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.loadAt(0),
+    ...op.f32x4Sub,
+    ...op.get(PS),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.loadAt(0),
+    ...op.f32x4Mul,
+    ...op.get(PB),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.loadAt(0),
+    ...op.f32x4Add,
+    ...op.storeAt(0),
+    ...addTo(C, 16),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+    ...op.get(OUT),
+    ...op.get(CB),
+    ...op.i32Add,
+    ...op.set(OUT),
+    ...op.get(X),
+    ...op.get(CB),
+    ...op.i32Add,
+    ...op.set(X),
+  ];
+  const init = [
+    ...op.get(PM),
+    ...op.get(CB),
+    ...op.i32Add,
+    ...op.set(PS),
+    ...op.get(PS),
+    ...op.get(CB),
+    ...op.i32Add,
+    ...op.set(PB),
+  ];
+  return fn([[3, I32]], [...init, ...countDown(ROWS, row)]);
+}
+
 /** the module's bytes; `shared`: import a shared memory (the threaded wasm backend) */
 export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
   const sig = (...params: number[]): number[] => [0x60, ...vec(params.map((p) => [p])), ...vec([])];
@@ -429,14 +501,18 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     sig(I32, I32, I32, I32, I32, I32, I32), // 0 macRows
     sig(I32, I32, I32, I32), // 1 colSums, and8
     sig(I32, I32, I32, F32), // 2 geScalar, leScalar
-    sig(I32, I32, I32, I32, I32), // 3 select
+    sig(I32, I32, I32, I32, I32), // 3 select, affine
     sig(I32, I32, I32, I32, I32, I32, I32, I32), // 4 outer4x8
   ]);
   const limits = shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
   const imports = vec([[...name('env'), ...name('memory'), 0x02, ...limits]]);
-  const funcs = vec([[0], [1], [2], [2], [1], [3], [4]]);
+  const funcs = vec([[0], [1], [2], [2], [1], [3], [4], [3]]);
   const exports = vec(
-    ['macRows', 'colSums', 'geScalar', 'leScalar', 'and8', 'select', 'outer4x8'].map((n, i) => [...name(n), 0, i]),
+    ['macRows', 'colSums', 'geScalar', 'leScalar', 'and8', 'select', 'outer4x8', 'affine'].map((n, i) => [
+      ...name(n),
+      0,
+      i,
+    ]),
   );
   const code = vec([
     macRowsBody(),
@@ -446,6 +522,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     and8Body(),
     selectBody(),
     outer4x8Body(),
+    affineBody(),
   ]);
   return new Uint8Array([
     0x00,
@@ -482,6 +559,7 @@ export interface SimdKernels {
     accStride: number,
     cols8: number,
   ): void;
+  affine(out: number, x: number, rows: number, cBytes: number, p: number): void;
 }
 
 const modules = new Map<boolean, WebAssembly.Module | null>();
@@ -510,6 +588,7 @@ export function simdKernelsFor(memory: WebAssembly.Memory): SimdKernels | null {
         and8: e.and8 as SimdKernels['and8'],
         select: e.select as SimdKernels['select'],
         outer4x8: e.outer4x8 as SimdKernels['outer4x8'],
+        affine: e.affine as SimdKernels['affine'],
       };
     }
   } catch {
