@@ -16,6 +16,10 @@ import { registerMissingKernels, unregisterMissingKernels } from '../../src/work
 import { columnSums, tileInto } from '../../src/worker/kernels/wasmFast';
 import { conv2dSettings, kernelSettings } from '../../src/worker/kernels/conv2dBackprop';
 import { depthwiseSettings } from '../../src/worker/kernels/depthwiseBackprop';
+import { shipWasm } from './shippedWasm';
+
+// the wasm build the engine ships: threaded (all cores), or single-threaded with BN_INSPECTOR_WASM_THREADS=1
+shipWasm(tf);
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 type Shape4 = [number, number, number, number];

@@ -11,6 +11,10 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerMissingKernels, unregisterMissingKernels } from '../../src/worker/kernels/registerKernels';
 import { backendMemory, simdKernelsFor } from '../../src/worker/kernels/simdKernelModule';
+import { shipWasm } from './shippedWasm';
+
+// the wasm build the engine ships: threaded (all cores), or single-threaded with BN_INSPECTOR_WASM_THREADS=1
+shipWasm(tf);
 
 const SIZES = [1024, 1029, 4099, 16 * 300 + 15];
 const SPECIAL = [NaN, 0, -0, Infinity, -Infinity, 6, 0.5, -0.5];

@@ -8,6 +8,10 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerMissingKernels, unregisterMissingKernels } from '../../src/worker/kernels/registerKernels';
 import { backendMemory, simdKernelsFor, type SimdKernels } from '../../src/worker/kernels/simdKernelModule';
+import { shipWasm } from './shippedWasm';
+
+// the wasm build the engine ships: threaded (all cores), or single-threaded with BN_INSPECTOR_WASM_THREADS=1
+shipWasm(tf);
 
 interface Case {
   x: [number, number, number, number];
