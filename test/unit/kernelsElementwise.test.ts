@@ -1,6 +1,7 @@
 /**
  * The element-wise wasm kernels of src/worker/kernels (wasmElementwise.ts: the ReLU6 gradient's GreaterEqual,
- * LessEqual, Greater, Less, LogicalAnd, Select; wasmBatchNorm.ts: FusedBatchNorm) and the SIMD column sums
+ * LessEqual, Greater, Less, LogicalAnd, Select; wasmBatchNorm.ts: FusedBatchNorm; wasmArithmetic.ts: Add, Sub,
+ * Multiply, Relu, Square) and the SIMD column sums
  * behind Sum / Mean over leading axes:
  * every result checked element by element against plain JS comparisons / float64 sums (independent of tfjs)
  * and against the stock tfjs cpu kernels, on lengths that are and are not multiples of the SIMD width (16), with
@@ -217,5 +218,87 @@ describe('kernels: element-wise wasm kernels (ReLU6 gradient, BN normalisation) 
         );
       }
     }
+  });
+
+  it('Add, Sub, Multiply (equal shapes, channel vectors both ways, one-element operands), Relu, Square: exact', async () => {
+    const ops = {
+      add: { f: tf.add, js: (a: number, b: number) => Math.fround(a + b) },
+      sub: { f: tf.sub, js: (a: number, b: number) => Math.fround(a - b) },
+      mul: { f: tf.mul, js: (a: number, b: number) => Math.fround(a * b) },
+    };
+    const shapes: Array<[number[], number[]]> = [
+      [
+        [8, 16, 16, 12],
+        [8, 16, 16, 12],
+      ],
+      [[4099], [4099]], // not a multiple of 4: a JS tail
+      [[8, 16, 16, 12], [12]],
+      [[12], [8, 16, 16, 12]],
+      [
+        [1, 1, 1, 12],
+        [8, 16, 16, 12],
+      ],
+      [
+        [8, 16, 16, 12],
+        [1, 1, 1, 12],
+      ],
+      [[4099, 3], []], // scalar, tail
+      [[], [4099, 3]],
+      [[1], [2, 2051]],
+      [[8, 16, 16, 6], [6]], // 6 channels: the stock kernel
+    ];
+    for (const [name, { f, js }] of Object.entries(ops))
+      for (const [sa, sb] of shapes) {
+        const na = sa.reduce((p, d) => p * d, 1),
+          nb = sb.reduce((p, d) => p * d, 1);
+        const av = values(na, na + 3),
+          bv = values(nb, nb + 5);
+        const run = (backend: string) =>
+          onBackend(backend, () => {
+            const a = tf.tensor(av, sa),
+              b = tf.tensor(bv, sb);
+            const y = f(a, b);
+            const r = { shape: y.shape, v: y.dataSync().slice() as Float32Array };
+            tf.dispose([a, b, y]);
+            return r;
+          });
+        const stock = await run('cpu');
+        await onBackend('wasm', () => registerMissingKernels(tf, { backends: ['wasm'] }));
+        const got = await run('wasm');
+        const what = `${name} ${JSON.stringify(sa)} ${JSON.stringify(sb)}`;
+        assert.deepEqual(got.shape, stock.shape, what);
+        const n = got.v.length;
+        const rank = got.shape.length;
+        const C = rank ? got.shape[rank - 1] : 1;
+        for (let i = 0; i < n; i++) {
+          const ai = na === 1 ? 0 : na === n ? i : i % C;
+          const bi = nb === 1 ? 0 : nb === n ? i : i % C;
+          const ref = js(av[ai], bv[bi]);
+          assert.ok(Object.is(got.v[i], ref) || (got.v[i] === 0 && ref === 0), `${what} i=${i}: ${got.v[i]} vs ${ref}`);
+          assert.ok(Object.is(got.v[i], stock.v[i]) || (got.v[i] === 0 && stock.v[i] === 0), `${what}: stock cpu`);
+        }
+      }
+    for (const op of ['relu', 'square'] as const)
+      for (const n of SIZES.concat([4099, 8192])) {
+        const xv = values(n, 21);
+        const run = (backend: string) =>
+          onBackend(backend, () => {
+            const x = tf.tensor(xv, [n]);
+            const y = op === 'relu' ? tf.relu(x) : tf.square(x);
+            const r = y.dataSync().slice() as Float32Array;
+            tf.dispose([x, y]);
+            return r;
+          });
+        const stock = await run('cpu');
+        await onBackend('wasm', () => registerMissingKernels(tf, { backends: ['wasm'] }));
+        const got = await run('wasm');
+        for (let i = 0; i < n; i++) {
+          const v = xv[i];
+          const ref = op === 'relu' ? (v < 0 ? 0 : v) : Math.fround(v * v);
+          // -0 and 0 alike (relu of -0)
+          assert.ok(Object.is(got[i], ref) || (got[i] === 0 && ref === 0), `${op} n=${n} i=${i}: ${got[i]} vs ${ref}`);
+          assert.ok(Object.is(got[i], stock[i]) || (got[i] === 0 && stock[i] === 0), `${op} n=${n} i=${i}: stock`);
+        }
+      }
   });
 });

@@ -33,6 +33,12 @@
  *     ;; affine(out, x, rows, cBytes, p): out[r][c] = (x[r][c] - p[c]) · p[C + c] + p[2C + c] for every row r
  *     ;;   (BatchNormalization: p = mean | scale / sqrt(variance + ε) | offset, C = cBytes / 4, 4 lanes at a time)
  *     (func (export "affine") (param i32 i32 i32 i32 i32) …)
+ *     ;; add / sub / mul(out, a, b, rows, cBytes, aStep, bStep): per row r, out[c] = a[c] op b[c] for c < cBytes/4,
+ *     ;;   then out += cBytes, a += aStep, b += bStep (a step 0 repeats a per-channel vector): same shapes,
+ *     ;;   channel vectors and splatted scalars alike
+ *     (func (export "add") (param i32 i32 i32 i32 i32 i32 i32) …)  (func (export "sub") …)  (func (export "mul") …)
+ *     ;; relu / square(out, x, n4, _): out[i] = max(x[i], 0) (NaN stays NaN) / x[i]·x[i], i < 4·n4
+ *     (func (export "relu") (param i32 i32 i32 i32) …)  (func (export "square") …)
  *   )
  * The callers do the last n mod 16 elements (and anything the functions do not cover) in JS.
  */
@@ -108,6 +114,7 @@ const op = {
   f32x4Add: [SIMD, 0xe4, 0x01],
   f32x4Mul: [SIMD, 0xe6, 0x01],
   f32x4Sub: [SIMD, 0xe5, 0x01],
+  f32x4Max: [SIMD, 0xe9, 0x01], // NaN-propagating
 };
 
 /** body of macRows */
@@ -494,6 +501,76 @@ function affineBody(): number[] {
   return fn([[3, I32]], [...init, ...countDown(ROWS, row)]);
 }
 
+/** add / sub / mul(out, a, b, rows, cBytes, aStep, bStep) */
+function binRowsBody(binop: number[]): number[] {
+  const OUT = 0,
+    A = 1,
+    B = 2,
+    ROWS = 3,
+    CB = 4,
+    AS = 5,
+    BS = 6;
+  const C = 7;
+  const row = [
+    ...op.i32(0),
+    ...op.set(C),
+    ...op.block,
+    ...op.loop,
+    ...op.get(C),
+    ...op.get(CB),
+    ...op.i32GeS,
+    ...op.brIf(1),
+    ...op.get(OUT),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.get(A),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.loadAt(0),
+    ...op.get(B),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.loadAt(0),
+    ...binop,
+    ...op.storeAt(0),
+    ...addTo(C, 16),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+    ...op.get(OUT),
+    ...op.get(CB),
+    ...op.i32Add,
+    ...op.set(OUT),
+    ...op.get(A),
+    ...op.get(AS),
+    ...op.i32Add,
+    ...op.set(A),
+    ...op.get(B),
+    ...op.get(BS),
+    ...op.i32Add,
+    ...op.set(B),
+  ];
+  return fn([[1, I32]], countDown(ROWS, row));
+}
+
+/** relu / square(out, x, n4, _) */
+function unaryBody(square: boolean): number[] {
+  const OUT = 0,
+    X = 1,
+    N = 2;
+  const V = 4;
+  const body = [
+    ...op.get(OUT),
+    ...op.get(X),
+    ...op.loadAt(0),
+    ...(square ? [...op.set(V), ...op.get(V), ...op.get(V), ...op.f32x4Mul] : [...op.zero, ...op.f32x4Max]),
+    ...op.storeAt(0),
+    ...addTo(OUT, 16),
+    ...addTo(X, 16),
+  ];
+  return fn([[1, V128]], countDown(N, body));
+}
+
 /** the module's bytes; `shared`: import a shared memory (the threaded wasm backend) */
 export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
   const sig = (...params: number[]): number[] => [0x60, ...vec(params.map((p) => [p])), ...vec([])];
@@ -506,13 +583,23 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
   ]);
   const limits = shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
   const imports = vec([[...name('env'), ...name('memory'), 0x02, ...limits]]);
-  const funcs = vec([[0], [1], [2], [2], [1], [3], [4], [3]]);
+  const funcs = vec([[0], [1], [2], [2], [1], [3], [4], [3], [0], [0], [0], [1], [1]]);
   const exports = vec(
-    ['macRows', 'colSums', 'geScalar', 'leScalar', 'and8', 'select', 'outer4x8', 'affine'].map((n, i) => [
-      ...name(n),
-      0,
-      i,
-    ]),
+    [
+      'macRows',
+      'colSums',
+      'geScalar',
+      'leScalar',
+      'and8',
+      'select',
+      'outer4x8',
+      'affine',
+      'add',
+      'sub',
+      'mul',
+      'relu',
+      'square',
+    ].map((n, i) => [...name(n), 0, i]),
   );
   const code = vec([
     macRowsBody(),
@@ -523,6 +610,11 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     selectBody(),
     outer4x8Body(),
     affineBody(),
+    binRowsBody(op.f32x4Add),
+    binRowsBody(op.f32x4Sub),
+    binRowsBody(op.f32x4Mul),
+    unaryBody(false),
+    unaryBody(true),
   ]);
   return new Uint8Array([
     0x00,
@@ -560,7 +652,21 @@ export interface SimdKernels {
     cols8: number,
   ): void;
   affine(out: number, x: number, rows: number, cBytes: number, p: number): void;
+  add: BinRows;
+  sub: BinRows;
+  mul: BinRows;
+  relu(out: number, x: number, n4: number, unused: number): void;
+  square(out: number, x: number, n4: number, unused: number): void;
 }
+export type BinRows = (
+  out: number,
+  a: number,
+  b: number,
+  rows: number,
+  cBytes: number,
+  aStep: number,
+  bStep: number,
+) => void;
 
 const modules = new Map<boolean, WebAssembly.Module | null>();
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
@@ -589,6 +695,11 @@ export function simdKernelsFor(memory: WebAssembly.Memory): SimdKernels | null {
         select: e.select as SimdKernels['select'],
         outer4x8: e.outer4x8 as SimdKernels['outer4x8'],
         affine: e.affine as SimdKernels['affine'],
+        add: e.add as BinRows,
+        sub: e.sub as BinRows,
+        mul: e.mul as BinRows,
+        relu: e.relu as SimdKernels['relu'],
+        square: e.square as SimdKernels['square'],
       };
     }
   } catch {
