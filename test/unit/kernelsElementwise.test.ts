@@ -220,7 +220,7 @@ describe('kernels: element-wise wasm kernels (ReLU6 gradient, BN normalisation) 
     }
   });
 
-  it('Add, Sub, Multiply (equal shapes, channel vectors both ways, one-element operands), Relu, Square: exact', async () => {
+  it('Add, Sub, Multiply (equal shapes, channel vectors both ways, one-element operands), Relu, Square, ClipByValue: exact', async () => {
     const ops = {
       add: { f: tf.add, js: (a: number, b: number) => Math.fround(a + b) },
       sub: { f: tf.sub, js: (a: number, b: number) => Math.fround(a - b) },
@@ -278,13 +278,13 @@ describe('kernels: element-wise wasm kernels (ReLU6 gradient, BN normalisation) 
           assert.ok(Object.is(got.v[i], stock.v[i]) || (got.v[i] === 0 && stock.v[i] === 0), `${what}: stock cpu`);
         }
       }
-    for (const op of ['relu', 'square'] as const)
+    for (const op of ['relu', 'square', 'clip'] as const)
       for (const n of SIZES.concat([4099, 8192])) {
         const xv = values(n, 21);
         const run = (backend: string) =>
           onBackend(backend, () => {
             const x = tf.tensor(xv, [n]);
-            const y = op === 'relu' ? tf.relu(x) : tf.square(x);
+            const y = op === 'relu' ? tf.relu(x) : op === 'square' ? tf.square(x) : tf.clipByValue(x, 0, 6);
             const r = y.dataSync().slice() as Float32Array;
             tf.dispose([x, y]);
             return r;
@@ -294,7 +294,16 @@ describe('kernels: element-wise wasm kernels (ReLU6 gradient, BN normalisation) 
         const got = await run('wasm');
         for (let i = 0; i < n; i++) {
           const v = xv[i];
-          const ref = op === 'relu' ? (v < 0 ? 0 : v) : Math.fround(v * v);
+          const ref =
+            op === 'relu'
+              ? v < 0
+                ? 0
+                : v
+              : op === 'square'
+                ? Math.fround(v * v)
+                : v !== v
+                  ? v
+                  : Math.min(Math.max(v, 0), 6);
           // -0 and 0 alike (relu of -0)
           assert.ok(Object.is(got[i], ref) || (got[i] === 0 && ref === 0), `${op} n=${n} i=${i}: ${got[i]} vs ${ref}`);
           assert.ok(Object.is(got[i], stock[i]) || (got[i] === 0 && stock[i] === 0), `${op} n=${n} i=${i}: stock`);

@@ -34,9 +34,9 @@
  *     the fresh weights) by the SIMD kernel outer4x8 (pointwiseConvForward.ts); everything else stock.
  *   - FusedBatchNorm (stock: index modulos, a square root and a division per element): per-channel factors
  *     once, then (x - mean)·s + offset in SIMD (wasmBatchNorm.ts).
- *   - Add, Sub, Multiply, Relu, Square (equal shapes, per-channel vectors, one-element operands): SIMD on the
- *     calling thread (wasmArithmetic.ts): the stock XNNPACK operators wait on the threaded build's pool, which
- *     on busy cores cost 4-8x (measured).
+ *   - Add, Sub, Multiply, Relu, Square, ClipByValue (equal shapes, per-channel vectors, one-element
+ *     operands): SIMD on the calling thread (wasmArithmetic.ts): the stock XNNPACK operators wait on the
+ *     threaded build's pool, which on busy cores cost 4-8x (measured).
  *   Everything else the tested models need (MaxPoolGrad, AvgPoolGrad,
  *   Relu/Relu6/Elu/LeakyRelu/Prelu grads, ResizeNearestNeighborGrad, Conv3D grads, LSTM/GRU ops) is
  *   present on wasm: found by training such models (test/unit/kernels.test.ts trains several).
@@ -67,7 +67,7 @@ import { fastCompare, fastLogicalAnd, fastSelect } from './wasmElementwise';
 import { fastIdentity, fastLeadingReduce, fastTile } from './wasmFast';
 import { fastPointwiseConv } from './pointwiseConvForward';
 import { fastBatchNorm } from './wasmBatchNorm';
-import { fastBinary, fastUnary } from './wasmArithmetic';
+import { fastBinary, fastClip, fastUnary } from './wasmArithmetic';
 
 type TF = typeof import('@tensorflow/tfjs');
 
@@ -112,6 +112,7 @@ export const WASM_FASTER_KERNELS = [
   'Multiply',
   'Relu',
   'Square',
+  'ClipByValue',
 ] as const;
 
 /** the cpu kernels of ours that are both correct and faster than the stock ones (measured) */
@@ -285,6 +286,8 @@ export function registerMissingKernels(tf: TF, options: RegisterOptions = {}): s
         const stock = stockKernel(tf, name, 'wasm');
         if (stock && install(tf, name, 'wasm', fastUnary(stock, op, simdOf))) add(name);
       }
+      const stockClip = stockKernel(tf, 'ClipByValue', 'wasm');
+      if (stockClip && install(tf, 'ClipByValue', 'wasm', fastClip(stockClip, simdOf))) add('ClipByValue');
       const fns = makeKernelFuncs(tf, wasmOps);
       for (const k of WASM_KERNELS) if (install(tf, k, 'wasm', fns[k])) add(k);
       if (options.cpuBridge !== false) {

@@ -39,6 +39,8 @@
  *     (func (export "add") (param i32 i32 i32 i32 i32 i32 i32) …)  (func (export "sub") …)  (func (export "mul") …)
  *     ;; relu / square(out, x, n4, _): out[i] = max(x[i], 0) (NaN stays NaN) / x[i]·x[i], i < 4·n4
  *     (func (export "relu") (param i32 i32 i32 i32) …)  (func (export "square") …)
+ *     ;; clip(out, x, n4, lo, hi): out[i] = min(max(x[i], lo), hi) (NaN stays NaN), i < 4·n4
+ *     (func (export "clip") (param i32 i32 i32 f32 f32) …)
  *   )
  * The callers do the last n mod 16 elements (and anything the functions do not cover) in JS.
  */
@@ -115,6 +117,7 @@ const op = {
   f32x4Mul: [SIMD, 0xe6, 0x01],
   f32x4Sub: [SIMD, 0xe5, 0x01],
   f32x4Max: [SIMD, 0xe9, 0x01], // NaN-propagating
+  f32x4Min: [SIMD, 0xe8, 0x01],
 };
 
 /** body of macRows */
@@ -571,6 +574,31 @@ function unaryBody(square: boolean): number[] {
   return fn([[1, V128]], countDown(N, body));
 }
 
+/** clip(out, x, n4, lo, hi) */
+function clipBody(): number[] {
+  const OUT = 0,
+    X = 1,
+    N = 2,
+    LO = 3,
+    HI = 4;
+  const VL = 5,
+    VH = 6;
+  const body = [
+    ...op.get(OUT),
+    ...op.get(X),
+    ...op.loadAt(0),
+    ...op.get(VL),
+    ...op.f32x4Max,
+    ...op.get(VH),
+    ...op.f32x4Min,
+    ...op.storeAt(0),
+    ...addTo(OUT, 16),
+    ...addTo(X, 16),
+  ];
+  const init = [...op.get(LO), ...op.f32x4Splat, ...op.set(VL), ...op.get(HI), ...op.f32x4Splat, ...op.set(VH)];
+  return fn([[2, V128]], [...init, ...countDown(N, body)]);
+}
+
 /** the module's bytes; `shared`: import a shared memory (the threaded wasm backend) */
 export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
   const sig = (...params: number[]): number[] => [0x60, ...vec(params.map((p) => [p])), ...vec([])];
@@ -580,10 +608,11 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     sig(I32, I32, I32, F32), // 2 geScalar, leScalar
     sig(I32, I32, I32, I32, I32), // 3 select, affine
     sig(I32, I32, I32, I32, I32, I32, I32, I32), // 4 outer4x8
+    sig(I32, I32, I32, F32, F32), // 5 clip
   ]);
   const limits = shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
   const imports = vec([[...name('env'), ...name('memory'), 0x02, ...limits]]);
-  const funcs = vec([[0], [1], [2], [2], [1], [3], [4], [3], [0], [0], [0], [1], [1]]);
+  const funcs = vec([[0], [1], [2], [2], [1], [3], [4], [3], [0], [0], [0], [1], [1], [5]]);
   const exports = vec(
     [
       'macRows',
@@ -599,6 +628,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
       'mul',
       'relu',
       'square',
+      'clip',
     ].map((n, i) => [...name(n), 0, i]),
   );
   const code = vec([
@@ -615,6 +645,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     binRowsBody(op.f32x4Mul),
     unaryBody(false),
     unaryBody(true),
+    clipBody(),
   ]);
   return new Uint8Array([
     0x00,
@@ -657,6 +688,7 @@ export interface SimdKernels {
   mul: BinRows;
   relu(out: number, x: number, n4: number, unused: number): void;
   square(out: number, x: number, n4: number, unused: number): void;
+  clip(out: number, x: number, n4: number, lo: number, hi: number): void;
 }
 export type BinRows = (
   out: number,
@@ -700,6 +732,7 @@ export function simdKernelsFor(memory: WebAssembly.Memory): SimdKernels | null {
         mul: e.mul as BinRows,
         relu: e.relu as SimdKernels['relu'],
         square: e.square as SimdKernels['square'],
+        clip: e.clip as SimdKernels['clip'],
       };
     }
   } catch {
