@@ -12,6 +12,9 @@
  *    commit; the loops stay for backends without such a conv (cpu) and for pads the fold cannot express.)
  * Otherwise (cpu, or a padding the conv cannot express: negative pads) flat-indexed JS loops over the backend's
  * views: depthwise work is small, so no MatMul is needed.
+  *
+ * One unit (over 250 lines): both depthwise gradients and their three paths (backend conv, SIMD, loops),
+ * chosen by the same geometry and `depthwiseSettings`.
  */
 import type { ConvInfo, KernelOps, TInfo } from './kernelOps';
 import type { SimdKernels } from './simdKernelModule';

@@ -5,8 +5,10 @@
  * no depthwise filter gradient: a depthwise conv with batch folded into channels and dy as a 32x32 filter runs
  * its grouped GEMM with one output column per group, measured ~7x slower than macRows; no comparison or select
  * operator; its MatMul packs the second operand afresh for every new tensor, and for the 1x1 filter gradient
- * xᵀ·dy that operand is pixels x channels: ~4x slower than outer4x8, measured on MobileNetV2's shapes), and
- * plain JS cannot use SIMD.
+ * xᵀ·dy that operand is pixels x channels: ~4x slower than outer4x8, measured on MobileNetV2's shapes; it has
+ * no batch-norm operator (affine); its element-wise operators (add, sub, mul, relu, square, clip) exist but on
+ * the threaded build wait on its thread pool, 4-8x slower on busy cores: wasmArithmetic.ts), and plain JS
+ * cannot use SIMD.
  *
  *   (module
  *     (import "env" "memory" (memory 0))            ;; or (memory 0 65536 shared) for the threaded backend
@@ -43,6 +45,9 @@
  *     (func (export "clip") (param i32 i32 i32 f32 f32) …)
  *   )
  * The callers do the last n mod 16 elements (and anything the functions do not cover) in JS.
+  *
+ * One unit (over 250 lines, most of it byte lists): one WebAssembly binary, compiled and instantiated once per
+ * memory; its functions share the assembler helpers, the import of the memory and the exports table.
  */
 
 const SIMD = 0xfd;
