@@ -15,7 +15,7 @@
  *
  * The patch layouts are in im2col.ts, the plain loops in convDirectLoops.ts; depthwise gradients in
  * depthwiseBackprop.ts.
-  *
+ *
  * One unit (over 250 lines): both Conv2D gradients, choosing among the same paths (1x1 MatMuls / SIMD, conv,
  * im2col / col2im, loops) by the same geometry and settings.
  */

@@ -47,7 +47,7 @@
  * Correctness: every kernel is checked in test/unit/kernels.test.ts against a float64 reference and the
  * stock cpu kernels (~1e-7 relative), and whole-model gradients wasm+ours vs stock cpu (≤ 6e-5).
  * Works with any tfjs instance passed in (no tfjs import here), so the bundle's one tfjs is used.
-  *
+ *
  * One unit (over 250 lines): the one table of which kernel replaces which on which backend, with the install /
  * restore bookkeeping every entry shares; the header above is that table in words.
  */

@@ -45,7 +45,7 @@
  *     (func (export "clip") (param i32 i32 i32 f32 f32) …)
  *   )
  * The callers do the last n mod 16 elements (and anything the functions do not cover) in JS.
-  *
+ *
  * One unit (over 250 lines, most of it byte lists): one WebAssembly binary, compiled and instantiated once per
  * memory; its functions share the assembler helpers, the import of the memory and the exports table.
  */
