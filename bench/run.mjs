@@ -1,7 +1,10 @@
 // npm run bench: the engine's figures, measured in one run, written to bench/results.md (quoted by the README).
 //
-//   node bench/run.mjs [--quick]      --quick: skip the ~1 minute stock-cpu CNN step (the ratio is then missing)
+//   node bench/run.mjs [--quick]      --quick: skip the long stock-cpu runs (the CNN step of part 4 and the three
+//                                     long ones of part 6, several minutes): their ratios are then missing
 //   node bench/run.mjs --semantics    only part 5; rewrites only the "Semantics overhead" section of results.md
+//   node bench/run.mjs --goals [--quick]  only part 6; rewrites only the "Issue 11 goals" section of results.md
+//   node bench/run.mjs --profile      only the kernel profile (bench/kernelProfile.mjs): writes bench/profile.md
 //
 // Parts (each in its own child process, JSON on stdout):
 //   1. instrumented / plain run time, dense and CNN (bench/engineBench.ts overhead)
@@ -9,17 +12,20 @@
 //   3. cold start, spawn -> first snapshot (engineBench cold)
 //   4. the CNN training step, default backend vs stock cpu (bench/cnnTrainStep.mjs, when present)
 //   5. semantics overhead: keras / pytorch runs against tfjs runs of the same script (bench/semanticsOverhead.ts)
+//   6. the goals table of issue 11: MobileNetV2, small CNN, dense, stock cpu vs bn-inspect (bench/goals.mjs)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
 const quick = process.argv.includes('--quick');
 const semanticsOnly = process.argv.includes('--semantics');
+const goalsOnly = process.argv.includes('--goals');
+const profileOnly = process.argv.includes('--profile');
 const log = (s) => process.stderr.write(`[bench] ${s}\n`);
 
 if (!existsSync(join(root, 'dist', 'worker.js'))) {
@@ -46,6 +52,16 @@ const bundle = async (name) => {
   });
   return outfile;
 };
+if (profileOnly) {
+  // its own child process, like every part; it writes bench/profile.md itself
+  const code = await new Promise((resolve) =>
+    spawn(process.execPath, [join(root, 'bench', 'kernelProfile.mjs'), '--write'], { cwd: root, stdio: 'inherit' }).on(
+      'close',
+      resolve,
+    ),
+  );
+  process.exit(code ?? 1);
+}
 const benchJs = await bundle('engineBench');
 const semanticsJs = await bundle('semanticsOverhead');
 
@@ -108,20 +124,31 @@ Raw wall times (ms): ${sem.results.map((r) => `${r.semantics} on ${r.script.spli
 Raw CPU times (ms): ${sem.results.map((r) => `${r.semantics} on ${r.script.split(' ')[0]}: tfjs [${r.tfjsCpuMs.join(', ')}], ${r.semantics} [${r.otherCpuMs.join(', ')}]`).join('; ')}.
 ${SEM_END}`;
 }
-if (semanticsOnly) {
-  const sem = await runJson([semanticsJs], 'semantics overhead').catch((e) => ({ error: String(e.message) }));
+/** rewrites only the section between `begin` and `end` of bench/results.md (appended when missing) */
+function writeSection(begin, end, text, label) {
   const file = join(root, 'bench', 'results.md');
   const old = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
-  const a = old.indexOf(SEM_BEGIN),
-    b = old.indexOf(SEM_END);
-  const text = semanticsSection(sem);
+  const a = old.indexOf(begin),
+    b = old.indexOf(end);
   const md =
-    a >= 0 && b > a
-      ? old.slice(0, a) + text + old.slice(b + SEM_END.length)
-      : old.replace(/\n*$/, '\n\n') + text + '\n';
+    a >= 0 && b > a ? old.slice(0, a) + text + old.slice(b + end.length) : old.replace(/\n*$/, '\n\n') + text + '\n';
   writeFileSync(file, md);
   process.stdout.write(text + '\n');
-  log('semantics section written to bench/results.md');
+  log(`${label} section written to bench/results.md`);
+}
+if (semanticsOnly) {
+  const sem = await runJson([semanticsJs], 'semantics overhead').catch((e) => ({ error: String(e.message) }));
+  writeSection(SEM_BEGIN, SEM_END, semanticsSection(sem), 'semantics');
+  process.exit(0);
+}
+
+// ---- part 6, the goals of issue 11: its own section of results.md, between markers --------------------
+const goalsJs = join(root, 'bench', 'goals.mjs');
+const { goalsSection, GOALS_BEGIN, GOALS_END } = await import(pathToFileURL(goalsJs).href);
+const runGoals = () =>
+  runJson([goalsJs, ...(quick ? ['--quick'] : [])], 'issue 11 goals').catch((e) => ({ error: String(e.message) }));
+if (goalsOnly) {
+  writeSection(GOALS_BEGIN, GOALS_END, goalsSection(await runGoals()), 'goals');
   process.exit(0);
 }
 
@@ -138,6 +165,7 @@ results.cnn = existsSync(cnnBench)
     }))
   : null;
 results.semantics = await runJson([semanticsJs], 'semantics overhead').catch((e) => ({ error: String(e.message) }));
+results.goals = await runGoals();
 const load1 = os.loadavg()[0];
 
 // ---- report --------------------------------------------------------------------------------
@@ -242,10 +270,12 @@ How each figure is taken:
 Raw figures:
 
 \`\`\`json
-${JSON.stringify({ ...results, semantics: undefined }, null, 1)}
+${JSON.stringify({ ...results, semantics: undefined, goals: undefined }, null, 1)}
 \`\`\`
 
 ${semanticsSection(results.semantics)}
+
+${goalsSection(results.goals)}
 `;
 writeFileSync(join(root, 'bench', 'results.md'), md);
 process.stdout.write(md.split('Raw figures:')[0]);

@@ -8,22 +8,86 @@
  *  - Conv2DBackpropFilter: with a fast Conv2D (wasm), one convolution with batch and channels swapped;
  *    otherwise dW[K, Co] = im2colᵀ[K, M] · dy[M, Co] with K = KH·KW·Ci, M = B·OH·OW, in batch chunks so
  *    the patch matrix stays small; on cpu (JS MatMul) plain loops.
- *  - Conv2DBackpropInput: dx = conv2d(dy dilated by the strides, filter rotated 180° with in/out swapped,
- *    stride 1, explicit padding KH-1-padTop …) on a backend that has a fast Conv2D (wasm);
- *    otherwise col2im(dy[M, Co] · Wᵀ[Co, K]); on cpu plain loops.
+ *  - Conv2DBackpropInput: stride 1: dx = conv2d(dy, filter rotated 180° with in/out swapped, explicit padding
+ *    KH-1-padTop …) on a backend that has a fast Conv2D (wasm); strided (where that conv would run on dy
+ *    dilated by zeros) or where the padding does not allow it: col2im(dy[M, Co] · Wᵀ[Co, K]); on cpu plain loops.
+ *  - 1x1 stride-1 convs: both gradients are MatMuls over the pixels (dW by a SIMD kernel on wasm).
  *
  * The patch layouts are in im2col.ts, the plain loops in convDirectLoops.ts; depthwise gradients in
  * depthwiseBackprop.ts.
+ *
+ * One unit (over 250 lines): both Conv2D gradients, choosing among the same paths (1x1 MatMuls / SIMD, conv,
+ * im2col / col2im, loops) by the same geometry and settings.
  */
 import { filterGradDirect, inputGradDirect } from './convDirectLoops';
 import { col2im, im2colT } from './im2col';
 import type { ConvInfo, KernelOps, TInfo } from './kernelOps';
+import type { SimdKernels } from './simdKernelModule';
 
 /** tunables (tests shrink the chunk to exercise the chunked paths) */
 export const kernelSettings = {
   /** patch matrices larger than this many floats are split by batch (64 MiB) */
   im2colChunkFloats: 16 * 1024 * 1024,
 };
+/** benchmarks switch the 1x1 MatMul path off to compare it with the conv path */
+export const conv2dSettings: {
+  pointwiseMatMul: boolean;
+  pointwiseInputT: 'auto' | 'always' | 'never';
+  pointwiseFilterT: 'auto' | 'always' | 'never';
+  pointwiseFilterSimd: boolean;
+  stridedInputByCol2im: boolean;
+} = {
+  pointwiseMatMul: true,
+  pointwiseInputT: 'auto',
+  pointwiseFilterT: 'auto',
+  pointwiseFilterSimd: true,
+  stridedInputByCol2im: true,
+};
+
+/**
+ * dW[Ci, Co] = x[M, Ci]ᵀ · dy[M, Co] by the SIMD kernel outer4x8 (simdKernelModule.ts), 4 x 8 blocks of dW in
+ * registers, pixels in blocks that stay in the L2 cache (~256 KiB of x and dy rows). XNNPACK's MatMul would
+ * need one operand transposed and the other packed as weights, both of M x channels floats: measured, packing a
+ * fresh [8192, 96] dy costs ~6x the multiply itself, and training makes every operand fresh.
+ */
+function pointwiseFilterSimd(
+  ops: KernelOps,
+  simd: SimdKernels,
+  xN: TInfo,
+  dyN: TInfo,
+  M: number,
+  Ci: number,
+  Co: number,
+): TInfo {
+  return ops.create([1, 1, Ci, Co], [xN, dyN], (out, xv, dv) => {
+    out.fill(0);
+    const block = Math.max(16, Math.floor(65536 / (Ci + Co)));
+    const xs = Ci * 4,
+      ds = Co * 4,
+      as = Co * 4;
+    for (let r0 = 0; r0 < M; r0 += block) {
+      const n = Math.min(block, M - r0);
+      const x0 = xv.byteOffset + r0 * xs;
+      const d0 = dv.byteOffset + r0 * ds;
+      for (let i = 0; i < Ci; i += 4) simd.outer4x8(out.byteOffset + i * as, x0 + i * 4, d0, n, xs, ds, as, Co / 8);
+    }
+  });
+}
+
+/** a 1x1 conv, stride 1, no padding: both gradients are one MatMul each over the B·H·W pixels */
+function isPointwise(ci: ConvInfo): boolean {
+  const p = ci.padInfo;
+  return (
+    ci.filterHeight === 1 &&
+    ci.filterWidth === 1 &&
+    ci.strideHeight === 1 &&
+    ci.strideWidth === 1 &&
+    p.top === 0 &&
+    p.bottom === 0 &&
+    p.left === 0 &&
+    p.right === 0
+  );
+}
 
 function toNHWC(ops: KernelOps, t: TInfo, channelsFirst: boolean): TInfo {
   return channelsFirst ? ops.transpose(t, [0, 2, 3, 1]) : t;
@@ -37,6 +101,26 @@ export function conv2dBackpropFilter(ops: KernelOps, x: TInfo, dy: TInfo, ci: Co
   try {
     const { batchSize: B, outHeight: OH, outWidth: OW, outChannels: Co } = ci;
     const K = ci.filterHeight * ci.filterWidth * ci.inChannels;
+    if (!ops.direct && conv2dSettings.pointwiseMatMul && isPointwise(ci)) {
+      // dW[Ci, Co] = x[M, Ci]ᵀ · dy[M, Co], or dWᵀ = dyᵀ · x (then one small transpose): the MatMul
+      // transposes its first operand and XNNPACK packs the second. Measured on MobileNetV2's 1x1 layers
+      // (batch 8): the second order only pays for many pixels and few input channels (8192 x 16 -> 96: ~0.7x)
+      const Ci = ci.inChannels;
+      const M = B * OH * OW;
+      if (ops.simd !== null && conv2dSettings.pointwiseFilterSimd && Ci % 4 === 0 && Co % 8 === 0)
+        return pointwiseFilterSimd(ops, ops.simd, xN, dyN, M, Ci, Co);
+      const x3 = ops.reshape(xN, [1, M, Ci]);
+      const dy3 = ops.reshape(dyN, [1, M, Co]);
+      const byT = conv2dSettings.pointwiseFilterT;
+      if (byT === 'auto' ? M >= 4096 && Co >= 4 * Ci : byT === 'always') {
+        const rT = ops.matMul(dy3, x3, true, false); // [1, Co, Ci]
+        const r = ops.transpose(ops.reshape(rT, [Co, Ci]), [1, 0]);
+        ops.dispose(rT);
+        return ops.reshape(r, [1, 1, Ci, Co]);
+      }
+      const r = ops.matMul(x3, dy3, true, false);
+      return ops.reshape(r, [1, 1, Ci, Co]);
+    }
     const byConv = ops.conv2d !== null ? backpropFilterByConv(ops, ops.conv2d, xN, dyN, ci) : null;
     if (byConv !== null) return byConv;
     if (ops.direct) {
@@ -130,13 +214,37 @@ export function conv2dBackpropInput(ops: KernelOps, dy: TInfo, filter: TInfo, ci
   try {
     const conv = ops.conv2d;
     const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = ci;
+    if (!ops.direct && conv2dSettings.pointwiseMatMul && isPointwise(ci)) {
+      // dx[M, Ci] = dy[M, Co] · W[Ci, Co]ᵀ. The MatMul transposes its second operand and XNNPACK packs it
+      // (both ~Ci·Co); with few pixels (M < Ci·Co / (2·Co + Ci), the deep layers) dxᵀ[Ci, M] = W · dyᵀ moves
+      // less: dy is transposed and packed instead (2·M·Co), then the small result transposed (M·Ci).
+      const { inChannels: Ci, outChannels: Co } = ci;
+      const M = ci.batchSize * ci.outHeight * ci.outWidth;
+      const dy3 = ops.reshape(dyN, [1, M, Co]);
+      const w3 = ops.reshape(filter, [1, Ci, Co]);
+      let r: TInfo;
+      const byT = conv2dSettings.pointwiseInputT;
+      if (byT === 'auto' ? 2 * M * Co + M * Ci < Ci * Co : byT === 'always') {
+        const rT = ops.matMul(w3, dy3, false, true); // [1, Ci, M]
+        r = ops.transpose(ops.reshape(rT, [Ci, M]), [1, 0]);
+        ops.dispose(rT);
+      } else {
+        r = ops.matMul(dy3, w3, false, true);
+      }
+      dxN = ops.reshape(r, [ci.batchSize, ci.inHeight, ci.inWidth, Ci]);
+      return channelsFirst ? toNCHW(ops, dxN) : dxN;
+    }
     const pt2 = KH - 1 - ci.padInfo.top;
     const pl2 = KW - 1 - ci.padInfo.left;
     const DH = (ci.outHeight - 1) * sh + 1;
     const DW = (ci.outWidth - 1) * sw + 1;
     const pb2 = ci.inHeight - DH + ci.padInfo.top; // makes the output exactly inHeight rows
     const pr2 = ci.inWidth - DW + ci.padInfo.left;
-    if (conv !== null && pt2 >= 0 && pl2 >= 0 && pb2 >= 0 && pr2 >= 0) {
+    const byConv = conv !== null && pt2 >= 0 && pl2 >= 0 && pb2 >= 0 && pr2 >= 0;
+    // strided: the conv on the stride-dilated dy multiplies mostly zeros (3/4 at stride 2); col2im of one
+    // MatMul measured 1.3-3.5x faster at stride 2 (3x3, 3 to 128 channels, e.g. MobileNetV2's RGB stem)
+    const strided = (sh > 1 || sw > 1) && conv2dSettings.stridedInputByCol2im;
+    if (byConv && !(strided && !ops.direct)) {
       dxN = backpropInputByConv(ops, conv, dyN, filter, ci, [pt2, pb2], [pl2, pr2]);
     } else if (ops.direct) {
       const dx = ops.read([dyN, filter], (dv, wv) => inputGradDirect(dv, wv, ci));
@@ -147,7 +255,10 @@ export function conv2dBackpropInput(ops: KernelOps, dy: TInfo, filter: TInfo, ci
   } finally {
     if (dyN !== dy) ops.dispose(dyN);
   }
-  if (!channelsFirst) return dxN;
+  return channelsFirst ? toNCHW(ops, dxN) : dxN;
+}
+
+function toNCHW(ops: KernelOps, dxN: TInfo): TInfo {
   const dx = ops.transpose(dxN, [0, 3, 1, 2]);
   ops.dispose(dxN);
   return dx;

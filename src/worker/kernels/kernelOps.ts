@@ -1,9 +1,11 @@
 /**
  * How the kernels of this folder reach a tfjs backend: the TensorInfo and kernel-function shapes they use,
  * `KernelOps` (what the gradient algorithms of conv2dBackprop.ts / depthwiseBackprop.ts need: allocate, view,
- * MatMul, Transpose, Conv2D), and its two implementations, over the wasm backend's heap and the cpu backend's
+ * MatMul, Transpose, Conv2D, DepthwiseConv2dNative), and its two implementations, over the wasm backend's heap and the cpu backend's
  * typed arrays.
  */
+
+import { backendMemory, simdKernelsFor, type SimdKernels } from './simdKernelModule';
 
 type TF = typeof import('@tensorflow/tfjs');
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -49,6 +51,21 @@ export interface KernelOps {
         dilations: [number, number],
       ) => TInfo)
     | null;
+  /**
+   * the backend's own fast depthwise conv (NHWC, explicit pads; filter [KH, KW, C, cm]), or null if it has none
+   * worth using
+   */
+  depthwiseConv2d:
+    | ((
+        x: TInfo,
+        filter: TInfo,
+        strides: [number, number],
+        pad: [[number, number], [number, number], [number, number], [number, number]],
+        dilations: [number, number],
+      ) => TInfo)
+    | null;
+  /** the hand-written SIMD kernels of simdKernelModule.ts on the backend's heap (wasm), or null */
+  readonly simd: SimdKernels | null;
   dispose(t: TInfo): void;
   /** true: plain JS loops beat im2col + the backend's MatMul (the cpu backend, whose MatMul is JS too) */
   readonly direct: boolean;
@@ -83,7 +100,7 @@ export function float32(t: TInfo, what: string): void {
   if (t.dtype !== 'float32') throw new Error(`${what}: expected a float32 tensor, got ${t.dtype}`);
 }
 
-/** KernelOps over the wasm backend: tensors live on the wasm heap; MatMul/Transpose/Conv2D are XNNPACK kernels. */
+/** KernelOps over the wasm backend: tensors live on the wasm heap; MatMul/Transpose/Conv2D/DepthwiseConv2dNative are XNNPACK kernels. */
 export function wasmOps(tf: TF, backend: AnyBackend): KernelOps {
   // looked up at each call: the BatchMatMul registered by us (fast for transposed operands) if any
   const kernel = (name: string): KernelFunc => {
@@ -94,13 +111,16 @@ export function wasmOps(tf: TF, backend: AnyBackend): KernelOps {
   const matMulK: KernelFunc = (a) => kernel('BatchMatMul')(a);
   const transposeK: KernelFunc = (a) => kernel('Transpose')(a);
   const conv2dK: KernelFunc = (a) => kernel('Conv2D')(a);
+  const depthwiseK: KernelFunc = (a) => kernel('DepthwiseConv2dNative')(a);
   const view = (t: TInfo): Float32Array => {
     float32(t, 'wasm kernel');
     return backend.typedArrayFromHeap(t) as Float32Array;
   };
+  const memory = backendMemory(backend);
   return {
     backendName: 'wasm',
     direct: false,
+    simd: memory ? simdKernelsFor(memory) : null,
     create(shape, inputs, fill) {
       const out = backend.makeOutput(shape, 'float32') as TInfo;
       // views only after the allocation: malloc may grow (and move) the heap
@@ -121,6 +141,13 @@ export function wasmOps(tf: TF, backend: AnyBackend): KernelOps {
         inputs: { x, filter },
         backend,
         attrs: { strides, pad, dataFormat: 'NHWC', dilations, dimRoundingMode: undefined },
+      }) as TInfo;
+    },
+    depthwiseConv2d(x, filter, strides, pad, dilations) {
+      return depthwiseK({
+        inputs: { x, filter },
+        backend,
+        attrs: { strides, pad, dilations, dimRoundingMode: undefined },
       }) as TInfo;
     },
     dispose(t) {
@@ -148,6 +175,7 @@ export function cpuOps(tf: TF, backend: AnyBackend): KernelOps {
   return {
     backendName: 'cpu',
     direct: true,
+    simd: null,
     create(shape, inputs, fill) {
       const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
       fill(out, ...inputs.map(view));
@@ -163,6 +191,7 @@ export function cpuOps(tf: TF, backend: AnyBackend): KernelOps {
       return transposeK({ inputs: { x }, backend, attrs: { perm } }) as TInfo;
     },
     conv2d: null,
+    depthwiseConv2d: null,
     dispose(t) {
       backend.disposeData(t.dataId);
     },

@@ -8,17 +8,36 @@
  *
  * wasm:
  *   missing (training throws "kernel not registered" without them):
- *   - Conv2DBackpropFilter: one XNNPACK Conv2D with batch and channels swapped (dilation = the strides);
- *     im2col + XNNPACK MatMul where that would need negative padding (unused input rows of 'valid').
- *   - DepthwiseConv2dNativeBackpropFilter / -Input: flat JS loops.
+ *   - Conv2DBackpropFilter: a 1x1 stride-1 conv: dW = xᵀ·dy by a hand-written SIMD kernel on the heap
+ *     (simdKernelModule.ts outer4x8, channels multiples of 4 and 8: XNNPACK would pack an M x channels operand
+ *     afresh each step, measured ~4x slower), else one XNNPACK MatMul (xᵀ·dy, or (dyᵀ·x)ᵀ for many pixels and
+ *     few input channels); other convs: one XNNPACK Conv2D with batch and channels swapped (dilation = the
+ *     strides); im2col + XNNPACK MatMul where that would need negative padding (unused input rows of 'valid').
+ *   - DepthwiseConv2dNativeBackpropInput: XNNPACK's depthwise conv of the stride-dilated dy with the rotated
+ *     filter (depthwiseBackprop.ts).
+ *   - DepthwiseConv2dNativeBackpropFilter: a hand-written WebAssembly SIMD kernel on the heap
+ *     (simdKernelModule.ts; XNNPACK has no operator that serves, measured) for multiplier 1 and channels a
+ *     multiple of 4; else one XNNPACK depthwise conv with batch folded into channels; else JS loops.
  *   - UnsortedSegmentSum (the gradient of gather: embeddings), Einsum, RaggedGather, RaggedRange,
  *     RaggedTensorToTensor, StaticRegexReplace: the cpu backend's kernel, data copied in and out.
- *   present but slow (each measured faster in a whole CNN training step, bench/cnnTrainStep.mjs):
- *   - Conv2DBackpropInput (stock: a naive loop, ~8x a forward conv): XNNPACK Conv2D on the stride-dilated
- *     gradient with the rotated filter; col2im + MatMul where the padding does not allow it.
+ *   present but slow (each measured faster in a whole training step: bench/cnnTrainStep.mjs, MobileNetV2):
+ *   - Conv2DBackpropInput (stock: a naive loop, ~8x a forward conv): 1x1 stride 1: one XNNPACK MatMul (dy·Wᵀ,
+ *     or (W·dyᵀ)ᵀ for few pixels); stride 1: XNNPACK Conv2D of the gradient with the rotated filter; strided
+ *     (that conv would run on the zero-dilated gradient) or where the padding does not allow it: col2im of one
+ *     XNNPACK MatMul.
  *   - Tile (BN gradient: ~40 ms to tile [1,1,1,16] to [32,32,32,16]), BatchMatMul (transposed or batched
- *     operands leave XNNPACK), Sum / Mean over leading axes (BN moments: a transpose first), Identity (a copy).
- *   Everything else the tested models need (FusedConv2D, FusedBatchNorm, MaxPoolGrad, AvgPoolGrad,
+ *     operands leave XNNPACK), Identity (a copy), Sum / Mean over leading axes (BN moments and gradients: a
+ *     transpose first; here float64 column sums, SIMD on the heap).
+ *   - GreaterEqual, LessEqual, Greater, Less, LogicalAnd, Select (the ReLU6 = clipByValue gradient; stock
+ *     ~10 ns an element): SIMD on the heap / branch-free JS (wasmElementwise.ts).
+ *   - Conv2D, FusedConv2D: a 1x1 stride-1 conv over few pixels (<= 128: XNNPACK would spend most of it packing
+ *     the fresh weights) by the SIMD kernel outer4x8 (pointwiseConvForward.ts); everything else stock.
+ *   - FusedBatchNorm (stock: index modulos, a square root and a division per element): per-channel factors
+ *     once, then (x - mean)·s + offset in SIMD (wasmBatchNorm.ts).
+ *   - Add, Sub, Multiply, Relu, Square, ClipByValue (equal shapes, per-channel vectors, one-element
+ *     operands): SIMD on the calling thread (wasmArithmetic.ts): the stock XNNPACK operators wait on the
+ *     threaded build's pool, which on busy cores cost 4-8x (measured).
+ *   Everything else the tested models need (MaxPoolGrad, AvgPoolGrad,
  *   Relu/Relu6/Elu/LeakyRelu/Prelu grads, ResizeNearestNeighborGrad, Conv3D grads, LSTM/GRU ops) is
  *   present on wasm: found by training such models (test/unit/kernels.test.ts trains several).
  * cpu (only where ours is correct and faster than stock, measured):
@@ -28,6 +47,9 @@
  * Correctness: every kernel is checked in test/unit/kernels.test.ts against a float64 reference and the
  * stock cpu kernels (~1e-7 relative), and whole-model gradients wasm+ours vs stock cpu (≤ 6e-5).
  * Works with any tfjs instance passed in (no tfjs import here), so the bundle's one tfjs is used.
+ *
+ * One unit (over 250 lines): the one table of which kernel replaces which on which backend, with the install /
+ * restore bookkeeping every entry shares; the header above is that table in words.
  */
 import { conv2dBackpropFilter, conv2dBackpropInput } from './conv2dBackprop';
 import { cpuBridge } from './cpuBridge';
@@ -43,7 +65,12 @@ import {
   type KernelOps,
 } from './kernelOps';
 import { fastBatchMatMul } from './fastBatchMatMul';
+import { backendMemory, simdKernelsFor, type SimdKernels } from './simdKernelModule';
+import { fastCompare, fastLogicalAnd, fastSelect } from './wasmElementwise';
 import { fastIdentity, fastLeadingReduce, fastTile } from './wasmFast';
+import { fastPointwiseConv } from './pointwiseConvForward';
+import { fastBatchNorm } from './wasmBatchNorm';
+import { fastBinary, fastClip, fastUnary } from './wasmArithmetic';
 
 type TF = typeof import('@tensorflow/tfjs');
 
@@ -68,7 +95,28 @@ export const WASM_KERNELS = [
 ] as const;
 
 /** stock wasm kernels replaced by faster ones (wasmFast.ts, fastBatchMatMul.ts) */
-export const WASM_FASTER_KERNELS = ['Tile', 'BatchMatMul', 'Identity', 'Sum', 'Mean'] as const;
+export const WASM_FASTER_KERNELS = [
+  'Tile',
+  'BatchMatMul',
+  'Identity',
+  'Sum',
+  'Mean',
+  'GreaterEqual',
+  'LessEqual',
+  'Greater',
+  'Less',
+  'LogicalAnd',
+  'Select',
+  'Conv2D',
+  'FusedConv2D',
+  'FusedBatchNorm',
+  'Add',
+  'Sub',
+  'Multiply',
+  'Relu',
+  'Square',
+  'ClipByValue',
+] as const;
 
 /** the cpu kernels of ours that are both correct and faster than the stock ones (measured) */
 export const CPU_KERNELS = [
@@ -79,6 +127,12 @@ export const CPU_KERNELS = [
 ] as const;
 
 type OpsFactory = (tf: TF, backend: AnyBackend) => KernelOps;
+
+/** the SIMD kernels of simdKernelModule.ts on a wasm backend's heap (null: no SIMD, or no memory found) */
+const simdOf = (backend: AnyBackend): SimdKernels | null => {
+  const m = backendMemory(backend);
+  return m ? simdKernelsFor(m) : null;
+};
 
 function convInfoOf(tf: TF, xShape: number[], filterShape: number[], attrs: Attrs, depthwise: boolean): ConvInfo {
   const bu = tf.backend_util;
@@ -204,8 +258,39 @@ export function registerMissingKernels(tf: TF, options: RegisterOptions = {}): s
         ['Mean', true],
       ] as const) {
         const stock = stockKernel(tf, name, 'wasm');
-        if (stock && install(tf, name, 'wasm', fastLeadingReduce(stock, isMean))) add(name);
+        if (stock && install(tf, name, 'wasm', fastLeadingReduce(stock, isMean, simdOf))) add(name);
       }
+      for (const name of ['GreaterEqual', 'LessEqual', 'Greater', 'Less'] as const) {
+        const stock = stockKernel(tf, name, 'wasm');
+        if (stock && install(tf, name, 'wasm', fastCompare(stock, name, simdOf))) add(name);
+      }
+      const stockAnd = stockKernel(tf, 'LogicalAnd', 'wasm');
+      if (stockAnd && install(tf, 'LogicalAnd', 'wasm', fastLogicalAnd(stockAnd, simdOf))) add('LogicalAnd');
+      const stockSelect = stockKernel(tf, 'Select', 'wasm');
+      if (stockSelect && install(tf, 'Select', 'wasm', fastSelect(stockSelect, simdOf))) add('Select');
+      for (const name of ['Conv2D', 'FusedConv2D'] as const) {
+        const stock = stockKernel(tf, name, 'wasm');
+        if (stock && install(tf, name, 'wasm', fastPointwiseConv(stock, simdOf))) add(name);
+      }
+      const stockBn = stockKernel(tf, 'FusedBatchNorm', 'wasm');
+      if (stockBn && install(tf, 'FusedBatchNorm', 'wasm', fastBatchNorm(stockBn, simdOf))) add('FusedBatchNorm');
+      for (const [name, op] of [
+        ['Add', 'add'],
+        ['Sub', 'sub'],
+        ['Multiply', 'mul'],
+      ] as const) {
+        const stock = stockKernel(tf, name, 'wasm');
+        if (stock && install(tf, name, 'wasm', fastBinary(stock, op, simdOf))) add(name);
+      }
+      for (const [name, op] of [
+        ['Relu', 'relu'],
+        ['Square', 'square'],
+      ] as const) {
+        const stock = stockKernel(tf, name, 'wasm');
+        if (stock && install(tf, name, 'wasm', fastUnary(stock, op, simdOf))) add(name);
+      }
+      const stockClip = stockKernel(tf, 'ClipByValue', 'wasm');
+      if (stockClip && install(tf, 'ClipByValue', 'wasm', fastClip(stockClip, simdOf))) add('ClipByValue');
       const fns = makeKernelFuncs(tf, wasmOps);
       for (const k of WASM_KERNELS) if (install(tf, k, 'wasm', fns[k])) add(k);
       if (options.cpuBridge !== false) {

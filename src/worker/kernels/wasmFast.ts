@@ -5,12 +5,15 @@
  *    every BatchNormalization gradient); block copies (copyWithin) take well under 1 ms.
  *  - Identity: the stock kernel copies the tensor; the cpu backend and the wasm Reshape kernel share
  *    the data (refcount), which is what this does.
- *  - Sum / Mean over leading axes (BN moments): the stock kernel transposes first; here column sums.
+ *  - Sum / Mean over leading axes (BN moments and gradients): the stock kernel transposes first; here column
+ *    sums in float64, by the SIMD colSums of simdKernelModule.ts where the channels are a multiple of 4.
  *  - BatchMatMul: see fastBatchMatMul.ts.
  *
  * Every function takes the stock kernel so it can fall back to it.
  */
-import type { KernelFunc, TInfo } from './kernelOps';
+import type { AnyBackend, KernelFunc, TInfo } from './kernelOps';
+import type { SimdKernels } from './simdKernelModule';
+import type { SimdOf } from './wasmElementwise';
 
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
@@ -113,12 +116,28 @@ export function columnSums(x: Float32Array, R: number, C: number): Float64Array 
   return out;
 }
 
+/** columnSums by the SIMD colSums (simdKernelModule.ts) into a float64 accumulator on the heap; C % 4 === 0 */
+function columnSumsSimd(backend: AnyBackend, simd: SimdKernels, x: TInfo, R: number, C: number): Float64Array {
+  const acc = backend.makeOutput([2 * C], 'float32') as TInfo; // C float64
+  try {
+    const a = backend.typedArrayFromHeap(acc) as Float32Array;
+    a.fill(0);
+    const xv = backend.typedArrayFromHeap(x) as Float32Array;
+    simd.colSums(a.byteOffset, xv.byteOffset, R, 4 * C);
+    const res = new Float64Array(C);
+    new Uint8Array(res.buffer).set(new Uint8Array(a.buffer, a.byteOffset, 8 * C));
+    return res;
+  } finally {
+    backend.disposeData(acc.dataId);
+  }
+}
+
 /**
  * Sum / Mean over the leading axes of a float32 tensor (BatchNormalization reduces NHWC over [0, 1, 2]):
  * the stock kernel transposes the whole input to put those axes last, then reduces; here one pass of
  * column sums (float64 partial sums, so also more accurate). Any other reduction goes to the stock kernel.
  */
-export function fastLeadingReduce(stock: KernelFunc, mean: boolean): KernelFunc {
+export function fastLeadingReduce(stock: KernelFunc, mean: boolean, simdOf: SimdOf): KernelFunc {
   return (args) => {
     const { inputs, backend, attrs = {} } = args;
     const x = inputs.x;
@@ -134,7 +153,11 @@ export function fastLeadingReduce(stock: KernelFunc, mean: boolean): KernelFunc 
     if (R < 2 || R * C < MIN_REDUCE) return stock(args);
     const outShape = attrs.keepDims ? x.shape.map((d, i) => (i < k ? 1 : d)) : x.shape.slice(k);
     const out = backend.makeOutput(outShape, 'float32') as TInfo;
-    const sums = columnSums(backend.typedArrayFromHeap(x) as Float32Array, R, C);
+    const simd = simdOf(backend);
+    const sums =
+      simd !== null && C % 4 === 0
+        ? columnSumsSimd(backend, simd, x, R, C)
+        : columnSums(backend.typedArrayFromHeap(x) as Float32Array, R, C);
     const ov = backend.typedArrayFromHeap(out) as Float32Array;
     for (let c = 0; c < C; c++) ov[c] = mean ? sums[c] / R : sums[c];
     return out;

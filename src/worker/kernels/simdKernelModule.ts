@@ -1,0 +1,761 @@
+/**
+ * A WebAssembly SIMD module, assembled byte by byte here (no wasm toolchain in the build), whose functions work
+ * on float32 tensors where they lie in the tfjs wasm backend's heap (it imports the backend's own memory), and
+ * its instantiation per memory. Why hand-written: these loops have no XNNPACK operator that serves (XNNPACK has
+ * no depthwise filter gradient: a depthwise conv with batch folded into channels and dy as a 32x32 filter runs
+ * its grouped GEMM with one output column per group, measured ~7x slower than macRows; no comparison or select
+ * operator; its MatMul packs the second operand afresh for every new tensor, and for the 1x1 filter gradient
+ * xᵀ·dy that operand is pixels x channels: ~4x slower than outer4x8, measured on MobileNetV2's shapes; it has
+ * no batch-norm operator (affine); its element-wise operators (add, sub, mul, relu, square, clip) exist but on
+ * the threaded build wait on its thread pool, 4-8x slower on busy cores: wasmArithmetic.ts), and plain JS
+ * cannot use SIMD.
+ *
+ *   (module
+ *     (import "env" "memory" (memory 0))            ;; or (memory 0 65536 shared) for the threaded backend
+ *     ;; macRows(acc, x, dy, n, xStep, dyStep, cBytes): for each group of 4 float32 lanes c < cBytes / 4,
+ *     ;;   acc[c..c+3] += Σ_{j<n} x[j·xStep + c..] · dy[j·dyStep + c..]   (byte offsets and steps)
+ *     ;; two accumulators (even and odd j) so the adds do not wait on each other; float32 sums.
+ *     (func (export "macRows") (param i32 i32 i32 i32 i32 i32 i32) …)
+ *     ;; colSums(acc, x, rows, cBytes): float64 acc[c] += Σ_r x[r·cBytes/4 + c], 4 lanes at a time
+ *     ;;   (f64x2.promote_low_f32x4 of two 8-byte loads); acc is C float64 values, cBytes a multiple of 16
+ *     (func (export "colSums") (param i32 i32 i32 i32) …)
+ *     ;; geScalar / leScalar(out, x, n16, s): out[i] = x[i] >= s (<= s) as a 0/1 byte, for i < 16·n16
+ *     ;;   (four f32x4 compares narrowed twice to 16 bytes, masked with 1)
+ *     (func (export "geScalar") (param i32 i32 i32 f32) …)  (func (export "leScalar") …)
+ *     ;; and8(out, a, b, n16): out[i] = a[i] & b[i], bytes, i < 16·n16
+ *     (func (export "and8") (param i32 i32 i32 i32) …)
+ *     ;; select(out, cond, t, e, n16): out[i] = cond[i] ? t[i] : e[i], float32 t, e, out, byte cond,
+ *     ;;   i < 16·n16 (cond != 0 widened to four 32-bit masks, v128.bitselect)
+ *     (func (export "select") (param i32 i32 i32 i32 i32) …)
+ *     ;; outer4x8(acc, x, dy, rows, xStride, dyStride, accStride, cols8): 4 rows of C[Ci, Co] += Aᵀ·B over
+ *     ;;   `rows` (the 1x1 conv filter gradient dW = xᵀ·dy, contracted over pixels, neither operand
+ *     ;;   transposed): for each of cols8 blocks of 8 columns j, acc[i][j..j+8] += Σ_r x[r][i] · dy[r][j..j+8],
+ *     ;;   i < 4 (byte strides); eight f32x4 accumulators in registers, x[r][i] by v128.load32_splat
+ *     (func (export "outer4x8") (param i32 i32 i32 i32 i32 i32 i32 i32) …)
+ *     ;; affine(out, x, rows, cBytes, p): out[r][c] = (x[r][c] - p[c]) · p[C + c] + p[2C + c] for every row r
+ *     ;;   (BatchNormalization: p = mean | scale / sqrt(variance + ε) | offset, C = cBytes / 4, 4 lanes at a time)
+ *     (func (export "affine") (param i32 i32 i32 i32 i32) …)
+ *     ;; add / sub / mul(out, a, b, rows, cBytes, aStep, bStep): per row r, out[c] = a[c] op b[c] for c < cBytes/4,
+ *     ;;   then out += cBytes, a += aStep, b += bStep (a step 0 repeats a per-channel vector): same shapes,
+ *     ;;   channel vectors and splatted scalars alike
+ *     (func (export "add") (param i32 i32 i32 i32 i32 i32 i32) …)  (func (export "sub") …)  (func (export "mul") …)
+ *     ;; relu / square(out, x, n4, _): out[i] = max(x[i], 0) (NaN stays NaN) / x[i]·x[i], i < 4·n4
+ *     (func (export "relu") (param i32 i32 i32 i32) …)  (func (export "square") …)
+ *     ;; clip(out, x, n4, lo, hi): out[i] = min(max(x[i], lo), hi) (NaN stays NaN), i < 4·n4
+ *     (func (export "clip") (param i32 i32 i32 f32 f32) …)
+ *   )
+ * The callers do the last n mod 16 elements (and anything the functions do not cover) in JS.
+ *
+ * One unit (over 250 lines, most of it byte lists): one WebAssembly binary, compiled and instantiated once per
+ * memory; its functions share the assembler helpers, the import of the memory and the exports table.
+ */
+
+const SIMD = 0xfd;
+const I32 = 0x7f,
+  F32 = 0x7d,
+  V128 = 0x7b;
+
+const uleb = (n: number): number[] => {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+};
+/** signed LEB128 (i32.const immediates) */
+const sleb = (n: number): number[] => {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+};
+const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+const name = (s: string): number[] => vec([...s].map((ch) => [ch.charCodeAt(0)]));
+const section = (id: number, bytes: number[]): number[] => [id, ...uleb(bytes.length), ...bytes];
+const op = {
+  block: [0x02, 0x40],
+  loop: [0x03, 0x40],
+  if: [0x04, 0x40],
+  end: [0x0b],
+  br: (d: number) => [0x0c, d],
+  brIf: (d: number) => [0x0d, d],
+  get: (i: number) => [0x20, ...uleb(i)],
+  set: (i: number) => [0x21, ...uleb(i)],
+  i32: (v: number) => [0x41, ...sleb(v)],
+  i32LtS: [0x48],
+  i32GeS: [0x4e],
+  i32Add: [0x6a],
+  i32Sub: [0x6b],
+  load: [SIMD, 0x00, 2, 0], // v128.load align=4 offset=0
+  loadAt: (offset: number) => [SIMD, 0x00, 0, ...uleb(offset)], // v128.load align=1
+  storeAt: (offset: number) => [SIMD, 0x0b, 0, ...uleb(offset)], // v128.store align=1
+  load64ZeroAt: (offset: number) => [SIMD, 0x5d, 0, ...uleb(offset)], // v128.load64_zero align=1
+  promoteLow: [SIMD, 0x5f], // f64x2.promote_low_f32x4
+  f64x2Add: [SIMD, 0xf0, 0x01],
+  f32x4Splat: [SIMD, 0x13],
+  i8x16Splat: [SIMD, 0x0f],
+  f32x4Ge: [SIMD, 0x46],
+  f32x4Le: [SIMD, 0x45],
+  i16x8NarrowS: [SIMD, 0x85, 0x01], // i16x8.narrow_i32x4_s
+  i8x16NarrowS: [SIMD, 0x65], // i8x16.narrow_i16x8_s
+  and: [SIMD, 0x4e],
+  i8x16Ne: [SIMD, 0x24],
+  i16x8ExtLowS: [SIMD, 0x87, 0x01], // i16x8.extend_low_i8x16_s
+  i16x8ExtHighS: [SIMD, 0x88, 0x01],
+  i32x4ExtLowS: [SIMD, 0xa7, 0x01], // i32x4.extend_low_i16x8_s
+  i32x4ExtHighS: [SIMD, 0xa8, 0x01],
+  bitselect: [SIMD, 0x52],
+  load32SplatAt: (offset: number) => [SIMD, 0x09, 0, ...uleb(offset)], // v128.load32_splat align=1
+  f32: (v: number) => [0x43, ...new Uint8Array(new Float32Array([v]).buffer)],
+  store: [SIMD, 0x0b, 2, 0], // v128.store align=4 offset=0
+  zero: [SIMD, 0x0c, ...new Array<number>(16).fill(0)], // v128.const 0
+  f32x4Add: [SIMD, 0xe4, 0x01],
+  f32x4Mul: [SIMD, 0xe6, 0x01],
+  f32x4Sub: [SIMD, 0xe5, 0x01],
+  f32x4Max: [SIMD, 0xe9, 0x01], // NaN-propagating
+  f32x4Min: [SIMD, 0xe8, 0x01],
+};
+
+/** body of macRows */
+function macRowsBody(): number[] {
+  const ACC = 0,
+    X = 1,
+    DY = 2,
+    N = 3,
+    XS = 4,
+    DS = 5,
+    CB = 6;
+  const C = 7,
+    PX = 8,
+    PD = 9,
+    J = 10,
+    A0 = 11,
+    A1 = 12;
+  const mac = (a: number, xOff: number[], dOff: number[]): number[] => [
+    ...op.get(a),
+    ...op.get(PX),
+    ...xOff,
+    ...op.load,
+    ...op.get(PD),
+    ...dOff,
+    ...op.load,
+    ...op.f32x4Mul,
+    ...op.f32x4Add,
+    ...op.set(a),
+  ];
+  const code: number[] = [];
+  // c = 0; loop while c < cBytes
+  code.push(...op.i32(0), ...op.set(C));
+  code.push(...op.block, ...op.loop);
+  code.push(...op.get(C), ...op.get(CB), ...op.i32GeS, ...op.brIf(1));
+  code.push(...op.get(ACC), ...op.get(C), ...op.i32Add, ...op.load, ...op.set(A0));
+  code.push(...op.zero, ...op.set(A1));
+  code.push(...op.get(X), ...op.get(C), ...op.i32Add, ...op.set(PX));
+  code.push(...op.get(DY), ...op.get(C), ...op.i32Add, ...op.set(PD));
+  code.push(...op.get(N), ...op.set(J));
+  // two rows per iteration
+  code.push(...op.block, ...op.loop);
+  code.push(...op.get(J), ...op.i32(2), ...op.i32LtS, ...op.brIf(1));
+  code.push(...mac(A0, [], []));
+  code.push(...mac(A1, [...op.get(XS), ...op.i32Add], [...op.get(DS), ...op.i32Add]));
+  code.push(...op.get(PX), ...op.get(XS), ...op.i32Add, ...op.get(XS), ...op.i32Add, ...op.set(PX));
+  code.push(...op.get(PD), ...op.get(DS), ...op.i32Add, ...op.get(DS), ...op.i32Add, ...op.set(PD));
+  code.push(...op.get(J), ...op.i32(2), ...op.i32Sub, ...op.set(J));
+  code.push(...op.br(0), ...op.end, ...op.end);
+  // an odd last row
+  code.push(...op.get(J), ...op.if, ...mac(A0, [], []), ...op.end);
+  // acc[c..] = a0 + a1
+  code.push(...op.get(ACC), ...op.get(C), ...op.i32Add, ...op.get(A0), ...op.get(A1), ...op.f32x4Add, ...op.store);
+  code.push(...op.get(C), ...op.i32(16), ...op.i32Add, ...op.set(C));
+  code.push(...op.br(0), ...op.end, ...op.end);
+  code.push(...op.end);
+  const body = [
+    ...vec([
+      [...uleb(4), I32],
+      [...uleb(2), V128],
+    ]),
+    ...code,
+  ];
+  return [...uleb(body.length), ...body];
+}
+
+/** wraps a body: locals (count, type) pairs, then code */
+function fn(locals: Array<[number, number]>, code: number[]): number[] {
+  const body = [...vec(locals.map(([n, t]) => [...uleb(n), t])), ...code, ...op.end];
+  return [...uleb(body.length), ...body];
+}
+
+/** `loop while counter != 0 { body; counter -= 1 }` (the counter is a local) */
+function countDown(counter: number, body: number[]): number[] {
+  return [
+    ...op.block,
+    ...op.loop,
+    ...op.get(counter),
+    ...[0x45], // i32.eqz
+    ...op.brIf(1),
+    ...body,
+    ...op.get(counter),
+    ...op.i32(1),
+    ...op.i32Sub,
+    ...op.set(counter),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+  ];
+}
+const addTo = (local: number, n: number): number[] => [...op.get(local), ...op.i32(n), ...op.i32Add, ...op.set(local)];
+
+/** colSums(acc, x, rows, cBytes) */
+function colSumsBody(): number[] {
+  const ACC = 0,
+    X = 1,
+    ROWS = 2,
+    CB = 3;
+  const C = 4,
+    PA = 5;
+  // one row: for c in [0, cBytes) step 16: acc(f64)[c/4 ..] += promote(x[c..c+8]), promote(x[c+8..c+16])
+  const row = [
+    ...op.i32(0),
+    ...op.set(C),
+    ...op.get(ACC),
+    ...op.set(PA),
+    ...op.block,
+    ...op.loop,
+    ...op.get(C),
+    ...op.get(CB),
+    ...op.i32GeS,
+    ...op.brIf(1),
+    // acc lanes 0-1
+    ...op.get(PA),
+    ...op.get(PA),
+    ...op.loadAt(0),
+    ...op.get(X),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.load64ZeroAt(0),
+    ...op.promoteLow,
+    ...op.f64x2Add,
+    ...op.storeAt(0),
+    // acc lanes 2-3
+    ...op.get(PA),
+    ...op.get(PA),
+    ...op.loadAt(16),
+    ...op.get(X),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.load64ZeroAt(8),
+    ...op.promoteLow,
+    ...op.f64x2Add,
+    ...op.storeAt(16),
+    ...addTo(C, 16),
+    ...addTo(PA, 32),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+    ...op.get(X),
+    ...op.get(CB),
+    ...op.i32Add,
+    ...op.set(X),
+  ];
+  return fn([[2, I32]], countDown(ROWS, row));
+}
+
+/** geScalar / leScalar(out, x, n16, s) */
+function cmpScalarBody(cmp: number[]): number[] {
+  const OUT = 0,
+    X = 1,
+    N = 2,
+    S = 3;
+  const SV = 4,
+    ONE = 5;
+  const lanes = (offset: number): number[] => [...op.get(X), ...op.loadAt(offset), ...op.get(SV), ...cmp];
+  const body = [
+    ...op.get(OUT),
+    ...lanes(0),
+    ...lanes(16),
+    ...op.i16x8NarrowS,
+    ...lanes(32),
+    ...lanes(48),
+    ...op.i16x8NarrowS,
+    ...op.i8x16NarrowS,
+    ...op.get(ONE),
+    ...op.and,
+    ...op.storeAt(0),
+    ...addTo(OUT, 16),
+    ...addTo(X, 64),
+  ];
+  const init = [...op.get(S), ...op.f32x4Splat, ...op.set(SV), ...op.i32(1), ...op.i8x16Splat, ...op.set(ONE)];
+  return fn([[2, V128]], [...init, ...countDown(N, body)]);
+}
+
+/** and8(out, a, b, n16) */
+function and8Body(): number[] {
+  const OUT = 0,
+    A = 1,
+    B = 2,
+    N = 3;
+  const body = [
+    ...op.get(OUT),
+    ...op.get(A),
+    ...op.loadAt(0),
+    ...op.get(B),
+    ...op.loadAt(0),
+    ...op.and,
+    ...op.storeAt(0),
+    ...addTo(OUT, 16),
+    ...addTo(A, 16),
+    ...addTo(B, 16),
+  ];
+  return fn([], countDown(N, body));
+}
+
+/** select(out, cond, t, e, n16) */
+function selectBody(): number[] {
+  const OUT = 0,
+    COND = 1,
+    T = 2,
+    E = 3,
+    N = 4;
+  const M8 = 5,
+    M16 = 6,
+    ZERO = 7;
+  const pick = (offset: number, mask: number[]): number[] => [
+    ...op.get(OUT),
+    ...op.get(T),
+    ...op.loadAt(offset),
+    ...op.get(E),
+    ...op.loadAt(offset),
+    ...mask,
+    ...op.bitselect,
+    ...op.storeAt(offset),
+  ];
+  const body = [
+    // m8 = cond != 0 (0xff / 0x00 bytes)
+    ...op.get(COND),
+    ...op.loadAt(0),
+    ...op.get(ZERO),
+    ...op.i8x16Ne,
+    ...op.set(M8),
+    ...op.get(M8),
+    ...op.i16x8ExtLowS,
+    ...op.set(M16),
+    ...pick(0, [...op.get(M16), ...op.i32x4ExtLowS]),
+    ...pick(16, [...op.get(M16), ...op.i32x4ExtHighS]),
+    ...op.get(M8),
+    ...op.i16x8ExtHighS,
+    ...op.set(M16),
+    ...pick(32, [...op.get(M16), ...op.i32x4ExtLowS]),
+    ...pick(48, [...op.get(M16), ...op.i32x4ExtHighS]),
+    ...addTo(OUT, 64),
+    ...addTo(COND, 16),
+    ...addTo(T, 64),
+    ...addTo(E, 64),
+  ];
+  return fn([[3, V128]], [...op.zero, ...op.set(ZERO), ...countDown(N, body)]);
+}
+
+/** outer4x8(acc, x, dy, rows, xStride, dyStride, accStride, cols8) */
+function outer4x8Body(): number[] {
+  const ACC = 0,
+    X = 1,
+    DY = 2,
+    ROWS = 3,
+    XS = 4,
+    DS = 5,
+    AS = 6,
+    COLS = 7;
+  const P = 8,
+    R = 9,
+    XP = 10,
+    DP = 11;
+  const A = [12, 13, 14, 15, 16, 17, 18, 19];
+  const D0 = 20,
+    D1 = 21,
+    S = 22;
+  // the 4 x 2 accumulators: row i at acc + i·accStride
+  const accRows = (each: (i: number) => number[]): number[] => {
+    const c: number[] = [...op.get(ACC), ...op.set(P)];
+    for (let i = 0; i < 4; i++) {
+      if (i > 0) c.push(...op.get(P), ...op.get(AS), ...op.i32Add, ...op.set(P));
+      c.push(...each(i));
+    }
+    return c;
+  };
+  const load = accRows((i) => [
+    ...op.get(P),
+    ...op.loadAt(0),
+    ...op.set(A[2 * i]),
+    ...op.get(P),
+    ...op.loadAt(16),
+    ...op.set(A[2 * i + 1]),
+  ]);
+  const store = accRows((i) => [
+    ...op.get(P),
+    ...op.get(A[2 * i]),
+    ...op.storeAt(0),
+    ...op.get(P),
+    ...op.get(A[2 * i + 1]),
+    ...op.storeAt(16),
+  ]);
+  const fma = (a: number, d: number): number[] => [
+    ...op.get(a),
+    ...op.get(S),
+    ...op.get(d),
+    ...op.f32x4Mul,
+    ...op.f32x4Add,
+    ...op.set(a),
+  ];
+  const row: number[] = [...op.get(DP), ...op.loadAt(0), ...op.set(D0), ...op.get(DP), ...op.loadAt(16), ...op.set(D1)];
+  for (let i = 0; i < 4; i++)
+    row.push(...op.get(XP), ...op.load32SplatAt(4 * i), ...op.set(S), ...fma(A[2 * i], D0), ...fma(A[2 * i + 1], D1));
+  row.push(...op.get(XP), ...op.get(XS), ...op.i32Add, ...op.set(XP));
+  row.push(...op.get(DP), ...op.get(DS), ...op.i32Add, ...op.set(DP));
+  const column = [
+    ...load,
+    ...op.get(X),
+    ...op.set(XP),
+    ...op.get(DY),
+    ...op.set(DP),
+    ...op.get(ROWS),
+    ...op.set(R),
+    ...countDown(R, row),
+    ...store,
+    ...addTo(ACC, 32),
+    ...addTo(DY, 32),
+  ];
+  return fn(
+    [
+      [4, I32],
+      [11, V128],
+    ],
+    countDown(COLS, column),
+  );
+}
+
+/** affine(out, x, rows, cBytes, p) */
+function affineBody(): number[] {
+  const OUT = 0,
+    X = 1,
+    ROWS = 2,
+    CB = 3,
+    PM = 4;
+  const C = 5,
+    PS = 6,
+    PB = 7;
+  const row = [
+    ...op.i32(0),
+    ...op.set(C),
+    ...op.block,
+    ...op.loop,
+    ...op.get(C),
+    ...op.get(CB),
+    ...op.i32GeS,
+    ...op.brIf(1),
+    ...op.get(OUT),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.get(X),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.loadAt(0),
+    ...op.get(PM),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.loadAt(0),
+    ...op.f32x4Sub,
+    ...op.get(PS),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.loadAt(0),
+    ...op.f32x4Mul,
+    ...op.get(PB),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.loadAt(0),
+    ...op.f32x4Add,
+    ...op.storeAt(0),
+    ...addTo(C, 16),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+    ...op.get(OUT),
+    ...op.get(CB),
+    ...op.i32Add,
+    ...op.set(OUT),
+    ...op.get(X),
+    ...op.get(CB),
+    ...op.i32Add,
+    ...op.set(X),
+  ];
+  const init = [
+    ...op.get(PM),
+    ...op.get(CB),
+    ...op.i32Add,
+    ...op.set(PS),
+    ...op.get(PS),
+    ...op.get(CB),
+    ...op.i32Add,
+    ...op.set(PB),
+  ];
+  return fn([[3, I32]], [...init, ...countDown(ROWS, row)]);
+}
+
+/** add / sub / mul(out, a, b, rows, cBytes, aStep, bStep) */
+function binRowsBody(binop: number[]): number[] {
+  const OUT = 0,
+    A = 1,
+    B = 2,
+    ROWS = 3,
+    CB = 4,
+    AS = 5,
+    BS = 6;
+  const C = 7;
+  const row = [
+    ...op.i32(0),
+    ...op.set(C),
+    ...op.block,
+    ...op.loop,
+    ...op.get(C),
+    ...op.get(CB),
+    ...op.i32GeS,
+    ...op.brIf(1),
+    ...op.get(OUT),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.get(A),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.loadAt(0),
+    ...op.get(B),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.loadAt(0),
+    ...binop,
+    ...op.storeAt(0),
+    ...addTo(C, 16),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+    ...op.get(OUT),
+    ...op.get(CB),
+    ...op.i32Add,
+    ...op.set(OUT),
+    ...op.get(A),
+    ...op.get(AS),
+    ...op.i32Add,
+    ...op.set(A),
+    ...op.get(B),
+    ...op.get(BS),
+    ...op.i32Add,
+    ...op.set(B),
+  ];
+  return fn([[1, I32]], countDown(ROWS, row));
+}
+
+/** relu / square(out, x, n4, _) */
+function unaryBody(square: boolean): number[] {
+  const OUT = 0,
+    X = 1,
+    N = 2;
+  const V = 4;
+  const body = [
+    ...op.get(OUT),
+    ...op.get(X),
+    ...op.loadAt(0),
+    ...(square ? [...op.set(V), ...op.get(V), ...op.get(V), ...op.f32x4Mul] : [...op.zero, ...op.f32x4Max]),
+    ...op.storeAt(0),
+    ...addTo(OUT, 16),
+    ...addTo(X, 16),
+  ];
+  return fn([[1, V128]], countDown(N, body));
+}
+
+/** clip(out, x, n4, lo, hi) */
+function clipBody(): number[] {
+  const OUT = 0,
+    X = 1,
+    N = 2,
+    LO = 3,
+    HI = 4;
+  const VL = 5,
+    VH = 6;
+  const body = [
+    ...op.get(OUT),
+    ...op.get(X),
+    ...op.loadAt(0),
+    ...op.get(VL),
+    ...op.f32x4Max,
+    ...op.get(VH),
+    ...op.f32x4Min,
+    ...op.storeAt(0),
+    ...addTo(OUT, 16),
+    ...addTo(X, 16),
+  ];
+  const init = [...op.get(LO), ...op.f32x4Splat, ...op.set(VL), ...op.get(HI), ...op.f32x4Splat, ...op.set(VH)];
+  return fn([[2, V128]], [...init, ...countDown(N, body)]);
+}
+
+/** the module's bytes; `shared`: import a shared memory (the threaded wasm backend) */
+export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
+  const sig = (...params: number[]): number[] => [0x60, ...vec(params.map((p) => [p])), ...vec([])];
+  const types = vec([
+    sig(I32, I32, I32, I32, I32, I32, I32), // 0 macRows
+    sig(I32, I32, I32, I32), // 1 colSums, and8
+    sig(I32, I32, I32, F32), // 2 geScalar, leScalar
+    sig(I32, I32, I32, I32, I32), // 3 select, affine
+    sig(I32, I32, I32, I32, I32, I32, I32, I32), // 4 outer4x8
+    sig(I32, I32, I32, F32, F32), // 5 clip
+  ]);
+  const limits = shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
+  const imports = vec([[...name('env'), ...name('memory'), 0x02, ...limits]]);
+  const funcs = vec([[0], [1], [2], [2], [1], [3], [4], [3], [0], [0], [0], [1], [1], [5]]);
+  const exports = vec(
+    [
+      'macRows',
+      'colSums',
+      'geScalar',
+      'leScalar',
+      'and8',
+      'select',
+      'outer4x8',
+      'affine',
+      'add',
+      'sub',
+      'mul',
+      'relu',
+      'square',
+      'clip',
+    ].map((n, i) => [...name(n), 0, i]),
+  );
+  const code = vec([
+    macRowsBody(),
+    colSumsBody(),
+    cmpScalarBody(op.f32x4Ge),
+    cmpScalarBody(op.f32x4Le),
+    and8Body(),
+    selectBody(),
+    outer4x8Body(),
+    affineBody(),
+    binRowsBody(op.f32x4Add),
+    binRowsBody(op.f32x4Sub),
+    binRowsBody(op.f32x4Mul),
+    unaryBody(false),
+    unaryBody(true),
+    clipBody(),
+  ]);
+  return new Uint8Array([
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...section(1, types),
+    ...section(2, imports),
+    ...section(3, funcs),
+    ...section(7, exports),
+    ...section(10, code),
+  ]);
+}
+
+export interface SimdKernels {
+  /** see the module text above; all offsets and steps in bytes */
+  macRows(acc: number, x: number, dy: number, n: number, xStep: number, dyStep: number, cBytes: number): void;
+  colSums(acc: number, x: number, rows: number, cBytes: number): void;
+  geScalar(out: number, x: number, n16: number, s: number): void;
+  leScalar(out: number, x: number, n16: number, s: number): void;
+  and8(out: number, a: number, b: number, n16: number): void;
+  select(out: number, cond: number, t: number, e: number, n16: number): void;
+  outer4x8(
+    acc: number,
+    x: number,
+    dy: number,
+    rows: number,
+    xStride: number,
+    dyStride: number,
+    accStride: number,
+    cols8: number,
+  ): void;
+  affine(out: number, x: number, rows: number, cBytes: number, p: number): void;
+  add: BinRows;
+  sub: BinRows;
+  mul: BinRows;
+  relu(out: number, x: number, n4: number, unused: number): void;
+  square(out: number, x: number, n4: number, unused: number): void;
+  clip(out: number, x: number, n4: number, lo: number, hi: number): void;
+}
+export type BinRows = (
+  out: number,
+  a: number,
+  b: number,
+  rows: number,
+  cBytes: number,
+  aStep: number,
+  bStep: number,
+) => void;
+
+const modules = new Map<boolean, WebAssembly.Module | null>();
+const instances = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
+
+/** the kernels bound to `memory`, or null where WebAssembly SIMD is unavailable */
+export function simdKernelsFor(memory: WebAssembly.Memory): SimdKernels | null {
+  const hit = instances.get(memory);
+  if (hit !== undefined) return hit;
+  let k: SimdKernels | null = null;
+  try {
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    let m = modules.get(shared);
+    if (m === undefined) {
+      const bytes = simdKernelModuleBytes(shared);
+      m = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+      modules.set(shared, m);
+    }
+    if (m) {
+      const e = new WebAssembly.Instance(m, { env: { memory } }).exports as Record<string, unknown>;
+      k = {
+        macRows: e.macRows as SimdKernels['macRows'],
+        colSums: e.colSums as SimdKernels['colSums'],
+        geScalar: e.geScalar as SimdKernels['geScalar'],
+        leScalar: e.leScalar as SimdKernels['leScalar'],
+        and8: e.and8 as SimdKernels['and8'],
+        select: e.select as SimdKernels['select'],
+        outer4x8: e.outer4x8 as SimdKernels['outer4x8'],
+        affine: e.affine as SimdKernels['affine'],
+        add: e.add as BinRows,
+        sub: e.sub as BinRows,
+        mul: e.mul as BinRows,
+        relu: e.relu as SimdKernels['relu'],
+        square: e.square as SimdKernels['square'],
+        clip: e.clip as SimdKernels['clip'],
+      };
+    }
+  } catch {
+    k = null;
+  }
+  instances.set(memory, k);
+  return k;
+}
+
+/** the parts of tfjs-backend-wasm's BackendWasm read here (4.22, plain and threaded builds) */
+interface WasmBackendLike {
+  wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown; HEAPU8?: Uint8Array };
+}
+
+/** the WebAssembly.Memory of a tfjs wasm backend (the one its heap views are on), or null */
+export function backendMemory(backend: unknown): WebAssembly.Memory | null {
+  const w = (backend as WasmBackendLike).wasm;
+  const heap = w?.HEAPU8?.buffer;
+  for (const m of [w?.wasmMemory, w?.asm?.memory]) if (m instanceof WebAssembly.Memory && m.buffer === heap) return m;
+  return null;
+}

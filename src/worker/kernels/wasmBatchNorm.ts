@@ -1,0 +1,64 @@
+/**
+ * A faster FusedBatchNorm (the normalisation of every BatchNormalization layer, training and inference) for
+ * tfjs-backend-wasm 4.22: the stock kernel computes offset + (x - mean) · scale / sqrt(variance + ε) per element
+ * with four index modulos, a square root and a division (~6 ns an element measured; a MobileNetV2 step at
+ * 64x64, batch 8, normalises ~9 M values). Here per channel s = scale / sqrt(variance + ε) once (float64), then
+ * the SIMD kernel affine (simdKernelModule.ts) does (x - mean) · s + offset four lanes at a time, x - mean first
+ * as the stock kernel does (no cancellation when the mean is large). Channels not a multiple of 4, parameters
+ * that are neither one value nor one per channel, other dtypes, small tensors: the stock kernel.
+ */
+import type { KernelFunc, TInfo } from './kernelOps';
+import type { SimdOf } from './wasmElementwise';
+
+/** below this many elements the stock kernel is used */
+const MIN_ELEMENTS = 4096;
+
+export function fastBatchNorm(stock: KernelFunc, simdOf: SimdOf): KernelFunc {
+  return (args) => {
+    const { inputs, backend, attrs = {} } = args;
+    const { x, mean, variance, offset, scale } = inputs;
+    const simd = simdOf(backend);
+    const rank = x.shape.length;
+    const C = rank > 0 ? x.shape[rank - 1] : 0;
+    const n = x.shape.reduce((a, b) => a * b, 1);
+    const params = [mean, variance, offset, scale];
+    const perChannel = (t: TInfo | undefined) => {
+      if (t == null) return true;
+      const size = t.shape.reduce((a, b) => a * b, 1);
+      return t.dtype === 'float32' && (size === C || size === 1);
+    };
+    if (
+      simd === null ||
+      x.dtype !== 'float32' ||
+      mean == null ||
+      variance == null ||
+      C === 0 ||
+      C % 4 !== 0 ||
+      n < MIN_ELEMENTS ||
+      !params.every(perChannel)
+    )
+      return stock(args);
+    const eps: number = attrs.varianceEpsilon ?? 0.001;
+    const out = backend.makeOutput([...x.shape], 'float32') as TInfo;
+    const p = backend.makeOutput([3 * C], 'float32') as TInfo;
+    try {
+      // views after both allocations: malloc may grow (and move) the heap
+      const view = (t: TInfo): Float32Array => backend.typedArrayFromHeap(t) as Float32Array;
+      const at = (t: TInfo | undefined, c: number, dflt: number): number => {
+        if (t == null) return dflt;
+        const v = view(t);
+        return v.length === 1 ? v[0] : v[c];
+      };
+      const pv = view(p);
+      for (let c = 0; c < C; c++) {
+        pv[c] = at(mean, c, 0);
+        pv[C + c] = at(scale, c, 1) / Math.sqrt(at(variance, c, 1) + eps);
+        pv[2 * C + c] = at(offset, c, 0);
+      }
+      simd.affine(view(out).byteOffset, view(x).byteOffset, n / C, 4 * C, pv.byteOffset);
+      return out;
+    } finally {
+      backend.disposeData(p.dataId);
+    }
+  };
+}

@@ -1,0 +1,313 @@
+/**
+ * The element-wise wasm kernels of src/worker/kernels (wasmElementwise.ts: the ReLU6 gradient's GreaterEqual,
+ * LessEqual, Greater, Less, LogicalAnd, Select; wasmBatchNorm.ts: FusedBatchNorm; wasmArithmetic.ts: Add, Sub,
+ * Multiply, Relu, Square) and the SIMD column sums
+ * behind Sum / Mean over leading axes:
+ * every result checked element by element against plain JS comparisons / float64 sums (independent of tfjs)
+ * and against the stock tfjs cpu kernels, on lengths that are and are not multiples of the SIMD width (16), with
+ * NaN, ±0, ±Infinity and values equal to the scalar.
+ */
+import * as assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { registerMissingKernels, unregisterMissingKernels } from '../../src/worker/kernels/registerKernels';
+import { backendMemory, simdKernelsFor } from '../../src/worker/kernels/simdKernelModule';
+import { shipWasm } from './shippedWasm';
+
+// the wasm build the engine ships: threaded (all cores), or single-threaded with BN_INSPECTOR_WASM_THREADS=1
+shipWasm(tf);
+
+const SIZES = [1024, 1029, 4099, 16 * 300 + 15];
+const SPECIAL = [NaN, 0, -0, Infinity, -Infinity, 6, 0.5, -0.5];
+
+/** deterministic values: mostly in [-8, 8] (so both sides of 0 and 6), some specials, some exactly 0 and 6 */
+function values(n: number, seed: number): Float32Array {
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = Math.sin(i * 12.9898 + seed * 78.233) * 43758.5453;
+    const u = r - Math.floor(r);
+    v[i] = i % 37 === 0 ? SPECIAL[(i / 37) % SPECIAL.length] : Math.round((u * 16 - 8) * 4) / 4;
+  }
+  return v;
+}
+
+async function onBackend<T>(name: string, f: () => T): Promise<T> {
+  await tf.setBackend(name);
+  await tf.ready();
+  return f();
+}
+
+const OPS = {
+  GreaterEqual: { f: tf.greaterEqual, ref: (a: number, b: number) => a >= b },
+  LessEqual: { f: tf.lessEqual, ref: (a: number, b: number) => a <= b },
+  Greater: { f: tf.greater, ref: (a: number, b: number) => a > b },
+  Less: { f: tf.less, ref: (a: number, b: number) => a < b },
+} as const;
+
+describe('kernels: element-wise wasm kernels (ReLU6 gradient, BN normalisation) and SIMD column sums', function () {
+  this.timeout(120000);
+  let before0 = 'wasm';
+  before(async () => {
+    before0 = tf.getBackend() ?? 'wasm';
+    unregisterMissingKernels(tf);
+    const cpu = tf.engine().findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+    if (cpu) cpu.firstUse = false;
+  });
+  after(async () => {
+    unregisterMissingKernels(tf);
+    await tf.setBackend(before0);
+    await tf.ready();
+  });
+
+  it('the SIMD module instantiates on the wasm backend here (so the SIMD paths below are the ones tested)', async () => {
+    await onBackend('wasm', () => {
+      const m = backendMemory(tf.backend());
+      assert.ok(m instanceof WebAssembly.Memory, 'the backend memory is found');
+      assert.ok(simdKernelsFor(m) !== null, 'WebAssembly SIMD available');
+    });
+  });
+
+  for (const [name, { f, ref }] of Object.entries(OPS)) {
+    it(`${name}: against a scalar and a same-shape tensor, float32 and int32, vs plain JS and stock cpu`, async () => {
+      for (const n of SIZES)
+        for (const dtype of ['float32', 'int32'] as const)
+          for (const scalarValue of dtype === 'float32' ? [0, 6, -0, NaN] : [0, 6]) {
+            const av = dtype === 'float32' ? values(n, n) : Int32Array.from(values(n, n), (v) => (isFinite(v) ? v : 3));
+            const bv =
+              dtype === 'float32' ? values(n, n + 1) : Int32Array.from(values(n, n + 1), (v) => (isFinite(v) ? v : -2));
+            const run = (backend: string) =>
+              onBackend(backend, () => {
+                const a = tf.tensor(av, [n], dtype);
+                const s = tf.scalar(scalarValue, dtype);
+                const b = tf.tensor(bv, [n], dtype);
+                const s4 = tf.tensor([scalarValue], [1], dtype); // a one-element second operand of rank 1
+                const outs = [f(a, s), f(a, b), f(a, s4)];
+                const res = outs.map((o) => {
+                  assert.equal(o.dtype, 'bool');
+                  return Array.from(o.dataSync());
+                });
+                tf.dispose([a, s, b, s4, ...outs]);
+                return res;
+              });
+            const stock = await run('cpu');
+            await onBackend('wasm', () => registerMissingKernels(tf, { backends: ['wasm'] }));
+            const got = await run('wasm');
+            const what = `${name} n=${n} ${dtype} s=${scalarValue}`;
+            const expectScalar = Array.from(av, (x) => +ref(x, scalarValue));
+            const expectTensor = Array.from(av, (x, i) => +ref(x, bv[i]));
+            assert.deepEqual(got[0], expectScalar, `${what} vs scalar`);
+            assert.deepEqual(got[1], expectTensor, `${what} vs tensor`);
+            assert.deepEqual(got[2], expectScalar, `${what} vs [1]`);
+            assert.deepEqual(got, stock, `${what}: stock cpu`);
+          }
+    });
+  }
+
+  it('LogicalAnd and Select (where) of the ReLU6 gradient, vs plain JS and stock cpu', async () => {
+    for (const n of SIZES) {
+      const xv = values(n, 3);
+      const dyv = values(n, 4);
+      const run = (backend: string) =>
+        onBackend(backend, () => {
+          const x = tf.tensor(xv, [n]);
+          const dy = tf.tensor(dyv, [n]);
+          const lo = tf.greaterEqual(x, 0);
+          const hi = tf.lessEqual(x, 6);
+          const mask = tf.logicalAnd(lo, hi);
+          const zeros = tf.zerosLike(dy);
+          const sel = tf.where(mask, dy, zeros);
+          const sel2 = tf.where(hi, x, dy); // the other operand non-zero too: no shortcut through zeros
+          const res = { mask: Array.from(mask.dataSync()), sel: sel.dataSync().slice(), sel2: sel2.dataSync().slice() };
+          tf.dispose([x, dy, lo, hi, mask, zeros, sel, sel2]);
+          return res;
+        });
+      const stock = await run('cpu');
+      await onBackend('wasm', () => registerMissingKernels(tf, { backends: ['wasm'] }));
+      const got = await run('wasm');
+      const mask = Array.from(xv, (x) => +(x >= 0 && x <= 6));
+      assert.deepEqual(got.mask, mask, `mask n=${n}`);
+      // bit-exact selection (Object.is: -0 and NaN kept as they are)
+      for (let i = 0; i < n; i++) {
+        assert.ok(Object.is(got.sel[i], mask[i] ? dyv[i] : 0), `select n=${n} i=${i}: ${got.sel[i]}`);
+        assert.ok(Object.is(got.sel2[i], xv[i] <= 6 ? xv[i] : dyv[i]), `select2 n=${n} i=${i}`);
+      }
+      assert.deepEqual(got.mask, stock.mask, 'stock cpu mask');
+      assert.deepEqual(Array.from(got.sel), Array.from(stock.sel), 'stock cpu select');
+      assert.deepEqual(Array.from(got.sel2), Array.from(stock.sel2), 'stock cpu select 2');
+    }
+  });
+
+  it('Sum / Mean over leading axes with channels a multiple of 4 (SIMD, float64 sums): within float32 rounding', async () => {
+    await onBackend('wasm', () => registerMissingKernels(tf, { backends: ['wasm'] }));
+    for (const shape of [
+      [8, 16, 16, 36],
+      [4099, 8],
+      [2, 64, 64, 4],
+    ]) {
+      const C = shape[shape.length - 1];
+      const R = shape.reduce((a, b) => a * b, 1) / C;
+      // a large common offset: float32 running sums would lose ~1e-5 relative here, float64 ones do not
+      const xv = Float32Array.from(values(R * C, 9), (v) => (isFinite(v) ? 1000 + v : 1000));
+      const ref = new Float64Array(C);
+      for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) ref[c] += xv[r * C + c];
+      await onBackend('wasm', () => {
+        const x = tf.tensor(xv, shape);
+        const axes = shape.slice(0, -1).map((_, i) => i);
+        const s = tf.sum(x, axes);
+        const m = tf.mean(x, axes);
+        const sv = s.dataSync(),
+          mv = m.dataSync();
+        for (let c = 0; c < C; c++) {
+          assert.ok(
+            Math.abs(sv[c] - ref[c]) <= 1.2e-7 * Math.abs(ref[c]),
+            `sum ${shape} c=${c}: ${sv[c]} vs ${ref[c]}`,
+          );
+          assert.ok(
+            Math.abs(mv[c] - ref[c] / R) <= 1.2e-7 * Math.abs(ref[c] / R),
+            `mean ${shape} c=${c}: ${mv[c]} vs ${ref[c] / R}`,
+          );
+        }
+        tf.dispose([x, s, m]);
+      });
+    }
+  });
+
+  it('FusedBatchNorm (tf.batchNorm): per-channel or single-value parameters, vs float64 reference and stock cpu', async () => {
+    const cases: Array<{ shape: number[]; offset: boolean; scale: boolean; scalarMean?: boolean; big?: boolean }> = [
+      { shape: [8, 16, 16, 36], offset: true, scale: true },
+      { shape: [4099, 8], offset: false, scale: true },
+      { shape: [2, 32, 32, 4], offset: true, scale: false, scalarMean: true },
+      { shape: [8, 8, 8, 16], offset: true, scale: true, big: true }, // mean ~1000: (x - mean) first
+      { shape: [4, 8, 8, 6], offset: true, scale: true }, // 6 channels: the stock kernel
+    ];
+    for (const c of cases) {
+      const C = c.shape[c.shape.length - 1];
+      const n = c.shape.reduce((a, b) => a * b, 1);
+      const xv = Float32Array.from(values(n, 11), (v) => (isFinite(v) ? v : 1) + (c.big ? 1000 : 0));
+      const mv = c.scalarMean
+        ? Float32Array.of(0.25)
+        : Float32Array.from({ length: C }, (_, i) => (c.big ? 1000 : 0) + Math.sin(i));
+      const vv = Float32Array.from({ length: C }, (_, i) => 0.5 + (i % 5) * 0.3);
+      const ov = Float32Array.from({ length: C }, (_, i) => Math.cos(i) * 2);
+      const sv = Float32Array.from({ length: C }, (_, i) => 0.5 + (i % 3));
+      const eps = 1e-3;
+      const run = (backend: string) =>
+        onBackend(backend, () => {
+          const t = [tf.tensor(xv, c.shape), tf.tensor(mv, [mv.length]), tf.tensor(vv, [C])];
+          const off = c.offset ? tf.tensor(ov, [C]) : undefined;
+          const sc = c.scale ? tf.tensor(sv, [C]) : undefined;
+          const y = tf.batchNorm(t[0], t[1], t[2], off, sc, eps);
+          const r = y.dataSync().slice() as Float32Array;
+          tf.dispose([...t, y, ...(off ? [off] : []), ...(sc ? [sc] : [])]);
+          return r;
+        });
+      const stock = await run('cpu');
+      await onBackend('wasm', () => registerMissingKernels(tf, { backends: ['wasm'] }));
+      const got = await run('wasm');
+      for (let i = 0; i < n; i++) {
+        const ch = i % C;
+        const m = c.scalarMean ? mv[0] : mv[ch];
+        const s = (c.scale ? sv[ch] : 1) / Math.sqrt(vv[ch] + eps);
+        const ref = (xv[i] - m) * s + (c.offset ? ov[ch] : 0);
+        // float32: x - mean exact-ish, then two roundings of terms of this size
+        const tol = 4 * 2 ** -24 * (Math.abs(xv[i] - m) * s + Math.abs(c.offset ? ov[ch] : 0) + Math.abs(m) * s);
+        assert.ok(Math.abs(got[i] - ref) <= tol, `${JSON.stringify(c)} i=${i}: ${got[i]} vs ${ref}`);
+        assert.ok(
+          Math.abs(got[i] - stock[i]) <= 2 * tol,
+          `${JSON.stringify(c)} i=${i}: ${got[i]} vs stock ${stock[i]}`,
+        );
+      }
+    }
+  });
+
+  it('Add, Sub, Multiply (equal shapes, channel vectors both ways, one-element operands), Relu, Square, ClipByValue: exact', async () => {
+    const ops = {
+      add: { f: tf.add, js: (a: number, b: number) => Math.fround(a + b) },
+      sub: { f: tf.sub, js: (a: number, b: number) => Math.fround(a - b) },
+      mul: { f: tf.mul, js: (a: number, b: number) => Math.fround(a * b) },
+    };
+    const shapes: Array<[number[], number[]]> = [
+      [
+        [8, 16, 16, 12],
+        [8, 16, 16, 12],
+      ],
+      [[4099], [4099]], // not a multiple of 4: a JS tail
+      [[8, 16, 16, 12], [12]],
+      [[12], [8, 16, 16, 12]],
+      [
+        [1, 1, 1, 12],
+        [8, 16, 16, 12],
+      ],
+      [
+        [8, 16, 16, 12],
+        [1, 1, 1, 12],
+      ],
+      [[4099, 3], []], // scalar, tail
+      [[], [4099, 3]],
+      [[1], [2, 2051]],
+      [[8, 16, 16, 6], [6]], // 6 channels: the stock kernel
+    ];
+    for (const [name, { f, js }] of Object.entries(ops))
+      for (const [sa, sb] of shapes) {
+        const na = sa.reduce((p, d) => p * d, 1),
+          nb = sb.reduce((p, d) => p * d, 1);
+        const av = values(na, na + 3),
+          bv = values(nb, nb + 5);
+        const run = (backend: string) =>
+          onBackend(backend, () => {
+            const a = tf.tensor(av, sa),
+              b = tf.tensor(bv, sb);
+            const y = f(a, b);
+            const r = { shape: y.shape, v: y.dataSync().slice() as Float32Array };
+            tf.dispose([a, b, y]);
+            return r;
+          });
+        const stock = await run('cpu');
+        await onBackend('wasm', () => registerMissingKernels(tf, { backends: ['wasm'] }));
+        const got = await run('wasm');
+        const what = `${name} ${JSON.stringify(sa)} ${JSON.stringify(sb)}`;
+        assert.deepEqual(got.shape, stock.shape, what);
+        const n = got.v.length;
+        const rank = got.shape.length;
+        const C = rank ? got.shape[rank - 1] : 1;
+        for (let i = 0; i < n; i++) {
+          const ai = na === 1 ? 0 : na === n ? i : i % C;
+          const bi = nb === 1 ? 0 : nb === n ? i : i % C;
+          const ref = js(av[ai], bv[bi]);
+          assert.ok(Object.is(got.v[i], ref) || (got.v[i] === 0 && ref === 0), `${what} i=${i}: ${got.v[i]} vs ${ref}`);
+          assert.ok(Object.is(got.v[i], stock.v[i]) || (got.v[i] === 0 && stock.v[i] === 0), `${what}: stock cpu`);
+        }
+      }
+    for (const op of ['relu', 'square', 'clip'] as const)
+      for (const n of SIZES.concat([4099, 8192])) {
+        const xv = values(n, 21);
+        const run = (backend: string) =>
+          onBackend(backend, () => {
+            const x = tf.tensor(xv, [n]);
+            const y = op === 'relu' ? tf.relu(x) : op === 'square' ? tf.square(x) : tf.clipByValue(x, 0, 6);
+            const r = y.dataSync().slice() as Float32Array;
+            tf.dispose([x, y]);
+            return r;
+          });
+        const stock = await run('cpu');
+        await onBackend('wasm', () => registerMissingKernels(tf, { backends: ['wasm'] }));
+        const got = await run('wasm');
+        for (let i = 0; i < n; i++) {
+          const v = xv[i];
+          const ref =
+            op === 'relu'
+              ? v < 0
+                ? 0
+                : v
+              : op === 'square'
+                ? Math.fround(v * v)
+                : v !== v
+                  ? v
+                  : Math.min(Math.max(v, 0), 6);
+          // -0 and 0 alike (relu of -0)
+          assert.ok(Object.is(got[i], ref) || (got[i] === 0 && ref === 0), `${op} n=${n} i=${i}: ${got[i]} vs ${ref}`);
+          assert.ok(Object.is(got[i], stock[i]) || (got[i] === 0 && stock[i] === 0), `${op} n=${n} i=${i}: stock`);
+        }
+      }
+  });
+});
