@@ -11,7 +11,13 @@ import { wasmThreadCount } from '../../src/worker/wasmThreaded';
 
 const ROOT = resolve(__dirname, '..', '..');
 /** the suites that check the engine's numbers against a float64 reference on the wasm backend */
-const REFERENCE_SUITES = ['test/unit/bnInstrument.test.ts', 'test/unit/kernels.test.ts'];
+const REFERENCE_SUITES = [
+  'test/unit/bnInstrument.test.ts',
+  'test/unit/channelMomentsRows.test.ts',
+  'test/unit/kernels.test.ts',
+  'test/unit/kernelsElementwise.test.ts',
+  'test/unit/kernelsPointwise.test.ts',
+];
 
 describe('the float64 reference suites on the single-threaded wasm build too', function () {
   it('the default run uses the threaded build (2 or more XNNPACK threads) on this machine', function () {
