@@ -34,6 +34,8 @@
  *     the fresh weights) by the SIMD kernel outer4x8 (pointwiseConvForward.ts); everything else stock.
  *   - FusedBatchNorm (stock: index modulos, a square root and a division per element): per-channel factors
  *     once, then (x - mean)·s + offset in SIMD (wasmBatchNorm.ts).
+ *   - the gradient of FusedBatchNorm (every BatchNormalization in training): five passes over x instead of ~12
+ *     (batchNormGradient.ts; only while wasm is active; tfjs's own elsewhere)
  *   - Add, Sub, Multiply, Relu, Square, ClipByValue (equal shapes, per-channel vectors, one-element
  *     operands): SIMD on the calling thread (wasmArithmetic.ts): the stock XNNPACK operators wait on the
  *     threaded build's pool, which on busy cores cost 4-8x (measured).
@@ -52,6 +54,7 @@
  * restore bookkeeping every entry shares; the header above is that table in words.
  */
 import { conv2dBackpropFilter, conv2dBackpropInput } from './conv2dBackprop';
+import { registerBatchNormGradient, unregisterBatchNormGradient } from './batchNormGradient';
 import { cpuBridge } from './cpuBridge';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './depthwiseBackprop';
 import {
@@ -225,6 +228,8 @@ export interface RegisterOptions {
   backends?: string[];
   /** bridge the other kernels wasm lacks to cpu (default true) */
   cpuBridge?: boolean;
+  /** FusedBatchNorm's shorter gradient on wasm (batchNormGradient.ts; default true) */
+  gradients?: boolean;
 }
 
 /**
@@ -293,6 +298,7 @@ export function registerMissingKernels(tf: TF, options: RegisterOptions = {}): s
       if (stockClip && install(tf, 'ClipByValue', 'wasm', fastClip(stockClip, simdOf))) add('ClipByValue');
       const fns = makeKernelFuncs(tf, wasmOps);
       for (const k of WASM_KERNELS) if (install(tf, k, 'wasm', fns[k])) add(k);
+      if (options.gradients !== false && registerBatchNormGradient(tf)) add('gradient:FusedBatchNorm');
       if (options.cpuBridge !== false) {
         for (const k of CPU_BRIDGED_KERNELS) {
           if (tf.getKernel(k, 'wasm') && !(tf.getKernel(k, 'wasm')!.kernelFunc as never)[OURS]) continue; // wasm has one
@@ -310,6 +316,7 @@ export function registerMissingKernels(tf: TF, options: RegisterOptions = {}): s
 
 /** Put back the stock kernels (or none, where the backend had none). For tests and benchmarks. */
 export function unregisterMissingKernels(tf: TF): void {
+  unregisterBatchNormGradient(tf);
   for (const [key, config] of replaced) {
     const [backendName, kernelName] = key.split('/');
     if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);
