@@ -4,7 +4,8 @@
 //                                     long ones of part 6, several minutes): their ratios are then missing
 //   node bench/run.mjs --semantics    only part 5; rewrites only the "Semantics overhead" section of results.md
 //   node bench/run.mjs --goals [--quick]  only part 6; rewrites only the "Issue 11 goals" section of results.md
-//   node bench/run.mjs --profile      only the kernel profile (bench/kernelProfile.mjs): writes bench/profile.md
+//   node bench/run.mjs --profile      only the kernel profile, inside bn-inspect (bench/kernelProfile.mjs --engine):
+//                                     writes bench/profile.md
 //
 // Parts (each in its own child process, JSON on stdout):
 //   1. instrumented / plain run time, dense and CNN (bench/engineBench.ts overhead)
@@ -55,10 +56,10 @@ const bundle = async (name) => {
 if (profileOnly) {
   // its own child process, like every part; it writes bench/profile.md itself
   const code = await new Promise((resolve) =>
-    spawn(process.execPath, [join(root, 'bench', 'kernelProfile.mjs'), '--write'], { cwd: root, stdio: 'inherit' }).on(
-      'close',
-      resolve,
-    ),
+    spawn(process.execPath, [join(root, 'bench', 'kernelProfile.mjs'), '--engine', '--write'], {
+      cwd: root,
+      stdio: 'inherit',
+    }).on('close', resolve),
   );
   process.exit(code ?? 1);
 }
