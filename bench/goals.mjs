@@ -146,6 +146,7 @@ export async function measureGoals(opts = {}) {
         r.engineStepMs = e.result.stepMs;
         r.engineColdMs = e.result.warmupMs[0];
         r.engineBackend = e.result.backend;
+        r.engineThreads = e.result.threads;
         r.engineProcessMs = e.wallMs;
         log(`${row.id} bn-inspect: fit ${r.engineMs} ms (cold ${r.engineColdMs} ms), CPU ${r.engineCpuMs} ms`);
         r.stockMs = null;
@@ -197,7 +198,8 @@ export function goalsSection(g) {
   });
   const l = (a) => a.map((v) => v.toFixed(2)).join(' / ');
   const busy = g.loadAvgAtStart[0] > os.cpus().length || g.loadAvgAtEnd[0] > os.cpus().length;
-  const backend = g.rows.find((r) => r.engineBackend)?.engineBackend ?? '?';
+  const first = g.rows.find((r) => r.engineBackend);
+  const backend = `${first?.engineBackend ?? '?'}${first?.engineThreads != null ? `, ${first.engineThreads} thread${first.engineThreads === 1 ? '' : 's'}` : ''}`;
   return `${GOALS_BEGIN}
 ## Issue 11 goals: real networks
 

@@ -47,14 +47,14 @@ function itemThreeParts(c) {
   ].join('; ');
 }
 
-/** what the cold fit says: the process-wide first-call cost falls on the first case only */
-function coldNote(c) {
+/** what the cold fit says: the process-wide first-call cost falls mostly on the first case */
+function coldNote(c, first) {
   const top = c.cold.byKernel
     .slice(0, 4)
     .map((e) => `${e.key} ${ms(e.ms)} ms`)
     .join(', ');
   return c.cold.kernelMs > 1.5 * c.kernelMs
-    ? ` (${(c.cold.kernelMs / c.kernelMs).toFixed(1)}× the warm kernel time: the same kernels run slower the first time in a process; top: ${top})`
+    ? ` (${(c.cold.kernelMs / c.kernelMs).toFixed(1)}× the warm kernel time${first ? ': the first fit in the process, the same kernels run slower the first time' : ''}; top: ${top})`
     : ' (about the warm figure: this process had run the cases above, whose first fit paid the first-call cost)';
 }
 
@@ -119,7 +119,7 @@ export function profileMarkdown(r) {
         : []),
     ].join('\n');
   };
-  const sections = r.cases.map((c) => {
+  const sections = r.cases.map((c, i) => {
     const top3 = c.byKernel
       .slice(0, 3)
       .map((e) => `${e.key} ${e.share.toFixed(0)}%`)
@@ -132,7 +132,7 @@ tape in JavaScript, tensor bookkeeping, the loss read-back). All figures below a
 
 - Top kernels: ${top3}.
 - Item 3's parts, share of the fit: ${itemThreeParts(c)}.
-- The first (cold) fit of this fresh model took ${ms(c.cold.wallMs)} ms, ${ms(c.cold.kernelMs)} ms of it inside kernels${coldNote(c)}.
+- The first (cold) fit of this fresh model took ${ms(c.cold.wallMs)} ms, ${ms(c.cold.kernelMs)} ms of it inside kernels${coldNote(c, i === 0)}.
 
 By kernel (self time; * = registered by the engine, src/worker/kernels/):
 
@@ -150,9 +150,9 @@ ${table(c.byShape, 'kernel and input shapes', (e) => (ours.has(e.kernel) ? e.key
   const l = (a) => a.map((v) => v.toFixed(2)).join(' / ');
   return `# Where the training time goes (issue 11, item 3)
 
-Made by \`node bench/kernelProfile.mjs --write\` (or \`node bench/run.mjs --profile\`) on
+Made by \`node bench/kernelProfile.mjs ${r.where.startsWith('bn-inspect') ? '--engine ' : ''}--write\`${r.where.startsWith('bn-inspect') ? ' (= `node bench/run.mjs --profile`)' : ''} on
 ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: Node ${r.node}, tfjs ${r.tfjs}, ${r.cpus}; backend
-\`${r.backend}\` (SIMD ${r.wasmSimd}, threads ${r.wasmThreads}), measured in ${r.where}, with the engine's kernels (registerMissingKernels: ${r.engineKernels.join(', ')}). Load average (1 / 5 / 15 min)
+\`${r.backend}\` (SIMD ${r.wasmSimd}; threads: ${r.wasmThreads}), measured in ${r.where}, with the engine's kernels (registerMissingKernels: ${r.engineKernels.join(', ')}). Load average (1 / 5 / 15 min)
 ${l(r.loadAvgAtStart)} at the start, ${l(r.loadAvgAtEnd)} at the end.
 
 Method: a fresh model's first (cold) fit with the timers, one fit without them, then ${REPEATS} fits with a timer around every kernel registered for the

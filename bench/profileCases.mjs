@@ -53,6 +53,14 @@ function perFit(p, n) {
   };
 }
 
+/** the wasm module's build and thread count (emscripten's Module.PThread exists in a threaded build only) */
+function wasmThreads(tf) {
+  const w = tf.backend()?.wasm;
+  if (!w) return 'n/a';
+  const count = typeof w._get_threads_count === 'function' ? w._get_threads_count() : '?';
+  return `${w.PThread ? 'threaded' : 'single-threaded'} build, threads count ${count}`;
+}
+
 /**
  * Profiles every case on the active backend of `tf` (set up by the caller).
  * @param {any} tf
@@ -66,7 +74,7 @@ export async function profileCases(tf, opts = {}) {
     tfjs: tf.version.tfjs,
     backend: tf.getBackend(),
     wasmSimd: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'),
-    wasmThreads: await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'),
+    wasmThreads: wasmThreads(tf),
     cpus: `${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}`,
     loadAvgAtStart: os.loadavg().map((v) => +v.toFixed(2)),
     cases: [],
