@@ -3,6 +3,7 @@ import * as esbuild from 'esbuild';
 import { cpSync, mkdirSync, existsSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { copyTfjsDeclarations } from '../tsPlugin/copyTfjsDeclarations.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -18,12 +19,6 @@ const builds = [
     entryPoints: ['src/extension/extension.ts'],
     outfile: 'dist/extension.js',
     external: ['vscode'],
-  },
-  // the step-point finder with the TypeScript parser: loaded by the extension on its first scan, not on activation
-  {
-    ...node,
-    entryPoints: ['src/extension/stepPointFinder.ts'],
-    outfile: 'dist/stepPointFinder.js',
   },
   // the engine worker: bundles tfjs (one instance, instrumented), typescript (step points) and esbuild's JS API
   // (compiles the user's script with the binary in dist/esbuild-bin/, below; the API's require.resolve("esbuild")
@@ -78,10 +73,34 @@ mkdirSync('dist', { recursive: true });
 // the wasm backend looks its binaries up next to the bundle unless told otherwise: ship them in dist/
 for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'])
   cpSync(join('node_modules/@tensorflow/tfjs-backend-wasm/dist', f), join('dist', f));
+// the threaded build's two scripts for Node's worker_threads (src/worker/wasmThreaded.ts): emscripten's main script,
+// which every pthread worker loads again (its pool size made an option), and the pthread worker itself, which tfjs
+// ships only as a string
+const wasmOut = 'node_modules/@tensorflow/tfjs-backend-wasm/wasm-out';
+{
+  // emscripten builds its pthread pool size in (8 workers, each a V8 isolate instantiating the module, at start);
+  // XNNPACK needs threads - 1 of them: make it the factory's option `pthreadPoolSize` (wasmThreaded.ts)
+  const glue = readFileSync(join(wasmOut, 'tfjs-backend-wasm-threaded-simd.js'), 'utf8');
+  const POOL = 'var pthreadPoolSize=8;';
+  if (glue.split(POOL).length !== 2)
+    throw new Error(`tfjs-backend-wasm's threaded glue changed: "${POOL}" is not there once (scripts/build.mjs)`);
+  const option = 'var pthreadPoolSize=Module["pthreadPoolSize"]>0?Module["pthreadPoolSize"]:8;';
+  writeFileSync('dist/tfjs-backend-wasm-threaded-simd.js', glue.replace(POOL, option));
+}
+{
+  const { wasmWorkerContents } = createRequire(import.meta.url)(
+    join(root, wasmOut, 'tfjs-backend-wasm-threaded-simd.worker.js'),
+  );
+  // as tfjs's own init() does: the string came out of a template literal, its "\n" escapes are newlines now
+  writeFileSync('dist/tfjs-backend-wasm-threaded-simd.worker.js', wasmWorkerContents.replace(/\n/g, '\\n'));
+}
 // esbuild's binary for this platform, where the worker's bundled esbuild looks for it (src/worker/esbuildNative.ts);
 // `vscode-host.mjs package --target` puts another platform's there for that platform's .vsix
 const esbuildPkg = `node_modules/@esbuild/${process.platform}-${process.arch}`;
 rmSync('dist/esbuild-bin', { recursive: true, force: true });
+// the step-point finder was a bundle of its own (with the TypeScript parser) until the editor got its own finder:
+// an old build's copy must not go into a package (dist/*.js)
+for (const f of ['dist/stepPointFinder.js', 'dist/stepPointFinder.js.map']) rmSync(f, { force: true });
 mkdirSync('dist/esbuild-bin');
 const esbuildExe = process.platform === 'win32' ? 'esbuild.exe' : 'esbuild';
 cpSync(join(esbuildPkg, process.platform === 'win32' ? '' : 'bin', esbuildExe), join('dist/esbuild-bin', esbuildExe));

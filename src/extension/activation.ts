@@ -50,7 +50,7 @@ export function activateInspector(context: vscode.ExtensionContext, ui: HostUi):
   const messages = new UserMessages(ui, output);
   const diagnostics = new RunDiagnostics();
   const progress = new RunProgress(ui);
-  const stepPoints = new StepPointCache(context.extensionPath);
+  const stepPoints = new StepPointCache();
   const sessions = new Sessions({ extensionPath: context.extensionPath, output, messages, diagnostics, progress });
   const editors = new ScriptEditors(sessions, output);
   const statusBar = new StatusBar(sessions);
@@ -82,6 +82,8 @@ export function activateInspector(context: vscode.ExtensionContext, ui: HostUi):
     vscode.languages.registerCodeLensProvider(selector, lenses),
     vscode.languages.registerHoverProvider(selector, hover),
   );
+  // after activation returns: the finder's first pass through the interpreter, on a small script
+  stepPoints.warmUp();
   active = {
     output,
     messages,

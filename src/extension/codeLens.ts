@@ -18,11 +18,32 @@ export const LENS_TITLES = {
   trust: '$(shield) BatchNorm Inspector: trust this workspace to run scripts',
 } as const;
 
+/** one answer of provideCodeLenses: the document version, ms it took (wall; CPU of this thread), when it returned */
+export interface LensTiming {
+  uri: string;
+  version: number;
+  ms: number;
+  /** null where Node has no process.threadCpuUsage (before 23.9) */
+  cpuMs: number | null;
+  /** performance.now() at its end */
+  at: number;
+}
+
+/** CPU time of this thread in ms (Node >= 23.9), else null */
+function threadCpuMs(): number | null {
+  const p = process as { threadCpuUsage?: () => { user: number; system: number } };
+  if (typeof p.threadCpuUsage !== 'function') return null;
+  const u = p.threadCpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 export class StepPointLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly _onDidChange = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this._onDidChange.event;
   private readonly subs: vscode.Disposable[];
   private lastKey = '';
+  /** the last answers (at most 32, oldest first), for the cost test (test/vscode/activationCost.test.ts) */
+  readonly provided: LensTiming[] = [];
 
   constructor(
     private readonly sessions: Sessions,
@@ -51,6 +72,18 @@ export class StepPointLensProvider implements vscode.CodeLensProvider, vscode.Di
   }
 
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
+    const t0 = performance.now();
+    const cpu0 = threadCpuMs();
+    const lenses = this.lensesOf(doc);
+    const at = performance.now();
+    const cpu1 = threadCpuMs();
+    const cpuMs = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0;
+    this.provided.push({ uri: doc.uri.toString(), version: doc.version, ms: at - t0, cpuMs, at });
+    if (this.provided.length > 32) this.provided.shift();
+    return lenses;
+  }
+
+  private lensesOf(doc: vscode.TextDocument): vscode.CodeLens[] {
     if (!isScriptDocument(doc)) return [];
     const uri = doc.uri;
     const scan = this.stepPoints.scanDocument(doc);

@@ -1,15 +1,16 @@
 /**
- * The engine's own step-point finder, memoised per document version (lenses ask often), with the finder's guess of
- * which step points only build a model (looksLikeModelBuilding). A document's entry goes when VS Code closes the
- * document, so the cache holds only open documents.
+ * The step points of open documents, memoised per document version (lenses ask often), with the guess of which step
+ * points only build a model (looksLikeModelBuilding's rule). A document's entry goes when VS Code closes the document,
+ * so the cache holds only open documents.
  *
- * The finder (and the TypeScript parser inside it) is its own bundle, dist/stepPointFinder.js, required on the first
- * scan: activation does not pay for the parser (issue 11).
+ * The finder is the editor's own (stepPointFinder.ts: a tokenizer and a small statement parser, part of this bundle):
+ * the same step points as the engine's TypeScript-parser finder, in milliseconds, without loading the 10 MB TypeScript
+ * compiler into the extension host (issue 11). warmUp() runs it once on a small script in the background after
+ * activation, so that the first real scan runs compiled code instead of the interpreter's first pass.
  */
-import * as path from 'path';
 import * as vscode from 'vscode';
 import type { StepPoint } from '../shared/protocol';
-import type * as Finder from './stepPointFinder';
+import { findStepPointsWithGuess } from './stepPointFinder';
 
 export const LANGUAGES = ['typescript', 'javascript'] as const;
 
@@ -24,24 +25,32 @@ export interface Scan {
   syntaxError: { message: string; line: number; column: number } | null;
 }
 
+/** a script with every construct the finder reads (for warmUp) */
+const WARM_UP_SCRIPT = `import * as tf from '@tensorflow/tfjs';
+const model = tf.sequential();
+model.add(tf.layers.dense({ units: 4, inputShape: [2] }));
+// @step
+console.log(\`start \${model.layers.length}\`);
+async function main(): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    const h = tf.layers.dense({ units: 2 }).apply(x) as tf.SymbolicTensor;
+    await model.fit(tf.ones([2, 2]), tf.zeros([2, 4]), { epochs: 1, callbacks: { onEpochEnd: async (e, l) => { m?.predict(e); } } });
+  }
+  if (ok) model.predict(tf.ones([1, 2])); else { throw new Error('no') }
+  const y = (model as tf.LayersModel)['evaluate'](a, b) /* c */, z = /re[/]g/.test('s');
+  switch (k) { case 1: break; default: return; }
+  try { await model.fitDataset(ds, {}) } catch (e: unknown) { label: while (q) continue label; } finally { done = !0 }
+}
+class Runner<T> extends Base implements I { private x: number = 1; static { init(); } async run(a: T): Promise<T> { return this.m.execute(a); } }
+export const r = new Runner<number>().run(1);
+type A = { a: number; b?: string } | Array<Map<string, number>>;
+`;
+
 export class StepPointCache implements vscode.Disposable {
   private readonly cache = new Map<string, { version: number; scan: Scan }>();
-  private finder: typeof Finder | null = null;
-  /** ms the finder's bundle took to load (once), null before */
-  finderLoadMs: number | null = null;
-
-  /** @param extensionPath the extension's folder: the finder is its dist/stepPointFinder.js */
-  constructor(private readonly extensionPath: string) {}
-
-  private find(): typeof Finder {
-    if (!this.finder) {
-      const t0 = performance.now();
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, on purpose (see top)
-      this.finder = require(path.join(this.extensionPath, 'dist', 'stepPointFinder.js')) as typeof Finder;
-      this.finderLoadMs = performance.now() - t0;
-    }
-    return this.finder;
-  }
+  /** ms the last scan that was not in the cache took (the finder alone), null before the first */
+  lastScanMs: number | null = null;
+  private warmUpTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly sub = vscode.workspace.onDidCloseTextDocument((doc) => this.forgetDocument(doc.uri));
 
   /** documents with a cached scan */
@@ -49,13 +58,22 @@ export class StepPointCache implements vscode.Disposable {
     return this.cache.size;
   }
 
+  /** runs the finder a few times on a small script, soon but not now (activation does not wait for it) */
+  warmUp(): void {
+    this.warmUpTimer = setTimeout(() => {
+      this.warmUpTimer = undefined;
+      for (let i = 0; i < 4; i++) findStepPointsWithGuess(WARM_UP_SCRIPT + ' '.repeat(i));
+    }, 0);
+  }
+
   scanDocument(doc: vscode.TextDocument): Scan {
     const key = doc.uri.toString();
     const hit = this.cache.get(key);
     if (hit && hit.version === doc.version) return hit.scan;
+    const t0 = performance.now();
     let scan: Scan;
     try {
-      scan = this.find().findStepPointsWithGuess(doc.getText(), doc.fileName);
+      scan = findStepPointsWithGuess(doc.getText());
     } catch (e) {
       // never a popup: a file the finder cannot handle simply gets no lens
       scan = {
@@ -64,6 +82,7 @@ export class StepPointCache implements vscode.Disposable {
         syntaxError: { message: String((e as Error).message ?? e), line: 1, column: 1 },
       };
     }
+    this.lastScanMs = performance.now() - t0;
     this.cache.set(key, { version: doc.version, scan });
     return scan;
   }
@@ -73,6 +92,7 @@ export class StepPointCache implements vscode.Disposable {
   }
 
   dispose(): void {
+    if (this.warmUpTimer) clearTimeout(this.warmUpTimer);
     this.sub.dispose();
     this.cache.clear();
   }

@@ -1,6 +1,1338 @@
 /**
- * The entry of dist/stepPointFinder.js: the engine's step-point finder (src/shared/stepPoints.ts) with the TypeScript
- * parser it needs, in a bundle of its own. The extension loads it on the first scan (stepPointCache.ts), not on
- * activation: the parser is most of the extension's size, and activation happens whenever any TS/JS file opens.
+ * The editor's step-point finder: the same step points as the engine's finder (src/shared/stepPoints.ts, the
+ * TypeScript parser), found from tokens (scriptTokens.ts) by a small statement parser, in a few milliseconds and
+ * without loading the 10 MB TypeScript compiler into the extension host (issue 11: lenses for a 2,000-line file in
+ * <= 50 ms). The engine keeps the TypeScript parser (it rewrites the statements); test/unit/stepPointFinder.test.ts
+ * checks that both finders give the same points, columns, ends, reasons and model-building guesses on the examples,
+ * and, with every method taken for a step method, on the project's own sources and tfjs-layers' JavaScript (checked
+ * once by hand, too: ~940 TypeScript and ~4,900 JavaScript files of node_modules, JSX aside, all equal).
+ *
+ * The rules are the engine's (see src/shared/stepPoints.ts): a step point is a statement (one of TypeScript's
+ * statement kinds from VariableStatement to DebuggerStatement: not a block, not a declaration of a function, class,
+ * type or import) that is the innermost such statement around a call `recv.m(…)`, `recv?.m(…)`, `recv['m'](…)` of a
+ * step method `m`, or a statement directly preceded by a `// @step` line comment. Its reason is the `@step` comment,
+ * else the method of its first call in the syntax tree's order.
+ *
+ * Where it differs from the engine: on JSX (TypeScript reads it in .js files; this finder does not, and reports an
+ * error: no lenses), and on text that does not parse. It reports the syntax errors a tokenizer and a
+ * statement parser see (unterminated literals and comments, unmatched brackets, `;` inside `(…)` or `[…]`, a missing
+ * operand before `;`/`)`/`]`/`}`, `const` without a name, a stray `else`/`catch`/`finally`); a rarer grammar error
+ * goes unseen here, the lenses stay, and a run reports the error (the engine compiles with TypeScript).
+ *
+ * One unit over 250 lines: a recursive-descent parser is one class whose methods call each other.
  */
-export { findStepPointsWithGuess } from '../shared/stepPoints';
+import type { StepPoint } from '../shared/protocol';
+import { STEP_METHODS, type StepPointScan, type SyntaxErrorInfo } from '../shared/stepMethods';
+import { Tok, tokenize, type TokenizedScript } from './scriptTokens';
+
+/** a statement being parsed, and what was found in it */
+interface Stmt {
+  /** token index of its first token */
+  first: number;
+  reason: string | null;
+  /** token order of the call that gave the reason: its start token, then its name token (later = outer) */
+  callStart: number;
+  callName: number;
+  /** step-method calls directly in it (not in nested statements), and how many of them look like model building */
+  calls: number;
+  building: number;
+  /** token index of its last token */
+  last: number;
+}
+
+class SyntaxFailure extends Error {
+  constructor(
+    readonly pos: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** identifiers that never end an expression (operators and statement keywords) */
+const NOT_END = new Set([
+  'typeof',
+  'void',
+  'delete',
+  'await',
+  'yield',
+  'new',
+  'in',
+  'instanceof',
+  'of',
+  'as',
+  'satisfies',
+  'keyof',
+  'extends',
+  'implements',
+  'return',
+  'throw',
+  'case',
+  'else',
+  'do',
+  'if',
+  'for',
+  'while',
+  'switch',
+  'try',
+  'catch',
+  'finally',
+  'var',
+  'let',
+  'const',
+  'function',
+  'class',
+  'import',
+  'export',
+  'default',
+  'is',
+  'asserts',
+  'infer',
+  'readonly',
+  'unique',
+]);
+
+/** punctuators that need an operand after them */
+const NEEDS_OPERAND = new Set([
+  '=',
+  '+=',
+  '-=',
+  '*=',
+  '/=',
+  '%=',
+  '**=',
+  '<<=',
+  '&&=',
+  '||=',
+  '??=',
+  '&=',
+  '|=',
+  '^=',
+  '+',
+  '-',
+  '/',
+  '%',
+  '**',
+  '&&',
+  '||',
+  '??',
+  '.',
+  '?.',
+  '=>',
+  '==',
+  '===',
+  '!=',
+  '!==',
+]);
+
+/** punctuators that cannot continue an expression on the next line (there, a statement ends) */
+const NO_CONTINUE = new Set(['{', '}', ')', ']', ';', '++', '--', '!', '~', '@', '#', '...']);
+
+/** keywords whose `( … )` is part of a statement, not an expression */
+const STATEMENT_PARENS = new Set(['if', 'while', 'for', 'switch', 'with', 'catch']);
+
+const CLASS_MODIFIERS = new Set([
+  'static',
+  'public',
+  'private',
+  'protected',
+  'readonly',
+  'abstract',
+  'async',
+  'declare',
+  'override',
+  'accessor',
+  'get',
+  'set',
+]);
+
+class Parser {
+  private i = 0;
+  private readonly stack: Stmt[] = [];
+  readonly found: Stmt[] = [];
+  /** the tokens (scriptTokens.ts): kind, start, end, matching bracket, line break before, value */
+  private readonly K: Uint8Array;
+  private readonly S: Int32Array;
+  private readonly E: Int32Array;
+  private readonly M: Int32Array;
+  private readonly NL: Uint8Array;
+  private readonly V: readonly string[];
+  /** offsets of every `@step` in the text */
+  private readonly stepMarks: number[] = [];
+
+  constructor(
+    private readonly text: string,
+    tokens: TokenizedScript,
+    private readonly isStepMethod: (name: string) => boolean,
+  ) {
+    this.K = tokens.kind;
+    this.S = tokens.start;
+    this.E = tokens.end;
+    this.M = tokens.match;
+    this.NL = tokens.nl;
+    this.V = tokens.value;
+    for (let k = text.indexOf('@step'); k >= 0; k = text.indexOf('@step', k + 1)) this.stepMarks.push(k);
+  }
+
+  /** is there a `@step` in [from, to)? */
+  private markBetween(from: number, to: number): boolean {
+    const m = this.stepMarks;
+    let lo = 0;
+    let hi = m.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (m[mid] < from) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < m.length && m[lo] < to;
+  }
+
+  // ── tokens ──
+
+  private is(idx: number, v: string): boolean {
+    const x = idx;
+    return x !== undefined && (this.K[x] === Tok.Punct || this.K[x] === Tok.Ident) && this.V[x] === v;
+  }
+  private punct(idx: number, v: string): boolean {
+    const x = idx;
+    return x !== undefined && this.K[x] === Tok.Punct && this.V[x] === v;
+  }
+  private ident(idx: number): boolean {
+    const x = idx;
+    return x !== undefined && this.K[x] === Tok.Ident;
+  }
+  /** the index after the token at k, or after the whole bracket (template) it opens */
+  private after(k: number): number {
+    const x = k;
+    if (this.K[x] === Tok.TemplateHead || this.K[x] === Tok.TemplateMiddle) {
+      let o = this.M[x];
+      while (this.K[o] === Tok.TemplateMiddle) o = this.M[o];
+      return o + 1;
+    }
+    return this.M[x] >= 0 && this.K[x] === Tok.Punct && (this.V[x] === '(' || this.V[x] === '[' || this.V[x] === '{')
+      ? this.M[x] + 1
+      : k + 1;
+  }
+  private eof(): boolean {
+    return this.K[this.i] === Tok.EOF;
+  }
+  private fail(idx: number, message: string): never {
+    throw new SyntaxFailure(this.S[idx], message);
+  }
+
+  /** does token idx end an expression (so that a line break after it may end the statement)? */
+  private endsExpression(idx: number): boolean {
+    if (idx < 0) return false;
+    const x = idx;
+    switch (this.K[x]) {
+      case Tok.Ident:
+        // a keyword after `.` is a property name (`gen.else().code()`)
+        return !NOT_END.has(this.V[x]) || this.punct(idx - 1, '.') || this.punct(idx - 1, '?.');
+      case Tok.PrivateName:
+      case Tok.String:
+      case Tok.Number:
+      case Tok.Regex:
+      case Tok.Template:
+      case Tok.TemplateTail:
+        return true;
+      case Tok.Punct:
+        if (this.V[x] === ')' || this.V[x] === ']' || this.V[x] === '}') return true;
+        // postfix `x++`, `x!`
+        if (this.V[x] === '++' || this.V[x] === '--' || this.V[x] === '!')
+          return !this.NL[x] && this.endsExpression(idx - 1);
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  /** can token idx continue an expression that ended on the line before? */
+  private continues(idx: number): boolean {
+    const x = idx;
+    if (this.K[x] === Tok.Punct) return !NO_CONTINUE.has(this.V[x]);
+    // a tagged template; a template's own parts
+    if (
+      this.K[x] === Tok.Template ||
+      this.K[x] === Tok.TemplateHead ||
+      this.K[x] === Tok.TemplateMiddle ||
+      this.K[x] === Tok.TemplateTail
+    )
+      return true;
+    if (this.K[x] === Tok.Ident) return this.V[x] === 'in' || this.V[x] === 'instanceof';
+    return false;
+  }
+
+  // ── statements ──
+
+  parseFile(): void {
+    this.statementList(false);
+  }
+
+  private open(first: number): Stmt {
+    const s: Stmt = { first, reason: null, callStart: -1, callName: -1, calls: 0, building: 0, last: first };
+    if (this.stepComment(first)) s.reason = '@step';
+    this.stack.push(s);
+    return s;
+  }
+
+  private close(s: Stmt): void {
+    s.last = this.i - 1;
+    this.stack.pop();
+    if (s.reason !== null) this.found.push(s);
+  }
+
+  /** statements until `}` (not consumed) or the end of the file; in a switch, also until `case`/`default` */
+  private statementList(inBraces: boolean, inSwitch = false): void {
+    for (;;) {
+      const x = this.i;
+      if (this.K[x] === Tok.EOF) return;
+      if (this.K[x] === Tok.Punct && this.V[x] === '}') {
+        if (inBraces) return;
+        this.fail(this.i, 'Declaration or statement expected.');
+      }
+      if (inSwitch && this.K[x] === Tok.Ident && (this.V[x] === 'case' || this.V[x] === 'default')) return;
+      const before = this.i;
+      this.statement(this.i);
+      if (this.i === before) this.fail(this.i, 'Declaration or statement expected.');
+    }
+  }
+
+  /** `{ statements }` at this.i */
+  private block(): void {
+    const close = this.M[this.i];
+    this.i++;
+    this.statementList(true);
+    this.i = close + 1;
+  }
+
+  /** an optional `;` ending a statement */
+  private semicolon(): void {
+    if (this.punct(this.i, ';')) this.i++;
+  }
+
+  /** one statement at this.i; `first` is its first token (an `export`/`declare` before this.i) */
+  private statement(first: number): void {
+    const x = this.i;
+    if (this.K[x] === Tok.Punct) {
+      if (this.V[x] === '{') return this.block();
+      if (this.V[x] === ';') {
+        this.i++;
+        return;
+      }
+      if (this.V[x] === '@') {
+        this.decorators();
+        return this.statement(first);
+      }
+      return this.expressionStatement(first);
+    }
+    if (this.K[x] !== Tok.Ident) return this.expressionStatement(first);
+    const next = this.i + 1;
+    const nextSameLine = !this.NL[next] && this.K[next] !== Tok.EOF;
+    // a label
+    if (this.K[next] === Tok.Punct && this.V[next] === ':' && this.V[x] !== 'case' && this.V[x] !== 'default') {
+      const s = this.open(first);
+      this.i += 2;
+      if (!this.eof()) this.statement(this.i);
+      return this.close(s);
+    }
+    switch (this.V[x]) {
+      case 'var':
+      case 'const':
+        if (this.V[x] === 'const' && this.is(this.i + 1, 'enum')) {
+          this.i++;
+          return this.skipDeclarationWithBody();
+        }
+        return this.variableStatement(first);
+      case 'let':
+        if (this.K[next] === Tok.Ident || this.punct(this.i + 1, '[') || this.punct(this.i + 1, '{'))
+          return this.variableStatement(first);
+        break;
+      case 'using':
+        if (this.K[next] === Tok.Ident && nextSameLine) return this.variableStatement(first);
+        break;
+      case 'if': {
+        const s = this.open(first);
+        this.i++;
+        this.parenthesized();
+        this.statement(this.i);
+        if (this.is(this.i, 'else')) {
+          this.i++;
+          this.statement(this.i);
+        }
+        return this.close(s);
+      }
+      case 'for': {
+        const s = this.open(first);
+        this.i++;
+        if (this.is(this.i, 'await')) this.i++;
+        this.parenthesized(true);
+        this.statement(this.i);
+        return this.close(s);
+      }
+      case 'while':
+      case 'with': {
+        const s = this.open(first);
+        this.i++;
+        this.parenthesized();
+        this.statement(this.i);
+        return this.close(s);
+      }
+      case 'do': {
+        const s = this.open(first);
+        this.i++;
+        this.statement(this.i);
+        if (this.is(this.i, 'while')) {
+          this.i++;
+          this.parenthesized();
+        }
+        this.semicolon();
+        return this.close(s);
+      }
+      case 'switch': {
+        const s = this.open(first);
+        this.i++;
+        this.parenthesized();
+        if (this.punct(this.i, '{')) {
+          const close = this.M[this.i];
+          this.i++;
+          while (this.i < close) {
+            if (this.is(this.i, 'case')) {
+              this.i++;
+              this.expression({ colonEnds: true });
+            } else if (this.is(this.i, 'default')) this.i++;
+            else this.fail(this.i, `'case' or 'default' expected.`);
+            if (this.punct(this.i, ':')) this.i++;
+            this.statementList(true, true);
+          }
+          this.i = close + 1;
+        }
+        return this.close(s);
+      }
+      case 'try': {
+        const s = this.open(first);
+        this.i++;
+        if (this.punct(this.i, '{')) this.block();
+        if (this.is(this.i, 'catch')) {
+          this.i++;
+          if (this.punct(this.i, '(')) this.group();
+          if (this.punct(this.i, '{')) this.block();
+        }
+        if (this.is(this.i, 'finally')) {
+          this.i++;
+          if (this.punct(this.i, '{')) this.block();
+        }
+        return this.close(s);
+      }
+      case 'return':
+      case 'throw': {
+        const s = this.open(first);
+        this.i++;
+        const y = this.i;
+        if (
+          !this.NL[y] &&
+          this.K[y] !== Tok.EOF &&
+          !(this.K[y] === Tok.Punct && (this.V[y] === ';' || this.V[y] === '}'))
+        )
+          this.expression();
+        this.semicolon();
+        return this.close(s);
+      }
+      case 'break':
+      case 'continue': {
+        const s = this.open(first);
+        this.i++;
+        if (this.ident(this.i) && !this.NL[this.i]) this.i++;
+        this.semicolon();
+        return this.close(s);
+      }
+      case 'debugger': {
+        const s = this.open(first);
+        this.i++;
+        this.semicolon();
+        return this.close(s);
+      }
+      case 'function':
+        this.functionRest();
+        return;
+      case 'async':
+        if (this.is(this.i + 1, 'function') && nextSameLine) {
+          this.i++;
+          this.functionRest();
+          return;
+        }
+        break;
+      case 'class':
+        this.classRest();
+        return;
+      case 'abstract':
+        if (this.is(this.i + 1, 'class')) {
+          this.i++;
+          this.classRest();
+          return;
+        }
+        break;
+      case 'interface':
+      case 'enum':
+        if (this.K[next] === Tok.Ident && nextSameLine) return this.skipDeclarationWithBody();
+        break;
+      case 'type':
+        if (
+          this.K[next] === Tok.Ident &&
+          nextSameLine &&
+          (this.punct(this.i + 2, '=') || this.punct(this.i + 2, '<'))
+        ) {
+          this.i += 2;
+          if (this.punct(this.i, '<')) this.skipAngles();
+          if (this.punct(this.i, '=')) this.i++;
+          this.type({});
+          this.semicolon();
+          return;
+        }
+        break;
+      case 'namespace':
+      case 'module':
+      case 'global':
+        if ((this.K[next] === Tok.Ident || this.K[next] === Tok.String || this.V[next] === '{') && nextSameLine) {
+          this.i++;
+          while (!this.eof() && !this.punct(this.i, '{') && !this.punct(this.i, ';') && !this.punct(this.i, '}'))
+            this.i++;
+          if (this.punct(this.i, '{')) this.block();
+          else this.semicolon();
+          return;
+        }
+        break;
+      case 'declare':
+        if ((this.K[next] === Tok.Ident || this.K[next] === Tok.String) && nextSameLine) {
+          this.i++;
+          return this.statement(first);
+        }
+        break;
+      case 'export':
+        return this.exportDeclaration(first);
+      case 'import':
+        if (this.punct(this.i + 1, '(') || this.punct(this.i + 1, '.')) break;
+        this.skipToStatementEnd();
+        return;
+      case 'else':
+      case 'catch':
+      case 'finally':
+        this.fail(this.i, 'Declaration or statement expected.');
+    }
+    return this.expressionStatement(first);
+  }
+
+  private expressionStatement(first: number): void {
+    const s = this.open(first);
+    const before = this.i;
+    this.expression();
+    if (this.i === before) this.fail(this.i, 'Expression expected.');
+    this.semicolon();
+    this.close(s);
+  }
+
+  private variableStatement(first: number): void {
+    const s = this.open(first);
+    this.i++;
+    const y = this.i;
+    if (!(this.K[y] === Tok.Ident || (this.K[y] === Tok.Punct && (this.V[y] === '{' || this.V[y] === '['))))
+      this.fail(this.i, 'Variable declaration expected.');
+    // declarations `name [!] [: type] [= initializer]`, separated by commas: after a name, only `=`, `:`, `!`, `,`
+    // continue it (`let a\n[a, b] = f()` is two statements)
+    for (;;) {
+      if (this.punct(this.i, '{') || this.punct(this.i, '[')) this.token();
+      else if (this.ident(this.i)) this.i++;
+      else break;
+      if (this.punct(this.i, '!')) this.i++;
+      if (this.punct(this.i, ':')) {
+        this.i++;
+        this.type({});
+      }
+      if (this.punct(this.i, '=')) {
+        this.i++;
+        this.expression({ commaEnds: true });
+      }
+      if (!this.punct(this.i, ',')) break;
+      this.i++;
+    }
+    this.semicolon();
+    this.close(s);
+  }
+
+  private exportDeclaration(first: number): void {
+    this.i++;
+    const x = this.i;
+    if (this.K[x] === Tok.Ident && this.V[x] === 'default') {
+      this.i++;
+      const y = this.i;
+      if (
+        this.K[y] === Tok.Ident &&
+        (this.V[y] === 'function' ||
+          this.V[y] === 'class' ||
+          this.V[y] === 'interface' ||
+          (this.V[y] === 'async' && this.is(this.i + 1, 'function')) ||
+          (this.V[y] === 'abstract' && this.is(this.i + 1, 'class')))
+      )
+        return this.statement(first);
+      // `export default expr`: an export assignment, not a statement
+      this.expression();
+      this.semicolon();
+      return;
+    }
+    if (this.K[x] === Tok.Punct && (this.V[x] === '{' || this.V[x] === '*' || this.V[x] === '=')) {
+      if (this.V[x] === '=') {
+        this.i++;
+        this.expression();
+        this.semicolon();
+      } else this.skipToStatementEnd();
+      return;
+    }
+    if (this.K[x] === Tok.Ident && this.V[x] === 'import') {
+      this.skipToStatementEnd();
+      return;
+    }
+    this.statement(first);
+  }
+
+  /** `interface X … { … }`, `enum X { … }`: nothing inside is a statement */
+  private skipDeclarationWithBody(): void {
+    while (!this.eof() && !this.punct(this.i, '{') && !this.punct(this.i, '}')) this.i = this.after(this.i);
+    if (this.punct(this.i, '{')) this.i = this.M[this.i] + 1;
+  }
+
+  /** imports and re-exports: to the `;` or the end of the line */
+  private skipToStatementEnd(): void {
+    const start = this.i;
+    while (!this.eof()) {
+      const x = this.i;
+      if (this.K[x] === Tok.Punct && this.V[x] === ';') {
+        this.i++;
+        return;
+      }
+      if (this.K[x] === Tok.Punct && this.V[x] === '}') return;
+      if (this.i > start && this.NL[x] && this.endsExpression(this.i - 1) && !this.continues(this.i)) return;
+      this.i = this.after(this.i);
+    }
+  }
+
+  private decorators(): void {
+    while (this.punct(this.i, '@')) {
+      this.i++;
+      while (this.ident(this.i) || this.punct(this.i, '.')) this.i++;
+      if (this.punct(this.i, '(')) this.group();
+    }
+  }
+
+  /** `( … )` after if/while/switch/with/for (a for header may hold two `;`) */
+  private parenthesized(forHeader = false): void {
+    if (this.punct(this.i, '(')) this.group(forHeader);
+  }
+
+  // ── functions and classes ──
+
+  /** after `function`: `*`, name, type parameters, parameters, return type, body */
+  private functionRest(): void {
+    this.i++;
+    if (this.punct(this.i, '*')) this.i++;
+    if (this.ident(this.i)) this.i++;
+    if (this.punct(this.i, '<')) this.skipAngles();
+    this.signatureAndBody();
+  }
+
+  /** `( params ) [: type] { body }` or without a body (an overload, an abstract method) */
+  private signatureAndBody(): void {
+    if (this.punct(this.i, '(')) this.group();
+    if (this.punct(this.i, ':')) {
+      this.i++;
+      this.type({});
+    }
+    if (this.punct(this.i, '{')) this.block();
+  }
+
+  /** after `class`: name, type parameters, heritage, then the members */
+  private classRest(): void {
+    this.i++;
+    while (!this.eof() && !this.punct(this.i, '{')) {
+      if (this.punct(this.i, '<')) this.skipAngles();
+      else if (this.punct(this.i, '(') || this.punct(this.i, '[')) this.group();
+      else if (this.punct(this.i, ';') || this.punct(this.i, '}')) return;
+      else this.i++;
+    }
+    if (!this.punct(this.i, '{')) return;
+    const close = this.M[this.i];
+    this.i++;
+    while (this.i < close) {
+      const before = this.i;
+      this.classMember(close);
+      if (this.i === before) this.i++;
+    }
+    this.i = close + 1;
+  }
+
+  private classMember(close: number): void {
+    if (this.punct(this.i, ';')) {
+      this.i++;
+      return;
+    }
+    if (this.punct(this.i, '@')) this.decorators();
+    // modifiers: a modifier word followed by a name (else the word is the member's name)
+    while (this.ident(this.i) && CLASS_MODIFIERS.has(this.V[this.i])) {
+      const y = this.i + 1;
+      if (this.V[this.i] === 'static' && this.K[y] === Tok.Punct && this.V[y] === '{') {
+        this.i++;
+        this.block(); // a static block
+        return;
+      }
+      const named =
+        this.K[y] === Tok.Ident ||
+        this.K[y] === Tok.String ||
+        this.K[y] === Tok.Number ||
+        this.K[y] === Tok.PrivateName ||
+        (this.K[y] === Tok.Punct && (this.V[y] === '[' || this.V[y] === '*'));
+      if (!named) break;
+      this.i++;
+    }
+    if (this.punct(this.i, '*')) this.i++;
+    if (this.punct(this.i, '[')) this.group();
+    else if (this.i < close) this.i++; // the name
+    if (this.punct(this.i, '?') || this.punct(this.i, '!')) this.i++;
+    if (this.punct(this.i, '<')) this.skipAngles();
+    if (this.punct(this.i, '(')) {
+      this.signatureAndBody();
+      this.semicolon();
+      return;
+    }
+    if (this.punct(this.i, ':')) {
+      this.i++;
+      this.type({});
+    }
+    if (this.punct(this.i, '=')) {
+      this.i++;
+      this.expression();
+    }
+    this.semicolon();
+  }
+
+  // ── expressions ──
+
+  /**
+   * An expression (or a comma list of them, or a variable declaration list with `types`) at this.i, up to a `;`, a
+   * closing bracket, the end of the file, or a line break where the next token cannot continue it (automatic
+   * semicolon insertion); with `colonEnds`, also a `:` that is not a conditional's (a `case` label).
+   */
+  private expression(opts: { colonEnds?: boolean; commaEnds?: boolean } = {}): void {
+    const start = this.i;
+    let ended = false; // the previous token ended an expression
+    let conditionals = 0; // `?` waiting for their `:`
+    for (;;) {
+      const x = this.i;
+      if (this.K[x] === Tok.EOF) return this.operandBefore(x);
+      if (this.i > start && this.NL[x] && ended && !this.continues(this.i)) return;
+      if (this.K[x] === Tok.Punct) {
+        const v = this.V[x];
+        if (v === ';' || v === ')' || v === ']' || v === '}') return this.operandBefore(x);
+        if (v === ',' && opts.commaEnds) return this.operandBefore(x);
+        if (v === '<' && !ended) {
+          // type parameters of a generic arrow function `<T,>(x: T) => …`, or a type assertion `<T>x`
+          this.skipAngles();
+          continue;
+        }
+        if (v === '<' && ended) {
+          // type arguments of a call, `new Map<K, V>()`: their commas are not the list's
+          const after = this.typeArguments(x);
+          if (after !== x) {
+            this.i = after;
+            ended = false;
+            continue;
+          }
+        }
+        if (v === ':') {
+          if (conditionals > 0) conditionals--;
+          else if (opts.colonEnds) return;
+          else {
+            // a type annotation (a declaration's, or an arrow function's return type after `)`)
+            this.i++;
+            this.type({ arrowReturn: this.punct(this.i - 2, ')') });
+            ended = true;
+            continue;
+          }
+        } else if (v === '?') conditionals++;
+      } else if (this.K[x] === Tok.Ident && (this.V[x] === 'as' || this.V[x] === 'satisfies') && !this.NL[x] && ended) {
+        this.i++;
+        this.type({});
+        ended = true;
+        continue;
+      }
+      this.token();
+      ended = this.endsExpression(this.i - 1);
+    }
+  }
+
+  /** `x = ;`, `a + )`: an operator with nothing after it */
+  private operandBefore(x: number): void {
+    const p = this.i - 1;
+    if (this.i > 0 && this.K[p] === Tok.Punct && NEEDS_OPERAND.has(this.V[p]))
+      throw new SyntaxFailure(this.S[x], 'Expression expected.');
+  }
+
+  /** one token of an expression at this.i (a bracket: the whole group; a function: its body), moving past it */
+  private token(): void {
+    const i = this.i;
+    const x = i;
+    switch (this.K[x]) {
+      case Tok.Punct:
+        if (this.V[x] === '(' || this.V[x] === '[') return this.group();
+        if (this.V[x] === '{') {
+          if (this.punct(i - 1, '=>')) return this.block(); // an arrow function's body
+          return this.objectLiteral();
+        }
+        break;
+      case Tok.TemplateHead:
+      case Tok.TemplateMiddle:
+        return this.group();
+      case Tok.Ident:
+      case Tok.PrivateName: {
+        const member = this.punct(i - 1, '.') || this.punct(i - 1, '?.');
+        if (!member && this.V[x] === 'function') return this.functionRest();
+        if (!member && this.V[x] === 'class') return this.classRest();
+        if (member && this.isStepMethod(this.V[x])) this.call(i, false);
+        break;
+      }
+      case Tok.String:
+        if (this.punct(i - 1, '[') && this.punct(i + 1, ']') && this.isStepMethod(this.V[x])) this.call(i, true);
+        break;
+    }
+    this.i++;
+  }
+
+  /** the contents of the bracket at this.i (`(`, `[`, or a template substitution), then past its match */
+  private group(forHeader = false): void {
+    const open = this.i;
+    const close = this.M[open];
+    const parenOrBracket = this.K[open] === Tok.Punct;
+    this.i++;
+    let semicolons = 0;
+    let conditionals = 0;
+    while (this.i < close) {
+      const x = this.i;
+      if (this.K[x] === Tok.Punct && this.V[x] === '?') conditionals++;
+      else if (this.K[x] === Tok.Punct && this.V[x] === ':' && conditionals > 0) {
+        conditionals--;
+        this.i++;
+        continue;
+      }
+      if (this.K[x] === Tok.Punct && this.V[x] === ';' && parenOrBracket) {
+        if (!forHeader || ++semicolons > 2) this.fail(this.i, `'${this.V[open] === '(' ? ')' : ']'}' expected.`);
+        this.operandBefore(x);
+        this.i++;
+        continue;
+      }
+      if (this.K[x] === Tok.Punct && this.V[x] === ':' && this.punct(this.i - 1, ')') && parenOrBracket) {
+        // an arrow function's return type inside the group: `(x): T => …`
+        this.i++;
+        this.type({ arrowReturn: true });
+        continue;
+      }
+      this.token();
+    }
+    if (parenOrBracket) this.operandBefore(close);
+    // a template's next substitution is the next group
+    this.i = this.K[close] === Tok.TemplateMiddle ? close : close + 1;
+  }
+
+  /** `{ … }` in an expression: an object literal (or an object type), whose methods have bodies */
+  private objectLiteral(): void {
+    const close = this.M[this.i];
+    this.i++;
+    let memberStart = true;
+    while (this.i < close) {
+      if (memberStart) {
+        memberStart = false;
+        let j = this.i;
+        while (
+          this.ident(j) &&
+          (this.V[j] === 'async' || this.V[j] === 'get' || this.V[j] === 'set') &&
+          !this.punct(j + 1, '(') &&
+          !this.punct(j + 1, ':') &&
+          !this.punct(j + 1, ',') &&
+          j + 1 < close
+        )
+          j++;
+        if (this.punct(j, '*')) j++;
+        const y = j;
+        if (this.K[y] === Tok.Punct && this.V[y] === '[') j = this.M[y] + 1;
+        else if (
+          this.K[y] === Tok.Ident ||
+          this.K[y] === Tok.String ||
+          this.K[y] === Tok.Number ||
+          this.K[y] === Tok.PrivateName
+        )
+          j++;
+        else j = -1;
+        if (j > 0 && this.punct(j, '?')) j++;
+        if (j > 0 && this.punct(j, '<')) {
+          const save = this.i;
+          this.i = j;
+          this.skipAngles();
+          j = this.i;
+          this.i = save;
+        }
+        if (j > 0 && this.punct(j, '(')) {
+          // a method: its computed name may hold calls
+          while (this.i < j) this.token();
+          this.signatureAndBody();
+          continue;
+        }
+      }
+      if (this.punct(this.i, ',') || this.punct(this.i, ';')) memberStart = true;
+      this.token();
+    }
+    this.i = close + 1;
+  }
+
+  // ── types ──
+
+  /** after `<…>` at lt if it is type arguments followed by `(` (a call), else lt */
+  private typeArguments(lt: number): number {
+    let depth = 0;
+    for (let k = lt; k < lt + 200;) {
+      const kind = this.K[k];
+      if (kind === Tok.EOF) return lt;
+      if (kind === Tok.Punct) {
+        const v = this.V[k];
+        if (v === '<') depth++;
+        else if (v === '>') {
+          if (--depth === 0) return this.punct(k + 1, '(') ? k + 1 : lt;
+        } else if (v === '[' || v === '{' || (v === '(' && this.punct(this.M[k] + 1, '=>'))) {
+          // an array, tuple or object type, a function type; never arguments (`a < b.fit(c), d > (e)` compares)
+          k = this.M[k] + 1;
+          continue;
+        } else if (
+          v !== ',' &&
+          v !== '.' &&
+          v !== '|' &&
+          v !== '&' &&
+          v !== '?' &&
+          v !== ':' &&
+          v !== '=>' &&
+          v !== '-'
+        )
+          return lt;
+      }
+      k++;
+    }
+    return lt;
+  }
+
+  /** `<…>` at this.i (type parameters or arguments), then past it */
+  private skipAngles(): void {
+    let depth = 0;
+    while (!this.eof()) {
+      const x = this.i;
+      if (this.K[x] === Tok.Punct) {
+        if (this.V[x] === '<') depth++;
+        else if (this.V[x] === '>') depth--;
+        else if (this.V[x] === ';' || this.V[x] === '}' || this.V[x] === ')' || this.V[x] === ']') return;
+        else if (this.V[x] === '(' || this.V[x] === '[' || this.V[x] === '{') {
+          this.i = this.M[x] + 1;
+          continue;
+        }
+      }
+      this.i++;
+      if (depth === 0) return;
+    }
+  }
+
+  /**
+   * A type at this.i, up to a token that cannot continue it (`=`, `,`, `;`, `{` after a complete type, a closing
+   * bracket, a line break after a complete type, an operator of the expression around it). With `arrowReturn`, also
+   * the `=>` of the arrow function whose return type it is.
+   */
+  private type(opts: { arrowReturn?: boolean }): void {
+    let complete = false; // the tokens so far are a whole type
+    let angles = 0;
+    let conditional = 0; // `extends` waiting for `?` and `:`
+    const start = this.i;
+    for (;;) {
+      const x = this.i;
+      if (this.K[x] === Tok.EOF) return;
+      if (this.K[x] === Tok.Punct) {
+        const v = this.V[x];
+        if (v === ';' || v === ')' || v === ']' || v === '}' || v === '=' || (v === ',' && angles === 0)) return;
+        if (angles === 0 && complete) {
+          if (this.i > start && this.NL[x] && v !== '|' && v !== '&' && v !== '.' && v !== '=>') return;
+          if (v === '{') return; // a body
+          if (v === '=>') {
+            if (opts.arrowReturn) return;
+          } else if (v === '?' || v === ':') {
+            if (conditional === 0) return;
+            if (v === ':') conditional--;
+          } else if (v !== '|' && v !== '&' && v !== '.' && v !== '[' && v !== '<' && v !== '>') return;
+        }
+        if (v === '<' && !complete) {
+          // a generic function type `<T extends U>(x: T) => T`: its type parameters
+          this.skipAngles();
+          continue;
+        }
+        if (v === '<') angles++;
+        else if (v === '>') {
+          if (angles === 0) return;
+          angles--;
+        }
+        if (v === '(' || v === '[' || v === '{') {
+          this.i = this.M[x] + 1;
+          complete = true;
+          continue;
+        }
+        this.i++;
+        complete = v === '>';
+        continue;
+      }
+      if (this.K[x] === Tok.Ident) {
+        if (angles === 0 && complete) {
+          if (this.V[x] === 'extends') conditional++;
+          else if (this.V[x] !== 'is') return;
+          this.i++;
+          complete = false;
+          continue;
+        }
+        this.i++;
+        complete = !(
+          this.V[x] === 'keyof' ||
+          this.V[x] === 'typeof' ||
+          this.V[x] === 'readonly' ||
+          this.V[x] === 'unique' ||
+          this.V[x] === 'infer' ||
+          this.V[x] === 'new' ||
+          this.V[x] === 'asserts' ||
+          this.V[x] === 'is' ||
+          this.V[x] === 'extends'
+        );
+        if (this.V[x] === 'extends') conditional++;
+        continue;
+      }
+      if (angles === 0 && complete) return;
+      this.i = this.after(this.i);
+      complete = true;
+    }
+  }
+
+  // ── calls ──
+
+  /** a step method's name (or `['name']` string) at `nameIdx`: is it called, and is it model building? */
+  private call(nameIdx: number, element: boolean): void {
+    const s = this.stack[this.stack.length - 1];
+    if (!s) return;
+    // the callee's end: `name`, `['name']`, or a parenthesized callee around it, `(recv.name)(…)`
+    let j = element ? nameIdx + 2 : nameIdx + 1;
+    let calleeEnd = element ? nameIdx + 1 : nameIdx;
+    for (;;) {
+      while (this.punct(j, '!')) j++;
+      const x = j;
+      if (this.K[x] === Tok.Punct && this.V[x] === ')' && this.parenthesizedChain(this.M[x], j - 1)) {
+        calleeEnd = j;
+        j++;
+        continue;
+      }
+      break;
+    }
+    if (this.punct(j, '<')) j = this.typeArguments(j); // `m.fit<T>(…)`
+    if (this.punct(j, '?.')) j++;
+    if (!this.punct(j, '(')) return;
+    // where the call starts (for the order of calls), and `new a.b.m(…)` which is not a call
+    const member = this.chainStart(nameIdx - 1);
+    const plain = calleeEnd === (element ? nameIdx + 1 : nameIdx);
+    if (member.isNew && plain) return; // `new a.m(…)` constructs
+    const start = plain ? member.start : this.M[calleeEnd];
+    if (!plain && this.is(start - 1, 'new')) return; // `new (a.m)(…)` too
+    s.calls++;
+    if (!element && this.V[nameIdx] === 'apply' && this.isFreshLayer(nameIdx - 2) && !this.computesArgument(j))
+      s.building++;
+    if (s.reason === '@step') return;
+    if (s.reason === null || start < s.callStart || (start === s.callStart && nameIdx > s.callName)) {
+      s.reason = this.V[nameIdx];
+      s.callStart = start;
+      s.callName = nameIdx;
+    }
+  }
+
+  /**
+   * Is the group `(…)` from `open` a parenthesized expression whose contents end at `innerEnd` with a member access
+   * (a callee `(recv.m)`, `(recv.m!)`)?
+   */
+  private parenthesizedChain(open: number, innerEnd: number): boolean {
+    if (this.endsExpression(open - 1) || this.punct(open - 1, '?.')) return false; // arguments, not parentheses
+    if (this.ident(open - 1) && STATEMENT_PARENS.has(this.V[open - 1])) return false; // `if (…)`
+    let k = innerEnd;
+    while (this.punct(k, '!')) k--;
+    const c = this.chainStart(this.punct(k, ']') ? this.M[k] : k - 1);
+    return c.start === open + 1;
+  }
+
+  /**
+   * Walks back a member chain (`a.b(…)[0].c`) from the `.`/`?.`/`[` at `dot`: its first token, and whether a `new`
+   * applies to it with no call in between (`new a.b.m(…)` constructs).
+   */
+  private chainStart(dot: number): { start: number; isNew: boolean } {
+    let k = dot - 1;
+    if (this.punct(k, '?.')) k--;
+    let called = false;
+    for (;;) {
+      while (this.punct(k, '!') && this.endsExpression(k - 1) && !this.NL[k]) k--;
+      const x = k;
+      if (k < 0) return { start: 0, isNew: false };
+      if (this.K[x] === Tok.Punct && (this.V[x] === ')' || this.V[x] === ']')) {
+        const o = this.M[x];
+        if (this.endsExpression(o - 1) || this.punct(o - 1, '?.')) {
+          // arguments or an index: the chain goes on before them
+          if (this.V[x] === ')') called = true;
+          k = o - 1;
+          if (this.punct(k, '?.')) k--;
+          continue;
+        }
+        // type arguments before arguments, `.map<T>(…)`
+        const lt = this.V[x] === ')' && this.punct(o - 1, '>') ? this.angleOpen(o - 1) : -1;
+        if (lt > 0 && this.ident(lt - 1)) {
+          called = true;
+          k = lt - 1;
+          continue;
+        }
+        return { start: o, isNew: false };
+      }
+      if (
+        this.K[x] === Tok.Ident ||
+        this.K[x] === Tok.PrivateName ||
+        this.K[x] === Tok.String ||
+        this.K[x] === Tok.Number ||
+        this.K[x] === Tok.Template ||
+        this.K[x] === Tok.TemplateTail
+      ) {
+        if (
+          (this.punct(k - 1, '.') || this.punct(k - 1, '?.')) &&
+          this.K[x] !== Tok.String &&
+          this.K[x] !== Tok.Number
+        ) {
+          k -= 2;
+          continue;
+        }
+        if (this.K[x] === Tok.TemplateTail) return { start: this.templateStart(k), isNew: false };
+        // `new a.b(…)…`: the call starts at `new`; with no call before, the `new` takes the arguments
+        if (this.is(k - 1, 'new')) return { start: k - 1, isNew: !called };
+        return { start: k, isNew: false };
+      }
+      return { start: k, isNew: false };
+    }
+  }
+
+  /** the `<` matching the `>` at `gt`, walking back over brackets, or -1 */
+  private angleOpen(gt: number): number {
+    let depth = 0;
+    for (let k = gt; k >= 0; k--) {
+      const x = k;
+      if (this.K[x] !== Tok.Punct) continue;
+      if (this.V[x] === '>') depth++;
+      else if (this.V[x] === '<' && --depth === 0) return k;
+      else if (this.V[x] === ')' || this.V[x] === ']' || this.V[x] === '}') k = this.M[x];
+      else if (this.V[x] === ';' || this.V[x] === '{' || this.V[x] === '(' || this.V[x] === '[') return -1;
+    }
+    return -1;
+  }
+
+  private templateStart(k: number): number {
+    let o = this.M[k];
+    while (o >= 0 && this.K[o] === Tok.TemplateMiddle) o = this.M[o];
+    return o;
+  }
+
+  /** the receiver ending at `end` (before `.apply`) is a layer made right there: `new X(…)`, `….layers.x(…)` */
+  private isFreshLayer(end: number): boolean {
+    for (;;) {
+      while (this.punct(end, '!')) end--;
+      const x = end;
+      if (!(this.K[x] === Tok.Punct && this.V[x] === ')')) return false;
+      const o = this.M[x];
+      if (!this.endsExpression(o - 1)) {
+        // parentheses around the receiver
+        if (!this.wholeGroupIsChain(o, end)) return false;
+        end -= 1;
+        continue;
+      }
+      // `callee(…)`: a `new` of a plain chain, or a call of `ns.x` with ns `layers` or `….layers`
+      const c = this.chainStart(o);
+      if (c.isNew) return true;
+      return (
+        this.K[o - 1] === Tok.Ident &&
+        (this.punct(o - 2, '.') || this.punct(o - 2, '?.')) &&
+        this.K[o - 3] === Tok.Ident &&
+        this.V[o - 3] === 'layers'
+      );
+    }
+  }
+
+  /** is `( … )` from `open` to `close` one chain (`(tf.layers.dense({…}))`, `(new X())`)? */
+  private wholeGroupIsChain(open: number, close: number): boolean {
+    const inner = close - 1;
+    const x = inner;
+    if (this.K[x] === Tok.Punct && this.V[x] === ')') {
+      const o = this.M[x];
+      if (o === open + 1) return true; // `((…))`
+      return this.chainStart(o).start === open + 1;
+    }
+    return false;
+  }
+
+  /** an argument of the call whose `(` is at `open` says it computes: `{ training: … }`, or `tf.x(…)` (not tf.input) */
+  private computesArgument(open: number): boolean {
+    const close = this.M[open];
+    let a = open + 1;
+    while (a < close) {
+      let b = a;
+      while (b < close && !this.punct(b, ',')) b = this.after(b);
+      if (this.argumentComputes(a, b)) return true;
+      a = b + 1;
+    }
+    return false;
+  }
+
+  private argumentComputes(a: number, b: number): boolean {
+    while (this.punct(a, '(') && this.M[a] === b - 1) {
+      a++;
+      b--;
+    }
+    if (this.punct(a, '{') && this.M[a] === b - 1) {
+      // an object literal with a property named `training`
+      let k = a + 1;
+      let memberStart = true;
+      while (k < b - 1) {
+        const x = k;
+        if (memberStart) {
+          let j = k;
+          while (
+            this.K[j] === Tok.Ident &&
+            (this.V[j] === 'async' || this.V[j] === 'get' || this.V[j] === 'set') &&
+            this.K[j + 1] === Tok.Ident
+          )
+            j++;
+          if (this.punct(j, '*')) j++;
+          if (this.K[j] === Tok.Ident && this.V[j] === 'training') return true;
+          memberStart = false;
+        }
+        if (this.K[x] === Tok.Punct && this.V[x] === ',') memberStart = true;
+        k = this.after(k);
+      }
+      return false;
+    }
+    // `tf.x(…)` with x not `input`
+    return (
+      this.K[a] === Tok.Ident &&
+      this.V[a] === 'tf' &&
+      (this.punct(a + 1, '.') || this.punct(a + 1, '?.')) &&
+      this.K[a + 2] === Tok.Ident &&
+      this.V[a + 2] !== 'input' &&
+      this.punct(a + 3, '(') &&
+      this.M[a + 3] === b - 1
+    );
+  }
+
+  // ── `// @step` ──
+
+  /**
+   * Is the statement whose first token is `first` directly preceded by a `// @step` line comment: the last of its
+   * leading comments (those after the line break that follows the previous token, as TypeScript collects them), with
+   * at most one line break between the comment and the statement?
+   */
+  private stepComment(first: number): boolean {
+    const text = this.text;
+    const start = this.S[first];
+    const from = first > 0 ? this.E[first - 1] : 0;
+    // quick reject: no `@step` between the previous token and this one
+    if (!this.markBetween(from, start)) return false;
+    let pos = from;
+    let collecting = from === 0;
+    if (from === 0 && text.startsWith('#!')) while (pos < start && text[pos] !== '\n') pos++;
+    let last: { pos: number; end: number; line: boolean } | null = null;
+    while (pos < start) {
+      const c = text.charCodeAt(pos);
+      if (c === 10 || c === 13 || c === 0x2028 || c === 0x2029) {
+        collecting = true;
+        pos++;
+      } else if (c === 47 && text.charCodeAt(pos + 1) === 47) {
+        const s = pos;
+        while (pos < start && !isLineBreakCode(text.charCodeAt(pos))) pos++;
+        if (collecting) last = { pos: s, end: pos, line: true };
+      } else if (c === 47 && text.charCodeAt(pos + 1) === 42) {
+        const s = pos;
+        const e = text.indexOf('*/', pos + 2);
+        pos = e < 0 ? start : e + 2;
+        if (collecting) last = { pos: s, end: pos, line: false };
+      } else pos++;
+    }
+    if (!last || !last.line) return false;
+    if (!/^\/\/\s*@step\b/.test(text.slice(last.pos, last.end))) return false;
+    let breaks = 0;
+    for (let k = last.end; k < start; k++) if (text.charCodeAt(k) === 10) breaks++;
+    return breaks <= 1;
+  }
+}
+
+function isLineBreakCode(c: number): boolean {
+  return c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
+}
+
+/** offsets to 1-based lines and columns */
+function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return starts;
+}
+
+function lineAndColumn(starts: number[], offset: number): { line: number; column: number } {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return { line: lo + 1, column: offset - starts[lo] + 1 };
+}
+
+export interface EditorStepPointScan extends StepPointScan {
+  /** lines of step points that look like model building from the text alone (looksLikeModelBuilding's rule) */
+  modelBuildingGuess: number[];
+}
+
+/**
+ * The step points of a script's text with the model-building guess, as findStepPointsWithGuess gives them (same
+ * points on text that parses). `isStepMethod` is for tests (another set of methods); the editor uses STEP_METHODS.
+ */
+export function findStepPointsWithGuess(
+  text: string,
+  isStepMethod: (name: string) => boolean = (n) => STEP_METHODS.has(n),
+): EditorStepPointScan {
+  const tokens = tokenize(text);
+  const error = tokens.error;
+  const starts = lineStarts(text);
+  const failed = (pos: number, message: string): EditorStepPointScan => {
+    const { line, column } = lineAndColumn(starts, pos);
+    const syntaxError: SyntaxErrorInfo = { message, line, column };
+    return { points: [], syntaxError, modelBuildingGuess: [] };
+  };
+  if (error) return failed(error.pos, error.message);
+  const parser = new Parser(text, tokens, isStepMethod);
+  try {
+    parser.parseFile();
+  } catch (e) {
+    if (e instanceof SyntaxFailure) return failed(e.pos, e.message);
+    throw e;
+  }
+  const stmts = parser.found.sort((a, b) => a.first - b.first);
+  const points: StepPoint[] = [];
+  const modelBuildingGuess: number[] = [];
+  for (const s of stmts) {
+    const start = tokens.start[s.first];
+    const { line, column } = lineAndColumn(starts, start);
+    points.push({ line, column, start, end: tokens.end[s.last], reason: s.reason! });
+    if (s.calls > 0 && s.building === s.calls) modelBuildingGuess.push(line);
+  }
+  return { points, syntaxError: null, modelBuildingGuess };
+}

@@ -3,36 +3,16 @@
  * a statement that calls, on any receiver, one of STEP_METHODS, or a statement directly preceded
  * by a line comment `// @step`. One step point per statement, on the line of its first character.
  *
- * The engine instruments these statements and the extension draws its code lenses on them:
- * both call findStepPoints, so they always agree.
+ * The engine instruments these statements. The extension draws its code lenses on the same points, found by its
+ * own finder without the TypeScript compiler (src/extension/stepPointFinder.ts, issue 11: activation and lenses
+ * fast); test/unit/stepPointFinder.test.ts checks that both finders agree (every example, and every method call of
+ * the project's sources and of tfjs-layers' JavaScript).
  */
 import * as ts from 'typescript';
 import type { StepPoint } from './protocol';
+import { STEP_METHODS, type StepPointScan, type SyntaxErrorInfo } from './stepMethods';
 
-export const STEP_METHODS: ReadonlySet<string> = new Set([
-  'fit',
-  'fitDataset',
-  'trainOnBatch',
-  'predict',
-  'predictOnBatch',
-  'evaluate',
-  'evaluateDataset',
-  'apply',
-  'execute',
-]);
-
-export interface SyntaxErrorInfo {
-  message: string;
-  /** 1-based */
-  line: number;
-  column: number;
-}
-
-export interface StepPointScan {
-  points: StepPoint[];
-  /** the first syntax error, if the text does not parse (then `points` is empty) */
-  syntaxError: SyntaxErrorInfo | null;
-}
+export { STEP_METHODS, type StepPointScan, type SyntaxErrorInfo };
 
 /** A step point together with its statement node (for the instrumenter). */
 export interface StepPointNode extends StepPoint {
@@ -89,15 +69,19 @@ function hasStepComment(stmt: ts.Statement, text: string): boolean {
   return (gap.match(/\n/g)?.length ?? 0) <= 1;
 }
 
+/** the step methods: STEP_METHODS (a test may pass another set, to compare finders on any method call) */
+export type StepMethodTest = (name: string) => boolean;
+const isStepMethod: StepMethodTest = (name) => STEP_METHODS.has(name);
+
 /** Step points with their statements, in source order. */
-export function findStepPointNodes(sf: ts.SourceFile): StepPointNode[] {
+export function findStepPointNodes(sf: ts.SourceFile, isStep: StepMethodTest = isStepMethod): StepPointNode[] {
   const text = sf.text;
   const found = new Map<ts.Statement, string>();
   const visit = (node: ts.Node): void => {
     if (isStatement(node) && !found.has(node) && hasStepComment(node, text)) found.set(node, '@step');
     if (ts.isCallExpression(node)) {
       const name = calledMethod(node);
-      if (name && STEP_METHODS.has(name)) {
+      if (name && isStep(name)) {
         let p: ts.Node | undefined = node.parent;
         while (p && !isStatement(p)) p = p.parent;
         if (p && !found.has(p)) found.set(p as ts.Statement, name);
@@ -171,14 +155,14 @@ function isModelBuildingCall(call: ts.CallExpression): boolean {
  * which are step points of their own, aside) is `apply` on a layer made in the same expression, with no argument
  * that computes. A guess from the text alone; a run tells for sure.
  */
-export function looksLikeModelBuilding(statement: ts.Statement): boolean {
+export function looksLikeModelBuilding(statement: ts.Statement, isStep: StepMethodTest = isStepMethod): boolean {
   let calls = 0;
   let building = 0;
   const visit = (node: ts.Node): void => {
     if (node !== statement && isStatement(node)) return;
     if (ts.isCallExpression(node)) {
       const name = calledMethod(node);
-      if (name && STEP_METHODS.has(name)) {
+      if (name && isStep(name)) {
         calls++;
         if (isModelBuildingCall(node)) building++;
       }
@@ -193,14 +177,15 @@ export function looksLikeModelBuilding(statement: ts.Statement): boolean {
 export function findStepPointsWithGuess(
   text: string,
   fileName = 'script.ts',
+  isStep: StepMethodTest = isStepMethod,
 ): StepPointScan & { modelBuildingGuess: number[] } {
   const sf = parseScript(text, fileName);
   const syntaxError = firstSyntaxError(sf);
   if (syntaxError) return { points: [], syntaxError, modelBuildingGuess: [] };
-  const nodes = findStepPointNodes(sf);
+  const nodes = findStepPointNodes(sf, isStep);
   return {
     points: nodes.map(({ statement: _s, ...p }) => p),
     syntaxError: null,
-    modelBuildingGuess: nodes.filter((p) => looksLikeModelBuilding(p.statement)).map((p) => p.line),
+    modelBuildingGuess: nodes.filter((p) => looksLikeModelBuilding(p.statement, isStep)).map((p) => p.line),
   };
 }

@@ -14,19 +14,22 @@ interface SimdKernel {
   sq4(p: number, rows: number, stride: number, m0: number, m1: number, m2: number, m3: number): void;
   g: WebAssembly.Global[];
 }
-let simdModule: WebAssembly.Module | null | undefined;
+/** the compiled module, per kind of memory (plain, shared); null where it does not validate (no SIMD) */
+const simdModules = new Map<boolean, WebAssembly.Module | null>();
 const simdKernels = new WeakMap<WebAssembly.Memory, SimdKernel | null>();
 
-/** the SIMD kernel bound to `memory`, or null where WebAssembly SIMD or the import is unavailable (shared memory) */
+/** the SIMD kernel bound to `memory` (plain or shared), or null where WebAssembly SIMD is unavailable */
 function simdKernelFor(memory: WebAssembly.Memory): SimdKernel | null {
   const hit = simdKernels.get(memory);
   if (hit !== undefined) return hit;
   let k: SimdKernel | null = null;
   try {
-    if (simdModule === undefined) {
-      const bytes = simdModuleBytes();
-      simdModule = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    if (!simdModules.has(shared)) {
+      const bytes = simdModuleBytes(shared);
+      simdModules.set(shared, WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null);
     }
+    const simdModule = simdModules.get(shared);
     if (simdModule) {
       const e = new WebAssembly.Instance(simdModule, { env: { memory } }).exports as Record<string, unknown>;
       k = {
@@ -87,7 +90,8 @@ function channelMomentsSimd(
 export interface WasmBackendLike {
   dataIdMap?: { has?(id: object): boolean; get?(id: object): { memoryOffset?: number } | undefined };
   typedArrayFromHeap?(t: { shape: number[]; dtype: string; dataId: object }): ArrayLike<number>;
-  wasm?: { asm?: { memory?: unknown }; HEAPU8?: Uint8Array };
+  /** the memory: exported (`asm.memory`) by the single-threaded build, imported (`wasmMemory`) by the threaded one */
+  wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown; HEAPU8?: Uint8Array };
 }
 
 /**
@@ -105,7 +109,7 @@ export function channelMomentsOnWasmHeap(
   const c = x.shape[a];
   if (a !== rank - 1 || x.dtype !== 'float32' || !(c > 0) || c % 4 !== 0) return null;
   const b = tf.backend() as unknown as WasmBackendLike;
-  const memory = b.wasm?.asm?.memory;
+  const memory = b.wasm?.asm?.memory ?? b.wasm?.wasmMemory;
   if (!(memory instanceof WebAssembly.Memory) || memory.buffer !== b.wasm?.HEAPU8?.buffer) return null;
   if (typeof b.dataIdMap?.has !== 'function' || typeof b.dataIdMap.get !== 'function' || !b.dataIdMap.has(x.dataId))
     return null;

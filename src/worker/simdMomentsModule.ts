@@ -7,7 +7,7 @@
 // own memory (the Emscripten module's exported `memory`) and reduces a tensor where it lies:
 //
 //   (module
-//     (import "env" "memory" (memory 0))
+//     (import "env" "memory" (memory 0))           ;; (memory 0 65536 shared) for the threaded build
 //     (global $g0 (export "g0") (mut f64) (f64.const 0))  ;; g1, g2, g3 alike: the four results of a call
 //     ;; sum4(p, rows, stride): float64 sums of 4 consecutive float32 lanes at p, p + stride, … (`rows` rows)
 //     (func (export "sum4") (param $p i32) (param $rows i32) (param $stride i32)
@@ -111,12 +111,16 @@ function simdBody(squares: boolean): number[] {
   return [...uleb(body.length), ...body];
 }
 
-export function simdModuleBytes(): Uint8Array<ArrayBuffer> {
+/**
+ * @param shared import a shared memory (the wasm backend's threaded build), limits 0..65536 pages as emscripten's
+ */
+export function simdModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
   const types = vec([
     [0x60, ...vec([[I32], [I32], [I32]]), ...vec([])],
     [0x60, ...vec([[I32], [I32], [I32], [F64], [F64], [F64], [F64]]), ...vec([])],
   ]);
-  const imports = vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]]);
+  const limits = shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
+  const imports = vec([[...name('env'), ...name('memory'), 0x02, ...limits]]);
   const funcs = vec([[0], [1]]);
   const globals = vec([0, 1, 2, 3].map(() => [F64, 1, 0x44, 0, 0, 0, 0, 0, 0, 0, 0, ...op.end]));
   const exports = vec([

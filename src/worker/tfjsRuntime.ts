@@ -17,6 +17,7 @@ import { layersWithSources } from './layerSources';
 import { installNodeFileSystemIo } from './nodeFileSystemIo';
 import { registerMissingKernels } from './kernels/registerKernels';
 import { scriptGlobals } from './scriptGlobals';
+import { activeWasmThreads, threadedWasmUnavailable, useThreadedWasm, wasmThreadCount } from './wasmThreaded';
 
 export type Tfjs = typeof tf;
 export type BnInstrument = ReturnType<typeof installBnInstrument>;
@@ -28,6 +29,8 @@ export interface TfjsRuntime {
   bn: BnInstrument;
   /** kernels registered by registerMissingKernels */
   kernels: string[];
+  /** XNNPACK threads of the wasm backend (its threaded build when > 1); null on cpu */
+  threads: number | null;
   /** ms spent in setup */
   setupMs: number;
 }
@@ -89,6 +92,10 @@ export async function setupTfjs(requested: Backend, warn: (text: string) => void
     if (backend === 'wasm') {
       const folder = wasmFolder();
       tfWasm.setWasmPaths(folder.endsWith('/') ? folder : folder + '/');
+      // both cores: the threaded build where it can start (wasmThreaded.ts), else tfjs's single-threaded one
+      const threads = wasmThreadCount();
+      if (threads > 1 && !useThreadedWasm(tf, tfWasm, folder, threads))
+        warn(`[bn-inspector] the wasm backend runs on one thread: ${threadedWasmUnavailable(folder) ?? 'unknown'}\n`);
       let ok = false;
       let why = '';
       try {
@@ -124,7 +131,7 @@ export async function setupTfjs(requested: Backend, warn: (text: string) => void
     delete wasmNs.__esModule;
     wasmNs.default = wasmNs;
     scriptGlobals.__bnTfjsWasm = wasmNs;
-    runtime = { tf, backend, version, bn, kernels, setupMs: performance.now() - t0 };
+    runtime = { tf, backend, version, bn, kernels, threads: activeWasmThreads(tf), setupMs: performance.now() - t0 };
     return runtime;
   });
 }

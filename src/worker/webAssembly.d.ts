@@ -1,5 +1,5 @@
 /**
- * The part of the WebAssembly JS API the worker uses (channelMomentsWasmHeap.ts). Node has it at run time, but its types
+ * The part of the WebAssembly JS API the worker uses (channelMomentsWasmHeap.ts, wasmThreaded.ts). Node has it at run time, but its types
  * live only in TypeScript's DOM lib, which this runtime must not see (src/worker has no DOM).
  */
 declare namespace WebAssembly {

@@ -16,6 +16,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { installBnInstrument, type BnInstrument } from '../../src/worker/bnInstrument';
 import { channelMoments } from '../../src/worker/channelMoments';
 import { channelMomentsOnWasmHeap } from '../../src/worker/channelMomentsWasmHeap';
+import { activeWasmThreads } from '../../src/worker/wasmThreaded';
+import { shipWasm } from './shippedWasm';
 import type { LayerSnapshot } from '../../src/shared/protocol';
 import {
   assertClose,
@@ -71,14 +73,19 @@ function byName(snaps: LayerSnapshot[], name: string): LayerSnapshot {
 }
 const codes = (s: LayerSnapshot) => s.warnings.map((w) => w.code);
 
+// 'wasm' is the build the engine ships: threaded on a multi-core machine (BN_INSPECTOR_WASM_THREADS=1: single)
+const wasmThreads = shipWasm(tf);
 for (const backend of ['wasm', 'cpu'] as const) {
-  describe(`bnInstrument on the ${backend} backend`, function () {
+  const label = backend === 'wasm' ? `wasm (${wasmThreads} XNNPACK thread${wasmThreads > 1 ? 's' : ''})` : backend;
+  describe(`bnInstrument on the ${label} backend`, function () {
     let inst: BnInstrument;
 
     before(async () => {
       assert.ok(await tf.setBackend(backend));
       await tf.ready();
       assert.equal(tf.getBackend(), backend);
+      if (backend === 'wasm')
+        assert.equal(activeWasmThreads(tf), wasmThreads, 'the backend runs the threads asked for');
       inst = installBnInstrument(tf);
     });
     after(() => inst.uninstall());

@@ -13,6 +13,7 @@ import type { ScriptSession } from '../../../src/extension/session';
 import type { CompareInfo, HostToWebview, WebviewToHost } from '../../../src/shared/protocol';
 import { readStepHeader } from '../../../src/shared/snapshotCodec';
 import type { Scan } from '../../../src/extension/stepPointCache';
+import type { LensTiming } from '../../../src/extension/codeLens';
 
 export type MessageKind = 'info' | 'warning' | 'error';
 
@@ -29,8 +30,13 @@ export interface BnInspectorApi {
   stepPoints(doc: vscode.TextDocument): Scan;
   /** documents whose step points are cached */
   stepPointCacheSize(): number;
-  /** ms the step-point finder's bundle took to load (null: not loaded yet) */
-  finderLoadMs(): number | null;
+  /** ms the last step-point scan that was not cached took (the finder alone; null: none yet) */
+  lastScanMs(): number | null;
+  /** the lens provider's last answers (document version, wall and CPU ms inside provideCodeLenses, when it ended) */
+  lensesProvided(): readonly LensTiming[];
+  /** ms activateInspector took (what activate() of dist/extension.js runs): wall, and CPU of the thread (null: no
+   * process.threadCpuUsage before Node 23.9) */
+  activationMs(): { wall: number; cpu: number | null };
   /** step-point lines of a document a run reported as model building (the lenses leave them out) */
   modelBuildingLines(doc: vscode.TextDocument): number[];
   panel: {
@@ -178,14 +184,24 @@ class WindowWatch {
 
 export function activate(context: vscode.ExtensionContext): BnInspectorApi {
   const w = new WindowWatch();
-  return testApi(activateInspector(context, w.ui), w);
+  const cpu = () => {
+    const p = process as { threadCpuUsage?: () => { user: number; system: number } };
+    const u = typeof p.threadCpuUsage === 'function' ? p.threadCpuUsage() : null;
+    return u ? (u.user + u.system) / 1000 : null;
+  };
+  const t0 = performance.now();
+  const c0 = cpu();
+  const inspector = activateInspector(context, w.ui);
+  const c1 = cpu();
+  const wall = performance.now() - t0;
+  return testApi(inspector, w, { wall, cpu: c0 === null || c1 === null ? null : c1 - c0 });
 }
 
 export function deactivate(): Promise<void> {
   return deactivateInspector();
 }
 
-function testApi(x: Inspector, w: WindowWatch): BnInspectorApi {
+function testApi(x: Inspector, w: WindowWatch, activationMs: { wall: number; cpu: number | null }): BnInspectorApi {
   const progressOf = (uri: vscode.Uri | string): ShownProgress | undefined => {
     const s = x.sessions.getSession(uri);
     if (!s) return undefined;
@@ -199,7 +215,9 @@ function testApi(x: Inspector, w: WindowWatch): BnInspectorApi {
     messages: () => w.messages,
     stepPoints: (doc) => x.stepPoints.scanDocument(doc),
     stepPointCacheSize: () => x.stepPoints.size,
-    finderLoadMs: () => x.stepPoints.finderLoadMs,
+    lastScanMs: () => x.stepPoints.lastScanMs,
+    lensesProvided: () => x.lenses.provided,
+    activationMs: () => activationMs,
     modelBuildingLines: (doc) => x.modelBuilding.reportedLines(doc),
     panel: {
       isOpen: () => !!w.panel.panel,
