@@ -8,6 +8,8 @@
 //                package's default build + registerMissingKernels)
 //     --engine   inside bn-inspect (dist/cli.js run bench/scripts/kernelProfileScript.mjs): the engine's own tfjs,
 //                whatever backend src/worker/tfjsRuntime.ts sets up (needs npm run build)
+//                when that backend is the threaded wasm build, the profile is taken again on the single-threaded
+//                build (BN_INSPECTOR_WASM_THREADS=1) and compared per kernel
 //     --write    writes bench/profile.md;  --json   one JSON line on stdout instead of the markdown
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -55,7 +57,9 @@ function coldNote(c, first) {
     .join(', ');
   return c.cold.kernelMs > 1.5 * c.kernelMs
     ? ` (${(c.cold.kernelMs / c.kernelMs).toFixed(1)}× the warm kernel time${first ? ': the first fit in the process, the same kernels run slower the first time' : ''}; top: ${top})`
-    : ' (about the warm figure: this process had run the cases above, whose first fit paid the first-call cost)';
+    : first
+      ? ' (about the warm figure)'
+      : ' (about the warm figure: this process had run the cases above, whose first fit paid the first-call cost)';
 }
 
 /** plain Node: the wasm package's default build + the engine's kernels, as bench/cnnTrainStep.mjs sets it up */
@@ -72,7 +76,7 @@ const engineOnly = (names) => names.filter((k) => !k.includes('/'));
  * backend setup, its kernels, its BatchNormalization instrument); the engine's kernel names come from a plain
  * registration in this process (registerMissingKernels reports them)
  */
-async function profileInEngine() {
+async function profileInEngine(env = {}) {
   const tf = requireTfjs();
   const registered = await useDefaultBackend(tf);
   const script = join(here, 'scripts', 'kernelProfileScript.mjs');
@@ -81,6 +85,7 @@ async function profileInEngine() {
     // document of a run of many MobileNetV2 fits is too long for one string)
     const child = spawn(process.execPath, [join(here, '..', 'dist', 'cli.js'), 'run', script, '--compact'], {
       stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...env },
     });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
@@ -96,6 +101,26 @@ async function profileInEngine() {
 }
 
 const ms = (v) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+
+/** the default (threaded) build against the single-threaded one, per kernel: the largest differences */
+function compareBuilds(c, one, build, mark) {
+  if (!one) return '';
+  const other = new Map(one.byKernel.map((e) => [e.key, e.ms]));
+  const keys = new Set([...c.byKernel.map((e) => e.key), ...other.keys()]);
+  const mine = new Map(c.byKernel.map((e) => [e.key, e.ms]));
+  const rows = [...keys]
+    .map((k) => ({ k, a: mine.get(k) ?? 0, b: other.get(k) ?? 0 }))
+    .sort((x, y) => Math.abs(y.a - y.b) - Math.abs(x.a - x.b))
+    .slice(0, 12);
+  return `
+The same case on the single-threaded build (${build}; BN_INSPECTOR_WASM_THREADS=1, profiled right after): fit
+${ms(one.wallMs)} ms (here ${ms(c.wallMs)} ms), ${ms(one.kernelMs)} ms inside kernels (here ${ms(c.kernelMs)} ms). The kernels that differ most:
+
+| kernel | ms, this build | ms, single-threaded | this / single |
+| --- | ---: | ---: | ---: |
+${rows.map((e) => `| ${mark(e.k)} | ${ms(e.a)} | ${ms(e.b)} | ${e.b > 0 ? (e.a / e.b).toFixed(2) : '—'} |`).join('\n')}
+`;
+}
 
 export function profileMarkdown(r) {
   const ours = new Set(r.engineKernels);
@@ -145,7 +170,7 @@ ${table(c.byLayer, 'layer', (e) => e.key, 14, false)}
 Most expensive kernel calls by shape (inputs; convolutions with their filter size and stride):
 
 ${table(c.byShape, 'kernel and input shapes', (e) => (ours.has(e.kernel) ? e.key.replace(e.kernel, `${e.kernel} *`) : e.key), 12)}
-`;
+${compareBuilds(c, r.singleThreaded?.cases?.[i], r.singleThreaded?.wasmThreads, mark)}`;
   });
   const l = (a) => a.map((v) => v.toFixed(2)).join(' / ');
   return `# Where the training time goes (issue 11, item 3)
@@ -166,6 +191,11 @@ ${sections.join('\n')}`;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const r = process.argv.includes('--engine') ? await profileInEngine() : await profilePlainNode();
+  // a threaded default build: the same profile on the single-threaded build, right after, to compare per kernel
+  if (process.argv.includes('--engine') && String(r.wasmThreads).startsWith('threaded')) {
+    log('again on the single-threaded build (BN_INSPECTOR_WASM_THREADS=1)');
+    r.singleThreaded = await profileInEngine({ BN_INSPECTOR_WASM_THREADS: '1' });
+  }
   if (process.argv.includes('--json')) process.stdout.write(JSON.stringify(r) + '\n');
   else {
     const md = profileMarkdown(r);
