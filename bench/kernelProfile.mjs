@@ -81,8 +81,7 @@ async function profileInEngine(env = {}) {
   const registered = await useDefaultBackend(tf);
   const script = join(here, 'scripts', 'kernelProfileScript.mjs');
   const r = await new Promise((resolve, reject) => {
-    // --compact, not --json: the text report carries the script's output line as is, and stays small (the JSON
-    // document of a run of many MobileNetV2 fits is too long for one string)
+    // --compact: the text report carries the script's output line as is and stays small (15 fits of 3 models)
     const child = spawn(process.execPath, [join(here, '..', 'dist', 'cli.js'), 'run', script, '--compact'], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, ...env },
