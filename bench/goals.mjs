@@ -65,14 +65,14 @@ export const GOAL_ROWS = [
 ];
 
 /** runs one process; resolves { wallMs, result } with the script's BENCH_RESULT */
-function runScript(kind, id, { warmup }) {
+function runScript(kind, id, { warmup, env = {} }) {
   const script = join(root, 'bench', 'scripts', `${id}.mjs`);
   const args = kind === 'stock' ? [script] : [join(root, 'dist', 'cli.js'), 'run', script, '--json'];
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, args, {
       cwd: root,
-      env: { ...process.env, BENCH_WARMUP: String(warmup) },
+      env: { ...process.env, ...env, BENCH_WARMUP: String(warmup) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -146,7 +146,17 @@ export async function measureGoals(opts = {}) {
         r.engineStepMs = e.result.stepMs;
         r.engineColdMs = e.result.warmupMs[0];
         r.engineBackend = e.result.backend;
+        r.engineThreads = e.result.threads;
         r.engineProcessMs = e.wallMs;
+        // the same on the engine's single-threaded wasm build (BN_INSPECTOR_WASM_THREADS=1), when the default
+        // is threaded: what the second core brings, measured next to it
+        if (e.result.threads != null && e.result.threads > 1) {
+          const one = await runScript('engine', row.id, { warmup: 1, env: { BN_INSPECTOR_WASM_THREADS: '1' } });
+          r.engineOneThreadMs = one.result.fitMs;
+          r.engineOneThreadCpuMs = one.result.fitCpuMs;
+          r.engineOneThreadThreads = one.result.threads;
+          log(`${row.id} bn-inspect, BN_INSPECTOR_WASM_THREADS=1: fit ${r.engineOneThreadMs} ms`);
+        }
         log(`${row.id} bn-inspect: fit ${r.engineMs} ms (cold ${r.engineColdMs} ms), CPU ${r.engineCpuMs} ms`);
         r.stockMs = null;
         if (!(quick && row.heavyStock)) {
@@ -160,6 +170,9 @@ export async function measureGoals(opts = {}) {
         }
         r.ratio = ratio(r.stockMs, r.engineMs);
         r.ratioCold = ratio(r.stockMs, r.engineColdMs);
+        // process CPU times: less disturbed by other work on the machine (but a threaded backend's CPU time
+        // counts both cores, so this ratio understates its speed-up)
+        r.ratioCpu = ratio(r.stockCpuMs ?? null, r.engineCpuMs);
         const fast = r.engineMs <= row.maxMs;
         r.met = row.minRatio == null ? fast : r.ratio == null ? (fast ? null : false) : fast && r.ratio >= row.minRatio;
       }
@@ -190,11 +203,13 @@ export function goalsSection(g) {
     if (row.wholeProcess)
       return `| ${row.what} | ${secs(r.stockMs)} (fit ${secs(median(r.stockFitMs))}) | ${secs(r.engineMs)} (fit ${secs(median(r.engineFitMs))}) | ${r.ratio}× (rounds: ${r.roundRatios.join(', ')}) | ${row.goal} | ${met} |`;
     const steps = r.engineStepMs.length > 1 ? `; steps ${r.engineStepMs.map(secs).join(', ')}` : '';
-    return `| ${row.what} | ${secs(r.stockMs)} | ${secs(r.engineMs)} (cold ${secs(r.engineColdMs)}${steps}; CPU ${secs(r.engineCpuMs)}) | ${r.ratio == null ? '—' : `${r.ratio}× (cold ${r.ratioCold}×)`} | ${row.goal} | ${met} |`;
+    const one = r.engineOneThreadMs != null ? `; single-threaded build ${secs(r.engineOneThreadMs)}` : '';
+    return `| ${row.what} | ${secs(r.stockMs)} | ${secs(r.engineMs)} (cold ${secs(r.engineColdMs)}${steps}; CPU ${secs(r.engineCpuMs)}${one}) | ${r.ratio == null ? '—' : `${r.ratio}× (cold ${r.ratioCold}×; CPU ${r.ratioCpu}×)`} | ${row.goal} | ${met} |`;
   });
   const l = (a) => a.map((v) => v.toFixed(2)).join(' / ');
   const busy = g.loadAvgAtStart[0] > os.cpus().length || g.loadAvgAtEnd[0] > os.cpus().length;
-  const backend = g.rows.find((r) => r.engineBackend)?.engineBackend ?? '?';
+  const first = g.rows.find((r) => r.engineBackend);
+  const backend = `${first?.engineBackend ?? '?'}${first?.engineThreads != null ? `, ${first.engineThreads} thread${first.engineThreads === 1 ? '' : 's'}` : ''}`;
   return `${GOALS_BEGIN}
 ## Issue 11 goals: real networks
 
@@ -212,7 +227,10 @@ ${lines.join('\n')}
   \`node dist/cli.js run script.mjs --json\` (the engine, its default backend and kernels, a step snapshot at the fit).
 - bn-inspect: the timed fit follows one untimed warm-up fit of the same size (BENCH_WARMUP=1); "cold" is that first
   fit. CPU = process CPU time over the timed fit (all threads: above the wall time when both cores work). Stock: one
-  run, no warm-up. The ratio is stock / bn-inspect (warm), "cold" the same against the first fit.
+  run, no warm-up. The ratio is stock / bn-inspect (warm), "cold" the same against the first fit, "CPU" the ratio
+  of the CPU times (less disturbed by other work on a shared machine; with a threaded backend it counts both cores).
+- "single-threaded build": the same bn-inspect run with BN_INSPECTOR_WASM_THREADS=1, right after the default one
+  (shown when the default build is threaded).
 - The dense row: whole-process wall time (spawn → exit) of each command, median of ${g.rows.find((r) => r.id === 'dense10x256')?.engineProcessMs?.length ?? '?'} runs each, alternating the order.
 - The issue's own figures for comparison (stock / bn-inspect then): ${GOAL_ROWS.map((r) => `${r.id} ${secs(r.issueStockMs)} / ${r.issueToday}`).join('; ')}.
 

@@ -1,70 +1,25 @@
 // Profile summary of issue 11 (item 3): where a training step's time goes on the engine's default backend (wasm +
 // the engine's kernels, src/worker/kernels/registerKernels.ts), per tfjs kernel name, per layer kind (forward and
-// backward) and per kernel call shape, for the two MobileNetV2 goal scripts and the small CNN step.
+// backward) and per kernel call shape, for the two MobileNetV2 goal scripts and the small CNN step
+// (the cases and their measurement: bench/profileCases.mjs; the timers: bench/kernelTimers.mjs).
 //
-//   node bench/kernelProfile.mjs [--write] [--json]   (or node bench/run.mjs --profile, which writes)
-//     --write   writes bench/profile.md;  --json   one JSON line on stdout instead of the markdown
-//
-// Each case: a fresh model (bench/mobilenetV2.mjs, bench/cnnTrainStep.mjs), one untimed warm-up fit, one fit without
-// timers (what the timers themselves cost shows against it), then REPEATS fits of the goal's size with timers on
-// every registered kernel (bench/kernelTimers.mjs); the figures are per fit.
-// The backend is set up as bench/cnnTrainStep.mjs does (bench/engineKernels.mjs): plain Node, the wasm package's
-// default build, the engine's kernels registered by registerMissingKernels.
+//   node bench/kernelProfile.mjs [--engine] [--write] [--json]   (node bench/run.mjs --profile: --engine --write)
+//     (default)  plain Node, the backend set up as bench/cnnTrainStep.mjs does (bench/engineKernels.mjs: the wasm
+//                package's default build + registerMissingKernels)
+//     --engine   inside bn-inspect (dist/cli.js run bench/scripts/kernelProfileScript.mjs): the engine's own tfjs,
+//                whatever backend src/worker/tfjsRuntime.ts sets up (needs npm run build)
+//                when that backend is the threaded wasm build, the profile is taken again on the single-threaded
+//                build (BN_INSPECTOR_WASM_THREADS=1) and compared per kernel
+//     --write    writes bench/profile.md;  --json   one JSON line on stdout instead of the markdown
 import { writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 import { requireTfjs, useDefaultBackend } from './engineKernels.mjs';
-import { installKernelTimers } from './kernelTimers.mjs';
-import { buildMobileNetV2, makeBatch, trainSteps } from './mobilenetV2.mjs';
-import { buildCnn, cnnBatch } from './cnnTrainStep.mjs';
+import { REPEATS, profileCases } from './profileCases.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const log = (s) => process.stderr.write(`[kernelProfile] ${s}\n`);
-
-const CASES = [
-  {
-    id: 'mobilenetV2Train64',
-    what: 'MobileNetV2 64×64×3, batch 8, every layer trainable, 2 steps (one fit)',
-    steps: 2,
-    make: (tf) => ({
-      model: buildMobileNetV2(tf, { inputSize: 64, classes: 10, seed: 1, namePrefix: 'p64_' }),
-      ...makeBatch(tf, { inputSize: 64, batch: 8, classes: 10, seed: 7 }),
-    }),
-  },
-  {
-    id: 'mobilenetV2Frozen96',
-    what: 'MobileNetV2 96×96×3, batch 8, backbone frozen, 2 steps (one fit)',
-    steps: 2,
-    make: (tf) => ({
-      model: buildMobileNetV2(tf, { inputSize: 96, classes: 10, seed: 1, frozenBackbone: true, namePrefix: 'p96_' }),
-      ...makeBatch(tf, { inputSize: 96, batch: 8, classes: 10, seed: 7 }),
-    }),
-  },
-  {
-    id: 'smallCnnStep',
-    what: 'small CNN (4 × conv 3×3×16 + BN, 32×32×3), batch 32, one step',
-    steps: 1,
-    make: (tf) => ({ model: buildCnn(tf, { seed: 1 }).model, ...cnnBatch(tf, 7) }),
-  },
-];
-
-/** profiled fits per case (the figures are per fit: the sums over them / REPEATS) */
-const REPEATS = 3;
-
-/** the timers' sums over `n` fits, per fit */
-function perFit(p, n) {
-  const r = (v) => Math.round((v / n) * 10) / 10;
-  const each = (rows) => rows.map((e) => ({ ...e, ms: r(e.ms), inclMs: r(e.inclMs), calls: e.calls / n }));
-  return {
-    wallMs: r(p.wallMs),
-    kernelMs: r(p.kernelMs),
-    outsideKernelsMs: r(p.outsideKernelsMs),
-    byKernel: each(p.byKernel),
-    byShape: each(p.byShape),
-    byLayer: each(p.byLayer),
-  };
-}
 
 /** item 3's parts of a step (from the by-layer figures) */
 function itemThreeParts(c) {
@@ -94,51 +49,77 @@ function itemThreeParts(c) {
   ].join('; ');
 }
 
-/** the engine's kernels (by registerMissingKernels) are marked in the tables */
-export async function profileAll() {
+/** what the cold fit says: the process-wide first-call cost falls mostly on the first case */
+function coldNote(c, first) {
+  const top = c.cold.byKernel
+    .slice(0, 4)
+    .map((e) => `${e.key} ${ms(e.ms)} ms`)
+    .join(', ');
+  return c.cold.kernelMs > 1.5 * c.kernelMs
+    ? ` (${(c.cold.kernelMs / c.kernelMs).toFixed(1)}× the warm kernel time${first ? ': the first fit in the process, the same kernels run slower the first time' : ''}; top: ${top})`
+    : first
+      ? ' (about the warm figure)'
+      : ' (about the warm figure: this process had run the cases above, whose first fit paid the first-call cost)';
+}
+
+/** plain Node: the wasm package's default build + the engine's kernels, as bench/cnnTrainStep.mjs sets it up */
+async function profilePlainNode() {
   const tf = requireTfjs();
   const registered = await useDefaultBackend(tf);
-  const out = {
-    name: 'kernelProfile',
-    node: process.version,
-    tfjs: tf.version.tfjs,
-    backend: tf.getBackend(),
-    wasmSimd: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'),
-    wasmThreads: await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'),
-    cpus: `${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}`,
-    engineKernels: registered.filter((k) => !k.includes('/')),
-    loadAvgAtStart: os.loadavg().map((v) => +v.toFixed(2)),
-    cases: [],
-  };
-  for (const c of CASES) {
-    const { model, x, y } = c.make(tf);
-    await trainSteps(model, x, y, { steps: c.steps }); // warm-up (untimed)
-    const plain = await trainSteps(model, x, y, { steps: c.steps }); // without timers
-    const timers = installKernelTimers(tf, model);
-    timers.start();
-    const t0 = performance.now();
-    const stepMs = [];
-    for (let i = 0; i < REPEATS; i++) stepMs.push(...(await trainSteps(model, x, y, { steps: c.steps })).times);
-    const p = perFit(timers.stop(performance.now() - t0), REPEATS);
-    timers.uninstall();
-    out.cases.push({
-      id: c.id,
-      what: c.what,
-      repeats: REPEATS,
-      plainFitMs: +plain.totalMs.toFixed(1),
-      stepMs: stepMs.map((v) => +v.toFixed(1)),
-      ...p,
+  return { ...(await profileCases(tf, { log })), where: 'plain Node', engineKernels: engineOnly(registered) };
+}
+
+const engineOnly = (names) => names.filter((k) => !k.includes('/'));
+
+/**
+ * inside bn-inspect: bench/scripts/kernelProfileScript.mjs run by dist/cli.js, on the engine's own tfjs (its
+ * backend setup, its kernels, its BatchNormalization instrument); the engine's kernel names come from a plain
+ * registration in this process (registerMissingKernels reports them)
+ */
+async function profileInEngine(env = {}) {
+  const tf = requireTfjs();
+  const registered = await useDefaultBackend(tf);
+  const script = join(here, 'scripts', 'kernelProfileScript.mjs');
+  const r = await new Promise((resolve, reject) => {
+    // --compact: the text report carries the script's output line as is and stays small (15 fits of 3 models)
+    const child = spawn(process.execPath, [join(here, '..', 'dist', 'cli.js'), 'run', script, '--compact'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...env },
     });
-    log(`${c.id}: fit ${p.wallMs} ms with timers (${plain.totalMs.toFixed(0)} ms without), kernels ${p.kernelMs} ms`);
-    x.dispose();
-    y.dispose();
-    model.dispose();
-  }
-  out.loadAvgAtEnd = os.loadavg().map((v) => +v.toFixed(2));
-  return out;
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`bn-inspect exited with ${code}`));
+      const line = out.split('\n').find((l) => l.startsWith('PROFILE_RESULT '));
+      if (!line) return reject(new Error('no PROFILE_RESULT line in the script output'));
+      resolve(JSON.parse(line.slice('PROFILE_RESULT '.length)));
+    });
+  });
+  return { ...r, where: 'bn-inspect (dist/cli.js run, the real engine)', engineKernels: engineOnly(registered) };
 }
 
 const ms = (v) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+
+/** the default (threaded) build against the single-threaded one, per kernel: the largest differences */
+function compareBuilds(c, one, build, mark) {
+  if (!one) return '';
+  const other = new Map(one.byKernel.map((e) => [e.key, e.ms]));
+  const keys = new Set([...c.byKernel.map((e) => e.key), ...other.keys()]);
+  const mine = new Map(c.byKernel.map((e) => [e.key, e.ms]));
+  const rows = [...keys]
+    .map((k) => ({ k, a: mine.get(k) ?? 0, b: other.get(k) ?? 0 }))
+    .sort((x, y) => Math.abs(y.a - y.b) - Math.abs(x.a - x.b))
+    .slice(0, 12);
+  return `
+The same case on the single-threaded build (${build}; BN_INSPECTOR_WASM_THREADS=1, profiled right after): fit
+${ms(one.wallMs)} ms (here ${ms(c.wallMs)} ms), ${ms(one.kernelMs)} ms inside kernels (here ${ms(c.kernelMs)} ms). The kernels that differ most:
+
+| kernel | ms, this build | ms, single-threaded | this / single |
+| --- | ---: | ---: | ---: |
+${rows.map((e) => `| ${mark(e.k)} | ${ms(e.a)} | ${ms(e.b)} | ${e.b > 0 ? (e.a / e.b).toFixed(2) : '—'} |`).join('\n')}
+`;
+}
 
 export function profileMarkdown(r) {
   const ours = new Set(r.engineKernels);
@@ -162,7 +143,7 @@ export function profileMarkdown(r) {
         : []),
     ].join('\n');
   };
-  const sections = r.cases.map((c) => {
+  const sections = r.cases.map((c, i) => {
     const top3 = c.byKernel
       .slice(0, 3)
       .map((e) => `${e.key} ${e.share.toFixed(0)}%`)
@@ -175,6 +156,7 @@ tape in JavaScript, tensor bookkeeping, the loss read-back). All figures below a
 
 - Top kernels: ${top3}.
 - Item 3's parts, share of the fit: ${itemThreeParts(c)}.
+- The first (cold) fit of this fresh model took ${ms(c.cold.wallMs)} ms, ${ms(c.cold.kernelMs)} ms of it inside kernels${coldNote(c, i === 0)}.
 
 By kernel (self time; * = registered by the engine, src/worker/kernels/):
 
@@ -187,18 +169,17 @@ ${table(c.byLayer, 'layer', (e) => e.key, 14, false)}
 Most expensive kernel calls by shape (inputs; convolutions with their filter size and stride):
 
 ${table(c.byShape, 'kernel and input shapes', (e) => (ours.has(e.kernel) ? e.key.replace(e.kernel, `${e.kernel} *`) : e.key), 12)}
-`;
+${compareBuilds(c, r.singleThreaded?.cases?.[i], r.singleThreaded?.wasmThreads, mark)}`;
   });
   const l = (a) => a.map((v) => v.toFixed(2)).join(' / ');
   return `# Where the training time goes (issue 11, item 3)
 
-Made by \`node bench/kernelProfile.mjs --write\` (or \`node bench/run.mjs --profile\`) on
+Made by \`node bench/kernelProfile.mjs ${r.where.startsWith('bn-inspect') ? '--engine ' : ''}--write\`${r.where.startsWith('bn-inspect') ? ' (= `node bench/run.mjs --profile`)' : ''} on
 ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: Node ${r.node}, tfjs ${r.tfjs}, ${r.cpus}; backend
-\`${r.backend}\` (SIMD ${r.wasmSimd}, threads ${r.wasmThreads}) set up as bench/cnnTrainStep.mjs does, in plain Node, with
-the engine's kernels (registerMissingKernels: ${r.engineKernels.join(', ')}). Load average (1 / 5 / 15 min)
+\`${r.backend}\` (SIMD ${r.wasmSimd}; threads: ${r.wasmThreads}), measured in ${r.where}, with the engine's kernels (registerMissingKernels: ${r.engineKernels.join(', ')}). Load average (1 / 5 / 15 min)
 ${l(r.loadAvgAtStart)} at the start, ${l(r.loadAvgAtEnd)} at the end.
 
-Method: one warm-up fit, one fit without timers, then ${REPEATS} fits with a timer around every kernel registered for the
+Method: a fresh model's first (cold) fit with the timers, one fit without them, then ${REPEATS} fits with a timer around every kernel registered for the
 backend (bench/kernelTimers.mjs wraps the registry's kernelFunc of each; wasm and cpu kernels compute synchronously, so
 the wrapper times the computation). Self time: a kernel that runs other kernels is charged its own part. The layer of
 a call is the layer whose \`call\` runs it (forward) or whose tape node's gradient runs it (backward); shares are of
@@ -208,7 +189,12 @@ ${sections.join('\n')}`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const r = await profileAll();
+  const r = process.argv.includes('--engine') ? await profileInEngine() : await profilePlainNode();
+  // a threaded default build: the same profile on the single-threaded build, right after, to compare per kernel
+  if (process.argv.includes('--engine') && String(r.wasmThreads).startsWith('threaded')) {
+    log('again on the single-threaded build (BN_INSPECTOR_WASM_THREADS=1)');
+    r.singleThreaded = await profileInEngine({ BN_INSPECTOR_WASM_THREADS: '1' });
+  }
   if (process.argv.includes('--json')) process.stdout.write(JSON.stringify(r) + '\n');
   else {
     const md = profileMarkdown(r);

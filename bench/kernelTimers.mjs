@@ -10,7 +10,8 @@
 // is charged its own (self) time in `ms` (its whole time in `inclMs`); `kernelMs` is the top-level calls' sum. The layer: each layer's
 // `call` is wrapped to set the current label ("Conv2D 1×1", "DepthwiseConv2D 3×3", "BatchNormalization", …), and
 // tf.engine().addTapeNode is wrapped so that a tape node's gradient runs under its forward label + " backward";
-// kernels outside any layer are "loss / optimizer / other".
+// kernels outside any layer are "loss / optimizer / other". (No `.apply(` calls here: inside bn-inspect, a call named
+// apply is a step point.)
 
 const round = (v, d = 1) => Math.round(v * 10 ** d) / 10 ** d;
 
@@ -107,13 +108,13 @@ export function installKernelTimers(tf, model, opts = {}) {
     const call = layer.call;
     const l = layerLabel(layer);
     layer.call = function labelledCall(...a) {
-      return withLabel(l, () => call.apply(this, a));
+      return withLabel(l, () => call.call(this, ...a));
     };
     restore.push(() => delete layer.call);
   }
   const addTapeNode = engine.addTapeNode;
   engine.addTapeNode = function labelledTapeNode(...a) {
-    addTapeNode.apply(this, a);
+    addTapeNode.call(this, ...a);
     const tape = this.state.activeTape;
     const node = tape?.[tape.length - 1];
     if (on && node?.gradient && !node.__bnLabelled) {

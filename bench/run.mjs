@@ -4,13 +4,15 @@
 //                                     long ones of part 6, several minutes): their ratios are then missing
 //   node bench/run.mjs --semantics    only part 5; rewrites only the "Semantics overhead" section of results.md
 //   node bench/run.mjs --goals [--quick]  only part 6; rewrites only the "Issue 11 goals" section of results.md
-//   node bench/run.mjs --profile      only the kernel profile (bench/kernelProfile.mjs): writes bench/profile.md
+//   node bench/run.mjs --profile      only the kernel profile, inside bn-inspect (bench/kernelProfile.mjs --engine):
+//                                     writes bench/profile.md
 //
 // Parts (each in its own child process, JSON on stdout):
 //   1. instrumented / plain run time, dense and CNN (bench/engineBench.ts overhead)
 //   2. engine cost per step through the real worker: 10 x 512 channels, ResNet-50-sized (engineBench steps)
 //   3. cold start, spawn -> first snapshot (engineBench cold)
-//   4. the CNN training step, default backend vs stock cpu (bench/cnnTrainStep.mjs, when present)
+//   4. the CNN training step, default backend vs stock cpu (bench/cnnTrainStep.mjs, when present; its stock-cpu
+//      figure is part 6's stock run of the same model)
 //   5. semantics overhead: keras / pytorch runs against tfjs runs of the same script (bench/semanticsOverhead.ts)
 //   6. the goals table of issue 11: MobileNetV2, small CNN, dense, stock cpu vs bn-inspect (bench/goals.mjs)
 import { spawn } from 'node:child_process';
@@ -55,10 +57,10 @@ const bundle = async (name) => {
 if (profileOnly) {
   // its own child process, like every part; it writes bench/profile.md itself
   const code = await new Promise((resolve) =>
-    spawn(process.execPath, [join(root, 'bench', 'kernelProfile.mjs'), '--write'], { cwd: root, stdio: 'inherit' }).on(
-      'close',
-      resolve,
-    ),
+    spawn(process.execPath, [join(root, 'bench', 'kernelProfile.mjs'), '--engine', '--write'], {
+      cwd: root,
+      stdio: 'inherit',
+    }).on('close', resolve),
   );
   process.exit(code ?? 1);
 }
@@ -158,14 +160,24 @@ const results = {};
 results.overhead = await runJson([benchJs, 'overhead'], 'instrumentation overhead');
 results.steps = await runJson([benchJs, 'steps'], 'engine cost per step');
 results.cold = await runJson([benchJs, 'cold'], 'cold start');
+// part 6 first: its stock-cpu run of the small CNN (bench/scripts/smallCnnStep.mjs, one step of the same model,
+// same seeds) also serves part 4, which then skips its own minute-long stock step (the full run stays affordable)
+results.goals = await runGoals();
+const stockCnn = results.goals?.rows?.find((r) => r.id === 'smallCnnStep')?.stockMs ?? null;
 const cnnBench = join(root, 'bench', 'cnnTrainStep.mjs');
 results.cnn = existsSync(cnnBench)
-  ? await runJson([cnnBench, ...(quick ? ['--no-cpu-stock'] : [])], 'CNN training step').catch((e) => ({
+  ? await runJson([cnnBench, '--no-cpu-stock'], 'CNN training step').catch((e) => ({
       error: String(e.message),
     }))
   : null;
+if (results.cnn && !results.cnn.error && stockCnn != null) {
+  results.cnn.cpuStockMs = Math.round(stockCnn);
+  results.cnn.ratio = +(stockCnn / results.cnn.wasmMs).toFixed(1);
+  results.cnn.ratioWorker = results.cnn.wasmWorkerMs == null ? null : +(stockCnn / results.cnn.wasmWorkerMs).toFixed(1);
+  results.cnn.cpuStockNote =
+    'from part 6: bench/scripts/smallCnnStep.mjs in plain Node, stock tfjs cpu, one fit of one step, no warm-up';
+}
 results.semantics = await runJson([semanticsJs], 'semantics overhead').catch((e) => ({ error: String(e.message) }));
-results.goals = await runGoals();
 const load1 = os.loadavg()[0];
 
 // ---- report --------------------------------------------------------------------------------

@@ -29,6 +29,8 @@ export async function runBenchScript(tf, { name, train }) {
   const result = {
     name,
     backend: tf.getBackend(),
+    // the wasm backend's XNNPACK thread count (1 in the single-threaded build), null on other backends
+    threads: tf.backend()?.wasm?._get_threads_count?.() ?? null,
     tfjs: tf.version?.tfjs ?? null,
     fitMs: r1(fitMs),
     fitCpuMs: r1((c.user + c.system) / 1000),
