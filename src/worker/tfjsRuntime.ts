@@ -92,7 +92,7 @@ export async function setupTfjs(requested: Backend, warn: (text: string) => void
     if (backend === 'wasm') {
       const folder = wasmFolder();
       tfWasm.setWasmPaths(folder.endsWith('/') ? folder : folder + '/');
-      // both cores: the threaded build where it can start (wasmThreaded.ts), else tfjs's single-threaded one
+      // the threaded build where BN_INSPECTOR_WASM_THREADS asks for it (wasmThreaded.ts), else tfjs's single-threaded one
       const threads = wasmThreadCount();
       if (threads > 1 && !useThreadedWasm(tf, tfWasm, folder, threads))
         warn(`[bn-inspector] the wasm backend runs on one thread: ${threadedWasmUnavailable(folder) ?? 'unknown'}\n`);

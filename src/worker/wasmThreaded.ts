@@ -5,6 +5,8 @@
  *   import { useThreadedWasm, wasmThreadCount } from './wasmThreaded';
  *   useThreadedWasm(tf, tfWasm, distFolder, wasmThreadCount());   // before tf.setBackend('wasm'); false: not used
  *
+ * Opt-in (BN_INSPECTOR_WASM_THREADS=2, or =max for every core): see wasmThreadCount for why.
+ *
  * tfjs-backend-wasm 4.22 never starts that build in Node: its WASM_HAS_MULTITHREAD_SUPPORT flag is false there
  * (tfjs#3830), and its init() hands emscripten `blob:` URLs, which Node's worker_threads cannot load. The
  * emscripten glue inside the build supports Node itself (worker_threads for pthreads) once it gets file paths:
@@ -35,12 +37,22 @@ const MAX_THREADS = 8;
 const WASM_PRIORITY = 2;
 
 /**
- * XNNPACK threads to use: the environment's BN_INSPECTOR_WASM_THREADS (1 = the single-threaded build), else the
- * cores this process may use, at most 8.
+ * XNNPACK threads to use: the environment's BN_INSPECTOR_WASM_THREADS (at most 8; 1 = tfjs's single-threaded
+ * build), else 1. The threaded build is opt-in: measured on 2 idle cores (2026-12-01), it is faster on large
+ * convolutions (small CNN step, batch 32: 137-151 ms against 167-170 ms) but slower on a MobileNetV2 training step
+ * (64x64, batch 8: 915-962 ms against 536-784 ms for 2 steps, with twice the CPU) and far slower on busy cores:
+ * between two XNNPACK calls the pool thread falls asleep, and every call then pays its wake-up.
  */
 export function wasmThreadCount(env: NodeJS.ProcessEnv = process.env): number {
-  const asked = Number(env.BN_INSPECTOR_WASM_THREADS);
+  const raw = env.BN_INSPECTOR_WASM_THREADS;
+  if (raw === 'max') return availableCores();
+  const asked = Number(raw);
   if (Number.isInteger(asked) && asked >= 1) return Math.min(asked, MAX_THREADS);
+  return 1;
+}
+
+/** the cores this process may use, at most 8: what BN_INSPECTOR_WASM_THREADS=max would ask for */
+export function availableCores(): number {
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   return Math.max(1, Math.min(cores, MAX_THREADS));
 }

@@ -1,11 +1,11 @@
 /**
- * Makes this test process's 'wasm' backend the build the engine ships (src/worker/tfjsRuntime.ts): the threaded
- * build with wasmThreadCount() XNNPACK threads (all cores; BN_INSPECTOR_WASM_THREADS=1: tfjs's single-threaded
- * build). Call before the first tf.setBackend('wasm'). `npm run test:unit` runs the float64 reference suites once
- * with the default and once with BN_INSPECTOR_WASM_THREADS=1, so both builds are checked.
+ * Makes this test process's 'wasm' backend the build the engine runs (src/worker/tfjsRuntime.ts) under the same
+ * environment: tfjs's single-threaded build by default, the threaded one with BN_INSPECTOR_WASM_THREADS=2 (or
+ * more, or max). Call before the first tf.setBackend('wasm'). `npm run test:unit` runs the float64 reference suites
+ * once with the default and once with BN_INSPECTOR_WASM_THREADS=2 (threadedWasm.test.ts), so both are checked.
  *
  *   import { shipWasm } from './shippedWasm';
- *   const threads = shipWasm(tf);   // 2 on a 2-core machine, 1 with BN_INSPECTOR_WASM_THREADS=1
+ *   const threads = shipWasm(tf);   // 1 by default, 2 with BN_INSPECTOR_WASM_THREADS=2
  *   activeWasmThreads(tf)           // (src/worker/wasmThreaded.ts) what the active backend really runs
  */
 import { join, resolve } from 'node:path';
