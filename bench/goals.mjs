@@ -148,14 +148,15 @@ export async function measureGoals(opts = {}) {
         r.engineBackend = e.result.backend;
         r.engineThreads = e.result.threads;
         r.engineProcessMs = e.wallMs;
-        // the same on the engine's single-threaded wasm build (BN_INSPECTOR_WASM_THREADS=1), when the default
-        // is threaded: what the second core brings, measured next to it
-        if (e.result.threads != null && e.result.threads > 1) {
-          const one = await runScript('engine', row.id, { warmup: 1, env: { BN_INSPECTOR_WASM_THREADS: '1' } });
-          r.engineOneThreadMs = one.result.fitMs;
-          r.engineOneThreadCpuMs = one.result.fitCpuMs;
-          r.engineOneThreadThreads = one.result.threads;
-          log(`${row.id} bn-inspect, BN_INSPECTOR_WASM_THREADS=1: fit ${r.engineOneThreadMs} ms`);
+        // the same on the engine's other wasm build, right after: the threaded one (BN_INSPECTOR_WASM_THREADS=2,
+        // opt-in) when the default is single-threaded, else the single-threaded one: what the second core brings
+        if (e.result.threads != null) {
+          const other = e.result.threads > 1 ? '1' : '2';
+          const o = await runScript('engine', row.id, { warmup: 1, env: { BN_INSPECTOR_WASM_THREADS: other } });
+          r.engineOtherMs = o.result.fitMs;
+          r.engineOtherCpuMs = o.result.fitCpuMs;
+          r.engineOtherThreads = o.result.threads;
+          log(`${row.id} bn-inspect, BN_INSPECTOR_WASM_THREADS=${other}: fit ${r.engineOtherMs} ms`);
         }
         log(`${row.id} bn-inspect: fit ${r.engineMs} ms (cold ${r.engineColdMs} ms), CPU ${r.engineCpuMs} ms`);
         r.stockMs = null;
@@ -203,7 +204,10 @@ export function goalsSection(g) {
     if (row.wholeProcess)
       return `| ${row.what} | ${secs(r.stockMs)} (fit ${secs(median(r.stockFitMs))}) | ${secs(r.engineMs)} (fit ${secs(median(r.engineFitMs))}) | ${r.ratio}× (rounds: ${r.roundRatios.join(', ')}) | ${row.goal} | ${met} |`;
     const steps = r.engineStepMs.length > 1 ? `; steps ${r.engineStepMs.map(secs).join(', ')}` : '';
-    const one = r.engineOneThreadMs != null ? `; single-threaded build ${secs(r.engineOneThreadMs)}` : '';
+    const one =
+      r.engineOtherMs != null
+        ? `; ${r.engineOtherThreads > 1 ? `threaded build (${r.engineOtherThreads} threads)` : 'single-threaded build'} ${secs(r.engineOtherMs)}`
+        : '';
     return `| ${row.what} | ${secs(r.stockMs)} | ${secs(r.engineMs)} (cold ${secs(r.engineColdMs)}${steps}; CPU ${secs(r.engineCpuMs)}${one}) | ${r.ratio == null ? '—' : `${r.ratio}× (cold ${r.ratioCold}×; CPU ${r.ratioCpu}×)`} | ${row.goal} | ${met} |`;
   });
   const l = (a) => a.map((v) => v.toFixed(2)).join(' / ');
@@ -229,7 +233,8 @@ ${lines.join('\n')}
   fit. CPU = process CPU time over the timed fit (all threads: above the wall time when both cores work). Stock: one
   run, no warm-up. The ratio is stock / bn-inspect (warm), "cold" the same against the first fit, "CPU" the ratio
   of the CPU times (less disturbed by other work on a shared machine; with a threaded backend it counts both cores).
-- "single-threaded build": the same bn-inspect run with BN_INSPECTOR_WASM_THREADS=1, right after the default one
+- "threaded build" / "single-threaded build": the same bn-inspect run on the engine's other wasm build
+  (BN_INSPECTOR_WASM_THREADS=2 when the default is single-threaded, =1 otherwise), right after the default one
   (shown when the default build is threaded).
 - The dense row: whole-process wall time (spawn → exit) of each command, median of ${g.rows.find((r) => r.id === 'dense10x256')?.engineProcessMs?.length ?? '?'} runs each, alternating the order.
 - The issue's own figures for comparison (stock / bn-inspect then): ${GOAL_ROWS.map((r) => `${r.id} ${secs(r.issueStockMs)} / ${r.issueToday}`).join('; ')}.

@@ -190,7 +190,8 @@ ${sections.join('\n')}`;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const r = process.argv.includes('--engine') ? await profileInEngine() : await profilePlainNode();
-  // a threaded default build: the same profile on the single-threaded build, right after, to compare per kernel
+  // a threaded run (BN_INSPECTOR_WASM_THREADS=2 or more): the same profile on the single-threaded build, right
+  // after, to compare per kernel
   if (process.argv.includes('--engine') && String(r.wasmThreads).startsWith('threaded')) {
     log('again on the single-threaded build (BN_INSPECTOR_WASM_THREADS=1)');
     r.singleThreaded = await profileInEngine({ BN_INSPECTOR_WASM_THREADS: '1' });
