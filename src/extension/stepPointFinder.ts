@@ -22,7 +22,12 @@
  * One unit over 250 lines: a recursive-descent parser is one class whose methods call each other.
  */
 import type { StepPoint } from '../shared/protocol';
-import { STEP_METHODS, type StepPointScan, type SyntaxErrorInfo } from '../shared/stepMethods';
+import {
+  FUNCTION_APPLY_THIS_ARGS,
+  STEP_METHODS,
+  type StepPointScan,
+  type SyntaxErrorInfo,
+} from '../shared/stepMethods';
 import { Tok, tokenize, type TokenizedScript } from './scriptTokens';
 
 /** a statement being parsed, and what was found in it */
@@ -1038,6 +1043,16 @@ class Parser {
     if (this.punct(j, '<')) j = this.typeArguments(j); // `m.fit<T>(…)`
     if (this.punct(j, '?.')) j++;
     if (!this.punct(j, '(')) return;
+    // `f.apply(this | null | undefined, …)` is Function.prototype.apply, not a step (stepPoints.ts: isFunctionApply)
+    if (this.V[nameIdx] === 'apply') {
+      const a = j + 1;
+      if (
+        this.K[a] === Tok.Ident &&
+        FUNCTION_APPLY_THIS_ARGS.has(this.V[a]) &&
+        (this.punct(a + 1, ',') || this.punct(a + 1, ')'))
+      )
+        return;
+    }
     // where the call starts (for the order of calls), and `new a.b.m(…)` which is not a call
     const member = this.chainStart(nameIdx - 1);
     const plain = calleeEnd === (element ? nameIdx + 1 : nameIdx);

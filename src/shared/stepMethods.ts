@@ -17,6 +17,13 @@ export const STEP_METHODS: ReadonlySet<string> = new Set([
   'execute',
 ]);
 
+/**
+ * `f.apply(this, …)`, `f.apply(null, …)`, `f.apply(undefined, …)` (these first arguments, nothing more) call
+ * Function.prototype.apply, not a layer's `apply` (whose first argument is its input): not a step call, in both
+ * finders. A wrapper that forwards its arguments this way would otherwise take a step at every call.
+ */
+export const FUNCTION_APPLY_THIS_ARGS: ReadonlySet<string> = new Set(['this', 'null', 'undefined']);
+
 export interface SyntaxErrorInfo {
   message: string;
   /** 1-based */

@@ -10,7 +10,7 @@
  */
 import * as ts from 'typescript';
 import type { StepPoint } from './protocol';
-import { STEP_METHODS, type StepPointScan, type SyntaxErrorInfo } from './stepMethods';
+import { FUNCTION_APPLY_THIS_ARGS, STEP_METHODS, type StepPointScan, type SyntaxErrorInfo } from './stepMethods';
 
 export { STEP_METHODS, type StepPointScan, type SyntaxErrorInfo };
 
@@ -58,6 +58,27 @@ function calledMethod(call: ts.CallExpression): string | undefined {
   return undefined;
 }
 
+/** `f.apply(this | null | undefined, …)`: Function.prototype.apply (FUNCTION_APPLY_THIS_ARGS), not a step call */
+function isFunctionApply(call: ts.CallExpression, name: string): boolean {
+  if (name !== 'apply' || call.arguments.length === 0) return false;
+  const first = call.arguments[0];
+  const word =
+    first.kind === ts.SyntaxKind.ThisKeyword
+      ? 'this'
+      : first.kind === ts.SyntaxKind.NullKeyword
+        ? 'null'
+        : ts.isIdentifier(first)
+          ? first.text
+          : '';
+  return FUNCTION_APPLY_THIS_ARGS.has(word);
+}
+
+/** the step method `call` calls, or undefined (not a method call, not a step method, Function.prototype.apply) */
+function stepMethodOf(call: ts.CallExpression, isStep: StepMethodTest): string | undefined {
+  const name = calledMethod(call);
+  return name && isStep(name) && !isFunctionApply(call, name) ? name : undefined;
+}
+
 function hasStepComment(stmt: ts.Statement, text: string): boolean {
   const ranges = ts.getLeadingCommentRanges(text, stmt.getFullStart());
   if (!ranges?.length) return false;
@@ -80,8 +101,8 @@ export function findStepPointNodes(sf: ts.SourceFile, isStep: StepMethodTest = i
   const visit = (node: ts.Node): void => {
     if (isStatement(node) && !found.has(node) && hasStepComment(node, text)) found.set(node, '@step');
     if (ts.isCallExpression(node)) {
-      const name = calledMethod(node);
-      if (name && isStep(name)) {
+      const name = stepMethodOf(node, isStep);
+      if (name) {
         let p: ts.Node | undefined = node.parent;
         while (p && !isStatement(p)) p = p.parent;
         if (p && !found.has(p)) found.set(p as ts.Statement, name);
@@ -160,12 +181,9 @@ export function looksLikeModelBuilding(statement: ts.Statement, isStep: StepMeth
   let building = 0;
   const visit = (node: ts.Node): void => {
     if (node !== statement && isStatement(node)) return;
-    if (ts.isCallExpression(node)) {
-      const name = calledMethod(node);
-      if (name && isStep(name)) {
-        calls++;
-        if (isModelBuildingCall(node)) building++;
-      }
+    if (ts.isCallExpression(node) && stepMethodOf(node, isStep)) {
+      calls++;
+      if (isModelBuildingCall(node)) building++;
     }
     ts.forEachChild(node, visit);
   };

@@ -99,6 +99,7 @@ describe("the editor's step-point finder gives the engine's step points", () => 
       'const a = m.fit<{ a: number }>(x), b = m.predict?.(y), c = m?.["evaluate"](z);',
       'export const f: <T extends A>(\n  this: C<T>,\n  s?: S | null,\n) => C<E> = m.fit(x);\nlet p = new Map<string, (x: number) => void>(), q = a < b.fit(c), r = d > (e);\nx = a < b.predict(c), d > (e);',
       '// @step\nif (a) {\n  // @step\n  m.fit(x);\n} // @step\nconst q = 1; /* c */ // @step\n// @step\nconst r = 2;',
+      'return fn.apply(this, args);\nf.apply(null, [1]);\ng["apply"](undefined, a);\nh.apply(this);\nlayer.apply(x);\nlayer.apply(thisX);\nm.apply(this.x);\nm.apply(nullish, 1);',
     ];
     for (const c of cases) {
       same(c, 'case.ts');

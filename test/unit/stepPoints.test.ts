@@ -33,6 +33,12 @@ describe('step points (TypeScript AST)', () => {
     );
   });
 
+  it("Function.prototype.apply (f.apply(this | null | undefined, …)) is not a step call; a layer's apply is", () => {
+    const src =
+      'function wrap(fn) {\n  return function (...args) {\n    return fn.apply(this, args);\n  };\n}\nf.apply(null, [1]);\ng["apply"](undefined, a);\nlayer.apply(x);\nm.apply(this.x);\nconst y = fn.apply(this, a) + layer.apply(x);\n';
+    assert.deepEqual(lines(src), [8, 9, 10]);
+  });
+
   it('ignores comments, strings and template literals', () => {
     const src = [
       '// model.predict(x)',
