@@ -18,34 +18,12 @@ import { Worker, isMainThread, workerData, parentPort } from 'node:worker_thread
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
-import { mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import { loadEngineKernels } from './engineKernels.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const require = createRequire(join(root, 'package.json'));
-
-/** src/worker/kernels/registerKernels.ts, bundled by esbuild so plain node can load it (it imports no tfjs). */
-async function loadKernels() {
-  const esbuild = require('esbuild');
-  const outDir = join(root, '.cache', 'bench');
-  mkdirSync(outDir, { recursive: true });
-  const outfile = join(outDir, `registerKernels.${process.pid}.${isMainThread ? 'main' : 'worker'}.cjs`);
-  await esbuild.build({
-    entryPoints: [join(root, 'src/worker/kernels/registerKernels.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    outfile,
-    logLevel: 'warning',
-    external: ['@tensorflow/*'],
-  });
-  try {
-    return require(outfile);
-  } finally {
-    rmSync(outfile, { force: true });
-  }
-}
 
 async function loadTf() {
   const tf = require('@tensorflow/tfjs');
@@ -167,7 +145,7 @@ async function wasmInWorker(steps) {
 export async function benchCnnTrainStep(opts = {}) {
   const { cpuStock = true, steps = 7, worker = true, cpuOurs = true } = opts;
   const { tf } = await loadTf();
-  const kernels = await loadKernels();
+  const kernels = await loadEngineKernels();
   const out = {
     name: 'cnnTrainStep',
     model: '4x(Conv2D 3x3x16 same -> BN), 32x32x3, batch 32, flatten -> dense(10) softmax CE, SGD',
@@ -248,7 +226,7 @@ async function workerMain() {
   const { tf, wasm } = await loadTf();
   // as in the bundle, where the .wasm files sit in dist/ next to worker.js
   wasm.setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm')), '/'));
-  const kernels = await loadKernels();
+  const kernels = await loadEngineKernels();
   await tf.setBackend('wasm');
   await tf.ready();
   kernels.registerMissingKernels(tf);

@@ -1,6 +1,6 @@
 // The engine's kernels (src/worker/kernels/registerKernels.ts) in plain Node, for the benchmarks and the profile:
 // bundled by esbuild into .cache/bench (registerKernels imports no tfjs: it gets the tfjs instance passed in),
-// loaded, the bundle removed. The same load as bench/cnnTrainStep.mjs.
+// loaded, the bundle removed (bench/cnnTrainStep.mjs loads them here too).
 //
 //   const tf = require('@tensorflow/tfjs'); require('@tensorflow/tfjs-backend-wasm');
 //   const registered = await useDefaultBackend(tf);   // wasm + registerMissingKernels(tf), as the worker does

@@ -6,6 +6,7 @@
  */
 import type * as tfType from '@tensorflow/tfjs';
 import { simdModuleBytes } from './simdMomentsModule';
+import { backendMemory, instancePerMemory } from './wasmHeapModule';
 
 type TF = typeof tfType;
 type Tensor = tfType.Tensor;
@@ -16,37 +17,13 @@ interface SimdKernel {
   momentsRows(p: number, rows: number, stride: number, out: number, n4: number, c8: number): void;
   g: WebAssembly.Global[];
 }
-/** the compiled module, per kind of memory (plain, shared); null where it does not validate (no SIMD) */
-const simdModules = new Map<boolean, WebAssembly.Module | null>();
-const simdKernels = new WeakMap<WebAssembly.Memory, SimdKernel | null>();
-
 /** the SIMD kernel bound to `memory` (plain or shared), or null where WebAssembly SIMD is unavailable */
-function simdKernelFor(memory: WebAssembly.Memory): SimdKernel | null {
-  const hit = simdKernels.get(memory);
-  if (hit !== undefined) return hit;
-  let k: SimdKernel | null = null;
-  try {
-    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    if (!simdModules.has(shared)) {
-      const bytes = simdModuleBytes(shared);
-      simdModules.set(shared, WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null);
-    }
-    const simdModule = simdModules.get(shared);
-    if (simdModule) {
-      const e = new WebAssembly.Instance(simdModule, { env: { memory } }).exports as Record<string, unknown>;
-      k = {
-        sum4: e.sum4 as SimdKernel['sum4'],
-        sq4: e.sq4 as SimdKernel['sq4'],
-        momentsRows: e.momentsRows as SimdKernel['momentsRows'],
-        g: [e.g0, e.g1, e.g2, e.g3] as WebAssembly.Global[],
-      };
-    }
-  } catch {
-    k = null;
-  }
-  simdKernels.set(memory, k);
-  return k;
-}
+const simdKernelFor = instancePerMemory(simdModuleBytes, (e): SimdKernel => ({
+  sum4: e.sum4 as SimdKernel['sum4'],
+  sq4: e.sq4 as SimdKernel['sq4'],
+  momentsRows: e.momentsRows as SimdKernel['momentsRows'],
+  g: [e.g0, e.g1, e.g2, e.g3] as WebAssembly.Global[],
+}));
 
 /** channelMoments of channels-last float32 data at `byteOffset` of the kernel's memory, `c` a multiple of 4 */
 function channelMomentsSimd(
@@ -162,8 +139,8 @@ export function channelMomentsOnWasmHeap(
   const c = x.shape[a];
   if (a !== rank - 1 || x.dtype !== 'float32' || !(c > 0) || c % 4 !== 0) return null;
   const b = tf.backend() as unknown as WasmBackendLike;
-  const memory = b.wasm?.asm?.memory ?? b.wasm?.wasmMemory;
-  if (!(memory instanceof WebAssembly.Memory) || memory.buffer !== b.wasm?.HEAPU8?.buffer) return null;
+  const memory = backendMemory(b);
+  if (!memory) return null;
   if (typeof b.dataIdMap?.has !== 'function' || typeof b.dataIdMap.get !== 'function' || !b.dataIdMap.has(x.dataId))
     return null;
   const offset = b.dataIdMap.get(x.dataId)?.memoryOffset;

@@ -3,7 +3,7 @@
  * channelMomentsWasmHeap.ts), assembled byte by byte here (no wasm toolchain in the build).
  */
 //
-// A three-function WebAssembly module, assembled below byte by byte, that imports the tfjs wasm backend's
+// A three-function WebAssembly module, assembled below byte by byte (wasmAssembler.ts), that imports the tfjs wasm backend's
 // own memory (the Emscripten module's exported `memory`) and reduces a tensor where it lies:
 //
 //   (module
@@ -24,50 +24,20 @@
 // f64x2.promote_low_f32x4 (v128.load64_zero p); lanes 2-3: the same at p + 8; sq4 subtracts the mean pair
 // and squares), then an odd last row, the pairs added, the four lanes stored to g0..g3.
 
-const SIMD = 0xfd;
-const uleb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-};
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const name = (s: string): number[] => vec([...s].map((ch) => [ch.charCodeAt(0)]));
-const section = (id: number, bytes: number[]): number[] => [id, ...uleb(bytes.length), ...bytes];
+import { F64, I32, SIMD, V128, memoryImport, name, ops, section, uleb, vec, wasmModule } from './wasmAssembler';
+
 const op = {
-  block: [0x02, 0x40],
-  loop: [0x03, 0x40],
-  if: [0x04, 0x40],
-  end: [0x0b],
-  br: (d: number) => [0x0c, d],
-  brIf: (d: number) => [0x0d, d],
-  get: (i: number) => [0x20, ...uleb(i)],
-  set: (i: number) => [0x21, ...uleb(i)],
-  tee: (i: number) => [0x22, ...uleb(i)],
+  ...ops,
   gset: (i: number) => [0x24, ...uleb(i)],
-  i32: (v: number) => [0x41, v], // 0 <= v < 64
-  i32LtS: [0x48],
-  i32Add: [0x6a],
-  i32Sub: [0x6b],
   load64Zero: (offset: number) => [SIMD, 0x5d, 3, ...uleb(offset)], // v128.load64_zero align=8
   f64x2Splat: [SIMD, 0x14],
   f64x2Extract: (l: number) => [SIMD, 0x21, l],
   f64x2Replace: (l: number) => [SIMD, 0x22, l],
-  promoteLow: [SIMD, 0x5f], // f64x2.promote_low_f32x4
-  f64x2Add: [SIMD, 0xf0, 0x01],
   f64x2Sub: [SIMD, 0xf1, 0x01],
   f64x2Mul: [SIMD, 0xf2, 0x01],
-  i32Eqz: [0x45],
   load: (offset: number) => [SIMD, 0x00, 3, ...uleb(offset)], // v128.load align=8
   store: (offset: number) => [SIMD, 0x0b, 3, ...uleb(offset)], // v128.store align=8
 };
-const I32 = 0x7f,
-  F64 = 0x7c,
-  V128 = 0x7b;
 
 function simdBody(squares: boolean): number[] {
   const P = 0,
@@ -193,8 +163,7 @@ export function simdModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
     [0x60, ...vec([[I32], [I32], [I32], [F64], [F64], [F64], [F64]]), ...vec([])],
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([])],
   ]);
-  const limits = shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
-  const imports = vec([[...name('env'), ...name('memory'), 0x02, ...limits]]);
+  const imports = memoryImport(shared);
   const funcs = vec([[0], [1], [2]]);
   const globals = vec([0, 1, 2, 3].map(() => [F64, 1, 0x44, 0, 0, 0, 0, 0, 0, 0, 0, ...op.end]));
   const exports = vec([
@@ -204,20 +173,12 @@ export function simdModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
     ...[0, 1, 2, 3].map((i) => [...name(`g${i}`), 3, i]),
   ]);
   const code = vec([simdBody(false), simdBody(true), momentsRowsBody()]);
-  return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
-    ...section(1, types),
-    ...section(2, imports),
-    ...section(3, funcs),
-    ...section(6, globals),
-    ...section(7, exports),
-    ...section(10, code),
-  ]);
+  return wasmModule(
+    section(1, types),
+    section(2, imports),
+    section(3, funcs),
+    section(6, globals),
+    section(7, exports),
+    section(10, code),
+  );
 }

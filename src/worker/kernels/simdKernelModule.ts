@@ -47,60 +47,18 @@
  * The callers do the last n mod 16 elements (and anything the functions do not cover) in JS.
  *
  * One unit (over 250 lines, most of it byte lists): one WebAssembly binary, compiled and instantiated once per
- * memory; its functions share the assembler helpers, the import of the memory and the exports table.
+ * memory; its functions share the import of the memory and the exports table (the assembler: ../wasmAssembler.ts).
  */
 
-const SIMD = 0xfd;
-const I32 = 0x7f,
-  F32 = 0x7d,
-  V128 = 0x7b;
+import { F32, I32, SIMD, V128, memoryImport, name, ops, section, uleb, vec, wasmModule } from '../wasmAssembler';
+import { backendMemory, instancePerMemory } from '../wasmHeapModule';
 
-const uleb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-};
-/** signed LEB128 (i32.const immediates) */
-const sleb = (n: number): number[] => {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-};
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const name = (s: string): number[] => vec([...s].map((ch) => [ch.charCodeAt(0)]));
-const section = (id: number, bytes: number[]): number[] => [id, ...uleb(bytes.length), ...bytes];
 const op = {
-  block: [0x02, 0x40],
-  loop: [0x03, 0x40],
-  if: [0x04, 0x40],
-  end: [0x0b],
-  br: (d: number) => [0x0c, d],
-  brIf: (d: number) => [0x0d, d],
-  get: (i: number) => [0x20, ...uleb(i)],
-  set: (i: number) => [0x21, ...uleb(i)],
-  i32: (v: number) => [0x41, ...sleb(v)],
-  i32LtS: [0x48],
-  i32GeS: [0x4e],
-  i32Add: [0x6a],
-  i32Sub: [0x6b],
+  ...ops,
   load: [SIMD, 0x00, 2, 0], // v128.load align=4 offset=0
   loadAt: (offset: number) => [SIMD, 0x00, 0, ...uleb(offset)], // v128.load align=1
   storeAt: (offset: number) => [SIMD, 0x0b, 0, ...uleb(offset)], // v128.store align=1
   load64ZeroAt: (offset: number) => [SIMD, 0x5d, 0, ...uleb(offset)], // v128.load64_zero align=1
-  promoteLow: [SIMD, 0x5f], // f64x2.promote_low_f32x4
-  f64x2Add: [SIMD, 0xf0, 0x01],
   f32x4Splat: [SIMD, 0x13],
   i8x16Splat: [SIMD, 0x0f],
   f32x4Ge: [SIMD, 0x46],
@@ -200,7 +158,7 @@ function countDown(counter: number, body: number[]): number[] {
     ...op.block,
     ...op.loop,
     ...op.get(counter),
-    ...[0x45], // i32.eqz
+    ...op.i32Eqz,
     ...op.brIf(1),
     ...body,
     ...op.get(counter),
@@ -615,8 +573,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     sig(I32, I32, I32, I32, I32, I32, I32, I32), // 4 outer4x8
     sig(I32, I32, I32, F32, F32), // 5 clip
   ]);
-  const limits = shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
-  const imports = vec([[...name('env'), ...name('memory'), 0x02, ...limits]]);
+  const imports = memoryImport(shared);
   const funcs = vec([[0], [1], [2], [2], [1], [3], [4], [3], [0], [0], [0], [1], [1], [5]]);
   const exports = vec(
     [
@@ -652,21 +609,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     unaryBody(true),
     clipBody(),
   ]);
-  return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
-    ...section(1, types),
-    ...section(2, imports),
-    ...section(3, funcs),
-    ...section(7, exports),
-    ...section(10, code),
-  ]);
+  return wasmModule(section(1, types), section(2, imports), section(3, funcs), section(7, exports), section(10, code));
 }
 
 export interface SimdKernels {
@@ -705,57 +648,22 @@ export type BinRows = (
   bStep: number,
 ) => void;
 
-const modules = new Map<boolean, WebAssembly.Module | null>();
-const instances = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
-
 /** the kernels bound to `memory`, or null where WebAssembly SIMD is unavailable */
-export function simdKernelsFor(memory: WebAssembly.Memory): SimdKernels | null {
-  const hit = instances.get(memory);
-  if (hit !== undefined) return hit;
-  let k: SimdKernels | null = null;
-  try {
-    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    let m = modules.get(shared);
-    if (m === undefined) {
-      const bytes = simdKernelModuleBytes(shared);
-      m = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-      modules.set(shared, m);
-    }
-    if (m) {
-      const e = new WebAssembly.Instance(m, { env: { memory } }).exports as Record<string, unknown>;
-      k = {
-        macRows: e.macRows as SimdKernels['macRows'],
-        colSums: e.colSums as SimdKernels['colSums'],
-        geScalar: e.geScalar as SimdKernels['geScalar'],
-        leScalar: e.leScalar as SimdKernels['leScalar'],
-        and8: e.and8 as SimdKernels['and8'],
-        select: e.select as SimdKernels['select'],
-        outer4x8: e.outer4x8 as SimdKernels['outer4x8'],
-        affine: e.affine as SimdKernels['affine'],
-        add: e.add as BinRows,
-        sub: e.sub as BinRows,
-        mul: e.mul as BinRows,
-        relu: e.relu as SimdKernels['relu'],
-        square: e.square as SimdKernels['square'],
-        clip: e.clip as SimdKernels['clip'],
-      };
-    }
-  } catch {
-    k = null;
-  }
-  instances.set(memory, k);
-  return k;
-}
+export const simdKernelsFor = instancePerMemory(simdKernelModuleBytes, (e): SimdKernels => ({
+  macRows: e.macRows as SimdKernels['macRows'],
+  colSums: e.colSums as SimdKernels['colSums'],
+  geScalar: e.geScalar as SimdKernels['geScalar'],
+  leScalar: e.leScalar as SimdKernels['leScalar'],
+  and8: e.and8 as SimdKernels['and8'],
+  select: e.select as SimdKernels['select'],
+  outer4x8: e.outer4x8 as SimdKernels['outer4x8'],
+  affine: e.affine as SimdKernels['affine'],
+  add: e.add as BinRows,
+  sub: e.sub as BinRows,
+  mul: e.mul as BinRows,
+  relu: e.relu as SimdKernels['relu'],
+  square: e.square as SimdKernels['square'],
+  clip: e.clip as SimdKernels['clip'],
+}));
 
-/** the parts of tfjs-backend-wasm's BackendWasm read here (4.22, plain and threaded builds) */
-interface WasmBackendLike {
-  wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown; HEAPU8?: Uint8Array };
-}
-
-/** the WebAssembly.Memory of a tfjs wasm backend (the one its heap views are on), or null */
-export function backendMemory(backend: unknown): WebAssembly.Memory | null {
-  const w = (backend as WasmBackendLike).wasm;
-  const heap = w?.HEAPU8?.buffer;
-  for (const m of [w?.wasmMemory, w?.asm?.memory]) if (m instanceof WebAssembly.Memory && m.buffer === heap) return m;
-  return null;
-}
+export { backendMemory };

@@ -1,0 +1,55 @@
+/**
+ * A hand-written SIMD module (simdMomentsModule.ts, kernels/simdKernelModule.ts) on the tfjs wasm backend's own
+ * memory: which memory that is, and one instance per memory, compiled once per kind of memory (plain for tfjs's
+ * single-threaded build, shared for the threaded one).
+ *
+ *   const kernelsFor = instancePerMemory(moduleBytes, (e) => ({ f: e.f as F }));
+ *   const memory = backendMemory(tf.backend());   // null: not the wasm backend
+ *   const k = memory && kernelsFor(memory);        // null: no WebAssembly SIMD here
+ */
+
+/** the parts of tfjs-backend-wasm's BackendWasm read here (4.22, plain and threaded builds) */
+interface WasmBackendLike {
+  wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown; HEAPU8?: Uint8Array };
+}
+
+/**
+ * The WebAssembly.Memory of a tfjs wasm backend (the one its heap views are on): exported (`asm.memory`) by the
+ * single-threaded build, imported (`wasmMemory`) by the threaded one; null for another backend.
+ */
+export function backendMemory(backend: unknown): WebAssembly.Memory | null {
+  const w = (backend as WasmBackendLike).wasm;
+  const heap = w?.HEAPU8?.buffer;
+  for (const m of [w?.wasmMemory, w?.asm?.memory]) if (m instanceof WebAssembly.Memory && m.buffer === heap) return m;
+  return null;
+}
+
+/**
+ * `(memory) => K | null`: the module of `bytesFor(shared)` instantiated on `memory` (its import "env" "memory"),
+ * its exports bound by `bind`; cached per memory. Null where the bytes do not validate (no SIMD) or do not link.
+ */
+export function instancePerMemory<K>(
+  bytesFor: (shared: boolean) => Uint8Array<ArrayBuffer>,
+  bind: (exports: Record<string, unknown>) => K,
+): (memory: WebAssembly.Memory) => K | null {
+  const modules = new Map<boolean, WebAssembly.Module | null>();
+  const instances = new WeakMap<WebAssembly.Memory, K | null>();
+  return (memory) => {
+    const hit = instances.get(memory);
+    if (hit !== undefined) return hit;
+    let k: K | null = null;
+    try {
+      const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+      if (!modules.has(shared)) {
+        const bytes = bytesFor(shared);
+        modules.set(shared, WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null);
+      }
+      const m = modules.get(shared);
+      if (m) k = bind(new WebAssembly.Instance(m, { env: { memory } }).exports);
+    } catch {
+      k = null;
+    }
+    instances.set(memory, k);
+    return k;
+  };
+}
