@@ -28,6 +28,15 @@ export interface TInfo {
 }
 
 /** What the algorithms need from a backend. All tensors are float32. */
+/** a convolution of the backend's own (NHWC, explicit pads) */
+export type NhwcConv = (
+  x: TInfo,
+  filter: TInfo,
+  strides: [number, number],
+  pad: [[number, number], [number, number], [number, number], [number, number]],
+  dilations: [number, number],
+) => TInfo;
+
 export interface KernelOps {
   readonly backendName: string;
   /**
@@ -42,28 +51,12 @@ export interface KernelOps {
   matMul(a: TInfo, b: TInfo, transposeA: boolean, transposeB: boolean): TInfo;
   transpose(x: TInfo, perm: number[]): TInfo;
   /** the backend's own fast Conv2D (NHWC, explicit pads), or null if it has none worth using */
-  conv2d:
-    | ((
-        x: TInfo,
-        filter: TInfo,
-        strides: [number, number],
-        pad: [[number, number], [number, number], [number, number], [number, number]],
-        dilations: [number, number],
-      ) => TInfo)
-    | null;
+  conv2d: NhwcConv | null;
   /**
    * the backend's own fast depthwise conv (NHWC, explicit pads; filter [KH, KW, C, cm]), or null if it has none
    * worth using
    */
-  depthwiseConv2d:
-    | ((
-        x: TInfo,
-        filter: TInfo,
-        strides: [number, number],
-        pad: [[number, number], [number, number], [number, number], [number, number]],
-        dilations: [number, number],
-      ) => TInfo)
-    | null;
+  depthwiseConv2d: NhwcConv | null;
   /** the hand-written SIMD kernels of simdKernelModule.ts on the backend's heap (wasm), or null */
   readonly simd: SimdKernels | null;
   dispose(t: TInfo): void;
