@@ -19,7 +19,8 @@
  * operand before `;`/`)`/`]`/`}`, `const` without a name, a stray `else`/`catch`/`finally`); a rarer grammar error
  * goes unseen here, the lenses stay, and a run reports the error (the engine compiles with TypeScript).
  *
- * One unit over 250 lines: a recursive-descent parser is one class whose methods call each other.
+ * Moving over the tokens is tokenView.ts, the guess of model building layerCallGuess.ts; the statement parser here is
+ * one unit over 250 lines: a recursive-descent parser is one class whose methods call each other.
  */
 import type { StepPoint } from '../shared/protocol';
 import {
@@ -28,6 +29,7 @@ import {
   type StepPointScan,
   type SyntaxErrorInfo,
 } from '../shared/stepMethods';
+import { LayerCallGuess } from './layerCallGuess';
 import { Tok, tokenize, type TokenizedScript } from './scriptTokens';
 
 /** a statement being parsed, and what was found in it */
@@ -53,49 +55,6 @@ class SyntaxFailure extends Error {
     super(message);
   }
 }
-
-/** identifiers that never end an expression (operators and statement keywords) */
-const NOT_END = new Set([
-  'typeof',
-  'void',
-  'delete',
-  'await',
-  'yield',
-  'new',
-  'in',
-  'instanceof',
-  'of',
-  'as',
-  'satisfies',
-  'keyof',
-  'extends',
-  'implements',
-  'return',
-  'throw',
-  'case',
-  'else',
-  'do',
-  'if',
-  'for',
-  'while',
-  'switch',
-  'try',
-  'catch',
-  'finally',
-  'var',
-  'let',
-  'const',
-  'function',
-  'class',
-  'import',
-  'export',
-  'default',
-  'is',
-  'asserts',
-  'infer',
-  'readonly',
-  'unique',
-]);
 
 /** punctuators that need an operand after them */
 const NEEDS_OPERAND = new Set([
@@ -130,12 +89,6 @@ const NEEDS_OPERAND = new Set([
   '!==',
 ]);
 
-/** punctuators that cannot continue an expression on the next line (there, a statement ends) */
-const NO_CONTINUE = new Set(['{', '}', ')', ']', ';', '++', '--', '!', '~', '@', '#', '...']);
-
-/** keywords whose `( … )` is part of a statement, not an expression */
-const STATEMENT_PARENS = new Set(['if', 'while', 'for', 'switch', 'with', 'catch']);
-
 const CLASS_MODIFIERS = new Set([
   'static',
   'public',
@@ -151,17 +104,10 @@ const CLASS_MODIFIERS = new Set([
   'set',
 ]);
 
-class Parser {
+class Parser extends LayerCallGuess {
   private i = 0;
   private readonly stack: Stmt[] = [];
   readonly found: Stmt[] = [];
-  /** the tokens (scriptTokens.ts): kind, start, end, matching bracket, line break before, value */
-  private readonly K: Uint8Array;
-  private readonly S: Int32Array;
-  private readonly E: Int32Array;
-  private readonly M: Int32Array;
-  private readonly NL: Uint8Array;
-  private readonly V: readonly string[];
   /** offsets of every `@step` in the text */
   private readonly stepMarks: number[] = [];
 
@@ -170,12 +116,7 @@ class Parser {
     tokens: TokenizedScript,
     private readonly isStepMethod: (name: string) => boolean,
   ) {
-    this.K = tokens.kind;
-    this.S = tokens.start;
-    this.E = tokens.end;
-    this.M = tokens.match;
-    this.NL = tokens.nl;
-    this.V = tokens.value;
+    super(tokens);
     for (let k = text.indexOf('@step'); k >= 0; k = text.indexOf('@step', k + 1)) this.stepMarks.push(k);
   }
 
@@ -192,79 +133,13 @@ class Parser {
     return lo < m.length && m[lo] < to;
   }
 
-  // ── tokens ──
+  // ── tokens (the rest: tokenView.ts) ──
 
-  private is(idx: number, v: string): boolean {
-    const x = idx;
-    return x !== undefined && (this.K[x] === Tok.Punct || this.K[x] === Tok.Ident) && this.V[x] === v;
-  }
-  private punct(idx: number, v: string): boolean {
-    const x = idx;
-    return x !== undefined && this.K[x] === Tok.Punct && this.V[x] === v;
-  }
-  private ident(idx: number): boolean {
-    const x = idx;
-    return x !== undefined && this.K[x] === Tok.Ident;
-  }
-  /** the index after the token at k, or after the whole bracket (template) it opens */
-  private after(k: number): number {
-    const x = k;
-    if (this.K[x] === Tok.TemplateHead || this.K[x] === Tok.TemplateMiddle) {
-      let o = this.M[x];
-      while (this.K[o] === Tok.TemplateMiddle) o = this.M[o];
-      return o + 1;
-    }
-    return this.M[x] >= 0 && this.K[x] === Tok.Punct && (this.V[x] === '(' || this.V[x] === '[' || this.V[x] === '{')
-      ? this.M[x] + 1
-      : k + 1;
-  }
   private eof(): boolean {
     return this.K[this.i] === Tok.EOF;
   }
   private fail(idx: number, message: string): never {
     throw new SyntaxFailure(this.S[idx], message);
-  }
-
-  /** does token idx end an expression (so that a line break after it may end the statement)? */
-  private endsExpression(idx: number): boolean {
-    if (idx < 0) return false;
-    const x = idx;
-    switch (this.K[x]) {
-      case Tok.Ident:
-        // a keyword after `.` is a property name (`gen.else().code()`)
-        return !NOT_END.has(this.V[x]) || this.punct(idx - 1, '.') || this.punct(idx - 1, '?.');
-      case Tok.PrivateName:
-      case Tok.String:
-      case Tok.Number:
-      case Tok.Regex:
-      case Tok.Template:
-      case Tok.TemplateTail:
-        return true;
-      case Tok.Punct:
-        if (this.V[x] === ')' || this.V[x] === ']' || this.V[x] === '}') return true;
-        // postfix `x++`, `x!`
-        if (this.V[x] === '++' || this.V[x] === '--' || this.V[x] === '!')
-          return !this.NL[x] && this.endsExpression(idx - 1);
-        return false;
-      default:
-        return false;
-    }
-  }
-
-  /** can token idx continue an expression that ended on the line before? */
-  private continues(idx: number): boolean {
-    const x = idx;
-    if (this.K[x] === Tok.Punct) return !NO_CONTINUE.has(this.V[x]);
-    // a tagged template; a template's own parts
-    if (
-      this.K[x] === Tok.Template ||
-      this.K[x] === Tok.TemplateHead ||
-      this.K[x] === Tok.TemplateMiddle ||
-      this.K[x] === Tok.TemplateTail
-    )
-      return true;
-    if (this.K[x] === Tok.Ident) return this.V[x] === 'in' || this.V[x] === 'instanceof';
-    return false;
   }
 
   // ── statements ──
@@ -1068,184 +943,6 @@ class Parser {
       s.callStart = start;
       s.callName = nameIdx;
     }
-  }
-
-  /**
-   * Is the group `(…)` from `open` a parenthesized expression whose contents end at `innerEnd` with a member access
-   * (a callee `(recv.m)`, `(recv.m!)`)?
-   */
-  private parenthesizedChain(open: number, innerEnd: number): boolean {
-    if (this.endsExpression(open - 1) || this.punct(open - 1, '?.')) return false; // arguments, not parentheses
-    if (this.ident(open - 1) && STATEMENT_PARENS.has(this.V[open - 1])) return false; // `if (…)`
-    let k = innerEnd;
-    while (this.punct(k, '!')) k--;
-    const c = this.chainStart(this.punct(k, ']') ? this.M[k] : k - 1);
-    return c.start === open + 1;
-  }
-
-  /**
-   * Walks back a member chain (`a.b(…)[0].c`) from the `.`/`?.`/`[` at `dot`: its first token, and whether a `new`
-   * applies to it with no call in between (`new a.b.m(…)` constructs).
-   */
-  private chainStart(dot: number): { start: number; isNew: boolean } {
-    let k = dot - 1;
-    if (this.punct(k, '?.')) k--;
-    let called = false;
-    for (;;) {
-      while (this.punct(k, '!') && this.endsExpression(k - 1) && !this.NL[k]) k--;
-      const x = k;
-      if (k < 0) return { start: 0, isNew: false };
-      if (this.K[x] === Tok.Punct && (this.V[x] === ')' || this.V[x] === ']')) {
-        const o = this.M[x];
-        if (this.endsExpression(o - 1) || this.punct(o - 1, '?.')) {
-          // arguments or an index: the chain goes on before them
-          if (this.V[x] === ')') called = true;
-          k = o - 1;
-          if (this.punct(k, '?.')) k--;
-          continue;
-        }
-        // type arguments before arguments, `.map<T>(…)`
-        const lt = this.V[x] === ')' && this.punct(o - 1, '>') ? this.angleOpen(o - 1) : -1;
-        if (lt > 0 && this.ident(lt - 1)) {
-          called = true;
-          k = lt - 1;
-          continue;
-        }
-        return { start: o, isNew: false };
-      }
-      if (
-        this.K[x] === Tok.Ident ||
-        this.K[x] === Tok.PrivateName ||
-        this.K[x] === Tok.String ||
-        this.K[x] === Tok.Number ||
-        this.K[x] === Tok.Template ||
-        this.K[x] === Tok.TemplateTail
-      ) {
-        if (
-          (this.punct(k - 1, '.') || this.punct(k - 1, '?.')) &&
-          this.K[x] !== Tok.String &&
-          this.K[x] !== Tok.Number
-        ) {
-          k -= 2;
-          continue;
-        }
-        if (this.K[x] === Tok.TemplateTail) return { start: this.templateStart(k), isNew: false };
-        // `new a.b(…)…`: the call starts at `new`; with no call before, the `new` takes the arguments
-        if (this.is(k - 1, 'new')) return { start: k - 1, isNew: !called };
-        return { start: k, isNew: false };
-      }
-      return { start: k, isNew: false };
-    }
-  }
-
-  /** the `<` matching the `>` at `gt`, walking back over brackets, or -1 */
-  private angleOpen(gt: number): number {
-    let depth = 0;
-    for (let k = gt; k >= 0; k--) {
-      const x = k;
-      if (this.K[x] !== Tok.Punct) continue;
-      if (this.V[x] === '>') depth++;
-      else if (this.V[x] === '<' && --depth === 0) return k;
-      else if (this.V[x] === ')' || this.V[x] === ']' || this.V[x] === '}') k = this.M[x];
-      else if (this.V[x] === ';' || this.V[x] === '{' || this.V[x] === '(' || this.V[x] === '[') return -1;
-    }
-    return -1;
-  }
-
-  private templateStart(k: number): number {
-    let o = this.M[k];
-    while (o >= 0 && this.K[o] === Tok.TemplateMiddle) o = this.M[o];
-    return o;
-  }
-
-  /** the receiver ending at `end` (before `.apply`) is a layer made right there: `new X(…)`, `….layers.x(…)` */
-  private isFreshLayer(end: number): boolean {
-    for (;;) {
-      while (this.punct(end, '!')) end--;
-      const x = end;
-      if (!(this.K[x] === Tok.Punct && this.V[x] === ')')) return false;
-      const o = this.M[x];
-      if (!this.endsExpression(o - 1)) {
-        // parentheses around the receiver
-        if (!this.wholeGroupIsChain(o, end)) return false;
-        end -= 1;
-        continue;
-      }
-      // `callee(…)`: a `new` of a plain chain, or a call of `ns.x` with ns `layers` or `….layers`
-      const c = this.chainStart(o);
-      if (c.isNew) return true;
-      return (
-        this.K[o - 1] === Tok.Ident &&
-        (this.punct(o - 2, '.') || this.punct(o - 2, '?.')) &&
-        this.K[o - 3] === Tok.Ident &&
-        this.V[o - 3] === 'layers'
-      );
-    }
-  }
-
-  /** is `( … )` from `open` to `close` one chain (`(tf.layers.dense({…}))`, `(new X())`)? */
-  private wholeGroupIsChain(open: number, close: number): boolean {
-    const inner = close - 1;
-    const x = inner;
-    if (this.K[x] === Tok.Punct && this.V[x] === ')') {
-      const o = this.M[x];
-      if (o === open + 1) return true; // `((…))`
-      return this.chainStart(o).start === open + 1;
-    }
-    return false;
-  }
-
-  /** an argument of the call whose `(` is at `open` says it computes: `{ training: … }`, or `tf.x(…)` (not tf.input) */
-  private computesArgument(open: number): boolean {
-    const close = this.M[open];
-    let a = open + 1;
-    while (a < close) {
-      let b = a;
-      while (b < close && !this.punct(b, ',')) b = this.after(b);
-      if (this.argumentComputes(a, b)) return true;
-      a = b + 1;
-    }
-    return false;
-  }
-
-  private argumentComputes(a: number, b: number): boolean {
-    while (this.punct(a, '(') && this.M[a] === b - 1) {
-      a++;
-      b--;
-    }
-    if (this.punct(a, '{') && this.M[a] === b - 1) {
-      // an object literal with a property named `training`
-      let k = a + 1;
-      let memberStart = true;
-      while (k < b - 1) {
-        const x = k;
-        if (memberStart) {
-          let j = k;
-          while (
-            this.K[j] === Tok.Ident &&
-            (this.V[j] === 'async' || this.V[j] === 'get' || this.V[j] === 'set') &&
-            this.K[j + 1] === Tok.Ident
-          )
-            j++;
-          if (this.punct(j, '*')) j++;
-          if (this.K[j] === Tok.Ident && this.V[j] === 'training') return true;
-          memberStart = false;
-        }
-        if (this.K[x] === Tok.Punct && this.V[x] === ',') memberStart = true;
-        k = this.after(k);
-      }
-      return false;
-    }
-    // `tf.x(…)` with x not `input`
-    return (
-      this.K[a] === Tok.Ident &&
-      this.V[a] === 'tf' &&
-      (this.punct(a + 1, '.') || this.punct(a + 1, '?.')) &&
-      this.K[a + 2] === Tok.Ident &&
-      this.V[a + 2] !== 'input' &&
-      this.punct(a + 3, '(') &&
-      this.M[a + 3] === b - 1
-    );
   }
 
   // ── `// @step` ──
