@@ -13,7 +13,14 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
-import type { HostToRunner, HostToWorker, RunnerStart, RunnerToHost, WorkerToHost } from '../shared/protocol';
+import {
+  DEFERRED_CA_ENV,
+  type HostToRunner,
+  type HostToWorker,
+  type RunnerStart,
+  type RunnerToHost,
+  type WorkerToHost,
+} from '../shared/protocol';
 
 /** an error as the Worker would give it (`code` 'ERR_WORKER_OUT_OF_MEMORY' for the memory budget) */
 export type RunError = Error & { code?: string };
@@ -36,10 +43,25 @@ export function forkRunner(runnerPath: string, label: string, cwd?: string): Chi
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     serialization: 'advanced',
     execArgv: [],
-    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    // NODE_EXTRA_CA_CERTS is deferred to the first TLS context the script makes (it costs every process ~100 ms of
+    // start-up in Node 20): src/worker/deferredCaCerts.ts
+    env: { ...withDeferredCaCerts(process.env), ELECTRON_RUN_AS_NODE: '1' },
     detached: process.platform !== 'win32',
     cwd,
   });
+}
+
+/**
+ * The environment a runner starts with: `env` with NODE_EXTRA_CA_CERTS renamed to DEFERRED_CA_ENV, which the worker
+ * gives back (src/worker/deferredCaCerts.ts says why), unless NODE_OPTIONS asks for the system's or OpenSSL's
+ * certificate store (not the bundled roots the worker would extend).
+ */
+export function withDeferredCaCerts(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const file = env.NODE_EXTRA_CA_CERTS;
+  if (!file || /--use-(openssl|system)-ca\b/.test(env.NODE_OPTIONS ?? '')) return env;
+  const out: NodeJS.ProcessEnv = { ...env, [DEFERRED_CA_ENV]: file };
+  delete out.NODE_EXTRA_CA_CERTS;
+  return out;
 }
 
 /** SIGKILL to the process and its group (POSIX); nothing if it is gone */

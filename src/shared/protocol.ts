@@ -141,6 +141,12 @@ export interface StepPoint {
 // Worker <-> host
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The name a runner's environment carries NODE_EXTRA_CA_CERTS under: the runner starts without the variable (its
+ * start-up cost) and the worker gives it back (src/worker/deferredCaCerts.ts).
+ */
+export const DEFERRED_CA_ENV = 'BN_INSPECTOR_DEFERRED_EXTRA_CA_CERTS';
+
 /** Where the worker should pause next. */
 export type PausePolicy =
   /** never pause (record every step and go on) */

@@ -38,6 +38,7 @@ import { packStep } from '../shared/snapshotCodec';
 import { compileScript, stopCompiler, type CompiledScript } from './compileScript';
 import { removeBundle } from './privateBundle';
 import { captureOutput, rawWrite } from './consoleCapture';
+import { installDeferredCaCerts } from './deferredCaCerts';
 import { installModelBuildingProbe, type ModelBuildingProbe } from './modelBuilding';
 import { PauseControl } from './pauseControl';
 import { scriptGlobals } from './scriptGlobals';
@@ -57,6 +58,8 @@ const loader = (globalThis as Record<symbol, unknown>)[Symbol.for('bn-inspector.
       startedAt: number;
     }
   | undefined;
+// NODE_EXTRA_CA_CERTS, deferred by the host (its start-up cost), is back before anything of the script's runs
+installDeferredCaCerts();
 const data = workerData as WorkerInit<NodePort> | WorkerSpareData<NodePort>;
 /** a warm spare (src/engineHost/runnerPool.ts): set up first, the run ('init' from the runner) comes later */
 const spare = 'spare' in data && data.spare === true;
