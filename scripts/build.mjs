@@ -20,7 +20,7 @@ const builds = [
     outfile: 'dist/extension.js',
     external: ['vscode'],
   },
-  // the engine worker: bundles tfjs (one instance, instrumented), typescript (step points) and esbuild's JS API
+  // the engine worker: bundles tfjs (one instance, instrumented), the light step-point finder and esbuild's JS API
   // (compiles the user's script with the binary in dist/esbuild-bin/, below; the API's require.resolve("esbuild")
   // is only reached without that binary)
   {
@@ -29,6 +29,9 @@ const builds = [
     outfile: 'dist/worker.js',
     logOverride: { 'require-resolve-not-external': 'silent' },
   },
+  // the worker's fallback instrumentation with the TypeScript parser (JSX, text the light finder cannot read):
+  // required by dist/worker.js only then (src/worker/instrumentSource.ts)
+  { ...node, entryPoints: ['src/worker/tsInstrument.ts'], outfile: 'dist/tsInstrument.js' },
   // the run's own process: holds the engine worker (dist/worker.js), relays to the host
   { ...node, entryPoints: ['src/runner/runner.ts'], outfile: 'dist/runner.js' },
   // bn-inspect

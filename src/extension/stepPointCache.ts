@@ -10,7 +10,7 @@
  */
 import * as vscode from 'vscode';
 import type { StepPoint } from '../shared/protocol';
-import { findStepPointsWithGuess } from './stepPointFinder';
+import { findStepPointsWithGuess } from '../shared/stepPointFinder/stepPointFinder';
 
 export const LANGUAGES = ['typescript', 'javascript'] as const;
 

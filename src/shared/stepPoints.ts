@@ -3,10 +3,11 @@
  * a statement that calls, on any receiver, one of STEP_METHODS, or a statement directly preceded
  * by a line comment `// @step`. One step point per statement, on the line of its first character.
  *
- * The engine instruments these statements. The extension draws its code lenses on the same points, found by its
- * own finder without the TypeScript compiler (src/extension/stepPointFinder.ts, issue 11: activation and lenses
- * fast); test/unit/stepPointFinder.test.ts checks that both finders agree (every example, and every method call of
- * the project's sources and of tfjs-layers' JavaScript).
+ * The light finder (src/shared/stepPointFinder/, without the TypeScript compiler) gives the same points; the editor
+ * draws its lenses from it and the engine instruments from it (issue 11: activation, lenses and the worker's start-up
+ * fast). This one is the engine's fallback for files the light finder cannot read (src/worker/tsInstrument.ts, a
+ * bundle of its own) and the tests' oracle: test/unit/stepPointFinder.test.ts checks that both finders agree (every
+ * example, and every method call of the project's sources and of tfjs-layers' JavaScript).
  */
 import * as ts from 'typescript';
 import type { StepPoint } from './protocol';

@@ -5,8 +5,10 @@
  * - `@tensorflow/tfjs`, `-node`, `-core`, `-layers` (and their subpaths) resolve to a virtual module
  *   `module.exports = globalThis.__bnTfjs`: the worker's one instrumented tfjs. The script needs no
  *   node_modules of its own;
- * - every user file (not in node_modules) goes through instrumentSource, so step points work in the
- *   entry and in the files it imports (fileIndex = position in `files`);
+ * - every user file (not in node_modules) is instrumented (./instrumentSource), so step points work in the
+ *   entry and in the files it imports (fileIndex = position in `files`): by the light finder; a file it cannot read
+ *   (JSX, or a syntax error it reports) is compiled as it is, and only if the whole build then succeeds (the error
+ *   was not real, or JSX) built again with the TypeScript parser instrumenting those files (its bundle loads in ~1 s);
  * - the entry's text can be replaced by `sourceText` (unsaved editor edits);
  * - other bare imports are bundled from the script's folder as usual.
  * A build error comes back as a ScriptError of kind 'compile' at the user's line and column.
@@ -16,17 +18,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, extname, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ScriptError, StepPoint } from '../shared/protocol';
-import type * as Instrument from './instrumentSource';
+import { instrumentLight, instrumentSource } from './instrumentSource';
 import { privateBundlePath, removeBundle } from './privateBundle';
-
-/** loaded on first use: it brings the TypeScript parser (most of the worker bundle), whose start-up then
- * overlaps the wasm backend's asynchronous start in the worker */
-let instrumentModule: typeof Instrument | null = null;
-function instrumentSource(text: string, fileName: string, fileIndex: number) {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  instrumentModule ??= require('./instrumentSource') as typeof Instrument;
-  return instrumentModule.instrumentSource(text, fileName, fileIndex);
-}
 
 export interface CompileOptions {
   /** absolute path of the entry script */
@@ -81,8 +74,17 @@ export async function compileScript(opts: CompileOptions): Promise<CompiledScrip
   const t0 = performance.now();
   const entry = resolve(opts.scriptPath);
   const instrument = opts.instrument !== false;
-  const first = await build(entry, opts, instrument);
-  if (first.ok || !instrument) return { ...first, ms: performance.now() - t0 };
+  let first = await build(entry, opts, instrument ? { withTypeScript: new Set() } : false);
+  if (first.ok && first.unread.length) {
+    // esbuild compiled files the light finder could not read: TypeScript instruments them
+    removeBundle(first.outFile);
+    first = await build(entry, opts, { withTypeScript: new Set(first.unread) });
+  }
+  if (first.ok) {
+    const { unread: _unread, ...compiled } = first;
+    return { ...compiled, ms: performance.now() - t0 };
+  }
+  if (!instrument) return { ...first, ms: performance.now() - t0 };
   // report positions in the user's text exactly: the same build without instrumentation
   const plain = await build(entry, opts, false);
   const failure = plain.ok ? first : plain;
@@ -90,11 +92,18 @@ export async function compileScript(opts: CompileOptions): Promise<CompiledScrip
   return { ...failure, ms: performance.now() - t0 };
 }
 
+/** how build() instruments: not at all, or by the light finder except the files given to TypeScript */
+type Instrumenting = false | { withTypeScript: ReadonlySet<string> };
+
+/** a built bundle, and the files the light finder could not read (compiled without step points) */
+type Built = Omit<CompiledScript, 'ms'> & { unread: string[] };
+
 async function build(
   entry: string,
   opts: CompileOptions,
-  instrument: boolean,
-): Promise<Omit<CompiledScript, 'ms'> | Omit<CompileFailure, 'ms'>> {
+  instrument: Instrumenting,
+): Promise<Built | Omit<CompileFailure, 'ms'>> {
+  const unread: string[] = [];
   const files: string[] = [];
   const points: StepPoint[][] = [];
   const warnings: string[] = [];
@@ -120,7 +129,13 @@ async function build(
         const loader = LOADERS[extname(a.path).toLowerCase()];
         if (!instrument) return { contents: text, loader, resolveDir: dirname(a.path) };
         const fileIndex = files.length;
-        const r = instrumentSource(text, a.path, fileIndex);
+        let r = instrument.withTypeScript.has(a.path)
+          ? instrumentSource(text, a.path, fileIndex)
+          : instrumentLight(text, a.path, fileIndex);
+        if (!r) {
+          unread.push(a.path);
+          r = { code: text, points: [], syntaxError: null };
+        }
         files.push(a.path);
         points.push(r.points);
         if (r.syntaxError)
@@ -160,7 +175,7 @@ async function build(
     });
     const out = result.outputFiles.find((f) => f.path.endsWith('.mjs')) ?? result.outputFiles[0];
     writeFileSync(outFile, out.contents, { mode: 0o600, flag: opts.outFile ? 'w' : 'wx' });
-    return { ok: true, outFile, files, points, warnings };
+    return { ok: true, outFile, files, points, warnings, unread };
   } catch (e) {
     if (!opts.outFile) removeBundle(outFile);
     return { ok: false, error: buildError(e, entryDir, entry) };

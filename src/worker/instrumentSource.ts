@@ -1,131 +1,60 @@
 /**
- * Rewrites a user's script so that it reports each step point when the statement has finished:
- *   stmt;                ->  stmt;__bnStep(f,k);
- *   if (c) stmt;         ->  if (c) {stmt;__bnStep(f,k);}
- *   return expr;         ->  return __bnStepValue(f,k,(expr));
- *   throw expr;          ->  throw __bnStepValue(f,k,(expr));
- *   break; / continue;   ->  __bnStep(f,k);break;
- * (f = file index in the bundle, k = step point index in the file.) Nothing is inserted on new
- * lines, and an inline source map maps every token back to the original text, so errors and
- * steps report the user's own line and column.
+ * Instruments a user's script file for the engine (the rewrite: stepRewrite.ts) from the light step-point finder
+ * (src/shared/stepPointFinder/: tokens and a small statement parser, a few ms, part of dist/worker.js). A file it
+ * cannot read (JSX, or a syntax error it reports) goes to the TypeScript parser instead (tsInstrument.ts, its own
+ * bundle dist/tsInstrument.js, ~1 s to load without a code cache, so compileScript.ts loads it only once esbuild has
+ * compiled the script: a real syntax error is reported by esbuild without it): JSX gets its step points, and a text
+ * TypeScript cannot parse comes back unchanged with its error (compileScript.ts warns). Both ways give the same output
+ * on what both read (test/unit/instrumentEquality.test.ts).
  */
-import * as ts from 'typescript';
-import type { StepPoint } from '../shared/protocol';
-import { findStepPointNodes, firstSyntaxError, parseScript, type SyntaxErrorInfo } from '../shared/stepPoints';
+import { scanStepPoints } from '../shared/stepPointFinder/stepPointFinder';
+import { rewriteStepPoints, type InstrumentedSource } from './stepRewrite';
+import type * as TsInstrument from './tsInstrument';
 
-export interface InstrumentedSource {
-  code: string;
-  points: StepPoint[];
-  syntaxError: SyntaxErrorInfo | null;
+export type { InstrumentedSource };
+
+/** .jsx / .tsx: the light finder does not read JSX */
+const JSX_FILE = /\.[jt]sx$/i;
+
+/**
+ * dist/tsInstrument.js next to dist/worker.js (from the sources, as the tests run: ./tsInstrument.ts). Not a string
+ * literal, so that esbuild leaves the require alone and the TypeScript compiler stays out of dist/worker.js.
+ */
+const TS_INSTRUMENT = './tsInstrument';
+let tsInstrument: typeof TsInstrument | null = null;
+
+/** the TypeScript-based instrumentation (loaded on first use) */
+export function loadTsInstrument(): typeof TsInstrument {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  tsInstrument ??= require(TS_INSTRUMENT) as typeof TsInstrument;
+  return tsInstrument;
 }
 
-interface Insertion {
-  pos: number;
-  text: string;
-  /** ordering at one position: closing texts of deeper statements first, opening texts of shallower first */
-  order: number;
+/**
+ * The instrumented text from the light finder, or null if it cannot read the file (JSX, or a syntax error it reports).
+ * `isStep` is for tests (another set of step methods); the engine's are STEP_METHODS.
+ */
+export function instrumentLight(
+  text: string,
+  fileName: string,
+  fileIndex: number,
+  isStep?: (name: string) => boolean,
+): InstrumentedSource | null {
+  if (JSX_FILE.test(fileName)) return null;
+  const scan = scanStepPoints(text, isStep);
+  if (scan.syntaxError) return null;
+  return rewriteStepPoints(text, fileName, fileIndex, scan.points, scan.statements);
 }
 
-function depth(node: ts.Node): number {
-  let d = 0;
-  for (let p = node.parent; p; p = p.parent) d++;
-  return d;
-}
-
-/** A statement that sits directly in a statement list (so text can be added after it). */
-function inStatementList(stmt: ts.Statement): boolean {
-  const p = stmt.parent;
-  return ts.isBlock(p) || ts.isSourceFile(p) || ts.isModuleBlock(p) || ts.isCaseClause(p) || ts.isDefaultClause(p);
-}
-
-export function instrumentSource(text: string, fileName: string, fileIndex: number): InstrumentedSource {
-  const sf = parseScript(text, fileName);
-  const syntaxError = firstSyntaxError(sf);
-  if (syntaxError) return { code: text, points: [], syntaxError };
-  const nodes = findStepPointNodes(sf);
-  const ins: Insertion[] = [];
-  nodes.forEach((p, k) => {
-    const call = `__bnStep(${fileIndex},${k})`;
-    let stmt: ts.Statement = p.statement;
-    const d = depth(stmt);
-    if ((ts.isReturnStatement(stmt) || ts.isThrowStatement(stmt)) && stmt.expression) {
-      const e = stmt.expression;
-      ins.push({ pos: e.getStart(sf), text: `__bnStepValue(${fileIndex},${k},(`, order: d });
-      ins.push({ pos: e.getEnd(), text: '))', order: -d });
-      return;
-    }
-    const before = ts.isReturnStatement(stmt) || ts.isThrowStatement(stmt) || ts.isBreakOrContinueStatement(stmt);
-    // `label: for (…) …` must stay labelled for `continue label`: treat the labelled statement as the unit
-    while (ts.isLabeledStatement(stmt.parent)) stmt = stmt.parent;
-    const start = stmt.getStart(sf);
-    const end = stmt.getEnd();
-    if (inStatementList(stmt)) {
-      if (before) ins.push({ pos: start, text: `${call};`, order: d });
-      else ins.push({ pos: end, text: `;${call};`, order: -d });
-    } else {
-      // the sole body of if/else/for/while/do/with: wrap it in a block
-      ins.push({ pos: start, text: before ? `{${call};` : '{', order: d });
-      ins.push({ pos: end, text: before ? '}' : `;${call};}`, order: -d });
-    }
-  });
-  const points = nodes.map(({ statement: _s, ...p }) => p);
-  if (!ins.length) return { code: text, points, syntaxError: null };
-  ins.sort((a, b) => a.pos - b.pos || a.order - b.order);
-
-  let code = '';
-  let last = 0;
-  for (const i of ins) {
-    code += text.slice(last, i.pos) + i.text;
-    last = i.pos;
-  }
-  code += text.slice(last);
-  return { code: code + '\n' + sourceMapComment(text, fileName, ins), points, syntaxError: null };
-}
-
-// ---------------------------------------------------------------------------------------------
-// source map: every token of the original text, at its shifted column
-
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-function vlq(n: number): string {
-  let v = n < 0 ? (-n << 1) | 1 : n << 1;
-  let s = '';
-  do {
-    let digit = v & 31;
-    v >>>= 5;
-    if (v > 0) digit |= 32;
-    s += B64[digit];
-  } while (v > 0);
-  return s;
-}
-
-function sourceMapComment(text: string, fileName: string, ins: Insertion[]): string {
-  const lines = text.split('\n');
-  let pos = 0;
-  let ii = 0;
-  let prevOrigLine = 0;
-  let prevOrigCol = 0;
-  const out: string[] = [];
-  for (let line = 0; line < lines.length; line++) {
-    const lineText = lines[line];
-    const lineEnd = pos + lineText.length;
-    let shift = 0;
-    let prevGenCol = 0;
-    const segs: string[] = [];
-    const token = /[A-Za-z0-9_$]+|\S/g;
-    let m: RegExpExecArray | null;
-    while ((m = token.exec(lineText))) {
-      const at = pos + m.index;
-      while (ii < ins.length && ins[ii].pos <= at) shift += ins[ii++].text.length;
-      const genCol = m.index + shift;
-      segs.push(vlq(genCol - prevGenCol) + vlq(0) + vlq(line - prevOrigLine) + vlq(m.index - prevOrigCol));
-      prevGenCol = genCol;
-      prevOrigLine = line;
-      prevOrigCol = m.index;
-    }
-    while (ii < ins.length && ins[ii].pos <= lineEnd) ii++;
-    out.push(segs.join(','));
-    pos = lineEnd + 1;
-  }
-  const map = { version: 3, sources: [fileName], sourcesContent: [text], names: [], mappings: out.join(';') };
-  return '//# sourceMappingURL=data:application/json;base64,' + Buffer.from(JSON.stringify(map)).toString('base64');
+/** The instrumented text: from the light finder, else from the TypeScript parser. */
+export function instrumentSource(
+  text: string,
+  fileName: string,
+  fileIndex: number,
+  isStep?: (name: string) => boolean,
+): InstrumentedSource {
+  return (
+    instrumentLight(text, fileName, fileIndex, isStep) ??
+    loadTsInstrument().instrumentWithTypeScript(text, fileName, fileIndex, isStep)
+  );
 }

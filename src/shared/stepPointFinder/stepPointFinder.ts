@@ -1,34 +1,40 @@
 /**
- * The editor's step-point finder: the same step points as the engine's finder (src/shared/stepPoints.ts, the
- * TypeScript parser), found from tokens (scriptTokens.ts) by a small statement parser, in a few milliseconds and
- * without loading the 10 MB TypeScript compiler into the extension host (issue 11: lenses for a 2,000-line file in
- * <= 50 ms). The engine keeps the TypeScript parser (it rewrites the statements); test/unit/stepPointFinder.test.ts
- * checks that both finders give the same points, columns, ends, reasons and model-building guesses on the examples,
- * and, with every method taken for a step method, on the project's own sources and tfjs-layers' JavaScript (checked
- * once by hand, too: ~940 TypeScript and ~4,900 JavaScript files of node_modules, JSX aside, all equal).
+ * The light step-point finder: the same step points as the TypeScript parser gives them (src/shared/stepPoints.ts),
+ * found from tokens (scriptTokens.ts) by a small statement parser, in a few milliseconds and without loading the 10 MB
+ * TypeScript compiler. The editor draws its lenses from it (issue 11: lenses for a 2,000-line file in <= 50 ms), and
+ * the engine instruments the user's script from it (src/worker/instrumentSource.ts, with what each point's statement
+ * needs: StepPointStatement; issue 11: the worker's start-up without the TypeScript parser).
+ * test/unit/stepPointFinder.test.ts checks that both finders give the same points, columns, ends, reasons and
+ * model-building guesses on the examples, and, with every method taken for a step method, on the project's own
+ * sources and tfjs-layers' JavaScript (checked once by hand, too: ~940 TypeScript and ~4,900 JavaScript files of
+ * node_modules, JSX aside, all equal); test/unit/instrumentEquality.test.ts that both instrumentations write the same
+ * code and source map.
  *
- * The rules are the engine's (see src/shared/stepPoints.ts): a step point is a statement (one of TypeScript's
+ * The rules are those of src/shared/stepPoints.ts: a step point is a statement (one of TypeScript's
  * statement kinds from VariableStatement to DebuggerStatement: not a block, not a declaration of a function, class,
  * type or import) that is the innermost such statement around a call `recv.m(…)`, `recv?.m(…)`, `recv['m'](…)` of a
  * step method `m`, or a statement directly preceded by a `// @step` line comment. Its reason is the `@step` comment,
  * else the method of its first call in the syntax tree's order.
  *
- * Where it differs from the engine: on JSX (TypeScript reads it in .js files; this finder does not, and reports an
- * error: no lenses), and on text that does not parse. It reports the syntax errors a tokenizer and a
- * statement parser see (unterminated literals and comments, unmatched brackets, `;` inside `(…)` or `[…]`, a missing
- * operand before `;`/`)`/`]`/`}`, `const` without a name, a stray `else`/`catch`/`finally`); a rarer grammar error
- * goes unseen here, the lenses stay, and a run reports the error (the engine compiles with TypeScript).
+ * Where it differs from the TypeScript finder: on JSX (TypeScript reads it in .js files; this finder does not, and
+ * reports an error: no lenses; the engine then instruments with the TypeScript parser), and on text that does not
+ * parse. It
+ * reports the syntax errors a tokenizer and a statement parser see (unterminated literals and comments, unmatched
+ * brackets, `;` inside `(…)` or `[…]`, a missing operand before `;`/`)`/`]`/`}`, `const` without a name, a stray
+ * `else`/`catch`/`finally`); a rarer grammar error goes unseen here, the lenses stay, and a run reports the error
+ * (esbuild compiles the script and says where).
  *
  * Moving over the tokens is tokenView.ts, the guess of model building layerCallGuess.ts; the statement parser here is
  * one unit over 250 lines: a recursive-descent parser is one class whose methods call each other.
  */
-import type { StepPoint } from '../shared/protocol';
+import type { StepPoint } from '../protocol';
 import {
   FUNCTION_APPLY_THIS_ARGS,
   STEP_METHODS,
   type StepPointScan,
+  type StepPointStatement,
   type SyntaxErrorInfo,
-} from '../shared/stepMethods';
+} from '../stepMethods';
 import { LayerCallGuess } from './layerCallGuess';
 import { Tok, tokenize, type TokenizedScript } from './scriptTokens';
 
@@ -45,7 +51,27 @@ interface Stmt {
   building: number;
   /** token index of its last token */
   last: number;
+  /** for the engine's instrumentation (StepPointStatement) */
+  kind: StepPointStatement['kind'];
+  /** a `return`/`throw` expression's first and last tokens (kind 'value'), else -1 */
+  valueFirst: number;
+  valueLast: number;
+  /** first token of the statement with the labels around it (`a: b: for …`) */
+  unitFirst: number;
+  inList: boolean;
+  depth: number;
 }
+
+/**
+ * Where a statement sits: in a statement list (a block, the file, a case clause) or the sole body of
+ * if/else/for/while/do/with/a label, and the first token of the label chain it ends (-1: none).
+ */
+interface Place {
+  inList: boolean;
+  labelFirst: number;
+}
+const IN_LIST: Place = { inList: true, labelFirst: -1 };
+const BODY: Place = { inList: false, labelFirst: -1 };
 
 class SyntaxFailure extends Error {
   constructor(
@@ -148,8 +174,22 @@ class Parser extends LayerCallGuess {
     this.statementList(false);
   }
 
-  private open(first: number): Stmt {
-    const s: Stmt = { first, reason: null, callStart: -1, callName: -1, calls: 0, building: 0, last: first };
+  private open(first: number, place: Place): Stmt {
+    const s: Stmt = {
+      first,
+      reason: null,
+      callStart: -1,
+      callName: -1,
+      calls: 0,
+      building: 0,
+      last: first,
+      kind: 'after',
+      valueFirst: -1,
+      valueLast: -1,
+      unitFirst: place.labelFirst >= 0 ? place.labelFirst : first,
+      inList: place.inList,
+      depth: this.stack.length + 1,
+    };
     if (this.stepComment(first)) s.reason = '@step';
     this.stack.push(s);
     return s;
@@ -172,7 +212,7 @@ class Parser extends LayerCallGuess {
       }
       if (inSwitch && this.K[x] === Tok.Ident && (this.V[x] === 'case' || this.V[x] === 'default')) return;
       const before = this.i;
-      this.statement(this.i);
+      this.statement(this.i, IN_LIST);
       if (this.i === before) this.fail(this.i, 'Declaration or statement expected.');
     }
   }
@@ -191,7 +231,7 @@ class Parser extends LayerCallGuess {
   }
 
   /** one statement at this.i; `first` is its first token (an `export`/`declare` before this.i) */
-  private statement(first: number): void {
+  private statement(first: number, place: Place): void {
     const x = this.i;
     if (this.K[x] === Tok.Punct) {
       if (this.V[x] === '{') return this.block();
@@ -201,18 +241,19 @@ class Parser extends LayerCallGuess {
       }
       if (this.V[x] === '@') {
         this.decorators();
-        return this.statement(first);
+        return this.statement(first, place);
       }
-      return this.expressionStatement(first);
+      return this.expressionStatement(first, place);
     }
-    if (this.K[x] !== Tok.Ident) return this.expressionStatement(first);
+    if (this.K[x] !== Tok.Ident) return this.expressionStatement(first, place);
     const next = this.i + 1;
     const nextSameLine = !this.NL[next] && this.K[next] !== Tok.EOF;
     // a label
     if (this.K[next] === Tok.Punct && this.V[next] === ':' && this.V[x] !== 'case' && this.V[x] !== 'default') {
-      const s = this.open(first);
+      const s = this.open(first, place);
       this.i += 2;
-      if (!this.eof()) this.statement(this.i);
+      // the labelled statement is the unit the instrumentation wraps (`continue label` must still find it)
+      if (!this.eof()) this.statement(this.i, { inList: place.inList, labelFirst: s.unitFirst });
       return this.close(s);
     }
     switch (this.V[x]) {
@@ -222,45 +263,45 @@ class Parser extends LayerCallGuess {
           this.i++;
           return this.skipDeclarationWithBody();
         }
-        return this.variableStatement(first);
+        return this.variableStatement(first, place);
       case 'let':
         if (this.K[next] === Tok.Ident || this.punct(this.i + 1, '[') || this.punct(this.i + 1, '{'))
-          return this.variableStatement(first);
+          return this.variableStatement(first, place);
         break;
       case 'using':
-        if (this.K[next] === Tok.Ident && nextSameLine) return this.variableStatement(first);
+        if (this.K[next] === Tok.Ident && nextSameLine) return this.variableStatement(first, place);
         break;
       case 'if': {
-        const s = this.open(first);
+        const s = this.open(first, place);
         this.i++;
         this.parenthesized();
-        this.statement(this.i);
+        this.statement(this.i, BODY);
         if (this.is(this.i, 'else')) {
           this.i++;
-          this.statement(this.i);
+          this.statement(this.i, BODY);
         }
         return this.close(s);
       }
       case 'for': {
-        const s = this.open(first);
+        const s = this.open(first, place);
         this.i++;
         if (this.is(this.i, 'await')) this.i++;
         this.parenthesized(true);
-        this.statement(this.i);
+        this.statement(this.i, BODY);
         return this.close(s);
       }
       case 'while':
       case 'with': {
-        const s = this.open(first);
+        const s = this.open(first, place);
         this.i++;
         this.parenthesized();
-        this.statement(this.i);
+        this.statement(this.i, BODY);
         return this.close(s);
       }
       case 'do': {
-        const s = this.open(first);
+        const s = this.open(first, place);
         this.i++;
-        this.statement(this.i);
+        this.statement(this.i, BODY);
         if (this.is(this.i, 'while')) {
           this.i++;
           this.parenthesized();
@@ -269,7 +310,7 @@ class Parser extends LayerCallGuess {
         return this.close(s);
       }
       case 'switch': {
-        const s = this.open(first);
+        const s = this.open(first, place);
         this.i++;
         this.parenthesized();
         if (this.punct(this.i, '{')) {
@@ -289,7 +330,7 @@ class Parser extends LayerCallGuess {
         return this.close(s);
       }
       case 'try': {
-        const s = this.open(first);
+        const s = this.open(first, place);
         this.i++;
         if (this.punct(this.i, '{')) this.block();
         if (this.is(this.i, 'catch')) {
@@ -305,7 +346,7 @@ class Parser extends LayerCallGuess {
       }
       case 'return':
       case 'throw': {
-        const s = this.open(first);
+        const s = this.open(first, place);
         this.i++;
         const y = this.i;
         if (
@@ -314,19 +355,25 @@ class Parser extends LayerCallGuess {
           !(this.K[y] === Tok.Punct && (this.V[y] === ';' || this.V[y] === '}'))
         )
           this.expression();
+        if (this.i > y) {
+          s.kind = 'value';
+          s.valueFirst = y;
+          s.valueLast = this.i - 1;
+        } else s.kind = 'before';
         this.semicolon();
         return this.close(s);
       }
       case 'break':
       case 'continue': {
-        const s = this.open(first);
+        const s = this.open(first, place);
         this.i++;
+        s.kind = 'before';
         if (this.ident(this.i) && !this.NL[this.i]) this.i++;
         this.semicolon();
         return this.close(s);
       }
       case 'debugger': {
-        const s = this.open(first);
+        const s = this.open(first, place);
         this.i++;
         this.semicolon();
         return this.close(s);
@@ -384,11 +431,11 @@ class Parser extends LayerCallGuess {
       case 'declare':
         if ((this.K[next] === Tok.Ident || this.K[next] === Tok.String) && nextSameLine) {
           this.i++;
-          return this.statement(first);
+          return this.statement(first, place);
         }
         break;
       case 'export':
-        return this.exportDeclaration(first);
+        return this.exportDeclaration(first, place);
       case 'import':
         if (this.punct(this.i + 1, '(') || this.punct(this.i + 1, '.')) break;
         this.skipToStatementEnd();
@@ -398,11 +445,11 @@ class Parser extends LayerCallGuess {
       case 'finally':
         this.fail(this.i, 'Declaration or statement expected.');
     }
-    return this.expressionStatement(first);
+    return this.expressionStatement(first, place);
   }
 
-  private expressionStatement(first: number): void {
-    const s = this.open(first);
+  private expressionStatement(first: number, place: Place): void {
+    const s = this.open(first, place);
     const before = this.i;
     this.expression();
     if (this.i === before) this.fail(this.i, 'Expression expected.');
@@ -410,8 +457,8 @@ class Parser extends LayerCallGuess {
     this.close(s);
   }
 
-  private variableStatement(first: number): void {
-    const s = this.open(first);
+  private variableStatement(first: number, place: Place): void {
+    const s = this.open(first, place);
     this.i++;
     const y = this.i;
     if (!(this.K[y] === Tok.Ident || (this.K[y] === Tok.Punct && (this.V[y] === '{' || this.V[y] === '['))))
@@ -438,7 +485,7 @@ class Parser extends LayerCallGuess {
     this.close(s);
   }
 
-  private exportDeclaration(first: number): void {
+  private exportDeclaration(first: number, place: Place): void {
     this.i++;
     const x = this.i;
     if (this.K[x] === Tok.Ident && this.V[x] === 'default') {
@@ -452,7 +499,7 @@ class Parser extends LayerCallGuess {
           (this.V[y] === 'async' && this.is(this.i + 1, 'function')) ||
           (this.V[y] === 'abstract' && this.is(this.i + 1, 'class')))
       )
-        return this.statement(first);
+        return this.statement(first, place);
       // `export default expr`: an export assignment, not a statement
       this.expression();
       this.semicolon();
@@ -470,7 +517,7 @@ class Parser extends LayerCallGuess {
       this.skipToStatementEnd();
       return;
     }
-    this.statement(first);
+    this.statement(first, place);
   }
 
   /** `interface X … { … }`, `enum X { … }`: nothing inside is a statement */
@@ -1013,21 +1060,27 @@ export interface EditorStepPointScan extends StepPointScan {
   modelBuildingGuess: number[];
 }
 
+export interface InstrumentableScan extends EditorStepPointScan {
+  /** per step point (same order as `points`): what the engine's instrumentation needs of its statement */
+  statements: StepPointStatement[];
+}
+
 /**
- * The step points of a script's text with the model-building guess, as findStepPointsWithGuess gives them (same
- * points on text that parses). `isStepMethod` is for tests (another set of methods); the editor uses STEP_METHODS.
+ * The step points of a script's text with the model-building guess and what the instrumentation needs of their
+ * statements (same points as the TypeScript finder on text that parses). `isStepMethod` is for tests
+ * (another set of methods); the editor and the engine use STEP_METHODS.
  */
-export function findStepPointsWithGuess(
+export function scanStepPoints(
   text: string,
   isStepMethod: (name: string) => boolean = (n) => STEP_METHODS.has(n),
-): EditorStepPointScan {
+): InstrumentableScan {
   const tokens = tokenize(text);
   const error = tokens.error;
   const starts = lineStarts(text);
-  const failed = (pos: number, message: string): EditorStepPointScan => {
+  const failed = (pos: number, message: string): InstrumentableScan => {
     const { line, column } = lineAndColumn(starts, pos);
     const syntaxError: SyntaxErrorInfo = { message, line, column };
-    return { points: [], syntaxError, modelBuildingGuess: [] };
+    return { points: [], syntaxError, modelBuildingGuess: [], statements: [] };
   };
   if (error) return failed(error.pos, error.message);
   const parser = new Parser(text, tokens, isStepMethod);
@@ -1040,11 +1093,29 @@ export function findStepPointsWithGuess(
   const stmts = parser.found.sort((a, b) => a.first - b.first);
   const points: StepPoint[] = [];
   const modelBuildingGuess: number[] = [];
+  const statements: StepPointStatement[] = [];
   for (const s of stmts) {
     const start = tokens.start[s.first];
     const { line, column } = lineAndColumn(starts, start);
     points.push({ line, column, start, end: tokens.end[s.last], reason: s.reason! });
     if (s.calls > 0 && s.building === s.calls) modelBuildingGuess.push(line);
+    statements.push({
+      kind: s.kind,
+      valueStart: s.kind === 'value' ? tokens.start[s.valueFirst] : -1,
+      valueEnd: s.kind === 'value' ? tokens.end[s.valueLast] : -1,
+      unitStart: tokens.start[s.unitFirst],
+      inList: s.inList,
+      depth: s.depth,
+    });
   }
-  return { points, syntaxError: null, modelBuildingGuess };
+  return { points, syntaxError: null, modelBuildingGuess, statements };
+}
+
+/** The step points of a script's text with the model-building guess (the editor's lenses). */
+export function findStepPointsWithGuess(
+  text: string,
+  isStepMethod: (name: string) => boolean = (n) => STEP_METHODS.has(n),
+): EditorStepPointScan {
+  const { points, syntaxError, modelBuildingGuess } = scanStepPoints(text, isStepMethod);
+  return { points, syntaxError, modelBuildingGuess };
 }

@@ -1,5 +1,5 @@
 /**
- * A TypeScript / JavaScript tokenizer for the editor's step-point finder (stepPointFinder.ts): tokens with their
+ * A TypeScript / JavaScript tokenizer for the light step-point finder (stepPointFinder.ts): tokens with their
  * offsets, whether a line break precedes them (for automatic semicolon insertion) and, for brackets, the index of
  * the matching one. Comments are skipped (the finder reads them back from the text for `// @step`); strings,
  * template literals (with their `${…}` substitutions as bracket pairs) and regular expressions are single tokens, so

@@ -1,5 +1,5 @@
 /**
- * Moving over the tokens of scriptTokens.ts, for the editor's step-point finder (stepPointFinder.ts): what a token
+ * Moving over the tokens of scriptTokens.ts, for the light step-point finder (stepPointFinder.ts): what a token
  * is, where a bracket or template ends, whether a token ends or continues an expression, where a member chain
  * starts (`a.b(…)[0].c`). The statement parser and the model-building guess (layerCallGuess.ts) extend it.
  */
