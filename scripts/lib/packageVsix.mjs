@@ -20,7 +20,7 @@ import { listZip, nativeBinariesIn } from './vsixContents.mjs';
 const log = (...a) => console.log('[package]', ...a);
 
 function requireBuild() {
-  for (const f of ['dist/extension.js', 'dist/worker.js', 'dist/webview.js', 'dist/cli.js'])
+  for (const f of ['dist/extension.js', 'dist/worker.js', 'dist/tsInstrument.js', 'dist/webview.js', 'dist/cli.js'])
     if (!existsSync(join(ROOT, f))) throw new Error(`${f} is missing: run npm run build first`);
 }
 

@@ -1,6 +1,6 @@
 /**
  * A warm spare runner (issue 11, item 5): one run's process started ahead of the run, so that clicking a lens does
- * not wait for Node, the 15 MB worker bundle, tfjs, the wasm backend and the compiler to start.
+ * not wait for Node, the 5 MB worker bundle, tfjs, the wasm backend and the compiler to start.
  *
  * - The spare is a runner process (dist/runner.js) told 'prepare': its worker thread loads, sets up tfjs on the
  *   backend, warms the compiler (esbuild's service, the step-point parser), says 'spareReady' and waits.

@@ -1,6 +1,7 @@
 /**
- * Runs dist/worker.js in the worker thread with a V8 code cache (issue 11, item 5): the bundle is 15 MB (tfjs and the
- * TypeScript parser), and compiling it took ~400 ms of every cold start; from the cache it takes a few ms.
+ * Runs dist/worker.js in the worker thread with a V8 code cache (issue 11, item 5): the bundle is 5 MB (tfjs; it was
+ * 15 MB with the TypeScript parser, now dist/tsInstrument.js, loaded only for the files the light step-point finder
+ * cannot read), and compiling it took much of every cold start; from the cache it takes a few ms.
  *
  * - The runner starts its worker thread on dist/runner.js itself (this module, in the thread), which compiles
  *   worker.js with `vm.Script` and `cachedData`, and runs it as a CommonJS module (its own `require`, `module`,
