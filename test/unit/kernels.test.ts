@@ -747,69 +747,6 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
       s.dispose();
     });
 
-    it('Cast to the same dtype on wasm shares the data (kept alive after the source goes); conversions stay stock', () => {
-      const x = tf.tensor([1.5, -2.25, 3, 4], [2, 2]);
-      const c = tf.keep(tf.cast(x, 'float32'));
-      x.dispose();
-      assert.equal(c.dtype, 'float32');
-      assert.deepEqual(Array.from(c.dataSync()), [1.5, -2.25, 3, 4]);
-      c.dispose();
-      const i = tf.tensor([7, -3, 0], [3], 'int32');
-      assert.deepEqual(Array.from(tf.cast(i, 'int32').dataSync()), [7, -3, 0]);
-      const toFloat = tf.cast(i, 'float32');
-      assert.equal(toFloat.dtype, 'float32');
-      assert.deepEqual(Array.from(toFloat.dataSync()), [7, -3, 0]);
-      const b = tf.tensor([true, false, true], [3], 'bool');
-      assert.deepEqual(Array.from(tf.cast(b, 'float32').dataSync()), [1, 0, 1]);
-      assert.deepEqual(Array.from(tf.cast(tf.tensor([2.7, -1.2]), 'int32').dataSync()), [2, -1]);
-    });
-
-    it('Sum / Mean gradients on wasm (no tensor of ones) equal a float64 reference exactly', () => {
-      const cases: [number[], number[]][] = [
-        [
-          [8, 6, 6, 12],
-          [0, 1, 2],
-        ],
-        [[5, 7, 3], [1]],
-        [
-          [4, 9],
-          [0, 1],
-        ],
-        [
-          [3, 5, 2, 4],
-          [0, 3],
-        ],
-        [[6], [0]],
-      ];
-      for (const [shape, axes] of cases) {
-        const x = rnd(shape);
-        const kept = shape.map((d, i) => (axes.includes(i) ? 1 : d));
-        const dy = rnd(kept);
-        const dyv = dy.dataSync();
-        const n = axes.reduce((p, a) => p * shape[a], 1);
-        // float64 reference: every element gets dy of its kept position (Mean: / n, rounded once to float32)
-        const size = shape.reduce((a, b) => a * b, 1);
-        const refSum = new Float64Array(size);
-        const idx = new Array(shape.length).fill(0);
-        for (let flat = 0; flat < size; flat++) {
-          let k = 0;
-          for (let d = 0; d < shape.length; d++) k = k * kept[d] + (axes.includes(d) ? 0 : idx[d]);
-          refSum[flat] = dyv[k];
-          for (let d = shape.length - 1; d >= 0 && ++idx[d] === shape[d]; d--) idx[d] = 0;
-        }
-        for (const op of ['sum', 'mean'] as const) {
-          const f = (t: tf.Tensor) => tf.sum(tf.mul(tf[op](t, axes, true), dy));
-          const g = tf.grad(f)(x);
-          const got = g.dataSync();
-          const ref = op === 'sum' ? refSum : refSum.map((v) => Math.fround(v / n));
-          for (let j = 0; j < size; j++)
-            if (got[j] !== ref[j]) assert.fail(`${op} ${shape} axes ${axes}: [${j}] ${got[j]} != ${ref[j]}`);
-          g.dispose();
-        }
-        tf.dispose([x, dy]);
-      }
-    });
-
     it('Sum / Mean over leading axes on wasm (BN moments) vs float64 reference; other axes keep the stock path', () => {
       const shapes: number[][] = [
         [32, 8, 8, 16],

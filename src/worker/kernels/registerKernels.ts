@@ -36,10 +36,6 @@
  *     once, then (x - mean)·s + offset in SIMD (wasmBatchNorm.ts).
  *   - the gradient of FusedBatchNorm (every BatchNormalization in training): five passes over x instead of ~12
  *     (batchNormGradient.ts; only while wasm is active; tfjs's own elsewhere)
- *   - the gradients of Sum and Mean (BN moments in training): a broadcast of dy instead of a product with a tensor
- *     of ones filled in JS (reduceGradients.ts; only while wasm is active)
- *   - Cast to the same dtype (tf.moments casts its input to float32: stock copies it): shares the data, as
- *     Identity does
  *   - Add, Sub, Multiply, Relu, Square, ClipByValue (equal shapes, per-channel vectors, one-element
  *     operands): SIMD on the calling thread (wasmArithmetic.ts): the stock XNNPACK operators wait on the
  *     threaded build's pool, which on busy cores cost 4-8x (measured).
@@ -59,7 +55,6 @@
  */
 import { conv2dBackpropFilter, conv2dBackpropInput } from './conv2dBackprop';
 import { registerBatchNormGradient, unregisterBatchNormGradient } from './batchNormGradient';
-import { registerReduceGradients, unregisterReduceGradients } from './reduceGradients';
 import { cpuBridge } from './cpuBridge';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './depthwiseBackprop';
 import {
@@ -75,7 +70,7 @@ import {
 import { fastBatchMatMul } from './fastBatchMatMul';
 import { backendMemory, simdKernelsFor, type SimdKernels } from './simdKernelModule';
 import { fastCompare, fastLogicalAnd, fastSelect } from './wasmElementwise';
-import { fastCast, fastIdentity, fastLeadingReduce, fastTile } from './wasmFast';
+import { fastIdentity, fastLeadingReduce, fastTile } from './wasmFast';
 import { fastPointwiseConv } from './pointwiseConvForward';
 import { fastBatchNorm } from './wasmBatchNorm';
 import { fastBinary, fastClip, fastUnary } from './wasmArithmetic';
@@ -107,7 +102,6 @@ export const WASM_FASTER_KERNELS = [
   'Tile',
   'BatchMatMul',
   'Identity',
-  'Cast',
   'Sum',
   'Mean',
   'GreaterEqual',
@@ -264,8 +258,6 @@ export function registerMissingKernels(tf: TF, options: RegisterOptions = {}): s
         add('BatchMatMul');
       if (stockTile && install(tf, 'Tile', 'wasm', fastTile(stockTile))) add('Tile');
       if (stockIdentity && install(tf, 'Identity', 'wasm', fastIdentity(stockIdentity))) add('Identity');
-      const stockCast = stockKernel(tf, 'Cast', 'wasm');
-      if (stockCast && install(tf, 'Cast', 'wasm', fastCast(stockCast))) add('Cast');
       for (const [name, isMean] of [
         ['Sum', false],
         ['Mean', true],
@@ -307,7 +299,6 @@ export function registerMissingKernels(tf: TF, options: RegisterOptions = {}): s
       const fns = makeKernelFuncs(tf, wasmOps);
       for (const k of WASM_KERNELS) if (install(tf, k, 'wasm', fns[k])) add(k);
       if (options.gradients !== false && registerBatchNormGradient(tf)) add('gradient:FusedBatchNorm');
-      if (options.gradients !== false) for (const k of registerReduceGradients(tf)) add(`gradient:${k}`);
       if (options.cpuBridge !== false) {
         for (const k of CPU_BRIDGED_KERNELS) {
           if (tf.getKernel(k, 'wasm') && !(tf.getKernel(k, 'wasm')!.kernelFunc as never)[OURS]) continue; // wasm has one
@@ -326,7 +317,6 @@ export function registerMissingKernels(tf: TF, options: RegisterOptions = {}): s
 /** Put back the stock kernels (or none, where the backend had none). For tests and benchmarks. */
 export function unregisterMissingKernels(tf: TF): void {
   unregisterBatchNormGradient(tf);
-  unregisterReduceGradients(tf);
   for (const [key, config] of replaced) {
     const [backendName, kernelName] = key.split('/');
     if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);

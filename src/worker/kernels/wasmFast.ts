@@ -87,19 +87,6 @@ export function fastIdentity(stock: KernelFunc): KernelFunc {
   };
 }
 
-/**
- * Cast to the dtype x already has (tf.moments casts its input to float32; the stock kernel copies it) shares x's
- * data, as Identity does (and as the cpu backend's Cast does); a real conversion stays stock.
- */
-export function fastCast(stock: KernelFunc): KernelFunc {
-  return (args) => {
-    const x = args.inputs.x;
-    if (x.dtype === 'string' || args.attrs?.dtype !== x.dtype) return stock(args);
-    args.backend.incRef(x.dataId);
-    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
-  };
-}
-
 /** below this many elements the stock reduction is used */
 const MIN_REDUCE = 4096;
 
