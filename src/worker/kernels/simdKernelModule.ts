@@ -43,6 +43,13 @@
  *     (func (export "relu") (param i32 i32 i32 i32) …)  (func (export "square") …)
  *     ;; clip(out, x, n4, lo, hi): out[i] = min(max(x[i], lo), hi) (NaN stays NaN), i < 4·n4
  *     (func (export "clip") (param i32 i32 i32 f32 f32) …)
+ *     ;; gemm4x8(c, a, b, m4, k, n8, aLane, aK, bK, cRow): C[i][j..j+8] += Σ_{kk<k} A(i, kk) · B[kk][j..j+8] for
+ *     ;;   i < 4·m4, j < 8·n8 (dense layers' products with the weights read where they lie): A(i, kk) at
+ *     ;;   a + i·aLane + kk·aK (either operand order: x row-major, or xᵀ, or W as the left operand), B's rows at
+ *     ;;   b + kk·bK (8 contiguous floats per block), C's rows at c + i·cRow (byte strides; C holds the initial
+ *     ;;   values: zeros or the bias). Column blocks outermost (a K x 8 panel of B stays in L1 across the row
+ *     ;;   blocks), 4 x 8 accumulators in registers, A(i, kk) by v128.load32_splat
+ *     (func (export "gemm4x8") (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) …)
  *   )
  * The callers do the last n mod 16 elements (and anything the functions do not cover) in JS.
  *
@@ -399,6 +406,130 @@ function outer4x8Body(): number[] {
   );
 }
 
+/** gemm4x8(c, a, b, m4, k, n8, aLane, aK, bK, cRow) */
+function gemm4x8Body(): number[] {
+  const C = 0,
+    A = 1,
+    B = 2,
+    M4 = 3,
+    K = 4,
+    N8 = 5,
+    AL = 6,
+    AK = 7,
+    BK = 8,
+    CR = 9;
+  const J = 10,
+    I = 11,
+    KK = 12,
+    CJ = 13,
+    BJ = 14,
+    AI = 15,
+    CI = 16,
+    AP = 17,
+    BP = 18,
+    P = 19,
+    AL2 = 20,
+    AL3 = 21,
+    AL4 = 22,
+    CR4 = 23;
+  const ACC = [24, 25, 26, 27, 28, 29, 30, 31];
+  const D0 = 32,
+    D1 = 33,
+    S = 34;
+  const add = (x: number, y: number, to: number): number[] => [...op.get(x), ...op.get(y), ...op.i32Add, ...op.set(to)];
+  // the 4 x 2 accumulators: row i at ci + i·cRow
+  const accRows = (each: (i: number) => number[]): number[] => {
+    const c: number[] = [...op.get(CI), ...op.set(P)];
+    for (let i = 0; i < 4; i++) {
+      if (i > 0) c.push(...add(P, CR, P));
+      c.push(...each(i));
+    }
+    return c;
+  };
+  const load = accRows((i) => [
+    ...op.get(P),
+    ...op.loadAt(0),
+    ...op.set(ACC[2 * i]),
+    ...op.get(P),
+    ...op.loadAt(16),
+    ...op.set(ACC[2 * i + 1]),
+  ]);
+  const store = accRows((i) => [
+    ...op.get(P),
+    ...op.get(ACC[2 * i]),
+    ...op.storeAt(0),
+    ...op.get(P),
+    ...op.get(ACC[2 * i + 1]),
+    ...op.storeAt(16),
+  ]);
+  const fma = (a: number, d: number): number[] => [
+    ...op.get(a),
+    ...op.get(S),
+    ...op.get(d),
+    ...op.f32x4Mul,
+    ...op.f32x4Add,
+    ...op.set(a),
+  ];
+  const step: number[] = [
+    ...op.get(BP),
+    ...op.loadAt(0),
+    ...op.set(D0),
+    ...op.get(BP),
+    ...op.loadAt(16),
+    ...op.set(D1),
+  ];
+  for (let i = 0; i < 4; i++) {
+    step.push(...op.get(AP));
+    if (i > 0) step.push(...op.get([AL, AL, AL2, AL3][i]), ...op.i32Add);
+    step.push(...op.load32SplatAt(0), ...op.set(S), ...fma(ACC[2 * i], D0), ...fma(ACC[2 * i + 1], D1));
+  }
+  step.push(...add(AP, AK, AP), ...add(BP, BK, BP));
+  const block = [
+    ...load,
+    ...op.get(AI),
+    ...op.set(AP),
+    ...op.get(BJ),
+    ...op.set(BP),
+    ...op.get(K),
+    ...op.set(KK),
+    ...countDown(KK, step),
+    ...store,
+    ...add(AI, AL4, AI),
+    ...add(CI, CR4, CI),
+  ];
+  const column = [
+    ...op.get(A),
+    ...op.set(AI),
+    ...op.get(CJ),
+    ...op.set(CI),
+    ...op.get(M4),
+    ...op.set(I),
+    ...countDown(I, block),
+    ...addTo(CJ, 32),
+    ...addTo(BJ, 32),
+  ];
+  const init = [
+    ...add(AL, AL, AL2),
+    ...add(AL2, AL, AL3),
+    ...add(AL2, AL2, AL4),
+    ...add(CR, CR, CR4),
+    ...add(CR4, CR4, CR4),
+    ...op.get(C),
+    ...op.set(CJ),
+    ...op.get(B),
+    ...op.set(BJ),
+    ...op.get(N8),
+    ...op.set(J),
+  ];
+  return fn(
+    [
+      [14, I32],
+      [11, V128],
+    ],
+    [...init, ...countDown(J, column)],
+  );
+}
+
 /** affine(out, x, rows, cBytes, p) */
 function affineBody(): number[] {
   const OUT = 0,
@@ -572,9 +703,10 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     sig(I32, I32, I32, I32, I32), // 3 select, affine
     sig(I32, I32, I32, I32, I32, I32, I32, I32), // 4 outer4x8
     sig(I32, I32, I32, F32, F32), // 5 clip
+    sig(I32, I32, I32, I32, I32, I32, I32, I32, I32, I32), // 6 gemm4x8
   ]);
   const imports = memoryImport(shared);
-  const funcs = vec([[0], [1], [2], [2], [1], [3], [4], [3], [0], [0], [0], [1], [1], [5]]);
+  const funcs = vec([[0], [1], [2], [2], [1], [3], [4], [3], [0], [0], [0], [1], [1], [5], [6]]);
   const exports = vec(
     [
       'macRows',
@@ -591,6 +723,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
       'relu',
       'square',
       'clip',
+      'gemm4x8',
     ].map((n, i) => [...name(n), 0, i]),
   );
   const code = vec([
@@ -608,6 +741,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     unaryBody(false),
     unaryBody(true),
     clipBody(),
+    gemm4x8Body(),
   ]);
   return wasmModule(section(1, types), section(2, imports), section(3, funcs), section(7, exports), section(10, code));
 }
@@ -637,6 +771,18 @@ export interface SimdKernels {
   relu(out: number, x: number, n4: number, unused: number): void;
   square(out: number, x: number, n4: number, unused: number): void;
   clip(out: number, x: number, n4: number, lo: number, hi: number): void;
+  gemm4x8(
+    c: number,
+    a: number,
+    b: number,
+    m4: number,
+    k: number,
+    n8: number,
+    aLane: number,
+    aK: number,
+    bK: number,
+    cRow: number,
+  ): void;
 }
 export type BinRows = (
   out: number,
@@ -664,6 +810,7 @@ export const simdKernelsFor = instancePerMemory(simdKernelModuleBytes, (e): Simd
   relu: e.relu as SimdKernels['relu'],
   square: e.square as SimdKernels['square'],
   clip: e.clip as SimdKernels['clip'],
+  gemm4x8: e.gemm4x8 as SimdKernels['gemm4x8'],
 }));
 
 export { backendMemory };

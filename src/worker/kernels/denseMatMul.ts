@@ -1,0 +1,296 @@
+/**
+ * Matrix products on the tfjs wasm backend's heap by the SIMD kernel gemm4x8 (simdKernelModule.ts), which reads
+ * both operands where they lie. Why: XNNPACK's fully-connected operator packs the second operand afresh for
+ * every new tensor, and training makes fresh weights (and fresh transposed temporaries) at every step: a
+ * 64x256 · 256x256 product of a dense layer took ~1.4-1.6 ms stock, ~0.4-0.8 ms here (bench: .tmpbench, the
+ * numbers in the report of issue 11). All three products of a dense layer run without copying its weights:
+ *   - NN  x·W            A(i, k) = x[i][k], B = W in place
+ *   - TN  dW = xᵀ·dy     A(i, k) = x[k][i] (read down the columns), B = dy in place
+ *   - NT  dx = dy·Wᵀ     computed as dxᵀ = W·dyᵀ: A = W in place, dyᵀ copied (M x N floats, few), the
+ *                        result transposed back (or Wᵀ copied instead where that is the smaller copy)
+ *   - TT                 Cᵀ = B·A, both in place, the result transposed back
+ * Rows beyond a multiple of 4 and columns beyond a multiple of 8 run through zero-padded copies of those rows
+ * / columns (a few K-long rows), so any shape works. Accumulation is float32 in order of k, as XNNPACK's.
+ *
+ *   const out = simdMatMul(simd, backend, a, b, { transposeA, transposeB, bias });   // TInfo [..batch, M, N]
+ */
+import type { AnyBackend, TInfo } from './kernelOps';
+import type { SimdKernels } from './simdKernelModule';
+
+const size = (shape: number[]): number => shape.reduce((x, y) => x * y, 1);
+
+/** 'auto': where measured faster than stock (preferSimd); 'always' / 'never': for tests and benchmarks */
+export const denseMatMulSettings: { mode: 'auto' | 'always' | 'never'; panelFloats: number } = {
+  mode: 'auto',
+  /** floats of the left operand one call of gemm4x8 covers (see gemm) */
+  panelFloats: 16 * 1024,
+};
+const settings = denseMatMulSettings;
+
+/**
+ * Whether this product runs here rather than in the stock kernel. Measured (.tmpbench/mmCross.ts: fresh
+ * operands every call, stock and here alternately, 5-9 rounds, load average 6-9 on the 2 cores): faster here
+ * for every shape tried, M from 4 to 8192 rows, K and N from 8 to 1024, all operand orders, on both wasm builds
+ * (single-threaded: 64x256·256x256 1.7 ms stock -> 0.4 ms, 1024x256·256x256 about even; threaded: 2-40x, the
+ * stock operators waiting on their busy thread pool); within noise for 1280x8·8x10 (0.09 vs 0.10 ms). The
+ * dense goal's fit: ~28 % less CPU time; MobileNetV2's BatchMatMul (conv gradients' products) ~2x faster.
+ */
+export function preferSimd(M: number, K: number, N: number): boolean {
+  if (denseMatMulSettings.mode !== 'auto') return denseMatMulSettings.mode === 'always';
+  return M * K * N > 0;
+}
+
+/** an operand as the kernel reads it, in float32 elements: A(i, k) = heap[at + i·lane + k·step] */
+interface Strided {
+  at: number;
+  lane: number;
+  step: number;
+}
+
+export interface ProductOptions {
+  transposeA: boolean;
+  transposeB: boolean;
+  /** a float32 vector of N (or 1) values added to every row */
+  bias?: TInfo | null;
+}
+
+/** the product's dimensions, or null where the operands do not fit (the stock kernel then reports it) */
+export function productDims(
+  a: TInfo,
+  b: TInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+): { M: number; K: number; N: number; outer: number[]; outerA: number[]; outerB: number[] } | null {
+  const ar = a.shape.length;
+  const br = b.shape.length;
+  if (ar < 2 || br < 2) return null;
+  const M = transposeA ? a.shape[ar - 1] : a.shape[ar - 2];
+  const K = transposeA ? a.shape[ar - 2] : a.shape[ar - 1];
+  const Kb = transposeB ? b.shape[br - 1] : b.shape[br - 2];
+  const N = transposeB ? b.shape[br - 2] : b.shape[br - 1];
+  if (K !== Kb) return null;
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const outer = broadcastOuter(outerA, outerB);
+  if (outer === null) return null;
+  return { M, K, N, outer, outerA, outerB };
+}
+
+/**
+ * a·b (each optionally transposed; leading dims broadcast) + bias, float32, into a new tensor [...outer, M, N].
+ * The caller has checked dtypes and the bias's length (N or 1).
+ */
+export function simdMatMul(simd: SimdKernels, backend: AnyBackend, a: TInfo, b: TInfo, opts: ProductOptions): TInfo {
+  const dims = productDims(a, b, opts.transposeA, opts.transposeB);
+  if (dims === null) throw new Error(`simdMatMul: operands [${a.shape}] and [${b.shape}] do not fit`);
+  const { M, K, N, outer, outerA, outerB } = dims;
+  const { transposeA, transposeB } = opts;
+  const nOut = size(outer);
+  const out = backend.makeOutput([...outer, M, N], 'float32') as TInfo;
+  if (M * N === 0) return out;
+  // the right operand in place unless b is transposed; then either b's transpose is copied (cost K·N), or the
+  // product is turned around (Cᵀ = bᵀᵀ·aᵀ: b read in place as the left operand; a's transpose copied unless a
+  // is transposed already, and the result transposed back: cost M·K + M·N)
+  const turn = transposeB && (transposeA || M * (K + N) < K * N);
+  const copyB = transposeB && !turn;
+  const copyA = turn && !transposeA;
+  // scratch: the copied operand, the turned result, the padded tails
+  // one right operand for every left one, a not transposed: one product of nOut·M rows
+  const fold = nOut > 1 && size(outerB) === 1 && !transposeA && !turn;
+  const mm = turn ? N : fold ? nOut * M : M; // rows of the product the kernel computes
+  const nn = turn ? M : N;
+  const tailFloats = K * 8 + 4 * K + (mm + 4) * 8 + 4 * (nn + 8);
+  const scratchFloats = (copyB ? K * N : 0) + (copyA ? K * M : 0) + (turn ? M * N : 0) + tailFloats;
+  const scratch = backend.makeOutput([scratchFloats], 'float32') as TInfo;
+  try {
+    // views after every allocation: malloc may grow (and move) the heap
+    const f32 = new Float32Array((backend.typedArrayFromHeap(out) as Float32Array).buffer);
+    const at = (t: TInfo): number => (backend.typedArrayFromHeap(t) as Float32Array).byteOffset >> 2;
+    const aAt = at(a),
+      bAt = at(b),
+      oAt = at(out);
+    let s = at(scratch);
+    const take = (n: number): number => {
+      const p = s;
+      s += n;
+      return p;
+    };
+    const bCopy = copyB ? take(K * N) : 0;
+    const aCopy = copyA ? take(K * M) : 0;
+    const turned = turn ? take(M * N) : 0;
+    const tails = { bt: take(K * 8), at: take(4 * K), ct: take((mm + 4) * 8), cr: take(4 * (nn + 8)) };
+    const biasAt = opts.bias ? at(opts.bias) : -1;
+    const biasLen = opts.bias ? size(opts.bias.shape) : 0;
+    const idxA = batchIndex(outer, outerA);
+    const idxB = batchIndex(outer, outerB);
+    const reps = fold ? 1 : nOut;
+    const rows = fold ? nOut * M : M;
+    for (let r = 0; r < reps; r++) {
+      const ap = aAt + idxA[r] * M * K;
+      const bp = bAt + idxB[r] * K * N;
+      const cp = oAt + r * M * N;
+      if (!turn) {
+        // C[M, N] = A·B, C starts as the bias
+        const A: Strided = transposeA ? { at: ap, lane: 1, step: M } : { at: ap, lane: K, step: 1 };
+        let B = bp;
+        if (copyB) {
+          transposeInto(f32, bp, N, K, bCopy); // b is [N, K]
+          B = bCopy;
+        }
+        fillRows(f32, cp, rows, N, biasAt, biasLen);
+        gemm(simd, f32, { at: cp, row: N }, A, { at: B, row: N }, rows, K, N, tails);
+      } else {
+        // Cᵀ[N, M] = b·aᵀ: left operand b [N, K] in place, right operand aᵀ [K, M]
+        let right = ap; // a transposed is [K, M] already
+        if (copyA) {
+          transposeInto(f32, ap, M, K, aCopy); // a is [M, K]
+          right = aCopy;
+        }
+        f32.fill(0, turned, turned + M * N);
+        gemm(simd, f32, { at: turned, row: M }, { at: bp, lane: K, step: 1 }, { at: right, row: M }, N, K, M, tails);
+        transposeInto(f32, turned, N, M, cp);
+        if (biasAt >= 0) addBias(f32, cp, M, N, biasAt, biasLen);
+      }
+    }
+    return out;
+  } finally {
+    backend.disposeData(scratch.dataId);
+  }
+}
+
+/** scratch for the tails, in float32 elements: B's last columns [K, 8], A's last rows [4, K], two C blocks */
+interface Tails {
+  bt: number;
+  at: number;
+  ct: number;
+  cr: number;
+}
+
+/**
+ * C[M, N] += A[M, K]·B[K, N] (C, B row-major with the given row lengths; A strided): gemm4x8 on the full
+ * 4 x 8 blocks in place, the last M mod 4 rows and N mod 8 columns through zero-padded copies.
+ */
+function gemm(
+  simd: SimdKernels,
+  f32: Float32Array,
+  C: { at: number; row: number },
+  A: Strided,
+  B: { at: number; row: number },
+  M: number,
+  K: number,
+  N: number,
+  t: Tails,
+): void {
+  const m4 = M >> 2,
+    mt = M & 3,
+    n8 = N >> 3,
+    nt = N & 7;
+  // panels of rows whose part of A (~64 KB) stays in L2 while the kernel walks every column block over it
+  const panel = Math.max(1, Math.floor(settings.panelFloats / (4 * Math.max(K, 1))));
+  for (let p = 0; p < m4 && n8 > 0; p += panel) {
+    const c = (C.at + p * 4 * C.row) * 4;
+    const a = (A.at + p * 4 * A.lane) * 4;
+    simd.gemm4x8(c, a, B.at * 4, Math.min(panel, m4 - p), K, n8, A.lane * 4, A.step * 4, B.row * 4, C.row * 4);
+  }
+  if (nt > 0) {
+    // B's last nt columns, zero-padded to 8
+    const j0 = n8 * 8;
+    for (let k = 0; k < K; k++) {
+      const src = B.at + k * B.row + j0;
+      const dst = t.bt + k * 8;
+      for (let j = 0; j < 8; j++) f32[dst + j] = j < nt ? f32[src + j] : 0;
+    }
+    if (m4 > 0) {
+      for (let i = 0; i < m4 * 4; i++)
+        for (let j = 0; j < 8; j++) f32[t.ct + i * 8 + j] = j < nt ? f32[C.at + i * C.row + j0 + j] : 0;
+      simd.gemm4x8(t.ct * 4, A.at * 4, t.bt * 4, m4, K, 1, A.lane * 4, A.step * 4, 32, 32);
+      for (let i = 0; i < m4 * 4; i++)
+        for (let j = 0; j < nt; j++) f32[C.at + i * C.row + j0 + j] = f32[t.ct + i * 8 + j];
+    }
+  }
+  if (mt > 0) {
+    // A's last mt rows, zero-padded to 4, as a [4, K] block; their C rows [4, 8·⌈N/8⌉]
+    const i0 = m4 * 4;
+    const cols = (n8 + (nt > 0 ? 1 : 0)) * 8;
+    for (let i = 0; i < 4; i++) {
+      const src = A.at + (i0 + i) * A.lane;
+      for (let k = 0; k < K; k++) f32[t.at + i * K + k] = i < mt ? f32[src + k * A.step] : 0;
+      for (let j = 0; j < cols; j++) f32[t.cr + i * cols + j] = i < mt && j < N ? f32[C.at + (i0 + i) * C.row + j] : 0;
+    }
+    if (n8 > 0) simd.gemm4x8(t.cr * 4, t.at * 4, B.at * 4, 1, K, n8, K * 4, 4, B.row * 4, cols * 4);
+    if (nt > 0) simd.gemm4x8((t.cr + n8 * 8) * 4, t.at * 4, t.bt * 4, 1, K, 1, K * 4, 4, 32, cols * 4);
+    for (let i = 0; i < mt; i++)
+      for (let j = 0; j < N; j++) f32[C.at + (i0 + i) * C.row + j] = f32[t.cr + i * cols + j];
+  }
+}
+
+/** dst[c][r] = src[r][c] for a [rows, cols] src, in 32 x 32 tiles */
+function transposeInto(f32: Float32Array, src: number, rows: number, cols: number, dst: number): void {
+  const T = 32;
+  for (let r0 = 0; r0 < rows; r0 += T) {
+    const r1 = Math.min(rows, r0 + T);
+    for (let c0 = 0; c0 < cols; c0 += T) {
+      const c1 = Math.min(cols, c0 + T);
+      for (let r = r0; r < r1; r++) {
+        const s = src + r * cols;
+        for (let c = c0; c < c1; c++) f32[dst + c * rows + r] = f32[s + c];
+      }
+    }
+  }
+}
+
+/** rows x n floats at `at` set to the bias (length n, or 1: repeated), or to 0 without one */
+function fillRows(f32: Float32Array, at: number, rows: number, n: number, biasAt: number, biasLen: number): void {
+  if (biasAt < 0) {
+    f32.fill(0, at, at + rows * n);
+    return;
+  }
+  if (biasLen === 1) {
+    f32.fill(f32[biasAt], at, at + rows * n);
+    return;
+  }
+  for (let r = 0; r < rows; r++) f32.copyWithin(at + r * n, biasAt, biasAt + n);
+}
+
+function addBias(f32: Float32Array, at: number, rows: number, n: number, biasAt: number, biasLen: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = at + r * n;
+    for (let j = 0; j < n; j++) f32[o + j] += f32[biasAt + (biasLen === 1 ? 0 : j)];
+  }
+}
+
+/** for each flat index of the broadcast `outer` shape, the flat index into `own` (broadcast dims -> 0) */
+export function batchIndex(outer: number[], own: number[]): number[] {
+  const n = size(outer);
+  const res = new Array<number>(n);
+  const off = outer.length - own.length;
+  for (let f = 0; f < n; f++) {
+    let rem = f;
+    let idx = 0;
+    let mul = 1;
+    for (let d = outer.length - 1; d >= 0; d--) {
+      const i = rem % outer[d];
+      rem = Math.floor(rem / outer[d]);
+      const od = d - off;
+      if (od >= 0) {
+        if (own[od] !== 1) idx += i * mul;
+        mul *= own[od];
+      }
+    }
+    res[f] = idx;
+  }
+  return res;
+}
+
+/** the broadcast of two leading shapes, or null where they do not broadcast */
+export function broadcastOuter(a: number[], b: number[]): number[] | null {
+  const n = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const da = a[a.length - n + i] ?? 1;
+    const db = b[b.length - n + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) return null;
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}
