@@ -237,6 +237,31 @@ describe(`kernels: BatchMatMul / _FusedMatMul by the SIMD product on wasm (${thr
     });
   });
 
+  it('transpose4x4 exactly: 4 x 4 blocks with row strides, nothing written outside', async () => {
+    await onBackend('wasm', () => {
+      const be = tf.backend() as unknown as {
+        makeOutput(s: number[], d: string): { dataId: object };
+        typedArrayFromHeap(t: object): Float32Array;
+        disposeData(id: object): void;
+      };
+      const k = simdKernelsFor(backendMemory(be)!) as SimdKernels;
+      // src: 8 x 12 floats inside rows of 13; dst: 12 x 8 inside rows of 10
+      const t = be.makeOutput([8 * 13 + 12 * 10], 'float32');
+      const v = be.typedArrayFromHeap(t);
+      const src = 0,
+        dst = 8 * 13;
+      for (let i = 0; i < v.length; i++) v[i] = i < dst ? i : -i;
+      k.transpose4x4(v.byteOffset + dst * 4, v.byteOffset + src * 4, 2, 3, 13 * 4, 10 * 4);
+      for (let r = 0; r < 12; r++)
+        for (let c = 0; c < 10; c++) {
+          const want = c < 8 ? src + c * 13 + r : -(dst + r * 10 + c);
+          assert.equal(v[dst + r * 10 + c], want, `dst[${r}][${c}]`);
+        }
+      for (let i = 0; i < dst; i++) assert.equal(v[i], i, 'src unchanged');
+      be.disposeData(t.dataId);
+    });
+  });
+
   it('auto: the dense goal shapes run by gemm4x8', () => {
     denseMatMulSettings.mode = 'auto';
     for (const [M, K, N] of [

@@ -134,7 +134,7 @@ export function simdMatMul(simd: SimdKernels, backend: AnyBackend, a: TInfo, b: 
         const A: Strided = transposeA ? { at: ap, lane: 1, step: M } : { at: ap, lane: K, step: 1 };
         let B = bp;
         if (copyB) {
-          transposeInto(f32, bp, N, K, bCopy); // b is [N, K]
+          transposeInto(simd, f32, bp, N, K, bCopy); // b is [N, K]
           B = bCopy;
         }
         fillRows(f32, cp, rows, N, biasAt, biasLen);
@@ -143,12 +143,12 @@ export function simdMatMul(simd: SimdKernels, backend: AnyBackend, a: TInfo, b: 
         // Cᵀ[N, M] = b·aᵀ: left operand b [N, K] in place, right operand aᵀ [K, M]
         let right = ap; // a transposed is [K, M] already
         if (copyA) {
-          transposeInto(f32, ap, M, K, aCopy); // a is [M, K]
+          transposeInto(simd, f32, ap, M, K, aCopy); // a is [M, K]
           right = aCopy;
         }
         f32.fill(0, turned, turned + M * N);
         gemm(simd, f32, { at: turned, row: M }, { at: bp, lane: K, step: 1 }, { at: right, row: M }, N, K, M, tails);
-        transposeInto(f32, turned, N, M, cp);
+        transposeInto(simd, f32, turned, N, M, cp);
         if (biasAt >= 0) addBias(f32, cp, M, N, biasAt, biasLen);
       }
     }
@@ -224,18 +224,21 @@ function gemm(
   }
 }
 
-/** dst[c][r] = src[r][c] for a [rows, cols] src, in 32 x 32 tiles */
-function transposeInto(f32: Float32Array, src: number, rows: number, cols: number, dst: number): void {
-  const T = 32;
-  for (let r0 = 0; r0 < rows; r0 += T) {
-    const r1 = Math.min(rows, r0 + T);
-    for (let c0 = 0; c0 < cols; c0 += T) {
-      const c1 = Math.min(cols, c0 + T);
-      for (let r = r0; r < r1; r++) {
-        const s = src + r * cols;
-        for (let c = c0; c < c1; c++) f32[dst + c * rows + r] = f32[s + c];
-      }
-    }
+/** dst[c][r] = src[r][c] for a [rows, cols] src: transpose4x4 on the 4 x 4 blocks, the edges in JS */
+function transposeInto(
+  simd: SimdKernels,
+  f32: Float32Array,
+  src: number,
+  rows: number,
+  cols: number,
+  dst: number,
+): void {
+  const r4 = rows >> 2,
+    c4 = cols >> 2;
+  if (r4 > 0 && c4 > 0) simd.transpose4x4(dst * 4, src * 4, r4, c4, cols * 4, rows * 4);
+  for (let r = 0; r < rows; r++) {
+    const s = src + r * cols;
+    for (let c = r < r4 * 4 ? c4 * 4 : 0; c < cols; c++) f32[dst + c * rows + r] = f32[s + c];
   }
 }
 

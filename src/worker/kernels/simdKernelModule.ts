@@ -50,6 +50,9 @@
  *     ;;   values: zeros or the bias). Column blocks outermost (a K x 8 panel of B stays in L1 across the row
  *     ;;   blocks), 4 x 8 accumulators in registers, A(i, kk) by v128.load32_splat
  *     (func (export "gemm4x8") (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) …)
+ *     ;; transpose4x4(dst, src, rows4, cols4, srcRow, dstRow): dst[c][r] = src[r][c] for r < 4·rows4, c < 4·cols4
+ *     ;;   (byte row strides), 4 x 4 blocks: four loads, eight i8x16.shuffle, four stores
+ *     (func (export "transpose4x4") (param i32 i32 i32 i32 i32 i32) …)
  *   )
  * The callers do the last n mod 16 elements (and anything the functions do not cover) in JS.
  *
@@ -530,6 +533,88 @@ function gemm4x8Body(): number[] {
   );
 }
 
+/** transpose4x4(dst, src, rows4, cols4, srcRow, dstRow) */
+function transpose4x4Body(): number[] {
+  const DST = 0,
+    SRC = 1,
+    R4 = 2,
+    C4 = 3,
+    SR = 4,
+    DR = 5;
+  const R = 6,
+    C = 7,
+    SB = 8,
+    DB = 9,
+    SP = 10,
+    DP = 11,
+    SR2 = 12,
+    SR3 = 13,
+    SR4 = 14,
+    DR2 = 15,
+    DR3 = 16,
+    DR4 = 17;
+  const V = [18, 19, 20, 21],
+    T = [22, 23, 24, 25];
+  const add = (x: number, y: number, to: number): number[] => [...op.get(x), ...op.get(y), ...op.i32Add, ...op.set(to)];
+  // i8x16.shuffle of two vectors by 32-bit lanes (0-3: the first, 4-7: the second)
+  const shuffle = (x: number, y: number, lanes: number[]): number[] => [
+    ...op.get(x),
+    ...op.get(y),
+    SIMD,
+    0x0d,
+    ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]),
+  ];
+  const at = (base: number, off: number | null): number[] =>
+    off === null ? op.get(base) : [...op.get(base), ...op.get(off), ...op.i32Add];
+  const block: number[] = [];
+  [null, SR, SR2, SR3].forEach((off, i) => block.push(...at(SP, off), ...op.loadAt(0), ...op.set(V[i])));
+  block.push(...shuffle(V[0], V[1], [0, 4, 1, 5]), ...op.set(T[0]));
+  block.push(...shuffle(V[0], V[1], [2, 6, 3, 7]), ...op.set(T[1]));
+  block.push(...shuffle(V[2], V[3], [0, 4, 1, 5]), ...op.set(T[2]));
+  block.push(...shuffle(V[2], V[3], [2, 6, 3, 7]), ...op.set(T[3]));
+  (
+    [
+      [null, T[0], T[2], [0, 1, 4, 5]],
+      [DR, T[0], T[2], [2, 3, 6, 7]],
+      [DR2, T[1], T[3], [0, 1, 4, 5]],
+      [DR3, T[1], T[3], [2, 3, 6, 7]],
+    ] as Array<[number | null, number, number, number[]]>
+  ).forEach(([off, x, y, lanes]) => block.push(...at(DP, off), ...shuffle(x, y, lanes), ...op.storeAt(0)));
+  block.push(...addTo(SP, 16), ...add(DP, DR4, DP));
+  const band = [
+    ...op.get(SB),
+    ...op.set(SP),
+    ...op.get(DB),
+    ...op.set(DP),
+    ...op.get(C4),
+    ...op.set(C),
+    ...countDown(C, block),
+    ...add(SB, SR4, SB),
+    ...addTo(DB, 16),
+  ];
+  const init = [
+    ...add(SR, SR, SR2),
+    ...add(SR2, SR, SR3),
+    ...add(SR2, SR2, SR4),
+    ...add(DR, DR, DR2),
+    ...add(DR2, DR, DR3),
+    ...add(DR2, DR2, DR4),
+    ...op.get(SRC),
+    ...op.set(SB),
+    ...op.get(DST),
+    ...op.set(DB),
+    ...op.get(R4),
+    ...op.set(R),
+  ];
+  return fn(
+    [
+      [12, I32],
+      [8, V128],
+    ],
+    [...init, ...countDown(R, band)],
+  );
+}
+
 /** affine(out, x, rows, cBytes, p) */
 function affineBody(): number[] {
   const OUT = 0,
@@ -704,9 +789,10 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     sig(I32, I32, I32, I32, I32, I32, I32, I32), // 4 outer4x8
     sig(I32, I32, I32, F32, F32), // 5 clip
     sig(I32, I32, I32, I32, I32, I32, I32, I32, I32, I32), // 6 gemm4x8
+    sig(I32, I32, I32, I32, I32, I32), // 7 transpose4x4
   ]);
   const imports = memoryImport(shared);
-  const funcs = vec([[0], [1], [2], [2], [1], [3], [4], [3], [0], [0], [0], [1], [1], [5], [6]]);
+  const funcs = vec([[0], [1], [2], [2], [1], [3], [4], [3], [0], [0], [0], [1], [1], [5], [6], [7]]);
   const exports = vec(
     [
       'macRows',
@@ -724,6 +810,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
       'square',
       'clip',
       'gemm4x8',
+      'transpose4x4',
     ].map((n, i) => [...name(n), 0, i]),
   );
   const code = vec([
@@ -742,6 +829,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     unaryBody(true),
     clipBody(),
     gemm4x8Body(),
+    transpose4x4Body(),
   ]);
   return wasmModule(section(1, types), section(2, imports), section(3, funcs), section(7, exports), section(10, code));
 }
@@ -783,6 +871,7 @@ export interface SimdKernels {
     bK: number,
     cRow: number,
   ): void;
+  transpose4x4(dst: number, src: number, rows4: number, cols4: number, srcRow: number, dstRow: number): void;
 }
 export type BinRows = (
   out: number,
@@ -811,6 +900,7 @@ export const simdKernelsFor = instancePerMemory(simdKernelModuleBytes, (e): Simd
   square: e.square as SimdKernels['square'],
   clip: e.clip as SimdKernels['clip'],
   gemm4x8: e.gemm4x8 as SimdKernels['gemm4x8'],
+  transpose4x4: e.transpose4x4 as SimdKernels['transpose4x4'],
 }));
 
 export { backendMemory };
