@@ -203,39 +203,46 @@ describe(`kernels: BatchMatMul / _FusedMatMul by the SIMD product on wasm (${thr
     });
   }
 
-  it('a 4 x 8 block of gemm4x8 exactly: strides, accumulation into C, nothing written outside', async () => {
-    await onBackend('wasm', () => {
-      const be = tf.backend() as unknown as {
-        makeOutput(s: number[], d: string): { dataId: object };
-        typedArrayFromHeap(t: object): Float32Array;
-        disposeData(id: object): void;
-      };
-      const k = simdKernelsFor(backendMemory(be)!) as SimdKernels;
-      const K = 3;
-      // A(i, k) = a[i·5 + k·1] with a lane of 5 (rows padded), B's rows 16 apart (2 column blocks, one used)
-      const t = be.makeOutput([4 * 5 + K * 16 + 6 * 16], 'float32');
-      const v = be.typedArrayFromHeap(t);
-      const a = 0,
-        b = 20,
-        c = 20 + K * 16;
-      for (let i = 0; i < v.length; i++) v[i] = -1000 - i;
-      for (let i = 0; i < 4; i++) for (let kk = 0; kk < K; kk++) v[a + i * 5 + kk] = i + 1 + kk * 10;
-      for (let kk = 0; kk < K; kk++) for (let j = 0; j < 8; j++) v[b + kk * 16 + j] = (j + 1) * (kk + 2);
-      for (let i = 0; i < 4; i++) for (let j = 0; j < 8; j++) v[c + i * 16 + j] = i * 100 + j; // C's start
-      const o = v.byteOffset;
-      k.gemm4x8(o + c * 4, o + a * 4, o + b * 4, 1, K, 1, 5 * 4, 4, 16 * 4, 16 * 4);
-      for (let i = 0; i < 4; i++)
-        for (let j = 0; j < 16; j++) {
-          let want = -1000 - (c + i * 16 + j);
-          if (j < 8) {
-            want = i * 100 + j;
-            for (let kk = 0; kk < K; kk++) want += (i + 1 + kk * 10) * (j + 1) * (kk + 2);
+  for (const init of ['C itself (initRow = cRow)', 'one row for all (initRow = 0)'] as const)
+    it(`a 4 x 8 block of gemm4x8 exactly: strides, initial values from ${init}, nothing written outside`, async () => {
+      await onBackend('wasm', () => {
+        const be = tf.backend() as unknown as {
+          makeOutput(s: number[], d: string): { dataId: object };
+          typedArrayFromHeap(t: object): Float32Array;
+          disposeData(id: object): void;
+        };
+        const k = simdKernelsFor(backendMemory(be)!) as SimdKernels;
+        const K = 3;
+        const fromC = init.startsWith('C');
+        // A(i, k) = a[i·5 + k·1] with a lane of 5 (rows padded), B's rows 16 apart (2 column blocks, one used),
+        // C's rows 16 apart, the one initial row after C
+        const t = be.makeOutput([4 * 5 + K * 16 + 4 * 16 + 8], 'float32');
+        const v = be.typedArrayFromHeap(t);
+        const a = 0,
+          b = 20,
+          c = 20 + K * 16,
+          row = c + 4 * 16;
+        for (let i = 0; i < v.length; i++) v[i] = -1000 - i;
+        for (let i = 0; i < 4; i++) for (let kk = 0; kk < K; kk++) v[a + i * 5 + kk] = i + 1 + kk * 10;
+        for (let kk = 0; kk < K; kk++) for (let j = 0; j < 8; j++) v[b + kk * 16 + j] = (j + 1) * (kk + 2);
+        for (let i = 0; i < 4; i++) for (let j = 0; j < 8; j++) v[c + i * 16 + j] = i * 100 + j;
+        for (let j = 0; j < 8; j++) v[row + j] = 7 * j - 3;
+        const o = v.byteOffset;
+        const [i0, iRow] = fromC ? [c, 16] : [row, 0];
+        k.gemm4x8(o + c * 4, o + a * 4, o + b * 4, 1, K, 1, 5 * 4, 4, 16 * 4, 16 * 4, o + i0 * 4, iRow * 4);
+        for (let i = 0; i < 4; i++)
+          for (let j = 0; j < 16; j++) {
+            let want = -1000 - (c + i * 16 + j);
+            if (j < 8) {
+              want = fromC ? i * 100 + j : 7 * j - 3;
+              for (let kk = 0; kk < K; kk++) want += (i + 1 + kk * 10) * (j + 1) * (kk + 2);
+            }
+            assert.equal(v[c + i * 16 + j], want, `C[${i}][${j}]`);
           }
-          assert.equal(v[c + i * 16 + j], want, `C[${i}][${j}]`);
-        }
-      be.disposeData(t.dataId);
+        for (let j = 0; j < 8; j++) assert.equal(v[row + j], 7 * j - 3, 'the initial row unchanged');
+        be.disposeData(t.dataId);
+      });
     });
-  });
 
   it('transpose4x4 exactly: 4 x 4 blocks with row strides, nothing written outside', async () => {
     await onBackend('wasm', () => {

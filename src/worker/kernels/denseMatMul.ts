@@ -22,8 +22,8 @@ const size = (shape: number[]): number => shape.reduce((x, y) => x * y, 1);
 /** 'auto': where measured faster than stock (preferSimd); 'always' / 'never': for tests and benchmarks */
 export const denseMatMulSettings: { mode: 'auto' | 'always' | 'never'; panelFloats: number } = {
   mode: 'auto',
-  /** floats of the left operand one call of gemm4x8 covers (see gemm) */
-  panelFloats: 16 * 1024,
+  /** floats of A and C one call of gemm4x8 covers (see gemm) */
+  panelFloats: 32 * 1024,
 };
 const settings = denseMatMulSettings;
 
@@ -99,7 +99,7 @@ export function simdMatMul(simd: SimdKernels, backend: AnyBackend, a: TInfo, b: 
   const fold = nOut > 1 && size(outerB) === 1 && !transposeA && !turn;
   const mm = turn ? N : fold ? nOut * M : M; // rows of the product the kernel computes
   const nn = turn ? M : N;
-  const tailFloats = K * 8 + 4 * K + (mm + 4) * 8 + 4 * (nn + 8);
+  const tailFloats = K * 8 + 4 * K + (mm + 4) * 8 + 4 * (nn + 8) + (nn + 8);
   const scratchFloats = (copyB ? K * N : 0) + (copyA ? K * M : 0) + (turn ? M * N : 0) + tailFloats;
   const scratch = backend.makeOutput([scratchFloats], 'float32') as TInfo;
   try {
@@ -121,6 +121,10 @@ export function simdMatMul(simd: SimdKernels, backend: AnyBackend, a: TInfo, b: 
     const tails = { bt: take(K * 8), at: take(4 * K), ct: take((mm + 4) * 8), cr: take(4 * (nn + 8)) };
     const biasAt = opts.bias ? at(opts.bias) : -1;
     const biasLen = opts.bias ? size(opts.bias.shape) : 0;
+    // every row of C starts as this one: the bias (not turned) or zeros, zero-padded to a multiple of 8
+    const start = take(nn + 8);
+    f32.fill(0, start, start + nn + 8);
+    if (biasAt >= 0 && !turn) for (let j = 0; j < N; j++) f32[start + j] = f32[biasAt + (biasLen === 1 ? 0 : j)];
     const idxA = batchIndex(outer, outerA);
     const idxB = batchIndex(outer, outerB);
     const reps = fold ? 1 : nOut;
@@ -130,15 +134,14 @@ export function simdMatMul(simd: SimdKernels, backend: AnyBackend, a: TInfo, b: 
       const bp = bAt + idxB[r] * K * N;
       const cp = oAt + r * M * N;
       if (!turn) {
-        // C[M, N] = A·B, C starts as the bias
+        // C[M, N] = bias + A·B
         const A: Strided = transposeA ? { at: ap, lane: 1, step: M } : { at: ap, lane: K, step: 1 };
         let B = bp;
         if (copyB) {
           transposeInto(simd, f32, bp, N, K, bCopy); // b is [N, K]
           B = bCopy;
         }
-        fillRows(f32, cp, rows, N, biasAt, biasLen);
-        gemm(simd, f32, { at: cp, row: N }, A, { at: B, row: N }, rows, K, N, tails);
+        gemm(simd, f32, { at: cp, row: N }, A, { at: B, row: N }, rows, K, N, start, tails);
       } else {
         // Cᵀ[N, M] = b·aᵀ: left operand b [N, K] in place, right operand aᵀ [K, M]
         let right = ap; // a transposed is [K, M] already
@@ -146,8 +149,8 @@ export function simdMatMul(simd: SimdKernels, backend: AnyBackend, a: TInfo, b: 
           transposeInto(simd, f32, ap, M, K, aCopy); // a is [M, K]
           right = aCopy;
         }
-        f32.fill(0, turned, turned + M * N);
-        gemm(simd, f32, { at: turned, row: M }, { at: bp, lane: K, step: 1 }, { at: right, row: M }, N, K, M, tails);
+        const left = { at: bp, lane: K, step: 1 };
+        gemm(simd, f32, { at: turned, row: M }, left, { at: right, row: M }, N, K, M, start, tails);
         transposeInto(simd, f32, turned, N, M, cp);
         if (biasAt >= 0) addBias(f32, cp, M, N, biasAt, biasLen);
       }
@@ -167,8 +170,9 @@ interface Tails {
 }
 
 /**
- * C[M, N] += A[M, K]·B[K, N] (C, B row-major with the given row lengths; A strided): gemm4x8 on the full
- * 4 x 8 blocks in place, the last M mod 4 rows and N mod 8 columns through zero-padded copies.
+ * C[M, N] = I + A[M, K]·B[K, N] (C, B row-major with the given row lengths; A strided; I one row of
+ * 8·⌈N/8⌉ floats, zero past N, at `init`): gemm4x8 on the full 4 x 8 blocks in place, the last M mod 4 rows and
+ * N mod 8 columns through zero-padded copies.
  */
 function gemm(
   simd: SimdKernels,
@@ -179,19 +183,22 @@ function gemm(
   M: number,
   K: number,
   N: number,
+  init: number,
   t: Tails,
 ): void {
   const m4 = M >> 2,
     mt = M & 3,
     n8 = N >> 3,
     nt = N & 7;
-  // panels of rows whose part of A (~64 KB) stays in L2 while the kernel walks every column block over it
-  const panel = Math.max(1, Math.floor(settings.panelFloats / (4 * Math.max(K, 1))));
+  // panels of rows whose parts of A and C (~128 KB) stay in L2 while the kernel walks every column block
+  const panel = Math.max(1, Math.floor(settings.panelFloats / (4 * (K + N))));
   for (let p = 0; p < m4 && n8 > 0; p += panel) {
     const c = (C.at + p * 4 * C.row) * 4;
     const a = (A.at + p * 4 * A.lane) * 4;
-    simd.gemm4x8(c, a, B.at * 4, Math.min(panel, m4 - p), K, n8, A.lane * 4, A.step * 4, B.row * 4, C.row * 4);
+    const rows = Math.min(panel, m4 - p);
+    simd.gemm4x8(c, a, B.at * 4, rows, K, n8, A.lane * 4, A.step * 4, B.row * 4, C.row * 4, init * 4, 0);
   }
+  const tailInit = (init + n8 * 8) * 4;
   if (nt > 0) {
     // B's last nt columns, zero-padded to 8
     const j0 = n8 * 8;
@@ -201,9 +208,7 @@ function gemm(
       for (let j = 0; j < 8; j++) f32[dst + j] = j < nt ? f32[src + j] : 0;
     }
     if (m4 > 0) {
-      for (let i = 0; i < m4 * 4; i++)
-        for (let j = 0; j < 8; j++) f32[t.ct + i * 8 + j] = j < nt ? f32[C.at + i * C.row + j0 + j] : 0;
-      simd.gemm4x8(t.ct * 4, A.at * 4, t.bt * 4, m4, K, 1, A.lane * 4, A.step * 4, 32, 32);
+      simd.gemm4x8(t.ct * 4, A.at * 4, t.bt * 4, m4, K, 1, A.lane * 4, A.step * 4, 32, 32, tailInit, 0);
       for (let i = 0; i < m4 * 4; i++)
         for (let j = 0; j < nt; j++) f32[C.at + i * C.row + j0 + j] = f32[t.ct + i * 8 + j];
     }
@@ -215,10 +220,9 @@ function gemm(
     for (let i = 0; i < 4; i++) {
       const src = A.at + (i0 + i) * A.lane;
       for (let k = 0; k < K; k++) f32[t.at + i * K + k] = i < mt ? f32[src + k * A.step] : 0;
-      for (let j = 0; j < cols; j++) f32[t.cr + i * cols + j] = i < mt && j < N ? f32[C.at + (i0 + i) * C.row + j] : 0;
     }
-    if (n8 > 0) simd.gemm4x8(t.cr * 4, t.at * 4, B.at * 4, 1, K, n8, K * 4, 4, B.row * 4, cols * 4);
-    if (nt > 0) simd.gemm4x8((t.cr + n8 * 8) * 4, t.at * 4, t.bt * 4, 1, K, 1, K * 4, 4, 32, cols * 4);
+    if (n8 > 0) simd.gemm4x8(t.cr * 4, t.at * 4, B.at * 4, 1, K, n8, K * 4, 4, B.row * 4, cols * 4, init * 4, 0);
+    if (nt > 0) simd.gemm4x8((t.cr + n8 * 8) * 4, t.at * 4, t.bt * 4, 1, K, 1, K * 4, 4, 32, cols * 4, tailInit, 0);
     for (let i = 0; i < mt; i++)
       for (let j = 0; j < N; j++) f32[C.at + (i0 + i) * C.row + j] = f32[t.cr + i * cols + j];
   }
@@ -240,19 +244,6 @@ function transposeInto(
     const s = src + r * cols;
     for (let c = r < r4 * 4 ? c4 * 4 : 0; c < cols; c++) f32[dst + c * rows + r] = f32[s + c];
   }
-}
-
-/** rows x n floats at `at` set to the bias (length n, or 1: repeated), or to 0 without one */
-function fillRows(f32: Float32Array, at: number, rows: number, n: number, biasAt: number, biasLen: number): void {
-  if (biasAt < 0) {
-    f32.fill(0, at, at + rows * n);
-    return;
-  }
-  if (biasLen === 1) {
-    f32.fill(f32[biasAt], at, at + rows * n);
-    return;
-  }
-  for (let r = 0; r < rows; r++) f32.copyWithin(at + r * n, biasAt, biasAt + n);
 }
 
 function addBias(f32: Float32Array, at: number, rows: number, n: number, biasAt: number, biasLen: number): void {

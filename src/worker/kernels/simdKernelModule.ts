@@ -43,13 +43,14 @@
  *     (func (export "relu") (param i32 i32 i32 i32) …)  (func (export "square") …)
  *     ;; clip(out, x, n4, lo, hi): out[i] = min(max(x[i], lo), hi) (NaN stays NaN), i < 4·n4
  *     (func (export "clip") (param i32 i32 i32 f32 f32) …)
- *     ;; gemm4x8(c, a, b, m4, k, n8, aLane, aK, bK, cRow): C[i][j..j+8] += Σ_{kk<k} A(i, kk) · B[kk][j..j+8] for
- *     ;;   i < 4·m4, j < 8·n8 (dense layers' products with the weights read where they lie): A(i, kk) at
- *     ;;   a + i·aLane + kk·aK (either operand order: x row-major, or xᵀ, or W as the left operand), B's rows at
- *     ;;   b + kk·bK (8 contiguous floats per block), C's rows at c + i·cRow (byte strides; C holds the initial
- *     ;;   values: zeros or the bias). Column blocks outermost (a K x 8 panel of B stays in L1 across the row
- *     ;;   blocks), 4 x 8 accumulators in registers, A(i, kk) by v128.load32_splat
- *     (func (export "gemm4x8") (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) …)
+ *     ;; gemm4x8(c, a, b, m4, k, n8, aLane, aK, bK, cRow, init, initRow): C[i][j..j+8] = I[i][j..j+8] +
+ *     ;;   Σ_{kk<k} A(i, kk) · B[kk][j..j+8] for i < 4·m4, j < 8·n8 (dense layers' products with the weights read
+ *     ;;   where they lie): A(i, kk) at a + i·aLane + kk·aK (either operand order: x row-major, or xᵀ, or W as the
+ *     ;;   left operand), B's rows at b + kk·bK (8 contiguous floats per block), C's rows at c + i·cRow, the
+ *     ;;   initial values I's rows at init + i·initRow (byte strides; initRow 0: one row for all, the bias or
+ *     ;;   zeros, so C is written once and never read). Column blocks outermost (a K x 8 panel of B stays in L1
+ *     ;;   across the row blocks), 4 x 8 accumulators in registers, A(i, kk) by v128.load32_splat
+ *     (func (export "gemm4x8") (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) …)
  *     ;; transpose4x4(dst, src, rows4, cols4, srcRow, dstRow): dst[c][r] = src[r][c] for r < 4·rows4, c < 4·cols4
  *     ;;   (byte row strides), 4 x 4 blocks: four loads, eight i8x16.shuffle, four stores
  *     (func (export "transpose4x4") (param i32 i32 i32 i32 i32 i32) …)
@@ -409,7 +410,7 @@ function outer4x8Body(): number[] {
   );
 }
 
-/** gemm4x8(c, a, b, m4, k, n8, aLane, aK, bK, cRow) */
+/** gemm4x8(c, a, b, m4, k, n8, aLane, aK, bK, cRow, init, initRow) */
 function gemm4x8Body(): number[] {
   const C = 0,
     A = 1,
@@ -420,36 +421,41 @@ function gemm4x8Body(): number[] {
     AL = 6,
     AK = 7,
     BK = 8,
-    CR = 9;
-  const J = 10,
-    I = 11,
-    KK = 12,
-    CJ = 13,
-    BJ = 14,
-    AI = 15,
-    CI = 16,
-    AP = 17,
-    BP = 18,
-    P = 19,
-    AL2 = 20,
-    AL3 = 21,
-    AL4 = 22,
-    CR4 = 23;
-  const ACC = [24, 25, 26, 27, 28, 29, 30, 31];
-  const D0 = 32,
-    D1 = 33,
-    S = 34;
+    CR = 9,
+    INIT = 10,
+    IR = 11;
+  const J = 12,
+    I = 13,
+    KK = 14,
+    CJ = 15,
+    BJ = 16,
+    IJ = 17,
+    AI = 18,
+    CI = 19,
+    II = 20,
+    AP = 21,
+    BP = 22,
+    P = 23,
+    AL2 = 24,
+    AL3 = 25,
+    AL4 = 26,
+    CR4 = 27,
+    IR4 = 28;
+  const ACC = [29, 30, 31, 32, 33, 34, 35, 36];
+  const D0 = 37,
+    D1 = 38,
+    S = 39;
   const add = (x: number, y: number, to: number): number[] => [...op.get(x), ...op.get(y), ...op.i32Add, ...op.set(to)];
-  // the 4 x 2 accumulators: row i at ci + i·cRow
-  const accRows = (each: (i: number) => number[]): number[] => {
-    const c: number[] = [...op.get(CI), ...op.set(P)];
+  // the 4 x 2 accumulators: row i at base + i·stride (C's rows, or the initial values' rows)
+  const accRows = (base: number, stride: number, each: (i: number) => number[]): number[] => {
+    const c: number[] = [...op.get(base), ...op.set(P)];
     for (let i = 0; i < 4; i++) {
-      if (i > 0) c.push(...add(P, CR, P));
+      if (i > 0) c.push(...add(P, stride, P));
       c.push(...each(i));
     }
     return c;
   };
-  const load = accRows((i) => [
+  const load = accRows(II, IR, (i) => [
     ...op.get(P),
     ...op.loadAt(0),
     ...op.set(ACC[2 * i]),
@@ -457,7 +463,7 @@ function gemm4x8Body(): number[] {
     ...op.loadAt(16),
     ...op.set(ACC[2 * i + 1]),
   ]);
-  const store = accRows((i) => [
+  const store = accRows(CI, CR, (i) => [
     ...op.get(P),
     ...op.get(ACC[2 * i]),
     ...op.storeAt(0),
@@ -499,17 +505,21 @@ function gemm4x8Body(): number[] {
     ...store,
     ...add(AI, AL4, AI),
     ...add(CI, CR4, CI),
+    ...add(II, IR4, II),
   ];
   const column = [
     ...op.get(A),
     ...op.set(AI),
     ...op.get(CJ),
     ...op.set(CI),
+    ...op.get(IJ),
+    ...op.set(II),
     ...op.get(M4),
     ...op.set(I),
     ...countDown(I, block),
     ...addTo(CJ, 32),
     ...addTo(BJ, 32),
+    ...addTo(IJ, 32),
   ];
   const init = [
     ...add(AL, AL, AL2),
@@ -517,16 +527,20 @@ function gemm4x8Body(): number[] {
     ...add(AL2, AL2, AL4),
     ...add(CR, CR, CR4),
     ...add(CR4, CR4, CR4),
+    ...add(IR, IR, IR4),
+    ...add(IR4, IR4, IR4),
     ...op.get(C),
     ...op.set(CJ),
     ...op.get(B),
     ...op.set(BJ),
+    ...op.get(INIT),
+    ...op.set(IJ),
     ...op.get(N8),
     ...op.set(J),
   ];
   return fn(
     [
-      [14, I32],
+      [17, I32],
       [11, V128],
     ],
     [...init, ...countDown(J, column)],
@@ -788,7 +802,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     sig(I32, I32, I32, I32, I32), // 3 select, affine
     sig(I32, I32, I32, I32, I32, I32, I32, I32), // 4 outer4x8
     sig(I32, I32, I32, F32, F32), // 5 clip
-    sig(I32, I32, I32, I32, I32, I32, I32, I32, I32, I32), // 6 gemm4x8
+    sig(I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32), // 6 gemm4x8
     sig(I32, I32, I32, I32, I32, I32), // 7 transpose4x4
   ]);
   const imports = memoryImport(shared);
@@ -870,6 +884,8 @@ export interface SimdKernels {
     aK: number,
     bK: number,
     cRow: number,
+    init: number,
+    initRow: number,
   ): void;
   transpose4x4(dst: number, src: number, rows4: number, cols4: number, srcRow: number, dstRow: number): void;
 }
