@@ -2,8 +2,8 @@
  * Matrix products on the tfjs wasm backend's heap by the SIMD kernel gemm4x8 (simdKernelModule.ts), which reads
  * both operands where they lie. Why: XNNPACK's fully-connected operator packs the second operand afresh for
  * every new tensor, and training makes fresh weights (and fresh transposed temporaries) at every step: a
- * 64x256 · 256x256 product of a dense layer took ~1.4-1.6 ms stock, ~0.4-0.8 ms here (bench: .tmpbench, the
- * numbers in the report of issue 11). All three products of a dense layer run without copying its weights:
+ * 64x256 · 256x256 product of a dense layer took ~1.4-1.7 ms stock, ~0.4 ms here (gemm4x8 alone runs at
+ * ~24 GFLOP/s on this machine, measured). All three products of a dense layer run without copying its weights:
  *   - NN  x·W            A(i, k) = x[i][k], B = W in place
  *   - TN  dW = xᵀ·dy     A(i, k) = x[k][i] (read down the columns), B = dy in place
  *   - NT  dx = dy·Wᵀ     computed as dxᵀ = W·dyᵀ: A = W in place, dyᵀ copied (M x N floats, few), the
@@ -13,6 +13,9 @@
  * / columns (a few K-long rows), so any shape works. Accumulation is float32 in order of k, as XNNPACK's.
  *
  *   const out = simdMatMul(simd, backend, a, b, { transposeA, transposeB, bias });   // TInfo [..batch, M, N]
+ *
+ * One unit (over 250 lines): one product, from the choice of operand arrangement through the blocked kernel
+ * calls to their padded edges, all sharing one scratch layout on the heap; plus the shape helpers it needs.
  */
 import type { AnyBackend, TInfo } from './kernelOps';
 import type { SimdKernels } from './simdKernelModule';
@@ -28,12 +31,14 @@ export const denseMatMulSettings: { mode: 'auto' | 'always' | 'never'; panelFloa
 const settings = denseMatMulSettings;
 
 /**
- * Whether this product runs here rather than in the stock kernel. Measured (.tmpbench/mmCross.ts: fresh
- * operands every call, stock and here alternately, 5-9 rounds, load average 6-9 on the 2 cores): faster here
- * for every shape tried, M from 4 to 8192 rows, K and N from 8 to 1024, all operand orders, on both wasm builds
- * (single-threaded: 64x256·256x256 1.7 ms stock -> 0.4 ms, 1024x256·256x256 about even; threaded: 2-40x, the
- * stock operators waiting on their busy thread pool); within noise for 1280x8·8x10 (0.09 vs 0.10 ms). The
- * dense goal's fit: ~28 % less CPU time; MobileNetV2's BatchMatMul (conv gradients' products) ~2x faster.
+ * Whether this product runs here rather than in the stock kernel (stock: XNNPACK after explicit transposes,
+ * fastBatchMatMul.ts). Measured (.tmpbench/mmCross.ts: fresh operands every call, stock and here alternately,
+ * 5-9 rounds, load average 4-9 on the 2 shared cores): faster here, by the minimum, for every shape tried: M
+ * from 4 to 8192 rows, K and N from 8 to 1024, all operand orders (the dense goal's, MobileNetV2's classifier
+ * and its 1x1 conv input gradients, the bench CNN's head), on both wasm builds (single-threaded: 64x256·256x256
+ * 1.7 ms stock -> 0.4 ms, 8192x24·24x144 6.3 -> 3.6 ms, 1024x256·256x256 about even; threaded: 2-40x, the
+ * stock operators waiting on their busy thread pool); even within noise only for 1280x8·8x10 (0.09 vs 0.10 ms).
+ * Not measured: an idle machine with the threaded build, where XNNPACK's two threads could win for large M.
  */
 export function preferSimd(M: number, K: number, N: number): boolean {
   if (denseMatMulSettings.mode !== 'auto') return denseMatMulSettings.mode === 'always';
@@ -202,10 +207,11 @@ function gemm(
   if (nt > 0) {
     // B's last nt columns, zero-padded to 8
     const j0 = n8 * 8;
+    f32.fill(0, t.bt, t.bt + K * 8);
     for (let k = 0; k < K; k++) {
       const src = B.at + k * B.row + j0;
       const dst = t.bt + k * 8;
-      for (let j = 0; j < 8; j++) f32[dst + j] = j < nt ? f32[src + j] : 0;
+      for (let j = 0; j < nt; j++) f32[dst + j] = f32[src + j];
     }
     if (m4 > 0) {
       simd.gemm4x8(t.ct * 4, A.at * 4, t.bt * 4, m4, K, 1, A.lane * 4, A.step * 4, 32, 32, tailInit, 0);
