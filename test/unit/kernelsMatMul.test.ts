@@ -279,6 +279,28 @@ describe(`kernels: BatchMatMul / _FusedMatMul by the SIMD product on wasm (${thr
       assert.ok(preferSimd(M, K, N), `${M}x${K}x${N}`);
   });
 
+  it('auto: weights used again for 1-3 rows (a single-sample predict) go to the stock kernel, which keeps them packed', async () => {
+    await onBackend('wasm', () => {
+      registerMissingKernels(tf, { backends: ['wasm'] });
+      denseMatMulSettings.mode = 'auto';
+      const w = tf.tensor(values(24 * 16, 4), [1, 24, 16]);
+      const product = (rows: number) => {
+        const x = tf.tensor(values(rows * 24, rows), [1, rows, 24]);
+        const r = counting(() => {
+          const y = tf.engine().runKernel('_FusedMatMul', { a: x, b: w } as never, { activation: 'linear' } as never);
+          return (y as tf.Tensor).dataSync().slice();
+        });
+        x.dispose();
+        return r.calls;
+      };
+      assert.ok(product(1) > 0, 'new weights: here');
+      assert.equal(product(1), 0, 'the same weights again, one row: stock');
+      assert.equal(product(3), 0, 'three rows: stock');
+      assert.ok(product(4) > 0, 'four rows: here');
+      w.dispose();
+    });
+  });
+
   it('a dense model (Dense/BN/ReLU, odd sizes, fused relu): gradients on wasm + gemm4x8 match stock cpu', async () => {
     const build = () => {
       const L = tf.layers;
