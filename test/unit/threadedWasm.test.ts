@@ -17,6 +17,7 @@ const REFERENCE_SUITES = [
   'test/unit/channelMomentsRows.test.ts',
   'test/unit/kernels.test.ts',
   'test/unit/kernelsElementwise.test.ts',
+  'test/unit/kernelsMatMul.test.ts',
   'test/unit/kernelsPointwise.test.ts',
 ];
 

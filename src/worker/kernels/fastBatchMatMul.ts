@@ -1,10 +1,14 @@
 /**
  * A faster BatchMatMul for tfjs-backend-wasm 4.22: only the batch-1, non-transposed case reaches XNNPACK; a
  * transposed operand or a batch takes a naive loop 10-30x slower (dense-layer gradients are x^T·dy and
- * dy·W^T). Here a transposed operand is transposed explicitly first and a batch is split into XNNPACK calls;
- * small products keep the stock kernel.
+ * dy·W^T), and XNNPACK packs the second operand afresh for every new tensor (training's fresh weights and
+ * gradients: most of a dense layer's product). Where preferSimd says so (measured) the product runs by the SIMD
+ * kernel of denseMatMul.ts, operands read in place; otherwise a transposed operand is transposed explicitly
+ * first and a batch is split into XNNPACK calls; small products keep the stock kernel.
  */
 import type { AnyBackend, KernelFunc, TInfo } from './kernelOps';
+import { batchIndex, broadcastOuter, preferSimd, reusedRightOperand, simdMatMul } from './denseMatMul';
+import type { SimdOf } from './wasmElementwise';
 
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
@@ -12,10 +16,10 @@ const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 const MIN_MACS = 16 * 1024;
 
 /**
- * BatchMatMul: XNNPACK (the stock non-transposed batch-1 path) for every case.
- * `stockTranspose` is the backend's Transpose kernel.
+ * BatchMatMul: the SIMD product (denseMatMul.ts) where preferred, else XNNPACK (the stock non-transposed
+ * batch-1 path) for every case. `stockTranspose` is the backend's Transpose kernel.
  */
-export function fastBatchMatMul(stock: KernelFunc, stockTranspose: KernelFunc): KernelFunc {
+export function fastBatchMatMul(stock: KernelFunc, stockTranspose: KernelFunc, simdOf: SimdOf): KernelFunc {
   return (args) => {
     const { inputs, backend, attrs = {} } = args;
     const { a, b } = inputs;
@@ -37,6 +41,12 @@ export function fastBatchMatMul(stock: KernelFunc, stockTranspose: KernelFunc): 
     const outerA = a.shape.slice(0, -2);
     const outerB = b.shape.slice(0, -2);
     const outer = broadcastOuter(outerA, outerB);
+    if (outer === null) return stock(args); // the stock kernel reports the error
+    const simd = M * N * K > 0 ? simdOf(backend) : null;
+    // the stock kernel keeps XNNPACK's packed right operand only for a plain (batch 1, NN) product
+    const reused = batch === 1 && !transposeA && !transposeB && simd !== null && reusedRightOperand(b.dataId);
+    if (simd !== null && preferSimd(M, K, N, reused))
+      return simdMatMul(simd, backend, a, b, { transposeA, transposeB });
     const outShape = [...outer, M, N];
     const nOut = size(outer);
     const stockIsRight = nOut === batch;
@@ -94,39 +104,5 @@ function slice(backend: AnyBackend, t: TInfo, offset: number, shape: number[]): 
   const src = backend.typedArrayFromHeap({ ...t, shape: [size(t.shape)] }) as Float32Array;
   const dst = backend.typedArrayFromHeap(out) as Float32Array;
   dst.set(src.subarray(offset, offset + n));
-  return out;
-}
-
-/** for each flat index of the broadcast `outer` shape, the flat index into `own` (broadcast dims -> 0) */
-function batchIndex(outer: number[], own: number[]): number[] {
-  const n = size(outer);
-  const res = new Array<number>(n);
-  const off = outer.length - own.length;
-  for (let f = 0; f < n; f++) {
-    let rem = f;
-    let idx = 0;
-    let mul = 1;
-    for (let d = outer.length - 1; d >= 0; d--) {
-      const i = rem % outer[d];
-      rem = Math.floor(rem / outer[d]);
-      const od = d - off;
-      if (od >= 0) {
-        if (own[od] !== 1) idx += i * mul;
-        mul *= own[od];
-      }
-    }
-    res[f] = idx;
-  }
-  return res;
-}
-
-function broadcastOuter(a: number[], b: number[]): number[] {
-  const n = Math.max(a.length, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const da = a[a.length - n + i] ?? 1;
-    const db = b[b.length - n + i] ?? 1;
-    out.push(da === 1 ? db : da);
-  }
   return out;
 }

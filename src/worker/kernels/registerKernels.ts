@@ -25,9 +25,12 @@
  *     or (W·dyᵀ)ᵀ for few pixels); stride 1: XNNPACK Conv2D of the gradient with the rotated filter; strided
  *     (that conv would run on the zero-dilated gradient) or where the padding does not allow it: col2im of one
  *     XNNPACK MatMul.
- *   - Tile (BN gradient: ~40 ms to tile [1,1,1,16] to [32,32,32,16]), BatchMatMul (transposed or batched
- *     operands leave XNNPACK), Identity (a copy), Sum / Mean over leading axes (BN moments and gradients: a
- *     transpose first; here float64 column sums, SIMD on the heap).
+ *   - Tile (BN gradient: ~40 ms to tile [1,1,1,16] to [32,32,32,16]), Identity (a copy), Sum / Mean over
+ *     leading axes (BN moments and gradients: a transpose first; here float64 column sums, SIMD on the heap).
+ *   - BatchMatMul, _FusedMatMul (dense layers: XNNPACK packs the fresh weights of every step before
+ *     multiplying, and stock BatchMatMul leaves XNNPACK for transposed or batched operands): the SIMD kernel
+ *     gemm4x8 reading the operands in place (denseMatMul.ts; linear / relu / relu6 fused), where measured faster;
+ *     else BatchMatMul transposes explicitly and splits batches into XNNPACK calls (fastBatchMatMul.ts).
  *   - GreaterEqual, LessEqual, Greater, Less, LogicalAnd, Select (the ReLU6 = clipByValue gradient; stock
  *     ~10 ns an element): SIMD on the heap / branch-free JS (wasmElementwise.ts).
  *   - Conv2D, FusedConv2D: a 1x1 stride-1 conv over few pixels (<= 128: XNNPACK would spend most of it packing
@@ -68,6 +71,7 @@ import {
   type KernelOps,
 } from './kernelOps';
 import { fastBatchMatMul } from './fastBatchMatMul';
+import { fastFusedMatMul } from './denseMatMulFused';
 import { backendMemory, simdKernelsFor, type SimdKernels } from './simdKernelModule';
 import { fastCompare, fastLogicalAnd, fastSelect } from './wasmElementwise';
 import { fastIdentity, fastLeadingReduce, fastTile } from './wasmFast';
@@ -97,10 +101,11 @@ export const WASM_KERNELS = [
   'DepthwiseConv2dNativeBackpropInput',
 ] as const;
 
-/** stock wasm kernels replaced by faster ones (wasmFast.ts, fastBatchMatMul.ts) */
+/** stock wasm kernels replaced by faster ones (wasmFast.ts, fastBatchMatMul.ts, denseMatMulFused.ts, …) */
 export const WASM_FASTER_KERNELS = [
   'Tile',
   'BatchMatMul',
+  '_FusedMatMul',
   'Identity',
   'Sum',
   'Mean',
@@ -253,9 +258,11 @@ export function registerMissingKernels(tf: TF, options: RegisterOptions = {}): s
       if (
         stockMatMul &&
         stockTranspose &&
-        install(tf, 'BatchMatMul', 'wasm', fastBatchMatMul(stockMatMul, stockTranspose))
+        install(tf, 'BatchMatMul', 'wasm', fastBatchMatMul(stockMatMul, stockTranspose, simdOf))
       )
         add('BatchMatMul');
+      const stockFused = stockKernel(tf, '_FusedMatMul', 'wasm');
+      if (stockFused && install(tf, '_FusedMatMul', 'wasm', fastFusedMatMul(stockFused, simdOf))) add('_FusedMatMul');
       if (stockTile && install(tf, 'Tile', 'wasm', fastTile(stockTile))) add('Tile');
       if (stockIdentity && install(tf, 'Identity', 'wasm', fastIdentity(stockIdentity))) add('Identity');
       for (const [name, isMean] of [

@@ -43,6 +43,17 @@
  *     (func (export "relu") (param i32 i32 i32 i32) …)  (func (export "square") …)
  *     ;; clip(out, x, n4, lo, hi): out[i] = min(max(x[i], lo), hi) (NaN stays NaN), i < 4·n4
  *     (func (export "clip") (param i32 i32 i32 f32 f32) …)
+ *     ;; gemm4x8(c, a, b, m4, k, n8, aLane, aK, bK, cRow, init, initRow): C[i][j..j+8] = I[i][j..j+8] +
+ *     ;;   Σ_{kk<k} A(i, kk) · B[kk][j..j+8] for i < 4·m4, j < 8·n8 (dense layers' products with the weights read
+ *     ;;   where they lie): A(i, kk) at a + i·aLane + kk·aK (either operand order: x row-major, or xᵀ, or W as the
+ *     ;;   left operand), B's rows at b + kk·bK (8 contiguous floats per block), C's rows at c + i·cRow, the
+ *     ;;   initial values I's rows at init + i·initRow (byte strides; initRow 0: one row for all, the bias or
+ *     ;;   zeros, so C is written once and never read). Column blocks outermost (a K x 8 panel of B stays in L1
+ *     ;;   across the row blocks), 4 x 8 accumulators in registers, A(i, kk) by v128.load32_splat
+ *     (func (export "gemm4x8") (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) …)
+ *     ;; transpose4x4(dst, src, rows4, cols4, srcRow, dstRow): dst[c][r] = src[r][c] for r < 4·rows4, c < 4·cols4
+ *     ;;   (byte row strides), 4 x 4 blocks: four loads, eight i8x16.shuffle, four stores
+ *     (func (export "transpose4x4") (param i32 i32 i32 i32 i32 i32) …)
  *   )
  * The callers do the last n mod 16 elements (and anything the functions do not cover) in JS.
  *
@@ -399,6 +410,225 @@ function outer4x8Body(): number[] {
   );
 }
 
+/** gemm4x8(c, a, b, m4, k, n8, aLane, aK, bK, cRow, init, initRow) */
+function gemm4x8Body(): number[] {
+  const C = 0,
+    A = 1,
+    B = 2,
+    M4 = 3,
+    K = 4,
+    N8 = 5,
+    AL = 6,
+    AK = 7,
+    BK = 8,
+    CR = 9,
+    INIT = 10,
+    IR = 11;
+  const J = 12,
+    I = 13,
+    KK = 14,
+    CJ = 15,
+    BJ = 16,
+    IJ = 17,
+    AI = 18,
+    CI = 19,
+    II = 20,
+    AP = 21,
+    BP = 22,
+    P = 23,
+    AL2 = 24,
+    AL3 = 25,
+    AL4 = 26,
+    CR4 = 27,
+    IR4 = 28;
+  const ACC = [29, 30, 31, 32, 33, 34, 35, 36];
+  const D0 = 37,
+    D1 = 38,
+    S = 39;
+  const add = (x: number, y: number, to: number): number[] => [...op.get(x), ...op.get(y), ...op.i32Add, ...op.set(to)];
+  // the 4 x 2 accumulators: row i at base + i·stride (C's rows, or the initial values' rows)
+  const accRows = (base: number, stride: number, each: (i: number) => number[]): number[] => {
+    const c: number[] = [...op.get(base), ...op.set(P)];
+    for (let i = 0; i < 4; i++) {
+      if (i > 0) c.push(...add(P, stride, P));
+      c.push(...each(i));
+    }
+    return c;
+  };
+  const load = accRows(II, IR, (i) => [
+    ...op.get(P),
+    ...op.loadAt(0),
+    ...op.set(ACC[2 * i]),
+    ...op.get(P),
+    ...op.loadAt(16),
+    ...op.set(ACC[2 * i + 1]),
+  ]);
+  const store = accRows(CI, CR, (i) => [
+    ...op.get(P),
+    ...op.get(ACC[2 * i]),
+    ...op.storeAt(0),
+    ...op.get(P),
+    ...op.get(ACC[2 * i + 1]),
+    ...op.storeAt(16),
+  ]);
+  const fma = (a: number, d: number): number[] => [
+    ...op.get(a),
+    ...op.get(S),
+    ...op.get(d),
+    ...op.f32x4Mul,
+    ...op.f32x4Add,
+    ...op.set(a),
+  ];
+  const step: number[] = [
+    ...op.get(BP),
+    ...op.loadAt(0),
+    ...op.set(D0),
+    ...op.get(BP),
+    ...op.loadAt(16),
+    ...op.set(D1),
+  ];
+  for (let i = 0; i < 4; i++) {
+    step.push(...op.get(AP));
+    if (i > 0) step.push(...op.get([AL, AL, AL2, AL3][i]), ...op.i32Add);
+    step.push(...op.load32SplatAt(0), ...op.set(S), ...fma(ACC[2 * i], D0), ...fma(ACC[2 * i + 1], D1));
+  }
+  step.push(...add(AP, AK, AP), ...add(BP, BK, BP));
+  const block = [
+    ...load,
+    ...op.get(AI),
+    ...op.set(AP),
+    ...op.get(BJ),
+    ...op.set(BP),
+    ...op.get(K),
+    ...op.set(KK),
+    ...countDown(KK, step),
+    ...store,
+    ...add(AI, AL4, AI),
+    ...add(CI, CR4, CI),
+    ...add(II, IR4, II),
+  ];
+  const column = [
+    ...op.get(A),
+    ...op.set(AI),
+    ...op.get(CJ),
+    ...op.set(CI),
+    ...op.get(IJ),
+    ...op.set(II),
+    ...op.get(M4),
+    ...op.set(I),
+    ...countDown(I, block),
+    ...addTo(CJ, 32),
+    ...addTo(BJ, 32),
+    ...addTo(IJ, 32),
+  ];
+  const init = [
+    ...add(AL, AL, AL2),
+    ...add(AL2, AL, AL3),
+    ...add(AL2, AL2, AL4),
+    ...add(CR, CR, CR4),
+    ...add(CR4, CR4, CR4),
+    ...add(IR, IR, IR4),
+    ...add(IR4, IR4, IR4),
+    ...op.get(C),
+    ...op.set(CJ),
+    ...op.get(B),
+    ...op.set(BJ),
+    ...op.get(INIT),
+    ...op.set(IJ),
+    ...op.get(N8),
+    ...op.set(J),
+  ];
+  return fn(
+    [
+      [17, I32],
+      [11, V128],
+    ],
+    [...init, ...countDown(J, column)],
+  );
+}
+
+/** transpose4x4(dst, src, rows4, cols4, srcRow, dstRow) */
+function transpose4x4Body(): number[] {
+  const DST = 0,
+    SRC = 1,
+    R4 = 2,
+    C4 = 3,
+    SR = 4,
+    DR = 5;
+  const R = 6,
+    C = 7,
+    SB = 8,
+    DB = 9,
+    SP = 10,
+    DP = 11,
+    SR2 = 12,
+    SR3 = 13,
+    SR4 = 14,
+    DR2 = 15,
+    DR3 = 16,
+    DR4 = 17;
+  const V = [18, 19, 20, 21],
+    T = [22, 23, 24, 25];
+  const add = (x: number, y: number, to: number): number[] => [...op.get(x), ...op.get(y), ...op.i32Add, ...op.set(to)];
+  // i8x16.shuffle of two vectors by 32-bit lanes (0-3: the first, 4-7: the second)
+  const shuffle = (x: number, y: number, lanes: number[]): number[] => [
+    ...op.get(x),
+    ...op.get(y),
+    SIMD,
+    0x0d,
+    ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]),
+  ];
+  const at = (base: number, off: number | null): number[] =>
+    off === null ? op.get(base) : [...op.get(base), ...op.get(off), ...op.i32Add];
+  const block: number[] = [];
+  [null, SR, SR2, SR3].forEach((off, i) => block.push(...at(SP, off), ...op.loadAt(0), ...op.set(V[i])));
+  block.push(...shuffle(V[0], V[1], [0, 4, 1, 5]), ...op.set(T[0]));
+  block.push(...shuffle(V[0], V[1], [2, 6, 3, 7]), ...op.set(T[1]));
+  block.push(...shuffle(V[2], V[3], [0, 4, 1, 5]), ...op.set(T[2]));
+  block.push(...shuffle(V[2], V[3], [2, 6, 3, 7]), ...op.set(T[3]));
+  (
+    [
+      [null, T[0], T[2], [0, 1, 4, 5]],
+      [DR, T[0], T[2], [2, 3, 6, 7]],
+      [DR2, T[1], T[3], [0, 1, 4, 5]],
+      [DR3, T[1], T[3], [2, 3, 6, 7]],
+    ] as Array<[number | null, number, number, number[]]>
+  ).forEach(([off, x, y, lanes]) => block.push(...at(DP, off), ...shuffle(x, y, lanes), ...op.storeAt(0)));
+  block.push(...addTo(SP, 16), ...add(DP, DR4, DP));
+  const band = [
+    ...op.get(SB),
+    ...op.set(SP),
+    ...op.get(DB),
+    ...op.set(DP),
+    ...op.get(C4),
+    ...op.set(C),
+    ...countDown(C, block),
+    ...add(SB, SR4, SB),
+    ...addTo(DB, 16),
+  ];
+  const init = [
+    ...add(SR, SR, SR2),
+    ...add(SR2, SR, SR3),
+    ...add(SR2, SR2, SR4),
+    ...add(DR, DR, DR2),
+    ...add(DR2, DR, DR3),
+    ...add(DR2, DR2, DR4),
+    ...op.get(SRC),
+    ...op.set(SB),
+    ...op.get(DST),
+    ...op.set(DB),
+    ...op.get(R4),
+    ...op.set(R),
+  ];
+  return fn(
+    [
+      [12, I32],
+      [8, V128],
+    ],
+    [...init, ...countDown(R, band)],
+  );
+}
+
 /** affine(out, x, rows, cBytes, p) */
 function affineBody(): number[] {
   const OUT = 0,
@@ -572,9 +802,11 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     sig(I32, I32, I32, I32, I32), // 3 select, affine
     sig(I32, I32, I32, I32, I32, I32, I32, I32), // 4 outer4x8
     sig(I32, I32, I32, F32, F32), // 5 clip
+    sig(I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32), // 6 gemm4x8
+    sig(I32, I32, I32, I32, I32, I32), // 7 transpose4x4
   ]);
   const imports = memoryImport(shared);
-  const funcs = vec([[0], [1], [2], [2], [1], [3], [4], [3], [0], [0], [0], [1], [1], [5]]);
+  const funcs = vec([[0], [1], [2], [2], [1], [3], [4], [3], [0], [0], [0], [1], [1], [5], [6], [7]]);
   const exports = vec(
     [
       'macRows',
@@ -591,6 +823,8 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
       'relu',
       'square',
       'clip',
+      'gemm4x8',
+      'transpose4x4',
     ].map((n, i) => [...name(n), 0, i]),
   );
   const code = vec([
@@ -608,6 +842,8 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     unaryBody(false),
     unaryBody(true),
     clipBody(),
+    gemm4x8Body(),
+    transpose4x4Body(),
   ]);
   return wasmModule(section(1, types), section(2, imports), section(3, funcs), section(7, exports), section(10, code));
 }
@@ -637,6 +873,21 @@ export interface SimdKernels {
   relu(out: number, x: number, n4: number, unused: number): void;
   square(out: number, x: number, n4: number, unused: number): void;
   clip(out: number, x: number, n4: number, lo: number, hi: number): void;
+  gemm4x8(
+    c: number,
+    a: number,
+    b: number,
+    m4: number,
+    k: number,
+    n8: number,
+    aLane: number,
+    aK: number,
+    bK: number,
+    cRow: number,
+    init: number,
+    initRow: number,
+  ): void;
+  transpose4x4(dst: number, src: number, rows4: number, cols4: number, srcRow: number, dstRow: number): void;
 }
 export type BinRows = (
   out: number,
@@ -664,6 +915,8 @@ export const simdKernelsFor = instancePerMemory(simdKernelModuleBytes, (e): Simd
   relu: e.relu as SimdKernels['relu'],
   square: e.square as SimdKernels['square'],
   clip: e.clip as SimdKernels['clip'],
+  gemm4x8: e.gemm4x8 as SimdKernels['gemm4x8'],
+  transpose4x4: e.transpose4x4 as SimdKernels['transpose4x4'],
 }));
 
 export { backendMemory };
