@@ -7,12 +7,13 @@
  * - runKernel: the registered-kernel path of Engine.runKernel + runKernelFunc with the same steps in the same
  *   order (kernel lookup and its error, kernelDepth around the kernel, outputs made into tracked tensors, the
  *   tensors the gradient needs saved, the tape node) without what costs on every call there: the kernel looked up
- *   twice, four closures and an array map, scopedRun, numDataIds read for a leak check that only runs under the
- *   IS_TEST flag. With the DEBUG or IS_TEST flags on, or tf.profile running, tfjs's own path runs.
+ *   twice by a string key built each time (here once, from a cache emptied on every registry change), four
+ *   closures and an array map, scopedRun, numDataIds read for a leak check that only runs under the IS_TEST flag.
+ *   With the DEBUG or IS_TEST flags on, or tf.profile running, tfjs's own path runs.
  * - gradients: tfjs's own algorithm (tape, forward in a tidy, the tape filtered to the nodes between the xs and y,
  *   backpropagation in reverse order, the saved tensors freed), with one fix: the filter's inner loop ran once
  *   per x (the trainable weights: ~160 in MobileNetV2) for every tape node input, though its test does not depend
- *   on the loop variable; here it runs once. Same nodes, same order, same gradients.
+ *   on the loop variable; here it runs once, on Sets. Same nodes, same order, same gradients.
  *
  * Only on the engine of tfjs 4.22 whose methods look as expected (checked at install); elsewhere nothing is
  * installed. Works with any tfjs instance passed in (no tfjs import here).
@@ -87,28 +88,30 @@ const NEEDED = [
  * getFilteredNodesXToY (tape_util.ts), with its inner test run once instead of once per x.
  */
 export function filterTapeXToY(tape: TapeNode[], xs: Tensor[], y: Tensor): TapeNode[] {
-  const tensorsFromX: Record<number, boolean> = {};
-  const nodesFromX: Record<number, boolean> = {};
-  for (const x of xs) tensorsFromX[x.id] = true;
+  // Sets, not tfjs's objects keyed by tensor id: ids run into the millions, where such objects turn into slow
+  // dictionaries (~40 ms for an 8,000-node tape, measured)
+  const tensorsFromX = new Set<number>();
+  const nodesFromX = new Set<number>();
+  for (const x of xs) tensorsFromX.add(x.id);
   for (const node of tape) {
     // xs.length > 0 always (gradients asserts it): the stock loop over xs runs its test at least once
     for (const inputName in node.inputs) {
-      if (tensorsFromX[node.inputs[inputName].id]) {
-        for (const output of node.outputs) tensorsFromX[output.id] = true;
-        nodesFromX[node.id] = true;
+      if (tensorsFromX.has(node.inputs[inputName].id)) {
+        for (const output of node.outputs) tensorsFromX.add(output.id);
+        nodesFromX.add(node.id);
         break;
       }
     }
   }
-  const tensorsLeadToY: Record<number, boolean> = { [y.id]: true };
-  const nodesToY: Record<number, boolean> = {};
+  const tensorsLeadToY = new Set<number>([y.id]);
+  const nodesToY = new Set<number>();
   for (let i = tape.length - 1; i >= 0; i--) {
     const node = tape[i];
     for (const output of node.outputs) {
-      if (tensorsLeadToY[output.id]) {
+      if (tensorsLeadToY.has(output.id)) {
         for (const inputName in node.inputs) {
-          tensorsLeadToY[node.inputs[inputName].id] = true;
-          nodesToY[node.id] = true;
+          tensorsLeadToY.add(node.inputs[inputName].id);
+          nodesToY.add(node.id);
         }
         break;
       }
@@ -116,11 +119,11 @@ export function filterTapeXToY(tape: TapeNode[], xs: Tensor[], y: Tensor): TapeN
   }
   const filtered: TapeNode[] = [];
   for (const node of tape) {
-    if (!nodesFromX[node.id] || !nodesToY[node.id]) continue;
+    if (!nodesFromX.has(node.id) || !nodesToY.has(node.id)) continue;
     const prunedInputs: Record<string, Tensor> = {};
     for (const inputName in node.inputs) {
       const input = node.inputs[inputName];
-      if (tensorsFromX[input.id]) prunedInputs[inputName] = input;
+      if (tensorsFromX.has(input.id)) prunedInputs[inputName] = input;
     }
     filtered.push({ ...node, inputs: prunedInputs, outputs: node.outputs });
   }
@@ -165,14 +168,69 @@ function backpropagate(
   }
 }
 
-function fastRunKernel(engine: Engine, stockRunKernel: Engine['runKernel'], tf: TF): Engine['runKernel'] {
+type KernelConfig = NonNullable<ReturnType<TF['getKernel']>>;
+
+/**
+ * tf.getKernel(name, backendName) without its string key built on every call: a per-backend Map of the kernels
+ * looked up, emptied whenever tfjs's (global) kernel registry changes. The registry Map's own set, delete and clear
+ * are wrapped to count the changes (registerKernel and unregisterKernel go through them); `undo` unwraps them.
+ * Without the registry where tfjs 4.22 keeps it, every call goes to tf.getKernel.
+ */
+export function kernelLookup(tf: TF): {
+  get(kernelName: string, backendName: string): KernelConfig | undefined;
+  undo(): void;
+} {
+  const globals = (globalThis as { _tfGlobals?: unknown })._tfGlobals;
+  const registry = globals instanceof Map ? globals.get('kernelRegistry') : undefined;
+  if (!(registry instanceof Map) || Object.getOwnPropertyNames(registry).length > 0)
+    return { get: (k, b) => tf.getKernel(k, b), undo: () => {} };
+  let changes = 0;
+  for (const m of ['set', 'delete', 'clear'] as const) {
+    const orig = Map.prototype[m] as (...a: unknown[]) => unknown;
+    Object.defineProperty(registry, m, {
+      value: function (this: Map<string, unknown>, ...a: unknown[]) {
+        changes++;
+        return orig.apply(this, a);
+      },
+      configurable: true,
+      writable: true,
+    });
+  }
+  let seen = -1;
+  let backend: string | null = null;
+  const cache = new Map<string, KernelConfig | undefined>();
+  return {
+    get(kernelName, backendName) {
+      if (seen !== changes || backend !== backendName) {
+        cache.clear();
+        seen = changes;
+        backend = backendName;
+      }
+      let k = cache.get(kernelName);
+      if (k === undefined && !cache.has(kernelName)) {
+        k = tf.getKernel(kernelName, backendName);
+        cache.set(kernelName, k);
+      }
+      return k;
+    },
+    undo() {
+      for (const m of ['set', 'delete', 'clear']) delete (registry as unknown as Record<string, unknown>)[m];
+    },
+  };
+}
+
+function fastRunKernel(
+  engine: Engine,
+  stockRunKernel: Engine['runKernel'],
+  getKernel: (kernelName: string, backendName: string) => KernelConfig | undefined,
+): Engine['runKernel'] {
   return function runKernel(this: Engine, kernelName: string, inputs: unknown, attrs?: unknown) {
     if (this !== engine) return stockRunKernel.call(this, kernelName, inputs, attrs);
     const state = this.state;
     if (state.profiling || this.ENV.getBool('DEBUG') || this.ENV.getBool('IS_TEST'))
       return stockRunKernel.call(this, kernelName, inputs, attrs);
     if (this.backendName == null) void this.backend; // the getter picks and initialises the backend
-    const kernel = tf.getKernel(kernelName, this.backendName!);
+    const kernel = getKernel(kernelName, this.backendName!);
     if (kernel == null) throw new Error(`Kernel '${kernelName}' not registered for backend '${this.backendName}'`);
     const isTapeOn = state.gradientDepth > 0 && state.kernelDepth === 0;
     let saved: Tensor[] = [];
@@ -243,10 +301,12 @@ export function installEngineFastPath(tf: TF): (() => void) | null {
     return null;
   const own = (name: string) => Object.prototype.hasOwnProperty.call(engine, name);
   if (own('runKernel') || own('gradients')) return null; // someone else's patch: leave it
-  engine.runKernel = fastRunKernel(engine, engine.runKernel, tf);
+  const lookup = kernelLookup(tf);
+  engine.runKernel = fastRunKernel(engine, engine.runKernel, lookup.get);
   engine.gradients = fastGradients(engine, engine.gradients, tf);
   engine[INSTALLED] = true;
   return () => {
+    lookup.undo();
     delete (engine as unknown as Record<string, unknown>).runKernel;
     delete (engine as unknown as Record<string, unknown>).gradients;
     delete engine[INSTALLED];

@@ -352,6 +352,37 @@ describe('tfjs fast paths (src/worker/tfjsFastPath.ts, tfjsEngineFastPath.ts)', 
       const g = tf.grad((t: tf.Tensor) => tf.sum(tf.square(t)))(tf.tensor([1, 2, 3]));
       assert.deepEqual(Array.from(g.dataSync()), [2, 4, 6]);
     });
+    it('a kernel registered, replaced or removed after install is seen at once (the lookup cache follows the registry)', () => {
+      const name = 'BnInspectorFastPathTestKernel';
+      const call = () => {
+        const r = tf.engine().runKernel(name, { x: tf.scalar(1) }, {}) as tf.Tensor;
+        const v = r.dataSync()[0];
+        r.dispose();
+        return v;
+      };
+      const constant = (c: number) => ({
+        kernelName: name,
+        backendName: 'wasm',
+        kernelFunc: ((args: {
+          backend: { makeOutput(s: number[], d: string): unknown; typedArrayFromHeap(t: unknown): Float32Array };
+        }) => {
+          const out = args.backend.makeOutput([], 'float32');
+          args.backend.typedArrayFromHeap(out)[0] = c;
+          return out;
+        }) as never,
+      });
+      assert.throws(call, /not registered for backend 'wasm'/);
+      tf.registerKernel(constant(7));
+      try {
+        assert.equal(call(), 7);
+        tf.unregisterKernel(name, 'wasm');
+        tf.registerKernel(constant(9));
+        assert.equal(call(), 9);
+      } finally {
+        tf.unregisterKernel(name, 'wasm');
+      }
+      assert.throws(call, /not registered for backend 'wasm'/);
+    });
     it("gradients: tfjs's errors (no path from x to y; gradient dtype)", () => {
       const a = tf.tensor([1, 2]);
       const b = tf.tensor([3, 4]);
