@@ -11,8 +11,11 @@
  *   cast float32 masks and inputs to float32): the stock wasm kernel copies the data; here the output shares it,
  *   as tfjs's cpu backend does and as the wasm backend's own Reshape does (backend.incRef; the data is freed with
  *   the last tensor using it). tf.memory().numTensors and numBytes count it as the stock kernel does.
+ * - GatherV2 along the first axis (what model.fit does to cut each batch out of x and y): the stock wasm kernel
+ *   runs an index computation per element (~9 ms for an 8×96×96×3 batch, 7 % of the frozen MobileNetV2 fit);
+ *   here one block copy per index on the heap. Other axes, batch dims and dtypes: the stock kernel.
  *
- * Only while the wasm backend is active (the gradients) / registered for wasm only (Cast): tfjs's cpu backend, the
+ * Only while the wasm backend is active (the gradients) / registered for wasm only (the kernels): tfjs's cpu backend, the
  * tests' stock reference, keeps its own code. The gradient and kernel registries are global to the process:
  * installTfjsFastPath is idempotent, uninstallTfjsFastPath puts tfjs's own back (tests, benchmarks).
  * Works with any tfjs instance passed in (no tfjs import here).
@@ -34,7 +37,7 @@ const markOurs = <T extends object>(o: T): T => {
 
 /** stock configs replaced by installTfjsFastPath, to put back */
 const stockGradients = new Map<string, GradConfig>();
-let stockCast: KernelConfig | null = null;
+const stockKernels = new Map<string, KernelConfig>();
 
 /** the reduced axes of a reduction's `axis` attribute (null / undefined: all), as tfjs's parseAxisParam */
 export function reductionAxes(axis: unknown, rank: number): number[] {
@@ -91,6 +94,50 @@ export function fastCast(stock: KernelConfig['kernelFunc']): KernelConfig['kerne
   return markOurs(f) as unknown as KernelConfig['kernelFunc'];
 }
 
+interface HeapBackend {
+  readSync(dataId: object): ArrayLike<number>;
+  makeOutput(shape: number[], dtype: string): { dataId: object; shape: number[]; dtype: string };
+  typedArrayFromHeap(t: { dataId: object; shape: number[]; dtype: string }): Float32Array | Int32Array;
+}
+type GatherArgs = {
+  inputs: {
+    x: { dataId: object; shape: number[]; dtype: string };
+    indices: { dataId: object; shape: number[]; dtype: string };
+  };
+  attrs: { axis: number; batchDims: number };
+  backend: HeapBackend;
+};
+
+/** GatherV2 on wasm along axis 0 (no batch dims, float32 / int32): a block copy per index; else the stock kernel */
+export function fastGather(tf: TF, stock: KernelConfig['kernelFunc']): KernelConfig['kernelFunc'] {
+  const run = stock as unknown as (a: GatherArgs) => unknown;
+  const f = (args: GatherArgs) => {
+    const { x, indices } = args.inputs;
+    const { axis, batchDims } = args.attrs;
+    const rank = x.shape.length;
+    if ((batchDims ?? 0) !== 0 || rank === 0 || (axis !== 0 && axis !== -rank)) return run(args);
+    if ((x.dtype !== 'float32' && x.dtype !== 'int32') || indices.shape.length !== 1) return run(args);
+    const backend = args.backend;
+    const idx = backend.readSync(indices.dataId);
+    const dim = x.shape[0];
+    for (let i = 0; i < idx.length; i++) {
+      const index = idx[i];
+      tf.util.assert(
+        index <= dim - 1 && index >= 0,
+        () => `GatherV2: the index value ${index} is not in [0, ${dim - 1}]`,
+      );
+    }
+    const slice = tf.util.sizeFromShape(x.shape.slice(1));
+    const out = backend.makeOutput([idx.length, ...x.shape.slice(1)], x.dtype);
+    if (slice === 0 || idx.length === 0) return out;
+    const xs = backend.typedArrayFromHeap(x);
+    const os = backend.typedArrayFromHeap(out); // views of the same heap: made after makeOutput (which may grow it)
+    for (let i = 0; i < idx.length; i++) os.set(xs.subarray(idx[i] * slice, (idx[i] + 1) * slice), i * slice);
+    return out;
+  };
+  return markOurs(f) as unknown as KernelConfig['kernelFunc'];
+}
+
 /** registerGradient without tfjs's "overriding the gradient" warning (replaced on purpose) */
 function registerGradientQuietly(tf: TF, config: GradConfig): void {
   const warn = console.warn;
@@ -104,7 +151,7 @@ function registerGradientQuietly(tf: TF, config: GradConfig): void {
 
 /**
  * Installs the fast paths above in tfjs's (global) registries; returns what it installed ('gradient:Mean',
- * 'gradient:Sum', 'wasm/Cast'); a second call installs nothing.
+ * 'gradient:Sum', 'wasm/Cast', 'wasm/GatherV2'); a second call installs nothing.
  */
 export function installTfjsFastPath(tf: TF): string[] {
   const done: string[] = [];
@@ -118,23 +165,27 @@ export function installTfjsFastPath(tf: TF): string[] {
     registerGradientQuietly(tf, fastReduceGradient(tf, stock, isMean));
     done.push(`gradient:${name}`);
   }
-  const cast = tf.getKernel('Cast', 'wasm');
-  if (cast && !isOurs(cast.kernelFunc)) {
-    stockCast = cast;
-    tf.unregisterKernel('Cast', 'wasm'); // no "already registered" warning
-    tf.registerKernel({ ...cast, kernelFunc: fastCast(cast.kernelFunc) });
-    done.push('wasm/Cast');
+  for (const [name, make] of [
+    ['Cast', (k: KernelConfig) => fastCast(k.kernelFunc)],
+    ['GatherV2', (k: KernelConfig) => fastGather(tf, k.kernelFunc)],
+  ] as const) {
+    const stock = tf.getKernel(name, 'wasm');
+    if (!stock || isOurs(stock.kernelFunc)) continue;
+    stockKernels.set(name, stock);
+    tf.unregisterKernel(name, 'wasm'); // no "already registered" warning
+    tf.registerKernel({ ...stock, kernelFunc: make(stock) });
+    done.push(`wasm/${name}`);
   }
   return done;
 }
 
-/** Puts tfjs's own gradients and Cast kernel back. */
+/** Puts tfjs's own gradients and kernels back. */
 export function uninstallTfjsFastPath(tf: TF): void {
   for (const config of stockGradients.values()) registerGradientQuietly(tf, config);
   stockGradients.clear();
-  if (stockCast) {
-    if (tf.getKernel('Cast', 'wasm')) tf.unregisterKernel('Cast', 'wasm');
-    tf.registerKernel(stockCast);
-    stockCast = null;
+  for (const [name, config] of stockKernels) {
+    if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(config);
   }
+  stockKernels.clear();
 }

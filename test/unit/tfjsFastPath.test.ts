@@ -185,6 +185,64 @@ describe('tfjs fast paths (src/worker/tfjsFastPath.ts, tfjsEngineFastPath.ts)', 
     });
   });
 
+  describe('GatherV2 on wasm (the batches model.fit cuts)', () => {
+    it('axis 0: the rows at the indices, as a plain-JS reference and the stock kernel; other cases unchanged', async () => {
+      await useBackend('wasm');
+      const cases: Array<{
+        shape: number[];
+        dtype: 'float32' | 'int32';
+        idx: number[];
+        axis?: number;
+        batchDims?: number;
+      }> = [
+        { shape: [8, 6, 5, 3], dtype: 'float32', idx: [0, 1, 2, 3, 4, 5, 6, 7] },
+        { shape: [8, 6, 5, 3], dtype: 'float32', idx: [7, 2, 2, 0] },
+        { shape: [5, 4], dtype: 'int32', idx: [4, 0, 3] },
+        { shape: [5], dtype: 'float32', idx: [1, 1, 4] },
+        { shape: [5, 4], dtype: 'float32', idx: [] },
+        { shape: [5, 4], dtype: 'float32', idx: [3, 1], axis: 1 }, // stock
+        { shape: [5, 4], dtype: 'float32', idx: [2, 0], axis: -2 },
+        { shape: [2, 4, 3], dtype: 'float32', idx: [1, 0, 2, 3, 3, 1], axis: 1, batchDims: 1 }, // stock
+      ];
+      const run = () =>
+        cases.map((c) =>
+          tf.tidy(() => {
+            const n = c.shape.reduce((a, b) => a * b, 1);
+            const x = tf.tensor(
+              sineData(n).map((v, i) => (c.dtype === 'int32' ? i * 3 - 7 : v)),
+              c.shape,
+              c.dtype,
+            );
+            const indices = c.batchDims ? tf.tensor2d(c.idx, [2, 3], 'int32') : tf.tensor1d(c.idx, 'int32');
+            const g = tf.gather(x, indices, c.axis ?? 0, c.batchDims ?? 0);
+            return { shape: g.shape, dtype: g.dtype, v: Array.from(g.dataSync()), x: Array.from(x.dataSync()) };
+          }),
+        );
+      fast(false);
+      const stock = run();
+      fast(true);
+      const before = tf.memory().numTensors;
+      const ours = run();
+      assert.equal(tf.memory().numTensors, before, 'no tensor leak');
+      ours.forEach((o, k) => {
+        assert.deepEqual(o.shape, stock[k].shape, `case ${k}: shape`);
+        assert.equal(o.dtype, stock[k].dtype, `case ${k}: dtype`);
+        bitsEqual(o.v, stock[k].v, `case ${k}: vs the stock kernel`);
+        const c = cases[k];
+        if ((c.axis ?? 0) === 0 && !c.batchDims) {
+          const slice = c.shape.slice(1).reduce((a, b) => a * b, 1);
+          const ref = c.idx.flatMap((i) => o.x.slice(i * slice, (i + 1) * slice));
+          bitsEqual(o.v, ref, `case ${k}: vs the rows of x`);
+        }
+      });
+      assert.throws(
+        () => tf.tidy(() => tf.gather(tf.ones([3, 2]), tf.tensor1d([0, 3], 'int32'))),
+        /GatherV2: the index value 3 is not in \[0, 2\]/,
+      );
+      fast(false);
+    });
+  });
+
   describe('whole models: gradients and tf.memory() with the fast paths equal tfjs without them', () => {
     const L = tf.layers;
     type T = tf.SymbolicTensor;
@@ -398,13 +456,14 @@ describe('tfjs fast paths (src/worker/tfjsFastPath.ts, tfjsEngineFastPath.ts)', 
         tf.tidy(() => {
           const x = tf.tensor([0.5, -1.5, 2]);
           const d2 = tf.grad(tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mul(t, t), t))))(x); // 6x
-          const custom = tf.customGrad((t: tf.Tensor, save: tf.GradSaveFunc) => {
+          // `any`: tfjs types customGrad's arguments as (Tensor | GradSaveFunc)[]
+          const custom = tf.customGrad(((t: tf.Tensor, save: tf.GradSaveFunc) => {
             save([t]);
             return {
               value: tf.square(t),
               gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(dy, tf.mul(saved[0], 3))],
             };
-          });
+          }) as any);
           const dc = tf.grad((t: tf.Tensor) => tf.sum(custom(t) as tf.Tensor))(x);
           return [Array.from(d2.dataSync()), Array.from(dc.dataSync())];
         });
