@@ -16,6 +16,8 @@ import { installBnInstrument } from './bnInstrument';
 import { layersWithSources } from './layerSources';
 import { installNodeFileSystemIo } from './nodeFileSystemIo';
 import { registerMissingKernels } from './kernels/registerKernels';
+import { installEngineFastPath } from './tfjsEngineFastPath';
+import { installTfjsFastPath } from './tfjsFastPath';
 import { scriptGlobals } from './scriptGlobals';
 import { activeWasmThreads, threadedWasmUnavailable, useThreadedWasm, wasmThreadCount } from './wasmThreaded';
 
@@ -116,6 +118,12 @@ export async function setupTfjs(requested: Backend, warn: (text: string) => void
     process.removeAllListeners('uncaughtException');
     process.removeAllListeners('unhandledRejection');
     const kernels = registerMissingKernels(tf);
+    // cheaper tfjs work around the kernels, same values (tfjsFastPath.ts, tfjsEngineFastPath.ts);
+    // BN_INSPECTOR_TFJS_FAST_PATH=0 leaves tfjs's own paths (A/B measurements, a way out)
+    if (process.env.BN_INSPECTOR_TFJS_FAST_PATH !== '0') {
+      installTfjsFastPath(tf);
+      installEngineFastPath(tf);
+    }
     const bn = installBnInstrument(tf);
     const version = (tf.version as Record<string, string>)['tfjs'] ?? tf.version_core;
     // the namespace the user's script gets for @tensorflow/tfjs (and -core, -layers, -node):
