@@ -72,7 +72,7 @@ describe('NODE_EXTRA_CA_CERTS deferred past the run process start-up', function 
   let fixtures: Fixtures;
   let script: string;
   const baseEnv = (): NodeJS.ProcessEnv => {
-    const env = { ...process.env, TEST_URL: url };
+    const env: NodeJS.ProcessEnv = { ...process.env, TEST_URL: url };
     delete env.NODE_EXTRA_CA_CERTS;
     delete env.NODE_OPTIONS;
     return env;
