@@ -19,6 +19,7 @@ const REFERENCE_SUITES = [
   'test/unit/kernelsElementwise.test.ts',
   'test/unit/kernelsMatMul.test.ts',
   'test/unit/kernelsPointwise.test.ts',
+  'test/unit/tfjsFastPath.test.ts',
 ];
 
 describe('the float64 reference suites on the threaded wasm build too', function () {
