@@ -146,6 +146,8 @@ export function installCapture(s: InstrumentState, bnProto: object, options: Cap
           inputKind: 'f64',
           meanArr: null,
           varArr: null,
+          fromInput: false,
+          seen: false,
         };
         const outer = capturing;
         capturing = ranTraining && mode === 'capture' ? rec : null;
@@ -171,8 +173,10 @@ export function installCapture(s: InstrumentState, bnProto: object, options: Cap
               'the moments wrapper did not see a training-mode BatchNormalization call: batch statistics are recomputed with tf.moments';
           }
           // training mode: recompute exactly (tf.moments) what the layer computed; inference: the input's statistics
-          if (rec.mean === null || rec.mean.size !== rec.channels)
-            inputStats.statsOfInput(rec, x, ranTraining ? 'exact' : 'f64');
+          if (rec.mean === null || rec.mean.size !== rec.channels) {
+            st.inputStatCalls++;
+            inputStats.statsOfInput(rec, x, ranTraining ? 'exact' : 'f64', st.eagerInputStats);
+          }
         } catch {
           disposeRec(s, rec); // statistics unavailable (odd input, NaN at read-back); the call itself went through
         }
