@@ -11,10 +11,11 @@
  *   call: the batch statistics are recomputed exactly with `tf.moments` of the call's input (never derived from
  *   the moving-average delta).
  * - Inference-mode calls: mean and biased variance of the input over every axis but the channel axis (the
- *   statistics of that input, which the layer did not use), by channelMoments.ts (float64 two-pass, SIMD on the
- *   wasm heap).
- * - An input tfjs did not reduce itself (recompute mode, inference calls) goes to bnInputStats.ts: kept and
- *   reduced lazily at read-back (`readBackCall`), within a memory budget.
+ *   statistics of that input, which the layer did not use), by channelMoments.ts (float64; SIMD on the wasm heap:
+ *   channelMomentsWasmHeap.ts).
+ * - An input tfjs did not reduce itself (recompute mode, inference calls) goes to bnInputStats.ts: reduced at call
+ *   time where the layer's calls alternate with steps, else kept and reduced lazily at read-back (`readBackCall`),
+ *   within a memory budget.
  */
 import { inputStatistics } from './bnInputStats';
 import { callArgs, planCall, withVarianceFactor } from './bnSemantics';
