@@ -11,10 +11,11 @@
  *   call: the batch statistics are recomputed exactly with `tf.moments` of the call's input (never derived from
  *   the moving-average delta).
  * - Inference-mode calls: mean and biased variance of the input over every axis but the channel axis (the
- *   statistics of that input, which the layer did not use), by channelMoments.ts (float64 two-pass, SIMD on the
- *   wasm heap).
- * - An input tfjs did not reduce itself (recompute mode, inference calls) goes to bnInputStats.ts: kept and
- *   reduced lazily at read-back (`readBackCall`), within a memory budget.
+ *   statistics of that input, which the layer did not use), by channelMoments.ts (float64; SIMD on the wasm heap:
+ *   channelMomentsWasmHeap.ts).
+ * - An input tfjs did not reduce itself (recompute mode, inference calls) goes to bnInputStats.ts: reduced at call
+ *   time where the layer's calls alternate with steps, else kept and reduced lazily at read-back (`readBackCall`),
+ *   within a memory budget.
  */
 import { inputStatistics } from './bnInputStats';
 import { callArgs, planCall, withVarianceFactor } from './bnSemantics';
@@ -146,6 +147,8 @@ export function installCapture(s: InstrumentState, bnProto: object, options: Cap
           inputKind: 'f64',
           meanArr: null,
           varArr: null,
+          fromInput: false,
+          seen: false,
         };
         const outer = capturing;
         capturing = ranTraining && mode === 'capture' ? rec : null;
@@ -171,8 +174,10 @@ export function installCapture(s: InstrumentState, bnProto: object, options: Cap
               'the moments wrapper did not see a training-mode BatchNormalization call: batch statistics are recomputed with tf.moments';
           }
           // training mode: recompute exactly (tf.moments) what the layer computed; inference: the input's statistics
-          if (rec.mean === null || rec.mean.size !== rec.channels)
-            inputStats.statsOfInput(rec, x, ranTraining ? 'exact' : 'f64');
+          if (rec.mean === null || rec.mean.size !== rec.channels) {
+            st.inputStatCalls++;
+            inputStats.statsOfInput(rec, x, ranTraining ? 'exact' : 'f64', st.eagerInputStats);
+          }
         } catch {
           disposeRec(s, rec); // statistics unavailable (odd input, NaN at read-back); the call itself went through
         }

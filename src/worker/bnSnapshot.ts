@@ -1,18 +1,20 @@
 /**
  * Where a snapshot is made: `snapshotLayers` builds the LayerSnapshot list of a step from the instrument's
- * records (part of the instrument, bnInstrument.ts). Read-back (`dataSync`, copied into fresh Float32Arrays)
- * happens only here; a record's tensors are disposed when read back, so `tf.memory().numTensors` stays flat.
+ * records (part of the instrument, bnInstrument.ts). Read-back (the wasm heap or `dataSync`, copied into fresh
+ * Float32Arrays) happens only here; a record's tensors are disposed when read back, so `tf.memory().numTensors`
+ * stays flat.
  */
 import type { CallRecord, LayerSnapshot } from '../shared/protocol';
 import type { BnCapture } from './bnCapture';
 import {
-  copyF32,
   dropDisposedLayers,
   readTensor,
+  tensorValues,
   varDisposed,
   type InstrumentState,
   type LayerVar,
   type Rec,
+  type TF,
 } from './bnState';
 import { layerWarnings } from './bnWarnings';
 import type { LayerPaths } from './layerPaths';
@@ -34,22 +36,52 @@ function isZeroOne(mm: ArrayLike<number>, mv: ArrayLike<number>): boolean {
   return true;
 }
 
-/** a fresh copy of the variable's values (a float32 array is copied at once, not value by value) */
-const readVec = (v: LayerVar): Float32Array => {
-  const d = v.read().dataSync() as ArrayLike<number>;
-  return d instanceof Float32Array ? d.slice() : copyF32(d);
-};
+/**
+ * The vectors of one snapshot: views of few Float32Arrays, not one allocation each (an ArrayBuffer costs ~2 us to
+ * allocate, measured: for the 10 layers of a dense model, most of a step's snapshot). Fresh copies all the same,
+ * never tfjs-owned storage.
+ */
+class VectorArena {
+  private buf: Float32Array;
+  private off = 0;
+  constructor(estimate: number) {
+    this.buf = new Float32Array(Math.max(estimate, 64));
+  }
+  /** a fresh copy of `src` */
+  copy(src: ArrayLike<number>): Float32Array {
+    const n = src.length;
+    if (this.off + n > this.buf.length) {
+      this.buf = new Float32Array(Math.max(n, this.buf.length));
+      this.off = 0;
+    }
+    const v = this.buf.subarray(this.off, this.off + n);
+    v.set(src);
+    this.off += n;
+    return v;
+  }
+}
 
-function toCallRecord(capture: BnCapture, r: Rec | null): CallRecord | null {
+/** a fresh copy of the variable's values */
+const readVec = (tf: TF, arena: VectorArena, v: LayerVar): Float32Array => arena.copy(tensorValues(tf, v.read()));
+
+function toCallRecord(capture: BnCapture, arena: VectorArena, r: Rec | null): CallRecord | null {
   if (!r) return null;
+  r.seen = true;
   capture.readBackCall(r);
   return {
     training: r.training,
     statsUsed: r.ranTraining ? 'batch' : 'moving',
     inputShape: r.inputShape.slice(),
-    batchMean: r.meanArr!.slice(),
-    batchVariance: r.varArr!.slice(),
+    batchMean: arena.copy(r.meanArr!),
+    batchVariance: arena.copy(r.varArr!),
   };
+}
+
+/** `prev` overwritten with `v` (allocated once per layer) */
+function keepCopy(prev: Float32Array | null, v: Float32Array): Float32Array {
+  if (prev === null || prev.length !== v.length) return v.slice();
+  prev.set(v);
+  return prev;
 }
 
 /**
@@ -62,17 +94,21 @@ export function snapshotLayers(s: InstrumentState, capture: BnCapture, paths: La
   const pathOf = paths.compute();
   const ordered = [...s.layers.values()].sort((a, b) => a.layer.id - b.layer.id);
   const out: LayerSnapshot[] = [];
+  const tf = s.tf;
+  let estimate = 0; // moving mean and variance, gamma, beta, two call records
+  for (const st of ordered) estimate += 8 * (st.prevMM?.length ?? 0);
+  const arena = new VectorArena(estimate);
   for (const st of ordered) {
     const layer = st.layer;
     let mm: Float32Array, mv: Float32Array;
     try {
-      mm = readVec(layer.movingMean!);
-      mv = readVec(layer.movingVariance!);
+      mm = readVec(tf, arena, layer.movingMean!);
+      mv = readVec(tf, arena, layer.movingVariance!);
     } catch {
       continue; // disposed under our feet
     }
-    const gamma = layer.gamma && !varDisposed(layer.gamma) ? readVec(layer.gamma) : null;
-    const beta = layer.beta && !varDisposed(layer.beta) ? readVec(layer.beta) : null;
+    const gamma = layer.gamma && !varDisposed(layer.gamma) ? readVec(tf, arena, layer.gamma) : null;
+    const beta = layer.beta && !varDisposed(layer.beta) ? readVec(tf, arena, layer.beta) : null;
     if (st.initMMT && st.initMVT) {
       st.initMM = readTensor(st.initMMT);
       st.initMV = readTensor(st.initMVT);
@@ -130,14 +166,17 @@ export function snapshotLayers(s: InstrumentState, capture: BnCapture, paths: La
       beta,
       movingUpdated,
       movingBefore: firstSnapshot ? { mean: refMM, variance: refMV } : null,
-      lastCall: toCallRecord(capture, st.lastCall),
-      lastTrainingCall: toCallRecord(capture, st.lastTrainingCall),
+      lastCall: toCallRecord(capture, arena, st.lastCall),
+      lastTrainingCall: toCallRecord(capture, arena, st.lastTrainingCall),
       warnings,
     });
 
-    st.prevMM = mm.slice();
-    st.prevMV = mv.slice();
+    st.prevMM = keepCopy(st.prevMM, mm);
+    st.prevMV = keepCopy(st.prevMV, mv);
     st.calls = st.updates = st.updatesWhileFrozen = st.inferenceCalls = 0;
+    // one call with input statistics between two steps (predict, step, predict, step …): the next at call time
+    if (st.inputStatCalls > 0) st.eagerInputStats = st.inputStatCalls === 1;
+    st.inputStatCalls = 0;
     st.batchOfOneShape = null;
   }
   return out;

@@ -54,6 +54,10 @@ export interface Rec {
   inputKind: 'exact' | 'f64';
   meanArr: Float32Array | null;
   varArr: Float32Array | null;
+  /** its statistics are those of its input, computed here (lazily from `input`, or at call time) */
+  fromInput: boolean;
+  /** listed by a snapshot (its layer's last call or last training call at a step) */
+  seen: boolean;
 }
 
 export interface LayerState {
@@ -78,6 +82,16 @@ export interface LayerState {
   initMVT: Tensor | null;
   initMM: Float32Array | null;
   initMV: Float32Array | null;
+  /** calls since the last snapshot whose statistics are their input's (bnInputStats.ts) */
+  inputStatCalls: number;
+  /**
+   * The input statistics of the layer's next calls are computed at call time, while the input is in cache, instead
+   * of at read-back: set at a snapshot when one such call was made since the previous one (predict, step, predict,
+   * step …: the step reads every one), cleared at a snapshot after several, and as soon as one is replaced unread
+   * (several calls between two steps: predict over many batches, evaluate; lazily they cost no arithmetic but the
+   * last one's).
+   */
+  eagerInputStats: boolean;
 }
 
 /** Per-install state shared by the instrument's parts. */
@@ -122,6 +136,31 @@ export function copyF32(src: ArrayLike<number>): Float32Array {
   return out;
 }
 export const readTensor = (t: Tensor): Float32Array => copyF32(t.dataSync() as ArrayLike<number>);
+
+/** the parts of tfjs-backend-wasm's BackendWasm read by tensorValues (4.22) */
+interface HeapBackend {
+  dataIdMap?: { has?(id: object): boolean };
+  typedArrayFromHeap?(t: { shape: number[]; dtype: string; dataId: object }): ArrayLike<number>;
+}
+
+/**
+ * The values of `t`, without a copy where the backend allows: the wasm backend's heap view (valid until the next
+ * tfjs allocation: read it at once), else `dataSync()` (the cpu backend returns its own array, other backends a
+ * copy). Never handed out: read or copied at once.
+ */
+export function tensorValues(tf: TF, t: Tensor): ArrayLike<number> {
+  const b = tf.backend() as unknown as HeapBackend;
+  if (
+    (t.dtype === 'float32' || t.dtype === 'int32') &&
+    typeof b.typedArrayFromHeap === 'function' &&
+    typeof b.dataIdMap?.has === 'function' &&
+    b.dataIdMap.has(t.dataId)
+  ) {
+    const v = b.typedArrayFromHeap({ shape: t.shape, dtype: t.dtype, dataId: t.dataId });
+    if (v.length === t.size) return v;
+  }
+  return t.dataSync() as ArrayLike<number>;
+}
 
 export function varDisposed(v: LayerVar | null | undefined): boolean {
   return !!v && !!v.val && v.val.isDisposed;
@@ -173,17 +212,29 @@ export function registerLayer(s: InstrumentState, layer: BnLayer): LayerState | 
     initMVT: keepClone(s, layer.movingVariance.read()),
     initMM: null,
     initMV: null,
+    inputStatCalls: 0,
+    eagerInputStats: false,
   };
   s.layers.set(layer, st);
   return st;
 }
 
-/** `rec` becomes the layer's last call (and last training call if it is one); the records it replaces go. */
+/**
+ * `rec` becomes the layer's last call (and last training call if it is one); the records it replaces go. One whose
+ * input statistics no step read makes the layer's next ones lazy again (`eagerInputStats`).
+ */
 export function setLastCall(s: InstrumentState, st: LayerState, rec: Rec): void {
-  const olds = new Set([st.lastCall, st.lastTrainingCall]);
+  const a = st.lastCall,
+    b = st.lastTrainingCall;
   st.lastCall = rec;
   if (rec.training) st.lastTrainingCall = rec;
-  for (const o of olds) if (o && o !== st.lastCall && o !== st.lastTrainingCall) disposeRec(s, o);
+  if (a && a !== rec && a !== st.lastTrainingCall) dropRec(s, st, a);
+  if (b && b !== a && b !== rec && b !== st.lastTrainingCall) dropRec(s, st, b);
+}
+
+function dropRec(s: InstrumentState, st: LayerState, r: Rec): void {
+  if (r.fromInput && !r.seen) st.eagerInputStats = false;
+  disposeRec(s, r);
 }
 
 /** Forgets the layers whose moving statistics were disposed (with their model), disposing what we kept. */

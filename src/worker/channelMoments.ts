@@ -1,8 +1,9 @@
 /**
  * Per-channel mean and biased variance of a BN call's input, for inference-mode calls (tfjs computed no batch
  * statistics there): float64 two-pass (the mean, then the mean of the squared deviations), rounded once to
- * float32, in plain JS over any array of values. On the wasm backend channelMomentsWasmHeap.ts does the same
- * reduction with SIMD in the backend's own heap. Used by bnInputStats.ts.
+ * float32, in plain JS over any array of values. On the wasm backend channelMomentsWasmHeap.ts computes the same
+ * statistics with SIMD in the backend's own heap, in one pass (float64 sums shifted by the first row; the bound on
+ * what that loses is in simdMomentsModule.ts). Used by bnInputStats.ts.
  */
 
 /**

@@ -13,6 +13,7 @@ const ROOT = resolve(__dirname, '..', '..');
 /** the suites that check the engine's numbers against a float64 reference on the wasm backend */
 const REFERENCE_SUITES = [
   'test/unit/batchNormGradient.test.ts',
+  'test/unit/bnEagerInputStats.test.ts',
   'test/unit/bnInstrument.test.ts',
   'test/unit/channelMomentsRows.test.ts',
   'test/unit/kernels.test.ts',
