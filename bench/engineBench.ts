@@ -110,7 +110,7 @@ async function overhead(): Promise<unknown> {
   await tf.ready();
   registerMissingKernels(tf);
   const out: Record<string, unknown> = { backend: tf.getBackend() };
-  const roundsOf = { dense: Number(process.env.BN_BENCH_ROUNDS ?? 40), cnn: Number(process.env.BN_BENCH_ROUNDS ?? 16) };
+  const roundsOf = { dense: Number(process.env.BN_BENCH_ROUNDS ?? 40), cnn: Number(process.env.BN_BENCH_ROUNDS ?? 40) };
   out.rounds = `${roundsOf.dense} dense / ${roundsOf.cnn} CNN`;
   const snapshotAndPack = (bn: ReturnType<typeof installBnInstrument>) =>
     packStep({ index: 1, line: 1, column: 1, file: 'bench', hit: 1, layers: bn.snapshotLayers() });

@@ -30,7 +30,7 @@ function reference(d: Float32Array, c: number): { mean: number[]; variance: numb
   return { mean: mean.map(Math.fround), variance: variance.map(Math.fround) };
 }
 
-describe('channel moments on the wasm heap, row by row (64 channels and more)', function () {
+describe('channel moments on the wasm heap, one pass 8 channels at a time (every channel count)', function () {
   this.timeout(60_000);
   before(async () => {
     shipWasm(tf); // the build the engine ships (threaded: a shared memory)
