@@ -10,21 +10,10 @@
 import type { CallRecord, LayerSnapshot, StepSnapshot, VectorRef } from './protocol';
 
 const MAGIC = 0x424e5331; // "BNS1"
+const encoder = new TextEncoder();
 
 /** A packed step's header: the snapshot with every vector replaced by where it lies in the buffer. */
 export type StepHeader = StepSnapshot<VectorRef>;
-
-function collectVectors(step: StepSnapshot): Float32Array[] {
-  const out: Float32Array[] = [];
-  for (const l of step.layers) {
-    out.push(l.movingMean, l.movingVariance);
-    if (l.movingBefore) out.push(l.movingBefore.mean, l.movingBefore.variance);
-    if (l.gamma) out.push(l.gamma);
-    if (l.beta) out.push(l.beta);
-    for (const c of [l.lastCall, l.lastTrainingCall]) if (c) out.push(c.batchMean, c.batchVariance);
-  }
-  return out;
-}
 
 /** Maps every vector of a step, keeping everything else (one place that knows where the vectors are). */
 function mapVectors<A, B>(step: StepSnapshot<A>, f: (v: A) => B): StepSnapshot<B> {
@@ -46,24 +35,28 @@ function mapVectors<A, B>(step: StepSnapshot<A>, f: (v: A) => B): StepSnapshot<B
 }
 
 export function packStep(step: StepSnapshot): ArrayBuffer {
+  // the header first (a vector's place needs only the lengths before it), then each vector copied once, into the buffer
+  const vectors: Float32Array[] = [];
   let total = 0;
-  for (const v of collectVectors(step)) total += v.length;
-  const data = new Float32Array(total);
-  let off = 0;
   const header: StepHeader = mapVectors(step, (v): VectorRef => {
-    data.set(v, off);
-    const r: VectorRef = [off, v.length];
-    off += v.length;
+    vectors.push(v);
+    const r: VectorRef = [total, v.length];
+    total += v.length;
     return r;
   });
-  const headerBytes = new TextEncoder().encode(JSON.stringify(header));
+  const headerBytes = encoder.encode(JSON.stringify(header));
   const dataStart = (8 + headerBytes.length + 3) & ~3;
-  const buf = new ArrayBuffer(dataStart + data.byteLength);
+  const buf = new ArrayBuffer(dataStart + total * 4);
   const dv = new DataView(buf);
   dv.setUint32(0, MAGIC, true);
   dv.setUint32(4, headerBytes.length, true);
   new Uint8Array(buf, 8, headerBytes.length).set(headerBytes);
-  new Float32Array(buf, dataStart, total).set(data);
+  const data = new Float32Array(buf, dataStart, total);
+  let off = 0;
+  for (const v of vectors) {
+    data.set(v, off);
+    off += v.length;
+  }
   return buf;
 }
 
