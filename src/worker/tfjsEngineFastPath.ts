@@ -17,6 +17,9 @@
  *
  * Only on the engine of tfjs 4.22 whose methods look as expected (checked at install); elsewhere nothing is
  * installed. Works with any tfjs instance passed in (no tfjs import here).
+ *
+ * One unit (over 250 lines): the two replaced engine methods, the check that the engine is the one they were
+ * written against and the undo share the engine's internal types and state, most of the file.
  */
 type TF = typeof import('@tensorflow/tfjs');
 type Tensor = import('@tensorflow/tfjs').Tensor;
