@@ -244,3 +244,44 @@ export function mse64(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
   return s / a.length;
 }
+
+/** deterministic normal-ish values: mean `m`, spread `sd` */
+export function normalValues(n: number, m: number, sd: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 4294967296;
+  for (let i = 0; i < n; i++) out[i] = m + sd * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  return out;
+}
+
+/** float64 two-pass moments over every axis but the last (channels last, flat data), rounded to float32 as a result is */
+export function channelMomentsRef32(d: ArrayLike<number>, c: number): { mean: number[]; variance: number[] } {
+  const n = d.length / c;
+  const mean = new Array<number>(c).fill(0);
+  const variance = new Array<number>(c).fill(0);
+  for (let i = 0; i < d.length; i++) mean[i % c] += d[i];
+  for (let j = 0; j < c; j++) mean[j] /= n;
+  for (let i = 0; i < d.length; i++) variance[i % c] += (d[i] - mean[i % c]) ** 2;
+  for (let j = 0; j < c; j++) variance[j] /= n;
+  return { mean: mean.map(Math.fround), variance: variance.map(Math.fround) };
+}
+
+/** `got` against channelMomentsRef32 of `d`: the mean to 1e-7 relative, the variance to 1e-6 relative */
+export function assertChannelMoments(
+  got: { mean: ArrayLike<number>; variance: ArrayLike<number> },
+  d: ArrayLike<number>,
+  c: number,
+  what: string,
+): void {
+  const ref = channelMomentsRef32(d, c);
+  assert.equal(got.mean.length, c, `${what}: channels`);
+  for (let j = 0; j < c; j++) {
+    const tolMean = 1e-7 * Math.max(1, Math.abs(ref.mean[j]));
+    assert.ok(Math.abs(got.mean[j] - ref.mean[j]) <= tolMean, `${what}: mean[${j}] ${got.mean[j]} vs ${ref.mean[j]}`);
+    const tolVar = 1e-6 * ref.variance[j] + (d.length === c ? 0 : 1e-30);
+    assert.ok(
+      Math.abs(got.variance[j] - ref.variance[j]) <= tolVar,
+      `${what}: variance[${j}] ${got.variance[j]} vs ${ref.variance[j]}`,
+    );
+  }
+}

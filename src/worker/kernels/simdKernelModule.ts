@@ -182,6 +182,8 @@ function countDown(counter: number, body: number[]): number[] {
   ];
 }
 const addTo = (local: number, n: number): number[] => [...op.get(local), ...op.i32(n), ...op.i32Add, ...op.set(local)];
+/** local `to` = local `x` + local `y` (i32) */
+const add = (x: number, y: number, to: number): number[] => [...op.get(x), ...op.get(y), ...op.i32Add, ...op.set(to)];
 
 /** colSums(acc, x, rows, cBytes) */
 function colSumsBody(): number[] {
@@ -445,7 +447,6 @@ function gemm4x8Body(): number[] {
   const D0 = 37,
     D1 = 38,
     S = 39;
-  const add = (x: number, y: number, to: number): number[] => [...op.get(x), ...op.get(y), ...op.i32Add, ...op.set(to)];
   // the 4 x 2 accumulators: row i at base + i·stride (C's rows, or the initial values' rows)
   const accRows = (base: number, stride: number, each: (i: number) => number[]): number[] => {
     const c: number[] = [...op.get(base), ...op.set(P)];
@@ -569,7 +570,6 @@ function transpose4x4Body(): number[] {
     DR4 = 17;
   const V = [18, 19, 20, 21],
     T = [22, 23, 24, 25];
-  const add = (x: number, y: number, to: number): number[] => [...op.get(x), ...op.get(y), ...op.i32Add, ...op.set(to)];
   // i8x16.shuffle of two vectors by 32-bit lanes (0-3: the first, 4-7: the second)
   const shuffle = (x: number, y: number, lanes: number[]): number[] => [
     ...op.get(x),
