@@ -40,6 +40,22 @@ const bitsEqual = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => 
 const sineData = (n: number, k = 0.37, phase = 0) =>
   Float32Array.from({ length: n }, (_, i) => Math.sin(i * k + phase));
 
+/** deterministic weights for a model: gamma and moving variance near 1, the others small */
+function setSineWeights(model: tf.LayersModel): void {
+  model.setWeights(
+    model.weights.map((w, k) =>
+      tf.tensor(
+        sineData(
+          w.shape.reduce((a, b) => a! * b!, 1)!,
+          0.71,
+          k,
+        ).map((v) => (/gamma|variance/.test(w.name) ? 1 + 0.2 * v : 0.3 * v)),
+        w.shape as number[],
+      ),
+    ),
+  );
+}
+
 describe('tfjs fast paths (src/worker/tfjsFastPath.ts, tfjsEngineFastPath.ts)', function () {
   this.timeout(600000);
   let backend0 = 'wasm';
@@ -284,18 +300,7 @@ describe('tfjs fast paths (src/worker/tfjsFastPath.ts, tfjsEngineFastPath.ts)', 
           await useBackend(backend);
           if (backend === 'wasm') registerMissingKernels(tf);
           const model = m.build();
-          model.setWeights(
-            model.weights.map((w, k) =>
-              tf.tensor(
-                sineData(
-                  w.shape.reduce((a, b) => a! * b!, 1)!,
-                  0.71,
-                  k,
-                ).map((v) => (/gamma|variance/.test(w.name) ? 1 + 0.2 * v : 0.3 * v)),
-                w.shape as number[],
-              ),
-            ),
-          );
+          setSineWeights(model);
           const x = tf.tensor(sineData(m.input.reduce((a, b) => a * b, 1)), m.input);
           const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 0].slice(0, m.input[0]), 'int32'), 5);
           const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
@@ -345,18 +350,7 @@ describe('tfjs fast paths (src/worker/tfjsFastPath.ts, tfjsEngineFastPath.ts)', 
       registerMissingKernels(tf);
       const train = async () => {
         const model = mobileNetBlocks();
-        model.setWeights(
-          model.weights.map((w, k) =>
-            tf.tensor(
-              sineData(
-                w.shape.reduce((a, b) => a! * b!, 1)!,
-                0.71,
-                k,
-              ).map((v) => (/gamma|variance/.test(w.name) ? 1 + 0.2 * v : 0.3 * v)),
-              w.shape as number[],
-            ),
-          ),
-        );
+        setSineWeights(model);
         model.compile({ optimizer: tf.train.sgd(0.05), loss: 'categoricalCrossentropy' });
         const x = tf.tensor(sineData(4 * 16 * 16 * 8), [4, 16, 16, 8]);
         const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3], 'int32'), 5);
