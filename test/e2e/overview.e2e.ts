@@ -252,12 +252,10 @@ suite('the overview of a 52-layer model (packaged extension, code-server + Chrom
     await vs.page.keyboard.press('Control+Home');
     const selection = vs.page.locator('[id="status.editor.selection"]');
     await selection.filter({ hasText: /Ln 1,/ }).waitFor({ timeout: 30_000 });
-    await link.click();
-    await selection.filter({ hasText: new RegExp(`Ln ${dwLine},`) }).waitFor({ timeout: 30_000 });
+    await vs.clickToRevealLine(link, dwLine);
     // and a card's own link
     const card = p.locator('section.card', { has: p.locator('.layer-name', { hasText: exactRe('stem_bn') }) });
-    await card.locator('button.card-src').click();
-    await selection.filter({ hasText: new RegExp(`Ln ${convBnLine},`) }).waitFor({ timeout: 30_000 });
+    await vs.clickToRevealLine(card.locator('button.card-src'), convBnLine);
   });
 
   test('the overview in the light, dark and high-contrast themes (screenshots)', async function () {

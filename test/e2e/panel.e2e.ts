@@ -342,8 +342,7 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
     await selection.filter({ hasText: /Ln 1,/ }).waitFor({ timeout: 30_000 });
     const link = panel().locator('button.line-link');
     assert.match((await link.textContent()) ?? '', new RegExp(`\\b${line}\\b`), 'the link names the step line');
-    await link.click();
-    await selection.filter({ hasText: new RegExp(`Ln ${line},`) }).waitFor({ timeout: 30_000 });
+    await vs.clickToRevealLine(link, line);
   });
 
   // ---- 2. light and dark ----------------------------------------------------------------------------------
