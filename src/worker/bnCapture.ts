@@ -6,7 +6,8 @@
  *   as the run's semantics say (bnSemantics.ts): under 'tfjs' exactly as received.
  * - Training-mode calls, 'capture' mode: tfjs-core's `moments` export (called by tfjs-layers through the CJS
  *   `exports` object) is wrapped while the call is in flight, so the exact batch mean/variance tensors the
- *   layer normalised with are kept, zero-copy (`tf.keep(t.clone())`).
+ *   layer normalised with are kept, zero-copy (`tf.keep(t.clone())`). On wasm that moments runs as one fused
+ *   kernel with a one-kernel gradient where it applies (kernels/fusedMoments.ts: the same values, fewer calls).
  * - 'recompute' mode, where that patch is impossible (ES-module build, two tfjs-core copies) or did not see the
  *   call: the batch statistics are recomputed exactly with `tf.moments` of the call's input (never derived from
  *   the moving-average delta).
@@ -18,6 +19,7 @@
  *   within a memory budget.
  */
 import { inputStatistics } from './bnInputStats';
+import { fusedMoments } from './kernels/fusedMoments';
 import { callArgs, planCall, withVarianceFactor } from './bnSemantics';
 import { patchExport, patchMethod, tryRequire } from './monkeyPatch';
 import {
@@ -79,8 +81,9 @@ export function installCapture(s: InstrumentState, bnProto: object, options: Cap
   } else {
     const origMoments = core.moments as (...a: unknown[]) => { mean: Tensor; variance: Tensor };
     const patchedMoments = function (this: unknown, ...args: unknown[]) {
-      const r = origMoments.apply(this, args);
       const c = capturing;
+      // the moments of a training-mode call: one fused kernel where it applies (fusedMoments.ts), same values
+      const r = (c !== null && c.mean === null && fusedFor(args)) || origMoments.apply(this, args);
       if (c !== null && c.mean === null) {
         capturing = null; // only the first moments of the call: the batch statistics
         c.mean = keepClone(s, r.mean);
@@ -88,6 +91,8 @@ export function installCapture(s: InstrumentState, bnProto: object, options: Cap
       }
       return r;
     };
+    const fusedFor = ([x, axis, keepDims]: unknown[]) =>
+      !keepDims && Array.isArray(axis) && x instanceof tf.Tensor ? fusedMoments(tf, x, axis as number[]) : null;
     const undo = patchExport(core, 'moments', patchedMoments);
     if (undo) {
       s.restores.push(undo);

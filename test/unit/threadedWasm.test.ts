@@ -16,6 +16,7 @@ const REFERENCE_SUITES = [
   'test/unit/bnEagerInputStats.test.ts',
   'test/unit/bnInstrument.test.ts',
   'test/unit/channelMomentsRows.test.ts',
+  'test/unit/fusedMoments.test.ts',
   'test/unit/kernels.test.ts',
   'test/unit/kernelsElementwise.test.ts',
   'test/unit/kernelsMatMul.test.ts',

@@ -57,6 +57,12 @@
  * restore bookkeeping every entry shares; the header above is that table in words.
  */
 import { conv2dBackpropFilter, conv2dBackpropInput } from './conv2dBackprop';
+import {
+  MOMENTS_KERNEL,
+  fusedMomentsKernels,
+  registerFusedMomentsGradient,
+  unregisterFusedMomentsGradient,
+} from './fusedMoments';
 import { registerBatchNormGradient, unregisterBatchNormGradient } from './batchNormGradient';
 import { cpuBridge } from './cpuBridge';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './depthwiseBackprop';
@@ -305,6 +311,8 @@ export function registerMissingKernels(tf: TF, options: RegisterOptions = {}): s
       if (stockClip && install(tf, 'ClipByValue', 'wasm', fastClip(stockClip, simdOf))) add('ClipByValue');
       const fns = makeKernelFuncs(tf, wasmOps);
       for (const k of WASM_KERNELS) if (install(tf, k, 'wasm', fns[k])) add(k);
+      for (const [k, f] of Object.entries(fusedMomentsKernels(simdOf))) if (install(tf, k, 'wasm', f)) add(k);
+      if (registerFusedMomentsGradient(tf)) add(`gradient:${MOMENTS_KERNEL}`);
       if (options.gradients !== false && registerBatchNormGradient(tf)) add('gradient:FusedBatchNorm');
       if (options.cpuBridge !== false) {
         for (const k of CPU_BRIDGED_KERNELS) {
@@ -324,6 +332,7 @@ export function registerMissingKernels(tf: TF, options: RegisterOptions = {}): s
 /** Put back the stock kernels (or none, where the backend had none). For tests and benchmarks. */
 export function unregisterMissingKernels(tf: TF): void {
   unregisterBatchNormGradient(tf);
+  unregisterFusedMomentsGradient(tf);
   for (const [key, config] of replaced) {
     const [backendName, kernelName] = key.split('/');
     if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);

@@ -54,6 +54,12 @@
  *     ;; transpose4x4(dst, src, rows4, cols4, srcRow, dstRow): dst[c][r] = src[r][c] for r < 4·rows4, c < 4·cols4
  *     ;;   (byte row strides), 4 x 4 blocks: four loads, eight i8x16.shuffle, four stores
  *     (func (export "transpose4x4") (param i32 i32 i32 i32 i32 i32) …)
+ *     ;; colSqDev(acc, x, m, rows, cBytes): float64 acc[c] += (x[r][c] − m[c])², difference and square in float32
+ *     ;;   (tf.moments' variance as tfjs's Sub, Square and Mean kernels compute it, in one pass)
+ *     (func (export "colSqDev") (param i32 i32 i32 i32 i32) …)
+ *     ;; momentsGrad(out, x, m, g, rows, cBytes, acc): out[r][c] = g[c]·(d + d), d = x[r][c] − m[c] (float32), and
+ *     ;;   float64 acc[c] += out[r][c] (the gradient of tf.moments' variance path and its sum, in one pass)
+ *     (func (export "momentsGrad") (param i32 i32 i32 i32 i32 i32 i32) …)
  *   )
  * The callers do the last n mod 16 elements (and anything the functions do not cover) in JS.
  *
@@ -70,6 +76,7 @@ const op = {
   loadAt: (offset: number) => [SIMD, 0x00, 0, ...uleb(offset)], // v128.load align=1
   storeAt: (offset: number) => [SIMD, 0x0b, 0, ...uleb(offset)], // v128.store align=1
   load64ZeroAt: (offset: number) => [SIMD, 0x5d, 0, ...uleb(offset)], // v128.load64_zero align=1
+  store64Lane0At: (offset: number) => [SIMD, 0x5b, 0, ...uleb(offset), 0], // v128.store64_lane align=1 lane 0
   f32x4Splat: [SIMD, 0x13],
   i8x16Splat: [SIMD, 0x0f],
   f32x4Ge: [SIMD, 0x46],
@@ -182,6 +189,8 @@ function countDown(counter: number, body: number[]): number[] {
   ];
 }
 const addTo = (local: number, n: number): number[] => [...op.get(local), ...op.i32(n), ...op.i32Add, ...op.set(local)];
+/** local `to` += local `by` (i32) */
+const addTo2 = (to: number, by: number): number[] => [...op.get(to), ...op.get(by), ...op.i32Add, ...op.set(to)];
 /** local `to` = local `x` + local `y` (i32) */
 const add = (x: number, y: number, to: number): number[] => [...op.get(x), ...op.get(y), ...op.i32Add, ...op.set(to)];
 
@@ -238,6 +247,142 @@ function colSumsBody(): number[] {
     ...op.set(X),
   ];
   return fn([[2, I32]], countDown(ROWS, row));
+}
+
+/**
+ * colSqDev(acc, x, m, rows, cBytes): float64 acc[c] += promote((x[r][c] − m[c])²), the subtraction and the square in
+ * float32 (as tfjs's Sub and Square kernels round them), two lanes at a time as colSums does
+ */
+function colSqDevBody(): number[] {
+  const ACC = 0,
+    X = 1,
+    M = 2,
+    ROWS = 3,
+    CB = 4;
+  const C = 5,
+    PA = 6,
+    D = 7;
+  const half = (h: number): number[] => [
+    ...op.get(PA),
+    ...op.get(PA),
+    ...op.loadAt(2 * h),
+    ...op.get(X),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.load64ZeroAt(h),
+    ...op.get(M),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.load64ZeroAt(h),
+    ...op.f32x4Sub,
+    ...op.tee(D),
+    ...op.get(D),
+    ...op.f32x4Mul,
+    ...op.promoteLow,
+    ...op.f64x2Add,
+    ...op.storeAt(2 * h),
+  ];
+  const row = [
+    ...op.i32(0),
+    ...op.set(C),
+    ...op.get(ACC),
+    ...op.set(PA),
+    ...op.block,
+    ...op.loop,
+    ...op.get(C),
+    ...op.get(CB),
+    ...op.i32GeS,
+    ...op.brIf(1),
+    ...half(0),
+    ...half(8),
+    ...addTo(C, 16),
+    ...addTo(PA, 32),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+    ...addTo2(X, CB),
+  ];
+  return fn(
+    [
+      [2, I32],
+      [1, V128],
+    ],
+    countDown(ROWS, row),
+  );
+}
+
+/**
+ * momentsGrad(out, x, m, g, rows, cBytes, acc): out[r][c] = g[c] · (d + d) with d = x[r][c] − m[c] (float32, as
+ * tfjs's Square gradient rounds dy · 2d), and float64 acc[c] += promote(out[r][c]) (the Sum of it tfjs takes next)
+ */
+function momentsGradBody(): number[] {
+  const OUT = 0,
+    X = 1,
+    M = 2,
+    G = 3,
+    ROWS = 4,
+    CB = 5,
+    ACC = 6;
+  const C = 7,
+    PA = 8,
+    V = 9;
+  const at = (base: number, h: number): number[] => [
+    ...op.get(base),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.load64ZeroAt(h),
+  ];
+  const half = (h: number): number[] => [
+    ...at(G, h),
+    ...at(X, h),
+    ...at(M, h),
+    ...op.f32x4Sub,
+    ...op.tee(V),
+    ...op.get(V),
+    ...op.f32x4Add,
+    ...op.f32x4Mul,
+    ...op.set(V),
+    ...op.get(OUT),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.get(V),
+    ...op.store64Lane0At(h),
+    ...op.get(PA),
+    ...op.get(PA),
+    ...op.loadAt(2 * h),
+    ...op.get(V),
+    ...op.promoteLow,
+    ...op.f64x2Add,
+    ...op.storeAt(2 * h),
+  ];
+  const row = [
+    ...op.i32(0),
+    ...op.set(C),
+    ...op.get(ACC),
+    ...op.set(PA),
+    ...op.block,
+    ...op.loop,
+    ...op.get(C),
+    ...op.get(CB),
+    ...op.i32GeS,
+    ...op.brIf(1),
+    ...half(0),
+    ...half(8),
+    ...addTo(C, 16),
+    ...addTo(PA, 32),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+    ...addTo2(X, CB),
+    ...addTo2(OUT, CB),
+  ];
+  return fn(
+    [
+      [2, I32],
+      [1, V128],
+    ],
+    countDown(ROWS, row),
+  );
 }
 
 /** geScalar / leScalar(out, x, n16, s) */
@@ -805,8 +950,9 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     sig(I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32), // 6 gemm4x8
     sig(I32, I32, I32, I32, I32, I32), // 7 transpose4x4
   ]);
+  // colSqDev: type 3 (5 x i32); momentsGrad: type 0 (7 x i32)
   const imports = memoryImport(shared);
-  const funcs = vec([[0], [1], [2], [2], [1], [3], [4], [3], [0], [0], [0], [1], [1], [5], [6], [7]]);
+  const funcs = vec([[0], [1], [2], [2], [1], [3], [4], [3], [0], [0], [0], [1], [1], [5], [6], [7], [3], [0]]);
   const exports = vec(
     [
       'macRows',
@@ -825,6 +971,8 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
       'clip',
       'gemm4x8',
       'transpose4x4',
+      'colSqDev',
+      'momentsGrad',
     ].map((n, i) => [...name(n), 0, i]),
   );
   const code = vec([
@@ -844,6 +992,8 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     clipBody(),
     gemm4x8Body(),
     transpose4x4Body(),
+    colSqDevBody(),
+    momentsGradBody(),
   ]);
   return wasmModule(section(1, types), section(2, imports), section(3, funcs), section(7, exports), section(10, code));
 }
@@ -888,6 +1038,8 @@ export interface SimdKernels {
     initRow: number,
   ): void;
   transpose4x4(dst: number, src: number, rows4: number, cols4: number, srcRow: number, dstRow: number): void;
+  colSqDev(acc: number, x: number, m: number, rows: number, cBytes: number): void;
+  momentsGrad(out: number, x: number, m: number, g: number, rows: number, cBytes: number, acc: number): void;
 }
 export type BinRows = (
   out: number,
@@ -917,6 +1069,8 @@ export const simdKernelsFor = instancePerMemory(simdKernelModuleBytes, (e): Simd
   clip: e.clip as SimdKernels['clip'],
   gemm4x8: e.gemm4x8 as SimdKernels['gemm4x8'],
   transpose4x4: e.transpose4x4 as SimdKernels['transpose4x4'],
+  colSqDev: e.colSqDev as SimdKernels['colSqDev'],
+  momentsGrad: e.momentsGrad as SimdKernels['momentsGrad'],
 }));
 
 export { backendMemory };

@@ -1,0 +1,169 @@
+/**
+ * tf.moments of a BatchNormalization call in training mode as one kernel, and its gradient as one kernel, on wasm.
+ *
+ * tfjs-core's moments is Mean, Cast, Reshape, Sub, Square, Mean (six kernel calls, three passes over x), and its
+ * gradient on the tape about fifteen more (two Mean gradients, Square's two products, Sub's sum and negation, the
+ * reshapes, the accumulation): per BatchNormalization layer and training step ~20 of its ~84 kernel calls, each
+ * with tfjs's bookkeeping (MobileNetV2 has 52 such layers). Here:
+ *
+ *   BnInspectorMoments(x) -> [mean, variance]   (channels last; the leading axes reduced)
+ *     mean[c] = Σ_r x[r][c] / R              float64 sums (colSums), as the engine's Mean kernel (wasmFast.ts)
+ *     variance[c] = Σ_r (x[r][c] − mean[c])² / R   difference and square in float32, float64 sums (colSqDev)
+ *   its gradient, BnInspectorMomentsGrad(x, mean, dMean, dVariance) -> dx:
+ *     g = dVariance / R;  dd[r][c] = g[c]·2(x[r][c] − mean[c]);  s[c] = Σ_r dd[r][c]   (momentsGrad, one pass)
+ *     dx[r][c] = dd[r][c] + (dMean[c] − s[c]) / R                                      (the SIMD add)
+ *
+ * Every value is rounded where tfjs's chain rounds it (the same float32 operations per element, the same float64
+ * sums in the same order, the same divisions), so mean, variance and dx are those of tfjs-core's moments on the
+ * engine's kernels bit for bit (tests compare both, and both against a float64 reference). It applies only where
+ * those kernels take their SIMD paths: float32, channels a multiple of 4, R ≥ 2 and R·C ≥ 4096; anything else
+ * runs tfjs's own moments. Used by the capture of a training-mode call (bnCapture.ts), not for a script's own
+ * tf.moments.
+ */
+import type { AnyBackend, KernelFunc, TInfo } from './kernelOps';
+import type { SimdOf } from './wasmElementwise';
+
+type TF = typeof import('@tensorflow/tfjs');
+type Tensor = import('@tensorflow/tfjs').Tensor;
+
+export const MOMENTS_KERNEL = 'BnInspectorMoments';
+export const MOMENTS_GRAD_KERNEL = 'BnInspectorMomentsGrad';
+
+/** below this many elements tfjs's Mean / Sum run their stock kernels (wasmFast.ts MIN_REDUCE): not fused */
+const MIN_ELEMENTS = 4096;
+
+/** settings tests and benchmarks flip (false: tfjs's own moments everywhere) */
+export const fusedMomentsSettings = { enabled: process.env.BN_INSPECTOR_FUSED_MOMENTS !== '0' };
+
+/** [R, C] of a float32 x reduced over all axes but the last, or null where the fused kernels do not apply */
+export function fusedMomentsShape(
+  x: { shape: readonly number[]; dtype: string },
+  axes: readonly number[],
+): [number, number] | null {
+  const rank = x.shape.length;
+  if (x.dtype !== 'float32' || rank < 2 || axes.length !== rank - 1) return null;
+  const sorted = [...axes].map((a) => (a < 0 ? a + rank : a)).sort((p, q) => p - q);
+  if (sorted.some((a, i) => a !== i)) return null;
+  const C = x.shape[rank - 1];
+  const R = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  if (C % 4 !== 0 || R < 2 || R * C < MIN_ELEMENTS) return null;
+  return [R, C];
+}
+
+/** C float64 sums that `fill` accumulates on the heap (a zeroed scratch of C float64), copied out */
+function heapSums(backend: AnyBackend, C: number, fill: (accOffset: number) => void): Float64Array {
+  const acc = backend.makeOutput([2 * C], 'float32') as TInfo;
+  try {
+    const a = backend.typedArrayFromHeap(acc) as Float32Array;
+    a.fill(0);
+    fill(a.byteOffset);
+    const out = new Float64Array(C);
+    new Uint8Array(out.buffer).set(new Uint8Array(a.buffer, a.byteOffset, 8 * C));
+    return out;
+  } finally {
+    backend.disposeData(acc.dataId);
+  }
+}
+
+function momentsKernel(simdOf: SimdOf): KernelFunc {
+  return ({ inputs, backend }) => {
+    const { x } = inputs;
+    const simd = simdOf(backend);
+    const shape = fusedMomentsShape(
+      x,
+      x.shape.slice(0, -1).map((_, i) => i),
+    );
+    if (simd === null || shape === null)
+      throw new Error(`${MOMENTS_KERNEL}: unsupported input ${x.dtype} [${x.shape}]`);
+    const [R, C] = shape;
+    const mean = backend.makeOutput([C], 'float32') as TInfo;
+    const variance = backend.makeOutput([C], 'float32') as TInfo;
+    const xOff = () => (backend.typedArrayFromHeap(x) as Float32Array).byteOffset;
+    const sums = heapSums(backend, C, (acc) => simd.colSums(acc, xOff(), R, 4 * C));
+    const mv = backend.typedArrayFromHeap(mean) as Float32Array;
+    for (let c = 0; c < C; c++) mv[c] = sums[c] / R;
+    const meanOff = mv.byteOffset;
+    const sq = heapSums(backend, C, (acc) => simd.colSqDev(acc, xOff(), meanOff, R, 4 * C));
+    const vv = backend.typedArrayFromHeap(variance) as Float32Array;
+    for (let c = 0; c < C; c++) vv[c] = sq[c] / R;
+    return [mean, variance];
+  };
+}
+
+function momentsGradKernel(simdOf: SimdOf): KernelFunc {
+  return ({ inputs, backend }) => {
+    const { x, mean, dMean, dVariance } = inputs;
+    const simd = simdOf(backend);
+    const shape = fusedMomentsShape(
+      x,
+      x.shape.slice(0, -1).map((_, i) => i),
+    );
+    if (simd === null || shape === null)
+      throw new Error(`${MOMENTS_GRAD_KERNEL}: unsupported input ${x.dtype} [${x.shape}]`);
+    const [R, C] = shape;
+    const dx = backend.makeOutput([...x.shape], 'float32') as TInfo;
+    const g = backend.makeOutput([C], 'float32') as TInfo;
+    const h = backend.makeOutput([C], 'float32') as TInfo;
+    try {
+      const view = (t: TInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+      const gv = view(g);
+      const dv = view(dVariance);
+      for (let c = 0; c < C; c++) gv[c] = dv[c] / R;
+      const at = (t: TInfo) => view(t).byteOffset;
+      const s = heapSums(backend, C, (acc) => simd.momentsGrad(at(dx), at(x), at(mean), at(g), R, 4 * C, acc));
+      const hv = view(h);
+      const dm = view(dMean);
+      const t = new Float32Array(1);
+      for (let c = 0; c < C; c++) {
+        t[0] = s[c]; // the Sum kernel's float32 result
+        t[0] = dm[c] + -t[0]; // the accumulated gradient of the mean: dMean + neg(sum), in float32
+        hv[c] = t[0] / R; // the Mean gradient: divided on the small tensor, then broadcast
+      }
+      const out = view(dx).byteOffset;
+      simd.add(out, out, view(h).byteOffset, R, 4 * C, 4 * C, 0);
+      return dx;
+    } finally {
+      backend.disposeData(g.dataId);
+      backend.disposeData(h.dataId);
+    }
+  };
+}
+
+/** the two kernels for 'wasm' (registered by registerMissingKernels) */
+export function fusedMomentsKernels(simdOf: SimdOf): Record<string, KernelFunc> {
+  return { [MOMENTS_KERNEL]: momentsKernel(simdOf), [MOMENTS_GRAD_KERNEL]: momentsGradKernel(simdOf) };
+}
+
+/** the gradient of BnInspectorMoments (x and the mean saved; dMean and dVariance are tfjs's zeros where unused) */
+export function registerFusedMomentsGradient(tf: TF): boolean {
+  if (tf.getGradient(MOMENTS_KERNEL)) return false;
+  tf.registerGradient({
+    kernelName: MOMENTS_KERNEL,
+    inputsToSave: ['x'],
+    outputsToSave: [true, false],
+    gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+      const [x, mean] = saved;
+      const [dMean, dVariance] = dy as Tensor[];
+      return {
+        x: () => tf.engine().runKernel(MOMENTS_GRAD_KERNEL, { x, mean, dMean, dVariance }, {}) as Tensor,
+      };
+    },
+  });
+  return true;
+}
+
+/** removes that gradient (tests, benchmarks) */
+export function unregisterFusedMomentsGradient(tf: TF): void {
+  if (tf.getGradient(MOMENTS_KERNEL)) tf.unregisterGradient(MOMENTS_KERNEL);
+}
+
+/**
+ * tf.moments(x, axes) by the fused kernel where it applies on the active backend, else null (the caller runs
+ * tfjs's own). Recorded on the tape with its gradient like any kernel.
+ */
+export function fusedMoments(tf: TF, x: Tensor, axes: readonly number[]): { mean: Tensor; variance: Tensor } | null {
+  if (!fusedMomentsSettings.enabled || tf.getBackend() !== 'wasm' || !tf.getKernel(MOMENTS_KERNEL, 'wasm')) return null;
+  if (fusedMomentsShape(x, axes) === null) return null;
+  const [mean, variance] = tf.engine().runKernel(MOMENTS_KERNEL, { x }, {}) as Tensor[];
+  return { mean, variance };
+}
