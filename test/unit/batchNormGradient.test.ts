@@ -1,11 +1,13 @@
 /**
- * FusedBatchNorm's shorter gradient on wasm (src/worker/kernels/batchNormGradient.ts): every part (x, mean,
+ * FusedBatchNorm's shorter gradient on wasm (src/worker/kernels/batchNormGradient.ts, and its one-kernel form
+ * batchNormGradKernel.ts for channels-last statistics from 4096 elements): every part (x, mean,
  * variance, scale, offset) against an independent float64 derivation, and against tfjs's own gradient on the cpu
  * backend; a BatchNormalization layer trained end to end gives the same gradients as stock cpu; unregistering puts
  * tfjs's gradient back. Runs on the wasm build the engine ships (shippedWasm.ts).
  */
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { BN_GRAD_KERNEL } from '../../src/worker/kernels/batchNormGradKernel';
 import { registerMissingKernels, unregisterMissingKernels } from '../../src/worker/kernels/registerKernels';
 import { assertClose } from './reference';
 import { shipWasm } from './shippedWasm';
@@ -91,6 +93,10 @@ describe('FusedBatchNorm gradient on wasm (batchNormGradient.ts)', function () {
     { shape: [4, 5, 5, 12], stat: [12], eps: 1e-5 },
     { shape: [3, 4, 4, 8], stat: [1, 1, 1, 8], eps: 1e-3 },
     { shape: [32, 64], stat: [64], eps: 1e-3 },
+    // from 4096 elements with channels a multiple of 4: the one-kernel gradient (batchNormGradKernel.ts)
+    { shape: [8, 8, 8, 32], stat: [32], eps: 1e-3 },
+    { shape: [4, 6, 6, 48], stat: [1, 1, 1, 48], eps: 1e-3 },
+    { shape: [64, 128], stat: [128], eps: 1e-5 },
   ];
   for (const c of cases) {
     it(`${c.shape.join('x')}, statistics ${c.stat.join('x')}: the float64 derivation${c.stat.length === 1 ? ' and stock cpu' : ''}`, async () => {
@@ -104,6 +110,9 @@ describe('FusedBatchNorm gradient on wasm (batchNormGradient.ts)', function () {
       const w = values(n, 6);
       const ref = reference64(c, x, m, v, s, w);
       const wasm = grads(c, x, m, v, s, o, w);
+      const prof = await tf.profile(() => grads(c, x, m, v, s, o, w));
+      const oneKernel = prof.kernels.some((k) => k.name === BN_GRAD_KERNEL);
+      assert.equal(oneKernel, n >= 4096 && C % 4 === 0, `the one-kernel gradient ran: ${oneKernel}`);
       const stockWorks = c.stat.length === 1;
       await tf.setBackend('cpu');
       const cpu = stockWorks ? grads(c, x, m, v, s, o, w) : null;

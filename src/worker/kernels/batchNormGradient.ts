@@ -8,10 +8,13 @@
  *   dx = dy·g    dmean = −g·Σdy    dvariance = −½·r²·g·Σdy(x − mean)    dscale = r·Σdy(x − mean)    doffset = Σdy
  *
  * five passes over x-sized data (dx, x − mean, its product with dy, two sums) in about ten calls, each one a
- * per-channel broadcast the engine's wasm kernels run in SIMD (wasmArithmetic.ts). Only where the active backend is
+ * per-channel broadcast the engine's wasm kernels run in SIMD (wasmArithmetic.ts); with channels-last statistics
+ * (every BatchNormalization layer's), one kernel call and two passes (batchNormGradKernel.ts). Only where the active backend is
  * wasm: elsewhere (the cpu backend, which tests use as the stock reference) tfjs's own gradient runs unchanged.
  * Registered by registerMissingKernels, undone by unregisterMissingKernels (the gradient registry is global).
  */
+import { BN_GRAD_KERNEL, batchNormGradShape } from './batchNormGradKernel';
+
 type TF = typeof import('@tensorflow/tfjs');
 type Tensor = import('@tensorflow/tfjs').Tensor;
 type GradConfig = NonNullable<ReturnType<TF['getGradient']>>;
@@ -28,6 +31,27 @@ export function fastBatchNormGradient(tf: TF, stock: GradConfig): GradConfig {
     if (tf.getBackend() !== 'wasm' || Array.isArray(dy)) return stock.gradFunc(dy, saved, attrs as never) as Thunks;
     const [x, mean, variance, scale] = saved;
     const eps = Number(attrs.varianceEpsilon);
+    if (
+      tf.getKernel(BN_GRAD_KERNEL, 'wasm') &&
+      !Array.isArray(dy) &&
+      dy.size === x.size &&
+      batchNormGradShape(x, [mean, variance, scale]) !== null
+    ) {
+      // channels last: the whole gradient in one kernel (batchNormGradKernel.ts)
+      const inputs: Record<string, Tensor> =
+        scale == null ? { x, mean, variance, dy } : { x, mean, variance, scale, dy };
+      const [dx, dm, dv, ds, doff] = tf
+        .engine()
+        .runKernel(BN_GRAD_KERNEL, inputs, { varianceEpsilon: eps }) as Tensor[];
+      const as = (t: Tensor, shape: number[]) => (t.shape.length === shape.length ? t : tf.reshape(t, shape));
+      return {
+        x: () => as(dx, x.shape),
+        mean: () => as(dm, mean.shape),
+        variance: () => as(dv, mean.shape),
+        scale: () => as(ds, mean.shape),
+        offset: () => as(doff, mean.shape),
+      };
+    }
     const axes = tf.backend_util.getReductionAxes(mean.shape, x.shape);
     const sumOver = (t: Tensor): Tensor => tf.reshape(axes.length ? tf.sum(t, axes) : t, mean.shape);
     const r = tf.rsqrt(tf.add(variance, tf.scalar(eps)));

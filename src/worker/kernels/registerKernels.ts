@@ -56,6 +56,7 @@
  * One unit (over 250 lines): the one table of which kernel replaces which on which backend, with the install /
  * restore bookkeeping every entry shares; the header above is that table in words.
  */
+import { BN_GRAD_KERNEL, batchNormGradKernel } from './batchNormGradKernel';
 import { conv2dBackpropFilter, conv2dBackpropInput } from './conv2dBackprop';
 import {
   MOMENTS_KERNEL,
@@ -312,6 +313,7 @@ export function registerMissingKernels(tf: TF, options: RegisterOptions = {}): s
       const fns = makeKernelFuncs(tf, wasmOps);
       for (const k of WASM_KERNELS) if (install(tf, k, 'wasm', fns[k])) add(k);
       for (const [k, f] of Object.entries(fusedMomentsKernels(simdOf))) if (install(tf, k, 'wasm', f)) add(k);
+      if (install(tf, BN_GRAD_KERNEL, 'wasm', batchNormGradKernel(simdOf))) add(BN_GRAD_KERNEL);
       if (registerFusedMomentsGradient(tf)) add(`gradient:${MOMENTS_KERNEL}`);
       if (options.gradients !== false && registerBatchNormGradient(tf)) add('gradient:FusedBatchNorm');
       if (options.cpuBridge !== false) {

@@ -60,6 +60,9 @@
  *     ;; momentsGrad(out, x, m, g, rows, cBytes, acc): out[r][c] = g[c]·(d + d), d = x[r][c] − m[c] (float32), and
  *     ;;   float64 acc[c] += out[r][c] (the gradient of tf.moments' variance path and its sum, in one pass)
  *     (func (export "momentsGrad") (param i32 i32 i32 i32 i32 i32 i32) …)
+ *     ;; colDyDev(accDy, accDyX, dy, x, m, rows, cBytes): float64 accDy[c] += dy[r][c], accDyX[c] += dy[r][c]·(x[r][c]
+ *     ;;   − m[c]) (float32 difference and product): the FusedBatchNorm gradient's two sums in one pass
+ *     (func (export "colDyDev") (param i32 i32 i32 i32 i32 i32 i32) …)
  *   )
  * The callers do the last n mod 16 elements (and anything the functions do not cover) in JS.
  *
@@ -379,6 +382,77 @@ function momentsGradBody(): number[] {
   return fn(
     [
       [2, I32],
+      [1, V128],
+    ],
+    countDown(ROWS, row),
+  );
+}
+
+/**
+ * colDyDev(accDy, accDyX, dy, x, m, rows, cBytes): float64 accDy[c] += dy[r][c] and accDyX[c] += dy[r][c]·(x[r][c] −
+ * m[c]) (difference and product in float32, as tfjs's Sub and Multiply round them): the two sums of the
+ * FusedBatchNorm gradient in one pass
+ */
+function colDyDevBody(): number[] {
+  const AD = 0,
+    AX = 1,
+    DY = 2,
+    X = 3,
+    M = 4,
+    ROWS = 5,
+    CB = 6;
+  const C = 7,
+    PD = 8,
+    PX = 9,
+    V = 10;
+  const at = (base: number, h: number): number[] => [
+    ...op.get(base),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.load64ZeroAt(h),
+  ];
+  const accumulate = (ptr: number, h: number, value: number[]): number[] => [
+    ...op.get(ptr),
+    ...op.get(ptr),
+    ...op.loadAt(2 * h),
+    ...value,
+    ...op.promoteLow,
+    ...op.f64x2Add,
+    ...op.storeAt(2 * h),
+  ];
+  const half = (h: number): number[] => [
+    ...at(DY, h),
+    ...op.set(V),
+    ...accumulate(PD, h, op.get(V)),
+    ...accumulate(PX, h, [...op.get(V), ...at(X, h), ...at(M, h), ...op.f32x4Sub, ...op.f32x4Mul]),
+  ];
+  const row = [
+    ...op.i32(0),
+    ...op.set(C),
+    ...op.get(AD),
+    ...op.set(PD),
+    ...op.get(AX),
+    ...op.set(PX),
+    ...op.block,
+    ...op.loop,
+    ...op.get(C),
+    ...op.get(CB),
+    ...op.i32GeS,
+    ...op.brIf(1),
+    ...half(0),
+    ...half(8),
+    ...addTo(C, 16),
+    ...addTo(PD, 32),
+    ...addTo(PX, 32),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+    ...addTo2(X, CB),
+    ...addTo2(DY, CB),
+  ];
+  return fn(
+    [
+      [3, I32],
       [1, V128],
     ],
     countDown(ROWS, row),
@@ -950,9 +1024,9 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     sig(I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32), // 6 gemm4x8
     sig(I32, I32, I32, I32, I32, I32), // 7 transpose4x4
   ]);
-  // colSqDev: type 3 (5 x i32); momentsGrad: type 0 (7 x i32)
+  // colSqDev: type 3 (5 x i32); momentsGrad, colDyDev: type 0 (7 x i32)
   const imports = memoryImport(shared);
-  const funcs = vec([[0], [1], [2], [2], [1], [3], [4], [3], [0], [0], [0], [1], [1], [5], [6], [7], [3], [0]]);
+  const funcs = vec([[0], [1], [2], [2], [1], [3], [4], [3], [0], [0], [0], [1], [1], [5], [6], [7], [3], [0], [0]]);
   const exports = vec(
     [
       'macRows',
@@ -973,6 +1047,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
       'transpose4x4',
       'colSqDev',
       'momentsGrad',
+      'colDyDev',
     ].map((n, i) => [...name(n), 0, i]),
   );
   const code = vec([
@@ -994,6 +1069,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     transpose4x4Body(),
     colSqDevBody(),
     momentsGradBody(),
+    colDyDevBody(),
   ]);
   return wasmModule(section(1, types), section(2, imports), section(3, funcs), section(7, exports), section(10, code));
 }
@@ -1040,6 +1116,7 @@ export interface SimdKernels {
   transpose4x4(dst: number, src: number, rows4: number, cols4: number, srcRow: number, dstRow: number): void;
   colSqDev(acc: number, x: number, m: number, rows: number, cBytes: number): void;
   momentsGrad(out: number, x: number, m: number, g: number, rows: number, cBytes: number, acc: number): void;
+  colDyDev(accDy: number, accDyX: number, dy: number, x: number, m: number, rows: number, cBytes: number): void;
 }
 export type BinRows = (
   out: number,
@@ -1071,6 +1148,7 @@ export const simdKernelsFor = instancePerMemory(simdKernelModuleBytes, (e): Simd
   transpose4x4: e.transpose4x4 as SimdKernels['transpose4x4'],
   colSqDev: e.colSqDev as SimdKernels['colSqDev'],
   momentsGrad: e.momentsGrad as SimdKernels['momentsGrad'],
+  colDyDev: e.colDyDev as SimdKernels['colDyDev'],
 }));
 
 export { backendMemory };
