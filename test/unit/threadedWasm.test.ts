@@ -12,6 +12,7 @@ import { availableCores, wasmThreadCount } from '../../src/worker/wasmThreaded';
 const ROOT = resolve(__dirname, '..', '..');
 /** the suites that check the engine's numbers against a float64 reference on the wasm backend */
 const REFERENCE_SUITES = [
+  'test/unit/activationGradients.test.ts',
   'test/unit/batchNormGradient.test.ts',
   'test/unit/bnEagerInputStats.test.ts',
   'test/unit/bnInstrument.test.ts',

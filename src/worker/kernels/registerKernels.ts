@@ -56,6 +56,11 @@
  * One unit (over 250 lines): the one table of which kernel replaces which on which backend, with the install /
  * restore bookkeeping every entry shares; the header above is that table in words.
  */
+import {
+  activationGradKernels,
+  registerActivationGradients,
+  unregisterActivationGradients,
+} from './activationGradients';
 import { BN_GRAD_KERNEL, batchNormGradKernel } from './batchNormGradKernel';
 import { conv2dBackpropFilter, conv2dBackpropInput } from './conv2dBackprop';
 import {
@@ -240,7 +245,7 @@ export interface RegisterOptions {
   backends?: string[];
   /** bridge the other kernels wasm lacks to cpu (default true) */
   cpuBridge?: boolean;
-  /** FusedBatchNorm's shorter gradient on wasm (batchNormGradient.ts; default true) */
+  /** the engine's gradients on wasm: FusedBatchNorm's (batchNormGradient.ts), ClipByValue's and Relu's (activationGradients.ts); default true */
   gradients?: boolean;
 }
 
@@ -314,6 +319,8 @@ export function registerMissingKernels(tf: TF, options: RegisterOptions = {}): s
       for (const k of WASM_KERNELS) if (install(tf, k, 'wasm', fns[k])) add(k);
       for (const [k, f] of Object.entries(fusedMomentsKernels(simdOf))) if (install(tf, k, 'wasm', f)) add(k);
       if (install(tf, BN_GRAD_KERNEL, 'wasm', batchNormGradKernel(simdOf))) add(BN_GRAD_KERNEL);
+      for (const [k, f] of Object.entries(activationGradKernels(simdOf))) if (install(tf, k, 'wasm', f)) add(k);
+      if (options.gradients !== false) for (const g of registerActivationGradients(tf)) add(g);
       if (registerFusedMomentsGradient(tf)) add(`gradient:${MOMENTS_KERNEL}`);
       if (options.gradients !== false && registerBatchNormGradient(tf)) add('gradient:FusedBatchNorm');
       if (options.cpuBridge !== false) {
@@ -335,6 +342,7 @@ export function registerMissingKernels(tf: TF, options: RegisterOptions = {}): s
 export function unregisterMissingKernels(tf: TF): void {
   unregisterBatchNormGradient(tf);
   unregisterFusedMomentsGradient(tf);
+  unregisterActivationGradients(tf);
   for (const [key, config] of replaced) {
     const [backendName, kernelName] = key.split('/');
     if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);

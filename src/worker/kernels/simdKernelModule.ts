@@ -63,6 +63,10 @@
  *     ;; colDyDev(accDy, accDyX, dy, x, m, rows, cBytes): float64 accDy[c] += dy[r][c], accDyX[c] += dy[r][c]·(x[r][c]
  *     ;;   − m[c]) (float32 difference and product): the FusedBatchNorm gradient's two sums in one pass
  *     (func (export "colDyDev") (param i32 i32 i32 i32 i32 i32 i32) …)
+ *     ;; clipGrad(out, x, dy, n4, lo, hi): out[i] = lo <= x[i] <= hi ? dy[i] : +0 (ClipByValue's gradient, one pass)
+ *     (func (export "clipGrad") (param i32 i32 i32 i32 f32 f32) …)
+ *     ;; reluGrad(out, x, dy, n4, _): out[i] = dy[i]·step(x[i]) (step: 1 for x > 0, NaN for NaN, else +0)
+ *     (func (export "reluGrad") (param i32 i32 i32 i32 i32) …)
  *   )
  * The callers do the last n mod 16 elements (and anything the functions do not cover) in JS.
  *
@@ -84,6 +88,8 @@ const op = {
   i8x16Splat: [SIMD, 0x0f],
   f32x4Ge: [SIMD, 0x46],
   f32x4Le: [SIMD, 0x45],
+  f32x4Gt: [SIMD, 0x44],
+  f32x4Ne: [SIMD, 0x42],
   i16x8NarrowS: [SIMD, 0x85, 0x01], // i16x8.narrow_i32x4_s
   i8x16NarrowS: [SIMD, 0x65], // i8x16.narrow_i16x8_s
   and: [SIMD, 0x4e],
@@ -1011,6 +1017,81 @@ function clipBody(): number[] {
   return fn([[2, V128]], [...init, ...countDown(N, body)]);
 }
 
+/**
+ * clipGrad(out, x, dy, n4, lo, hi): out[i] = lo <= x[i] <= hi ? dy[i] : 0 (+0; NaN x gives 0), i < 4·n4: tfjs's
+ * ClipByValue gradient where(logicalAnd(x >= lo, x <= hi), dy, zerosLike(dy)), one pass (a mask and a bitwise and)
+ */
+function clipGradBody(): number[] {
+  const OUT = 0,
+    X = 1,
+    DY = 2,
+    N = 3,
+    LO = 4,
+    HI = 5;
+  const VL = 6,
+    VH = 7,
+    V = 8;
+  const body = [
+    ...op.get(OUT),
+    ...op.get(DY),
+    ...op.loadAt(0),
+    ...op.get(X),
+    ...op.loadAt(0),
+    ...op.tee(V),
+    ...op.get(VL),
+    ...op.f32x4Ge,
+    ...op.get(V),
+    ...op.get(VH),
+    ...op.f32x4Le,
+    ...op.and,
+    ...op.and,
+    ...op.storeAt(0),
+    ...addTo(OUT, 16),
+    ...addTo(X, 16),
+    ...addTo(DY, 16),
+  ];
+  const init = [...op.get(LO), ...op.f32x4Splat, ...op.set(VL), ...op.get(HI), ...op.f32x4Splat, ...op.set(VH)];
+  return fn([[3, V128]], [...init, ...countDown(N, body)]);
+}
+
+/**
+ * reluGrad(out, x, dy, n4, _): out[i] = dy[i] · step(x[i]), step = 1 for x > 0, NaN for NaN, else +0: tfjs's Relu
+ * gradient mul(dy, step(x)) in one pass, the same products (so dy · 0 keeps dy's sign of zero, and NaN stays NaN)
+ */
+function reluGradBody(): number[] {
+  const OUT = 0,
+    X = 1,
+    DY = 2,
+    N = 3;
+  const ONE = 5,
+    V = 6;
+  const body = [
+    ...op.get(OUT),
+    ...op.get(DY),
+    ...op.loadAt(0),
+    // step: bitselect(x, (x > 0) & 1.0, x != x)
+    ...op.get(X),
+    ...op.loadAt(0),
+    ...op.tee(V),
+    ...op.get(V),
+    ...op.zero,
+    ...op.f32x4Gt,
+    ...op.get(ONE),
+    ...op.and,
+    ...op.get(V),
+    ...op.get(V),
+    ...op.f32x4Ne,
+    ...op.bitselect,
+    ...op.f32x4Mul,
+    ...op.storeAt(0),
+    ...addTo(OUT, 16),
+    ...addTo(X, 16),
+    ...addTo(DY, 16),
+  ];
+  const init = [...op.f32(1), ...op.f32x4Splat, ...op.set(ONE)];
+  return fn([[2, V128]], [...init, ...countDown(N, body)]);
+}
+
 /** the module's bytes; `shared`: import a shared memory (the threaded wasm backend) */
 export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
   const sig = (...params: number[]): number[] => [0x60, ...vec(params.map((p) => [p])), ...vec([])];
@@ -1023,10 +1104,33 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     sig(I32, I32, I32, F32, F32), // 5 clip
     sig(I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32), // 6 gemm4x8
     sig(I32, I32, I32, I32, I32, I32), // 7 transpose4x4
+    sig(I32, I32, I32, I32, F32, F32), // 8 clipGrad
   ]);
-  // colSqDev: type 3 (5 x i32); momentsGrad, colDyDev: type 0 (7 x i32)
+  // colSqDev: type 3 (5 x i32); momentsGrad, colDyDev: type 0 (7 x i32); reluGrad: type 3 (its last i32 unused)
   const imports = memoryImport(shared);
-  const funcs = vec([[0], [1], [2], [2], [1], [3], [4], [3], [0], [0], [0], [1], [1], [5], [6], [7], [3], [0], [0]]);
+  const funcs = vec([
+    [0],
+    [1],
+    [2],
+    [2],
+    [1],
+    [3],
+    [4],
+    [3],
+    [0],
+    [0],
+    [0],
+    [1],
+    [1],
+    [5],
+    [6],
+    [7],
+    [3],
+    [0],
+    [0],
+    [8],
+    [3],
+  ]);
   const exports = vec(
     [
       'macRows',
@@ -1048,6 +1152,8 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
       'colSqDev',
       'momentsGrad',
       'colDyDev',
+      'clipGrad',
+      'reluGrad',
     ].map((n, i) => [...name(n), 0, i]),
   );
   const code = vec([
@@ -1070,6 +1176,8 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     colSqDevBody(),
     momentsGradBody(),
     colDyDevBody(),
+    clipGradBody(),
+    reluGradBody(),
   ]);
   return wasmModule(section(1, types), section(2, imports), section(3, funcs), section(7, exports), section(10, code));
 }
@@ -1117,6 +1225,8 @@ export interface SimdKernels {
   colSqDev(acc: number, x: number, m: number, rows: number, cBytes: number): void;
   momentsGrad(out: number, x: number, m: number, g: number, rows: number, cBytes: number, acc: number): void;
   colDyDev(accDy: number, accDyX: number, dy: number, x: number, m: number, rows: number, cBytes: number): void;
+  clipGrad(out: number, x: number, dy: number, n4: number, lo: number, hi: number): void;
+  reluGrad(out: number, x: number, dy: number, n4: number, unused: number): void;
 }
 export type BinRows = (
   out: number,
@@ -1149,6 +1259,8 @@ export const simdKernelsFor = instancePerMemory(simdKernelModuleBytes, (e): Simd
   colSqDev: e.colSqDev as SimdKernels['colSqDev'],
   momentsGrad: e.momentsGrad as SimdKernels['momentsGrad'],
   colDyDev: e.colDyDev as SimdKernels['colDyDev'],
+  clipGrad: e.clipGrad as SimdKernels['clipGrad'],
+  reluGrad: e.reluGrad as SimdKernels['reluGrad'],
 }));
 
 export { backendMemory };
