@@ -34,6 +34,8 @@ export default tseslint.config(
       'test-results/',
       'examples/',
       'test/e2e/fixtures/',
+      // git-ignored scratch measurements (see .gitignore)
+      '.tmpbench/',
     ],
   },
   js.configs.recommended,
