@@ -5,7 +5,9 @@
  * builds one for 'wasm' and one for 'cpu'). On wasm the heavy arithmetic runs in the backend's own
  * Conv2D / MatMul kernels (XNNPACK); JS only rearranges memory (im2col, dilation, filter flip).
  *
- *  - Conv2DBackpropFilter: with a fast Conv2D (wasm), one convolution with batch and channels swapped;
+ *  - Conv2DBackpropFilter: stride 1 with Ci % 4 and Co % 8 on wasm: per filter tap a SIMD 1x1 filter gradient
+ *    over the valid pixels (shiftedFilterSimd); else with a fast Conv2D (wasm), one convolution with batch and
+ *    channels swapped;
  *    otherwise dW[K, Co] = im2colᵀ[K, M] · dy[M, Co] with K = KH·KW·Ci, M = B·OH·OW, in batch chunks so
  *    the patch matrix stays small; on cpu (JS MatMul) plain loops.
  *  - Conv2DBackpropInput: stride 1: dx = conv2d(dy, filter rotated 180° with in/out swapped, explicit padding
