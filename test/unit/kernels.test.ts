@@ -229,7 +229,7 @@ const CONV_CASES: ConvCase[] = [
   { x: [3, 11, 10, 3], w: [3, 3, 3, 4], s: 3, pad: 'valid' },
   { x: [2, 7, 9, 3], w: [3, 3, 3, 5], s: 2, pad: 'same', nchw: true },
   { x: [2, 8, 8, 4], w: [3, 3, 4, 6], s: 1, pad: 'valid', nchw: true },
-  // stride 1, Ci % 4 and Co % 8: dW per filter tap by the SIMD outer4x8 over each row's valid pixels
+  // Ci % 4 and Co % 8: dW per filter tap by the SIMD outer4x8 over each row's valid pixels
   { x: [4, 16, 16, 8], w: [3, 3, 8, 16], s: 1, pad: 'same' }, // the centre column's rows run on
   { x: [2, 9, 7, 4], w: [3, 3, 4, 8], s: 1, pad: 'valid' },
   {
@@ -244,6 +244,8 @@ const CONV_CASES: ConvCase[] = [
     ],
   },
   { x: [2, 6, 6, 8], w: [3, 3, 8, 8], s: 1, pad: 'same', nchw: true },
+  { x: [2, 9, 9, 8], w: [3, 3, 8, 8], s: 2, pad: 'same' }, // strided: x read every 2 pixels
+  { x: [2, 10, 11, 4], w: [3, 3, 4, 16], s: [2, 3], pad: 'valid' },
 ];
 
 interface DwCase {

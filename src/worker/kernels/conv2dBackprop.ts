@@ -5,7 +5,7 @@
  * builds one for 'wasm' and one for 'cpu'). On wasm the heavy arithmetic runs in the backend's own
  * Conv2D / MatMul kernels (XNNPACK); JS only rearranges memory (im2col, dilation, filter flip).
  *
- *  - Conv2DBackpropFilter: stride 1 with Ci % 4 and Co % 8 on wasm: per filter tap a SIMD 1x1 filter gradient
+ *  - Conv2DBackpropFilter: with Ci % 4 and Co % 8 on wasm: per filter tap a SIMD 1x1 filter gradient
  *    over the valid pixels (shiftedFilterSimd); else with a fast Conv2D (wasm), one convolution with batch and
  *    channels swapped;
  *    otherwise dW[K, Co] = im2colᵀ[K, M] · dy[M, Co] with K = KH·KW·Ci, M = B·OH·OW, in batch chunks so
@@ -79,10 +79,10 @@ function pointwiseFilterSimd(
 }
 
 /**
- * dW[kh, kw] = Σ over the output pixels whose input pixel (oh + kh − padTop, ow + kw − padLeft) is inside x of
- * x[that pixel]ᵀ · dy[pixel], for a stride-1 conv with dilation 1: per filter tap a 1x1 filter gradient over the
- * valid pixels, by outer4x8 reading x and dy in place (an image row's valid pixels are contiguous in both; where the
- * tap is the centre column every pixel of a row is valid and the rows of one image run on in one call). The stock
+ * dW[kh, kw] = Σ over the output pixels whose input pixel (oh·sh + kh − padTop, ow·sw + kw − padLeft) is inside x
+ * of x[that pixel]ᵀ · dy[pixel], for a conv with dilation 1: per filter tap a 1x1 filter gradient over the valid
+ * pixels, by outer4x8 reading x and dy in place (an output row's valid pixels are contiguous in dy and every sw
+ * pixels in x; at stride 1, where the tap is the centre column, the rows of one image run on in one call). The stock
  * path (one XNNPACK convolution with batch and channels swapped, dy as a B x OH x OW "filter") packs that filter
  * at every call and transposes x and dy first: measured ~8 GFLOP/s on the small CNN's 3x3 layers.
  */
@@ -90,34 +90,34 @@ function shiftedFilterSimd(ops: KernelOps, simd: SimdKernels, xN: TInfo, dyN: TI
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: Ci, outHeight: OH, outWidth: OW, outChannels: Co } = ci;
   const KH = ci.filterHeight,
     KW = ci.filterWidth,
+    sh = ci.strideHeight,
+    sw = ci.strideWidth,
     pt = ci.padInfo.top,
     pl = ci.padInfo.left;
   return ops.create([KH, KW, Ci, Co], [xN, dyN], (out, xv, dv) => {
     out.fill(0);
-    const xs = Ci * 4,
+    const xs = sw * Ci * 4, // consecutive output pixels of a row read x every sw pixels
       ds = Co * 4,
       as = Co * 4;
     for (let kh = 0; kh < KH; kh++) {
-      const ohMin = Math.max(0, pt - kh);
-      const ohMax = Math.min(OH, H + pt - kh); // exclusive
+      // output rows whose input row oh·sh + kh − pt lies in [0, H)
+      const ohMin = Math.max(0, Math.ceil((pt - kh) / sh));
+      const ohMax = Math.min(OH, Math.floor((H - 1 + pt - kh) / sh) + 1); // exclusive
       if (ohMin >= ohMax) continue;
       for (let kw = 0; kw < KW; kw++) {
-        const owMin = Math.max(0, pl - kw);
-        const owMax = Math.min(OW, W + pl - kw);
+        const owMin = Math.max(0, Math.ceil((pl - kw) / sw));
+        const owMax = Math.min(OW, Math.floor((W - 1 + pl - kw) / sw) + 1);
         if (owMin >= owMax) continue;
         const tap = out.byteOffset + (kh * KW + kw) * Ci * as;
-        // whole rows: every output pixel of a row valid and x's row as wide as dy's, so the rows run on
-        const whole = owMin === 0 && owMax === OW && OW === W && kw - pl === 0;
+        // stride 1, the centre column and x's rows as wide as dy's: every pixel valid, the rows of an image run on
+        const whole = sh === 1 && sw === 1 && owMin === 0 && owMax === OW && OW === W && kw === pl;
         for (let b = 0; b < B; b++) {
-          const rowsAt = (oh: number) => ({
-            x: xv.byteOffset + ((b * H + oh + kh - pt) * W + owMin + kw - pl) * Ci * 4,
-            d: dv.byteOffset + ((b * OH + oh) * OW + owMin) * Co * 4,
-          });
-          const runs: Array<[number, number]> = whole ? [[ohMin, (ohMax - ohMin) * OW]] : [];
-          if (!whole) for (let oh = ohMin; oh < ohMax; oh++) runs.push([oh, owMax - owMin]);
-          for (const [oh, n] of runs) {
-            const at = rowsAt(oh);
-            for (let i = 0; i < Ci; i += 4) simd.outer4x8(tap + i * as, at.x + i * 4, at.d, n, xs, ds, as, Co / 8);
+          const rows: Array<[number, number]> = whole ? [[ohMin, (ohMax - ohMin) * OW]] : [];
+          if (!whole) for (let oh = ohMin; oh < ohMax; oh++) rows.push([oh, owMax - owMin]);
+          for (const [oh, n] of rows) {
+            const x0 = xv.byteOffset + ((b * H + oh * sh + kh - pt) * W + owMin * sw + kw - pl) * Ci * 4;
+            const d0 = dv.byteOffset + ((b * OH + oh) * OW + owMin) * Co * 4;
+            for (let i = 0; i < Ci; i += 4) simd.outer4x8(tap + i * as, x0 + i * 4, d0, n, xs, ds, as, Co / 8);
           }
         }
       }
@@ -125,13 +125,11 @@ function shiftedFilterSimd(ops: KernelOps, simd: SimdKernels, xN: TInfo, dyN: TI
   });
 }
 
-/** the stride-1, dilation-1 filter gradient that shiftedFilterSimd covers (channels last, Ci % 4, Co % 8) */
+/** the dilation-1 filter gradient that shiftedFilterSimd covers (channels last, Ci % 4, Co % 8) */
 function shiftedFilterFits(ops: KernelOps, ci: ConvInfo): ops is KernelOps & { simd: SimdKernels } {
   return (
     ops.simd !== null &&
     conv2dSettings.shiftedFilterSimd &&
-    ci.strideHeight === 1 &&
-    ci.strideWidth === 1 &&
     ci.dilationHeight === 1 &&
     ci.dilationWidth === 1 &&
     ci.inChannels % 4 === 0 &&
