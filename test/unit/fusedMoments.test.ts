@@ -18,6 +18,7 @@ import {
   fusedMomentsSettings,
 } from '../../src/worker/kernels/fusedMoments';
 import { registerMissingKernels, unregisterMissingKernels } from '../../src/worker/kernels/registerKernels';
+import { simdAvailable } from '../../src/worker/kernels/simdKernelModule';
 import { installEngineFastPath } from '../../src/worker/tfjsEngineFastPath';
 import { installTfjsFastPath, uninstallTfjsFastPath } from '../../src/worker/tfjsFastPath';
 import { assertClose, assertSame, moments64, normalValues } from './reference';
@@ -134,7 +135,10 @@ describe('fused moments of a training-mode BatchNormalization call (kernels/fuse
     fusedMomentsSettings.enabled = false;
     assert.equal(fusedMoments(tf, x, [0, 1, 2]), null, 'switched off');
     fusedMomentsSettings.enabled = true;
+    assert.ok(simdAvailable(tf.backend()), 'the wasm backend runs the SIMD kernels here');
+    assert.equal(simdAvailable({}), false, 'an object that is no wasm backend');
     assert.ok(await tf.setBackend('cpu'));
+    assert.equal(simdAvailable(tf.backend()), false, 'cpu: no SIMD kernels (the gates of the fused kernels)');
     assert.equal(fusedMoments(tf, x, [0, 1, 2]), null, 'cpu');
     assert.ok(await tf.setBackend('wasm'));
     tf.dispose([x, small, odd, ints]);

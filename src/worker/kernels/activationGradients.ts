@@ -12,6 +12,7 @@
  * Installed by registerMissingKernels (the gradient registry is global), undone by unregisterMissingKernels.
  */
 import type { KernelFunc, TInfo } from './kernelOps';
+import { simdAvailable } from './simdKernelModule';
 import type { SimdOf } from './wasmElementwise';
 
 type TF = typeof import('@tensorflow/tfjs');
@@ -67,6 +68,7 @@ function ours(tf: TF, base: GradConfig, kernel: string): GradConfig {
       Array.isArray(dy) ||
       tf.getBackend() !== 'wasm' ||
       !tf.getKernel(kernel, 'wasm') ||
+      !simdAvailable(tf.backend()) ||
       x.dtype !== 'float32' ||
       dy.dtype !== 'float32' ||
       x.size < MIN_ELEMENTS ||

@@ -14,6 +14,7 @@
  * Registered by registerMissingKernels, undone by unregisterMissingKernels (the gradient registry is global).
  */
 import { BN_GRAD_KERNEL, batchNormGradShape } from './batchNormGradKernel';
+import { simdAvailable } from './simdKernelModule';
 
 type TF = typeof import('@tensorflow/tfjs');
 type Tensor = import('@tensorflow/tfjs').Tensor;
@@ -33,6 +34,7 @@ export function fastBatchNormGradient(tf: TF, stock: GradConfig): GradConfig {
     const eps = Number(attrs.varianceEpsilon);
     if (
       tf.getKernel(BN_GRAD_KERNEL, 'wasm') &&
+      simdAvailable(tf.backend()) &&
       !Array.isArray(dy) &&
       dy.size === x.size &&
       batchNormGradShape(x, [mean, variance, scale]) !== null

@@ -21,6 +21,7 @@
  * tf.moments.
  */
 import type { AnyBackend, KernelFunc, TInfo } from './kernelOps';
+import { simdAvailable } from './simdKernelModule';
 import type { SimdOf } from './wasmElementwise';
 
 type TF = typeof import('@tensorflow/tfjs');
@@ -163,7 +164,7 @@ export function unregisterFusedMomentsGradient(tf: TF): void {
  */
 export function fusedMoments(tf: TF, x: Tensor, axes: readonly number[]): { mean: Tensor; variance: Tensor } | null {
   if (!fusedMomentsSettings.enabled || tf.getBackend() !== 'wasm' || !tf.getKernel(MOMENTS_KERNEL, 'wasm')) return null;
-  if (fusedMomentsShape(x, axes) === null) return null;
+  if (fusedMomentsShape(x, axes) === null || !simdAvailable(tf.backend())) return null;
   const [mean, variance] = tf.engine().runKernel(MOMENTS_KERNEL, { x }, {}) as Tensor[];
   return { mean, variance };
 }

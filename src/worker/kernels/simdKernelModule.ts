@@ -1263,4 +1263,10 @@ export const simdKernelsFor = instancePerMemory(simdKernelModuleBytes, (e): Simd
   reluGrad: e.reluGrad as SimdKernels['reluGrad'],
 }));
 
+/** whether the engine's SIMD kernels run on this backend (the wasm backend, with WebAssembly SIMD) */
+export function simdAvailable(backend: unknown): boolean {
+  const memory = backendMemory(backend);
+  return memory !== null && simdKernelsFor(memory) !== null;
+}
+
 export { backendMemory };
