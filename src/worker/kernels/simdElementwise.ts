@@ -1,0 +1,341 @@
+/**
+ * Function bodies of the engine's SIMD module (simdKernelModule.ts, where each is described): element-wise
+ * functions (compares, and, select, the BatchNormalization affine map, add / sub / mul by rows, relu, square, clip)
+ * and ReLU6's two gradients.
+ *
+ * Over 250 lines, most of it byte lists: each body is independent; the element-wise ones share this file as a kind.
+ */
+import { I32, V128 } from '../wasmAssembler';
+import { addTo, countDown, fn, op } from './simdOps';
+
+/** geScalar / leScalar(out, x, n16, s) */
+export function cmpScalarBody(cmp: number[]): number[] {
+  const OUT = 0,
+    X = 1,
+    N = 2,
+    S = 3;
+  const SV = 4,
+    ONE = 5;
+  const lanes = (offset: number): number[] => [...op.get(X), ...op.loadAt(offset), ...op.get(SV), ...cmp];
+  const body = [
+    ...op.get(OUT),
+    ...lanes(0),
+    ...lanes(16),
+    ...op.i16x8NarrowS,
+    ...lanes(32),
+    ...lanes(48),
+    ...op.i16x8NarrowS,
+    ...op.i8x16NarrowS,
+    ...op.get(ONE),
+    ...op.and,
+    ...op.storeAt(0),
+    ...addTo(OUT, 16),
+    ...addTo(X, 64),
+  ];
+  const init = [...op.get(S), ...op.f32x4Splat, ...op.set(SV), ...op.i32(1), ...op.i8x16Splat, ...op.set(ONE)];
+  return fn([[2, V128]], [...init, ...countDown(N, body)]);
+}
+
+/** and8(out, a, b, n16) */
+export function and8Body(): number[] {
+  const OUT = 0,
+    A = 1,
+    B = 2,
+    N = 3;
+  const body = [
+    ...op.get(OUT),
+    ...op.get(A),
+    ...op.loadAt(0),
+    ...op.get(B),
+    ...op.loadAt(0),
+    ...op.and,
+    ...op.storeAt(0),
+    ...addTo(OUT, 16),
+    ...addTo(A, 16),
+    ...addTo(B, 16),
+  ];
+  return fn([], countDown(N, body));
+}
+
+/** select(out, cond, t, e, n16) */
+export function selectBody(): number[] {
+  const OUT = 0,
+    COND = 1,
+    T = 2,
+    E = 3,
+    N = 4;
+  const M8 = 5,
+    M16 = 6,
+    ZERO = 7;
+  const pick = (offset: number, mask: number[]): number[] => [
+    ...op.get(OUT),
+    ...op.get(T),
+    ...op.loadAt(offset),
+    ...op.get(E),
+    ...op.loadAt(offset),
+    ...mask,
+    ...op.bitselect,
+    ...op.storeAt(offset),
+  ];
+  const body = [
+    // m8 = cond != 0 (0xff / 0x00 bytes)
+    ...op.get(COND),
+    ...op.loadAt(0),
+    ...op.get(ZERO),
+    ...op.i8x16Ne,
+    ...op.set(M8),
+    ...op.get(M8),
+    ...op.i16x8ExtLowS,
+    ...op.set(M16),
+    ...pick(0, [...op.get(M16), ...op.i32x4ExtLowS]),
+    ...pick(16, [...op.get(M16), ...op.i32x4ExtHighS]),
+    ...op.get(M8),
+    ...op.i16x8ExtHighS,
+    ...op.set(M16),
+    ...pick(32, [...op.get(M16), ...op.i32x4ExtLowS]),
+    ...pick(48, [...op.get(M16), ...op.i32x4ExtHighS]),
+    ...addTo(OUT, 64),
+    ...addTo(COND, 16),
+    ...addTo(T, 64),
+    ...addTo(E, 64),
+  ];
+  return fn([[3, V128]], [...op.zero, ...op.set(ZERO), ...countDown(N, body)]);
+}
+
+/** affine(out, x, rows, cBytes, p) */
+export function affineBody(): number[] {
+  const OUT = 0,
+    X = 1,
+    ROWS = 2,
+    CB = 3,
+    PM = 4;
+  const C = 5,
+    PS = 6,
+    PB = 7;
+  const row = [
+    ...op.i32(0),
+    ...op.set(C),
+    ...op.block,
+    ...op.loop,
+    ...op.get(C),
+    ...op.get(CB),
+    ...op.i32GeS,
+    ...op.brIf(1),
+    ...op.get(OUT),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.get(X),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.loadAt(0),
+    ...op.get(PM),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.loadAt(0),
+    ...op.f32x4Sub,
+    ...op.get(PS),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.loadAt(0),
+    ...op.f32x4Mul,
+    ...op.get(PB),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.loadAt(0),
+    ...op.f32x4Add,
+    ...op.storeAt(0),
+    ...addTo(C, 16),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+    ...op.get(OUT),
+    ...op.get(CB),
+    ...op.i32Add,
+    ...op.set(OUT),
+    ...op.get(X),
+    ...op.get(CB),
+    ...op.i32Add,
+    ...op.set(X),
+  ];
+  const init = [
+    ...op.get(PM),
+    ...op.get(CB),
+    ...op.i32Add,
+    ...op.set(PS),
+    ...op.get(PS),
+    ...op.get(CB),
+    ...op.i32Add,
+    ...op.set(PB),
+  ];
+  return fn([[3, I32]], [...init, ...countDown(ROWS, row)]);
+}
+
+/** add / sub / mul(out, a, b, rows, cBytes, aStep, bStep) */
+export function binRowsBody(binop: number[]): number[] {
+  const OUT = 0,
+    A = 1,
+    B = 2,
+    ROWS = 3,
+    CB = 4,
+    AS = 5,
+    BS = 6;
+  const C = 7;
+  const row = [
+    ...op.i32(0),
+    ...op.set(C),
+    ...op.block,
+    ...op.loop,
+    ...op.get(C),
+    ...op.get(CB),
+    ...op.i32GeS,
+    ...op.brIf(1),
+    ...op.get(OUT),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.get(A),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.loadAt(0),
+    ...op.get(B),
+    ...op.get(C),
+    ...op.i32Add,
+    ...op.loadAt(0),
+    ...binop,
+    ...op.storeAt(0),
+    ...addTo(C, 16),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+    ...op.get(OUT),
+    ...op.get(CB),
+    ...op.i32Add,
+    ...op.set(OUT),
+    ...op.get(A),
+    ...op.get(AS),
+    ...op.i32Add,
+    ...op.set(A),
+    ...op.get(B),
+    ...op.get(BS),
+    ...op.i32Add,
+    ...op.set(B),
+  ];
+  return fn([[1, I32]], countDown(ROWS, row));
+}
+
+/** relu / square(out, x, n4, _) */
+export function unaryBody(square: boolean): number[] {
+  const OUT = 0,
+    X = 1,
+    N = 2;
+  const V = 4;
+  const body = [
+    ...op.get(OUT),
+    ...op.get(X),
+    ...op.loadAt(0),
+    ...(square ? [...op.set(V), ...op.get(V), ...op.get(V), ...op.f32x4Mul] : [...op.zero, ...op.f32x4Max]),
+    ...op.storeAt(0),
+    ...addTo(OUT, 16),
+    ...addTo(X, 16),
+  ];
+  return fn([[1, V128]], countDown(N, body));
+}
+
+/** clip(out, x, n4, lo, hi) */
+export function clipBody(): number[] {
+  const OUT = 0,
+    X = 1,
+    N = 2,
+    LO = 3,
+    HI = 4;
+  const VL = 5,
+    VH = 6;
+  const body = [
+    ...op.get(OUT),
+    ...op.get(X),
+    ...op.loadAt(0),
+    ...op.get(VL),
+    ...op.f32x4Max,
+    ...op.get(VH),
+    ...op.f32x4Min,
+    ...op.storeAt(0),
+    ...addTo(OUT, 16),
+    ...addTo(X, 16),
+  ];
+  const init = [...op.get(LO), ...op.f32x4Splat, ...op.set(VL), ...op.get(HI), ...op.f32x4Splat, ...op.set(VH)];
+  return fn([[2, V128]], [...init, ...countDown(N, body)]);
+}
+
+/**
+ * clipGrad(out, x, dy, n4, lo, hi): out[i] = lo <= x[i] <= hi ? dy[i] : 0 (+0; NaN x gives 0), i < 4·n4: tfjs's
+ * ClipByValue gradient where(logicalAnd(x >= lo, x <= hi), dy, zerosLike(dy)), one pass (a mask and a bitwise and)
+ */
+export function clipGradBody(): number[] {
+  const OUT = 0,
+    X = 1,
+    DY = 2,
+    N = 3,
+    LO = 4,
+    HI = 5;
+  const VL = 6,
+    VH = 7,
+    V = 8;
+  const body = [
+    ...op.get(OUT),
+    ...op.get(DY),
+    ...op.loadAt(0),
+    ...op.get(X),
+    ...op.loadAt(0),
+    ...op.tee(V),
+    ...op.get(VL),
+    ...op.f32x4Ge,
+    ...op.get(V),
+    ...op.get(VH),
+    ...op.f32x4Le,
+    ...op.and,
+    ...op.and,
+    ...op.storeAt(0),
+    ...addTo(OUT, 16),
+    ...addTo(X, 16),
+    ...addTo(DY, 16),
+  ];
+  const init = [...op.get(LO), ...op.f32x4Splat, ...op.set(VL), ...op.get(HI), ...op.f32x4Splat, ...op.set(VH)];
+  return fn([[3, V128]], [...init, ...countDown(N, body)]);
+}
+
+/**
+ * reluGrad(out, x, dy, n4, _): out[i] = dy[i] · step(x[i]), step = 1 for x > 0, NaN for NaN, else +0: tfjs's Relu
+ * gradient mul(dy, step(x)) in one pass, the same products (so dy · 0 keeps dy's sign of zero, and NaN stays NaN)
+ */
+export function reluGradBody(): number[] {
+  const OUT = 0,
+    X = 1,
+    DY = 2,
+    N = 3;
+  const ONE = 5,
+    V = 6;
+  const body = [
+    ...op.get(OUT),
+    ...op.get(DY),
+    ...op.loadAt(0),
+    // step: bitselect(x, (x > 0) & 1.0, x != x)
+    ...op.get(X),
+    ...op.loadAt(0),
+    ...op.tee(V),
+    ...op.get(V),
+    ...op.zero,
+    ...op.f32x4Gt,
+    ...op.get(ONE),
+    ...op.and,
+    ...op.get(V),
+    ...op.get(V),
+    ...op.f32x4Ne,
+    ...op.bitselect,
+    ...op.f32x4Mul,
+    ...op.storeAt(0),
+    ...addTo(OUT, 16),
+    ...addTo(X, 16),
+    ...addTo(DY, 16),
+  ];
+  const init = [...op.f32(1), ...op.f32x4Splat, ...op.set(ONE)];
+  return fn([[2, V128]], [...init, ...countDown(N, body)]);
+}

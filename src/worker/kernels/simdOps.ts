@@ -1,0 +1,79 @@
+/**
+ * The instruction vocabulary of the engine's hand-assembled SIMD module (simdKernelModule.ts): the opcodes its
+ * function bodies use beyond the assembler's (../wasmAssembler.ts), and the loop and local helpers they share.
+ * The bodies are in simdReductions.ts, simdProducts.ts and simdElementwise.ts.
+ */
+import { SIMD, ops, uleb, vec } from '../wasmAssembler';
+
+export const op = {
+  ...ops,
+  load: [SIMD, 0x00, 2, 0], // v128.load align=4 offset=0
+  loadAt: (offset: number) => [SIMD, 0x00, 0, ...uleb(offset)], // v128.load align=1
+  storeAt: (offset: number) => [SIMD, 0x0b, 0, ...uleb(offset)], // v128.store align=1
+  load64ZeroAt: (offset: number) => [SIMD, 0x5d, 0, ...uleb(offset)], // v128.load64_zero align=1
+  store64Lane0At: (offset: number) => [SIMD, 0x5b, 0, ...uleb(offset), 0], // v128.store64_lane align=1 lane 0
+  f32x4Splat: [SIMD, 0x13],
+  i8x16Splat: [SIMD, 0x0f],
+  f32x4Ge: [SIMD, 0x46],
+  f32x4Le: [SIMD, 0x45],
+  f32x4Gt: [SIMD, 0x44],
+  f32x4Ne: [SIMD, 0x42],
+  i16x8NarrowS: [SIMD, 0x85, 0x01], // i16x8.narrow_i32x4_s
+  i8x16NarrowS: [SIMD, 0x65], // i8x16.narrow_i16x8_s
+  and: [SIMD, 0x4e],
+  i8x16Ne: [SIMD, 0x24],
+  i16x8ExtLowS: [SIMD, 0x87, 0x01], // i16x8.extend_low_i8x16_s
+  i16x8ExtHighS: [SIMD, 0x88, 0x01],
+  i32x4ExtLowS: [SIMD, 0xa7, 0x01], // i32x4.extend_low_i16x8_s
+  i32x4ExtHighS: [SIMD, 0xa8, 0x01],
+  bitselect: [SIMD, 0x52],
+  load32SplatAt: (offset: number) => [SIMD, 0x09, 0, ...uleb(offset)], // v128.load32_splat align=1
+  f32: (v: number) => [0x43, ...new Uint8Array(new Float32Array([v]).buffer)],
+  store: [SIMD, 0x0b, 2, 0], // v128.store align=4 offset=0
+  zero: [SIMD, 0x0c, ...new Array<number>(16).fill(0)], // v128.const 0
+  f32x4Add: [SIMD, 0xe4, 0x01],
+  f32x4Mul: [SIMD, 0xe6, 0x01],
+  f32x4Sub: [SIMD, 0xe5, 0x01],
+  f32x4Max: [SIMD, 0xe9, 0x01], // NaN-propagating
+  f32x4Min: [SIMD, 0xe8, 0x01],
+};
+
+/** wraps a body: locals (count, type) pairs, then code */
+export function fn(locals: Array<[number, number]>, code: number[]): number[] {
+  const body = [...vec(locals.map(([n, t]) => [...uleb(n), t])), ...code, ...op.end];
+  return [...uleb(body.length), ...body];
+}
+
+/** `loop while counter != 0 { body; counter -= 1 }` (the counter is a local) */
+export function countDown(counter: number, body: number[]): number[] {
+  return [
+    ...op.block,
+    ...op.loop,
+    ...op.get(counter),
+    ...op.i32Eqz,
+    ...op.brIf(1),
+    ...body,
+    ...op.get(counter),
+    ...op.i32(1),
+    ...op.i32Sub,
+    ...op.set(counter),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+  ];
+}
+export const addTo = (local: number, n: number): number[] => [
+  ...op.get(local),
+  ...op.i32(n),
+  ...op.i32Add,
+  ...op.set(local),
+];
+/** local `to` += local `by` (i32) */
+export const addTo2 = (to: number, by: number): number[] => [...op.get(to), ...op.get(by), ...op.i32Add, ...op.set(to)];
+/** local `to` = local `x` + local `y` (i32) */
+export const add = (x: number, y: number, to: number): number[] => [
+  ...op.get(x),
+  ...op.get(y),
+  ...op.i32Add,
+  ...op.set(to),
+];

@@ -1,0 +1,366 @@
+/**
+ * Function bodies of the engine's SIMD module (simdKernelModule.ts, where each is described): the products
+ * (macRows, outer4x8, gemm4x8) and the 4x4 transpose.
+ *
+ * Over 250 lines, most of it byte lists: each body is independent; the products share this file as a kind.
+ */
+import { I32, SIMD, V128, uleb, vec } from '../wasmAssembler';
+import { add, addTo, countDown, fn, op } from './simdOps';
+
+/** body of macRows */
+export function macRowsBody(): number[] {
+  const ACC = 0,
+    X = 1,
+    DY = 2,
+    N = 3,
+    XS = 4,
+    DS = 5,
+    CB = 6;
+  const C = 7,
+    PX = 8,
+    PD = 9,
+    J = 10,
+    A0 = 11,
+    A1 = 12;
+  const mac = (a: number, xOff: number[], dOff: number[]): number[] => [
+    ...op.get(a),
+    ...op.get(PX),
+    ...xOff,
+    ...op.load,
+    ...op.get(PD),
+    ...dOff,
+    ...op.load,
+    ...op.f32x4Mul,
+    ...op.f32x4Add,
+    ...op.set(a),
+  ];
+  const code: number[] = [];
+  // c = 0; loop while c < cBytes
+  code.push(...op.i32(0), ...op.set(C));
+  code.push(...op.block, ...op.loop);
+  code.push(...op.get(C), ...op.get(CB), ...op.i32GeS, ...op.brIf(1));
+  code.push(...op.get(ACC), ...op.get(C), ...op.i32Add, ...op.load, ...op.set(A0));
+  code.push(...op.zero, ...op.set(A1));
+  code.push(...op.get(X), ...op.get(C), ...op.i32Add, ...op.set(PX));
+  code.push(...op.get(DY), ...op.get(C), ...op.i32Add, ...op.set(PD));
+  code.push(...op.get(N), ...op.set(J));
+  // two rows per iteration
+  code.push(...op.block, ...op.loop);
+  code.push(...op.get(J), ...op.i32(2), ...op.i32LtS, ...op.brIf(1));
+  code.push(...mac(A0, [], []));
+  code.push(...mac(A1, [...op.get(XS), ...op.i32Add], [...op.get(DS), ...op.i32Add]));
+  code.push(...op.get(PX), ...op.get(XS), ...op.i32Add, ...op.get(XS), ...op.i32Add, ...op.set(PX));
+  code.push(...op.get(PD), ...op.get(DS), ...op.i32Add, ...op.get(DS), ...op.i32Add, ...op.set(PD));
+  code.push(...op.get(J), ...op.i32(2), ...op.i32Sub, ...op.set(J));
+  code.push(...op.br(0), ...op.end, ...op.end);
+  // an odd last row
+  code.push(...op.get(J), ...op.if, ...mac(A0, [], []), ...op.end);
+  // acc[c..] = a0 + a1
+  code.push(...op.get(ACC), ...op.get(C), ...op.i32Add, ...op.get(A0), ...op.get(A1), ...op.f32x4Add, ...op.store);
+  code.push(...op.get(C), ...op.i32(16), ...op.i32Add, ...op.set(C));
+  code.push(...op.br(0), ...op.end, ...op.end);
+  code.push(...op.end);
+  const body = [
+    ...vec([
+      [...uleb(4), I32],
+      [...uleb(2), V128],
+    ]),
+    ...code,
+  ];
+  return [...uleb(body.length), ...body];
+}
+
+/** outer4x8(acc, x, dy, rows, xStride, dyStride, accStride, cols8) */
+export function outer4x8Body(): number[] {
+  const ACC = 0,
+    X = 1,
+    DY = 2,
+    ROWS = 3,
+    XS = 4,
+    DS = 5,
+    AS = 6,
+    COLS = 7;
+  const P = 8,
+    R = 9,
+    XP = 10,
+    DP = 11;
+  const A = [12, 13, 14, 15, 16, 17, 18, 19];
+  const D0 = 20,
+    D1 = 21,
+    S = 22;
+  // the 4 x 2 accumulators: row i at acc + i·accStride
+  const accRows = (each: (i: number) => number[]): number[] => {
+    const c: number[] = [...op.get(ACC), ...op.set(P)];
+    for (let i = 0; i < 4; i++) {
+      if (i > 0) c.push(...op.get(P), ...op.get(AS), ...op.i32Add, ...op.set(P));
+      c.push(...each(i));
+    }
+    return c;
+  };
+  const load = accRows((i) => [
+    ...op.get(P),
+    ...op.loadAt(0),
+    ...op.set(A[2 * i]),
+    ...op.get(P),
+    ...op.loadAt(16),
+    ...op.set(A[2 * i + 1]),
+  ]);
+  const store = accRows((i) => [
+    ...op.get(P),
+    ...op.get(A[2 * i]),
+    ...op.storeAt(0),
+    ...op.get(P),
+    ...op.get(A[2 * i + 1]),
+    ...op.storeAt(16),
+  ]);
+  const fma = (a: number, d: number): number[] => [
+    ...op.get(a),
+    ...op.get(S),
+    ...op.get(d),
+    ...op.f32x4Mul,
+    ...op.f32x4Add,
+    ...op.set(a),
+  ];
+  const row: number[] = [...op.get(DP), ...op.loadAt(0), ...op.set(D0), ...op.get(DP), ...op.loadAt(16), ...op.set(D1)];
+  for (let i = 0; i < 4; i++)
+    row.push(...op.get(XP), ...op.load32SplatAt(4 * i), ...op.set(S), ...fma(A[2 * i], D0), ...fma(A[2 * i + 1], D1));
+  row.push(...op.get(XP), ...op.get(XS), ...op.i32Add, ...op.set(XP));
+  row.push(...op.get(DP), ...op.get(DS), ...op.i32Add, ...op.set(DP));
+  const column = [
+    ...load,
+    ...op.get(X),
+    ...op.set(XP),
+    ...op.get(DY),
+    ...op.set(DP),
+    ...op.get(ROWS),
+    ...op.set(R),
+    ...countDown(R, row),
+    ...store,
+    ...addTo(ACC, 32),
+    ...addTo(DY, 32),
+  ];
+  return fn(
+    [
+      [4, I32],
+      [11, V128],
+    ],
+    countDown(COLS, column),
+  );
+}
+
+/** gemm4x8(c, a, b, m4, k, n8, aLane, aK, bK, cRow, init, initRow) */
+export function gemm4x8Body(): number[] {
+  const C = 0,
+    A = 1,
+    B = 2,
+    M4 = 3,
+    K = 4,
+    N8 = 5,
+    AL = 6,
+    AK = 7,
+    BK = 8,
+    CR = 9,
+    INIT = 10,
+    IR = 11;
+  const J = 12,
+    I = 13,
+    KK = 14,
+    CJ = 15,
+    BJ = 16,
+    IJ = 17,
+    AI = 18,
+    CI = 19,
+    II = 20,
+    AP = 21,
+    BP = 22,
+    P = 23,
+    AL2 = 24,
+    AL3 = 25,
+    AL4 = 26,
+    CR4 = 27,
+    IR4 = 28;
+  const ACC = [29, 30, 31, 32, 33, 34, 35, 36];
+  const D0 = 37,
+    D1 = 38,
+    S = 39;
+  // the 4 x 2 accumulators: row i at base + i·stride (C's rows, or the initial values' rows)
+  const accRows = (base: number, stride: number, each: (i: number) => number[]): number[] => {
+    const c: number[] = [...op.get(base), ...op.set(P)];
+    for (let i = 0; i < 4; i++) {
+      if (i > 0) c.push(...add(P, stride, P));
+      c.push(...each(i));
+    }
+    return c;
+  };
+  const load = accRows(II, IR, (i) => [
+    ...op.get(P),
+    ...op.loadAt(0),
+    ...op.set(ACC[2 * i]),
+    ...op.get(P),
+    ...op.loadAt(16),
+    ...op.set(ACC[2 * i + 1]),
+  ]);
+  const store = accRows(CI, CR, (i) => [
+    ...op.get(P),
+    ...op.get(ACC[2 * i]),
+    ...op.storeAt(0),
+    ...op.get(P),
+    ...op.get(ACC[2 * i + 1]),
+    ...op.storeAt(16),
+  ]);
+  const fma = (a: number, d: number): number[] => [
+    ...op.get(a),
+    ...op.get(S),
+    ...op.get(d),
+    ...op.f32x4Mul,
+    ...op.f32x4Add,
+    ...op.set(a),
+  ];
+  const step: number[] = [
+    ...op.get(BP),
+    ...op.loadAt(0),
+    ...op.set(D0),
+    ...op.get(BP),
+    ...op.loadAt(16),
+    ...op.set(D1),
+  ];
+  for (let i = 0; i < 4; i++) {
+    step.push(...op.get(AP));
+    if (i > 0) step.push(...op.get([AL, AL, AL2, AL3][i]), ...op.i32Add);
+    step.push(...op.load32SplatAt(0), ...op.set(S), ...fma(ACC[2 * i], D0), ...fma(ACC[2 * i + 1], D1));
+  }
+  step.push(...add(AP, AK, AP), ...add(BP, BK, BP));
+  const block = [
+    ...load,
+    ...op.get(AI),
+    ...op.set(AP),
+    ...op.get(BJ),
+    ...op.set(BP),
+    ...op.get(K),
+    ...op.set(KK),
+    ...countDown(KK, step),
+    ...store,
+    ...add(AI, AL4, AI),
+    ...add(CI, CR4, CI),
+    ...add(II, IR4, II),
+  ];
+  const column = [
+    ...op.get(A),
+    ...op.set(AI),
+    ...op.get(CJ),
+    ...op.set(CI),
+    ...op.get(IJ),
+    ...op.set(II),
+    ...op.get(M4),
+    ...op.set(I),
+    ...countDown(I, block),
+    ...addTo(CJ, 32),
+    ...addTo(BJ, 32),
+    ...addTo(IJ, 32),
+  ];
+  const init = [
+    ...add(AL, AL, AL2),
+    ...add(AL2, AL, AL3),
+    ...add(AL2, AL2, AL4),
+    ...add(CR, CR, CR4),
+    ...add(CR4, CR4, CR4),
+    ...add(IR, IR, IR4),
+    ...add(IR4, IR4, IR4),
+    ...op.get(C),
+    ...op.set(CJ),
+    ...op.get(B),
+    ...op.set(BJ),
+    ...op.get(INIT),
+    ...op.set(IJ),
+    ...op.get(N8),
+    ...op.set(J),
+  ];
+  return fn(
+    [
+      [17, I32],
+      [11, V128],
+    ],
+    [...init, ...countDown(J, column)],
+  );
+}
+
+/** transpose4x4(dst, src, rows4, cols4, srcRow, dstRow) */
+export function transpose4x4Body(): number[] {
+  const DST = 0,
+    SRC = 1,
+    R4 = 2,
+    C4 = 3,
+    SR = 4,
+    DR = 5;
+  const R = 6,
+    C = 7,
+    SB = 8,
+    DB = 9,
+    SP = 10,
+    DP = 11,
+    SR2 = 12,
+    SR3 = 13,
+    SR4 = 14,
+    DR2 = 15,
+    DR3 = 16,
+    DR4 = 17;
+  const V = [18, 19, 20, 21],
+    T = [22, 23, 24, 25];
+  // i8x16.shuffle of two vectors by 32-bit lanes (0-3: the first, 4-7: the second)
+  const shuffle = (x: number, y: number, lanes: number[]): number[] => [
+    ...op.get(x),
+    ...op.get(y),
+    SIMD,
+    0x0d,
+    ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]),
+  ];
+  const at = (base: number, off: number | null): number[] =>
+    off === null ? op.get(base) : [...op.get(base), ...op.get(off), ...op.i32Add];
+  const block: number[] = [];
+  [null, SR, SR2, SR3].forEach((off, i) => block.push(...at(SP, off), ...op.loadAt(0), ...op.set(V[i])));
+  block.push(...shuffle(V[0], V[1], [0, 4, 1, 5]), ...op.set(T[0]));
+  block.push(...shuffle(V[0], V[1], [2, 6, 3, 7]), ...op.set(T[1]));
+  block.push(...shuffle(V[2], V[3], [0, 4, 1, 5]), ...op.set(T[2]));
+  block.push(...shuffle(V[2], V[3], [2, 6, 3, 7]), ...op.set(T[3]));
+  (
+    [
+      [null, T[0], T[2], [0, 1, 4, 5]],
+      [DR, T[0], T[2], [2, 3, 6, 7]],
+      [DR2, T[1], T[3], [0, 1, 4, 5]],
+      [DR3, T[1], T[3], [2, 3, 6, 7]],
+    ] as Array<[number | null, number, number, number[]]>
+  ).forEach(([off, x, y, lanes]) => block.push(...at(DP, off), ...shuffle(x, y, lanes), ...op.storeAt(0)));
+  block.push(...addTo(SP, 16), ...add(DP, DR4, DP));
+  const band = [
+    ...op.get(SB),
+    ...op.set(SP),
+    ...op.get(DB),
+    ...op.set(DP),
+    ...op.get(C4),
+    ...op.set(C),
+    ...countDown(C, block),
+    ...add(SB, SR4, SB),
+    ...addTo(DB, 16),
+  ];
+  const init = [
+    ...add(SR, SR, SR2),
+    ...add(SR2, SR, SR3),
+    ...add(SR2, SR2, SR4),
+    ...add(DR, DR, DR2),
+    ...add(DR2, DR, DR3),
+    ...add(DR2, DR2, DR4),
+    ...op.get(SRC),
+    ...op.set(SB),
+    ...op.get(DST),
+    ...op.set(DB),
+    ...op.get(R4),
+    ...op.set(R),
+  ];
+  return fn(
+    [
+      [12, I32],
+      [8, V128],
+    ],
+    [...init, ...countDown(R, band)],
+  );
+}
