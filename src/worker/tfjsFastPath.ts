@@ -20,6 +20,8 @@
  * installTfjsFastPath is idempotent, uninstallTfjsFastPath puts tfjs's own back (tests, benchmarks).
  * Works with any tfjs instance passed in (no tfjs import here).
  */
+import { registerGradientQuietly } from './kernels/registerGradientQuietly';
+
 type TF = typeof import('@tensorflow/tfjs');
 type Tensor = import('@tensorflow/tfjs').Tensor;
 type GradConfig = NonNullable<ReturnType<TF['getGradient']>>;
@@ -136,17 +138,6 @@ export function fastGather(tf: TF, stock: KernelConfig['kernelFunc']): KernelCon
     return out;
   };
   return markOurs(f) as unknown as KernelConfig['kernelFunc'];
-}
-
-/** registerGradient without tfjs's "overriding the gradient" warning (replaced on purpose) */
-function registerGradientQuietly(tf: TF, config: GradConfig): void {
-  const warn = console.warn;
-  console.warn = () => {};
-  try {
-    tf.registerGradient(config);
-  } finally {
-    console.warn = warn;
-  }
 }
 
 /**

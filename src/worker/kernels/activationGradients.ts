@@ -14,6 +14,7 @@
 import type { KernelFunc, TInfo } from './kernelOps';
 import { simdAvailable } from './simdKernelModule';
 import type { SimdOf } from './wasmElementwise';
+import { registerGradientQuietly } from './registerGradientQuietly';
 
 type TF = typeof import('@tensorflow/tfjs');
 type Tensor = import('@tensorflow/tfjs').Tensor;
@@ -82,16 +83,6 @@ function ours(tf: TF, base: GradConfig, kernel: string): GradConfig {
   return config;
 }
 
-function registerQuietly(tf: TF, config: GradConfig): void {
-  const warn = console.warn;
-  console.warn = () => {};
-  try {
-    tf.registerGradient(config);
-  } finally {
-    console.warn = warn;
-  }
-}
-
 /** registers both gradients in place of tfjs's; returns the names registered ('gradient:ClipByValue', …) */
 export function registerActivationGradients(tf: TF): string[] {
   const names: string[] = [];
@@ -102,7 +93,7 @@ export function registerActivationGradients(tf: TF): string[] {
     const current = tf.getGradient(name);
     if (!current || (current as unknown as Record<symbol, boolean>)[OURS]) continue;
     stock.set(name, current);
-    registerQuietly(tf, ours(tf, current, kernel));
+    registerGradientQuietly(tf, ours(tf, current, kernel));
     names.push(`gradient:${name}`);
   }
   return names;
@@ -110,6 +101,6 @@ export function registerActivationGradients(tf: TF): string[] {
 
 /** puts tfjs's own gradients back */
 export function unregisterActivationGradients(tf: TF): void {
-  for (const config of stock.values()) registerQuietly(tf, config);
+  for (const config of stock.values()) registerGradientQuietly(tf, config);
   stock.clear();
 }

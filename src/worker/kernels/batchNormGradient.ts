@@ -15,6 +15,7 @@
  */
 import { BN_GRAD_KERNEL, batchNormGradShape } from './batchNormGradKernel';
 import { simdAvailable } from './simdKernelModule';
+import { registerGradientQuietly } from './registerGradientQuietly';
 
 type TF = typeof import('@tensorflow/tfjs');
 type Tensor = import('@tensorflow/tfjs').Tensor;
@@ -79,26 +80,13 @@ export function registerBatchNormGradient(tf: TF): boolean {
   const stock = tf.getGradient('FusedBatchNorm');
   if (!stock || (stock as unknown as Record<symbol, boolean>)[OURS]) return false;
   stockConfig = stock;
-  // tfjs warns when a gradient is replaced: this one is replaced on purpose
-  const warn = console.warn;
-  console.warn = () => {};
-  try {
-    tf.registerGradient(fastBatchNormGradient(tf, stock));
-  } finally {
-    console.warn = warn;
-  }
+  registerGradientQuietly(tf, fastBatchNormGradient(tf, stock));
   return true;
 }
 
 /** puts tfjs's own FusedBatchNorm gradient back */
 export function unregisterBatchNormGradient(tf: TF): void {
   if (!stockConfig) return;
-  const warn = console.warn;
-  console.warn = () => {};
-  try {
-    tf.registerGradient(stockConfig);
-  } finally {
-    console.warn = warn;
-  }
+  registerGradientQuietly(tf, stockConfig);
   stockConfig = null;
 }
