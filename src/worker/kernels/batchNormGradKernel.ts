@@ -13,6 +13,7 @@
  */
 import type { KernelFunc, TInfo } from './kernelOps';
 import type { SimdOf } from './wasmElementwise';
+import { heapSums } from './wasmFast';
 
 export const BN_GRAD_KERNEL = 'BnInspectorBatchNormGrad';
 
@@ -48,22 +49,12 @@ export function batchNormGradKernel(simdOf: SimdOf): KernelFunc {
     const dx = backend.makeOutput([...x.shape], 'float32') as TInfo;
     const outs = [0, 1, 2, 3].map(() => backend.makeOutput([C], 'float32') as TInfo); // dmean dvariance dscale doffset
     const g = backend.makeOutput([C], 'float32') as TInfo;
-    const acc = backend.makeOutput([4 * C], 'float32') as TInfo; // Σdy, Σdy(x − mean): C float64 each
     try {
       const view = (t: TInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-      const a = view(acc);
-      a.fill(0);
-      simd.colDyDev(
-        a.byteOffset,
-        a.byteOffset + 8 * C,
-        view(dy).byteOffset,
-        view(x).byteOffset,
-        view(mean).byteOffset,
-        R,
-        4 * C,
+      // Σdy, then Σdy(x − mean): C float64 each
+      const sums = heapSums(backend, 2 * C, (acc) =>
+        simd.colDyDev(acc, acc + 8 * C, view(dy).byteOffset, view(x).byteOffset, view(mean).byteOffset, R, 4 * C),
       );
-      const sums = new Float64Array(2 * C);
-      new Uint8Array(sums.buffer).set(new Uint8Array(a.buffer, a.byteOffset, 16 * C));
       const vv = view(variance);
       const sv = scale ? view(scale) : null;
       const gv = view(g);
@@ -85,7 +76,6 @@ export function batchNormGradKernel(simdOf: SimdOf): KernelFunc {
       return [dx, ...outs];
     } finally {
       backend.disposeData(g.dataId);
-      backend.disposeData(acc.dataId);
     }
   };
 }

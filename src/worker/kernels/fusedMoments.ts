@@ -20,9 +20,10 @@
  * runs tfjs's own moments. Used by the capture of a training-mode call (bnCapture.ts), not for a script's own
  * tf.moments.
  */
-import type { AnyBackend, KernelFunc, TInfo } from './kernelOps';
+import type { KernelFunc, TInfo } from './kernelOps';
 import { simdAvailable } from './simdKernelModule';
 import type { SimdOf } from './wasmElementwise';
+import { heapSums } from './wasmFast';
 
 type TF = typeof import('@tensorflow/tfjs');
 type Tensor = import('@tensorflow/tfjs').Tensor;
@@ -49,21 +50,6 @@ export function fusedMomentsShape(
   const R = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
   if (C % 4 !== 0 || R < 2 || R * C < MIN_ELEMENTS) return null;
   return [R, C];
-}
-
-/** C float64 sums that `fill` accumulates on the heap (a zeroed scratch of C float64), copied out */
-function heapSums(backend: AnyBackend, C: number, fill: (accOffset: number) => void): Float64Array {
-  const acc = backend.makeOutput([2 * C], 'float32') as TInfo;
-  try {
-    const a = backend.typedArrayFromHeap(acc) as Float32Array;
-    a.fill(0);
-    fill(a.byteOffset);
-    const out = new Float64Array(C);
-    new Uint8Array(out.buffer).set(new Uint8Array(a.buffer, a.byteOffset, 8 * C));
-    return out;
-  } finally {
-    backend.disposeData(acc.dataId);
-  }
 }
 
 function momentsKernel(simdOf: SimdOf): KernelFunc {

@@ -116,20 +116,30 @@ export function columnSums(x: Float32Array, R: number, C: number): Float64Array 
   return out;
 }
 
-/** columnSums by the SIMD colSums (simdKernelModule.ts) into a float64 accumulator on the heap; C % 4 === 0 */
-function columnSumsSimd(backend: AnyBackend, simd: SimdKernels, x: TInfo, R: number, C: number): Float64Array {
-  const acc = backend.makeOutput([2 * C], 'float32') as TInfo; // C float64
+/**
+ * `n` float64 sums that `fill` accumulates into a zeroed scratch on the heap (its byte offset given), copied out:
+ * the per-channel sums of the SIMD reductions (colSums, colSqDev, momentsGrad, colDyDev)
+ */
+export function heapSums(backend: AnyBackend, n: number, fill: (accOffset: number) => void): Float64Array {
+  const acc = backend.makeOutput([2 * n], 'float32') as TInfo; // n float64
   try {
     const a = backend.typedArrayFromHeap(acc) as Float32Array;
     a.fill(0);
-    const xv = backend.typedArrayFromHeap(x) as Float32Array;
-    simd.colSums(a.byteOffset, xv.byteOffset, R, 4 * C);
-    const res = new Float64Array(C);
-    new Uint8Array(res.buffer).set(new Uint8Array(a.buffer, a.byteOffset, 8 * C));
-    return res;
+    fill(a.byteOffset);
+    const out = new Float64Array(n);
+    new Uint8Array(out.buffer).set(new Uint8Array(a.buffer, a.byteOffset, 8 * n));
+    return out;
   } finally {
     backend.disposeData(acc.dataId);
   }
+}
+
+/** columnSums by the SIMD colSums (simdKernelModule.ts) into a float64 accumulator on the heap; C % 4 === 0 */
+function columnSumsSimd(backend: AnyBackend, simd: SimdKernels, x: TInfo, R: number, C: number): Float64Array {
+  // x's view after the scratch's allocation: the heap may have moved
+  return heapSums(backend, C, (acc) =>
+    simd.colSums(acc, (backend.typedArrayFromHeap(x) as Float32Array).byteOffset, R, 4 * C),
+  );
 }
 
 /**
