@@ -111,10 +111,11 @@ function shiftedFilterSimd(ops: KernelOps, simd: SimdKernels, xN: TInfo, dyN: TI
         const tap = out.byteOffset + (kh * KW + kw) * Ci * as;
         // stride 1, the centre column and x's rows as wide as dy's: every pixel valid, the rows of an image run on
         const whole = sh === 1 && sw === 1 && owMin === 0 && owMax === OW && OW === W && kw === pl;
+        // calls per image: one over all its valid rows, or one per output row
+        const calls = whole ? 1 : ohMax - ohMin;
+        const n = whole ? (ohMax - ohMin) * OW : owMax - owMin;
         for (let b = 0; b < B; b++) {
-          const rows: Array<[number, number]> = whole ? [[ohMin, (ohMax - ohMin) * OW]] : [];
-          if (!whole) for (let oh = ohMin; oh < ohMax; oh++) rows.push([oh, owMax - owMin]);
-          for (const [oh, n] of rows) {
+          for (let oh = ohMin; oh < ohMin + calls; oh++) {
             const x0 = xv.byteOffset + ((b * H + oh * sh + kh - pt) * W + owMin * sw + kw - pl) * Ci * 4;
             const d0 = dv.byteOffset + ((b * OH + oh) * OW + owMin) * Co * 4;
             for (let i = 0; i < Ci; i += 4) simd.outer4x8(tap + i * as, x0 + i * 4, d0, n, xs, ds, as, Co / 8);

@@ -52,14 +52,18 @@ export function fusedMomentsShape(
   return [R, C];
 }
 
+/** fusedMomentsShape of x reduced over every axis but the last (what both kernels compute) */
+const channelsLastShape = (x: TInfo) =>
+  fusedMomentsShape(
+    x,
+    x.shape.slice(0, -1).map((_, i) => i),
+  );
+
 function momentsKernel(simdOf: SimdOf): KernelFunc {
   return ({ inputs, backend }) => {
     const { x } = inputs;
     const simd = simdOf(backend);
-    const shape = fusedMomentsShape(
-      x,
-      x.shape.slice(0, -1).map((_, i) => i),
-    );
+    const shape = channelsLastShape(x);
     if (simd === null || shape === null)
       throw new Error(`${MOMENTS_KERNEL}: unsupported input ${x.dtype} [${x.shape}]`);
     const [R, C] = shape;
@@ -81,10 +85,7 @@ function momentsGradKernel(simdOf: SimdOf): KernelFunc {
   return ({ inputs, backend }) => {
     const { x, mean, dMean, dVariance } = inputs;
     const simd = simdOf(backend);
-    const shape = fusedMomentsShape(
-      x,
-      x.shape.slice(0, -1).map((_, i) => i),
-    );
+    const shape = channelsLastShape(x);
     if (simd === null || shape === null)
       throw new Error(`${MOMENTS_GRAD_KERNEL}: unsupported input ${x.dtype} [${x.shape}]`);
     const [R, C] = shape;
@@ -100,11 +101,10 @@ function momentsGradKernel(simdOf: SimdOf): KernelFunc {
       const s = heapSums(backend, C, (acc) => simd.momentsGrad(at(dx), at(x), at(mean), at(g), R, 4 * C, acc));
       const hv = view(h);
       const dm = view(dMean);
-      const t = new Float32Array(1);
       for (let c = 0; c < C; c++) {
-        t[0] = s[c]; // the Sum kernel's float32 result
-        t[0] = dm[c] + -t[0]; // the accumulated gradient of the mean: dMean + neg(sum), in float32
-        hv[c] = t[0] / R; // the Mean gradient: divided on the small tensor, then broadcast
+        const sum = Math.fround(s[c]); // the Sum kernel's float32 result
+        const dMeanTotal = Math.fround(dm[c] - sum); // the mean's accumulated gradient: dMean + neg(sum), float32
+        hv[c] = dMeanTotal / R; // the Mean gradient: divided on the small tensor, then broadcast
       }
       const out = view(dx).byteOffset;
       simd.add(out, out, view(h).byteOffset, R, 4 * C, 4 * C, 0);
