@@ -14,6 +14,13 @@
  *   backpropagation in reverse order, the saved tensors freed), with one fix: the filter's inner loop ran once
  *   per x (the trainable weights: ~160 in MobileNetV2) for every tape node input, though its test does not depend
  *   on the loop variable; here it runs once, on Sets. Same nodes, same order, same gradients.
+ * - the tape keeps only what the gradient can use: while the outermost gradients() runs its forward, a kernel call
+ *   none of whose inputs comes from the xs (a frozen backbone under a trainable head: most of a fine-tune's calls) is
+ *   not recorded and saves no tensors. The filter drops exactly those nodes (its first pass: a node is "from x" when
+ *   an input is an x or an output of such a node, in tape order, which is the order the calls run in), so the
+ *   gradients are the same; the saved tensors and the tape nodes are what it saves. Every tape node (also those of
+ *   tfjs's own runKernelFunc: customGrad) marks its outputs through addTapeNode. Inside a nested gradients() (a
+ *   gradient of a gradient) every call is recorded again until the outermost one ends, as in tfjs.
  *
  * Only on the engine of tfjs 4.22 whose methods look as expected (checked at install); elsewhere nothing is
  * installed. Works with any tfjs instance passed in (no tfjs import here).
@@ -222,10 +229,39 @@ export function kernelLookup(tf: TF): {
   };
 }
 
+/**
+ * The tensors (ids) that come from the xs of the outermost gradients() while its forward runs; null when every
+ * call is recorded (no gradients running, a nested one, or the engine's own path).
+ */
+interface FromX {
+  ids: Set<number> | null;
+}
+
+/** one of `inputs` (a kernel's named tensors) comes from the xs; an input without an id counts as one */
+function usesX(fromX: Set<number>, inputs: unknown): boolean {
+  if (typeof inputs !== 'object' || inputs === null) return false;
+  const named = inputs as Record<string, { id?: unknown } | null | undefined>;
+  for (const k in named) {
+    const id = named[k]?.id;
+    if (typeof id !== 'number' || fromX.has(id)) return true;
+  }
+  return false;
+}
+
+/** addTapeNode that marks the node's outputs as from x when one of its inputs is */
+function markingAddTapeNode(engine: Engine, stockAdd: Engine['addTapeNode'], fromX: FromX): Engine['addTapeNode'] {
+  return function addTapeNode(this: Engine, kernelName, inputs, outputs, gradientsFunc, saved, attrs) {
+    const ids = fromX.ids;
+    if (this === engine && ids !== null && usesX(ids, inputs)) for (const o of outputs) ids.add(o.id);
+    return stockAdd.call(this, kernelName, inputs, outputs, gradientsFunc, saved, attrs);
+  };
+}
+
 function fastRunKernel(
   engine: Engine,
   stockRunKernel: Engine['runKernel'],
   getKernel: (kernelName: string, backendName: string) => KernelConfig | undefined,
+  fromX: FromX,
 ): Engine['runKernel'] {
   return function runKernel(this: Engine, kernelName: string, inputs: unknown, attrs?: unknown) {
     if (this !== engine) return stockRunKernel.call(this, kernelName, inputs, attrs);
@@ -235,7 +271,9 @@ function fastRunKernel(
     if (this.backendName == null) void this.backend; // the getter picks and initialises the backend
     const kernel = getKernel(kernelName, this.backendName!);
     if (kernel == null) throw new Error(`Kernel '${kernelName}' not registered for backend '${this.backendName}'`);
-    const isTapeOn = state.gradientDepth > 0 && state.kernelDepth === 0;
+    // recorded: the tape is on and (while the outermost gradients' forward runs) an input comes from its xs
+    const isTapeOn =
+      state.gradientDepth > 0 && state.kernelDepth === 0 && (fromX.ids === null || usesX(fromX.ids, inputs));
     let saved: Tensor[] = [];
     let out: TensorInfo | TensorInfo[];
     let outputs: Tensor[];
@@ -257,16 +295,24 @@ function fastRunKernel(
   };
 }
 
-function fastGradients(engine: Engine, stockGradients: Engine['gradients'], tf: TF): Engine['gradients'] {
+function fastGradients(engine: Engine, stockGradients: Engine['gradients'], tf: TF, fromX: FromX): Engine['gradients'] {
   return function gradients(this: Engine, f, xs, dy, allowNoGradients = false) {
     if (this !== engine) return stockGradients.call(this, f, xs, dy, allowNoGradients);
     tf.util.assert(xs.length > 0, () => 'gradients() received an empty list of xs.');
     if (dy != null && dy.dtype !== 'float32') throw new Error(`dy must have 'float32' dtype, but has '${dy.dtype}'`);
-    const y = this.scopedRun(
-      () => this.startTape(),
-      () => this.endTape(),
-      () => this.tidy('forward', f),
-    );
+    const outermost = this.state.gradientDepth === 0;
+    // the outermost: record only what comes from xs; nested: every call from here to the outermost's end
+    fromX.ids = outermost ? new Set(xs.map((x) => x.id)) : null;
+    let y: Tensor;
+    try {
+      y = this.scopedRun(
+        () => this.startTape(),
+        () => this.endTape(),
+        () => this.tidy('forward', f),
+      );
+    } finally {
+      if (outermost) fromX.ids = null;
+    }
     tf.util.assert(y instanceof tf.Tensor, () => 'The result y returned by f() must be a tensor.');
     const filteredTape = filterTapeXToY(this.state.activeTape!, xs, y);
     if (!allowNoGradients && filteredTape.length === 0 && xs.length > 0)
@@ -303,15 +349,18 @@ export function installEngineFastPath(tf: TF): (() => void) | null {
   if (!engine.state || typeof engine.state.kernelDepth !== 'number' || typeof engine.state.gradientDepth !== 'number')
     return null;
   const own = (name: string) => Object.prototype.hasOwnProperty.call(engine, name);
-  if (own('runKernel') || own('gradients')) return null; // someone else's patch: leave it
+  if (own('runKernel') || own('gradients') || own('addTapeNode')) return null; // someone else's patch: leave it
   const lookup = kernelLookup(tf);
-  engine.runKernel = fastRunKernel(engine, engine.runKernel, lookup.get);
-  engine.gradients = fastGradients(engine, engine.gradients, tf);
+  const fromX: FromX = { ids: null };
+  engine.runKernel = fastRunKernel(engine, engine.runKernel, lookup.get, fromX);
+  engine.gradients = fastGradients(engine, engine.gradients, tf, fromX);
+  engine.addTapeNode = markingAddTapeNode(engine, engine.addTapeNode, fromX);
   engine[INSTALLED] = true;
   return () => {
     lookup.undo();
     delete (engine as unknown as Record<string, unknown>).runKernel;
     delete (engine as unknown as Record<string, unknown>).gradients;
+    delete (engine as unknown as Record<string, unknown>).addTapeNode;
     delete engine[INSTALLED];
   };
 }

@@ -345,6 +345,59 @@ describe('tfjs fast paths (src/worker/tfjsFastPath.ts, tfjsEngineFastPath.ts)', 
           model.dispose();
         });
 
+    it('a frozen backbone under a trainable head: its calls are not on the tape, the gradients bit for bit', async () => {
+      await useBackend('wasm');
+      registerMissingKernels(tf);
+      const model = mobileNetBlocks();
+      setSineWeights(model);
+      // freeze all but the last dense layer (a fine-tune's new head)
+      model.layers.slice(0, -1).forEach((l) => (l.trainable = false));
+      const x = tf.tensor(sineData(4 * 16 * 16 * 8), [4, 16, 16, 8]);
+      const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3], 'int32'), 5);
+      const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+      assert.equal(vars.length, 2, 'the head: kernel and bias');
+      const engine = tf.engine() as unknown as { state: { activeTape: unknown[] | null } };
+      const step = () => {
+        let tapeNodes = -1;
+        const m0 = tf.memory().numTensors;
+        const { value, grads } = tf.variableGrads(() => {
+          const loss = tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar;
+          tapeNodes = engine.state.activeTape?.length ?? -1;
+          return loss;
+        }, vars);
+        const out = {
+          tapeNodes,
+          loss: value.dataSync()[0],
+          grads: vars.map((v) => grads[v.name].dataSync().slice()),
+          tensors: tf.memory().numTensors - m0,
+        };
+        tf.dispose([value, ...Object.values(grads)]);
+        return out;
+      };
+      fast(false);
+      step();
+      const stock = step();
+      fast(true);
+      const ours = step();
+      const ours2 = step();
+      fast(false);
+      assert.ok(
+        stock.grads.every((g) => g.some((v) => v !== 0)),
+        'the stock gradients are not all zero',
+      );
+      bitsEqual([ours.loss, ours2.loss], [stock.loss, stock.loss], 'loss');
+      stock.grads.forEach((g, i) => {
+        bitsEqual(ours.grads[i], g, `gradient of ${vars[i].name}`);
+        bitsEqual(ours2.grads[i], g, `gradient of ${vars[i].name}, second step`);
+      });
+      assert.equal(ours.tensors, stock.tensors, 'numTensors the step adds (its results)');
+      // stock records every call of the backbone (328 nodes); here the head's dense layer and the loss (35, measured)
+      assert.ok(stock.tapeNodes > 200, `stock tape: ${stock.tapeNodes} nodes`);
+      assert.ok(ours.tapeNodes > 0 && ours.tapeNodes < 50, `tape: ${ours.tapeNodes} nodes (stock ${stock.tapeNodes})`);
+      tf.dispose([x, y]);
+      model.dispose();
+    });
+
     it('fit() with the fast paths: the same losses as without, tf.memory() flat', async () => {
       await useBackend('wasm');
       registerMissingKernels(tf);
