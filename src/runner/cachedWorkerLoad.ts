@@ -12,9 +12,13 @@
  *   path, size and mtime and V8's version and arch: another bundle never reads it (V8 itself checks little more
  *   than the source's length).
  * - The cache is written once, after the worker has done its start-up work (the functions compiled by then are in
- *   it): the worker calls `saveCodeCache` when idle (a spare waiting for its run) or when its run has ended; it is
- *   written to a temporary name and renamed (two processes may write at once). A rejected cache is rewritten. The
- *   newest 4 caches of a bundle name are kept (older builds, other Node / Electron versions), the others deleted.
+ *   it): the worker calls `saveCodeCache` when idle (a spare waiting for its run), right after its first step, or
+ *   when its run has ended without a step. Not later: V8 drops the bytecode of functions unused for a while, so a
+ *   cache written at the end of a long run held a third less (1.1 MB instead of 1.7 after a MobileNetV2 fit,
+ *   measured) and every later cold start compiled the rest again (400 ms to the first snapshot instead of 284).
+ *   It is written to a temporary name and renamed (two processes may write at once). A rejected cache is
+ *   rewritten. The newest 4 caches of a bundle name are kept (older builds, other Node / Electron versions), the
+ *   others deleted, and so are temporary files a killed process left (older than an hour).
  * - Code compiled by `vm.Script` has no module loader for `import()`: the worker imports the user's bundle through
  *   `importModule`, this module's own `import()`.
  * Any failure of the cache (no folder, unreadable, rejected) only costs the compile: the worker always runs.
@@ -105,6 +109,16 @@ function pruneOldCaches(dir: string, file: string): void {
     .map((f) => ({ f, t: statSync(join(dir, f)).mtimeMs }))
     .sort((a, b) => b.t - a.t);
   for (const { f } of caches.slice(KEEP_CACHES)) rmSync(join(dir, f), { force: true });
+  // a process killed while writing leaves its temporary file (`<cache>.<pid>.tmp`)
+  const stale = Date.now() - 3600_000;
+  for (const f of readdirSync(dir)) {
+    if (!f.startsWith(prefix) || !f.endsWith('.tmp')) continue;
+    try {
+      if (statSync(join(dir, f)).mtimeMs < stale) rmSync(join(dir, f), { force: true });
+    } catch {
+      /* gone already */
+    }
+  }
 }
 
 /** Compiles `file` (a CommonJS bundle) with the code cache and runs it as a module of this thread. */

@@ -162,6 +162,9 @@ function step(file: number, point: number): void {
     trace(`step ${snap.index}: snapshot + pack ${(performance.now() - ts0).toFixed(2)} ms, ${buffer.byteLength} bytes`);
   const paused = pause.shouldPause(file, point);
   post({ type: 'step', buffer, paused }, [buffer]);
+  // the code cache, if missing, right after the first step: start-up (tfjs, the compile, the import, a snapshot)
+  // has run, and nothing yet has aged its code out (a long run's end would cache much less: cachedWorkerLoad.ts)
+  if (snap.index === 1) loader?.saveCodeCache();
   if (paused) pause.waitForCommand();
 }
 
