@@ -11,6 +11,8 @@
  *   cast float32 masks and inputs to float32): the stock wasm kernel copies the data; here the output shares it,
  *   as tfjs's cpu backend does and as the wasm backend's own Reshape does (backend.incRef; the data is freed with
  *   the last tensor using it). tf.memory().numTensors and numBytes count it as the stock kernel does.
+ * - tfjs-layers' ReLU with a maxValue (ReLU6): one kernel call forward and one backward instead of two each
+ *   (kernels/relu6Fused.ts), where the engine's kernels would have run both.
  * - GatherV2 along the first axis (what model.fit does to cut each batch out of x and y): the stock wasm kernel
  *   runs an index computation per element (~9 ms for an 8×96×96×3 batch, 7 % of the frozen MobileNetV2 fit);
  *   here one block copy per index on the heap. Other axes, batch dims and dtypes: the stock kernel.
@@ -21,6 +23,7 @@
  * Works with any tfjs instance passed in (no tfjs import here).
  */
 import { registerGradientQuietly } from './kernels/registerGradientQuietly';
+import { installRelu6Layer } from './kernels/relu6Fused';
 
 type TF = typeof import('@tensorflow/tfjs');
 type Tensor = import('@tensorflow/tfjs').Tensor;
@@ -142,7 +145,8 @@ export function fastGather(tf: TF, stock: KernelConfig['kernelFunc']): KernelCon
 
 /**
  * Installs the fast paths above in tfjs's (global) registries; returns what it installed ('gradient:Mean',
- * 'gradient:Sum', 'wasm/Cast', 'wasm/GatherV2'); a second call installs nothing.
+ * 'gradient:Sum', 'wasm/Cast', 'wasm/GatherV2', 'layers/ReLU' once the engine's kernels are registered); a second
+ * call installs nothing.
  */
 export function installTfjsFastPath(tf: TF): string[] {
   const done: string[] = [];
@@ -167,11 +171,21 @@ export function installTfjsFastPath(tf: TF): string[] {
     tf.registerKernel({ ...stock, kernelFunc: make(stock) });
     done.push(`wasm/${name}`);
   }
+  // BN_INSPECTOR_FUSED_RELU6=0: tfjs's own ReLU.call (A/B measurements)
+  if (!undoRelu6 && process.env.BN_INSPECTOR_FUSED_RELU6 !== '0') {
+    undoRelu6 = installRelu6Layer(tf);
+    if (undoRelu6) done.push('layers/ReLU');
+  }
   return done;
 }
 
+/** the undo of the ReLU layer's patch while installed */
+let undoRelu6: (() => void) | null = null;
+
 /** Puts tfjs's own gradients and kernels back. */
 export function uninstallTfjsFastPath(tf: TF): void {
+  undoRelu6?.();
+  undoRelu6 = null;
   for (const config of stockGradients.values()) registerGradientQuietly(tf, config);
   stockGradients.clear();
   for (const [name, config] of stockKernels) {

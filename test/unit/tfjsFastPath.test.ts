@@ -16,12 +16,15 @@ import { shipWasm } from './shippedWasm';
 shipWasm(tf);
 
 let undoEngine: (() => void) | null = null;
+/** what the last fast(true) installed (installTfjsFastPath) */
+let installed: string[] = [];
 function fast(on: boolean): void {
   undoEngine?.();
   undoEngine = null;
   uninstallTfjsFastPath(tf);
+  installed = [];
   if (on) {
-    installTfjsFastPath(tf);
+    installed = installTfjsFastPath(tf);
     undoEngine = installEngineFastPath(tf);
     assert.ok(undoEngine, 'the engine fast path installs on tfjs 4.22');
   }
@@ -324,6 +327,8 @@ describe('tfjs fast paths (src/worker/tfjsFastPath.ts, tfjsEngineFastPath.ts)', 
           step();
           const stock = step();
           fast(true);
+          // with the engine's kernels, the model's ReLU6 layers run as one kernel (relu6Fused.ts)
+          if (backend === 'wasm') assert.ok(installed.includes('layers/ReLU'), installed.join(' '));
           const start = tf.memory().numTensors;
           const ours = step();
           const ours2 = step();

@@ -61,6 +61,7 @@ import {
   registerActivationGradients,
   unregisterActivationGradients,
 } from './activationGradients';
+import { RELU6_KERNEL, registerRelu6Gradient, relu6Kernels } from './relu6Fused';
 import { BN_GRAD_KERNEL, batchNormGradKernel } from './batchNormGradKernel';
 import { conv2dBackpropFilter, conv2dBackpropInput } from './conv2dBackprop';
 import {
@@ -320,6 +321,8 @@ export function registerMissingKernels(tf: TF, options: RegisterOptions = {}): s
       for (const [k, f] of Object.entries(fusedMomentsKernels(simdOf))) if (install(tf, k, 'wasm', f)) add(k);
       if (install(tf, BN_GRAD_KERNEL, 'wasm', batchNormGradKernel(simdOf))) add(BN_GRAD_KERNEL);
       for (const [k, f] of Object.entries(activationGradKernels(simdOf))) if (install(tf, k, 'wasm', f)) add(k);
+      for (const [k, f] of Object.entries(relu6Kernels(simdOf))) if (install(tf, k, 'wasm', f)) add(k);
+      if (registerRelu6Gradient(tf)) add(`gradient:${RELU6_KERNEL}`);
       if (options.gradients !== false) for (const g of registerActivationGradients(tf)) add(g);
       if (registerFusedMomentsGradient(tf)) add(`gradient:${MOMENTS_KERNEL}`);
       if (options.gradients !== false && registerBatchNormGradient(tf)) add('gradient:FusedBatchNorm');

@@ -339,3 +339,50 @@ export function reluGradBody(): number[] {
   const init = [...op.f32(1), ...op.f32x4Splat, ...op.set(ONE)];
   return fn([[2, V128]], [...init, ...countDown(N, body)]);
 }
+
+/**
+ * relu6Grad(out, x, dy, n4, _, hi): out[i] = (x[i] <= hi ? dy[i] : +0) · step(x[i]): the gradient of tfjs-layers'
+ * ReLU(maxValue = hi), relu then clipByValue(0, hi), as the two above compose it (clipGrad's mask on r = relu(x),
+ * then reluGrad's product): r >= 0 holds for every r but NaN, and r <= hi exactly when x <= hi (hi >= 0), so the
+ * mask is x <= hi; then the same product dy · step(x). One pass instead of two, no r.
+ */
+export function relu6GradBody(): number[] {
+  const OUT = 0,
+    X = 1,
+    DY = 2,
+    N = 3,
+    HI = 5;
+  const VH = 6,
+    ONE = 7,
+    V = 8;
+  const body = [
+    ...op.get(OUT),
+    // dy where x <= hi, else +0
+    ...op.get(DY),
+    ...op.loadAt(0),
+    ...op.get(X),
+    ...op.loadAt(0),
+    ...op.tee(V),
+    ...op.get(VH),
+    ...op.f32x4Le,
+    ...op.and,
+    // step: bitselect(x, (x > 0) & 1.0, x != x), as reluGrad
+    ...op.get(V),
+    ...op.get(V),
+    ...op.zero,
+    ...op.f32x4Gt,
+    ...op.get(ONE),
+    ...op.and,
+    ...op.get(V),
+    ...op.get(V),
+    ...op.f32x4Ne,
+    ...op.bitselect,
+    ...op.f32x4Mul,
+    ...op.storeAt(0),
+    ...addTo(OUT, 16),
+    ...addTo(X, 16),
+    ...addTo(DY, 16),
+  ];
+  const init = [...op.get(HI), ...op.f32x4Splat, ...op.set(VH), ...op.f32(1), ...op.f32x4Splat, ...op.set(ONE)];
+  return fn([[3, V128]], [...init, ...countDown(N, body)]);
+}

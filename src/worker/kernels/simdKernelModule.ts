@@ -67,6 +67,8 @@
  *     (func (export "clipGrad") (param i32 i32 i32 i32 f32 f32) …)
  *     ;; reluGrad(out, x, dy, n4, _): out[i] = dy[i]·step(x[i]) (step: 1 for x > 0, NaN for NaN, else +0)
  *     (func (export "reluGrad") (param i32 i32 i32 i32 i32) …)
+ *     ;; relu6Grad(out, x, dy, n4, _, hi): out[i] = (x[i] <= hi ? dy[i] : +0)·step(x[i]) (ReLU(maxValue)'s gradient)
+ *     (func (export "relu6Grad") (param i32 i32 i32 i32 f32 f32) …)
  *   )
  * The callers do the last n mod 16 elements (and anything the functions do not cover) in JS.
  *
@@ -83,6 +85,7 @@ import {
   binRowsBody,
   clipBody,
   clipGradBody,
+  relu6GradBody,
   cmpScalarBody,
   reluGradBody,
   selectBody,
@@ -106,7 +109,8 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     sig(I32, I32, I32, I32, I32, I32), // 7 transpose4x4
     sig(I32, I32, I32, I32, F32, F32), // 8 clipGrad
   ]);
-  // colSqDev: type 3 (5 x i32); momentsGrad, colDyDev: type 0 (7 x i32); reluGrad: type 3 (its last i32 unused)
+  // colSqDev: type 3 (5 x i32); momentsGrad, colDyDev: type 0 (7 x i32); reluGrad: type 3 (its last i32 unused);
+  // relu6Grad: type 8 (its f32 lo unused)
   const imports = memoryImport(shared);
   const funcs = vec([
     [0],
@@ -130,6 +134,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     [0],
     [8],
     [3],
+    [8],
   ]);
   const exports = vec(
     [
@@ -154,6 +159,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
       'colDyDev',
       'clipGrad',
       'reluGrad',
+      'relu6Grad',
     ].map((n, i) => [...name(n), 0, i]),
   );
   const code = vec([
@@ -178,6 +184,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     colDyDevBody(),
     clipGradBody(),
     reluGradBody(),
+    relu6GradBody(),
   ]);
   return wasmModule(section(1, types), section(2, imports), section(3, funcs), section(7, exports), section(10, code));
 }
@@ -227,6 +234,7 @@ export interface SimdKernels {
   colDyDev(accDy: number, accDyX: number, dy: number, x: number, m: number, rows: number, cBytes: number): void;
   clipGrad(out: number, x: number, dy: number, n4: number, lo: number, hi: number): void;
   reluGrad(out: number, x: number, dy: number, n4: number, unused: number): void;
+  relu6Grad(out: number, x: number, dy: number, n4: number, unused: number, hi: number): void;
 }
 export type BinRows = (
   out: number,
@@ -261,6 +269,7 @@ export const simdKernelsFor = instancePerMemory(simdKernelModuleBytes, (e): Simd
   colDyDev: e.colDyDev as SimdKernels['colDyDev'],
   clipGrad: e.clipGrad as SimdKernels['clipGrad'],
   reluGrad: e.reluGrad as SimdKernels['reluGrad'],
+  relu6Grad: e.relu6Grad as SimdKernels['relu6Grad'],
 }));
 
 /** whether the engine's SIMD kernels run on this backend (the wasm backend, with WebAssembly SIMD) */
