@@ -96,7 +96,7 @@ export function snapshotLayers(s: InstrumentState, capture: BnCapture, paths: La
   const out: LayerSnapshot[] = [];
   const tf = s.tf;
   let estimate = 0; // moving mean and variance, gamma, beta, two call records
-  for (const st of ordered) estimate += 8 * (st.prevMM?.length ?? 0);
+  for (const st of ordered) estimate += 8 * (st.prevMM?.length ?? st.lastCall?.channels ?? 0);
   const arena = new VectorArena(estimate);
   for (const st of ordered) {
     const layer = st.layer;

@@ -47,6 +47,21 @@ function channelList(idx: number[]): string {
   return idx.length > 5 ? `${shown} and ${idx.length - 5} more` : shown;
 }
 
+/**
+ * The same sentence object for the same key: the sentences that depend on a few flags or a count are built once,
+ * not for every layer at every step (packStep writes a sentence many layers share once, found by its hash, which
+ * V8 keeps on a string it has seen). Bounded: past 256 keys, built anew each time.
+ */
+const sentences = new Map<string, string>();
+function sentence(key: string, build: () => string): string {
+  let s = sentences.get(key);
+  if (s === undefined) {
+    s = build();
+    if (sentences.size < 256) sentences.set(key, s);
+  }
+  return s;
+}
+
 /** Every warning of the contract's table that applies, each code at most once, in the table's order. */
 export function layerWarnings(f: StepFacts): LayerWarning[] {
   const w: LayerWarning[] = [];
@@ -58,7 +73,7 @@ export function layerWarnings(f: StepFacts): LayerWarning[] {
     const calls = `${n} training-mode call${n === 1 ? '' : 's'}`;
     w.push({
       code: 'TRAINABLE_FALSE_STILL_UPDATES',
-      message:
+      message: sentence(`frozen ${semantics === 'pytorch'} ${n}`, () =>
         semantics === 'pytorch'
           ? `trainable is false, yet ${calls} in this step updated the running mean and variance (and normalised ` +
             `with the batch statistics). That is PyTorch's rule, which this run follows: requires_grad = False only ` +
@@ -71,6 +86,7 @@ export function layerWarnings(f: StepFacts): LayerWarning[] {
             `trainable. TF2 Keras differs: there trainable = False runs the layer in inference mode, so its moving ` +
             `statistics stay frozen and are used. To keep them fixed in tfjs, do not call this layer in training mode ` +
             `(for example a custom training loop that calls it with training: false).`,
+      ),
     });
   }
 
@@ -114,16 +130,19 @@ export function layerWarnings(f: StepFacts): LayerWarning[] {
     const kerasFrozen = (semantics === 'keras' || semantics === 'tf-keras') && !f.trainable;
     w.push({
       code: 'STALE_MOVING_STATS',
-      message:
-        (kerasFrozen
-          ? `Ran in inference mode in this step (trainable is false: under Keras rules that holds even inside fit), `
-          : `Called in inference mode in this step (predict, evaluate, or apply without training: true), `) +
-        `but its moving statistics have never been updated: the layer normalises with ${init}` +
-        (f.movingIsZeroOne ? `, so its output is about gamma * x + beta, nearly the input unchanged` : '') +
-        (kerasFrozen
-          ? `. Under Keras rules a trainable = false layer never updates them: load trained statistics (pretrained ` +
-            `weights) or train the layer before freezing it.`
-          : `. Moving statistics change only in training mode: fit, trainOnBatch, or apply(x, {training: true}).`),
+      message: sentence(
+        `stale ${kerasFrozen} ${f.movingIsZeroOne}`,
+        () =>
+          (kerasFrozen
+            ? `Ran in inference mode in this step (trainable is false: under Keras rules that holds even inside fit), `
+            : `Called in inference mode in this step (predict, evaluate, or apply without training: true), `) +
+          `but its moving statistics have never been updated: the layer normalises with ${init}` +
+          (f.movingIsZeroOne ? `, so its output is about gamma * x + beta, nearly the input unchanged` : '') +
+          (kerasFrozen
+            ? `. Under Keras rules a trainable = false layer never updates them: load trained statistics (pretrained ` +
+              `weights) or train the layer before freezing it.`
+            : `. Moving statistics change only in training mode: fit, trainOnBatch, or apply(x, {training: true}).`),
+      ),
     });
   }
   return w;

@@ -191,4 +191,48 @@ describe('one encoding per step: the worker’s buffer is the one kept and poste
     assert.deepEqual(unpackStep(fresh, readStepHeader(fresh)), unpackStep(fresh));
     assert.deepEqual(Array.from(unpackStep(fresh).layers[0].movingVariance), [2, 3]);
   });
+
+  it('a sentence many layers warn with is in the packed header once; every layer reads it back', () => {
+    const long = 'trainable is false, yet 1 training-mode call in this step updated the moving mean. '.repeat(10);
+    const layer = (name: string, warnings: StepSnapshot['layers'][number]['warnings']) => ({
+      name,
+      path: [name],
+      source: null,
+      axis: -1,
+      channels: 1,
+      momentum: 0.99,
+      epsilon: 1e-3,
+      trainable: false,
+      calls: 1,
+      updates: 1,
+      movingMean: new Float32Array([0]),
+      movingVariance: new Float32Array([1]),
+      gamma: null,
+      beta: null,
+      movingUpdated: true,
+      lastCall: null,
+      lastTrainingCall: null,
+      warnings,
+    });
+    const frozen = { code: 'TRAINABLE_FALSE_STILL_UPDATES', message: long } as const;
+    const other = { code: 'NON_FINITE', message: 'NaN or Infinity in gamma (channel 0).' } as const;
+    const layers = Array.from({ length: 52 }, (_, i) =>
+      layer(`bn${i}`, i === 7 ? [frozen, other] : i === 9 ? [] : [{ ...frozen, message: long.slice() }]),
+    );
+    const step: StepSnapshot = { index: 1, line: 1, column: 1, file: '/tmp/s.ts', hit: 1, layers };
+    const buf = packStep(step);
+    const hlen = new DataView(buf).getUint32(4, true);
+    const json = new TextDecoder().decode(new Uint8Array(buf, 8, hlen));
+    assert.equal(json.split('updated the moving mean').length - 1, 10, 'the long sentence once (its 10 repeats)');
+    // each layer's own fields take ~370 bytes; the sentence (850 characters) is there once, not 51 times
+    assert.ok(hlen < 52 * 450 + long.length, `header ${hlen} bytes`);
+    const back = readStepHeader(buf);
+    back.layers.forEach((l, i) => assert.deepEqual(l.warnings, step.layers[i].warnings, `layer ${i}`));
+    assert.deepEqual(
+      unpackStep(buf).layers.map((l) => l.warnings),
+      step.layers.map((l) => l.warnings),
+    );
+    // the step itself is left as it was
+    assert.equal(step.layers[0].warnings[0].message, long);
+  });
 });
