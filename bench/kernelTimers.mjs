@@ -82,6 +82,9 @@ export function installKernelTimers(tf, model, opts = {}) {
         add(byLayer, label, self, dt);
       }
     };
+    // the marks the engine puts on its kernel functions (e.g. Symbol.for('bn-inspector.kernel'), read by the fused
+    // ReLU6 layer to know the engine's kernels are the ones registered): kept, so that the timers change nothing
+    for (const sym of Object.getOwnPropertySymbols(orig)) cfg.kernelFunc[sym] = orig[sym];
     restore.push(() => (cfg.kernelFunc = orig));
   }
 

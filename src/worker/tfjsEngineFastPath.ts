@@ -18,9 +18,11 @@
  *   none of whose inputs comes from the xs (a frozen backbone under a trainable head: most of a fine-tune's calls) is
  *   not recorded and saves no tensors. The filter drops exactly those nodes (its first pass: a node is "from x" when
  *   an input is an x or an output of such a node, in tape order, which is the order the calls run in), so the
- *   gradients are the same; the saved tensors and the tape nodes are what it saves. Every tape node (also those of
- *   tfjs's own runKernelFunc: customGrad) marks its outputs through addTapeNode. Inside a nested gradients() (a
- *   gradient of a gradient) every call is recorded again until the outermost one ends, as in tfjs.
+ *   gradients are the same; the saved tensors and the tape nodes are what it saves. Before deciding, a call reads
+ *   the tape nodes added since the last one (ours, and those of tfjs's own runKernelFunc: customGrad, tf.profile)
+ *   and marks their outputs, so nothing is missed whoever adds a node (no wrapper to lose: a profiler that wraps
+ *   and later deletes engine.addTapeNode did). Inside a nested gradients() (a gradient of a gradient) every call is
+ *   recorded again until the outermost one ends, as in tfjs.
  *
  * Only on the engine of tfjs 4.22 whose methods look as expected (checked at install); elsewhere nothing is
  * installed. Works with any tfjs instance passed in (no tfjs import here).
@@ -231,10 +233,11 @@ export function kernelLookup(tf: TF): {
 
 /**
  * The tensors (ids) that come from the xs of the outermost gradients() while its forward runs; null when every
- * call is recorded (no gradients running, a nested one, or the engine's own path).
+ * call is recorded (no gradients running, a nested one). `seen`: the tape nodes whose outputs are marked so far.
  */
 interface FromX {
   ids: Set<number> | null;
+  seen: number;
 }
 
 /** one of `inputs` (a kernel's named tensors) comes from the xs; an input without an id counts as one */
@@ -248,13 +251,14 @@ function usesX(fromX: Set<number>, inputs: unknown): boolean {
   return false;
 }
 
-/** addTapeNode that marks the node's outputs as from x when one of its inputs is */
-function markingAddTapeNode(engine: Engine, stockAdd: Engine['addTapeNode'], fromX: FromX): Engine['addTapeNode'] {
-  return function addTapeNode(this: Engine, kernelName, inputs, outputs, gradientsFunc, saved, attrs) {
-    const ids = fromX.ids;
-    if (this === engine && ids !== null && usesX(ids, inputs)) for (const o of outputs) ids.add(o.id);
-    return stockAdd.call(this, kernelName, inputs, outputs, gradientsFunc, saved, attrs);
-  };
+/** marks the outputs of the tape nodes added since the last look whose inputs come from the xs */
+function catchUp(fromX: FromX, ids: Set<number>, tape: TapeNode[] | null): void {
+  if (!tape) return;
+  for (let i = fromX.seen; i < tape.length; i++) {
+    const node = tape[i];
+    if (usesX(ids, node.inputs)) for (const o of node.outputs) ids.add(o.id);
+  }
+  fromX.seen = tape ? tape.length : 0;
 }
 
 function fastRunKernel(
@@ -272,8 +276,12 @@ function fastRunKernel(
     const kernel = getKernel(kernelName, this.backendName!);
     if (kernel == null) throw new Error(`Kernel '${kernelName}' not registered for backend '${this.backendName}'`);
     // recorded: the tape is on and (while the outermost gradients' forward runs) an input comes from its xs
-    const isTapeOn =
-      state.gradientDepth > 0 && state.kernelDepth === 0 && (fromX.ids === null || usesX(fromX.ids, inputs));
+    let isTapeOn = state.gradientDepth > 0 && state.kernelDepth === 0;
+    const ids = fromX.ids;
+    if (isTapeOn && ids !== null) {
+      if (state.activeTape !== null && state.activeTape.length !== fromX.seen) catchUp(fromX, ids, state.activeTape);
+      isTapeOn = usesX(ids, inputs);
+    }
     let saved: Tensor[] = [];
     let out: TensorInfo | TensorInfo[];
     let outputs: Tensor[];
@@ -303,6 +311,7 @@ function fastGradients(engine: Engine, stockGradients: Engine['gradients'], tf: 
     const outermost = this.state.gradientDepth === 0;
     // the outermost: record only what comes from xs; nested: every call from here to the outermost's end
     fromX.ids = outermost ? new Set(xs.map((x) => x.id)) : null;
+    fromX.seen = 0;
     let y: Tensor;
     try {
       y = this.scopedRun(
@@ -349,18 +358,16 @@ export function installEngineFastPath(tf: TF): (() => void) | null {
   if (!engine.state || typeof engine.state.kernelDepth !== 'number' || typeof engine.state.gradientDepth !== 'number')
     return null;
   const own = (name: string) => Object.prototype.hasOwnProperty.call(engine, name);
-  if (own('runKernel') || own('gradients') || own('addTapeNode')) return null; // someone else's patch: leave it
+  if (own('runKernel') || own('gradients')) return null; // someone else's patch: leave it
   const lookup = kernelLookup(tf);
-  const fromX: FromX = { ids: null };
+  const fromX: FromX = { ids: null, seen: 0 };
   engine.runKernel = fastRunKernel(engine, engine.runKernel, lookup.get, fromX);
   engine.gradients = fastGradients(engine, engine.gradients, tf, fromX);
-  engine.addTapeNode = markingAddTapeNode(engine, engine.addTapeNode, fromX);
   engine[INSTALLED] = true;
   return () => {
     lookup.undo();
     delete (engine as unknown as Record<string, unknown>).runKernel;
     delete (engine as unknown as Record<string, unknown>).gradients;
-    delete (engine as unknown as Record<string, unknown>).addTapeNode;
     delete engine[INSTALLED];
   };
 }

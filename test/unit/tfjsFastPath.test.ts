@@ -528,6 +528,29 @@ describe('tfjs fast paths (src/worker/tfjsFastPath.ts, tfjsEngineFastPath.ts)', 
       assert.deepEqual(ours[0], [3, -9, 12]);
       assert.deepEqual(ours[1], [1.5, -4.5, 6]);
     });
+    it('someone else wrapping engine.addTapeNode, then deleting the wrapper (a profiler does): the same gradients', async () => {
+      const engine = tf.engine() as unknown as Record<string, unknown> & { addTapeNode: (...a: unknown[]) => unknown };
+      const f = (t: tf.Tensor) => tf.sum(tf.mul(tf.square(t), tf.scalar(3)));
+      const x = tf.tensor([1, 2, 3]);
+      const grad = () => tf.tidy(() => Array.from(tf.grad(f)(x).dataSync()));
+      const first = grad();
+      const stockAdd = engine.addTapeNode;
+      let wrapped = 0;
+      engine.addTapeNode = function (this: unknown, ...a: unknown[]) {
+        wrapped++;
+        return stockAdd.apply(this, a);
+      };
+      const during = grad();
+      assert.ok(wrapped > 0, 'the wrapper saw the tape nodes');
+      delete engine.addTapeNode;
+      const after = grad();
+      // and inside tf.profile (tfjs's own runKernel records every call)
+      const profiled = (await tf.profile(() => tf.tidy(() => tf.grad(f)(x)))).result as tf.Tensor;
+      const inProfile = Array.from(profiled.dataSync());
+      profiled.dispose();
+      x.dispose();
+      for (const g of [first, during, after, inProfile]) assert.deepEqual(g, [6, 12, 18]);
+    });
     it("tf.profile still sees every kernel (tfjs's own path while profiling)", async () => {
       const info = await tf.profile(() => tf.tidy(() => tf.sum(tf.mul(tf.ones([4]), tf.scalar(2)))));
       const names = info.kernels.map((k) => k.name);
