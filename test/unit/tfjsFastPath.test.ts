@@ -529,12 +529,12 @@ describe('tfjs fast paths (src/worker/tfjsFastPath.ts, tfjsEngineFastPath.ts)', 
       assert.deepEqual(ours[1], [1.5, -4.5, 6]);
     });
     it('someone else wrapping engine.addTapeNode, then deleting the wrapper (a profiler does): the same gradients', async () => {
-      const engine = tf.engine() as unknown as Record<string, unknown> & { addTapeNode: (...a: unknown[]) => unknown };
+      const engine = tf.engine() as unknown as { addTapeNode?: (...a: unknown[]) => unknown };
       const f = (t: tf.Tensor) => tf.sum(tf.mul(tf.square(t), tf.scalar(3)));
       const x = tf.tensor([1, 2, 3]);
       const grad = () => tf.tidy(() => Array.from(tf.grad(f)(x).dataSync()));
       const first = grad();
-      const stockAdd = engine.addTapeNode;
+      const stockAdd = engine.addTapeNode!;
       let wrapped = 0;
       engine.addTapeNode = function (this: unknown, ...a: unknown[]) {
         wrapped++;
