@@ -293,6 +293,30 @@ describe('tfjs fast paths (src/worker/tfjsFastPath.ts, tfjsEngineFastPath.ts)', 
           L.dense({ units: 5 }),
         ],
       });
+    /**
+     * One gradient computation of the softmax cross-entropy w.r.t. `vars`: loss, gradients, what it adds to
+     * tf.memory(), and the length of the tape when the forward ends
+     */
+    const gradStep = (model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, vars: tf.Variable[]) => {
+      const engine = tf.engine() as unknown as { state: { activeTape: unknown[] | null } };
+      let tapeNodes = -1;
+      const m0 = tf.memory();
+      const { value, grads } = tf.variableGrads(() => {
+        const loss = tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar;
+        tapeNodes = engine.state.activeTape?.length ?? -1;
+        return loss;
+      }, vars);
+      const m1 = tf.memory();
+      const out = {
+        tapeNodes,
+        loss: value.dataSync()[0],
+        grads: vars.map((v) => grads[v.name].dataSync().slice()),
+        tensors: m1.numTensors - m0.numTensors,
+        bytes: m1.numBytes - m0.numBytes,
+      };
+      tf.dispose([value, ...Object.values(grads)]);
+      return out;
+    };
     const models = [
       { name: 'MobileNetV2 blocks', build: mobileNetBlocks, input: [4, 16, 16, 8] },
       { name: 'dense + BN', build: denseBn, input: [6, 12] },
@@ -307,22 +331,7 @@ describe('tfjs fast paths (src/worker/tfjsFastPath.ts, tfjsEngineFastPath.ts)', 
           const x = tf.tensor(sineData(m.input.reduce((a, b) => a * b, 1)), m.input);
           const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 0].slice(0, m.input[0]), 'int32'), 5);
           const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
-          const step = () => {
-            const m0 = tf.memory();
-            const { value, grads } = tf.variableGrads(
-              () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
-              vars,
-            );
-            const m1 = tf.memory();
-            const out = {
-              loss: value.dataSync()[0],
-              grads: vars.map((v) => grads[v.name].dataSync().slice()),
-              tensors: m1.numTensors - m0.numTensors,
-              bytes: m1.numBytes - m0.numBytes,
-            };
-            tf.dispose([value, ...Object.values(grads)]);
-            return out;
-          };
+          const step = () => gradStep(model, x, y, vars);
           fast(false);
           step();
           const stock = step();
@@ -361,24 +370,7 @@ describe('tfjs fast paths (src/worker/tfjsFastPath.ts, tfjsEngineFastPath.ts)', 
       const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3], 'int32'), 5);
       const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
       assert.equal(vars.length, 2, 'the head: kernel and bias');
-      const engine = tf.engine() as unknown as { state: { activeTape: unknown[] | null } };
-      const step = () => {
-        let tapeNodes = -1;
-        const m0 = tf.memory().numTensors;
-        const { value, grads } = tf.variableGrads(() => {
-          const loss = tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar;
-          tapeNodes = engine.state.activeTape?.length ?? -1;
-          return loss;
-        }, vars);
-        const out = {
-          tapeNodes,
-          loss: value.dataSync()[0],
-          grads: vars.map((v) => grads[v.name].dataSync().slice()),
-          tensors: tf.memory().numTensors - m0,
-        };
-        tf.dispose([value, ...Object.values(grads)]);
-        return out;
-      };
+      const step = () => gradStep(model, x, y, vars);
       fast(false);
       step();
       const stock = step();

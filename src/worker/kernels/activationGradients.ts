@@ -11,7 +11,7 @@
  * float32 x and dy of one shape from 1024 elements on the wasm backend; anything else runs tfjs's own gradient.
  * Installed by registerMissingKernels (the gradient registry is global), undone by unregisterMissingKernels.
  */
-import type { KernelFunc, TInfo } from './kernelOps';
+import type { AnyBackend, KernelFunc, TInfo } from './kernelOps';
 import { simdAvailable } from './simdKernelModule';
 import type { SimdOf } from './wasmElementwise';
 import { registerGradientQuietly } from './registerGradientQuietly';
@@ -30,19 +30,29 @@ const OURS = Symbol.for('bn-inspector.activationGradient');
 /** the stock gradient configs while ours are registered */
 const stock = new Map<string, GradConfig>();
 
+/**
+ * An element-wise gradient kernel's operands: x and dy (float32, as many elements) and a fresh output of x's shape,
+ * as heap views, n and n4 = n / 4 rounded down; throws (naming `kernel`) for anything else or without SIMD.
+ */
+export function gradOperands(simdOf: SimdOf, backend: AnyBackend, x: TInfo, dy: TInfo, kernel: string) {
+  const simd = simdOf(backend);
+  const n = x.shape.reduce((a, b) => a * b, 1);
+  if (simd === null || x.dtype !== 'float32' || dy.dtype !== 'float32' || dy.shape.reduce((a, b) => a * b, 1) !== n)
+    throw new Error(`${kernel}: unsupported input`);
+  const out = backend.makeOutput([...x.shape], 'float32') as TInfo;
+  const view = (t: TInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+  return { simd, out, ov: view(out), xv: view(x), dv: view(dy), n, n4: n >> 2 };
+}
+
 function gradKernel(simdOf: SimdOf, which: 'clip' | 'relu'): KernelFunc {
   return ({ inputs, backend, attrs = {} }) => {
-    const { x, dy } = inputs;
-    const simd = simdOf(backend);
-    const n = x.shape.reduce((a, b) => a * b, 1);
-    if (simd === null || x.dtype !== 'float32' || dy.dtype !== 'float32' || dy.shape.reduce((a, b) => a * b, 1) !== n)
-      throw new Error(`${which === 'clip' ? CLIP_GRAD_KERNEL : RELU_GRAD_KERNEL}: unsupported input`);
-    const out = backend.makeOutput([...x.shape], 'float32') as TInfo;
-    const view = (t: TInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-    const ov = view(out),
-      xv = view(x),
-      dv = view(dy);
-    const n4 = n >> 2;
+    const { simd, out, ov, xv, dv, n, n4 } = gradOperands(
+      simdOf,
+      backend,
+      inputs.x,
+      inputs.dy,
+      which === 'clip' ? CLIP_GRAD_KERNEL : RELU_GRAD_KERNEL,
+    );
     const lo = Number(attrs.clipValueMin),
       hi = Number(attrs.clipValueMax);
     if (which === 'clip') simd.clipGrad(ov.byteOffset, xv.byteOffset, dv.byteOffset, n4, lo, hi);

@@ -17,6 +17,7 @@ import type { KernelFunc, TInfo } from './kernelOps';
 import { simdAvailable } from './simdKernelModule';
 import type { SimdOf } from './wasmElementwise';
 import { registerGradientQuietly } from './registerGradientQuietly';
+import { gradOperands } from './activationGradients';
 
 type TF = typeof import('@tensorflow/tfjs');
 type Tensor = import('@tensorflow/tfjs').Tensor;
@@ -56,18 +57,9 @@ function relu6Kernel(simdOf: SimdOf): KernelFunc {
 /** (x <= hi ? dy : +0) · step(x) in one pass */
 function relu6GradKernel(simdOf: SimdOf): KernelFunc {
   return ({ inputs, backend, attrs = {} }) => {
-    const { x, dy } = inputs;
-    const simd = simdOf(backend);
     const hi = Number(attrs.clipValueMax);
-    const n = size(x.shape);
-    if (simd === null || x.dtype !== 'float32' || dy.dtype !== 'float32' || size(dy.shape) !== n || !(hi > 0))
-      throw new Error(`${RELU6_GRAD_KERNEL}: unsupported input`);
-    const out = backend.makeOutput([...x.shape], 'float32') as TInfo;
-    const view = (t: TInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-    const ov = view(out),
-      xv = view(x),
-      dv = view(dy);
-    const n4 = n >> 2;
+    if (!(hi > 0)) throw new Error(`${RELU6_GRAD_KERNEL}: unsupported input`);
+    const { simd, out, ov, xv, dv, n, n4 } = gradOperands(simdOf, backend, inputs.x, inputs.dy, RELU6_GRAD_KERNEL);
     simd.relu6Grad(ov.byteOffset, xv.byteOffset, dv.byteOffset, n4, 0, hi);
     const fhi = Math.fround(hi);
     for (let i = 4 * n4; i < n; i++) {

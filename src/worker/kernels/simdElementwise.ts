@@ -266,6 +266,41 @@ export function clipBody(): number[] {
 }
 
 /**
+ * With a, x on the stack (x also in local `v`; 1.0 in every lane of local `one`): a times step(x), step =
+ * bitselect(x, (x > 0) & 1.0, x != x), i.e. 1 for x > 0, NaN for NaN, else +0 (tfjs's Step as its Relu gradient uses it).
+ */
+const timesStep = (v: number, one: number): number[] => [
+  ...op.get(v),
+  ...op.zero,
+  ...op.f32x4Gt,
+  ...op.get(one),
+  ...op.and,
+  ...op.get(v),
+  ...op.get(v),
+  ...op.f32x4Ne,
+  ...op.bitselect,
+  ...op.f32x4Mul,
+];
+
+/** pushes out (an address), dy[0..3] and x[0..3] (also kept in local `v`): the start of a gradient's loop body */
+const outDyX = (out: number, dy: number, x: number, v: number): number[] => [
+  ...op.get(out),
+  ...op.get(dy),
+  ...op.loadAt(0),
+  ...op.get(x),
+  ...op.loadAt(0),
+  ...op.tee(v),
+];
+
+/** stores the vector on the stack at `out` (below it on the stack), then moves out, x and dy on by 16 bytes */
+const storeAndStep = (out: number, x: number, dy: number): number[] => [
+  ...op.storeAt(0),
+  ...addTo(out, 16),
+  ...addTo(x, 16),
+  ...addTo(dy, 16),
+];
+
+/**
  * clipGrad(out, x, dy, n4, lo, hi): out[i] = lo <= x[i] <= hi ? dy[i] : 0 (+0; NaN x gives 0), i < 4·n4: tfjs's
  * ClipByValue gradient where(logicalAnd(x >= lo, x <= hi), dy, zerosLike(dy)), one pass (a mask and a bitwise and)
  */
@@ -280,12 +315,7 @@ export function clipGradBody(): number[] {
     VH = 7,
     V = 8;
   const body = [
-    ...op.get(OUT),
-    ...op.get(DY),
-    ...op.loadAt(0),
-    ...op.get(X),
-    ...op.loadAt(0),
-    ...op.tee(V),
+    ...outDyX(OUT, DY, X, V),
     ...op.get(VL),
     ...op.f32x4Ge,
     ...op.get(V),
@@ -293,10 +323,7 @@ export function clipGradBody(): number[] {
     ...op.f32x4Le,
     ...op.and,
     ...op.and,
-    ...op.storeAt(0),
-    ...addTo(OUT, 16),
-    ...addTo(X, 16),
-    ...addTo(DY, 16),
+    ...storeAndStep(OUT, X, DY),
   ];
   const init = [...op.get(LO), ...op.f32x4Splat, ...op.set(VL), ...op.get(HI), ...op.f32x4Splat, ...op.set(VH)];
   return fn([[3, V128]], [...init, ...countDown(N, body)]);
@@ -313,29 +340,7 @@ export function reluGradBody(): number[] {
     N = 3;
   const ONE = 5,
     V = 6;
-  const body = [
-    ...op.get(OUT),
-    ...op.get(DY),
-    ...op.loadAt(0),
-    // step: bitselect(x, (x > 0) & 1.0, x != x)
-    ...op.get(X),
-    ...op.loadAt(0),
-    ...op.tee(V),
-    ...op.get(V),
-    ...op.zero,
-    ...op.f32x4Gt,
-    ...op.get(ONE),
-    ...op.and,
-    ...op.get(V),
-    ...op.get(V),
-    ...op.f32x4Ne,
-    ...op.bitselect,
-    ...op.f32x4Mul,
-    ...op.storeAt(0),
-    ...addTo(OUT, 16),
-    ...addTo(X, 16),
-    ...addTo(DY, 16),
-  ];
+  const body = [...outDyX(OUT, DY, X, V), ...timesStep(V, ONE), ...storeAndStep(OUT, X, DY)];
   const init = [...op.f32(1), ...op.f32x4Splat, ...op.set(ONE)];
   return fn([[2, V128]], [...init, ...countDown(N, body)]);
 }
@@ -356,32 +361,14 @@ export function relu6GradBody(): number[] {
     ONE = 7,
     V = 8;
   const body = [
-    ...op.get(OUT),
     // dy where x <= hi, else +0
-    ...op.get(DY),
-    ...op.loadAt(0),
-    ...op.get(X),
-    ...op.loadAt(0),
-    ...op.tee(V),
+    ...outDyX(OUT, DY, X, V),
     ...op.get(VH),
     ...op.f32x4Le,
     ...op.and,
-    // step: bitselect(x, (x > 0) & 1.0, x != x), as reluGrad
     ...op.get(V),
-    ...op.get(V),
-    ...op.zero,
-    ...op.f32x4Gt,
-    ...op.get(ONE),
-    ...op.and,
-    ...op.get(V),
-    ...op.get(V),
-    ...op.f32x4Ne,
-    ...op.bitselect,
-    ...op.f32x4Mul,
-    ...op.storeAt(0),
-    ...addTo(OUT, 16),
-    ...addTo(X, 16),
-    ...addTo(DY, 16),
+    ...timesStep(V, ONE),
+    ...storeAndStep(OUT, X, DY),
   ];
   const init = [...op.get(HI), ...op.f32x4Splat, ...op.set(VH), ...op.f32(1), ...op.f32x4Splat, ...op.set(ONE)];
   return fn([[3, V128]], [...init, ...countDown(N, body)]);
