@@ -240,12 +240,17 @@ interface FromX {
   seen: number;
 }
 
-/** one of `inputs` (a kernel's named tensors) comes from the xs; an input without an id counts as one */
-function usesX(fromX: Set<number>, inputs: unknown): boolean {
+/**
+ * One of `inputs` (a kernel's named tensors) comes from the xs. An absent optional input (undefined, null) is none;
+ * anything else without a numeric id counts as one (recorded, as tfjs would).
+ */
+export function usesX(fromX: Set<number>, inputs: unknown): boolean {
   if (typeof inputs !== 'object' || inputs === null) return false;
   const named = inputs as Record<string, { id?: unknown } | null | undefined>;
   for (const k in named) {
-    const id = named[k]?.id;
+    const input = named[k];
+    if (input == null) continue;
+    const id = input.id;
     if (typeof id !== 'number' || fromX.has(id)) return true;
   }
   return false;
@@ -258,7 +263,7 @@ function catchUp(fromX: FromX, ids: Set<number>, tape: TapeNode[] | null): void 
     const node = tape[i];
     if (usesX(ids, node.inputs)) for (const o of node.outputs) ids.add(o.id);
   }
-  fromX.seen = tape ? tape.length : 0;
+  fromX.seen = tape.length;
 }
 
 function fastRunKernel(

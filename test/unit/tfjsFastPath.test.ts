@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerMissingKernels, unregisterMissingKernels } from '../../src/worker/kernels/registerKernels';
 import { installTfjsFastPath, reductionAxes, uninstallTfjsFastPath } from '../../src/worker/tfjsFastPath';
-import { filterTapeXToY, installEngineFastPath } from '../../src/worker/tfjsEngineFastPath';
+import { filterTapeXToY, installEngineFastPath, usesX } from '../../src/worker/tfjsEngineFastPath';
 import { shipWasm } from './shippedWasm';
 
 shipWasm(tf);
@@ -547,6 +547,15 @@ describe('tfjs fast paths (src/worker/tfjsFastPath.ts, tfjsEngineFastPath.ts)', 
       const info = await tf.profile(() => tf.tidy(() => tf.sum(tf.mul(tf.ones([4]), tf.scalar(2)))));
       const names = info.kernels.map((k) => k.name);
       for (const k of ['Multiply', 'Sum']) assert.ok(names.includes(k), `${k} in ${names}`);
+    });
+    it('usesX: an input from the xs counts, an absent optional input does not, an input without an id does', () => {
+      const t = (id: number) => ({ id });
+      const xs = new Set([1, 5]);
+      assert.equal(usesX(xs, { x: t(2), filter: t(3) }), false);
+      assert.equal(usesX(xs, { x: t(2), filter: t(5) }), true);
+      assert.equal(usesX(xs, { x: t(2), bias: undefined, preluActivationWeights: null }), false);
+      assert.equal(usesX(xs, { x: t(2), other: {} }), true);
+      assert.equal(usesX(xs, {}), false);
     });
     it('filterTapeXToY keeps the nodes between x and y, inputs pruned to those from x, in tape order', () => {
       const t = (id: number) => ({ id }) as unknown as tf.Tensor;
