@@ -103,6 +103,15 @@ export function installCapture(s: InstrumentState, bnProto: object, options: Cap
   }
 
   // ---- BatchNormalization.prototype.build / call ----------------------------------------------
+  const withoutAffineMessage = (name: string, noGamma: boolean, noBeta: boolean) => {
+    const what = [noGamma ? 'scale: false' : '', noBeta ? 'center: false' : ''].filter(Boolean).join(' and ');
+    return (
+      `BatchNormalization '${name}' (${what}) was called in training mode, which tfjs 4.22 cannot do: its ` +
+      `training-mode call reads gamma and beta even when the layer has none, and fails with "Cannot read properties ` +
+      `of undefined (reading 'read')". Create the layer with scale: true and center: true (gamma starts at 1 and ` +
+      `beta at 0, the identity), or call it only in inference mode.`
+    );
+  };
   const undoBuild = patchMethod(
     bnProto,
     'build',
@@ -135,6 +144,10 @@ export function installCapture(s: InstrumentState, bnProto: object, options: Cap
         const plan = planCall(s.semantics, training, !frozen, x.shape as number[], axis, reduced);
         if (plan.error !== null) throw userPositionedError(plan.error);
         const ranTraining = plan.ranTraining;
+        // tfjs-layers 4.22 reads gamma and beta in training mode even when scale / center is false: its TypeError
+        // ("reading 'read'") said nothing; the same failure, said plainly, at the user's line
+        if (ranTraining && (this.gamma == null || this.beta == null))
+          throw userPositionedError(withoutAffineMessage(this.name, this.gamma == null, this.beta == null));
         if (st.prevMM === null && st.baseMM === null) {
           // movingUpdated of the first snapshot compares with the values before the first call
           st.baseMM = keepClone(s, this.movingMean!.read());

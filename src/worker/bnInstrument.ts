@@ -37,8 +37,7 @@ export interface BnInstrument {
   readonly sources: LayerSources;
   /**
    * Whose BatchNormalization rules the calls follow from now on (bnSemantics.ts; set once, before the script
-   * runs). keras / tf-keras also make `model.trainable = …` reach every layer inside (kerasTrainable.ts); pytorch
-   * records where async training calls are made, for the position of its one-value error (userCallSite.ts).
+   * runs). keras / tf-keras also make `model.trainable = …` reach every layer inside (kerasTrainable.ts).
    */
   setSemantics(semantics: Semantics): void;
   semantics(): Semantics;
@@ -61,6 +60,13 @@ export function installBnInstrument(tf: TF, options: BnInstrumentOptions = {}): 
   const s = newInstrumentState(tf, options.lazyBudgetElements ?? LAZY_BUDGET_ELEMENTS);
   const capture = installCapture(s, BN.prototype, options);
   const paths = trackModels(s, classMap);
+  // where the async training calls (fit, trainOnBatch, …) are made: an error inside one gets the user's line
+  s.restores.push(
+    ...recordUserCallSites([
+      (tf.LayersModel as unknown as { prototype: object }).prototype,
+      (tf.Sequential as unknown as { prototype: object }).prototype,
+    ]),
+  );
 
   return {
     snapshotLayers: () => snapshotLayers(s, capture, paths),
@@ -74,13 +80,10 @@ export function installBnInstrument(tf: TF, options: BnInstrumentOptions = {}): 
       if (s.semantics !== 'tfjs') throw new Error('the semantics of a run are set once');
       s.semantics = semantics;
       const LayersModel = tf.LayersModel as unknown as { prototype: object };
-      const Sequential = tf.Sequential as unknown as { prototype: object };
       if (semantics === 'keras' || semantics === 'tf-keras') {
         const undo = propagateModelTrainable(Object.getPrototypeOf(LayersModel.prototype) as object);
         if (undo) s.restores.push(undo);
       }
-      if (semantics === 'pytorch')
-        s.restores.push(...recordUserCallSites([LayersModel.prototype, Sequential.prototype]));
     },
     uninstall() {
       if (!s.installed) return;

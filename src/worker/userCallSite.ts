@@ -8,8 +8,10 @@
  * scriptErrors.ts reads when the error's own stack has no user frame. Synchronous entry points (predict, apply,
  * execute, evaluate) need nothing: their stack holds the user's frame.
  *
- * Installed only when an error of this kind can happen (pytorch semantics): it costs one stack capture per
- * entry of those methods.
+ * A rejection of such a call (any error inside tfjs's async fit: a wrong label shape, tfjs-layers' own TypeError) gets
+ * the call's site attached the same way when it has none, so that every error of an awaited fit has the user's line.
+ * Installed with the instrument: it costs one stack capture per entry of those methods (tens of µs against a
+ * training step's milliseconds).
  */
 import type { Restore } from './monkeyPatch';
 import { patchMethod } from './monkeyPatch';
@@ -55,7 +57,19 @@ export function recordUserCallSites(protos: object[]): Restore[] {
               drop(site);
               throw e;
             }
-            if (r instanceof Promise) return r.finally(() => drop(site)); // rejections stay the caller's to handle
+            // rejections stay the caller's to handle, with the call's site attached
+            if (r instanceof Promise)
+              return r.then(
+                (v) => {
+                  drop(site);
+                  return v;
+                },
+                (e: unknown) => {
+                  drop(site);
+                  attachSites(e, [site]);
+                  throw e;
+                },
+              );
             drop(site);
             return r;
           },
@@ -67,15 +81,24 @@ export function recordUserCallSites(protos: object[]): Restore[] {
   return undos;
 }
 
+/** `e` (if an object without them) gets the stacks of `sites`, most recent first, as `userCallSites` */
+function attachSites(e: unknown, sites: Error[]): void {
+  if (!sites.length || typeof e !== 'object' || e === null || Object.prototype.hasOwnProperty.call(e, 'userCallSites'))
+    return;
+  const stacks = sites
+    .slice()
+    .reverse()
+    .map((site) => String(site.stack ?? ''));
+  try {
+    Object.defineProperty(e, 'userCallSites', { value: stacks, enumerable: false });
+  } catch {
+    /* a frozen object: reported without a line */
+  }
+}
+
 /** An error with the stacks of the active async entry points attached (see above). */
 export function userPositionedError(message: string): Error {
   const e = deepError(message);
-  if (active.length) {
-    const stacks = active
-      .slice()
-      .reverse()
-      .map((site) => String(site.stack ?? ''));
-    Object.defineProperty(e, 'userCallSites', { value: stacks, enumerable: false });
-  }
+  attachSites(e, active);
   return e;
 }

@@ -316,6 +316,44 @@ m.predict(tf.ones([2, 7]));
       assert.match(doc.error.message, /shape|expected/i);
     });
 
+    it('an error inside an awaited fit (after tfjs has awaited) is placed on the fit line', async () => {
+      const text = `import * as tf from '@tensorflow/tfjs';
+const m = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 2 })] });
+m.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+
+await m.fit(tf.ones([8, 4]), tf.ones([8, 3]), { epochs: 1, verbose: 0 });
+`;
+      const p = fx.write('fitShape.ts', text);
+      const r = await runCli(['run', p, '--json']);
+      assert.equal(r.code, 1);
+      const doc = parseDocument(r, p);
+      assert.match(doc.error.message, /target expected/);
+      assert.equal(doc.error.line, 5);
+    });
+
+    it('BatchNormalization with scale: false in training mode: what tfjs 4.22 cannot do, said plainly, at the fit line', async () => {
+      const text = `import * as tf from '@tensorflow/tfjs';
+const m = tf.sequential({
+  layers: [tf.layers.dense({ inputShape: [4], units: 8 }), tf.layers.batchNormalization({ scale: false, name: 'bnNoScale' })],
+});
+m.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+m.predict(tf.ones([2, 4]));
+await m.fit(tf.ones([8, 4]), tf.ones([8, 8]), { epochs: 1, verbose: 0 });
+`;
+      const p = fx.write('noScale.ts', text);
+      const r = await runCli(['run', p, '--json']);
+      assert.equal(r.code, 1);
+      const doc = parseDocument(r, p);
+      assert.match(
+        doc.error.message,
+        /'bnNoScale' \(scale: false\) was called in training mode, which tfjs 4\.22 cannot do/,
+      );
+      assert.match(doc.error.message, /Create the layer with scale: true and center: true/);
+      assert.equal(doc.error.line, 7);
+      // inference mode (predict) works without gamma, as in tfjs
+      assert.equal(doc.steps.length >= 1, true, 'the predict step came');
+    });
+
     it('a syntax error: exit 1, its line, no step', async () => {
       const text = `import * as tf from '@tensorflow/tfjs';
 const m = tf.sequential();
