@@ -6,7 +6,7 @@
  * Over 250 lines, most of it byte lists: each body is independent; the element-wise ones share this file as a kind.
  */
 import { I32, V128 } from '../wasmAssembler';
-import { addTo, countDown, fn, op } from './simdOps';
+import { add, addTo, addTo2, addr, byteColumns, countDown, fn, op } from './simdOps';
 
 /** geScalar / leScalar(out, x, n16, s) */
 export function cmpScalarBody(cmp: number[]): number[] {
@@ -113,60 +113,25 @@ export function affineBody(): number[] {
     PS = 6,
     PB = 7;
   const row = [
-    ...op.i32(0),
-    ...op.set(C),
-    ...op.block,
-    ...op.loop,
-    ...op.get(C),
-    ...op.get(CB),
-    ...op.i32GeS,
-    ...op.brIf(1),
-    ...op.get(OUT),
-    ...op.get(C),
-    ...op.i32Add,
-    ...op.get(X),
-    ...op.get(C),
-    ...op.i32Add,
-    ...op.loadAt(0),
-    ...op.get(PM),
-    ...op.get(C),
-    ...op.i32Add,
-    ...op.loadAt(0),
-    ...op.f32x4Sub,
-    ...op.get(PS),
-    ...op.get(C),
-    ...op.i32Add,
-    ...op.loadAt(0),
-    ...op.f32x4Mul,
-    ...op.get(PB),
-    ...op.get(C),
-    ...op.i32Add,
-    ...op.loadAt(0),
-    ...op.f32x4Add,
-    ...op.storeAt(0),
-    ...addTo(C, 16),
-    ...op.br(0),
-    ...op.end,
-    ...op.end,
-    ...op.get(OUT),
-    ...op.get(CB),
-    ...op.i32Add,
-    ...op.set(OUT),
-    ...op.get(X),
-    ...op.get(CB),
-    ...op.i32Add,
-    ...op.set(X),
+    ...byteColumns(C, CB, [
+      ...addr(OUT, C),
+      ...addr(X, C),
+      ...op.loadAt(0),
+      ...addr(PM, C),
+      ...op.loadAt(0),
+      ...op.f32x4Sub,
+      ...addr(PS, C),
+      ...op.loadAt(0),
+      ...op.f32x4Mul,
+      ...addr(PB, C),
+      ...op.loadAt(0),
+      ...op.f32x4Add,
+      ...op.storeAt(0),
+    ]),
+    ...addTo2(OUT, CB),
+    ...addTo2(X, CB),
   ];
-  const init = [
-    ...op.get(PM),
-    ...op.get(CB),
-    ...op.i32Add,
-    ...op.set(PS),
-    ...op.get(PS),
-    ...op.get(CB),
-    ...op.i32Add,
-    ...op.set(PB),
-  ];
+  const init = [...add(PM, CB, PS), ...add(PS, CB, PB)];
   return fn([[3, I32]], [...init, ...countDown(ROWS, row)]);
 }
 
@@ -181,43 +146,18 @@ export function binRowsBody(binop: number[]): number[] {
     BS = 6;
   const C = 7;
   const row = [
-    ...op.i32(0),
-    ...op.set(C),
-    ...op.block,
-    ...op.loop,
-    ...op.get(C),
-    ...op.get(CB),
-    ...op.i32GeS,
-    ...op.brIf(1),
-    ...op.get(OUT),
-    ...op.get(C),
-    ...op.i32Add,
-    ...op.get(A),
-    ...op.get(C),
-    ...op.i32Add,
-    ...op.loadAt(0),
-    ...op.get(B),
-    ...op.get(C),
-    ...op.i32Add,
-    ...op.loadAt(0),
-    ...binop,
-    ...op.storeAt(0),
-    ...addTo(C, 16),
-    ...op.br(0),
-    ...op.end,
-    ...op.end,
-    ...op.get(OUT),
-    ...op.get(CB),
-    ...op.i32Add,
-    ...op.set(OUT),
-    ...op.get(A),
-    ...op.get(AS),
-    ...op.i32Add,
-    ...op.set(A),
-    ...op.get(B),
-    ...op.get(BS),
-    ...op.i32Add,
-    ...op.set(B),
+    ...byteColumns(C, CB, [
+      ...addr(OUT, C),
+      ...addr(A, C),
+      ...op.loadAt(0),
+      ...addr(B, C),
+      ...op.loadAt(0),
+      ...binop,
+      ...op.storeAt(0),
+    ]),
+    ...addTo2(OUT, CB),
+    ...addTo2(A, AS),
+    ...addTo2(B, BS),
   ];
   return fn([[1, I32]], countDown(ROWS, row));
 }

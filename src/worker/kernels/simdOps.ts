@@ -77,3 +77,29 @@ export const add = (x: number, y: number, to: number): number[] => [
   ...op.i32Add,
   ...op.set(to),
 ];
+/** local `to` = local `from` */
+export const copy = (from: number, to: number): number[] => [...op.get(from), ...op.set(to)];
+/** locals s2, s3, s4 = 2, 3 and 4 times local s (i32: the byte strides of rows 2 to 4 of a 4-row block) */
+export const strideMultiples = (s: number, s2: number, s3: number, s4: number): number[] => [
+  ...add(s, s, s2),
+  ...add(s2, s, s3),
+  ...add(s2, s2, s4),
+];
+/** pushes local `base` + local `off` (i32: an address) */
+export const addr = (base: number, off: number): number[] => [...op.get(base), ...op.get(off), ...op.i32Add];
+/** for local C = 0, 16, 32, … while C < local CB: `body` (a walk over a row's bytes, four float32 lanes a step) */
+export const byteColumns = (C: number, CB: number, body: number[]): number[] => [
+  ...op.i32(0),
+  ...op.set(C),
+  ...op.block,
+  ...op.loop,
+  ...op.get(C),
+  ...op.get(CB),
+  ...op.i32GeS,
+  ...op.brIf(1),
+  ...body,
+  ...addTo(C, 16),
+  ...op.br(0),
+  ...op.end,
+  ...op.end,
+];

@@ -4,8 +4,36 @@
  *
  * Over 250 lines, most of it byte lists: each body is independent; the products share this file as a kind.
  */
-import { I32, SIMD, V128, uleb, vec } from '../wasmAssembler';
-import { add, addTo, countDown, fn, op } from './simdOps';
+import { I32, SIMD, V128 } from '../wasmAssembler';
+import { add, addTo, addr, byteColumns, copy, countDown, fn, op, strideMultiples } from './simdOps';
+
+/** the 8 float32 lanes at local P's address: into locals a0 (bytes 0-15) and a1 (16-31) */
+const loadPair = (P: number, a0: number, a1: number): number[] => [
+  ...op.get(P),
+  ...op.loadAt(0),
+  ...op.set(a0),
+  ...op.get(P),
+  ...op.loadAt(16),
+  ...op.set(a1),
+];
+/** locals a0 and a1 stored at local P's address (bytes 0-15, 16-31) */
+const storePair = (P: number, a0: number, a1: number): number[] => [
+  ...op.get(P),
+  ...op.get(a0),
+  ...op.storeAt(0),
+  ...op.get(P),
+  ...op.get(a1),
+  ...op.storeAt(16),
+];
+/** local a += local s · local d (f32x4: a product, then a sum, each rounded: wasm SIMD has no fused multiply-add) */
+const madd = (a: number, s: number, d: number): number[] => [
+  ...op.get(a),
+  ...op.get(s),
+  ...op.get(d),
+  ...op.f32x4Mul,
+  ...op.f32x4Add,
+  ...op.set(a),
+];
 
 /** body of macRows */
 export function macRowsBody(): number[] {
@@ -34,40 +62,33 @@ export function macRowsBody(): number[] {
     ...op.f32x4Add,
     ...op.set(a),
   ];
-  const code: number[] = [];
-  // c = 0; loop while c < cBytes
-  code.push(...op.i32(0), ...op.set(C));
-  code.push(...op.block, ...op.loop);
-  code.push(...op.get(C), ...op.get(CB), ...op.i32GeS, ...op.brIf(1));
-  code.push(...op.get(ACC), ...op.get(C), ...op.i32Add, ...op.load, ...op.set(A0));
-  code.push(...op.zero, ...op.set(A1));
-  code.push(...op.get(X), ...op.get(C), ...op.i32Add, ...op.set(PX));
-  code.push(...op.get(DY), ...op.get(C), ...op.i32Add, ...op.set(PD));
-  code.push(...op.get(N), ...op.set(J));
+  // per 4 channels (byte offset C of cBytes)
+  const col: number[] = [];
+  col.push(...addr(ACC, C), ...op.load, ...op.set(A0));
+  col.push(...op.zero, ...op.set(A1));
+  col.push(...addr(X, C), ...op.set(PX));
+  col.push(...addr(DY, C), ...op.set(PD));
+  col.push(...copy(N, J));
   // two rows per iteration
-  code.push(...op.block, ...op.loop);
-  code.push(...op.get(J), ...op.i32(2), ...op.i32LtS, ...op.brIf(1));
-  code.push(...mac(A0, [], []));
-  code.push(...mac(A1, [...op.get(XS), ...op.i32Add], [...op.get(DS), ...op.i32Add]));
-  code.push(...op.get(PX), ...op.get(XS), ...op.i32Add, ...op.get(XS), ...op.i32Add, ...op.set(PX));
-  code.push(...op.get(PD), ...op.get(DS), ...op.i32Add, ...op.get(DS), ...op.i32Add, ...op.set(PD));
-  code.push(...op.get(J), ...op.i32(2), ...op.i32Sub, ...op.set(J));
-  code.push(...op.br(0), ...op.end, ...op.end);
+  col.push(...op.block, ...op.loop);
+  col.push(...op.get(J), ...op.i32(2), ...op.i32LtS, ...op.brIf(1));
+  col.push(...mac(A0, [], []));
+  col.push(...mac(A1, [...op.get(XS), ...op.i32Add], [...op.get(DS), ...op.i32Add]));
+  col.push(...op.get(PX), ...op.get(XS), ...op.i32Add, ...op.get(XS), ...op.i32Add, ...op.set(PX));
+  col.push(...op.get(PD), ...op.get(DS), ...op.i32Add, ...op.get(DS), ...op.i32Add, ...op.set(PD));
+  col.push(...op.get(J), ...op.i32(2), ...op.i32Sub, ...op.set(J));
+  col.push(...op.br(0), ...op.end, ...op.end);
   // an odd last row
-  code.push(...op.get(J), ...op.if, ...mac(A0, [], []), ...op.end);
+  col.push(...op.get(J), ...op.if, ...mac(A0, [], []), ...op.end);
   // acc[c..] = a0 + a1
-  code.push(...op.get(ACC), ...op.get(C), ...op.i32Add, ...op.get(A0), ...op.get(A1), ...op.f32x4Add, ...op.store);
-  code.push(...op.get(C), ...op.i32(16), ...op.i32Add, ...op.set(C));
-  code.push(...op.br(0), ...op.end, ...op.end);
-  code.push(...op.end);
-  const body = [
-    ...vec([
-      [...uleb(4), I32],
-      [...uleb(2), V128],
-    ]),
-    ...code,
-  ];
-  return [...uleb(body.length), ...body];
+  col.push(...addr(ACC, C), ...op.get(A0), ...op.get(A1), ...op.f32x4Add, ...op.store);
+  return fn(
+    [
+      [4, I32],
+      [2, V128],
+    ],
+    byteColumns(C, CB, col),
+  );
 }
 
 /** outer4x8(acc, x, dy, rows, xStride, dyStride, accStride, cols8) */
@@ -97,30 +118,9 @@ export function outer4x8Body(): number[] {
     }
     return c;
   };
-  const load = accRows((i) => [
-    ...op.get(P),
-    ...op.loadAt(0),
-    ...op.set(A[2 * i]),
-    ...op.get(P),
-    ...op.loadAt(16),
-    ...op.set(A[2 * i + 1]),
-  ]);
-  const store = accRows((i) => [
-    ...op.get(P),
-    ...op.get(A[2 * i]),
-    ...op.storeAt(0),
-    ...op.get(P),
-    ...op.get(A[2 * i + 1]),
-    ...op.storeAt(16),
-  ]);
-  const fma = (a: number, d: number): number[] => [
-    ...op.get(a),
-    ...op.get(S),
-    ...op.get(d),
-    ...op.f32x4Mul,
-    ...op.f32x4Add,
-    ...op.set(a),
-  ];
+  const load = accRows((i) => loadPair(P, A[2 * i], A[2 * i + 1]));
+  const store = accRows((i) => storePair(P, A[2 * i], A[2 * i + 1]));
+  const fma = (a: number, d: number): number[] => madd(a, S, d);
   const row: number[] = [...op.get(DP), ...op.loadAt(0), ...op.set(D0), ...op.get(DP), ...op.loadAt(16), ...op.set(D1)];
   for (let i = 0; i < 4; i++)
     row.push(...op.get(XP), ...op.load32SplatAt(4 * i), ...op.set(S), ...fma(A[2 * i], D0), ...fma(A[2 * i + 1], D1));
@@ -128,12 +128,9 @@ export function outer4x8Body(): number[] {
   row.push(...op.get(DP), ...op.get(DS), ...op.i32Add, ...op.set(DP));
   const column = [
     ...load,
-    ...op.get(X),
-    ...op.set(XP),
-    ...op.get(DY),
-    ...op.set(DP),
-    ...op.get(ROWS),
-    ...op.set(R),
+    ...copy(X, XP),
+    ...copy(DY, DP),
+    ...copy(ROWS, R),
     ...countDown(R, row),
     ...store,
     ...addTo(ACC, 32),
@@ -192,30 +189,9 @@ export function gemm4x8Body(): number[] {
     }
     return c;
   };
-  const load = accRows(II, IR, (i) => [
-    ...op.get(P),
-    ...op.loadAt(0),
-    ...op.set(ACC[2 * i]),
-    ...op.get(P),
-    ...op.loadAt(16),
-    ...op.set(ACC[2 * i + 1]),
-  ]);
-  const store = accRows(CI, CR, (i) => [
-    ...op.get(P),
-    ...op.get(ACC[2 * i]),
-    ...op.storeAt(0),
-    ...op.get(P),
-    ...op.get(ACC[2 * i + 1]),
-    ...op.storeAt(16),
-  ]);
-  const fma = (a: number, d: number): number[] => [
-    ...op.get(a),
-    ...op.get(S),
-    ...op.get(d),
-    ...op.f32x4Mul,
-    ...op.f32x4Add,
-    ...op.set(a),
-  ];
+  const load = accRows(II, IR, (i) => loadPair(P, ACC[2 * i], ACC[2 * i + 1]));
+  const store = accRows(CI, CR, (i) => storePair(P, ACC[2 * i], ACC[2 * i + 1]));
+  const fma = (a: number, d: number): number[] => madd(a, S, d);
   const step: number[] = [
     ...op.get(BP),
     ...op.loadAt(0),
@@ -232,12 +208,9 @@ export function gemm4x8Body(): number[] {
   step.push(...add(AP, AK, AP), ...add(BP, BK, BP));
   const block = [
     ...load,
-    ...op.get(AI),
-    ...op.set(AP),
-    ...op.get(BJ),
-    ...op.set(BP),
-    ...op.get(K),
-    ...op.set(KK),
+    ...copy(AI, AP),
+    ...copy(BJ, BP),
+    ...copy(K, KK),
     ...countDown(KK, step),
     ...store,
     ...add(AI, AL4, AI),
@@ -245,35 +218,25 @@ export function gemm4x8Body(): number[] {
     ...add(II, IR4, II),
   ];
   const column = [
-    ...op.get(A),
-    ...op.set(AI),
-    ...op.get(CJ),
-    ...op.set(CI),
-    ...op.get(IJ),
-    ...op.set(II),
-    ...op.get(M4),
-    ...op.set(I),
+    ...copy(A, AI),
+    ...copy(CJ, CI),
+    ...copy(IJ, II),
+    ...copy(M4, I),
     ...countDown(I, block),
     ...addTo(CJ, 32),
     ...addTo(BJ, 32),
     ...addTo(IJ, 32),
   ];
   const init = [
-    ...add(AL, AL, AL2),
-    ...add(AL2, AL, AL3),
-    ...add(AL2, AL2, AL4),
+    ...strideMultiples(AL, AL2, AL3, AL4),
     ...add(CR, CR, CR4),
     ...add(CR4, CR4, CR4),
     ...add(IR, IR, IR4),
     ...add(IR4, IR4, IR4),
-    ...op.get(C),
-    ...op.set(CJ),
-    ...op.get(B),
-    ...op.set(BJ),
-    ...op.get(INIT),
-    ...op.set(IJ),
-    ...op.get(N8),
-    ...op.set(J),
+    ...copy(C, CJ),
+    ...copy(B, BJ),
+    ...copy(INIT, IJ),
+    ...copy(N8, J),
   ];
   return fn(
     [
@@ -332,29 +295,19 @@ export function transpose4x4Body(): number[] {
   ).forEach(([off, x, y, lanes]) => block.push(...at(DP, off), ...shuffle(x, y, lanes), ...op.storeAt(0)));
   block.push(...addTo(SP, 16), ...add(DP, DR4, DP));
   const band = [
-    ...op.get(SB),
-    ...op.set(SP),
-    ...op.get(DB),
-    ...op.set(DP),
-    ...op.get(C4),
-    ...op.set(C),
+    ...copy(SB, SP),
+    ...copy(DB, DP),
+    ...copy(C4, C),
     ...countDown(C, block),
     ...add(SB, SR4, SB),
     ...addTo(DB, 16),
   ];
   const init = [
-    ...add(SR, SR, SR2),
-    ...add(SR2, SR, SR3),
-    ...add(SR2, SR2, SR4),
-    ...add(DR, DR, DR2),
-    ...add(DR2, DR, DR3),
-    ...add(DR2, DR2, DR4),
-    ...op.get(SRC),
-    ...op.set(SB),
-    ...op.get(DST),
-    ...op.set(DB),
-    ...op.get(R4),
-    ...op.set(R),
+    ...strideMultiples(SR, SR2, SR3, SR4),
+    ...strideMultiples(DR, DR2, DR3, DR4),
+    ...copy(SRC, SB),
+    ...copy(DST, DB),
+    ...copy(R4, R),
   ];
   return fn(
     [

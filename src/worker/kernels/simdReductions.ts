@@ -5,7 +5,7 @@
  * (`rowOfChannels`, `accumulate`).
  */
 import { I32, V128 } from '../wasmAssembler';
-import { addTo, addTo2, countDown, fn, op } from './simdOps';
+import { addTo, addTo2, addr, byteColumns, copy, countDown, fn, op } from './simdOps';
 
 /**
  * One row: for the byte offset C in [0, cBytes) by 16: `step` (its two halves at C and C + 8); the float64
@@ -20,21 +20,8 @@ function rowOfChannels(
   rowPtrs: number[],
 ): number[] {
   return [
-    ...op.i32(0),
-    ...op.set(C),
-    ...accs.flatMap(([ptr, start]) => [...op.get(start), ...op.set(ptr)]),
-    ...op.block,
-    ...op.loop,
-    ...op.get(C),
-    ...op.get(CB),
-    ...op.i32GeS,
-    ...op.brIf(1),
-    ...step,
-    ...addTo(C, 16),
-    ...accs.flatMap(([ptr]) => addTo(ptr, 32)),
-    ...op.br(0),
-    ...op.end,
-    ...op.end,
+    ...accs.flatMap(([ptr, start]) => copy(start, ptr)),
+    ...byteColumns(C, CB, [...step, ...accs.flatMap(([ptr]) => addTo(ptr, 32))]),
     ...rowPtrs.flatMap((p) => addTo2(p, CB)),
   ];
 }
@@ -51,12 +38,7 @@ const accumulate = (ptr: number, h: number, value: number[]): number[] => [
 ];
 
 /** two float32 lanes of the row at local `base`, byte offset C + h */
-const lanes = (base: number, C: number, h: number): number[] => [
-  ...op.get(base),
-  ...op.get(C),
-  ...op.i32Add,
-  ...op.load64ZeroAt(h),
-];
+const lanes = (base: number, C: number, h: number): number[] => [...addr(base, C), ...op.load64ZeroAt(h)];
 
 /** colSums(acc, x, rows, cBytes) */
 export function colSumsBody(): number[] {
