@@ -8,15 +8,18 @@ import type { CallRecord, LayerSnapshot } from '../shared/protocol';
 import type { BnCapture } from './bnCapture';
 import {
   dropDisposedLayers,
+  copyF32,
   readTensor,
   tensorValues,
   varDisposed,
   type InstrumentState,
+  type LayerState,
   type LayerVar,
   type Rec,
   type TF,
+  type VarRead,
 } from './bnState';
-import { layerWarnings } from './bnWarnings';
+import { layerWarnings, nonFiniteChannels } from './bnWarnings';
 import type { LayerPaths } from './layerPaths';
 
 /** element-wise equality where NaN equals NaN (a NaN that stays NaN is not an update) */
@@ -29,6 +32,9 @@ function sameValues(a: ArrayLike<number> | null, b: ArrayLike<number> | null): b
   }
   return true;
 }
+
+/** no snapshot has listed the layer yet */
+const firstOf = (st: LayerState) => st.prevMM === null || st.prevMV === null;
 
 function isZeroOne(mm: ArrayLike<number>, mv: ArrayLike<number>): boolean {
   for (let i = 0; i < mm.length; i++) if (mm[i] !== 0) return false;
@@ -61,8 +67,16 @@ class VectorArena {
   }
 }
 
-/** a fresh copy of the variable's values */
-const readVec = (tf: TF, arena: VectorArena, v: LayerVar): Float32Array => arena.copy(tensorValues(tf, v.read()));
+/**
+ * The variable's values as read now: the previous snapshot's read if the variable still holds the same data
+ * (`VarRead`: no read-back, no comparison; a predict step's moving statistics, gamma and beta), else read back.
+ */
+function readVar(tf: TF, v: LayerVar, prev: VarRead | null): VarRead {
+  const t = v.read();
+  if (prev !== null && prev.dataId === t.dataId) return prev;
+  const values = copyF32(tensorValues(tf, t));
+  return { dataId: t.dataId, values, nonFinite: nonFiniteChannels(values) };
+}
 
 function toCallRecord(capture: BnCapture, arena: VectorArena, r: Rec | null): CallRecord | null {
   if (!r) return null;
@@ -75,13 +89,6 @@ function toCallRecord(capture: BnCapture, arena: VectorArena, r: Rec | null): Ca
     batchMean: arena.copy(r.meanArr!),
     batchVariance: arena.copy(r.varArr!),
   };
-}
-
-/** `prev` overwritten with `v` (allocated once per layer) */
-function keepCopy(prev: Float32Array | null, v: Float32Array): Float32Array {
-  if (prev === null || prev.length !== v.length) return v.slice();
-  prev.set(v);
-  return prev;
 }
 
 /**
@@ -100,15 +107,23 @@ export function snapshotLayers(s: InstrumentState, capture: BnCapture, paths: La
   const arena = new VectorArena(estimate);
   for (const st of ordered) {
     const layer = st.layer;
-    let mm: Float32Array, mv: Float32Array;
+    const last = st.lastRead;
+    let mmRead: VarRead, mvRead: VarRead;
     try {
-      mm = readVec(tf, arena, layer.movingMean!);
-      mv = readVec(tf, arena, layer.movingVariance!);
+      mmRead = readVar(tf, layer.movingMean!, last.movingMean);
+      mvRead = readVar(tf, layer.movingVariance!, last.movingVariance);
     } catch {
       continue; // disposed under our feet
     }
-    const gamma = layer.gamma && !varDisposed(layer.gamma) ? readVec(tf, arena, layer.gamma) : null;
-    const beta = layer.beta && !varDisposed(layer.beta) ? readVec(tf, arena, layer.beta) : null;
+    const gammaRead = layer.gamma && !varDisposed(layer.gamma) ? readVar(tf, layer.gamma, last.gamma) : null;
+    const betaRead = layer.beta && !varDisposed(layer.beta) ? readVar(tf, layer.beta, last.beta) : null;
+    // the step's own copies: a consumer may write into its vectors
+    const mm = arena.copy(mmRead.values),
+      mv = arena.copy(mvRead.values);
+    const gamma = gammaRead ? arena.copy(gammaRead.values) : null,
+      beta = betaRead ? arena.copy(betaRead.values) : null;
+    // the moving statistics' data is the previous snapshot's: same values, same findings (a predict step)
+    const sameMoving = !firstOf(st) && mmRead === last.movingMean && mvRead === last.movingVariance;
     if (st.initMMT && st.initMVT) {
       st.initMM = readTensor(st.initMMT);
       st.initMV = readTensor(st.initMVT);
@@ -127,8 +142,12 @@ export function snapshotLayers(s: InstrumentState, capture: BnCapture, paths: La
     st.baseMM?.dispose();
     st.baseMV?.dispose();
     st.baseMM = st.baseMV = null;
-    const movingUpdated = !sameValues(mm, refMM) || !sameValues(mv, refMV);
-    const zeroOne = isZeroOne(mm, mv);
+    const movingUpdated = !sameMoving && (!sameValues(mmRead.values, refMM) || !sameValues(mvRead.values, refMV));
+    if (!sameMoving) {
+      st.lastZeroOne = isZeroOne(mm, mv);
+      st.lastAtInitial = st.lastZeroOne || (sameValues(mm, st.initMM) && sameValues(mv, st.initMV));
+    }
+    const zeroOne = st.lastZeroOne;
     const trainable = !!layer.trainable;
 
     const warnings = layerWarnings({
@@ -140,13 +159,15 @@ export function snapshotLayers(s: InstrumentState, capture: BnCapture, paths: La
       inferenceCalls: st.inferenceCalls,
       batchOfOneShape: st.batchOfOneShape,
       everUpdated: st.everUpdated,
-      movingAtInitial: zeroOne || (sameValues(mm, st.initMM) && sameValues(mv, st.initMV)),
+      movingAtInitial: st.lastAtInitial,
       movingIsZeroOne: zeroOne,
       momentum: layer.momentum,
-      movingMean: mm,
-      movingVariance: mv,
-      gamma,
-      beta,
+      nonFinite: {
+        movingMean: mmRead.nonFinite,
+        movingVariance: mvRead.nonFinite,
+        gamma: gammaRead?.nonFinite ?? null,
+        beta: betaRead?.nonFinite ?? null,
+      },
     });
 
     out.push({
@@ -171,8 +192,9 @@ export function snapshotLayers(s: InstrumentState, capture: BnCapture, paths: La
       warnings,
     });
 
-    st.prevMM = keepCopy(st.prevMM, mm);
-    st.prevMV = keepCopy(st.prevMV, mv);
+    st.prevMM = mmRead.values;
+    st.prevMV = mvRead.values;
+    st.lastRead = { movingMean: mmRead, movingVariance: mvRead, gamma: gammaRead, beta: betaRead };
     st.calls = st.updates = st.updatesWhileFrozen = st.inferenceCalls = 0;
     // one call with input statistics between two steps (predict, step, predict, step …): the next at call time
     if (st.inputStatCalls > 0) st.eagerInputStats = st.inputStatCalls === 1;

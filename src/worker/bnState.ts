@@ -3,7 +3,7 @@
  * calls, bnSnapshot.ts reads them back, layerPaths.ts names the layers, bnInstrument.ts wires and undoes
  * them): the tfjs-layers fields read, the per-layer records, and the bookkeeping that keeps
  * `tf.memory().numTensors` flat (every tensor kept here is disposed when read back, replaced, or at uninstall).
- * Just over 250 lines, one unit: the types of tfjs-layers' fields and the records they fill are read by every part.
+ * About 280 lines, one unit: the types of tfjs-layers' fields and the records they fill are read by every part.
  */
 import type * as tfType from '@tensorflow/tfjs';
 import type { Semantics } from '../shared/protocol';
@@ -21,6 +21,21 @@ export interface LayerVar {
   read(): Tensor;
   write(value: Tensor): unknown;
   val?: { isDisposed: boolean };
+}
+
+/** the variables of a BatchNormalization layer that a snapshot reads */
+export type VarName = 'movingMean' | 'movingVariance' | 'gamma' | 'beta';
+
+/**
+ * A variable's values as a snapshot read them. tfjs tensors are immutable and a variable's assign / write gives it
+ * another tensor's data: the same `dataId` object means the same values, read again without a read-back.
+ */
+export interface VarRead {
+  dataId: object;
+  /** a fresh copy (never tfjs-owned storage), shared by the snapshots that read the same data; never written */
+  values: Float32Array;
+  /** the channels whose value is NaN or ±Infinity */
+  nonFinite: number[];
 }
 
 export interface BnLayer {
@@ -72,9 +87,14 @@ export interface LayerState {
   lastCall: Rec | null;
   /** the most recent call that received training = true (under keras / tf-keras it may have run in inference mode) */
   lastTrainingCall: Rec | null;
-  /** moving stats at the previous snapshot that listed this layer */
+  /** moving stats at the previous snapshot that listed this layer (that snapshot's own vectors, never written) */
   prevMM: Float32Array | null;
   prevMV: Float32Array | null;
+  /** each variable's values as the previous snapshot read them, by the identity of its data (bnSnapshot.ts) */
+  lastRead: Record<VarName, VarRead | null>;
+  /** the moving statistics of lastRead still equal their initial values / mean 0 and variance 1 */
+  lastAtInitial: boolean;
+  lastZeroOne: boolean;
   /** moving stats just before the layer's first call (kept only until its first snapshot) */
   baseMM: Tensor | null;
   baseMV: Tensor | null;
@@ -127,8 +147,26 @@ export function newInstrumentState(tf: TF, lazyBudget: number): InstrumentState 
   };
 }
 
-/** clone = Identity: shares the data, no copy */
-export const keepClone = (s: InstrumentState, t: Tensor): Tensor => s.tf.keep(t.clone());
+/** the parts of tfjs-core's Engine that keepClone uses (4.22) */
+interface EngineLike {
+  state?: { tensorInfo?: { get?(id: object): { backend?: { incRef?(id: object): void } } | undefined } };
+  makeTensorFromTensorInfo?(info: { dataId: object; shape: number[]; dtype: string }, backend: unknown): Tensor;
+}
+
+/**
+ * A kept second tensor on `t`'s data, no copy: what `t.clone()` (the Identity kernel) makes, the backend's count of
+ * the data's owners raised and the engine tracking it, without the kernel call's overhead (one per BatchNormalization
+ * call: ~3 us through runKernel, measured); `t.clone()` where those internals are not there.
+ */
+export function keepClone(s: InstrumentState, t: Tensor): Tensor {
+  const e = s.tf.engine() as unknown as EngineLike;
+  const backend = t.dtype === 'float32' || t.dtype === 'int32' ? e.state?.tensorInfo?.get?.(t.dataId)?.backend : null;
+  if (backend && typeof backend.incRef === 'function' && typeof e.makeTensorFromTensorInfo === 'function') {
+    backend.incRef(t.dataId);
+    return s.tf.keep(e.makeTensorFromTensorInfo({ dataId: t.dataId, shape: t.shape, dtype: t.dtype }, backend));
+  }
+  return s.tf.keep(t.clone());
+}
 
 /** a fresh float32 copy (never tfjs-owned storage) */
 export function copyF32(src: ArrayLike<number>): Float32Array {
@@ -207,6 +245,9 @@ export function registerLayer(s: InstrumentState, layer: BnLayer): LayerState | 
     lastTrainingCall: null,
     prevMM: null,
     prevMV: null,
+    lastRead: { movingMean: null, movingVariance: null, gamma: null, beta: null },
+    lastAtInitial: false,
+    lastZeroOne: false,
     baseMM: null,
     baseMV: null,
     initMMT: keepClone(s, layer.movingMean.read()),

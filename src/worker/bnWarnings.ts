@@ -29,13 +29,17 @@ export interface StepFacts {
   /** the moving statistics are exactly mean 0 / variance 1 */
   movingIsZeroOne: boolean;
   momentum: number;
-  movingMean: ArrayLike<number>;
-  movingVariance: ArrayLike<number>;
-  gamma: ArrayLike<number> | null;
-  beta: ArrayLike<number> | null;
+  /** the channels whose value is NaN or ±Infinity (`nonFiniteChannels`), per vector; null: the layer has none */
+  nonFinite: {
+    movingMean: number[];
+    movingVariance: number[];
+    gamma: number[] | null;
+    beta: number[] | null;
+  };
 }
 
-function nonFiniteChannels(v: ArrayLike<number> | null): number[] {
+/** the channels of `v` whose value is NaN or ±Infinity */
+export function nonFiniteChannels(v: ArrayLike<number> | null): number[] {
   const out: number[] = [];
   if (!v) return out;
   for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) out.push(i);
@@ -102,15 +106,14 @@ export function layerWarnings(f: StepFacts): LayerWarning[] {
   }
 
   const bad: string[] = [];
-  const vecs: [string, ArrayLike<number> | null][] = [
-    ['moving mean', f.movingMean],
-    ['moving variance', f.movingVariance],
-    ['gamma', f.gamma],
-    ['beta', f.beta],
+  const vecs: [string, number[] | null][] = [
+    ['moving mean', f.nonFinite.movingMean],
+    ['moving variance', f.nonFinite.movingVariance],
+    ['gamma', f.nonFinite.gamma],
+    ['beta', f.nonFinite.beta],
   ];
-  for (const [label, v] of vecs) {
-    const idx = nonFiniteChannels(v);
-    if (idx.length) bad.push(`${label} (channel${idx.length === 1 ? '' : 's'} ${channelList(idx)})`);
+  for (const [label, idx] of vecs) {
+    if (idx?.length) bad.push(`${label} (channel${idx.length === 1 ? '' : 's'} ${channelList(idx)})`);
   }
   if (bad.length) {
     w.push({

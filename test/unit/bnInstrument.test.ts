@@ -828,6 +828,63 @@ for (const backend of ['wasm', 'cpu'] as const) {
       bn.dispose();
     });
 
+    it('a variable written between two steps is read again: new values, the same values, Infinity and back', () => {
+      // a snapshot reuses what it read of a variable whose data is unchanged (bnSnapshot.ts, VarRead): every kind
+      // of write between two steps must still show, with the findings that depend on the values
+      const bn = tf.layers.batchNormalization({});
+      const x = tf.tensor(randn([4, 2], 16), [4, 2]);
+      const predictStep = () => {
+        tf.dispose(bn.apply(x) as tf.Tensor);
+        return byName(inst.snapshotLayers(), bn.name);
+      };
+      const set = (gamma: number[], beta: number[], mm: number[], mv: number[]) =>
+        tf.tidy(() => bn.setWeights([tf.tensor1d(gamma), tf.tensor1d(beta), tf.tensor1d(mm), tf.tensor1d(mv)]));
+      const s1 = predictStep();
+      assert.deepEqual(codes(s1), ['STALE_MOVING_STATS']);
+      const s2 = predictStep(); // nothing written: the same values, read without a read-back
+      assert.deepEqual(
+        [Array.from(s2.movingMean), Array.from(s2.movingVariance)],
+        [
+          [0, 0],
+          [1, 1],
+        ],
+      );
+      assert.equal(s2.movingUpdated, false);
+      assert.notEqual(s2.movingMean, s1.movingMean, 'each step its own vectors');
+
+      set([2, 3], [-1, 0.5], [0.25, -4], [9, 0.5]);
+      const s3 = predictStep();
+      assert.deepEqual(
+        [s3.gamma, s3.beta, s3.movingMean, s3.movingVariance].map((v) => Array.from(v!)),
+        [
+          [2, 3],
+          [-1, 0.5],
+          [0.25, -4],
+          [9, 0.5],
+        ],
+      );
+      assert.equal(s3.movingUpdated, true);
+      assert.deepEqual(codes(s3), [], 'no longer the initial statistics');
+
+      set([2, 3], [-1, 0.5], [0.25, -4], [9, 0.5]); // new data, the same values: not an update
+      const s4 = predictStep();
+      assert.equal(s4.movingUpdated, false);
+      assert.deepEqual(Array.from(s4.movingVariance), [9, 0.5]);
+
+      set([2, 3], [-1, 0.5], [0.25, -4], [9, Infinity]);
+      const s5 = predictStep();
+      assert.equal(s5.movingUpdated, true);
+      assert.deepEqual(codes(s5), ['NON_FINITE']);
+      assert.match(s5.warnings[0].message, /moving variance \(channel 1\)/);
+      assert.deepEqual(codes(predictStep()), ['NON_FINITE'], 'unchanged data: the same finding');
+
+      set([1, 1], [0, 0], [0, 0], [1, 1]); // back to the initial statistics
+      const s6 = predictStep();
+      assert.equal(s6.movingUpdated, true);
+      assert.deepEqual(codes(s6), ['STALE_MOVING_STATS']);
+      x.dispose();
+      bn.dispose();
+    });
     // ---- the two StackOverflow scenarios of ../../../shared/reference/tfjs-probe/a5_stackoverflow.mjs ----
     it('a5 scenario 1: frozen BN (epsilon 1e-9), predict ten times: identical outputs, why', () => {
       const x = tf.tidy(() => tf.randomNormal([3, 5], 0, 1, 'float32', 1).mul(5).add(0.3));
