@@ -19,7 +19,7 @@ import {
   type TF,
   type VarRead,
 } from './bnState';
-import { layerWarnings, nonFiniteChannels } from './bnWarnings';
+import { nonFiniteChannels } from './bnWarnings';
 import type { LayerPaths } from './layerPaths';
 
 /** element-wise equality where NaN equals NaN (a NaN that stays NaN is not an update) */
@@ -150,7 +150,7 @@ export function snapshotLayers(s: InstrumentState, capture: BnCapture, paths: La
     const zeroOne = st.lastZeroOne;
     const trainable = !!layer.trainable;
 
-    const warnings = layerWarnings({
+    const warnings = st.warnings({
       semantics: s.semantics,
       layerName: layer.name,
       trainable,

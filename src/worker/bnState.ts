@@ -6,7 +6,8 @@
  * About 280 lines, one unit: the types of tfjs-layers' fields and the records they fill are read by every part.
  */
 import type * as tfType from '@tensorflow/tfjs';
-import type { Semantics } from '../shared/protocol';
+import type { LayerWarning, Semantics } from '../shared/protocol';
+import { warningsOfLayer, type StepFacts } from './bnWarnings';
 import { LayerSources } from './layerSources';
 import type { Restore } from './monkeyPatch';
 
@@ -95,6 +96,8 @@ export interface LayerState {
   /** the moving statistics of lastRead still equal their initial values / mean 0 and variance 1 */
   lastAtInitial: boolean;
   lastZeroOne: boolean;
+  /** its warnings step after step (bnWarnings.ts) */
+  warnings: (f: StepFacts) => LayerWarning[];
   /** moving stats just before the layer's first call (kept only until its first snapshot) */
   baseMM: Tensor | null;
   baseMV: Tensor | null;
@@ -248,6 +251,7 @@ export function registerLayer(s: InstrumentState, layer: BnLayer): LayerState | 
     lastRead: { movingMean: null, movingVariance: null, gamma: null, beta: null },
     lastAtInitial: false,
     lastZeroOne: false,
+    warnings: warningsOfLayer(),
     baseMM: null,
     baseMV: null,
     initMMT: keepClone(s, layer.movingMean.read()),
@@ -281,7 +285,8 @@ function dropRec(s: InstrumentState, st: LayerState, r: Rec): void {
 
 /** Forgets the layers whose moving statistics were disposed (with their model), disposing what we kept. */
 export function dropDisposedLayers(s: InstrumentState): void {
-  for (const [layer, st] of [...s.layers]) {
+  for (const [layer, st] of s.layers) {
+    // deleting the entry being visited is safe in a Map's iteration
     if (varDisposed(layer.movingMean) || varDisposed(layer.movingVariance)) {
       disposeLayerState(s, st);
       s.layers.delete(layer);

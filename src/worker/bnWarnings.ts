@@ -150,3 +150,51 @@ export function layerWarnings(f: StepFacts): LayerWarning[] {
   }
   return w;
 }
+
+/** every field of StepFacts (the type below fails to compile if one is missing) */
+const FACT_KEYS = [
+  'semantics',
+  'layerName',
+  'trainable',
+  'updates',
+  'updatesWhileFrozen',
+  'inferenceCalls',
+  'everUpdated',
+  'movingAtInitial',
+  'movingIsZeroOne',
+  'momentum',
+] as const;
+type Unlisted = Exclude<keyof StepFacts, (typeof FACT_KEYS)[number] | 'nonFinite' | 'batchOfOneShape'>;
+const allListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void allListed;
+
+/** the same facts: every field the same value (nonFinite: the same lists; batchOfOneShape: the same shape) */
+function sameFacts(a: StepFacts, b: StepFacts): boolean {
+  for (const k of FACT_KEYS) if (a[k] !== b[k]) return false;
+  const n = a.nonFinite,
+    m = b.nonFinite;
+  if (
+    n.movingMean !== m.movingMean ||
+    n.movingVariance !== m.movingVariance ||
+    n.gamma !== m.gamma ||
+    n.beta !== m.beta
+  )
+    return false;
+  const x = a.batchOfOneShape,
+    y = b.batchOfOneShape;
+  return x === y || (x !== null && y !== null && x.join() === y.join());
+}
+
+/**
+ * layerWarnings for one layer step after step: the previous list again (the same objects, never written) when the
+ * facts are those of the previous step (a predict loop: the same counts, the same variables' data).
+ */
+export function warningsOfLayer(): (f: StepFacts) => LayerWarning[] {
+  let last: StepFacts | null = null;
+  let lastWarnings: LayerWarning[] = [];
+  return (f) => {
+    if (last === null || !sameFacts(f, last)) lastWarnings = layerWarnings(f);
+    last = f;
+    return lastWarnings;
+  };
+}

@@ -133,11 +133,35 @@ export function trackModels(s: InstrumentState, classMap: ClassMap): LayerPaths 
   // ---- paths --------------------------------------------------------------------------------
   const containerDisposed = (c: ContainerLike) => c._refCount === 0;
 
+  /**
+   * What the previous result was computed from (`unchanged`): the models by recency, every container walked with its
+   * `layers` array and length, whether it was disposed, and the layers listed. The same again (a predict loop): the
+   * same paths, not walked again.
+   */
+  let last: {
+    byRecency: ContainerLike[];
+    walked: [ContainerLike, unknown[] | undefined, number, boolean][];
+    out: Map<object, string[]>;
+  } | null = null;
+  const byRecency = () => [...knownModels.entries()].sort((a, b) => b[1] - a[1]).map((e) => e[0]);
+  const unchanged = (models: ContainerLike[]): boolean => {
+    if (last === null || models.length !== last.byRecency.length || last.out.size !== s.layers.size) return false;
+    for (let i = 0; i < models.length; i++) if (models[i] !== last.byRecency[i]) return false;
+    for (const [c, ls, n, disposed] of last.walked)
+      if (c.layers !== ls || (ls?.length ?? 0) !== n || containerDisposed(c) !== disposed || internalModels.has(c))
+        return false;
+    for (const layer of s.layers.keys()) if (!last.out.has(layer)) return false;
+    return true;
+  };
+
   const compute = (): Map<object, string[]> => {
     for (const m of [...knownModels.keys()]) {
       if (containerDisposed(m)) knownModels.delete(m);
       else markInternal(m);
     }
+    const models = byRecency();
+    if (unchanged(models)) return last!.out;
+    const walked: [ContainerLike, unknown[] | undefined, number, boolean][] = [];
     const parents = new Map<object, ContainerLike[]>();
     const visited = new Set<object>();
     const stack: ContainerLike[] = [...knownModels.keys()].filter((m) => !internalModels.has(m));
@@ -146,10 +170,14 @@ export function trackModels(s: InstrumentState, classMap: ClassMap): LayerPaths 
       if (visited.has(c)) continue;
       visited.add(c);
       const ls = c.layers;
+      walked.push([c, ls, Array.isArray(ls) ? ls.length : 0, containerDisposed(c)]);
       if (!Array.isArray(ls)) continue;
       for (const l of ls) {
         if (typeof l !== 'object' || l === null || l === c || internalModels.has(l)) continue;
-        if (isContainer(l) && containerDisposed(l)) continue;
+        if (isContainer(l) && containerDisposed(l)) {
+          walked.push([l, l.layers, Array.isArray(l.layers) ? l.layers.length : 0, true]);
+          continue;
+        }
         let p = parents.get(l);
         if (!p) parents.set(l, (p = []));
         if (!p.includes(c)) p.push(c);
@@ -182,8 +210,15 @@ export function trackModels(s: InstrumentState, classMap: ClassMap): LayerPaths 
     };
     const out = new Map<object, string[]>();
     for (const layer of s.layers.keys()) out.set(layer, chainOf(layer as unknown as ContainerLike, new Set()).names);
+    last = { byRecency: models, walked, out };
     return out;
   };
 
-  return { compute, clear: () => knownModels.clear() };
+  return {
+    compute,
+    clear: () => {
+      knownModels.clear();
+      last = null;
+    },
+  };
 }

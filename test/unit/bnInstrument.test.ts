@@ -678,6 +678,34 @@ for (const backend of ['wasm', 'cpu'] as const) {
       outer.dispose();
     });
 
+    it('paths follow models that change between steps (add, pop, dispose), and stay the same when nothing changed', () => {
+      // the paths of the previous step are reused while no model changed (layerPaths.ts): every change must show
+      const x = tf.tensor(randn([2, 3], 12), [2, 3]);
+      const bn = tf.layers.batchNormalization({ inputShape: [3], name: `bnP_${backend}` });
+      const backbone = tf.sequential({ name: `backboneP_${backend}`, layers: [bn] });
+      const head = tf.sequential({ name: `headP_${backend}` });
+      const pathNow = () => byName(inst.snapshotLayers(), bn.name).path;
+      tf.dispose(backbone.predict(x) as tf.Tensor);
+      assert.deepEqual(pathNow(), [backbone.name, bn.name]);
+      tf.dispose(backbone.predict(x) as tf.Tensor);
+      assert.deepEqual(pathNow(), [backbone.name, bn.name], 'nothing changed');
+      head.add(backbone);
+      head.add(tf.layers.dense({ units: 1 }));
+      assert.deepEqual(pathNow(), [head.name, backbone.name, bn.name], 'added to a model (not yet used)');
+      tf.dispose(head.predict(x) as tf.Tensor);
+      assert.deepEqual(pathNow(), [head.name, backbone.name, bn.name]);
+      head.pop();
+      head.pop();
+      assert.deepEqual(pathNow(), [backbone.name, bn.name], 'popped out of it');
+      const outer = tf.sequential({ name: `outerP_${backend}`, layers: [backbone] });
+      tf.dispose(outer.predict(x) as tf.Tensor);
+      assert.deepEqual(pathNow(), [outer.name, backbone.name, bn.name]);
+      outer.dispose(); // disposes backbone and bn too: the layer is no longer listed
+      assert.ok(!inst.snapshotLayers().some((l) => l.name === bn.name));
+      head.dispose();
+      x.dispose();
+    });
+
     it('a bare layer.apply: path [name]; a layer never built is not listed', () => {
       const shape = [3, 2];
       const data = randn(shape, 11);
