@@ -24,6 +24,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { join } from 'node:path';
+import { backendMemory } from './wasmHeapModule';
+import { locatePoolCount, poolSwitch, type PoolSwitch } from './wasmPoolSwitch';
 
 type TF = typeof import('@tensorflow/tfjs');
 type TfWasm = typeof import('@tensorflow/tfjs-backend-wasm');
@@ -38,10 +40,14 @@ const WASM_PRIORITY = 2;
 
 /**
  * XNNPACK threads to use: the environment's BN_INSPECTOR_WASM_THREADS (at most 8; 1 = tfjs's single-threaded
- * build), else 1. The threaded build is opt-in: measured on 2 idle cores (2026-12-01), it is faster on large
- * convolutions (small CNN step, batch 32: 137-151 ms against 167-170 ms) but slower on a MobileNetV2 training step
- * (64x64, batch 8: 915-962 ms against 536-784 ms for 2 steps, with twice the CPU) and far slower on busy cores:
- * between two XNNPACK calls the pool thread falls asleep, and every call then pays its wake-up.
+ * build), else 1. The threaded build is opt-in. As tfjs runs it, the pool wakes for every XNNPACK call, and between
+ * two calls its threads fall asleep: measured on 2 idle cores (2026-12-01, before the per-call switch), faster on
+ * large convolutions (small CNN step, batch 32: 137-151 ms against 167-170 ms) but slower on a MobileNetV2 training
+ * step (64x64, batch 8: 915-962 ms against 536-784 ms for 2 steps, with twice the CPU). Since then only calls of
+ * 8 MFLOP or more wake the pool (wasmPoolSwitch.ts, kernels/threadedCalls.ts): in one process, the threaded build
+ * with the pool per call against the same build never waking it, 16 alternating fits, small CNN 96 against 106 ms,
+ * MobileNetV2 64 315 against 324 ms, frozen 96 203 against 241 ms. Against the single-threaded build (separate
+ * processes, a busy hour, 6 alternating runs) it was still not ahead on the MobileNetV2 training step: opt-in.
  */
 export function wasmThreadCount(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.BN_INSPECTOR_WASM_THREADS;
@@ -116,6 +122,16 @@ export function useThreadedWasm(tf: TF, tfWasm: TfWasm, folder: string, threads:
     };
     tfWasm.setThreadsCount(threads);
     const backend = new tfWasm.BackendWasm(module as unknown as ConstructorParameters<typeof tfWasm.BackendWasm>[0]);
+    // the pool used call by call (wasmPoolSwitch.ts; BN_INSPECTOR_WASM_POOL=always: every call, as tfjs does)
+    const place = process.env.BN_INSPECTOR_WASM_POOL === 'always' ? null : locatePoolCount(bytes);
+    const memory = backendMemory(backend);
+    const sw = place && memory ? poolSwitch(memory, place, threads) : null;
+    if (sw) {
+      switches.set(backend, sw);
+      // the pool's size, not what the switch left in it between calls
+      module.tfjs.getThreadsCount = () => threads;
+      (module as { _get_threads_count?: () => number })._get_threads_count = () => threads;
+    }
     // XNNPACK's pool threads wait for work for as long as the backend lives: they must not keep the event loop
     // alive (the worker's end is its loop draining, see worker.ts), as a browser's workers never would
     const pool = (module as { PThread?: { runningWorkers?: Unrefable[]; unusedWorkers?: Unrefable[] } }).PThread;
@@ -124,6 +140,15 @@ export function useThreadedWasm(tf: TF, tfWasm: TfWasm, folder: string, threads:
   };
   if (tf.findBackendFactory('wasm')) tf.removeBackend('wasm');
   return tf.registerBackend('wasm', factory, WASM_PRIORITY);
+}
+
+const switches = new WeakMap<object, PoolSwitch>();
+
+/** the per-call switch of the wasm backend's XNNPACK pool (wasmPoolSwitch.ts), null if it has none (or no backend yet) */
+export function wasmPoolSwitch(tf: TF): PoolSwitch | null {
+  // the engine's registry of initialised backends: tf.findBackend would start the wasm backend where it is not
+  const b = (tf.engine() as unknown as { registry?: Record<string, object | undefined> }).registry?.wasm;
+  return b ? (switches.get(b) ?? null) : null;
 }
 
 /** XNNPACK threads of the active wasm backend (1 for the single-threaded build), null on another backend */

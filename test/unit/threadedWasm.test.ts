@@ -23,6 +23,7 @@ const REFERENCE_SUITES = [
   'test/unit/kernelsMatMul.test.ts',
   'test/unit/kernelsPointwise.test.ts',
   'test/unit/tfjsFastPath.test.ts',
+  'test/unit/wasmPoolSwitch.test.ts',
 ];
 
 describe('the float64 reference suites on the threaded wasm build too', function () {

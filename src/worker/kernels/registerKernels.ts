@@ -42,6 +42,9 @@
  *   - Add, Sub, Multiply, Relu, Square, ClipByValue (equal shapes, per-channel vectors, one-element
  *     operands): SIMD on the calling thread (wasmArithmetic.ts): the stock XNNPACK operators wait on the
  *     threaded build's pool, which on busy cores cost 4-8x (measured).
+ *   threaded build (BN_INSPECTOR_WASM_THREADS): the convolutions and products above, stock or ours, get XNNPACK's
+ *   whole pool only for calls of 8 MFLOP or more; every other call runs on the calling thread alone, never waking
+ *   the pool (threadedCalls.ts, wasmPoolSwitch.ts).
  *   Everything else the tested models need (MaxPoolGrad, AvgPoolGrad,
  *   Relu/Relu6/Elu/LeakyRelu/Prelu grads, ResizeNearestNeighborGrad, Conv3D grads, LSTM/GRU ops) is
  *   present on wasm: found by training such models (test/unit/kernels.test.ts trains several).
@@ -56,6 +59,8 @@
  * One unit (over 250 lines): the one table of which kernel replaces which on which backend, with the install /
  * restore bookkeeping every entry shares; the header above is that table in words.
  */
+import { wasmPoolSwitch } from '../wasmThreaded';
+import { installThreadedCalls, threadedCallSettings } from './threadedCalls';
 import {
   activationGradKernels,
   registerActivationGradients,
@@ -261,8 +266,12 @@ export function registerMissingKernels(tf: TF, options: RegisterOptions = {}): s
   const active = tf.getBackend();
   const backends = options.backends ?? ['wasm', 'cpu'].filter((b) => tf.getKernel('Conv2D', b) !== undefined);
   const names: string[] = [];
+  let wasmRegistered = 0;
   for (const b of backends) {
-    const add = (k: string) => names.push(b === active ? k : `${b}/${k}`);
+    const add = (k: string) => {
+      names.push(b === active ? k : `${b}/${k}`);
+      if (b === 'wasm') wasmRegistered++;
+    };
     if (b === 'wasm') {
       const stockMatMul = stockKernel(tf, 'BatchMatMul', 'wasm');
       const stockTranspose = stockKernel(tf, 'Transpose', 'wasm');
@@ -338,11 +347,26 @@ export function registerMissingKernels(tf: TF, options: RegisterOptions = {}): s
       for (const k of CPU_KERNELS) if (install(tf, k, 'cpu', fns[k])) add(k);
     }
   }
+  // the threaded build: its whole pool only for calls large enough to pay the wake-up (threadedCalls.ts)
+  // (again where kernels were just registered: the wrappers go around the kernels that run)
+  const pool = backends.includes('wasm') ? wasmPoolSwitch(tf) : null;
+  if (pool && (undoThreadedCalls === null || wasmRegistered > 0)) {
+    undoThreadedCalls?.();
+    undoThreadedCalls = installThreadedCalls(tf, pool);
+    names.push(
+      `${active === 'wasm' ? '' : 'wasm/'}pool: ${pool.threads} threads for calls of ${threadedCallSettings.minFlops / 1e6} MFLOP or more`,
+    );
+  }
   return names;
 }
 
+/** undoes installThreadedCalls (registerMissingKernels installs it again after its own kernels) */
+let undoThreadedCalls: (() => void) | null = null;
+
 /** Put back the stock kernels (or none, where the backend had none). For tests and benchmarks. */
 export function unregisterMissingKernels(tf: TF): void {
+  undoThreadedCalls?.();
+  undoThreadedCalls = null;
   unregisterBatchNormGradient(tf);
   unregisterFusedMomentsGradient(tf);
   unregisterActivationGradients(tf);
