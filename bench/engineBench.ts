@@ -17,6 +17,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { installBnInstrument } from '../src/worker/bnInstrument';
+import { UNINSTRUMENTED } from '../src/worker/bnState';
 import { EngineSession } from '../src/engineHost/engineSession';
 import { RunnerPool } from '../src/engineHost/runnerPool';
 import { registerMissingKernels } from '../src/worker/kernels/registerKernels';
@@ -207,8 +208,74 @@ async function overhead(): Promise<unknown> {
     optimizer.dispose();
     x.dispose();
     y.dispose();
+    out[`${name}InstalledOnce`] = await predictInstalledOnce(make, rounds, snapshotAndPack);
+    log(`${name}InstalledOnce`, JSON.stringify(out[`${name}InstalledOnce`]));
   }
   return out;
+}
+
+/**
+ * The predict overhead measured without installing and uninstalling between samples (what a run does: it installs
+ * once): two models of the same architecture in one process, the instrument installed once, one model's
+ * BatchNormalization layers left alone by it (bnState.ts UNINSTRUMENTED: their calls only pass the wrappers' early
+ * return); predicts of the two alternate, the order flipped every round; the instrumented one also takes the step
+ * snapshot (read back, packed) after its predict. Ratios: medians of the per-round ratios.
+ */
+async function predictInstalledOnce(
+  make: typeof denseModel,
+  rounds: number,
+  snapshotAndPack: (bn: ReturnType<typeof installBnInstrument>) => unknown,
+): Promise<unknown> {
+  const plain = make();
+  const inst = make();
+  for (const l of plain.model.layers)
+    if (l.getClassName() === 'BatchNormalization') (l as unknown as Record<symbol, boolean>)[UNINSTRUMENTED] = true;
+  const bn = installBnInstrument(tf);
+  try {
+    const predict = async (m: tf.LayersModel, x: tf.Tensor) => {
+      const p = m.predict(x) as tf.Tensor;
+      await p.data();
+      p.dispose();
+    };
+    for (let i = 0; i < 5; i++) {
+      await predict(plain.model, plain.x);
+      await predict(inst.model, inst.x);
+      snapshotAndPack(bn);
+    }
+    const pl: number[] = [],
+      ip: number[] = [],
+      ips: number[] = [];
+    for (let r = 0; r < 2 * rounds; r++) {
+      for (const v of r % 2 ? (['inst', 'plain'] as const) : (['plain', 'inst'] as const)) {
+        const t0 = performance.now();
+        if (v === 'plain') {
+          await predict(plain.model, plain.x);
+          pl.push(performance.now() - t0);
+        } else {
+          await predict(inst.model, inst.x);
+          const t1 = performance.now();
+          snapshotAndPack(bn);
+          ip.push(t1 - t0);
+          ips.push(performance.now() - t0);
+        }
+      }
+    }
+    const paired = (a: number[]) => r2(median(a.map((v, i) => v / pl[i])));
+    return {
+      rounds: 2 * rounds,
+      medianMs: { plainPredict: r2(median(pl)), instPredict: r2(median(ip)), instPredictStep: r2(median(ips)) },
+      ratioPredict: paired(ip),
+      ratioPredictWithSnapshot: paired(ips),
+    };
+  } finally {
+    bn.uninstall();
+    for (const m of [plain, inst]) {
+      m.model.dispose();
+      m.optimizer.dispose();
+      m.x.dispose();
+      m.y.dispose();
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

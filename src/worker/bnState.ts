@@ -231,10 +231,17 @@ export function disposeLayerState(s: InstrumentState, st: LayerState): void {
   st.baseMM = st.baseMV = st.initMMT = st.initMVT = null;
 }
 
+/**
+ * A BatchNormalization layer with this property set is left alone by the instrument (its calls run as if it were not
+ * installed): bench/engineBench.ts compares such a model with an instrumented twin in one process.
+ */
+export const UNINSTRUMENTED = Symbol.for('bn-inspector.uninstrumented');
+
 /** The layer's state, registering it (with its initial moving stats) on first sight; null if not built yet. */
 export function registerLayer(s: InstrumentState, layer: BnLayer): LayerState | null {
   let st = s.layers.get(layer);
   if (st) return st;
+  if ((layer as unknown as Record<symbol, unknown>)[UNINSTRUMENTED]) return null; // never listed, never recorded
   if (!layer.movingMean || !layer.movingVariance || varDisposed(layer.movingMean)) return null; // not built
   st = {
     layer,

@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { installBnInstrument, type BnInstrument } from '../../src/worker/bnInstrument';
+import { UNINSTRUMENTED } from '../../src/worker/bnState';
 import { channelMoments } from '../../src/worker/channelMoments';
 import { channelMomentsOnWasmHeap } from '../../src/worker/channelMomentsWasmHeap';
 import { activeWasmThreads } from '../../src/worker/wasmThreaded';
@@ -704,6 +705,22 @@ for (const backend of ['wasm', 'cpu'] as const) {
       assert.ok(!inst.snapshotLayers().some((l) => l.name === bn.name));
       head.dispose();
       x.dispose();
+    });
+
+    it('a layer marked UNINSTRUMENTED (the benchmark twin) is neither listed nor recorded; its output is unchanged', () => {
+      const x = tf.tensor(randn([4, 3], 13), [4, 3]);
+      const left = tf.layers.batchNormalization({});
+      (left as unknown as Record<symbol, boolean>)[UNINSTRUMENTED] = true;
+      const seen = tf.layers.batchNormalization({});
+      const a = left.apply(x, { training: true }) as tf.Tensor;
+      const b = seen.apply(x, { training: true }) as tf.Tensor;
+      assert.deepEqual(Array.from(a.dataSync()), Array.from(b.dataSync()), 'the same normalisation');
+      const snaps = inst.snapshotLayers();
+      assert.ok(!snaps.some((l) => l.name === left.name), 'not listed');
+      assert.equal(byName(snaps, seen.name).updates, 1);
+      tf.dispose([a, b, x]);
+      left.dispose();
+      seen.dispose();
     });
 
     it('a bare layer.apply: path [name]; a layer never built is not listed', () => {
