@@ -148,7 +148,7 @@ export function installCapture(s: InstrumentState, bnProto: object, options: Cap
         // ("reading 'read'") said nothing; the same failure, said plainly, at the user's line
         if (ranTraining && (this.gamma == null || this.beta == null))
           throw userPositionedError(withoutAffineMessage(this.name, this.gamma == null, this.beta == null));
-        if (st.prevMM === null && st.baseMM === null) {
+        if (st.lastRead.movingMean === null && st.baseMM === null) {
           // movingUpdated of the first snapshot compares with the values before the first call
           st.baseMM = keepClone(s, this.movingMean!.read());
           st.baseMV = keepClone(s, this.movingVariance!.read());

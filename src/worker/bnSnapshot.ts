@@ -13,7 +13,6 @@ import {
   tensorValues,
   varDisposed,
   type InstrumentState,
-  type LayerState,
   type LayerVar,
   type Rec,
   type TF,
@@ -32,9 +31,6 @@ function sameValues(a: ArrayLike<number> | null, b: ArrayLike<number> | null): b
   }
   return true;
 }
-
-/** no snapshot has listed the layer yet */
-const firstOf = (st: LayerState) => st.prevMM === null || st.prevMV === null;
 
 function isZeroOne(mm: ArrayLike<number>, mv: ArrayLike<number>): boolean {
   for (let i = 0; i < mm.length; i++) if (mm[i] !== 0) return false;
@@ -103,7 +99,7 @@ export function snapshotLayers(s: InstrumentState, capture: BnCapture, paths: La
   const out: LayerSnapshot[] = [];
   const tf = s.tf;
   let estimate = 0; // moving mean and variance, gamma, beta, two call records
-  for (const st of ordered) estimate += 8 * (st.prevMM?.length ?? st.lastCall?.channels ?? 0);
+  for (const st of ordered) estimate += 8 * (st.lastRead.movingMean?.values.length ?? st.lastCall?.channels ?? 0);
   const arena = new VectorArena(estimate);
   for (const st of ordered) {
     const layer = st.layer;
@@ -123,7 +119,7 @@ export function snapshotLayers(s: InstrumentState, capture: BnCapture, paths: La
     const gamma = gammaRead ? arena.copy(gammaRead.values) : null,
       beta = betaRead ? arena.copy(betaRead.values) : null;
     // the moving statistics' data is the previous snapshot's: same values, same findings (a predict step)
-    const sameMoving = !firstOf(st) && mmRead === last.movingMean && mvRead === last.movingVariance;
+    const sameMoving = mmRead === last.movingMean && mvRead === last.movingVariance;
     if (st.initMMT && st.initMVT) {
       st.initMM = readTensor(st.initMMT);
       st.initMV = readTensor(st.initMVT);
@@ -132,8 +128,8 @@ export function snapshotLayers(s: InstrumentState, capture: BnCapture, paths: La
     st.initMVT?.dispose();
     st.initMMT = st.initMVT = null;
 
-    let refMM = st.prevMM,
-      refMV = st.prevMV;
+    let refMM = last.movingMean?.values ?? null,
+      refMV = last.movingVariance?.values ?? null;
     const firstSnapshot = refMM === null || refMV === null;
     if (refMM === null || refMV === null) {
       refMM = st.baseMM ? readTensor(st.baseMM) : mm;
@@ -192,8 +188,6 @@ export function snapshotLayers(s: InstrumentState, capture: BnCapture, paths: La
       warnings,
     });
 
-    st.prevMM = mmRead.values;
-    st.prevMV = mvRead.values;
     st.lastRead = { movingMean: mmRead, movingVariance: mvRead, gamma: gammaRead, beta: betaRead };
     st.calls = st.updates = st.updatesWhileFrozen = st.inferenceCalls = 0;
     // one call with input statistics between two steps (predict, step, predict, step …): the next at call time

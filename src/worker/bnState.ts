@@ -3,7 +3,7 @@
  * calls, bnSnapshot.ts reads them back, layerPaths.ts names the layers, bnInstrument.ts wires and undoes
  * them): the tfjs-layers fields read, the per-layer records, and the bookkeeping that keeps
  * `tf.memory().numTensors` flat (every tensor kept here is disposed when read back, replaced, or at uninstall).
- * About 280 lines, one unit: the types of tfjs-layers' fields and the records they fill are read by every part.
+ * About 310 lines, one unit: the types of tfjs-layers' fields and the records they fill are read by every part.
  */
 import type * as tfType from '@tensorflow/tfjs';
 import type { LayerWarning, Semantics } from '../shared/protocol';
@@ -88,10 +88,10 @@ export interface LayerState {
   lastCall: Rec | null;
   /** the most recent call that received training = true (under keras / tf-keras it may have run in inference mode) */
   lastTrainingCall: Rec | null;
-  /** moving stats at the previous snapshot that listed this layer (that snapshot's own vectors, never written) */
-  prevMM: Float32Array | null;
-  prevMV: Float32Array | null;
-  /** each variable's values as the previous snapshot read them, by the identity of its data (bnSnapshot.ts) */
+  /**
+   * each variable's values as the previous snapshot that listed this layer read them, by the identity of its data
+   * (bnSnapshot.ts); all null before the first
+   */
   lastRead: Record<VarName, VarRead | null>;
   /** the moving statistics of lastRead still equal their initial values / mean 0 and variance 1 */
   lastAtInitial: boolean;
@@ -253,8 +253,6 @@ export function registerLayer(s: InstrumentState, layer: BnLayer): LayerState | 
     everUpdated: false,
     lastCall: null,
     lastTrainingCall: null,
-    prevMM: null,
-    prevMV: null,
     lastRead: { movingMean: null, movingVariance: null, gamma: null, beta: null },
     lastAtInitial: false,
     lastZeroOne: false,

@@ -140,16 +140,25 @@ export function trackModels(s: InstrumentState, classMap: ClassMap): LayerPaths 
    */
   let last: {
     byRecency: ContainerLike[];
-    walked: [ContainerLike, unknown[] | undefined, number, boolean][];
+    walked: Walked[];
     out: Map<object, string[]>;
   } | null = null;
+  /** a container as the walk saw it: its layers array, that array's length, disposed or not */
+  type Walked = [ContainerLike, unknown[] | undefined, number, boolean];
+  const walkedEntry = (c: ContainerLike): Walked => [
+    c,
+    c.layers,
+    Array.isArray(c.layers) ? c.layers.length : 0,
+    containerDisposed(c),
+  ];
   const byRecency = () => [...knownModels.entries()].sort((a, b) => b[1] - a[1]).map((e) => e[0]);
   const unchanged = (models: ContainerLike[]): boolean => {
     if (last === null || models.length !== last.byRecency.length || last.out.size !== s.layers.size) return false;
     for (let i = 0; i < models.length; i++) if (models[i] !== last.byRecency[i]) return false;
-    for (const [c, ls, n, disposed] of last.walked)
-      if (c.layers !== ls || (ls?.length ?? 0) !== n || containerDisposed(c) !== disposed || internalModels.has(c))
-        return false;
+    for (const [c, ls, n, disposed] of last.walked) {
+      const now = walkedEntry(c);
+      if (now[1] !== ls || now[2] !== n || now[3] !== disposed || internalModels.has(c)) return false;
+    }
     for (const layer of s.layers.keys()) if (!last.out.has(layer)) return false;
     return true;
   };
@@ -161,7 +170,7 @@ export function trackModels(s: InstrumentState, classMap: ClassMap): LayerPaths 
     }
     const models = byRecency();
     if (unchanged(models)) return last!.out;
-    const walked: [ContainerLike, unknown[] | undefined, number, boolean][] = [];
+    const walked: Walked[] = [];
     const parents = new Map<object, ContainerLike[]>();
     const visited = new Set<object>();
     const stack: ContainerLike[] = [...knownModels.keys()].filter((m) => !internalModels.has(m));
@@ -170,12 +179,12 @@ export function trackModels(s: InstrumentState, classMap: ClassMap): LayerPaths 
       if (visited.has(c)) continue;
       visited.add(c);
       const ls = c.layers;
-      walked.push([c, ls, Array.isArray(ls) ? ls.length : 0, containerDisposed(c)]);
+      walked.push(walkedEntry(c));
       if (!Array.isArray(ls)) continue;
       for (const l of ls) {
         if (typeof l !== 'object' || l === null || l === c || internalModels.has(l)) continue;
         if (isContainer(l) && containerDisposed(l)) {
-          walked.push([l, l.layers, Array.isArray(l.layers) ? l.layers.length : 0, true]);
+          walked.push(walkedEntry(l));
           continue;
         }
         let p = parents.get(l);

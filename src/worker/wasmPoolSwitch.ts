@@ -49,9 +49,10 @@ function sleb32(r: Reader): number {
   } while (x & 0x80 && shift < 35);
   return shift < 32 && x & 0x40 ? v | (-1 << shift) : v;
 }
+const utf8 = new TextDecoder();
 function name(r: Reader): string {
   const n = uleb(r);
-  const s = new TextDecoder().decode(r.b.subarray(r.p, r.p + n));
+  const s = utf8.decode(r.b.subarray(r.p, r.p + n));
   r.p += n;
   return s;
 }

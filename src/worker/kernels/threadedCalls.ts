@@ -26,34 +26,36 @@ function outPixels(x: TInfo, attrs: Attrs): number {
   return x.shape[0] * Math.ceil(H / sh) * Math.ceil(W / sw);
 }
 
-/** floating-point operations of a call, estimated from its shapes; 0 where unknown (one thread) */
-const flopsOf: Record<string, (inputs: Record<string, TInfo>, attrs: Attrs) => number> = {
-  Conv2D: ({ x, filter }, a) => (x?.shape.length === 4 && filter ? 2 * outPixels(x, a) * size(filter) : 0),
-  DepthwiseConv2dNative: ({ x, filter }, a) =>
-    x?.shape.length === 4 && filter ? 2 * outPixels(x, a) * size(filter) : 0,
-  Conv2DBackpropInput: ({ dy, filter }) =>
-    dy?.shape.length === 4 && filter ? 2 * (size(dy) / dy.shape[3]) * size(filter) : 0,
-  Conv2DBackpropFilter: ({ dy }, a) =>
-    dy?.shape.length === 4 && Array.isArray(a.filterShape)
-      ? 2 * (size(dy) / dy.shape[3]) * (a.filterShape as number[]).reduce((p, d) => p * d, 1)
-      : 0,
-  BatchMatMul: ({ a, b }, attrs) => {
-    if (!a || !b || b.shape.length < 2) return 0;
-    const n = attrs.transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
-    return 2 * size(a) * n;
-  },
+type Flops = (inputs: Record<string, TInfo>, attrs: Attrs) => number;
+/** a convolution, dense or depthwise: 2 · output pixels · filter size */
+const conv: Flops = ({ x, filter }, a) => (x?.shape.length === 4 && filter ? 2 * outPixels(x, a) * size(filter) : 0);
+/** the input gradient: 2 · dy's pixels · filter size */
+const convInputGrad: Flops = ({ dy, filter }) =>
+  dy?.shape.length === 4 && filter ? 2 * (size(dy) / dy.shape[3]) * size(filter) : 0;
+/** the filter gradient: 2 · dy's pixels · filter size (the attribute filterShape) */
+const convFilterGrad: Flops = ({ dy }, a) =>
+  dy?.shape.length === 4 && Array.isArray(a.filterShape)
+    ? 2 * (size(dy) / dy.shape[3]) * (a.filterShape as number[]).reduce((p, d) => p * d, 1)
+    : 0;
+/** a product: 2 · a's size · b's output columns */
+const matMul: Flops = ({ a, b }, attrs) => {
+  if (!a || !b || b.shape.length < 2) return 0;
+  const n = attrs.transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
+  return 2 * size(a) * n;
 };
-const KERNELS: Record<string, keyof typeof flopsOf> = {
-  Conv2D: 'Conv2D',
-  FusedConv2D: 'Conv2D',
-  DepthwiseConv2dNative: 'DepthwiseConv2dNative',
-  FusedDepthwiseConv2D: 'DepthwiseConv2dNative',
-  Conv2DBackpropInput: 'Conv2DBackpropInput',
-  Conv2DBackpropFilter: 'Conv2DBackpropFilter',
-  DepthwiseConv2dNativeBackpropInput: 'Conv2DBackpropInput',
-  DepthwiseConv2dNativeBackpropFilter: 'Conv2DBackpropFilter',
-  BatchMatMul: 'BatchMatMul',
-  _FusedMatMul: 'BatchMatMul',
+
+/** the kernels wrapped, with the floating-point operations of a call estimated from its shapes (0: one thread) */
+const KERNELS: Record<string, Flops> = {
+  Conv2D: conv,
+  FusedConv2D: conv,
+  DepthwiseConv2dNative: conv,
+  FusedDepthwiseConv2D: conv,
+  Conv2DBackpropInput: convInputGrad,
+  Conv2DBackpropFilter: convFilterGrad,
+  DepthwiseConv2dNativeBackpropInput: convInputGrad,
+  DepthwiseConv2dNativeBackpropFilter: convFilterGrad,
+  BatchMatMul: matMul,
+  _FusedMatMul: matMul,
 };
 
 interface KernelRegistry {
@@ -63,11 +65,10 @@ interface KernelRegistry {
 /** Wraps the kernels of KERNELS registered for 'wasm'; returns the undo. */
 export function installThreadedCalls(tf: KernelRegistry, sw: PoolSwitch): () => void {
   const undos: (() => void)[] = [];
-  for (const [name, kind] of Object.entries(KERNELS)) {
+  for (const [name, flops] of Object.entries(KERNELS)) {
     const config = tf.getKernel(name, 'wasm') as { kernelFunc: KernelFunc } | undefined;
     if (!config) continue;
     const orig = config.kernelFunc;
-    const flops = flopsOf[kind];
     const wrapped: KernelFunc = (args) => {
       let f: number;
       try {
