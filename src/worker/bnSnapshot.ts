@@ -5,6 +5,7 @@
  * stays flat.
  */
 import type { CallRecord, LayerSnapshot } from '../shared/protocol';
+import { StepVectors } from '../shared/snapshotCodec';
 import type { BnCapture } from './bnCapture';
 import {
   dropDisposedLayers,
@@ -39,31 +40,6 @@ function isZeroOne(mm: ArrayLike<number>, mv: ArrayLike<number>): boolean {
 }
 
 /**
- * The vectors of one snapshot: views of few Float32Arrays, not one allocation each (an ArrayBuffer costs ~2 us to
- * allocate, measured: for the 10 layers of a dense model, most of a step's snapshot). Fresh copies all the same,
- * never tfjs-owned storage.
- */
-class VectorArena {
-  private buf: Float32Array;
-  private off = 0;
-  constructor(estimate: number) {
-    this.buf = new Float32Array(Math.max(estimate, 64));
-  }
-  /** a fresh copy of `src` */
-  copy(src: ArrayLike<number>): Float32Array {
-    const n = src.length;
-    if (this.off + n > this.buf.length) {
-      this.buf = new Float32Array(Math.max(n, this.buf.length));
-      this.off = 0;
-    }
-    const v = this.buf.subarray(this.off, this.off + n);
-    v.set(src);
-    this.off += n;
-    return v;
-  }
-}
-
-/**
  * The variable's values as read now: the previous snapshot's read if the variable still holds the same data
  * (`VarRead`: no read-back, no comparison; a predict step's moving statistics, gamma and beta), else read back.
  */
@@ -74,7 +50,7 @@ function readVar(tf: TF, v: LayerVar, prev: VarRead | null): VarRead {
   return { dataId: t.dataId, values, nonFinite: nonFiniteChannels(values) };
 }
 
-function toCallRecord(capture: BnCapture, arena: VectorArena, r: Rec | null): CallRecord | null {
+function toCallRecord(capture: BnCapture, arena: StepVectors, r: Rec | null): CallRecord | null {
   if (!r) return null;
   r.seen = true;
   capture.readBackCall(r);
@@ -98,9 +74,11 @@ export function snapshotLayers(s: InstrumentState, capture: BnCapture, paths: La
   const ordered = [...s.layers.values()].sort((a, b) => a.layer.id - b.layer.id);
   const out: LayerSnapshot[] = [];
   const tf = s.tf;
-  let estimate = 0; // moving mean and variance, gamma, beta, two call records
-  for (const st of ordered) estimate += 8 * (st.lastRead.movingMean?.values.length ?? st.lastCall?.channels ?? 0);
-  const arena = new VectorArena(estimate);
+  // the step's vectors go straight into the buffer packStep packs the step into (snapshotCodec.ts): per layer the
+  // moving mean and variance, gamma, beta, two call records, the moving statistics before (first snapshot)
+  let estimate = 0;
+  for (const st of ordered) estimate += 10 * (st.lastRead.movingMean?.values.length ?? st.lastCall?.channels ?? 0);
+  const arena = new StepVectors(estimate, ordered.length);
   for (const st of ordered) {
     const layer = st.layer;
     const last = st.lastRead;
@@ -132,8 +110,8 @@ export function snapshotLayers(s: InstrumentState, capture: BnCapture, paths: La
       refMV = last.movingVariance?.values ?? null;
     const firstSnapshot = refMM === null || refMV === null;
     if (refMM === null || refMV === null) {
-      refMM = st.baseMM ? readTensor(st.baseMM) : mm;
-      refMV = st.baseMV ? readTensor(st.baseMV) : mv;
+      refMM = st.baseMM ? arena.copy(readTensor(st.baseMM)) : mm;
+      refMV = st.baseMV ? arena.copy(readTensor(st.baseMV)) : mv;
     }
     st.baseMM?.dispose();
     st.baseMV?.dispose();

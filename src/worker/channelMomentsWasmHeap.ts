@@ -15,11 +15,17 @@ interface SimdKernel {
   /** acc = [shifts (8 doubles) | sums (8) | sums of squares (8)]: the sums of 4 / 8 channels added to it */
   moments4(p: number, rows: number, stride: number, acc: number): void;
   moments8(p: number, rows: number, stride: number, acc: number): void;
+  /** the accumulators of c channels: shifts from the row at p, zero sums */
+  start(p: number, c: number, acc: number): void;
+  /** out = [mean (c float32) | variance (c float32)] from the accumulators of `rows` rows */
+  finish(acc: number, c: number, rows: number, out: number): void;
 }
 /** the SIMD kernel bound to `memory` (plain or shared), or null where WebAssembly SIMD is unavailable */
 const simdKernelFor = instancePerMemory(simdModuleBytes, (e): SimdKernel => ({
   moments4: e.moments4 as SimdKernel['moments4'],
   moments8: e.moments8 as SimdKernel['moments8'],
+  start: e.start as SimdKernel['start'],
+  finish: e.finish as SimdKernel['finish'],
 }));
 
 interface WasmHeap {
@@ -51,14 +57,11 @@ function channelMomentsCols(
   c: number,
 ): { mean: Float32Array; variance: Float32Array } | null {
   const groups = Math.ceil(c / 8);
-  const scratch = heap._malloc(192 * groups); // per 8 channels: shifts, sums, sums of squares (float64)
+  // per 8 channels: shifts, sums, sums of squares (float64); then the results, c + c float32
+  const scratch = heap._malloc(192 * groups + 8 * c);
   if (!scratch) return null;
   try {
-    // the allocation may have grown the memory: views are made after it
-    const acc = new Float64Array(heap.memory.buffer, scratch, 24 * groups);
-    const first = new Float32Array(heap.memory.buffer, byteOffset, c);
-    acc.fill(0);
-    for (let j = 0; j < c; j++) acc[24 * (j >> 3) + (j & 7)] = Number.isFinite(first[j]) ? first[j] : 0;
+    k.start(byteOffset, c, scratch);
     const stride = 4 * c;
     const block = Math.max(16, Math.floor(32768 / c));
     for (let r0 = 0; r0 < rows; r0 += block) {
@@ -68,16 +71,12 @@ function channelMomentsCols(
         if (c - 8 * g >= 8) k.moments8(p + 32 * g, n, stride, scratch + 192 * g);
         else k.moments4(p + 32 * g, n, stride, scratch + 192 * g);
     }
-    const mean = new Float32Array(c);
-    const variance = new Float32Array(c);
-    for (let j = 0; j < c; j++) {
-      const o = 24 * (j >> 3) + (j & 7);
-      const d = acc[o + 8] / rows;
-      mean[j] = acc[o] + d;
-      const v = acc[o + 16] / rows - d * d;
-      variance[j] = v > 0 ? v : v === v ? 0 : v; // rounding may leave -0.000…: 0; NaN stays NaN
-    }
-    return { mean, variance };
+    const out = scratch + 192 * groups;
+    k.finish(scratch, c, rows, out);
+    // the allocation may have grown the memory: the view is made after it
+    // one copy, one allocation (an ArrayBuffer costs ~1-2 us): mean and variance are views of it
+    const results = new Float32Array(heap.memory.buffer, out, 2 * c).slice();
+    return { mean: results.subarray(0, c), variance: results.subarray(c) };
   } finally {
     heap._free(scratch);
   }

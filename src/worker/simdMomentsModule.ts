@@ -1,10 +1,11 @@
 /**
  * The bytes of a WebAssembly SIMD module that reduces float32 data in the tfjs wasm backend's heap (used by
- * channelMomentsWasmHeap.ts), assembled byte by byte here (no wasm toolchain in the build).
+ * channelMomentsWasmHeap.ts), assembled byte by byte here (no wasm toolchain in the build). ~300 lines as one unit:
+ * it is one module, whose four function bodies share its opcodes, its type section and the accumulator layout.
  */
 //
-// A two-function WebAssembly module, assembled below byte by byte (wasmAssembler.ts), that imports the tfjs wasm
-// backend's own memory (the Emscripten module's exported `memory`) and reduces a tensor where it lies:
+// A WebAssembly module, assembled below byte by byte (wasmAssembler.ts), that imports the tfjs wasm backend's own
+// memory (the Emscripten module's exported `memory`) and reduces a tensor where it lies:
 //
 //   (module
 //     (import "env" "memory" (memory 0))           ;; (memory 0 65536 shared) for the threaded build
@@ -14,12 +15,16 @@
 //     (func (export "moments8") (param $p i32) (param $rows i32) (param $stride i32) (param $acc i32)
 //       (local v128 …) …)
 //     (func (export "moments4") …)
+//     ;; start(p, c, acc): every group's shifts (the row at p, 0 where not finite) and zero sums
+//     (func (export "start") (param i32 i32 i32) …)
+//     ;; finish(acc, c, rows, out): out = [mean (c float32) | biased variance (c float32)]
+//     (func (export "finish") (param i32 i32 i32 i32) …)
 //   )
 //
 // Body: per row and pair of channels, f64x2.promote_low_f32x4 (v128.load64_zero p + 8k), minus the shift pair,
 // added to the sum pair; its square added to the sum-of-squares pair.
 
-import { I32, SIMD, V128, memoryImport, name, ops, section, uleb, vec, wasmModule } from './wasmAssembler';
+import { F64, I32, SIMD, V128, memoryImport, name, ops, section, uleb, vec, wasmModule } from './wasmAssembler';
 
 const op = {
   ...ops,
@@ -28,6 +33,27 @@ const op = {
   f64x2Mul: [SIMD, 0xf2, 0x01],
   load: (offset: number) => [SIMD, 0x00, 3, ...uleb(offset)], // v128.load align=8
   store: (offset: number) => [SIMD, 0x0b, 3, ...uleb(offset)], // v128.store align=8
+  f32x4Sub: [SIMD, 0xe5, 0x01],
+  f32x4Eq: [SIMD, 0x41],
+  v128And: [SIMD, 0x4e],
+  // i8x16.shuffle: lanes 2, 3 of the first operand to lanes 0, 1 (then f64x2.promote_low_f32x4 promotes them)
+  highToLow: [SIMD, 0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7],
+  i32Shl: [0x74],
+  i32ShrU: [0x76],
+  i32And: [0x71],
+  i32Mul: [0x6c],
+  f64Load: (offset: number) => [0x2b, 3, ...uleb(offset)],
+  f32Store: [0x38, 2, 0],
+  f64Add: [0xa0],
+  f64Sub: [0xa1],
+  f64Mul: [0xa2],
+  f64Div: [0xa3],
+  f64Eq: [0x61],
+  f64Gt: [0x64],
+  f64Zero: [0x44, 0, 0, 0, 0, 0, 0, 0, 0],
+  f64FromI32: [0xb7], // f64.convert_i32_s
+  f32Demote: [0xb6],
+  select: [0x1b],
 };
 
 /**
@@ -96,16 +122,200 @@ function momentsColsBody(groups: 1 | 2): number[] {
 }
 
 /**
+ * start(p, c, acc): the accumulators of c channels (a multiple of 4) before the first block of rows: per group of 8
+ * channels at acc + 192 g, the shifts (the first row's values, 0 where not finite: x - x is 0 only for a finite x)
+ * promoted to float64, and zero sums and sums of squares; 4 channels (one v128 of the first row) at a time.
+ */
+function startBody(): number[] {
+  const P = 0,
+    C = 1,
+    ACC = 2,
+    Q = 3, // 4-channel index
+    BASE = 4,
+    Y = 5,
+    ZERO = 6; // never set: a v128 local starts as zeros
+  const code = [
+    ...op.block,
+    ...op.loop,
+    ...op.get(Q),
+    ...op.i32(2),
+    ...op.i32Shl,
+    ...op.get(C),
+    ...op.i32GeS,
+    ...op.brIf(1),
+    // y = x & (x - x == 0)   (4 channels of the first row, non-finite lanes zeroed)
+    ...op.get(P),
+    ...op.get(Q),
+    ...op.i32(4),
+    ...op.i32Shl,
+    ...op.i32Add,
+    ...op.load(0),
+    ...op.tee(Y),
+    ...op.get(Y),
+    ...op.get(Y),
+    ...op.f32x4Sub,
+    ...op.get(ZERO),
+    ...op.f32x4Eq,
+    ...op.v128And,
+    ...op.set(Y),
+    // base = acc + 192 (q >> 1) + 32 (q & 1)
+    ...op.get(ACC),
+    ...op.get(Q),
+    ...op.i32(1),
+    ...op.i32ShrU,
+    ...op.i32(192),
+    ...op.i32Mul,
+    ...op.i32Add,
+    ...op.get(Q),
+    ...op.i32(1),
+    ...op.i32And,
+    ...op.i32(5),
+    ...op.i32Shl,
+    ...op.i32Add,
+    ...op.tee(BASE),
+    ...op.get(Y),
+    ...op.promoteLow,
+    ...op.store(0),
+    ...op.get(BASE),
+    ...op.get(Y),
+    ...op.get(Y),
+    ...op.highToLow,
+    ...op.promoteLow,
+    ...op.store(16),
+  ];
+  for (const off of [64, 80, 128, 144]) code.push(...op.get(BASE), ...op.get(ZERO), ...op.store(off));
+  code.push(...op.get(Q), ...op.i32(1), ...op.i32Add, ...op.set(Q), ...op.br(0), ...op.end, ...op.end, ...op.end);
+  const body = [
+    ...vec([
+      [2, I32],
+      [2, V128],
+    ]),
+    ...code,
+  ];
+  return [...uleb(body.length), ...body];
+}
+
+/**
+ * finish(acc, c, rows, out): from the accumulators, out[j] = float32(shift + sum / rows) (the mean) and
+ * out[c + j] = float32(sumSq / rows - (sum / rows)^2) (the biased variance; rounding may leave -0.000…: 0, NaN stays
+ * NaN), j < c: what channelMomentsCols did in JavaScript, in the same float64 operations.
+ */
+function finishBody(): number[] {
+  const ACC = 0,
+    C = 1,
+    ROWS = 2,
+    OUT = 3,
+    J = 4,
+    O = 5,
+    N = 6,
+    D = 7,
+    V = 8;
+  const code = [
+    ...op.get(ROWS),
+    ...op.f64FromI32,
+    ...op.set(N),
+    ...op.block,
+    ...op.loop,
+    ...op.get(J),
+    ...op.get(C),
+    ...op.i32GeS,
+    ...op.brIf(1),
+    // o = acc + 192 (j >> 3) + 8 (j & 7)
+    ...op.get(ACC),
+    ...op.get(J),
+    ...op.i32(3),
+    ...op.i32ShrU,
+    ...op.i32(192),
+    ...op.i32Mul,
+    ...op.i32Add,
+    ...op.get(J),
+    ...op.i32(7),
+    ...op.i32And,
+    ...op.i32(3),
+    ...op.i32Shl,
+    ...op.i32Add,
+    ...op.tee(O),
+    ...op.f64Load(64),
+    ...op.get(N),
+    ...op.f64Div,
+    ...op.set(D),
+    // out[j] = shift + d
+    ...op.get(OUT),
+    ...op.get(J),
+    ...op.i32(2),
+    ...op.i32Shl,
+    ...op.i32Add,
+    ...op.get(O),
+    ...op.f64Load(0),
+    ...op.get(D),
+    ...op.f64Add,
+    ...op.f32Demote,
+    ...op.f32Store,
+    // v = sumSq / n - d d;  out[c + j] = v > 0 ? v : v == v ? 0 : v
+    ...op.get(O),
+    ...op.f64Load(128),
+    ...op.get(N),
+    ...op.f64Div,
+    ...op.get(D),
+    ...op.get(D),
+    ...op.f64Mul,
+    ...op.f64Sub,
+    ...op.set(V),
+    ...op.get(OUT),
+    ...op.get(C),
+    ...op.get(J),
+    ...op.i32Add,
+    ...op.i32(2),
+    ...op.i32Shl,
+    ...op.i32Add,
+    ...op.get(V),
+    ...op.f64Zero,
+    ...op.get(V),
+    ...op.get(V),
+    ...op.get(V),
+    ...op.f64Eq,
+    ...op.select,
+    ...op.get(V),
+    ...op.f64Zero,
+    ...op.f64Gt,
+    ...op.select,
+    ...op.f32Demote,
+    ...op.f32Store,
+    ...op.get(J),
+    ...op.i32(1),
+    ...op.i32Add,
+    ...op.set(J),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+    ...op.end,
+  ];
+  const body = [
+    ...vec([
+      [2, I32],
+      [3, F64],
+    ]),
+    ...code,
+  ];
+  return [...uleb(body.length), ...body];
+}
+
+/**
  * @param shared import a shared memory (the wasm backend's threaded build), limits 0..65536 pages as emscripten's
  */
 export function simdModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
-  const types = vec([[0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([])]]);
+  const types = vec([
+    [0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([])],
+    [0x60, ...vec([[I32], [I32], [I32]]), ...vec([])],
+  ]);
   const imports = memoryImport(shared);
-  const funcs = vec([[0], [0]]);
+  const funcs = vec([[0], [0], [1], [0]]);
   const exports = vec([
     [...name('moments4'), 0, 0],
     [...name('moments8'), 0, 1],
+    [...name('start'), 0, 2],
+    [...name('finish'), 0, 3],
   ]);
-  const code = vec([momentsColsBody(1), momentsColsBody(2)]);
+  const code = vec([momentsColsBody(1), momentsColsBody(2), startBody(), finishBody()]);
   return wasmModule(section(1, types), section(2, imports), section(3, funcs), section(7, exports), section(10, code));
 }

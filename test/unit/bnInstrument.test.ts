@@ -20,6 +20,7 @@ import { channelMomentsOnWasmHeap } from '../../src/worker/channelMomentsWasmHea
 import { activeWasmThreads } from '../../src/worker/wasmThreaded';
 import { shipWasm } from './shippedWasm';
 import type { LayerSnapshot } from '../../src/shared/protocol';
+import { packStep, unpackStep } from '../../src/shared/snapshotCodec';
 import {
   assertClose,
   assertSame,
@@ -103,6 +104,26 @@ for (const backend of ['wasm', 'cpu'] as const) {
       inst.snapshotLayers();
       x.dispose();
       bn.dispose();
+    });
+
+    it('a step is packed into the buffer its snapshot was made in (first and later steps); it decodes the same', () => {
+      const x = tf.tensor2d(randn([8, 4], 5), [8, 4]);
+      const model = tf.sequential({
+        layers: [tf.layers.batchNormalization({ inputShape: [4] }), tf.layers.batchNormalization({})],
+      });
+      const asArrays = (v: unknown) =>
+        JSON.parse(JSON.stringify(v, (_k, e) => (e instanceof Float32Array ? Array.from(e) : e)));
+      for (let step = 0; step < 3; step++) {
+        tf.dispose(model.apply(x, { training: step === 1 }) as tf.Tensor);
+        const layers = inst.snapshotLayers().filter((l) => model.layers.some((m) => m.name === l.name));
+        const snap = { index: step + 1, line: 1, column: 1, file: '/tmp/s.ts', hit: 1, layers };
+        const expected = asArrays(snap);
+        const buf = packStep(snap);
+        assert.equal(buf, layers[0].movingMean.buffer, `step ${step + 1}: packed in place`);
+        assert.deepEqual(asArrays(unpackStep(buf)), expected, `step ${step + 1}`);
+      }
+      x.dispose();
+      model.dispose();
     });
 
     it('predict on a fresh layer: moving statistics used and unchanged, STALE_MOVING_STATS', () => {

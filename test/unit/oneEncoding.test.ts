@@ -13,7 +13,7 @@ import { EngineSession, type PackedStep } from '../../src/engineHost/engineSessi
 import { startEngine } from '../../src/extension/engine';
 import { StepHistory } from '../../src/extension/history';
 import type { StepSnapshot } from '../../src/shared/protocol';
-import { packStep, readStepHeader, unpackStep } from '../../src/shared/snapshotCodec';
+import { StepVectors, packStep, packedParts, readStepHeader, unpackStep } from '../../src/shared/snapshotCodec';
 import { Fixtures, ROOT, WORKER, ensureBuilt } from './cliHarness';
 import { moments64, movingUpdate64 } from './reference';
 
@@ -182,8 +182,7 @@ describe('one encoding per step: the worker’s buffer is the one kept and poste
     assert.equal(before.layers[0].gamma, null);
     assert.deepEqual(before.layers[0].lastCall!.batchVariance, [8, 2]);
     // scribble over the vector data: the header reads the same, the full decode sees the scribble
-    const hlen = new DataView(buf).getUint32(4, true);
-    new Float32Array(buf, (8 + hlen + 3) & ~3).fill(Number.NaN);
+    packedParts(buf).data.fill(Number.NaN);
     assert.deepEqual(readStepHeader(buf), before);
     assert.ok(Number.isNaN(unpackStep(buf).layers[0].movingMean[0]));
     // and unpackStep with the header already read equals unpackStep alone (one JSON parse is enough)
@@ -221,8 +220,8 @@ describe('one encoding per step: the worker’s buffer is the one kept and poste
     );
     const step: StepSnapshot = { index: 1, line: 1, column: 1, file: '/tmp/s.ts', hit: 1, layers };
     const buf = packStep(step);
-    const hlen = new DataView(buf).getUint32(4, true);
-    const json = new TextDecoder().decode(new Uint8Array(buf, 8, hlen));
+    const hlen = packedParts(buf).header.length;
+    const json = new TextDecoder().decode(packedParts(buf).header);
     assert.equal(json.split('updated the moving mean').length - 1, 10, 'the long sentence once (its 10 repeats)');
     // each layer's own fields take ~370 bytes; the sentence (850 characters) is there once, not 51 times
     assert.ok(hlen < 52 * 450 + long.length, `header ${hlen} bytes`);
@@ -234,5 +233,101 @@ describe('one encoding per step: the worker’s buffer is the one kept and poste
     );
     // the step itself is left as it was
     assert.equal(step.layers[0].warnings[0].message, long);
+  });
+  it('a snapshot whose vectors lie in a StepVectors buffer is packed into that buffer: no vector is copied again', () => {
+    const vectors = new StepVectors(64, 2);
+    const layer = (name: string, base: number): StepSnapshot['layers'][number] => {
+      const mm = vectors.copy([base, base + 1, base + 2]);
+      return {
+        name,
+        path: ['model', name],
+        source: { file: '/tmp/s.ts', line: 3, column: 1 },
+        axis: -1,
+        channels: 3,
+        momentum: 0.99,
+        epsilon: 1e-3,
+        trainable: true,
+        calls: 2,
+        updates: 1,
+        movingMean: mm,
+        movingVariance: vectors.copy([1, 2, 3]),
+        gamma: vectors.copy([1, 1, 1]),
+        beta: null,
+        movingUpdated: true,
+        movingBefore: { mean: mm, variance: vectors.copy([0.5, 0.5, 0.5]) }, // a vector may appear twice
+        lastCall: {
+          training: true,
+          statsUsed: 'batch',
+          inputShape: [4, 3],
+          batchMean: vectors.copy([base * 2, 0, -1]),
+          batchVariance: vectors.copy([4, 5, 6]),
+        },
+        lastTrainingCall: null,
+        warnings: [{ code: 'NON_FINITE', message: `about ${name}` }],
+      };
+    };
+    const step: StepSnapshot = {
+      index: 2,
+      line: 5,
+      column: 3,
+      file: '/tmp/s.ts',
+      hit: 1,
+      layers: [layer('a', 1), layer('b', 10)],
+    };
+    const expected = JSON.parse(JSON.stringify(step, (_k, v) => (v instanceof Float32Array ? Array.from(v) : v)));
+    const buf = packStep(step);
+    assert.equal(buf, step.layers[0].movingMean.buffer, 'the StepVectors buffer itself');
+    const back = unpackStep(buf);
+    assert.deepEqual(
+      JSON.parse(JSON.stringify(back, (_k, v) => (v instanceof Float32Array ? Array.from(v) : v))),
+      expected,
+    );
+    assert.equal(back.layers[1].movingBefore!.mean[0], 10);
+    // a second pack of the same step copies (one pack per buffer: the first one holds the header)
+    const again = packStep(step);
+    assert.notEqual(again, buf);
+    assert.deepEqual(unpackStep(again), back);
+  });
+
+  it('a header longer than the room after the vectors, or a vector outside the buffer: packed by copying, the same', () => {
+    const toJson = (x: unknown) =>
+      JSON.parse(JSON.stringify(x, (_k, v) => (v instanceof Float32Array ? Array.from(v) : v)));
+    for (const variant of ['long header', 'outside vector'] as const) {
+      const vectors = new StepVectors(8, 1);
+      const mm = vectors.copy([1, 2]);
+      const step: StepSnapshot = {
+        index: 1,
+        line: 1,
+        column: 1,
+        file: '/tmp/s.ts',
+        hit: 1,
+        layers: [
+          {
+            name: 'bn',
+            path: ['bn'],
+            source: null,
+            axis: -1,
+            channels: 2,
+            momentum: 0.9,
+            epsilon: 1e-3,
+            trainable: false,
+            calls: 0,
+            updates: 0,
+            movingMean: mm,
+            movingVariance: variant === 'outside vector' ? new Float32Array([3, 4]) : vectors.copy([3, 4]),
+            gamma: null,
+            beta: null,
+            movingUpdated: false,
+            movingBefore: null,
+            lastCall: null,
+            lastTrainingCall: null,
+            warnings: [{ code: 'NON_FINITE', message: variant === 'long header' ? 'x'.repeat(200_000) : 'short' }],
+          },
+        ],
+      };
+      const buf = packStep(step);
+      assert.notEqual(buf, mm.buffer, variant);
+      assert.deepEqual(toJson(unpackStep(buf)), toJson(step), variant);
+    }
   });
 });
