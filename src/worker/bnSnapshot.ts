@@ -74,10 +74,20 @@ export function snapshotLayers(s: InstrumentState, capture: BnCapture, paths: La
   const ordered = [...s.layers.values()].sort((a, b) => a.layer.id - b.layer.id);
   const out: LayerSnapshot[] = [];
   const tf = s.tf;
-  // the step's vectors go straight into the buffer packStep packs the step into (snapshotCodec.ts): per layer the
-  // moving mean and variance, gamma, beta, two call records, the moving statistics before (first snapshot)
+  // the step's vectors go straight into the buffer packStep packs the step into (snapshotCodec.ts), sized for them:
+  // per layer the moving mean and variance, gamma, beta, the call records, the moving statistics before (first
+  // snapshot); a vector beyond the size gets its own array, and packStep copies
   let estimate = 0;
-  for (const st of ordered) estimate += 10 * (st.lastRead.movingMean?.values.length ?? st.lastCall?.channels ?? 0);
+  for (const st of ordered) {
+    const read = st.lastRead.movingMean;
+    const vectors =
+      (read === null ? 4 : 2) +
+      (st.layer.gamma ? 1 : 0) +
+      (st.layer.beta ? 1 : 0) +
+      (st.lastCall ? 2 : 0) +
+      (st.lastTrainingCall ? 2 : 0);
+    estimate += vectors * (read?.values.length ?? st.lastCall?.channels ?? 0);
+  }
   const arena = new StepVectors(estimate, ordered.length);
   for (const st of ordered) {
     const layer = st.layer;
