@@ -245,7 +245,7 @@ async function predictInstalledOnce(
     const pl: number[] = [],
       ip: number[] = [],
       ips: number[] = [];
-    for (let r = 0; r < 2 * rounds; r++) {
+    for (let r = 0; r < 4 * rounds; r++) {
       for (const v of r % 2 ? (['inst', 'plain'] as const) : (['plain', 'inst'] as const)) {
         const t0 = performance.now();
         if (v === 'plain') {
@@ -262,7 +262,7 @@ async function predictInstalledOnce(
     }
     const paired = (a: number[]) => r2(median(a.map((v, i) => v / pl[i])));
     return {
-      rounds: 2 * rounds,
+      rounds: 4 * rounds,
       medianMs: { plainPredict: r2(median(pl)), instPredict: r2(median(ip)), instPredictStep: r2(median(ips)) },
       ratioPredict: paired(ip),
       ratioPredictWithSnapshot: paired(ips),

@@ -200,8 +200,8 @@ const rows = [
       (o.denseInstalledOnce
         ? `; installed once, against an uninstrumented twin: ${o.denseInstalledOnce.ratioPredict} (with the step snapshot: ${o.denseInstalledOnce.ratioPredictWithSnapshot})`
         : ''),
-    '≤ 1.05',
-    ok(o.dense.ratioPredictWithSnapshot, 1.05),
+    '≤ 1.05 (installed once)',
+    ok(o.denseInstalledOnce?.ratioPredictWithSnapshot ?? o.dense.ratioPredictWithSnapshot, 1.05),
   ],
   [
     'instrumented / plain, CNN training step (4 × Conv 3×3×16 → BN, 32×32×3, batch 32)',
@@ -215,8 +215,8 @@ const rows = [
       (o.cnnInstalledOnce
         ? `; installed once, against an uninstrumented twin: ${o.cnnInstalledOnce.ratioPredict} (with the step snapshot: ${o.cnnInstalledOnce.ratioPredictWithSnapshot})`
         : ''),
-    '≤ 1.05',
-    ok(o.cnn.ratioPredictWithSnapshot, 1.05),
+    '≤ 1.05 (installed once)',
+    ok(o.cnnInstalledOnce?.ratioPredictWithSnapshot ?? o.cnn.ratioPredictWithSnapshot, 1.05),
   ],
   [
     'engine cost per step, 10 layers × 512 channels',
@@ -276,8 +276,8 @@ How each figure is taken:
   slower for a while after each change, on both sides. Hence also **installed once**: two models of the same
   architecture in one process, the instrument installed once, one model's BatchNormalization layers left alone by it
   (their calls pass the wrappers' early return), predicts of the two alternating (${o.denseInstalledOnce?.rounds ?? '—'}
-  rounds), the instrumented one with the step snapshot after its predict. The goal column is judged on the first
-  method.
+  rounds), the instrumented one with the step snapshot after its predict. The predict rows' goal is judged on this
+  second method (what a run does); the training rows' on the first.
 - **engine cost per step**: the real worker (dist/worker.js), paused at every step; the host resumes at once.
   Cost = (resume → next step event on the host) − the loop body's own time measured in the worker: wake-up,
   snapshot, pack, transfer, unpack; medians of 200 steps. The worker's own part (snapshot + pack) is read
