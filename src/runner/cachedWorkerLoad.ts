@@ -16,6 +16,12 @@
  *   when its run has ended without a step. Not later: V8 drops the bytecode of functions unused for a while, so a
  *   cache written at the end of a long run held a third less (1.1 MB instead of 1.7 after a MobileNetV2 fit,
  *   measured) and every later cold start compiled the rest again (400 ms to the first snapshot instead of 284).
+ *   A cache written more than LATE_CACHE_MS after the loader began (a first step after a long computation, the end
+ *   of a long run) may already lack start-up's functions: a MobileNetV2 script whose first step came after its fit
+ *   wrote 1.15 MB instead of 1.7, and cold starts from it took ~500 ms instead of ~300 (measured, alternating). Such
+ *   a cache goes to a `.late` name and is only used while there is no other; the next run that saves early writes
+ *   the regular one and removes it. (Keeping V8 from dropping bytecode, `--no-flush-bytecode` for the runner, made
+ *   late caches whole but cost every cold start ~80 ms: not used.)
  *   It is written to a temporary name and renamed (two processes may write at once). A rejected cache is
  *   rewritten. The newest 4 caches of a bundle name are kept (older builds, other Node / Electron versions), the
  *   others deleted, and so are temporary files a killed process left (older than an hour).
@@ -47,8 +53,11 @@ export interface WorkerLoaderHooks {
   importModule(url: string): Promise<unknown>;
   /** writes the code cache if it is missing or was rejected (once; cheap afterwards) */
   saveCodeCache(): void;
-  /** how the bundle was compiled: 'cache' (accepted), 'rejected', 'none' (no cache yet or no folder) */
-  readonly cache: 'cache' | 'rejected' | 'none';
+  /**
+   * how the bundle was compiled: 'cache' (accepted), 'late' (accepted, a cache written late: see above), 'rejected',
+   * 'none' (no cache yet or no folder)
+   */
+  readonly cache: 'cache' | 'late' | 'rejected' | 'none';
   /** ms spent reading and compiling the bundle */
   readonly compileMs: number;
   /** performance.now() when the loader began (the thread's own start-up before it) */
@@ -58,6 +67,9 @@ export interface WorkerLoaderHooks {
 }
 
 export const WORKER_LOADER = Symbol.for('bn-inspector.workerLoader');
+
+/** a code cache written later than this after the loader began is a `.late` one (see above) */
+export const LATE_CACHE_MS = 3000;
 
 /** the private cache folder, created if missing; null where it cannot be made safe */
 export function codeCacheDir(): string | null {
@@ -132,21 +144,29 @@ export function runWithCodeCache(file: string): void {
   } catch {
     cachePath = null;
   }
-  const cachedData = cachePath ? readCache(cachePath) : undefined;
+  const latePath = cachePath && cachePath.replace(/\.v8cache$/, '.late.v8cache');
+  let cachedData = cachePath ? readCache(cachePath) : undefined;
+  const fromLate = cachedData === undefined && latePath !== null;
+  if (fromLate) cachedData = readCache(latePath);
   // the wrapper of Node's CommonJS loader: (exports, require, module, __filename, __dirname)
   const script = new Script(`(function (exports, require, module, __filename, __dirname) { ${source}\n})`, {
     filename: file,
     cachedData,
   });
-  const cache = cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'cache';
+  const cache =
+    cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : fromLate ? 'late' : 'cache';
   const compileMs = performance.now() - t0;
   let saved = cache === 'cache';
   const hooks: WorkerLoaderHooks = {
     importModule: (url) => import(url),
     saveCodeCache() {
-      if (saved || !cachePath) return;
+      if (saved || !cachePath || !latePath) return;
       saved = true;
-      const tmp = `${cachePath}.${process.pid}.tmp`;
+      const late = performance.now() - t0 > LATE_CACHE_MS;
+      // a late cache is kept until an early one replaces it
+      if (late && cache === 'late') return;
+      const target = late ? latePath : cachePath;
+      const tmp = `${target}.${process.pid}.tmp`;
       try {
         const fd = openSync(tmp, 'wx', 0o600);
         try {
@@ -154,7 +174,8 @@ export function runWithCodeCache(file: string): void {
         } finally {
           closeSync(fd);
         }
-        renameSync(tmp, cachePath);
+        renameSync(tmp, target);
+        if (!late) rmSync(latePath, { force: true });
         pruneOldCaches(dirname(cachePath), file);
       } catch {
         rmSync(tmp, { force: true });
