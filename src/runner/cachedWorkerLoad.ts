@@ -51,7 +51,7 @@ import { Script } from 'node:vm';
 export interface WorkerLoaderHooks {
   /** `import(url)` for code compiled here */
   importModule(url: string): Promise<unknown>;
-  /** writes the code cache if it is missing or was rejected (once; cheap afterwards) */
+  /** writes the code cache if it is missing, was rejected, or was a late one (once; cheap afterwards) */
   saveCodeCache(): void;
   /**
    * how the bundle was compiled: 'cache' (accepted), 'late' (accepted, a cache written late: see above), 'rejected',
