@@ -19,6 +19,7 @@
  *   within a memory budget.
  */
 import { inputStatistics } from './bnInputStats';
+import { withdrawInputMoments } from './fusedInputMoments';
 import { fusedMoments } from './kernels/fusedMoments';
 import { callArgs, planCall, withVarianceFactor } from './bnSemantics';
 import { patchExport, patchMethod, tryRequire } from './monkeyPatch';
@@ -171,6 +172,8 @@ export function installCapture(s: InstrumentState, bnProto: object, options: Cap
         const outer = capturing;
         capturing = ranTraining && mode === 'capture' ? rec : null;
         const runArgs = callArgs(args, training, plan);
+        // an inference call whose input statistics are due now: the normalising kernel computes them as it goes
+        const fused = ranTraining ? null : inputStats.requestFused(rec, x, st.eagerInputStats);
         let out: unknown;
         try {
           out =
@@ -182,6 +185,7 @@ export function installCapture(s: InstrumentState, bnProto: object, options: Cap
           throw e;
         } finally {
           capturing = outer;
+          if (fused) withdrawInputMoments(fused);
         }
         // the records this call replaces go first: a replaced input no longer counts against the lazy budget
         setLastCall(s, st, rec);
@@ -194,7 +198,7 @@ export function installCapture(s: InstrumentState, bnProto: object, options: Cap
           // training mode: recompute exactly (tf.moments) what the layer computed; inference: the input's statistics
           if (rec.mean === null || rec.mean.size !== rec.channels) {
             st.inputStatCalls++;
-            inputStats.statsOfInput(rec, x, ranTraining ? 'exact' : 'f64', st.eagerInputStats);
+            inputStats.statsOfInput(rec, x, ranTraining ? 'exact' : 'f64', st.eagerInputStats, fused);
           }
         } catch {
           disposeRec(s, rec); // statistics unavailable (odd input, NaN at read-back); the call itself went through

@@ -6,13 +6,15 @@
  * - at call time, while the input is in cache, for a layer whose calls alternate with steps (one call between the
  *   last two steps: predict, step, predict, step …; LayerState.eagerInputStats): the step reads every one, and an
  *   input read back later has left the caches (measured, the CNN benchmark's predict + step against a plain
- *   predict, in one process, 150 rounds on a busy machine: 1.05 instead of 1.11);
+ *   predict, in one process, 150 rounds on a busy machine: 1.05 instead of 1.11); on the wasm heap by the
+ *   FusedBatchNorm kernel itself, in its normalising pass, where it can (`requestFused`, fusedInputMoments.ts);
  * - else lazily: the input is kept (zero-copy clone) and reduced only when the step is read back (`readBackCall`),
  *   if the call is still the layer's last one (calls between two steps, predict or evaluate over many batches, then
  *   cost no arithmetic); within a memory budget, beyond which it is reduced at call time.
  */
 import { channelMoments } from './channelMoments';
 import { channelMomentsOnWasmHeap } from './channelMomentsWasmHeap';
+import { requestInputMoments, type InputMomentsRequest } from './fusedInputMoments';
 import {
   disposeRec,
   keepClone,
@@ -36,7 +38,13 @@ export interface InputStatistics {
    * the statistics of an input tfjs did not reduce itself: at read-back if the budget allows, else now; now as
    * well when `eager` (a step is expected before the layer's next call: see LayerState.eagerInputStats)
    */
-  statsOfInput(rec: Rec, x: Tensor, kind: 'exact' | 'f64', eager: boolean): void;
+  statsOfInput(rec: Rec, x: Tensor, kind: 'exact' | 'f64', eager: boolean, fused?: InputMomentsRequest | null): void;
+  /**
+   * Before an inference-mode call whose input statistics would be reduced at call time (`eager`, the wasm heap): a
+   * request that the FusedBatchNorm kernel compute them while it normalises (fusedInputMoments.ts); the caller
+   * withdraws it after the call and passes it to statsOfInput. Null where that does not apply.
+   */
+  requestFused(rec: Rec, x: Tensor, eager: boolean): InputMomentsRequest | null;
   /** Fills `rec.meanArr` / `rec.varArr` (NaN where the statistics are unavailable) and disposes its tensors. */
   readBackCall(rec: Rec): void;
 }
@@ -68,9 +76,30 @@ export function inputStatistics(s: InstrumentState, useSimd: boolean): InputStat
     const b = tf.getBackend();
     return b === 'wasm' || b === 'cpu';
   };
-  const statsOfInput = (rec: Rec, x: Tensor, kind: 'exact' | 'f64', eager: boolean) => {
+  const requestFused = (rec: Rec, x: Tensor, eager: boolean) =>
+    eager &&
+    useSimd &&
+    tf.getBackend() === 'wasm' &&
+    rec.axis === x.rank - 1 &&
+    x.dtype === 'float32' &&
+    rec.channels % 4 === 0
+      ? requestInputMoments(x.dataId)
+      : null;
+  const statsOfInput = (
+    rec: Rec,
+    x: Tensor,
+    kind: 'exact' | 'f64',
+    eager: boolean,
+    fused?: InputMomentsRequest | null,
+  ) => {
     disposeRec(s, rec);
     rec.fromInput = true;
+    const done = kind === 'f64' ? fused?.result : null;
+    if (done && done.mean.length === rec.channels) {
+      rec.meanArr = done.mean;
+      rec.varArr = done.variance;
+      return;
+    }
     if ((!eager || (kind === 'f64' && !cheapValues())) && s.lazyElements + x.size <= s.lazyBudget) {
       rec.input = keepClone(s, x);
       rec.inputKind = kind;
@@ -109,5 +138,5 @@ export function inputStatistics(s: InstrumentState, useSimd: boolean): InputStat
     disposeRec(s, r);
   };
 
-  return { statsOfInput, readBackCall };
+  return { statsOfInput, requestFused, readBackCall };
 }

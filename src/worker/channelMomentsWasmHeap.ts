@@ -19,6 +19,9 @@ interface SimdKernel {
   start(p: number, c: number, acc: number): void;
   /** out = [mean (c float32) | variance (c float32)] from the accumulators of `rows` rows */
   finish(acc: number, c: number, rows: number, out: number): void;
+  /** moments4 / moments8, and out = (x - mean) · s + offset for those channels (par = mean | s | offset, float32) */
+  affineMoments4(p: number, rows: number, stride: number, acc: number, out: number, par: number, cBytes: number): void;
+  affineMoments8(p: number, rows: number, stride: number, acc: number, out: number, par: number, cBytes: number): void;
 }
 /** the SIMD kernel bound to `memory` (plain or shared), or null where WebAssembly SIMD is unavailable */
 const simdKernelFor = instancePerMemory(simdModuleBytes, (e): SimdKernel => ({
@@ -26,6 +29,8 @@ const simdKernelFor = instancePerMemory(simdModuleBytes, (e): SimdKernel => ({
   moments8: e.moments8 as SimdKernel['moments8'],
   start: e.start as SimdKernel['start'],
   finish: e.finish as SimdKernel['finish'],
+  affineMoments4: e.affineMoments4 as SimdKernel['affineMoments4'],
+  affineMoments8: e.affineMoments8 as SimdKernel['affineMoments8'],
 }));
 
 interface WasmHeap {
@@ -47,7 +52,8 @@ export interface WasmBackendLike {
  * d = x - shift and d^2, the shift being the channel's value in the first row (0 if that is not finite, so that an
  * infinite value gives the same mean and variance as two passes: ±Infinity and NaN; the bound on the cancellation
  * in simdMomentsModule.ts). The rows go in blocks of ~128 KiB, which stay in cache across the block's column walks:
- * each value is read from memory once.
+ * each value is read from memory once. With `affine`, the same walks also write BatchNormalization's inference
+ * output (affineMoments4 / 8): the same sums, bit for bit.
  */
 function channelMomentsCols(
   k: SimdKernel,
@@ -55,6 +61,7 @@ function channelMomentsCols(
   byteOffset: number,
   rows: number,
   c: number,
+  affine?: { out: number; par: number },
 ): { mean: Float32Array; variance: Float32Array } | null {
   const groups = Math.ceil(c / 8);
   // per 8 channels: shifts, sums, sums of squares (float64); then the results, c + c float32
@@ -67,9 +74,16 @@ function channelMomentsCols(
     for (let r0 = 0; r0 < rows; r0 += block) {
       const n = Math.min(block, rows - r0);
       const p = byteOffset + r0 * stride;
-      for (let g = 0; g < groups; g++)
-        if (c - 8 * g >= 8) k.moments8(p + 32 * g, n, stride, scratch + 192 * g);
-        else k.moments4(p + 32 * g, n, stride, scratch + 192 * g);
+      if (affine) {
+        const o = affine.out + r0 * stride;
+        for (let g = 0; g < groups; g++)
+          if (c - 8 * g >= 8)
+            k.affineMoments8(p + 32 * g, n, stride, scratch + 192 * g, o + 32 * g, affine.par + 32 * g, stride);
+          else k.affineMoments4(p + 32 * g, n, stride, scratch + 192 * g, o + 32 * g, affine.par + 32 * g, stride);
+      } else
+        for (let g = 0; g < groups; g++)
+          if (c - 8 * g >= 8) k.moments8(p + 32 * g, n, stride, scratch + 192 * g);
+          else k.moments4(p + 32 * g, n, stride, scratch + 192 * g);
     }
     const out = scratch + 192 * groups;
     k.finish(scratch, c, rows, out);
@@ -103,10 +117,35 @@ export function channelMomentsOnWasmHeap(
     return null;
   const offset = b.dataIdMap.get(x.dataId)?.memoryOffset;
   if (typeof offset !== 'number' || offset % 4 !== 0 || offset + 4 * x.size > memory.buffer.byteLength) return null;
+  const kh = kernelAndHeap(b, memory);
+  return kh && channelMomentsCols(kh.k, kh.heap, offset, x.size / c, c);
+}
+
+function kernelAndHeap(b: WasmBackendLike, memory: WebAssembly.Memory): { k: SimdKernel; heap: WasmHeap } | null {
   const k = simdKernelFor(memory);
-  if (!k) return null;
-  const w = b.wasm!;
-  if (typeof w._malloc !== 'function' || typeof w._free !== 'function') return null;
-  const heap: WasmHeap = { memory, _malloc: w._malloc as WasmHeap['_malloc'], _free: w._free as WasmHeap['_free'] };
-  return channelMomentsCols(k, heap, offset, x.size / c, c);
+  const w = b.wasm;
+  if (!k || typeof w?._malloc !== 'function' || typeof w._free !== 'function') return null;
+  return { k, heap: { memory, _malloc: w._malloc as WasmHeap['_malloc'], _free: w._free as WasmHeap['_free'] } };
+}
+
+/**
+ * BatchNormalization's inference output and its input's statistics in one pass (kernels/wasmBatchNorm.ts, for an
+ * inference call whose input statistics the instrument asked for: fusedInputMoments.ts): out = (x - mean) · s +
+ * offset, the float32 operations of the engine's FusedBatchNorm, and the per-channel mean and biased variance of x,
+ * the same values as channelMomentsOnWasmHeap's. Byte offsets in the backend's heap: x and out `rows` × c float32,
+ * par = mean | s | offset (c float32 each). Null (nothing written) where it does not apply: the caller normalises.
+ */
+export function normaliseWithMoments(
+  backend: unknown,
+  x: number,
+  out: number,
+  par: number,
+  rows: number,
+  c: number,
+): { mean: Float32Array; variance: Float32Array } | null {
+  const b = backend as WasmBackendLike;
+  const memory = backendMemory(b);
+  if (!memory || !(c > 0) || c % 4 !== 0 || x % 4 !== 0 || out % 4 !== 0 || par % 4 !== 0) return null;
+  const kh = kernelAndHeap(b, memory);
+  return kh && channelMomentsCols(kh.k, kh.heap, x, rows, c, { out, par });
 }

@@ -1,7 +1,7 @@
 /**
  * The bytes of a WebAssembly SIMD module that reduces float32 data in the tfjs wasm backend's heap (used by
- * channelMomentsWasmHeap.ts), assembled byte by byte here (no wasm toolchain in the build). ~300 lines as one unit:
- * it is one module, whose four function bodies share its opcodes, its type section and the accumulator layout.
+ * channelMomentsWasmHeap.ts), assembled byte by byte here (no wasm toolchain in the build). ~440 lines as one unit:
+ * it is one module, whose six function bodies share its opcodes, its type section and the accumulator layout.
  */
 //
 // A WebAssembly module, assembled below byte by byte (wasmAssembler.ts), that imports the tfjs wasm backend's own
@@ -19,6 +19,9 @@
 //     (func (export "start") (param i32 i32 i32) …)
 //     ;; finish(acc, c, rows, out): out = [mean (c float32) | biased variance (c float32)]
 //     (func (export "finish") (param i32 i32 i32 i32) …)
+//     ;; affineMoments4 / affineMoments8(p, rows, stride, acc, out, par, cBytes): moments4 / moments8, and in the
+//     ;; same pass out = (x - mean) · s + offset for those channels (BatchNormalization's inference output)
+//     (func (export "affineMoments4") (param i32 i32 i32 i32 i32 i32 i32) …)  (func (export "affineMoments8") …)
 //   )
 //
 // Body: per row and pair of channels, f64x2.promote_low_f32x4 (v128.load64_zero p + 8k), minus the shift pair,
@@ -34,6 +37,8 @@ const op = {
   load: (offset: number) => [SIMD, 0x00, 3, ...uleb(offset)], // v128.load align=8
   store: (offset: number) => [SIMD, 0x0b, 3, ...uleb(offset)], // v128.store align=8
   f32x4Sub: [SIMD, 0xe5, 0x01],
+  f32x4Mul: [SIMD, 0xe6, 0x01],
+  f32x4Add: [SIMD, 0xe4, 0x01],
   f32x4Eq: [SIMD, 0x41],
   v128And: [SIMD, 0x4e],
   // i8x16.shuffle: lanes 2, 3 of the first operand to lanes 0, 1 (then f64x2.promote_low_f32x4 promotes them)
@@ -118,6 +123,106 @@ function momentsColsBody(groups: 1 | 2): number[] {
       );
   code.push(...op.end);
   const body = [...vec([[...uleb(3 * pairs + 1), V128]]), ...code];
+  return [...uleb(body.length), ...body];
+}
+
+/**
+ * affineMoments4 / affineMoments8(x, rows, stride, acc, out, par, cBytes): moments4 / moments8 of the same rows, the
+ * same operations in the same order (so the same sums, bit for bit), and in the same pass BatchNormalization's
+ * inference normalisation of those 4 / 8 channels: out[r][c] = (x[r][c] - mean[c]) · s[c] + offset[c] in float32,
+ * as simdKernelModule.ts's affine does it (mean at par, s at par + cBytes, offset at par + 2 cBytes; out's rows
+ * `stride` bytes apart like x's). The normalisation waits on memory and the float64 sums on arithmetic: together
+ * they cost about what the normalisation alone does.
+ */
+function affineMomentsBody(groups: 1 | 2): number[] {
+  const X = 0,
+    ROWS = 1,
+    STRIDE = 2,
+    ACC = 3,
+    OUT = 4,
+    PAR = 5,
+    CB = 6;
+  const pairs = 2 * groups;
+  const L = 7; // first local
+  const S = (k: number) => L + k; // shift pair k
+  const A = (k: number) => L + pairs + k; // sum pair k
+  const Q = (k: number) => L + 2 * pairs + k; // sum of squares pair k
+  const M = (g: number) => L + 3 * pairs + g; // mean of 4 channels
+  const F = (g: number) => L + 3 * pairs + groups + g; // factor s of 4 channels
+  const B = (g: number) => L + 3 * pairs + 2 * groups + g; // offset of 4 channels
+  const V = L + 3 * pairs + 3 * groups; // 4 values of a row
+  const T = V + 1; // deviation
+  const code: number[] = [];
+  for (let k = 0; k < pairs; k++) code.push(...op.get(ACC), ...op.load(16 * k), ...op.set(S(k)));
+  for (let g = 0; g < groups; g++)
+    code.push(
+      ...op.get(PAR),
+      ...op.load(16 * g),
+      ...op.set(M(g)),
+      ...op.get(PAR),
+      ...op.get(CB),
+      ...op.i32Add,
+      ...op.load(16 * g),
+      ...op.set(F(g)),
+      ...op.get(PAR),
+      ...op.get(CB),
+      ...op.get(CB),
+      ...op.i32Add,
+      ...op.i32Add,
+      ...op.load(16 * g),
+      ...op.set(B(g)),
+    );
+  const sums = (k: number, promoted: number[]) => [
+    ...promoted,
+    ...op.get(S(k)),
+    ...op.f64x2Sub,
+    ...op.tee(T),
+    ...op.get(A(k)),
+    ...op.f64x2Add,
+    ...op.set(A(k)),
+    ...op.get(T),
+    ...op.get(T),
+    ...op.f64x2Mul,
+    ...op.get(Q(k)),
+    ...op.f64x2Add,
+    ...op.set(Q(k)),
+  ];
+  code.push(...op.block, ...op.loop, ...op.get(ROWS), ...op.i32Eqz, ...op.brIf(1));
+  for (let g = 0; g < groups; g++)
+    code.push(
+      ...op.get(X),
+      ...op.load(16 * g),
+      ...op.set(V),
+      ...op.get(OUT),
+      ...op.get(V),
+      ...op.get(M(g)),
+      ...op.f32x4Sub,
+      ...op.get(F(g)),
+      ...op.f32x4Mul,
+      ...op.get(B(g)),
+      ...op.f32x4Add,
+      ...op.store(16 * g),
+      ...sums(2 * g, [...op.get(V), ...op.promoteLow]),
+      ...sums(2 * g + 1, [...op.get(V), ...op.get(V), ...op.highToLow, ...op.promoteLow]),
+    );
+  code.push(...op.get(X), ...op.get(STRIDE), ...op.i32Add, ...op.set(X));
+  code.push(...op.get(OUT), ...op.get(STRIDE), ...op.i32Add, ...op.set(OUT));
+  code.push(...op.get(ROWS), ...op.i32(1), ...op.i32Sub, ...op.set(ROWS), ...op.br(0), ...op.end, ...op.end);
+  for (let k = 0; k < pairs; k++)
+    for (const [base, acc] of [
+      [64, A(k)],
+      [128, Q(k)],
+    ])
+      code.push(
+        ...op.get(ACC),
+        ...op.get(ACC),
+        ...op.load(base + 16 * k),
+        ...op.get(acc),
+        ...op.f64x2Add,
+        ...op.store(base + 16 * k),
+      );
+  code.push(...op.end);
+  const body = [...vec([[...uleb(3 * pairs + 3 * groups + 2), V128]]), ...code];
   return [...uleb(body.length), ...body];
 }
 
@@ -307,15 +412,25 @@ export function simdModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
   const types = vec([
     [0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([])],
     [0x60, ...vec([[I32], [I32], [I32]]), ...vec([])],
+    [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([])],
   ]);
   const imports = memoryImport(shared);
-  const funcs = vec([[0], [0], [1], [0]]);
+  const funcs = vec([[0], [0], [1], [0], [2], [2]]);
   const exports = vec([
     [...name('moments4'), 0, 0],
     [...name('moments8'), 0, 1],
     [...name('start'), 0, 2],
     [...name('finish'), 0, 3],
+    [...name('affineMoments4'), 0, 4],
+    [...name('affineMoments8'), 0, 5],
   ]);
-  const code = vec([momentsColsBody(1), momentsColsBody(2), startBody(), finishBody()]);
+  const code = vec([
+    momentsColsBody(1),
+    momentsColsBody(2),
+    startBody(),
+    finishBody(),
+    affineMomentsBody(1),
+    affineMomentsBody(2),
+  ]);
   return wasmModule(section(1, types), section(2, imports), section(3, funcs), section(7, exports), section(10, code));
 }

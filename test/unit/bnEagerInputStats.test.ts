@@ -12,6 +12,8 @@ import { installBnInstrument } from '../../src/worker/bnInstrument';
 import type { LayerSnapshot } from '../../src/shared/protocol';
 import { assertChannelMoments, normalValues as values } from './reference';
 import { shipWasm } from './shippedWasm';
+import { answeredInputMoments } from '../../src/worker/fusedInputMoments';
+import { registerMissingKernels, unregisterMissingKernels } from '../../src/worker/kernels/registerKernels';
 
 const byName = (snaps: LayerSnapshot[], name: string): LayerSnapshot => {
   const s = snaps.find((l) => l.name === name);
@@ -59,6 +61,62 @@ for (const backend of ['wasm', 'cpu'] as const) {
         model.dispose();
       } finally {
         inst.uninstall();
+      }
+    });
+
+    it(`with the engine's kernels: computed in the normalising pass (wasm; cpu: apart), exact, the output unchanged`, () => {
+      registerMissingKernels(tf);
+      const inst = installBnInstrument(tf);
+      try {
+        // 4608 values: the engine's FusedBatchNorm (from 4096); 64 x 256: a dense layer's
+        for (const shape of [
+          [8, 6, 6, 16],
+          [64, 256],
+        ]) {
+          const bn = tf.layers.batchNormalization({ inputShape: shape.slice(1) });
+          const model = tf.sequential({ layers: [bn] });
+          const n = shape.reduce((a, b) => a * b, 1);
+          const C = shape[shape.length - 1];
+          for (let k = 0; k < 3; k++) {
+            const d = values(n, k, 1 + k, 10 + k);
+            const x = tf.tensor(d, shape);
+            const answered = answeredInputMoments();
+            const y = bn.apply(x) as tf.Tensor;
+            // the normalisation itself, uninstrumented (the same kernel, no request)
+            const plain = tf.batchNorm(
+              x,
+              bn.getWeights()[2],
+              bn.getWeights()[3],
+              bn.getWeights()[1],
+              bn.getWeights()[0],
+              1e-3,
+            );
+            const [a, b] = [y.dataSync(), plain.dataSync()];
+            for (let i = 0; i < n; i++)
+              assert.ok(Object.is(a[i], b[i]), `${shape} call ${k} i=${i}: ${a[i]} vs ${b[i]}`);
+            // the first call is kept for read-back; from the second on due at call time: the kernel's pass
+            const fused = backend === 'wasm' && k > 0;
+            assert.equal(
+              answeredInputMoments() - answered,
+              fused ? 1 : 0,
+              `${shape} call ${k}: answered by the kernel`,
+            );
+            if (k === 0) assert.ok(inst.keptTensors() > 0, `${shape}: first call, its input kept`);
+            else assert.equal(inst.keptTensors(), 0, `${shape} call ${k}: nothing kept`);
+            const s = byName(inst.snapshotLayers(), bn.name);
+            assertChannelMoments(
+              { mean: s.lastCall!.batchMean, variance: s.lastCall!.batchVariance },
+              d,
+              C,
+              `${shape} ${k}`,
+            );
+            tf.dispose([x, y, plain]);
+          }
+          model.dispose();
+        }
+      } finally {
+        inst.uninstall();
+        unregisterMissingKernels(tf);
       }
     });
 

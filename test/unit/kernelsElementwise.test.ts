@@ -12,6 +12,9 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerMissingKernels, unregisterMissingKernels } from '../../src/worker/kernels/registerKernels';
 import { backendMemory, simdKernelsFor } from '../../src/worker/kernels/simdKernelModule';
+import { channelMomentsOnWasmHeap } from '../../src/worker/channelMomentsWasmHeap';
+import { requestInputMoments, withdrawInputMoments } from '../../src/worker/fusedInputMoments';
+import { assertChannelMoments } from './reference';
 import { shipWasm } from './shippedWasm';
 
 // the wasm build the engine ships: threaded (all cores), or single-threaded with BN_INSPECTOR_WASM_THREADS=1
@@ -217,6 +220,70 @@ describe('kernels: element-wise wasm kernels (ReLU6 gradient, BN normalisation) 
           `${JSON.stringify(c)} i=${i}: ${got[i]} vs stock ${stock[i]}`,
         );
       }
+    }
+  });
+
+  it('FusedBatchNorm answers an input-moments request in its pass: the same output bit for bit, exact moments', async () => {
+    // channel counts 4, 8, 12 (8 + 4), 16, 20, 256; rows across several blocks of the walk (2048 rows at 16 channels)
+    const shapes = [
+      [1100, 4],
+      [4099, 8],
+      [700, 12],
+      [4, 32, 32, 16],
+      [513, 20],
+      [64, 256],
+      [2, 5, 5, 6],
+    ];
+    await onBackend('wasm', () => registerMissingKernels(tf, { backends: ['wasm'] }));
+    for (const shape of shapes) {
+      const C = shape[shape.length - 1];
+      const n = shape.reduce((a, b) => a * b, 1);
+      // per-channel offsets (a channel mix-up shows), one channel ~1000 (the shift matters), no non-finite values
+      const xv = Float32Array.from(
+        values(n, 5),
+        (v, i) => (isFinite(v) ? v : 1) + (i % C) * 0.5 + (i % C === 1 ? 1000 : 0),
+      );
+      const param = (f: (i: number) => number) =>
+        tf.tensor(
+          Float32Array.from({ length: C }, (_, i) => f(i)),
+          [C],
+        );
+      const p = [
+        param((i) => Math.sin(i)),
+        param((i) => 0.5 + (i % 5) * 0.3),
+        param((i) => Math.cos(i)),
+        param((i) => 0.5 + (i % 3)),
+      ];
+      const x = tf.tensor(xv, shape);
+      const plain = tf.batchNorm(x, p[0], p[1], p[2], p[3], 1e-3);
+      const other = tf.tensor(xv, shape); // not the data asked about: not answered
+      const r = requestInputMoments(other.dataId);
+      const y = tf.batchNorm(x, p[0], p[1], p[2], p[3], 1e-3);
+      assert.equal(r.result, null, `${shape}: a request for other data is left alone`);
+      withdrawInputMoments(r);
+      const q = requestInputMoments(x.dataId);
+      const yq = tf.batchNorm(x, p[0], p[1], p[2], p[3], 1e-3);
+      withdrawInputMoments(q);
+      const after = requestInputMoments(x.dataId);
+      withdrawInputMoments(after);
+      tf.dispose(tf.batchNorm(x, p[0], p[1], p[2], p[3], 1e-3));
+      assert.equal(after.result, null, `${shape}: a withdrawn request is not answered`);
+      const [a, b, c] = [plain, y, yq].map((t) => t.dataSync());
+      for (let i = 0; i < n; i++)
+        assert.ok(Object.is(a[i], c[i]) && Object.is(a[i], b[i]), `${shape} i=${i}: ${c[i]} vs ${a[i]}`);
+      if (C % 4 !== 0) {
+        assert.equal(q.result, null, `${shape}: ${C} channels, the stock kernel, no answer`);
+      } else {
+        assert.ok(q.result, `${shape}: answered`);
+        assertChannelMoments(q.result, xv, C, `${shape}`);
+        const apart = channelMomentsOnWasmHeap(tf, x, -1)!;
+        for (let j = 0; j < C; j++)
+          assert.ok(
+            Object.is(apart.mean[j], q.result.mean[j]) && Object.is(apart.variance[j], q.result.variance[j]),
+            `${shape} channel ${j}: the same bits as the moments apart`,
+          );
+      }
+      tf.dispose([x, other, plain, y, yq, ...p]);
     }
   });
 

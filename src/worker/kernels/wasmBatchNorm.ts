@@ -7,6 +7,8 @@
  * as the stock kernel does (no cancellation when the mean is large). Channels not a multiple of 4, parameters
  * that are neither one value nor one per channel, other dtypes, small tensors: the stock kernel.
  */
+import { normaliseWithMoments } from '../channelMomentsWasmHeap';
+import { takeInputMomentsRequest } from '../fusedInputMoments';
 import type { KernelFunc, TInfo } from './kernelOps';
 import type { SimdOf } from './wasmElementwise';
 
@@ -60,7 +62,13 @@ export function fastBatchNorm(stock: KernelFunc, simdOf: SimdOf): KernelFunc {
         pv[C + c] = sc(c) / Math.sqrt(va(c) + eps);
         pv[2 * C + c] = of(c);
       }
-      simd.affine(view(out).byteOffset, view(x).byteOffset, n / C, 4 * C, pv.byteOffset);
+      const xAt = view(x).byteOffset,
+        outAt = view(out).byteOffset;
+      // the instrument asked for this input's statistics (an inference call): the same output, and them, in one pass
+      const request = takeInputMomentsRequest(x.dataId);
+      const moments = request && normaliseWithMoments(backend, xAt, outAt, pv.byteOffset, n / C, C);
+      if (request) request.result = moments;
+      if (!moments) simd.affine(outAt, xAt, n / C, 4 * C, pv.byteOffset);
       return out;
     } finally {
       backend.disposeData(p.dataId);
