@@ -70,6 +70,55 @@ describe('kernels: element-wise wasm kernels (ReLU6 gradient, BN normalisation) 
     });
   });
 
+  it('colSums / colSqDev: bit for bit the row-order float64 sums, from a non-zero start, across blocks and a last 4 channels', async () => {
+    await onBackend('wasm', () => {
+      const k = simdKernelsFor(backendMemory(tf.backend())!)!;
+      const b = tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } } };
+      const at = (t: tf.Tensor) => b.dataIdMap.get(t.dataId).memoryOffset;
+      // rows of 16 KiB and more (one row a block), blocks of a few rows, of many; 8-channel groups and a last 4
+      for (const [R, C] of [
+        [3, 4100],
+        [37, 12],
+        [1000, 144],
+        [4099, 8],
+        [130, 4],
+        [65, 1028],
+      ] as const) {
+        const xv = Float32Array.from(
+          values(R * C, C),
+          (v, i) => (isFinite(v) ? v : 0.1) * (1 + (i % 7)) + 1000 * (i % 3),
+        );
+        const mv = Float32Array.from({ length: C }, (_, c) => 1000 + Math.sin(c));
+        const start = Float64Array.from({ length: C }, (_, c) => c * 0.3 - 2);
+        const x = tf.tensor(xv, [R, C]);
+        const m = tf.tensor(mv, [C]);
+        const sums = tf.zeros([2 * C + 2]); // a float64 accumulator per channel, 8-byte aligned inside it
+        const sq = tf.zeros([2 * C + 2]);
+        const aligned = (t: tf.Tensor) => (at(t) + 7) & ~7;
+        const heap = () => backendMemory(tf.backend())!.buffer;
+        new Float64Array(heap(), aligned(sums), C).set(start);
+        new Float64Array(heap(), aligned(sq), C).set(start);
+        k.colSums(aligned(sums), at(x), R, 4 * C);
+        k.colSqDev(aligned(sq), at(x), at(m), R, 4 * C);
+        const gotSums = new Float64Array(heap(), aligned(sums), C).slice();
+        const gotSq = new Float64Array(heap(), aligned(sq), C).slice();
+        for (let c = 0; c < C; c++) {
+          let s1 = start[c],
+            s2 = start[c];
+          for (let r = 0; r < R; r++) {
+            const v = xv[r * C + c];
+            s1 += v;
+            const d = Math.fround(v - mv[c]);
+            s2 += Math.fround(d * d);
+          }
+          assert.ok(Object.is(gotSums[c], s1), `[${R}, ${C}] colSums[${c}] ${gotSums[c]} vs ${s1}`);
+          assert.ok(Object.is(gotSq[c], s2), `[${R}, ${C}] colSqDev[${c}] ${gotSq[c]} vs ${s2}`);
+        }
+        tf.dispose([x, m, sums, sq]);
+      }
+    });
+  });
+
   for (const [name, { f, ref }] of Object.entries(OPS)) {
     it(`${name}: against a scalar and a same-shape tensor, float32 and int32, vs plain JS and stock cpu`, async () => {
       for (const n of SIZES)
