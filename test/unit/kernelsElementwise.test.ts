@@ -70,7 +70,7 @@ describe('kernels: element-wise wasm kernels (ReLU6 gradient, BN normalisation) 
     });
   });
 
-  it('colSums / colSqDev: bit for bit the row-order float64 sums, from a non-zero start, across blocks and a last 4 channels', async () => {
+  it('colSums / colSqDev / colDyDev: bit for bit the row-order float64 sums, from a non-zero start, across blocks and a last 4 channels', async () => {
     await onBackend('wasm', () => {
       const k = simdKernelsFor(backendMemory(tf.backend())!)!;
       const b = tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } } };
@@ -94,27 +94,42 @@ describe('kernels: element-wise wasm kernels (ReLU6 gradient, BN normalisation) 
         const m = tf.tensor(mv, [C]);
         const sums = tf.zeros([2 * C + 2]); // a float64 accumulator per channel, 8-byte aligned inside it
         const sq = tf.zeros([2 * C + 2]);
+        const dyv = Float32Array.from(values(R * C, C + 1), (v) => (isFinite(v) ? v : -0.25));
+        const dy = tf.tensor(dyv, [R, C]);
+        const dys = tf.zeros([2 * C + 2]);
+        const dyx = tf.zeros([2 * C + 2]);
         const aligned = (t: tf.Tensor) => (at(t) + 7) & ~7;
         const heap = () => backendMemory(tf.backend())!.buffer;
         new Float64Array(heap(), aligned(sums), C).set(start);
         new Float64Array(heap(), aligned(sq), C).set(start);
+        new Float64Array(heap(), aligned(dys), C).set(start);
+        new Float64Array(heap(), aligned(dyx), C).set(start);
         k.colSums(aligned(sums), at(x), R, 4 * C);
         k.colSqDev(aligned(sq), at(x), at(m), R, 4 * C);
+        k.colDyDev(aligned(dys), aligned(dyx), at(dy), at(x), at(m), R, 4 * C);
         const gotSums = new Float64Array(heap(), aligned(sums), C).slice();
         const gotSq = new Float64Array(heap(), aligned(sq), C).slice();
+        const gotDy = new Float64Array(heap(), aligned(dys), C).slice();
+        const gotDyX = new Float64Array(heap(), aligned(dyx), C).slice();
         for (let c = 0; c < C; c++) {
           let s1 = start[c],
-            s2 = start[c];
+            s2 = start[c],
+            s3 = start[c],
+            s4 = start[c];
           for (let r = 0; r < R; r++) {
             const v = xv[r * C + c];
             s1 += v;
             const d = Math.fround(v - mv[c]);
             s2 += Math.fround(d * d);
+            s3 += dyv[r * C + c];
+            s4 += Math.fround(dyv[r * C + c] * d);
           }
           assert.ok(Object.is(gotSums[c], s1), `[${R}, ${C}] colSums[${c}] ${gotSums[c]} vs ${s1}`);
           assert.ok(Object.is(gotSq[c], s2), `[${R}, ${C}] colSqDev[${c}] ${gotSq[c]} vs ${s2}`);
+          assert.ok(Object.is(gotDy[c], s3), `[${R}, ${C}] colDyDev dy[${c}] ${gotDy[c]} vs ${s3}`);
+          assert.ok(Object.is(gotDyX[c], s4), `[${R}, ${C}] colDyDev dy·d[${c}] ${gotDyX[c]} vs ${s4}`);
         }
-        tf.dispose([x, m, sums, sq]);
+        tf.dispose([x, m, sums, sq, dy, dys, dyx]);
       }
     });
   });

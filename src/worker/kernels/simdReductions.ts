@@ -49,6 +49,81 @@ const i32DivU = [0x6e],
 const highToLow = [0xfd, 0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
 
 /**
+ * The skeleton of a column walk: the rows in blocks of BR = max(1, 16384 / cBytes) (N of them in the current block),
+ * and per block `group(2)` for each 8 channels at byte offset G (G + 32 <= cBytes), then `group(1)` for a last 4;
+ * after the block, each local of `rowPtrs` moves on by N rows. Locals BR, N, G are set here.
+ */
+function rowBlocks(
+  ROWS: number,
+  CB: number,
+  BR: number,
+  N: number,
+  G: number,
+  rowPtrs: number[],
+  group: (q: 1 | 2) => number[],
+): number[] {
+  return [
+    // BR = max(1, 16384 / cBytes)
+    ...op.i32(16384),
+    ...op.get(CB),
+    ...i32DivU,
+    ...op.set(BR),
+    ...op.get(BR),
+    ...op.i32(1),
+    ...op.get(BR),
+    ...op.i32(1),
+    ...op.i32GeS,
+    ...select,
+    ...op.set(BR),
+    ...op.block,
+    ...op.loop,
+    ...op.get(ROWS),
+    ...op.i32Eqz,
+    ...op.brIf(1),
+    // N = min(BR, rows left)
+    ...op.get(BR),
+    ...op.get(ROWS),
+    ...op.get(BR),
+    ...op.get(ROWS),
+    ...op.i32LtS,
+    ...select,
+    ...op.set(N),
+    ...op.i32(0),
+    ...op.set(G),
+    // groups of 8 channels while G + 32 <= cBytes
+    ...op.block,
+    ...op.loop,
+    ...op.get(G),
+    ...op.i32(32),
+    ...op.i32Add,
+    ...op.get(CB),
+    ...i32GtS,
+    ...op.brIf(1),
+    ...group(2),
+    ...addTo(G, 32),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+    // a last group of 4
+    ...op.get(G),
+    ...op.get(CB),
+    ...op.i32LtS,
+    ...op.if,
+    ...group(1),
+    ...op.end,
+    // the next block
+    ...rowPtrs.flatMap((p) => [...op.get(p), ...op.get(N), ...op.get(CB), ...i32Mul, ...op.i32Add, ...op.set(p)]),
+    ...op.get(ROWS),
+    ...op.get(N),
+    ...op.i32Sub,
+    ...op.set(ROWS),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+  ];
+}
+
+/**
  * colSums / colSqDev as column walks: the rows go in blocks of ~16 KiB (which stay in L1 across the block's walks);
  * per block, 8 channels at a time (then a last 4), the float64 accumulators of those channels are loaded from acc
  * into registers, every row of the block is added, and they are stored back. Each channel's sum is the same
@@ -114,70 +189,7 @@ function colWalkBody(withMean: boolean): number[] {
     for (let k = 0; k < 2 * q; k++) code.push(...op.get(PA), ...op.get(A(k)), ...op.storeAt(16 * k));
     return code;
   };
-  const code = [
-    // BR = max(1, 16384 / cBytes)
-    ...op.i32(16384),
-    ...op.get(CB),
-    ...i32DivU,
-    ...op.set(BR),
-    ...op.get(BR),
-    ...op.i32(1),
-    ...op.get(BR),
-    ...op.i32(1),
-    ...op.i32GeS,
-    ...select,
-    ...op.set(BR),
-    ...op.block,
-    ...op.loop,
-    ...op.get(ROWS),
-    ...op.i32Eqz,
-    ...op.brIf(1),
-    // N = min(BR, rows left)
-    ...op.get(BR),
-    ...op.get(ROWS),
-    ...op.get(BR),
-    ...op.get(ROWS),
-    ...op.i32LtS,
-    ...select,
-    ...op.set(N),
-    ...op.i32(0),
-    ...op.set(G),
-    // groups of 8 channels while G + 32 <= cBytes
-    ...op.block,
-    ...op.loop,
-    ...op.get(G),
-    ...op.i32(32),
-    ...op.i32Add,
-    ...op.get(CB),
-    ...i32GtS,
-    ...op.brIf(1),
-    ...group(2),
-    ...addTo(G, 32),
-    ...op.br(0),
-    ...op.end,
-    ...op.end,
-    // a last group of 4
-    ...op.get(G),
-    ...op.get(CB),
-    ...op.i32LtS,
-    ...op.if,
-    ...group(1),
-    ...op.end,
-    // the next block
-    ...op.get(X),
-    ...op.get(N),
-    ...op.get(CB),
-    ...i32Mul,
-    ...op.i32Add,
-    ...op.set(X),
-    ...op.get(ROWS),
-    ...op.get(N),
-    ...op.i32Sub,
-    ...op.set(ROWS),
-    ...op.br(0),
-    ...op.end,
-    ...op.end,
-  ];
+  const code = rowBlocks(ROWS, CB, BR, N, G, [X], group);
   return fn(
     [
       [6, I32],
@@ -244,7 +256,8 @@ export function momentsGradBody(): number[] {
 /**
  * colDyDev(accDy, accDyX, dy, x, m, rows, cBytes): float64 accDy[c] += dy[r][c] and accDyX[c] += dy[r][c]·(x[r][c] −
  * m[c]) (difference and product in float32, as tfjs's Sub and Multiply round them): the two sums of the
- * FusedBatchNorm gradient in one pass
+ * FusedBatchNorm gradient in one pass. A column walk as colSqDev's (rowBlocks): per 8 channels both sets of
+ * accumulators in registers, the same row-order additions as a row walk with them in memory (the same bits).
  */
 export function colDyDevBody(): number[] {
   const AD = 0,
@@ -254,25 +267,94 @@ export function colDyDevBody(): number[] {
     M = 4,
     ROWS = 5,
     CB = 6;
-  const C = 7,
-    PD = 8,
-    PX = 9,
-    V = 10;
-  const half = (h: number): number[] => [
-    ...lanes(DY, C, h),
-    ...op.set(V),
-    ...accumulate(PD, h, op.get(V)),
-    ...accumulate(PX, h, [...op.get(V), ...lanes(X, C, h), ...lanes(M, C, h), ...op.f32x4Sub, ...op.f32x4Mul]),
+  const BR = 7,
+    N = 8,
+    G = 9,
+    PD = 10, // the group's bytes in the current row of dy, of x
+    PX = 11,
+    K = 12,
+    QD = 13, // the group's accumulators in accDy, accDyX
+    QX = 14;
+  const V0 = 15; // v128 locals: D(0..3), S(0..3), MJ(0..1), V, W
+  const D = (k: number) => V0 + k;
+  const S = (k: number) => V0 + 4 + k;
+  const MJ = (j: number) => V0 + 8 + j;
+  const V = V0 + 10,
+    W = V0 + 11;
+  /** acc local += promote(the low two lanes of v), then of its upper two */
+  const addHalves = (a0: number, a1: number, v: number): number[] => [
+    ...op.get(a0),
+    ...op.get(v),
+    ...op.promoteLow,
+    ...op.f64x2Add,
+    ...op.set(a0),
+    ...op.get(a1),
+    ...op.get(v),
+    ...op.get(v),
+    ...highToLow,
+    ...op.promoteLow,
+    ...op.f64x2Add,
+    ...op.set(a1),
   ];
-  const accs: Array<[number, number]> = [
-    [PD, AD],
-    [PX, AX],
-  ];
+  const group = (q: 1 | 2): number[] => {
+    const code = [
+      ...op.get(AD),
+      ...op.get(G),
+      ...op.get(G),
+      ...op.i32Add,
+      ...op.i32Add,
+      ...op.set(QD),
+      ...op.get(AX),
+      ...op.get(G),
+      ...op.get(G),
+      ...op.i32Add,
+      ...op.i32Add,
+      ...op.set(QX),
+    ];
+    for (let k = 0; k < 2 * q; k++)
+      code.push(
+        ...op.get(QD),
+        ...op.loadAt(16 * k),
+        ...op.set(D(k)),
+        ...op.get(QX),
+        ...op.loadAt(16 * k),
+        ...op.set(S(k)),
+      );
+    for (let j = 0; j < q; j++) code.push(...addr(M, G), ...op.loadAt(16 * j), ...op.set(MJ(j)));
+    code.push(...addr(DY, G), ...op.set(PD), ...addr(X, G), ...op.set(PX), ...op.get(N), ...op.set(K));
+    const row: number[] = [];
+    for (let j = 0; j < q; j++)
+      row.push(
+        ...op.get(PD),
+        ...op.loadAt(16 * j),
+        ...op.tee(V),
+        ...op.get(PX),
+        ...op.loadAt(16 * j),
+        ...op.get(MJ(j)),
+        ...op.f32x4Sub,
+        ...op.f32x4Mul,
+        ...op.set(W),
+        ...addHalves(D(2 * j), D(2 * j + 1), V),
+        ...addHalves(S(2 * j), S(2 * j + 1), W),
+      );
+    row.push(...addTo2(PD, CB), ...addTo2(PX, CB));
+    code.push(...countDown(K, row));
+    for (let k = 0; k < 2 * q; k++)
+      code.push(
+        ...op.get(QD),
+        ...op.get(D(k)),
+        ...op.storeAt(16 * k),
+        ...op.get(QX),
+        ...op.get(S(k)),
+        ...op.storeAt(16 * k),
+      );
+    return code;
+  };
   return fn(
     [
-      [3, I32],
-      [1, V128],
+      [8, I32],
+      [12, V128],
     ],
-    countDown(ROWS, rowOfChannels(C, CB, accs, [...half(0), ...half(8)], [X, DY])),
+    rowBlocks(ROWS, CB, BR, N, G, [DY, X], group),
   );
 }
