@@ -62,13 +62,15 @@ export function fastBatchNorm(stock: KernelFunc, simdOf: SimdOf): KernelFunc {
         pv[C + c] = sc(c) / Math.sqrt(va(c) + eps);
         pv[2 * C + c] = of(c);
       }
+      // byte offsets: they stay valid if normaliseWithMoments' allocation grows the heap (the views would not)
       const xAt = view(x).byteOffset,
-        outAt = view(out).byteOffset;
+        outAt = view(out).byteOffset,
+        parAt = pv.byteOffset;
       // the instrument asked for this input's statistics (an inference call): the same output, and them, in one pass
       const request = takeInputMomentsRequest(x.dataId);
-      const moments = request && normaliseWithMoments(backend, xAt, outAt, pv.byteOffset, n / C, C);
+      const moments = request && normaliseWithMoments(backend, xAt, outAt, parAt, n / C, C);
       if (request) request.result = moments;
-      if (!moments) simd.affine(outAt, xAt, n / C, 4 * C, pv.byteOffset);
+      if (!moments) simd.affine(outAt, xAt, n / C, 4 * C, parAt);
       return out;
     } finally {
       backend.disposeData(p.dataId);
