@@ -61,6 +61,44 @@ const op = {
   select: [0x1b],
 };
 
+/** one lane pair's sums: d = promoted − shift (local S); local A += d; local Q += d · d (T: a scratch v128 local) */
+function pairSums(promoted: number[], S: number, A: number, Q: number, T: number): number[] {
+  return [
+    ...promoted,
+    ...op.get(S),
+    ...op.f64x2Sub,
+    ...op.tee(T),
+    ...op.get(A),
+    ...op.f64x2Add,
+    ...op.set(A),
+    ...op.get(T),
+    ...op.get(T),
+    ...op.f64x2Mul,
+    ...op.get(Q),
+    ...op.f64x2Add,
+    ...op.set(Q),
+  ];
+}
+
+/** after a column walk: its sums (locals A(k)) and sums of squares (Q(k)) added to acc's, for each lane pair k */
+function addSumsToAcc(ACC: number, pairs: number, A: (k: number) => number, Q: (k: number) => number): number[] {
+  const code: number[] = [];
+  for (let k = 0; k < pairs; k++)
+    for (const [base, acc] of [
+      [64, A(k)],
+      [128, Q(k)],
+    ])
+      code.push(
+        ...op.get(ACC),
+        ...op.get(ACC),
+        ...op.load(base + 16 * k),
+        ...op.get(acc),
+        ...op.f64x2Add,
+        ...op.store(base + 16 * k),
+      );
+  return code;
+}
+
 /**
  * moments4 / moments8(p, rows, stride, acc): ONE pass over 4 / 8 consecutive channels of `rows` rows (`stride` bytes
  * apart) of the float64 sums of d = x - shift and of d^2, accumulators in registers (one f64x2 per two channels),
@@ -89,39 +127,10 @@ function momentsColsBody(groups: 1 | 2): number[] {
   for (let k = 0; k < pairs; k++) code.push(...op.get(ACC), ...op.load(16 * k), ...op.set(S(k)));
   code.push(...op.block, ...op.loop, ...op.get(ROWS), ...op.i32Eqz, ...op.brIf(1));
   for (let k = 0; k < pairs; k++)
-    code.push(
-      ...op.get(P),
-      ...op.load64Zero(8 * k),
-      ...op.promoteLow,
-      ...op.get(S(k)),
-      ...op.f64x2Sub,
-      ...op.tee(T),
-      ...op.get(A(k)),
-      ...op.f64x2Add,
-      ...op.set(A(k)),
-      ...op.get(T),
-      ...op.get(T),
-      ...op.f64x2Mul,
-      ...op.get(Q(k)),
-      ...op.f64x2Add,
-      ...op.set(Q(k)),
-    );
+    code.push(...pairSums([...op.get(P), ...op.load64Zero(8 * k), ...op.promoteLow], S(k), A(k), Q(k), T));
   code.push(...op.get(P), ...op.get(STRIDE), ...op.i32Add, ...op.set(P));
   code.push(...op.get(ROWS), ...op.i32(1), ...op.i32Sub, ...op.set(ROWS), ...op.br(0), ...op.end, ...op.end);
-  for (let k = 0; k < pairs; k++)
-    for (const [base, acc] of [
-      [64, A(k)],
-      [128, Q(k)],
-    ])
-      code.push(
-        ...op.get(ACC),
-        ...op.get(ACC),
-        ...op.load(base + 16 * k),
-        ...op.get(acc),
-        ...op.f64x2Add,
-        ...op.store(base + 16 * k),
-      );
-  code.push(...op.end);
+  code.push(...addSumsToAcc(ACC, pairs, A, Q), ...op.end);
   const body = [...vec([[...uleb(3 * pairs + 1), V128]]), ...code];
   return [...uleb(body.length), ...body];
 }
@@ -172,21 +181,7 @@ function affineMomentsBody(groups: 1 | 2): number[] {
       ...op.load(16 * g),
       ...op.set(B(g)),
     );
-  const sums = (k: number, promoted: number[]) => [
-    ...promoted,
-    ...op.get(S(k)),
-    ...op.f64x2Sub,
-    ...op.tee(T),
-    ...op.get(A(k)),
-    ...op.f64x2Add,
-    ...op.set(A(k)),
-    ...op.get(T),
-    ...op.get(T),
-    ...op.f64x2Mul,
-    ...op.get(Q(k)),
-    ...op.f64x2Add,
-    ...op.set(Q(k)),
-  ];
+  const sums = (k: number, promoted: number[]) => pairSums(promoted, S(k), A(k), Q(k), T);
   code.push(...op.block, ...op.loop, ...op.get(ROWS), ...op.i32Eqz, ...op.brIf(1));
   for (let g = 0; g < groups; g++)
     code.push(
@@ -208,20 +203,7 @@ function affineMomentsBody(groups: 1 | 2): number[] {
   code.push(...op.get(X), ...op.get(STRIDE), ...op.i32Add, ...op.set(X));
   code.push(...op.get(OUT), ...op.get(STRIDE), ...op.i32Add, ...op.set(OUT));
   code.push(...op.get(ROWS), ...op.i32(1), ...op.i32Sub, ...op.set(ROWS), ...op.br(0), ...op.end, ...op.end);
-  for (let k = 0; k < pairs; k++)
-    for (const [base, acc] of [
-      [64, A(k)],
-      [128, Q(k)],
-    ])
-      code.push(
-        ...op.get(ACC),
-        ...op.get(ACC),
-        ...op.load(base + 16 * k),
-        ...op.get(acc),
-        ...op.f64x2Add,
-        ...op.store(base + 16 * k),
-      );
-  code.push(...op.end);
+  code.push(...addSumsToAcc(ACC, pairs, A, Q), ...op.end);
   const body = [...vec([[...uleb(3 * pairs + 3 * groups + 2), V128]]), ...code];
   return [...uleb(body.length), ...body];
 }

@@ -1,8 +1,11 @@
 /**
  * Function bodies of the engine's SIMD module (simdKernelModule.ts, where each is described): per-channel float64
  * sums over rows, the batch moments and BatchNormalization gradients are made of (colSums, colSqDev, momentsGrad,
- * colDyDev). All four walk a row 16 bytes (4 channels) at a time, two channels per float64x2 accumulator
- * (`rowOfChannels`, `accumulate`).
+ * colDyDev). colSums, colSqDev and colDyDev are column walks over blocks of rows with their accumulators in
+ * registers (`rowBlocks`); momentsGrad, which also writes every element, walks a row 16 bytes (4 channels) at a time
+ * with its accumulators in memory (`rowOfChannels`, `accumulate`). Two channels per float64x2 accumulator in all.
+ * ~350 lines as one unit: the four share the accumulator layout (float64 per float32 channel), the float32 rounding
+ * points of tfjs's kernels they reproduce, and the walk helpers.
  */
 import { I32, V128 } from '../wasmAssembler';
 import { addTo, addTo2, addr, byteColumns, copy, countDown, fn, op } from './simdOps';
@@ -123,6 +126,22 @@ function rowBlocks(
   ];
 }
 
+/** float64 accumulator locals a0 += promote(the low two float32 lanes of local v), a1 += promote(its upper two) */
+const addHalves = (a0: number, a1: number, v: number): number[] => [
+  ...op.get(a0),
+  ...op.get(v),
+  ...op.promoteLow,
+  ...op.f64x2Add,
+  ...op.set(a0),
+  ...op.get(a1),
+  ...op.get(v),
+  ...op.get(v),
+  ...highToLow,
+  ...op.promoteLow,
+  ...op.f64x2Add,
+  ...op.set(a1),
+];
+
 /**
  * colSums / colSqDev as column walks: the rows go in blocks of ~16 KiB (which stay in L1 across the block's walks);
  * per block, 8 channels at a time (then a last 4), the float64 accumulators of those channels are loaded from acc
@@ -172,17 +191,7 @@ function colWalkBody(withMean: boolean): number[] {
       for (let j = 0; j < q; j++) {
         row.push(...op.get(P), ...op.loadAt(16 * j));
         if (withMean) row.push(...op.get(MJ(j)), ...op.f32x4Sub, ...op.tee(V), ...op.get(V), ...op.f32x4Mul);
-        row.push(...op.set(V));
-        row.push(...op.get(A(2 * j)), ...op.get(V), ...op.promoteLow, ...op.f64x2Add, ...op.set(A(2 * j)));
-        row.push(
-          ...op.get(A(2 * j + 1)),
-          ...op.get(V),
-          ...op.get(V),
-          ...highToLow,
-          ...op.promoteLow,
-          ...op.f64x2Add,
-          ...op.set(A(2 * j + 1)),
-        );
+        row.push(...op.set(V), ...addHalves(A(2 * j), A(2 * j + 1), V));
       }
     row.push(...addTo2(P, CB));
     code.push(...countDown(K, row));
@@ -281,21 +290,6 @@ export function colDyDevBody(): number[] {
   const MJ = (j: number) => V0 + 8 + j;
   const V = V0 + 10,
     W = V0 + 11;
-  /** acc local += promote(the low two lanes of v), then of its upper two */
-  const addHalves = (a0: number, a1: number, v: number): number[] => [
-    ...op.get(a0),
-    ...op.get(v),
-    ...op.promoteLow,
-    ...op.f64x2Add,
-    ...op.set(a0),
-    ...op.get(a1),
-    ...op.get(v),
-    ...op.get(v),
-    ...highToLow,
-    ...op.promoteLow,
-    ...op.f64x2Add,
-    ...op.set(a1),
-  ];
   const group = (q: 1 | 2): number[] => {
     const code = [
       ...op.get(AD),
