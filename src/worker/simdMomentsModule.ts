@@ -1,6 +1,6 @@
 /**
  * The bytes of a WebAssembly SIMD module that reduces float32 data in the tfjs wasm backend's heap (used by
- * channelMomentsWasmHeap.ts), assembled byte by byte here (no wasm toolchain in the build). ~440 lines as one unit:
+ * channelMomentsWasmHeap.ts), assembled byte by byte here (no wasm toolchain in the build). ~420 lines as one unit:
  * it is one module, whose six function bodies share its opcodes, its type section and the accumulator layout.
  */
 //
@@ -36,17 +36,11 @@ const op = {
   f64x2Mul: [SIMD, 0xf2, 0x01],
   load: (offset: number) => [SIMD, 0x00, 3, ...uleb(offset)], // v128.load align=8
   store: (offset: number) => [SIMD, 0x0b, 3, ...uleb(offset)], // v128.store align=8
-  f32x4Sub: [SIMD, 0xe5, 0x01],
-  f32x4Mul: [SIMD, 0xe6, 0x01],
-  f32x4Add: [SIMD, 0xe4, 0x01],
   f32x4Eq: [SIMD, 0x41],
   v128And: [SIMD, 0x4e],
-  // i8x16.shuffle: lanes 2, 3 of the first operand to lanes 0, 1 (then f64x2.promote_low_f32x4 promotes them)
-  highToLow: [SIMD, 0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7],
   i32Shl: [0x74],
   i32ShrU: [0x76],
   i32And: [0x71],
-  i32Mul: [0x6c],
   f64Load: (offset: number) => [0x2b, 3, ...uleb(offset)],
   f32Store: [0x38, 2, 0],
   f64Add: [0xa0],
@@ -58,7 +52,6 @@ const op = {
   f64Zero: [0x44, 0, 0, 0, 0, 0, 0, 0, 0],
   f64FromI32: [0xb7], // f64.convert_i32_s
   f32Demote: [0xb6],
-  select: [0x1b],
 };
 
 /** one lane pair's sums: d = promoted − shift (local S); local A += d; local Q += d · d (T: a scratch v128 local) */

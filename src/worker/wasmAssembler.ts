@@ -65,4 +65,13 @@ export const ops = {
   i32Sub: [0x6b],
   promoteLow: [SIMD, 0x5f], // f64x2.promote_low_f32x4
   f64x2Add: [SIMD, 0xf0, 0x01],
+  f32x4Add: [SIMD, 0xe4, 0x01],
+  f32x4Sub: [SIMD, 0xe5, 0x01],
+  f32x4Mul: [SIMD, 0xe6, 0x01],
+  // i8x16.shuffle: lanes 2, 3 of the first operand to lanes 0, 1 (then f64x2.promote_low_f32x4 promotes them)
+  highToLow: [SIMD, 0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7],
+  i32Mul: [0x6c],
+  i32DivU: [0x6e],
+  i32GtS: [0x4a],
+  select: [0x1b],
 };

@@ -31,9 +31,6 @@ export const op = {
   f32: (v: number) => [0x43, ...new Uint8Array(new Float32Array([v]).buffer)],
   store: [SIMD, 0x0b, 2, 0], // v128.store align=4 offset=0
   zero: [SIMD, 0x0c, ...new Array<number>(16).fill(0)], // v128.const 0
-  f32x4Add: [SIMD, 0xe4, 0x01],
-  f32x4Mul: [SIMD, 0xe6, 0x01],
-  f32x4Sub: [SIMD, 0xe5, 0x01],
   f32x4Max: [SIMD, 0xe9, 0x01], // NaN-propagating
   f32x4Min: [SIMD, 0xe8, 0x01],
 };

@@ -43,14 +43,6 @@ const accumulate = (ptr: number, h: number, value: number[]): number[] => [
 /** two float32 lanes of the row at local `base`, byte offset C + h */
 const lanes = (base: number, C: number, h: number): number[] => [...addr(base, C), ...op.load64ZeroAt(h)];
 
-/** i32 opcodes the column walks use beyond simdOps' */
-const i32DivU = [0x6e],
-  i32Mul = [0x6c],
-  i32GtS = [0x4a],
-  select = [0x1b];
-/** i8x16.shuffle: lanes 2, 3 of the first operand to lanes 0, 1 (then f64x2.promote_low_f32x4 promotes them) */
-const highToLow = [0xfd, 0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
-
 /**
  * The skeleton of a column walk: the rows in blocks of BR = max(1, 16384 / cBytes) (N of them in the current block),
  * and per block `group(2)` for each 8 channels at byte offset G (G + 32 <= cBytes), then `group(1)` for a last 4;
@@ -69,14 +61,14 @@ function rowBlocks(
     // BR = max(1, 16384 / cBytes)
     ...op.i32(16384),
     ...op.get(CB),
-    ...i32DivU,
+    ...op.i32DivU,
     ...op.set(BR),
     ...op.get(BR),
     ...op.i32(1),
     ...op.get(BR),
     ...op.i32(1),
     ...op.i32GeS,
-    ...select,
+    ...op.select,
     ...op.set(BR),
     ...op.block,
     ...op.loop,
@@ -89,7 +81,7 @@ function rowBlocks(
     ...op.get(BR),
     ...op.get(ROWS),
     ...op.i32LtS,
-    ...select,
+    ...op.select,
     ...op.set(N),
     ...op.i32(0),
     ...op.set(G),
@@ -100,7 +92,7 @@ function rowBlocks(
     ...op.i32(32),
     ...op.i32Add,
     ...op.get(CB),
-    ...i32GtS,
+    ...op.i32GtS,
     ...op.brIf(1),
     ...group(2),
     ...addTo(G, 32),
@@ -115,7 +107,7 @@ function rowBlocks(
     ...group(1),
     ...op.end,
     // the next block
-    ...rowPtrs.flatMap((p) => [...op.get(p), ...op.get(N), ...op.get(CB), ...i32Mul, ...op.i32Add, ...op.set(p)]),
+    ...rowPtrs.flatMap((p) => [...op.get(p), ...op.get(N), ...op.get(CB), ...op.i32Mul, ...op.i32Add, ...op.set(p)]),
     ...op.get(ROWS),
     ...op.get(N),
     ...op.i32Sub,
@@ -136,7 +128,7 @@ const addHalves = (a0: number, a1: number, v: number): number[] => [
   ...op.get(a1),
   ...op.get(v),
   ...op.get(v),
-  ...highToLow,
+  ...op.highToLow,
   ...op.promoteLow,
   ...op.f64x2Add,
   ...op.set(a1),
