@@ -246,6 +246,11 @@ const CONV_CASES: ConvCase[] = [
   { x: [2, 6, 6, 8], w: [3, 3, 8, 8], s: 1, pad: 'same', nchw: true },
   { x: [2, 9, 9, 8], w: [3, 3, 8, 8], s: 2, pad: 'same' }, // strided: x read every 2 pixels
   { x: [2, 10, 11, 4], w: [3, 3, 4, 16], s: [2, 3], pad: 'valid' },
+  // Ci % 4 ≠ 0, Co % 8: the same SIMD filter gradient on x padded by zero channels (paddedFilterSimd)
+  { x: [4, 10, 10, 3], w: [3, 3, 3, 16], s: 1, pad: 'same' }, // an RGB stem (the small CNN's first layer)
+  { x: [2, 9, 9, 3], w: [3, 3, 3, 8], s: 2, pad: 'same' }, // MobileNetV2's stem
+  { x: [2, 7, 6, 6], w: [3, 3, 6, 8], s: 1, pad: 'valid' }, // 6 channels padded to 8
+  { x: [2, 8, 8, 1], w: [5, 5, 1, 8], s: [1, 2], pad: 'same' },
 ];
 
 interface DwCase {
