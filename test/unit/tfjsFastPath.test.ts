@@ -317,6 +317,27 @@ describe('tfjs fast paths (src/worker/tfjsFastPath.ts, tfjsEngineFastPath.ts)', 
       tf.dispose([value, ...Object.values(grads)]);
       return out;
     };
+    /** a 3x3 depthwise convolution with a bias by tf.fused.depthwiseConv2d (a customGrad op) */
+    class FusedDepthwise extends tf.layers.Layer {
+      static className = 'FusedDepthwise';
+      private w!: tf.LayerVariable;
+      private b!: tf.LayerVariable;
+      build(inputShape: tf.Shape): void {
+        const c = inputShape[inputShape.length - 1]!;
+        this.w = this.addWeight('dw_kernel', [3, 3, c, 1], 'float32', tf.initializers.ones());
+        this.b = this.addWeight('dw_bias', [c], 'float32', tf.initializers.zeros());
+      }
+      call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+        const x = Array.isArray(inputs) ? inputs[0] : inputs;
+        return tf.fused.depthwiseConv2d({
+          x: x as tf.Tensor4D,
+          filter: this.w.read() as tf.Tensor4D,
+          bias: this.b.read(),
+          strides: 1,
+          pad: 'same',
+        });
+      }
+    }
     const models = [
       { name: 'MobileNetV2 blocks', build: mobileNetBlocks, input: [4, 16, 16, 8] },
       { name: 'dense + BN', build: denseBn, input: [6, 12] },
@@ -393,6 +414,68 @@ describe('tfjs fast paths (src/worker/tfjsFastPath.ts, tfjsEngineFastPath.ts)', 
       assert.ok(ours.tapeNodes > 0 && ours.tapeNodes < 50, `tape: ${ours.tapeNodes} nodes (stock ${stock.tapeNodes})`);
       tf.dispose([x, y]);
       model.dispose();
+    });
+
+    it("a fused convolution's input gradient nobody asks for (the data's) is not computed; asked for, it is; bit for bit", async () => {
+      await useBackend('wasm');
+      registerMissingKernels(tf);
+      // tfjs-layers' DepthwiseConv2D calls the unfused op (lazy gradients); graph models run the fused one
+      const dwFirst = () => {
+        const input = tf.input({ shape: [8, 8, 4] });
+        const dw = new FusedDepthwise();
+        const h = L.conv2d({ filters: 8, kernelSize: 3, padding: 'same', useBias: false }).apply(dw.apply(input)) as T;
+        const out = L.dense({ units: 5 }).apply(L.flatten().apply(L.batchNormalization().apply(h)) as T) as T;
+        return tf.model({ inputs: input, outputs: out });
+      };
+      // every kernel call counted by name while the step runs (the registry's kernelFunc wrapped)
+      const counted = ['Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropInput', 'Fill'];
+      const calls = (f: () => void): Record<string, number> => {
+        const n: Record<string, number> = {};
+        const undo = counted.map((k) => {
+          const config = tf.getKernel(k, 'wasm') as unknown as { kernelFunc: (a: unknown) => unknown };
+          const orig = config.kernelFunc;
+          n[k] = 0;
+          config.kernelFunc = (a) => (n[k]++, orig(a));
+          return () => (config.kernelFunc = orig);
+        });
+        try {
+          f();
+        } finally {
+          undo.forEach((u) => u());
+        }
+        return n;
+      };
+      for (const [build, input, kernel, convs] of [
+        [mobileNetBlocks, [4, 16, 16, 8], 'Conv2DBackpropInput', 5],
+        [dwFirst, [3, 8, 8, 4], 'DepthwiseConv2dNativeBackpropInput', 1],
+      ] as const) {
+        const model = build();
+        setSineWeights(model);
+        const x = tf.variable(tf.tensor(sineData(input.reduce((a, b) => a * b, 1)), [...input]));
+        const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3].slice(0, input[0]), 'int32'), 5);
+        const weights = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+        for (const vars of [weights, [x, ...weights]]) {
+          const withX = vars[0] === x;
+          let stock!: ReturnType<typeof gradStep>, ours!: ReturnType<typeof gradStep>;
+          fast(false);
+          const stockCalls = calls(() => (stock = gradStep(model, x, y, vars)));
+          fast(true);
+          const ourCalls = calls(() => (ours = gradStep(model, x, y, vars)));
+          fast(false);
+          const what = `${model.layers[0].getClassName()} first, gradients of ${withX ? 'x and ' : ''}the weights`;
+          assert.equal(stockCalls[kernel], convs, `${what}: tfjs computes every input gradient`);
+          assert.equal(ourCalls[kernel], withX ? convs : convs - 1, `${what}: ${kernel} calls`);
+          assert.equal(ourCalls.Fill - stockCalls.Fill, withX ? 0 : 1, `${what}: the zeros in its place`);
+          assert.ok(
+            stock.grads.every((g) => g.some((v) => v !== 0)),
+            'no gradient all zero',
+          );
+          stock.grads.forEach((g, i) => bitsEqual(ours.grads[i], g, `${what}: gradient of ${vars[i].name}`));
+          assert.equal(ours.tensors, stock.tensors, 'numTensors the step adds (its results)');
+        }
+        tf.dispose([x, y]);
+        model.dispose();
+      }
     });
 
     it('fit() with the fast paths: the same losses as without, tf.memory() flat', async () => {
