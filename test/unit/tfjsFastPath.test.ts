@@ -322,12 +322,12 @@ describe('tfjs fast paths (src/worker/tfjsFastPath.ts, tfjsEngineFastPath.ts)', 
       static className = 'FusedDepthwise';
       private w!: tf.LayerVariable;
       private b!: tf.LayerVariable;
-      build(inputShape: tf.Shape): void {
+      override build(inputShape: tf.Shape): void {
         const c = inputShape[inputShape.length - 1]!;
         this.w = this.addWeight('dw_kernel', [3, 3, c, 1], 'float32', tf.initializers.ones());
         this.b = this.addWeight('dw_bias', [c], 'float32', tf.initializers.zeros());
       }
-      call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+      override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
         const x = Array.isArray(inputs) ? inputs[0] : inputs;
         return tf.fused.depthwiseConv2d({
           x: x as tf.Tensor4D,
