@@ -2,12 +2,15 @@
  * FusedBatchNorm's shorter gradient on wasm (src/worker/kernels/batchNormGradient.ts, and its one-kernel form
  * batchNormGradKernel.ts for channels-last statistics from 4096 elements): every part (x, mean,
  * variance, scale, offset) against an independent float64 derivation, and against tfjs's own gradient on the cpu
- * backend; a BatchNormalization layer trained end to end gives the same gradients as stock cpu; unregistering puts
- * tfjs's gradient back. Runs on the wasm build the engine ships (shippedWasm.ts).
+ * backend; a BatchNormalization layer trained end to end gives the same gradients as stock cpu; with the batch
+ * moments of a training-mode call (fusedMoments) the whole input gradient in the one kernel, against float64 and
+ * stock cpu, the moments' gradient not run; unregistering puts tfjs's gradient back. Runs on the wasm build the engine ships (shippedWasm.ts).
  */
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { BN_GRAD_KERNEL } from '../../src/worker/kernels/batchNormGradKernel';
+import { MOMENTS_GRAD_KERNEL, MOMENTS_KERNEL, fusedMoments } from '../../src/worker/kernels/fusedMoments';
+import { installEngineFastPath } from '../../src/worker/tfjsEngineFastPath';
 import { registerMissingKernels, unregisterMissingKernels } from '../../src/worker/kernels/registerKernels';
 import { assertClose } from './reference';
 import { shipWasm } from './shippedWasm';
@@ -163,6 +166,72 @@ describe('FusedBatchNorm gradient on wasm (batchNormGradient.ts)', function () {
       assertClose(wasm[k], cpu[k], `${k} vs stock cpu`, { rtol: 1e-4, atol: 1e-5, scale: 150 });
     assert.ok(wasm.passes < cpu.passes, `kernels with an x-sized output: wasm ${wasm.passes}, stock cpu ${cpu.passes}`);
   });
+
+  for (const shape of [
+    [8, 8, 8, 16],
+    [96, 64],
+  ])
+    it(`[${shape}], a training-mode call's batch moments (fusedMoments): the whole input gradient in the normalisation's one kernel, vs float64 and stock cpu; no moments' gradient, no x-sized sum`, async () => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const C = shape[shape.length - 1];
+      const R = n / C;
+      const axes = shape.slice(0, -1).map((_, i) => i);
+      const eps = 1e-3;
+      const xv = values(n, 21, -2, 3);
+      for (let i = 0; i < n; i++) xv[i] += 0.3 * (i % C); // per-channel means apart
+      const [sv, ov, wv] = [values(C, 22, 0.5, 1.5), values(C, 23), values(n, 24)];
+      // float64: y = x̂·s + o, x̂ = (x − m)·r; dL/dx = s·r/R · (R·w − Σw − x̂·Σ(w·x̂)), dL/ds = Σ w·x̂, dL/do = Σ w
+      const m = new Float64Array(C),
+        v = new Float64Array(C),
+        sw = new Float64Array(C),
+        swx = new Float64Array(C);
+      for (let i = 0; i < n; i++) m[i % C] += xv[i] / R;
+      for (let i = 0; i < n; i++) v[i % C] += (xv[i] - m[i % C]) ** 2 / R;
+      const r = Array.from(v, (vc) => 1 / Math.sqrt(vc + eps));
+      const xh = (i: number) => (xv[i] - m[i % C]) * r[i % C];
+      for (let i = 0; i < n; i++) {
+        sw[i % C] += wv[i];
+        swx[i % C] += wv[i] * xh(i);
+      }
+      const ref = {
+        x: Float64Array.from(xv, (_, i) => ((sv[i % C] * r[i % C]) / R) * (R * wv[i] - sw[i % C] - xh(i) * swx[i % C])),
+        scale: swx,
+        offset: sw,
+      };
+      const run = (moments: (x: tf.Tensor) => { mean: tf.Tensor; variance: tf.Tensor }) =>
+        tf.tidy(() => {
+          const [x, sc, of, w] = [tf.tensor(xv, shape), tf.tensor(sv), tf.tensor(ov), tf.tensor(wv, shape)];
+          const f = (xx: tf.Tensor, ss: tf.Tensor, oo: tf.Tensor) => {
+            const { mean, variance } = moments(xx);
+            return tf.sum(tf.mul(tf.batchNorm(xx, mean, variance, oo, ss, eps), w)) as tf.Scalar;
+          };
+          const g = tf.grads(f)([x, sc, of]);
+          return { x: g[0].dataSync(), scale: g[1].dataSync(), offset: g[2].dataSync() };
+        });
+      const undo = installEngineFastPath(tf);
+      try {
+        const ours = run((x) => fusedMoments(tf, x, axes)!);
+        const prof = await tf.profile(() => {
+          run((x) => fusedMoments(tf, x, axes)!);
+        });
+        const names = prof.kernels.map((k) => k.name);
+        assert.ok(names.includes(BN_GRAD_KERNEL) && names.includes(MOMENTS_KERNEL), names.join(' '));
+        assert.ok(!names.includes(MOMENTS_GRAD_KERNEL), `the moments' gradient kernel did not run: ${names.join(' ')}`);
+        const sums = prof.kernels.filter(
+          (k) => k.name === 'Add' && k.outputShapes.some((o) => o.length === shape.length),
+        );
+        assert.equal(sums.length, 0, 'no x-sized Add (the moments path adds a known zero)');
+        await tf.setBackend('cpu');
+        const cpu = run((x) => tf.moments(x, axes));
+        await tf.setBackend('wasm');
+        for (const k of ['x', 'scale', 'offset'] as const) {
+          assertClose(ours[k], ref[k], `${k} vs float64`, { rtol: 1e-4, atol: 2e-6, scale: k === 'x' ? 1 : R });
+          assertClose(ours[k], cpu[k], `${k} vs stock cpu`, { rtol: 1e-4, atol: 2e-6, scale: k === 'x' ? 1 : R });
+        }
+      } finally {
+        undo?.();
+      }
+    });
 
   it("unregistering puts tfjs's own gradient back", () => {
     const ours = tf.getGradient('FusedBatchNorm');

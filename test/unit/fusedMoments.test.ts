@@ -4,13 +4,14 @@
  * loss of them are tfjs-core's moments on those kernels bit for bit, and both are checked against a float64
  * reference; where the kernel does not apply tfjs's own moments runs; through the instrument, a training step of a
  * conv + BN model gives the same moving statistics and captured batch statistics with the fusion on and off (bit for
- * bit) and the same weights to float32 rounding (the gradient's three parts are added in another grouping), with
- * fewer kernel calls.
+ * bit) and the same weights to float32 rounding (the gradient's three parts are added in another grouping, in the
+ * normalisation's one kernel), with fewer kernel calls.
  */
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { installBnInstrument } from '../../src/worker/bnInstrument';
+import { BN_GRAD_KERNEL } from '../../src/worker/kernels/batchNormGradKernel';
 import {
   MOMENTS_GRAD_KERNEL,
   MOMENTS_KERNEL,
@@ -197,12 +198,15 @@ describe('fused moments of a training-mode BatchNormalization call (kernels/fuse
     const on = await run(true);
     assert.ok(!off.names.includes(MOMENTS_KERNEL), 'off: tfjs moments');
     assert.equal(on.names.filter((n) => n === MOMENTS_KERNEL).length, 2, 'on: both layers fused');
-    assert.equal(on.names.filter((n) => n === MOMENTS_GRAD_KERNEL).length, 2, 'on: both gradients fused');
+    // the normalisation's gradient carries the moments' paths (batchNormGradKernel.ts, batchMoments): their
+    // gradient kernel has nothing to add and does not run
+    assert.equal(on.names.filter((n) => n === BN_GRAD_KERNEL).length, 2, 'on: both normalisation gradients');
+    assert.equal(on.names.filter((n) => n === MOMENTS_GRAD_KERNEL).length, 0, "on: no moments' gradient");
     assert.equal(on.weights.length, off.weights.length);
     // the forward is the same bit for bit: captured batch statistics and the moving update
     assert.deepEqual(on.stats, off.stats, 'captured batch statistics, moving statistics');
     // the conv output's gradient adds three parts (BN's direct one, the variance path, the mean path) in another
-    // grouping ((a + b) + c on tfjs's tape, a + (b + c) here): the weights agree to float32 rounding
+    // grouping (one pass, bnDx, against tfjs's (a + b) + c on the tape): the weights agree to float32 rounding
     on.weights.forEach((w, i) => {
       const scale = off.weights[i].reduce((m, v) => Math.max(m, Math.abs(v)), 0);
       assertClose(w, off.weights[i], `weight ${i} after the step`, { rtol: 1e-5, atol: 1e-6, scale });

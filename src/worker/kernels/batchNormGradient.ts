@@ -14,6 +14,7 @@
  * Registered by registerMissingKernels, undone by unregisterMissingKernels (the gradient registry is global).
  */
 import { BN_GRAD_KERNEL, batchNormGradShape } from './batchNormGradKernel';
+import { areBatchMomentsOf } from './fusedMoments';
 import { simdAvailable } from './simdKernelModule';
 import { registerGradientQuietly } from './registerGradientQuietly';
 
@@ -43,9 +44,11 @@ export function fastBatchNormGradient(tf: TF, stock: GradConfig): GradConfig {
       // channels last: the whole gradient in one kernel (batchNormGradKernel.ts)
       const inputs: Record<string, Tensor> =
         scale == null ? { x, mean, variance, dy } : { x, mean, variance, scale, dy };
+      // mean and variance the batch moments of x (a training-mode call): dx is the layer's whole input gradient
+      const batchMoments = areBatchMomentsOf(x, mean, variance);
       const [dx, dm, dv, ds, doff] = tf
         .engine()
-        .runKernel(BN_GRAD_KERNEL, inputs, { varianceEpsilon: eps }) as Tensor[];
+        .runKernel(BN_GRAD_KERNEL, inputs, { varianceEpsilon: eps, batchMoments }) as Tensor[];
       const as = (t: Tensor, shape: number[]) => (t.shape.length === shape.length ? t : tf.reshape(t, shape));
       return {
         x: () => as(dx, x.shape),

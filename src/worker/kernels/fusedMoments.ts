@@ -21,6 +21,7 @@
  * tf.moments.
  */
 import type { KernelFunc, TInfo } from './kernelOps';
+import { markKnownZero } from './knownZeros';
 import { simdAvailable } from './simdKernelModule';
 import type { SimdOf } from './wasmElementwise';
 import { heapSums } from './wasmFast';
@@ -131,6 +132,10 @@ export function registerFusedMomentsGradient(tf: TF): boolean {
     gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
       const [x, mean] = saved;
       const [dMean, dVariance] = dy as Tensor[];
+      // the layer's normalisation gradient carried both paths (batchNormGradKernel.ts, batchMoments): zeros, marked
+      // so that the tape adds nothing (C values each read here, not x-sized data)
+      const zero = (t: Tensor) => (t.dataSync() as Float32Array).every((v) => v === 0);
+      if (zero(dMean) && zero(dVariance)) return { x: () => markKnownZero(tf.zeros(x.shape)) };
       return {
         x: () => tf.engine().runKernel(MOMENTS_GRAD_KERNEL, { x, mean, dMean, dVariance }, {}) as Tensor,
       };
@@ -152,5 +157,19 @@ export function fusedMoments(tf: TF, x: Tensor, axes: readonly number[]): { mean
   if (!fusedMomentsSettings.enabled || tf.getBackend() !== 'wasm' || !tf.getKernel(MOMENTS_KERNEL, 'wasm')) return null;
   if (fusedMomentsShape(x, axes) === null || !simdAvailable(tf.backend())) return null;
   const [mean, variance] = tf.engine().runKernel(MOMENTS_KERNEL, { x }, {}) as Tensor[];
+  batchMoments.set(mean.dataId, { x: x.dataId, variance: variance.dataId });
   return { mean, variance };
+}
+
+/** the data of the mean made by fusedMoments -> the data of its x and variance (clones share data) */
+const batchMoments = new WeakMap<object, { x: object; variance: object }>();
+
+/** whether mean and variance are fusedMoments' batch moments of x (as a training-mode BatchNormalization uses them) */
+export function areBatchMomentsOf(
+  x: { dataId: object },
+  mean: { dataId: object },
+  variance: { dataId: object },
+): boolean {
+  const m = batchMoments.get(mean.dataId);
+  return m !== undefined && m.x === x.dataId && m.variance === variance.dataId;
 }

@@ -135,6 +135,43 @@ export function affineBody(): number[] {
   return fn([[3, I32]], [...init, ...countDown(ROWS, row)]);
 }
 
+/** bnDx(out, dy, x, rows, cBytes, p): out = dy·g + (x − m)·a + b per channel, p = m | g | a | b (C floats each) */
+export function bnDxBody(): number[] {
+  const OUT = 0,
+    DY = 1,
+    X = 2,
+    ROWS = 3,
+    CB = 4,
+    PM = 5;
+  const C = 6,
+    PG = 7,
+    PA = 8,
+    PB = 9;
+  const load = (base: number): number[] => [...addr(base, C), ...op.loadAt(0)];
+  const row = [
+    ...byteColumns(C, CB, [
+      ...addr(OUT, C),
+      ...load(DY),
+      ...load(PG),
+      ...op.f32x4Mul,
+      ...load(X),
+      ...load(PM),
+      ...op.f32x4Sub,
+      ...load(PA),
+      ...op.f32x4Mul,
+      ...op.f32x4Add,
+      ...load(PB),
+      ...op.f32x4Add,
+      ...op.storeAt(0),
+    ]),
+    ...addTo2(OUT, CB),
+    ...addTo2(DY, CB),
+    ...addTo2(X, CB),
+  ];
+  const init = [...add(PM, CB, PG), ...add(PG, CB, PA), ...add(PA, CB, PB)];
+  return fn([[4, I32]], [...init, ...countDown(ROWS, row)]);
+}
+
 /** add / sub / mul(out, a, b, rows, cBytes, aStep, bStep) */
 export function binRowsBody(binop: number[]): number[] {
   const OUT = 0,

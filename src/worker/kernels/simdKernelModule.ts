@@ -69,6 +69,9 @@
  *     (func (export "reluGrad") (param i32 i32 i32 i32 i32) …)
  *     ;; relu6Grad(out, x, dy, n4, _, hi): out[i] = (x[i] <= hi ? dy[i] : +0)·step(x[i]) (ReLU(maxValue)'s gradient)
  *     (func (export "relu6Grad") (param i32 i32 i32 i32 f32 f32) …)
+ *     ;; bnDx(out, dy, x, rows, cBytes, p): out[r][c] = dy[r][c]·g[c] + (x[r][c] − m[c])·a[c] + b[c], p = m | g | a | b
+ *     ;;   (C = cBytes / 4 floats each; float32, in that order): a BatchNormalization's whole input gradient
+ *     (func (export "bnDx") (param i32 i32 i32 i32 i32 i32) …)
  *   )
  * The callers do the last n mod 16 elements (and anything the functions do not cover) in JS.
  *
@@ -82,6 +85,7 @@ import { backendMemory, instancePerMemory } from '../wasmHeapModule';
 import {
   affineBody,
   and8Body,
+  bnDxBody,
   binRowsBody,
   clipBody,
   clipGradBody,
@@ -106,7 +110,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     sig(I32, I32, I32, I32, I32, I32, I32, I32), // 4 outer4x8
     sig(I32, I32, I32, F32, F32), // 5 clip
     sig(I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32), // 6 gemm4x8
-    sig(I32, I32, I32, I32, I32, I32), // 7 transpose4x4
+    sig(I32, I32, I32, I32, I32, I32), // 7 transpose4x4, bnDx
     sig(I32, I32, I32, I32, F32, F32), // 8 clipGrad
   ]);
   // colSqDev: type 3 (5 x i32); momentsGrad, colDyDev: type 0 (7 x i32); reluGrad: type 3 (its last i32 unused);
@@ -135,6 +139,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     [8],
     [3],
     [8],
+    [7],
   ]);
   const exports = vec(
     [
@@ -160,6 +165,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
       'clipGrad',
       'reluGrad',
       'relu6Grad',
+      'bnDx',
     ].map((n, i) => [...name(n), 0, i]),
   );
   const code = vec([
@@ -185,6 +191,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     clipGradBody(),
     reluGradBody(),
     relu6GradBody(),
+    bnDxBody(),
   ]);
   return wasmModule(section(1, types), section(2, imports), section(3, funcs), section(7, exports), section(10, code));
 }
@@ -235,6 +242,7 @@ export interface SimdKernels {
   clipGrad(out: number, x: number, dy: number, n4: number, lo: number, hi: number): void;
   reluGrad(out: number, x: number, dy: number, n4: number, unused: number): void;
   relu6Grad(out: number, x: number, dy: number, n4: number, unused: number, hi: number): void;
+  bnDx(out: number, dy: number, x: number, rows: number, cBytes: number, p: number): void;
 }
 export type BinRows = (
   out: number,
@@ -270,6 +278,7 @@ export const simdKernelsFor = instancePerMemory(simdKernelModuleBytes, (e): Simd
   clipGrad: e.clipGrad as SimdKernels['clipGrad'],
   reluGrad: e.reluGrad as SimdKernels['reluGrad'],
   relu6Grad: e.relu6Grad as SimdKernels['relu6Grad'],
+  bnDx: e.bnDx as SimdKernels['bnDx'],
 }));
 
 /** whether the engine's SIMD kernels run on this backend (the wasm backend, with WebAssembly SIMD) */
