@@ -32,6 +32,8 @@ const builds = [
   // the worker's fallback instrumentation with the TypeScript parser (JSX, text the light finder cannot read):
   // required by dist/worker.js only then (src/worker/instrumentSource.ts)
   { ...node, entryPoints: ['src/worker/tsInstrument.ts'], outfile: 'dist/tsInstrument.js' },
+  // the second thread of the engine's SIMD kernels on the threaded wasm build (src/worker/kernels/simdHelper.ts)
+  { ...node, entryPoints: ['src/worker/simdHelperThread.ts'], outfile: 'dist/simdHelper.js' },
   // the run's own process: holds the engine worker (dist/worker.js), relays to the host
   { ...node, entryPoints: ['src/runner/runner.ts'], outfile: 'dist/runner.js' },
   // bn-inspect

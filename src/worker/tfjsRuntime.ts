@@ -16,6 +16,8 @@ import { installBnInstrument } from './bnInstrument';
 import { layersWithSources } from './layerSources';
 import { installNodeFileSystemIo } from './nodeFileSystemIo';
 import { registerMissingKernels } from './kernels/registerKernels';
+import { simdHelperFor, simdHelperSettings } from './kernels/simdHelper';
+import { backendMemory } from './kernels/simdKernelModule';
 import { installEngineFastPath } from './tfjsEngineFastPath';
 import { installTfjsFastPath } from './tfjsFastPath';
 import { scriptGlobals } from './scriptGlobals';
@@ -36,6 +38,9 @@ export interface TfjsRuntime {
   /** ms spent in setup */
   setupMs: number;
 }
+
+/** the helper thread's script beside the bundle (scripts/build.mjs) */
+const SIMD_HELPER = 'simdHelper.js';
 
 /** tfjs noise that must not reach the script's output */
 export function isTfjsNoise(text: string): boolean {
@@ -98,6 +103,8 @@ export async function setupTfjs(requested: Backend, warn: (text: string) => void
       const threads = wasmThreadCount();
       if (threads > 1 && !useThreadedWasm(tf, tfWasm, folder, threads))
         warn(`[bn-inspector] the wasm backend runs on one thread: ${threadedWasmUnavailable(folder) ?? 'unknown'}\n`);
+      // the engine's own SIMD kernels' second thread (threaded build only: kernels/simdHelper.ts)
+      if (existsSync(join(folder, SIMD_HELPER))) simdHelperSettings.script = join(folder, SIMD_HELPER);
       let ok = false;
       let why = '';
       try {
@@ -118,6 +125,8 @@ export async function setupTfjs(requested: Backend, warn: (text: string) => void
     process.removeAllListeners('uncaughtException');
     process.removeAllListeners('unhandledRejection');
     const kernels = registerMissingKernels(tf);
+    // started now, ready by the first training step (null on the single-threaded build)
+    if (backend === 'wasm') simdHelperFor(backendMemory(tf.backend()));
     // cheaper tfjs work around the kernels, same values (tfjsFastPath.ts, tfjsEngineFastPath.ts);
     // BN_INSPECTOR_TFJS_FAST_PATH=0 leaves tfjs's own paths (A/B measurements, a way out)
     if (process.env.BN_INSPECTOR_TFJS_FAST_PATH !== '0') {

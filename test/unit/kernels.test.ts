@@ -16,10 +16,12 @@ import { registerMissingKernels, unregisterMissingKernels } from '../../src/work
 import { columnSums, tileInto } from '../../src/worker/kernels/wasmFast';
 import { conv2dSettings, kernelSettings } from '../../src/worker/kernels/conv2dBackprop';
 import { depthwiseSettings } from '../../src/worker/kernels/depthwiseBackprop';
+import { simdHelperFor, simdHelperSettings } from '../../src/worker/kernels/simdHelper';
+import { backendMemory } from '../../src/worker/kernels/simdKernelModule';
 import { shipWasm } from './shippedWasm';
 
 // the wasm build the engine ships: threaded (all cores), or single-threaded with BN_INSPECTOR_WASM_THREADS=1
-shipWasm(tf);
+const threads = shipWasm(tf);
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 type Shape4 = [number, number, number, number];
@@ -442,25 +444,45 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
         assert.ok(relErr(d.stockX, d.refX) < TOL, `stock dX ${JSON.stringify(d.c)}: ${relErr(d.stockX, d.refX)}`);
       }
     });
-    for (const [backend, chunk, simd] of [
-      ['wasm', 0, true],
-      ['cpu', 0, true],
-      ['wasm', 100, true],
-      ['wasm', 0, false],
+    for (const [backend, chunk, simd, helper] of [
+      ['wasm', 0, true, false],
+      ['cpu', 0, true, false],
+      ['wasm', 100, true, false],
+      ['wasm', 0, false, false],
+      ['wasm', 0, true, true],
     ] as const) {
-      const variant = chunk
-        ? ', patch matrices split by batch'
-        : simd
-          ? ''
-          : ', 1x1 dW by XNNPACK MatMuls (no SIMD kernel), strided dX by conv (not col2im)';
+      const variant = helper
+        ? `, every SIMD filter gradient halved with the helper thread (${threads > 1 ? 'threaded build' : 'none on the single-threaded build'})`
+        : chunk
+          ? ', patch matrices split by batch'
+          : simd
+            ? ''
+            : ', 1x1 dW by XNNPACK MatMuls (no SIMD kernel), strided dX by conv (not col2im)';
       it(`ours on ${backend}${variant}: every case within ${TOL} of the reference, no data leak`, async () => {
         const saved = kernelSettings.im2colChunkFloats;
         if (chunk) kernelSettings.im2colChunkFloats = chunk;
         conv2dSettings.pointwiseFilterSimd = simd;
         conv2dSettings.stridedInputByCol2im = simd;
-        await withBackend(backend, () => {
+        const minFlops = simdHelperSettings.minFlops;
+        if (helper) simdHelperSettings.minFlops = 0;
+        let shared = 0;
+        let restore: (() => void) | null = null;
+        await withBackend(backend, async () => {
           silenceCpuBanner();
           registerMissingKernels(tf);
+          const h = helper ? simdHelperFor(backendMemory(tf.backend())) : null;
+          if (helper) {
+            // the helper exists on the threaded build only (shared memory); wait until it is ready
+            assert.equal(h !== null, threads > 1, 'a helper where the memory is shared');
+            for (let i = 0; h !== null && !h.worthIt(1) && i < 100; i++) await new Promise((r) => setTimeout(r, 50));
+            if (h !== null) {
+              assert.ok(h.worthIt(1), 'the helper is ready');
+              const [taps, rows] = [h.filterGradTaps, h.pointwiseFilterRows];
+              h.filterGradTaps = (...a) => (shared++, taps(...a));
+              h.pointwiseFilterRows = (...a) => (shared++, rows(...a));
+              restore = () => Object.assign(h, { filterGradTaps: taps, pointwiseFilterRows: rows });
+            }
+          }
           const report: string[] = [];
           for (const d of data) {
             const t = tensors(d.c, d);
@@ -492,7 +514,11 @@ describe('kernels: conv gradients, fast wasm kernels (src/worker/kernels)', func
           kernelSettings.im2colChunkFloats = saved;
           conv2dSettings.pointwiseFilterSimd = true;
           conv2dSettings.stridedInputByCol2im = true;
+          simdHelperSettings.minFlops = minFlops;
+          restore?.();
         });
+        // the cases with Ci % 4 and Co % 8 (or padded to them): 10 SIMD filter gradients by images, 1 by pixels
+        if (helper && threads > 1) assert.ok(shared >= 11, `filter gradients shared with the helper: ${shared}`);
       });
     }
   });

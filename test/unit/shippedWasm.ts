@@ -10,6 +10,7 @@
  */
 import { join, resolve } from 'node:path';
 import * as tfWasm from '@tensorflow/tfjs-backend-wasm';
+import { simdHelperSettings } from '../../src/worker/kernels/simdHelper';
 import { threadedWasmUnavailable, useThreadedWasm, wasmThreadCount } from '../../src/worker/wasmThreaded';
 import { ensureBuilt } from './cliHarness';
 
@@ -25,6 +26,8 @@ export function shipWasm(tf: TF): number {
     ensureBuilt(); // the threaded build's scripts are written into dist/ by the build
     if (!useThreadedWasm(tf, tfWasm, DIST, n))
       throw new Error(`the threaded wasm build cannot start: ${threadedWasmUnavailable(DIST) ?? 'unknown'}`);
+    // the engine's SIMD kernels' second thread, as the engine starts it (src/worker/tfjsRuntime.ts)
+    simdHelperSettings.script = join(DIST, 'simdHelper.js');
   } else tfWasm.setWasmPaths(DIST + '/');
   threads = n;
   return n;

@@ -24,6 +24,7 @@
 import { filterGradDirect, inputGradDirect } from './convDirectLoops';
 import { col2im, im2colT } from './im2col';
 import type { ConvInfo, KernelOps, TInfo } from './kernelOps';
+import { filterGradTaps, pointwiseFilterRows, type TapGeometry } from './filterGradLoops';
 import type { SimdKernels } from './simdKernelModule';
 
 /** tunables (tests shrink the chunk to exercise the chunked paths) */
@@ -51,10 +52,12 @@ export const conv2dSettings: {
 };
 
 /**
- * dW[Ci, Co] = x[M, Ci]ᵀ · dy[M, Co] by the SIMD kernel outer4x8 (simdKernelModule.ts), 4 x 8 blocks of dW in
- * registers, pixels in blocks that stay in the L2 cache (~256 KiB of x and dy rows). XNNPACK's MatMul would
- * need one operand transposed and the other packed as weights, both of M x channels floats: measured, packing a
- * fresh [8192, 96] dy costs ~6x the multiply itself, and training makes every operand fresh.
+ * dW[Ci, Co] = x[M, Ci]ᵀ · dy[M, Co] by the SIMD kernel outer4x8 (filterGradLoops.ts, pointwiseFilterRows); on the
+ * threaded build the helper thread takes the second half of the pixels, into a dW of its own added after, where the
+ * call is large enough (simdHelper.ts): each thread reads half of x and dy (split by channels instead, both read all
+ * of dy: measured slower than one thread on MobileNetV2's [8, 32, 32, 16] → 96). XNNPACK's MatMul would need one
+ * operand transposed and the other packed as weights, both of M x channels floats: measured, packing a fresh
+ * [8192, 96] dy costs ~6x the multiply itself, and training makes every operand fresh.
  */
 function pointwiseFilterSimd(
   ops: KernelOps,
@@ -65,67 +68,69 @@ function pointwiseFilterSimd(
   Ci: number,
   Co: number,
 ): TInfo {
-  return ops.create([1, 1, Ci, Co], [xN, dyN], (out, xv, dv) => {
-    out.fill(0);
-    const block = Math.max(16, Math.floor(65536 / (Ci + Co)));
-    const xs = Ci * 4,
-      ds = Co * 4,
-      as = Co * 4;
-    for (let r0 = 0; r0 < M; r0 += block) {
-      const n = Math.min(block, M - r0);
-      const x0 = xv.byteOffset + r0 * xs;
-      const d0 = dv.byteOffset + r0 * ds;
-      for (let i = 0; i < Ci; i += 4) simd.outer4x8(out.byteOffset + i * as, x0 + i * 4, d0, n, xs, ds, as, Co / 8);
-    }
-  });
+  const helper = M >= 64 && ops.helper !== null && ops.helper.worthIt(2 * M * Ci * Co) ? ops.helper : null;
+  if (helper === null)
+    return ops.create([1, 1, Ci, Co], [xN, dyN], (out, xv, dv) => {
+      out.fill(0);
+      pointwiseFilterRows(simd, out.byteOffset, xv.byteOffset, dv.byteOffset, 0, M, Ci, Co);
+    });
+  const theirs = ops.create([Ci, Co], [], (t) => t.fill(0));
+  try {
+    return ops.create([1, 1, Ci, Co], [xN, dyN, theirs], (out, xv, dv, tv) => {
+      out.fill(0);
+      const [o, x, dy, half] = [out.byteOffset, xv.byteOffset, dv.byteOffset, M >> 1];
+      helper.pointwiseFilterRows(tv.byteOffset, x, dy, half, M, Ci, Co, () =>
+        pointwiseFilterRows(simd, o, x, dy, 0, half, Ci, Co),
+      );
+      simd.add(o, o, tv.byteOffset, 1, Ci * Co * 4, 0, 0);
+    });
+  } finally {
+    ops.dispose(theirs);
+  }
 }
 
 /**
- * dW[kh, kw] = Σ over the output pixels whose input pixel (oh·sh + kh − padTop, ow·sw + kw − padLeft) is inside x
- * of x[that pixel]ᵀ · dy[pixel], for a conv with dilation 1: per filter tap a 1x1 filter gradient over the valid
- * pixels, by outer4x8 reading x and dy in place (an output row's valid pixels are contiguous in dy and every sw
- * pixels in x; at stride 1, where the tap is the centre column, the rows of one image run on in one call). The stock
- * path (one XNNPACK convolution with batch and channels swapped, dy as a B x OH x OW "filter") packs that filter
- * at every call and transposes x and dy first: measured ~8 GFLOP/s on the small CNN's 3x3 layers.
+ * dW by the SIMD per-tap filter gradient (filterGradLoops.ts, filterGradTaps), reading x and dy in place; on the
+ * threaded build, with its helper thread ready (simdHelper.ts) and enough arithmetic to pay for waking it, the helper
+ * takes the second half of the images, into a dW of its own added after. The stock path (one XNNPACK convolution
+ * with batch and channels swapped, dy as a B x OH x OW "filter") packs that filter at every call and transposes x
+ * and dy first: measured ~8 GFLOP/s on the small CNN's 3x3 layers.
  */
 function shiftedFilterSimd(ops: KernelOps, simd: SimdKernels, xN: TInfo, dyN: TInfo, ci: ConvInfo): TInfo {
-  const { batchSize: B, inHeight: H, inWidth: W, inChannels: Ci, outHeight: OH, outWidth: OW, outChannels: Co } = ci;
-  const KH = ci.filterHeight,
-    KW = ci.filterWidth,
-    sh = ci.strideHeight,
-    sw = ci.strideWidth,
-    pt = ci.padInfo.top,
-    pl = ci.padInfo.left;
-  return ops.create([KH, KW, Ci, Co], [xN, dyN], (out, xv, dv) => {
-    out.fill(0);
-    const xs = sw * Ci * 4, // consecutive output pixels of a row read x every sw pixels
-      ds = Co * 4,
-      as = Co * 4;
-    for (let kh = 0; kh < KH; kh++) {
-      // output rows whose input row oh·sh + kh − pt lies in [0, H)
-      const ohMin = Math.max(0, Math.ceil((pt - kh) / sh));
-      const ohMax = Math.min(OH, Math.floor((H - 1 + pt - kh) / sh) + 1); // exclusive
-      if (ohMin >= ohMax) continue;
-      for (let kw = 0; kw < KW; kw++) {
-        const owMin = Math.max(0, Math.ceil((pl - kw) / sw));
-        const owMax = Math.min(OW, Math.floor((W - 1 + pl - kw) / sw) + 1);
-        if (owMin >= owMax) continue;
-        const tap = out.byteOffset + (kh * KW + kw) * Ci * as;
-        // stride 1, the centre column and x's rows as wide as dy's: every pixel valid, the rows of an image run on
-        const whole = sh === 1 && sw === 1 && owMin === 0 && owMax === OW && OW === W && kw === pl;
-        // calls per image: one over all its valid rows, or one per output row
-        const calls = whole ? 1 : ohMax - ohMin;
-        const n = whole ? (ohMax - ohMin) * OW : owMax - owMin;
-        for (let b = 0; b < B; b++) {
-          for (let oh = ohMin; oh < ohMin + calls; oh++) {
-            const x0 = xv.byteOffset + ((b * H + oh * sh + kh - pt) * W + owMin * sw + kw - pl) * Ci * 4;
-            const d0 = dv.byteOffset + ((b * OH + oh) * OW + owMin) * Co * 4;
-            for (let i = 0; i < Ci; i += 4) simd.outer4x8(tap + i * as, x0 + i * 4, d0, n, xs, ds, as, Co / 8);
-          }
-        }
-      }
-    }
-  });
+  const g: TapGeometry = {
+    B: ci.batchSize,
+    H: ci.inHeight,
+    W: ci.inWidth,
+    Ci: ci.inChannels,
+    OH: ci.outHeight,
+    OW: ci.outWidth,
+    Co: ci.outChannels,
+    KH: ci.filterHeight,
+    KW: ci.filterWidth,
+    sh: ci.strideHeight,
+    sw: ci.strideWidth,
+    pt: ci.padInfo.top,
+    pl: ci.padInfo.left,
+  };
+  const { B, KH, KW, Ci, Co } = g;
+  const flops = 2 * B * g.OH * g.OW * KH * KW * Ci * Co;
+  const helper = B >= 2 && ops.helper !== null && ops.helper.worthIt(flops) ? ops.helper : null;
+  if (helper === null)
+    return ops.create([KH, KW, Ci, Co], [xN, dyN], (out, xv, dv) => {
+      out.fill(0);
+      filterGradTaps(simd, g, out.byteOffset, xv.byteOffset, dv.byteOffset, 0, B);
+    });
+  const theirs = ops.create([KH * KW * Ci, Co], [], (t) => t.fill(0));
+  try {
+    return ops.create([KH, KW, Ci, Co], [xN, dyN, theirs], (out, xv, dv, tv) => {
+      out.fill(0);
+      const [o, x, dy, half] = [out.byteOffset, xv.byteOffset, dv.byteOffset, B >> 1];
+      helper.filterGradTaps(g, tv.byteOffset, x, dy, half, B, () => filterGradTaps(simd, g, o, x, dy, 0, half));
+      simd.add(o, o, tv.byteOffset, 1, KH * KW * Ci * Co * 4, 0, 0);
+    });
+  } finally {
+    ops.dispose(theirs);
+  }
 }
 
 /**

@@ -5,6 +5,7 @@
  * typed arrays.
  */
 
+import { simdHelperFor, type SimdHelper } from './simdHelper';
 import { backendMemory, simdKernelsFor, type SimdKernels } from './simdKernelModule';
 
 type TF = typeof import('@tensorflow/tfjs');
@@ -59,6 +60,8 @@ export interface KernelOps {
   depthwiseConv2d: NhwcConv | null;
   /** the hand-written SIMD kernels of simdKernelModule.ts on the backend's heap (wasm), or null */
   readonly simd: SimdKernels | null;
+  /** their second thread on the threaded wasm build (simdHelper.ts), or null */
+  readonly helper: SimdHelper | null;
   dispose(t: TInfo): void;
   /** true: plain JS loops beat im2col + the backend's MatMul (the cpu backend, whose MatMul is JS too) */
   readonly direct: boolean;
@@ -114,6 +117,7 @@ export function wasmOps(tf: TF, backend: AnyBackend): KernelOps {
     backendName: 'wasm',
     direct: false,
     simd: memory ? simdKernelsFor(memory) : null,
+    helper: simdHelperFor(memory),
     create(shape, inputs, fill) {
       const out = backend.makeOutput(shape, 'float32') as TInfo;
       // views only after the allocation: malloc may grow (and move) the heap
@@ -169,6 +173,7 @@ export function cpuOps(tf: TF, backend: AnyBackend): KernelOps {
     backendName: 'cpu',
     direct: true,
     simd: null,
+    helper: null,
     create(shape, inputs, fill) {
       const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
       fill(out, ...inputs.map(view));
