@@ -26,6 +26,7 @@ const CASES: Case[] = [
   { x: [8, 2, 2, 320], co: 1280, simd: true },
   { x: [8, 4, 4, 24], co: 16, bias: true, simd: true },
   { x: [2, 2, 2, 12], co: 8, pad: 'valid', simd: true },
+  { x: [2, 2, 4, 6], co: 8, bias: true, simd: true }, // Ci not a multiple of 4: the transpose's edge columns
   { x: [8, 4, 4, 96], co: 576, bias: true, simd: true },
   { x: [3, 3, 3, 16], co: 8, simd: false }, // 27 pixels: not a multiple of 8
   { x: [8, 2, 2, 16], co: 6, simd: false }, // Co not a multiple of 4

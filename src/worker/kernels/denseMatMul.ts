@@ -249,8 +249,11 @@ function gemm(
   }
 }
 
-/** dst[c][r] = src[r][c] for a [rows, cols] src: transpose4x4 on the 4 x 4 blocks, the edges in JS */
-function transposeInto(
+/**
+ * dst[c][r] = src[r][c] for a [rows, cols] src: transpose4x4 on the 4 x 4 blocks, the edges in JS (src, dst: float
+ * offsets in f32, the heap)
+ */
+export function transposeInto(
   simd: SimdKernels,
   f32: Float32Array,
   src: number,
