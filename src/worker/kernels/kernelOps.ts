@@ -120,8 +120,13 @@ export function wasmOps(tf: TF, backend: AnyBackend): KernelOps {
     helper: simdHelperFor(memory),
     create(shape, inputs, fill) {
       const out = backend.makeOutput(shape, 'float32') as TInfo;
-      // views only after the allocation: malloc may grow (and move) the heap
-      fill(view(out), ...inputs.map(view));
+      try {
+        // views only after the allocation: malloc may grow (and move) the heap
+        fill(view(out), ...inputs.map(view));
+      } catch (e) {
+        backend.disposeData(out.dataId); // a fill that throws (the helper thread failed) leaves no data behind
+        throw e;
+      }
       return out;
     },
     read(inputs, f) {
