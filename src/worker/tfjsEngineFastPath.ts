@@ -34,7 +34,8 @@
  * installed. Works with any tfjs instance passed in (no tfjs import here).
  *
  * One unit (over 250 lines): the two replaced engine methods, the check that the engine is the one they were
- * written against and the undo share the engine's internal types and state, most of the file.
+ * written against and the undo share the engine's internal types and state, most of the file; the unused input
+ * gradient is state the two methods share (backpropagation marks the call, runKernel answers it).
  */
 import { isKnownZero } from './kernels/knownZeros';
 

@@ -15,6 +15,7 @@
  */
 import { BN_GRAD_KERNEL, batchNormGradShape } from './batchNormGradKernel';
 import { areBatchMomentsOf } from './fusedMoments';
+import { markKnownZero } from './knownZeros';
 import { simdAvailable } from './simdKernelModule';
 import { registerGradientQuietly } from './registerGradientQuietly';
 
@@ -49,6 +50,8 @@ export function fastBatchNormGradient(tf: TF, stock: GradConfig): GradConfig {
       const [dx, dm, dv, ds, doff] = tf
         .engine()
         .runKernel(BN_GRAD_KERNEL, inputs, { varianceEpsilon: eps, batchMoments }) as Tensor[];
+      // their paths are in dx: zeros, marked so that the moments' gradient and the tape skip them (knownZeros.ts)
+      if (batchMoments) [dm, dv].forEach(markKnownZero);
       const as = (t: Tensor, shape: number[]) => (t.shape.length === shape.length ? t : tf.reshape(t, shape));
       return {
         x: () => as(dx, x.shape),

@@ -1,5 +1,5 @@
 /**
- * The loops of the engine's SIMD filter gradients (conv2dBackprop.ts) over a part of dW, on byte addresses of the
+ * The loops of the engine's SIMD filter gradients (filterGradSimd.ts) over a part of dW, on byte addresses of the
  * wasm heap: the same calls whichever thread runs them (the calling thread, or the helper thread of the threaded
  * build, simdHelperThread.ts, which takes the other part: half of the images or pixels, into a dW of its own added
  * after, so that each thread reads half of x and dy).

@@ -21,7 +21,7 @@
  * tf.moments.
  */
 import type { KernelFunc, TInfo } from './kernelOps';
-import { markKnownZero } from './knownZeros';
+import { isKnownZero, markKnownZero } from './knownZeros';
 import { simdAvailable } from './simdKernelModule';
 import type { SimdOf } from './wasmElementwise';
 import { heapSums } from './wasmFast';
@@ -132,10 +132,9 @@ export function registerFusedMomentsGradient(tf: TF): boolean {
     gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
       const [x, mean] = saved;
       const [dMean, dVariance] = dy as Tensor[];
-      // the layer's normalisation gradient carried both paths (batchNormGradKernel.ts, batchMoments): zeros, marked
-      // so that the tape adds nothing (C values each read here, not x-sized data)
-      const zero = (t: Tensor) => (t.dataSync() as Float32Array).every((v) => v === 0);
-      if (zero(dMean) && zero(dVariance)) return { x: () => markKnownZero(tf.zeros(x.shape)) };
+      // the layer's normalisation gradient carried both paths (batchNormGradient.ts, batchMoments: its zeros are
+      // marked): a zero gradient, marked so that the tape adds nothing
+      if (isKnownZero(dMean) && isKnownZero(dVariance)) return { x: () => markKnownZero(tf.zeros(x.shape)) };
       return {
         x: () => tf.engine().runKernel(MOMENTS_GRAD_KERNEL, { x, mean, dMean, dVariance }, {}) as Tensor,
       };
