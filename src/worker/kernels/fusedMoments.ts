@@ -133,8 +133,10 @@ export function registerFusedMomentsGradient(tf: TF): boolean {
       const [x, mean] = saved;
       const [dMean, dVariance] = dy as Tensor[];
       // the layer's normalisation gradient carried both paths (batchNormGradient.ts, batchMoments: its zeros are
-      // marked): a zero gradient, marked so that the tape adds nothing
-      if (isKnownZero(dMean) && isKnownZero(dVariance)) return { x: () => markKnownZero(tf.zeros(x.shape)) };
+      // marked): a zero gradient, marked so that the tape adds nothing. tf.fill, not tf.zeros: the Fill kernel writes
+      // the zeros in the backend's memory, where tf.zeros makes them in a JS array and copies it (x-sized, twice)
+      if (isKnownZero(dMean) && isKnownZero(dVariance))
+        return { x: () => markKnownZero(tf.fill(x.shape, 0, x.dtype as 'float32')) };
       return {
         x: () => tf.engine().runKernel(MOMENTS_GRAD_KERNEL, { x, mean, dMean, dVariance }, {}) as Tensor,
       };
