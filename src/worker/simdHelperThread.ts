@@ -1,7 +1,7 @@
 /**
  * The helper thread of the engine's SIMD kernels on the threaded wasm build (kernels/simdHelper.ts says why and how):
- * its own instance of the SIMD module on the backend's shared memory, then, for ever, waits for a job, runs it and
- * says it is done. Bundled as dist/simdHelper.js; started by the engine, never by a script.
+ * its own instance of the SIMD module on the backend's shared memory, then, for ever, waits for a job (a whole filter
+ * gradient), runs it and says it is done. Bundled as dist/simdHelper.js; started by the engine, never by a script.
  */
 import { workerData } from 'node:worker_threads';
 import { TAP_FIELDS, filterGradTaps, pointwiseFilterRows, type TapGeometry } from './kernels/filterGradLoops';

@@ -1,14 +1,20 @@
 /**
  * The helper thread of the engine's SIMD kernels (src/worker/kernels/simdHelper.ts), its protocol against helpers
- * that misbehave: one that never answers makes the call throw a clear error after the timeout (never a hang), one
- * that fails its job makes the call throw, one that never says it is ready is never used (the caller computes
- * alone). The real helper (dist/simdHelper.js) on real kernels: kernels.test.ts, on the threaded run.
+ * that misbehave: one that never answers makes the wait for its job throw a clear error after the timeout (never a
+ * hang), one that fails its job makes it throw, one that never says it is ready is never used (the caller computes
+ * alone); and the fence a backend gets: only its job's output and memory wait. The real helper (dist/simdHelper.js) on real kernels: kernels.test.ts, on the threaded run.
  */
 import * as assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { simdHelperFor, simdHelperSettings } from '../../src/worker/kernels/simdHelper';
+import {
+  guardBackend,
+  helperBusy,
+  simdHelperFor,
+  simdHelperSettings,
+  type JobData,
+} from '../../src/worker/kernels/simdHelper';
 import type { TapGeometry } from '../../src/worker/kernels/filterGradLoops';
 
 /** a helper script: marks itself ready (or not), then handles jobs as `onJob` (JS source) says */
@@ -54,53 +60,85 @@ describe('the SIMD helper thread: protocol and failures (kernels/simdHelper.ts)'
     assert.equal(simdHelperFor(sharedMemory()), null, 'no script');
   });
 
-  it('a helper that answers: the local part and the job both run, the call returns', async () => {
+  const job = (out = 64): JobData => ({ out: { id: out }, outAddress: out, reads: [128, 256] });
+
+  it('a helper that answers: the call returns at once, the job is in flight until settled', async () => {
     simdHelperSettings.script = script(
       'answers.js',
       fake(true, 'Atomics.store(ctl, 1, seen); Atomics.notify(ctl, 1);'),
     );
     const h = simdHelperFor(sharedMemory());
     assert.ok(await ready(h), 'ready');
-    let local = 0;
-    h!.filterGradTaps(g, 0, 0, 0, 1, 2, () => local++);
-    h!.pointwiseFilterRows(0, 0, 0, 0, 8, 4, 8, () => local++);
-    assert.equal(local, 2);
+    h!.filterGradTaps(g, 64, 128, 256, job());
+    assert.equal(helperBusy(), true, 'in flight');
+    assert.equal(h!.guardsAddress(128), 'wait', 'an input is guarded');
+    assert.equal(h!.guardsAddress(512), null, 'other memory is not');
+    h!.pointwiseFilterRows(64, 128, 256, 8, 4, 8, job()); // waits for the first
+    h!.settle();
+    assert.equal(helperBusy(), false);
+    assert.equal(h!.pendingOutput(), null);
     assert.equal(h!.worthIt(simdHelperSettings.minFlops - 1), false, 'below the threshold: not worth it');
   });
 
-  it('a helper that never answers: a clear error after the timeout, not a hang; then it is not used', async () => {
+  it('a helper that never answers: a clear error after the timeout, not a hang; then it is not used, its output never freed', async () => {
     simdHelperSettings.script = script('silent.js', fake(true, '/* never answers */'));
     simdHelperSettings.timeoutMs = 300;
     const h = simdHelperFor(sharedMemory());
     assert.ok(await ready(h), 'ready');
     const t0 = Date.now();
-    assert.throws(() => h!.filterGradTaps(g, 0, 0, 0, 1, 2, () => {}), /SIMD helper thread did not answer/);
+    h!.filterGradTaps(g, 64, 128, 256, job());
+    assert.throws(() => h!.settle(), /SIMD helper thread did not answer/);
     assert.ok(Date.now() - t0 < 5000, 'within the timeout');
     assert.equal(h!.worthIt(Infinity), false, 'taken for dead');
+    assert.equal(h!.guardsAddress(64), 'leak', 'the output it may still write is never freed');
+    assert.equal(helperBusy(), false);
     simdHelperSettings.timeoutMs = saved.timeoutMs;
   });
 
-  it('a helper whose job fails: the call throws; a local part that throws is rethrown after the helper answered', async () => {
+  it('a helper whose job fails: the access that waits for it throws', async () => {
     simdHelperSettings.script = script(
       'fails.js',
       fake(true, 'Atomics.store(ctl, 3, 1); Atomics.store(ctl, 1, seen); Atomics.notify(ctl, 1);'),
     );
     const h = simdHelperFor(sharedMemory());
     assert.ok(await ready(h), 'ready');
-    assert.throws(() => h!.pointwiseFilterRows(0, 0, 0, 0, 8, 4, 8, () => {}), /SIMD helper thread failed/);
+    h!.pointwiseFilterRows(64, 128, 256, 8, 4, 8, job());
+    assert.throws(() => h!.settle(), /SIMD helper thread failed/);
+    assert.equal(h!.worthIt(Infinity), false);
+  });
+
+  it("the fence on a backend: reading the job's output or freeing its memory waits for the helper; nothing else does", async () => {
+    // a helper that takes 300 ms over each job
     simdHelperSettings.script = script(
-      'answers2.js',
-      fake(true, 'Atomics.store(ctl, 1, seen); Atomics.notify(ctl, 1);'),
+      'slow.js',
+      fake(
+        true,
+        'const t = Date.now(); while (Date.now() - t < 300); Atomics.store(ctl, 1, seen); Atomics.notify(ctl, 1);',
+      ),
     );
-    const h2 = simdHelperFor(sharedMemory());
-    assert.ok(await ready(h2), 'ready');
-    assert.throws(
-      () =>
-        h2!.filterGradTaps(g, 0, 0, 0, 1, 2, () => {
-          throw new Error('local part');
-        }),
-      /local part/,
-    );
+    const h = simdHelperFor(sharedMemory())!;
+    assert.ok(await ready(h), 'ready');
+    const freed: number[] = [];
+    const map = new Map<object, string>();
+    const backend = { dataIdMap: map, wasm: { _free: (a: number) => void freed.push(a) } };
+    assert.ok(guardBackend(backend, h));
+    const data = job();
+    const other = { id: 'other' };
+    map.set(data.out, 'dW').set(other, 'x');
+    const timed = (f: () => void) => {
+      const t0 = Date.now();
+      f();
+      return Date.now() - t0;
+    };
+    h.filterGradTaps(g, 64, 128, 256, data);
+    assert.ok(timed(() => assert.equal(map.get(other), 'x')) < 150, 'another tensor: no wait');
+    assert.ok(timed(() => backend.wasm._free(1024)) < 150, 'other memory: no wait');
+    assert.ok(timed(() => assert.equal(map.get(data.out), 'dW')) >= 200, "the output: waits for the job's end");
+    assert.equal(helperBusy(), false);
+    h.filterGradTaps(g, 64, 128, 256, job());
+    assert.ok(timed(() => backend.wasm._free(256)) >= 200, "an input's memory: freed after the job's end");
+    assert.deepEqual(freed, [1024, 256]);
+    assert.equal(guardBackend({}, h), false, 'not a wasm backend: no fence');
   });
 
   it('a helper that never gets ready (or dies starting) is never used', async () => {

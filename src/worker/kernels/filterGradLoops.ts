@@ -1,8 +1,7 @@
 /**
  * The loops of the engine's SIMD filter gradients (filterGradSimd.ts) over a part of dW, on byte addresses of the
  * wasm heap: the same calls whichever thread runs them (the calling thread, or the helper thread of the threaded
- * build, simdHelperThread.ts, which takes the other part: half of the images or pixels, into a dW of its own added
- * after, so that each thread reads half of x and dy).
+ * build, simdHelperThread.ts, which takes the whole gradient while the calling thread goes on: simdHelper.ts).
  *
  * pointwiseFilterRows: dW[Ci, Co] += x[r0..r1, Ci]ᵀ · dy[r0..r1, Co] (a 1x1 convolution over some of its pixels),
  * 4 x 8 blocks of dW in registers (outer4x8), the pixels in blocks that stay in the L2 cache (~256 KiB of x and dy).

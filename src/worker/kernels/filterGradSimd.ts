@@ -2,20 +2,46 @@
  * The engine's SIMD filter gradients of a convolution (Conv2DBackpropFilter on wasm; conv2dBackprop.ts chooses them
  * by geometry and settings): 1x1 (pointwiseFilterSimd), KxK with Ci % 4 = 0 (shiftedFilterSimd), and KxK with other
  * Ci on x padded by zero channels (paddedFilterSimd). They allocate through KernelOps and hand the arithmetic to the
- * loops of filterGradLoops.ts, on the calling thread alone or shared with the threaded build's helper thread
- * (simdHelper.ts).
+ * loops of filterGradLoops.ts, on the calling thread or, on the threaded build, on its helper thread while the calling
+ * thread goes on (simdHelper.ts).
  */
 import { filterGradTaps, pointwiseFilterRows, type TapGeometry } from './filterGradLoops';
 import type { ConvInfo, KernelOps, TInfo } from './kernelOps';
 import type { SimdKernels } from './simdKernelModule';
+import type { JobData } from './simdHelper';
 
 /**
- * dW[Ci, Co] = x[M, Ci]ᵀ · dy[M, Co] by the SIMD kernel outer4x8 (filterGradLoops.ts, pointwiseFilterRows); on the
- * threaded build the helper thread takes the second half of the pixels, into a dW of its own added after, where the
- * call is large enough (simdHelper.ts): each thread reads half of x and dy (split by channels instead, both read all
- * of dy: measured slower than one thread on MobileNetV2's [8, 32, 32, 16] → 96). XNNPACK's MatMul would need one
- * operand transposed and the other packed as weights, both of M x channels floats: measured, packing a fresh
- * [8192, 96] dy costs ~6x the multiply itself, and training makes every operand fresh.
+ * dW of `shape`, zeroed here, then computed by `start` on the helper thread, which returns at once (the helper's job
+ * is fenced: simdHelper.ts); dW is this kernel's output.
+ */
+function onHelper(
+  ops: KernelOps,
+  shape: number[],
+  xN: TInfo,
+  dyN: TInfo,
+  start: (out: number, x: number, dy: number, data: JobData) => void,
+): TInfo {
+  const out = ops.create(shape, [], (o) => o.fill(0));
+  try {
+    ops.read([out, xN, dyN], (o, xv, dv) =>
+      start(o.byteOffset, xv.byteOffset, dv.byteOffset, {
+        out: out.dataId,
+        outAddress: o.byteOffset,
+        reads: [xv.byteOffset, dv.byteOffset],
+      }),
+    );
+  } catch (e) {
+    ops.dispose(out); // the job before failed: nothing was started
+    throw e;
+  }
+  return out;
+}
+
+/**
+ * dW[Ci, Co] = x[M, Ci]ᵀ · dy[M, Co] by the SIMD kernel outer4x8 (filterGradLoops.ts, pointwiseFilterRows), on the
+ * threaded build's helper thread where the call is large enough to pay for a job (simdHelper.ts), else here.
+ * XNNPACK's MatMul would need one operand transposed and the other packed as weights, both of M x channels floats:
+ * measured, packing a fresh [8192, 96] dy costs ~6x the multiply itself, and training makes every operand fresh.
  */
 export function pointwiseFilterSimd(
   ops: KernelOps,
@@ -26,33 +52,22 @@ export function pointwiseFilterSimd(
   Ci: number,
   Co: number,
 ): TInfo {
-  const helper = M >= 64 && ops.helper !== null && ops.helper.worthIt(2 * M * Ci * Co) ? ops.helper : null;
-  if (helper === null)
-    return ops.create([1, 1, Ci, Co], [xN, dyN], (out, xv, dv) => {
-      out.fill(0);
-      pointwiseFilterRows(simd, out.byteOffset, xv.byteOffset, dv.byteOffset, 0, M, Ci, Co);
-    });
-  const theirs = ops.create([Ci, Co], [], (t) => t.fill(0));
-  try {
-    return ops.create([1, 1, Ci, Co], [xN, dyN, theirs], (out, xv, dv, tv) => {
-      out.fill(0);
-      const [o, x, dy, half] = [out.byteOffset, xv.byteOffset, dv.byteOffset, M >> 1];
-      helper.pointwiseFilterRows(tv.byteOffset, x, dy, half, M, Ci, Co, () =>
-        pointwiseFilterRows(simd, o, x, dy, 0, half, Ci, Co),
-      );
-      simd.add(o, o, tv.byteOffset, 1, Ci * Co * 4, 0, 0);
-    });
-  } finally {
-    ops.dispose(theirs);
-  }
+  const helper = ops.helper !== null && ops.helper.worthIt(2 * M * Ci * Co) ? ops.helper : null;
+  if (helper !== null)
+    return onHelper(ops, [1, 1, Ci, Co], xN, dyN, (out, x, dy, data) =>
+      helper.pointwiseFilterRows(out, x, dy, M, Ci, Co, data),
+    );
+  return ops.create([1, 1, Ci, Co], [xN, dyN], (out, xv, dv) => {
+    out.fill(0);
+    pointwiseFilterRows(simd, out.byteOffset, xv.byteOffset, dv.byteOffset, 0, M, Ci, Co);
+  });
 }
 
 /**
  * dW by the SIMD per-tap filter gradient (filterGradLoops.ts, filterGradTaps), reading x and dy in place; on the
- * threaded build, with its helper thread ready (simdHelper.ts) and enough arithmetic to pay for waking it, the helper
- * takes the second half of the images, into a dW of its own added after. The stock path (one XNNPACK convolution
- * with batch and channels swapped, dy as a B x OH x OW "filter") packs that filter at every call and transposes x
- * and dy first: measured ~8 GFLOP/s on the small CNN's 3x3 layers.
+ * threaded build's helper thread where the call is large enough (simdHelper.ts), else here. The stock path (one
+ * XNNPACK convolution with batch and channels swapped, dy as a B x OH x OW "filter") packs that filter at every call
+ * and transposes x and dy first: measured ~8 GFLOP/s on the small CNN's 3x3 layers.
  */
 export function shiftedFilterSimd(ops: KernelOps, simd: SimdKernels, xN: TInfo, dyN: TInfo, ci: ConvInfo): TInfo {
   const g: TapGeometry = {
@@ -72,23 +87,13 @@ export function shiftedFilterSimd(ops: KernelOps, simd: SimdKernels, xN: TInfo, 
   };
   const { B, KH, KW, Ci, Co } = g;
   const flops = 2 * B * g.OH * g.OW * KH * KW * Ci * Co;
-  const helper = B >= 2 && ops.helper !== null && ops.helper.worthIt(flops) ? ops.helper : null;
-  if (helper === null)
-    return ops.create([KH, KW, Ci, Co], [xN, dyN], (out, xv, dv) => {
-      out.fill(0);
-      filterGradTaps(simd, g, out.byteOffset, xv.byteOffset, dv.byteOffset, 0, B);
-    });
-  const theirs = ops.create([KH * KW * Ci, Co], [], (t) => t.fill(0));
-  try {
-    return ops.create([KH, KW, Ci, Co], [xN, dyN, theirs], (out, xv, dv, tv) => {
-      out.fill(0);
-      const [o, x, dy, half] = [out.byteOffset, xv.byteOffset, dv.byteOffset, B >> 1];
-      helper.filterGradTaps(g, tv.byteOffset, x, dy, half, B, () => filterGradTaps(simd, g, o, x, dy, 0, half));
-      simd.add(o, o, tv.byteOffset, 1, KH * KW * Ci * Co * 4, 0, 0);
-    });
-  } finally {
-    ops.dispose(theirs);
-  }
+  const helper = ops.helper !== null && ops.helper.worthIt(flops) ? ops.helper : null;
+  if (helper !== null)
+    return onHelper(ops, [KH, KW, Ci, Co], xN, dyN, (out, x, dy, data) => helper.filterGradTaps(g, out, x, dy, data));
+  return ops.create([KH, KW, Ci, Co], [xN, dyN], (out, xv, dv) => {
+    out.fill(0);
+    filterGradTaps(simd, g, out.byteOffset, xv.byteOffset, dv.byteOffset, 0, B);
+  });
 }
 
 /**

@@ -5,7 +5,7 @@
  * typed arrays.
  */
 
-import { simdHelperFor, type SimdHelper } from './simdHelper';
+import { guardBackend, simdHelperFor, type SimdHelper } from './simdHelper';
 import { backendMemory, simdKernelsFor, type SimdKernels } from './simdKernelModule';
 
 type TF = typeof import('@tensorflow/tfjs');
@@ -113,11 +113,13 @@ export function wasmOps(tf: TF, backend: AnyBackend): KernelOps {
     return backend.typedArrayFromHeap(t) as Float32Array;
   };
   const memory = backendMemory(backend);
+  // the helper only behind the fence on this backend's data (simdHelper.ts)
+  const helper = simdHelperFor(memory);
   return {
     backendName: 'wasm',
     direct: false,
     simd: memory ? simdKernelsFor(memory) : null,
-    helper: simdHelperFor(memory),
+    helper: helper !== null && guardBackend(backend, helper) ? helper : null,
     create(shape, inputs, fill) {
       const out = backend.makeOutput(shape, 'float32') as TInfo;
       try {

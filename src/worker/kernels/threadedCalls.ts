@@ -5,6 +5,7 @@
  * as the registry hands the same config object to every call.
  */
 import type { PoolSwitch } from '../wasmPoolSwitch';
+import { helperBusy } from './simdHelper';
 import type { KernelFunc, TInfo } from './kernelOps';
 
 /**
@@ -76,7 +77,9 @@ export function installThreadedCalls(tf: KernelRegistry, sw: PoolSwitch): () => 
       } catch {
         f = 0; // odd shapes: one thread
       }
-      if (!(f >= threadedCallSettings.minFlops)) return orig(args);
+      // while the engine's helper thread computes a filter gradient (simdHelper.ts) the pool stays here: three
+      // threads on two cores would make the pool's threads wait for each other
+      if (!(f >= threadedCallSettings.minFlops) || helperBusy()) return orig(args);
       sw.setParallel(true);
       try {
         return orig(args);
