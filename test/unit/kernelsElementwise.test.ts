@@ -70,6 +70,64 @@ describe('kernels: element-wise wasm kernels (ReLU6 gradient, BN normalisation) 
     });
   });
 
+  it('relu and clip with lo = +0 (pseudo-max + 0, pseudo-min): the values of max(x, lo) then min(·, hi) with NaN kept and max(-0, +0) = +0, for every special value and hi', async () => {
+    await onBackend('wasm', () => {
+      const backend = tf.backend() as unknown as {
+        makeOutput(s: number[], d: string): { dataId: object };
+        typedArrayFromHeap(t: object): Float32Array;
+        disposeData(id: object): void;
+      };
+      const k = simdKernelsFor(backendMemory(tf.backend())!)!;
+      const specials = [0, -0, NaN, Infinity, -Infinity, 6, -6, 1e-45, -1e-45, 1e-38, -1e-38, 3.4e38, -3.4e38, 0.5];
+      const n = 4096;
+      const src = Float32Array.from({ length: n }, (_, i) =>
+        i < 4 * specials.length ? specials[i % specials.length] : Math.sin(i * 1.7) * 9 * (i % 5 === 0 ? 1e-39 : 1),
+      );
+      const xT = { ...backend.makeOutput([n], 'float32'), shape: [n], dtype: 'float32' };
+      const oT = { ...backend.makeOutput([n], 'float32'), shape: [n], dtype: 'float32' };
+      try {
+        // the reference: f32x4.max / min's rules in JS (NaN wins, -0 < +0), then float32
+        const maxRef = (a: number, b: number) =>
+          a !== a || b !== b ? NaN : a === 0 && b === 0 ? (Object.is(a, -0) ? b : a) : Math.max(a, b);
+        const minRef = (a: number, b: number) =>
+          a !== a || b !== b ? NaN : a === 0 && b === 0 ? (Object.is(a, -0) ? a : b) : Math.min(a, b);
+        backend.typedArrayFromHeap(xT).set(src);
+        const fmt = (v: number) => (Object.is(v, -0) ? '-0' : String(v));
+        const check = (what: string, ref: (v: number) => number) => {
+          const got = backend.typedArrayFromHeap(oT);
+          for (let i = 0; i < n; i++) {
+            const want = Math.fround(ref(src[i]));
+            assert.ok(Object.is(got[i], want), `${what}: x = ${fmt(src[i])} gave ${fmt(got[i])}, want ${fmt(want)}`);
+          }
+        };
+        const x = backend.typedArrayFromHeap(xT).byteOffset;
+        const o = () => backend.typedArrayFromHeap(oT).byteOffset;
+        k.relu(o(), x, n / 4, 0);
+        check('relu', (v) => maxRef(v, 0));
+        for (const hi of [6, 1, 1e-45, Infinity, 3.4e38]) {
+          k.clip(o(), x, n / 4, 0, hi);
+          check(`clip(0, ${hi})`, (v) => minRef(maxRef(v, 0), Math.fround(hi)));
+        }
+        // the general body where lo is not +0 (or hi not > 0)
+        for (const [lo, hi] of [
+          [-0, 6],
+          [-1, 1],
+          [0, -0],
+          [0, NaN],
+          [-Infinity, 0],
+        ]) {
+          k.clip(o(), x, n / 4, lo, hi);
+          check(`clip(${Object.is(lo, -0) ? '-0' : lo}, ${Object.is(hi, -0) ? '-0' : hi})`, (v) =>
+            minRef(maxRef(v, Math.fround(lo)), Math.fround(hi)),
+          );
+        }
+      } finally {
+        backend.disposeData(xT.dataId);
+        backend.disposeData(oT.dataId);
+      }
+    });
+  });
+
   it('colSums / colSqDev / colDyDev: bit for bit the row-order float64 sums, from a non-zero start, across blocks and a last 4 channels', async () => {
     await onBackend('wasm', () => {
       const k = simdKernelsFor(backendMemory(tf.backend())!)!;

@@ -43,6 +43,8 @@
  *     (func (export "relu") (param i32 i32 i32 i32) …)  (func (export "square") …)
  *     ;; clip(out, x, n4, lo, hi): out[i] = min(max(x[i], lo), hi) (NaN stays NaN), i < 4·n4
  *     (func (export "clip") (param i32 i32 i32 f32 f32) …)
+ *     ;; clipFromZero(out, x, n4, _, hi): clip with lo = +0 and hi > 0 by cheaper instructions, the same values
+ *     (func (export "clipFromZero") (param i32 i32 i32 f32 f32) …)
  *     ;; gemm4x8(c, a, b, m4, k, n8, aLane, aK, bK, cRow, init, initRow): C[i][j..j+8] = I[i][j..j+8] +
  *     ;;   Σ_{kk<k} A(i, kk) · B[kk][j..j+8] for i < 4·m4, j < 8·n8 (dense layers' products with the weights read
  *     ;;   where they lie): A(i, kk) at a + i·aLane + kk·aK (either operand order: x row-major, or xᵀ, or W as the
@@ -88,6 +90,7 @@ import {
   bnDxBody,
   binRowsBody,
   clipBody,
+  clipFromZeroBody,
   clipGradBody,
   relu6GradBody,
   cmpScalarBody,
@@ -140,6 +143,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     [3],
     [8],
     [7],
+    [5],
   ]);
   const exports = vec(
     [
@@ -166,6 +170,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
       'reluGrad',
       'relu6Grad',
       'bnDx',
+      'clipFromZero',
     ].map((n, i) => [...name(n), 0, i]),
   );
   const code = vec([
@@ -192,6 +197,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     reluGradBody(),
     relu6GradBody(),
     bnDxBody(),
+    clipFromZeroBody(),
   ]);
   return wasmModule(section(1, types), section(2, imports), section(3, funcs), section(7, exports), section(10, code));
 }
@@ -254,6 +260,12 @@ export type BinRows = (
   bStep: number,
 ) => void;
 
+/** clip by clipFromZero where lo is +0 and hi > 0, else by the general body */
+function clipOf(general: SimdKernels['clip'], fromZero: SimdKernels['clip']): SimdKernels['clip'] {
+  return (out, x, n4, lo, hi) =>
+    lo === 0 && !Object.is(lo, -0) && hi > 0 ? fromZero(out, x, n4, 0, hi) : general(out, x, n4, lo, hi);
+}
+
 /** the kernels bound to `memory`, or null where WebAssembly SIMD is unavailable */
 export const simdKernelsFor = instancePerMemory(simdKernelModuleBytes, (e): SimdKernels => ({
   macRows: e.macRows as SimdKernels['macRows'],
@@ -269,7 +281,8 @@ export const simdKernelsFor = instancePerMemory(simdKernelModuleBytes, (e): Simd
   mul: e.mul as BinRows,
   relu: e.relu as SimdKernels['relu'],
   square: e.square as SimdKernels['square'],
-  clip: e.clip as SimdKernels['clip'],
+  // lo = +0 (ReLU6, clipByValue(0, hi)): the cheaper body, the same values (simdElementwise.ts, clipFromZeroBody)
+  clip: clipOf(e.clip as SimdKernels['clip'], e.clipFromZero as SimdKernels['clip']),
   gemm4x8: e.gemm4x8 as SimdKernels['gemm4x8'],
   transpose4x4: e.transpose4x4 as SimdKernels['transpose4x4'],
   colSqDev: e.colSqDev as SimdKernels['colSqDev'],

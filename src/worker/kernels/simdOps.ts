@@ -33,6 +33,11 @@ export const op = {
   zero: [SIMD, 0x0c, ...new Array<number>(16).fill(0)], // v128.const 0
   f32x4Max: [SIMD, 0xe9, 0x01], // NaN-propagating
   f32x4Min: [SIMD, 0xe8, 0x01],
+  // pseudo-min/max: one x86 instruction each (b < a ? b : a / a < b ? b : a), where f32x4.min/max take ~8 to order
+  // -0 below +0 and make NaN win from either side
+  f32x4PMin: [SIMD, 0xea, 0x01],
+  f32x4PMax: [SIMD, 0xeb, 0x01],
+  f32x4Add: [SIMD, 0xe4, 0x01],
 };
 
 /** wraps a body: locals (count, type) pairs, then code */
