@@ -57,7 +57,7 @@ export interface SimdHelper {
   filterGradTaps(g: TapGeometry, out: number, x: number, dy: number, data: JobData): void;
   /** starts pointwiseFilterRows(out, x, dy, 0, M, Ci, Co) on the helper (`out` zeroed); returns at once */
   pointwiseFilterRows(out: number, x: number, dy: number, M: number, Ci: number, Co: number, data: JobData): void;
-  /** whether a job is in flight */
+  /** whether the helper is computing a job now (done or not yet waited for: not busy) */
   busy(): boolean;
   /** waits for the job in flight, if any; throws if it failed or the helper did not answer */
   settle(): void;
@@ -68,12 +68,13 @@ export interface SimdHelper {
 }
 
 const helpers = new WeakMap<WebAssembly.Memory, SimdHelper | null>();
-/** jobs in flight over every helper (one per memory; in practice one) */
-let inFlight = 0;
+/** the helpers started (one per backend memory; in practice one) */
+const started: SimdHelper[] = [];
 
 /** whether a helper is computing now (threadedCalls.ts keeps XNNPACK's pool on one thread meanwhile) */
 export function helperBusy(): boolean {
-  return inFlight > 0;
+  for (const h of started) if (h.busy()) return true;
+  return false;
 }
 
 /** the helper of the backend whose memory this is (started on the first call), or null (not the threaded build) */
@@ -84,6 +85,7 @@ export function simdHelperFor(memory: WebAssembly.Memory | null): SimdHelper | n
   if (h === undefined) {
     try {
       h = startHelper(memory, simdHelperSettings.script);
+      started.push(h);
     } catch {
       h = null;
     }
@@ -119,13 +121,11 @@ function startHelper(memory: WebAssembly.Memory, script: string): SimdHelper {
         Atomics.store(ctl, CTL.failed, 1);
         leaked.add(p.outAddress);
         pending = null;
-        inFlight--;
         throw new Error('bn-inspector: the SIMD helper thread did not answer (a filter gradient is lost)');
       }
       Atomics.wait(ctl, CTL.done, done, 1000);
     }
     pending = null;
-    inFlight--;
     if (Atomics.load(ctl, CTL.failed) !== 0)
       throw new Error('bn-inspector: the SIMD helper thread failed (a filter gradient is lost)');
   };
@@ -135,7 +135,6 @@ function startHelper(memory: WebAssembly.Memory, script: string): SimdHelper {
     fillArgs();
     job = (job + 1) | 0;
     pending = { ...data, job };
-    inFlight++;
     // seq-cst: the caller's writes (the zeroed output, the inputs) are visible to the helper once it sees the job
     Atomics.store(ctl, CTL.job, job);
     Atomics.notify(ctl, CTL.job);
@@ -156,7 +155,7 @@ function startHelper(memory: WebAssembly.Memory, script: string): SimdHelper {
     pointwiseFilterRows(out, x, dy, M, Ci, Co, data) {
       post(data, () => a.set([JOB.pointwiseFilterRows, out, x, dy, 0, M, Ci, Co]));
     },
-    busy: () => pending !== null,
+    busy: () => pending !== null && Atomics.load(ctl, CTL.done) !== pending.job,
     settle,
     pendingOutput: () => (pending === null ? null : pending.out),
     guardsAddress(address) {
