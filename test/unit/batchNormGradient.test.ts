@@ -171,7 +171,7 @@ describe('FusedBatchNorm gradient on wasm (batchNormGradient.ts)', function () {
     [8, 8, 8, 16],
     [96, 64],
   ])
-    it(`[${shape}], a training-mode call's batch moments (fusedMoments): the whole input gradient in the normalisation's one kernel, vs float64 and stock cpu; no moments' gradient, no x-sized sum`, async () => {
+    it(`[${shape}], a training-mode call's batch moments (fusedMoments): the whole input gradient in the normalisation's one kernel, vs float64 and stock cpu; no moments' gradient, no x-sized sum or zeros`, async () => {
       const n = shape.reduce((a, b) => a * b, 1);
       const C = shape[shape.length - 1];
       const R = n / C;
@@ -221,6 +221,10 @@ describe('FusedBatchNorm gradient on wasm (batchNormGradient.ts)', function () {
           (k) => k.name === 'Add' && k.outputShapes.some((o) => o.length === shape.length),
         );
         assert.equal(sums.length, 0, 'no x-sized Add (the moments path adds a known zero)');
+        const fills = prof.kernels.filter(
+          (k) => k.name === 'Fill' && k.outputShapes.some((o) => o.length === shape.length),
+        );
+        assert.equal(fills.length, 0, "no x-sized Fill (the known zero is not even made: x's gradient is there)");
         await tf.setBackend('cpu');
         const cpu = run((x) => tf.moments(x, axes));
         await tf.setBackend('wasm');

@@ -21,7 +21,7 @@
  * tf.moments.
  */
 import type { KernelFunc, TInfo } from './kernelOps';
-import { isKnownZero, markKnownZero } from './knownZeros';
+import { isKnownZero, knownZeroThunk, markKnownZero } from './knownZeros';
 import { simdAvailable } from './simdKernelModule';
 import type { SimdOf } from './wasmElementwise';
 import { heapSums } from './wasmFast';
@@ -136,7 +136,7 @@ export function registerFusedMomentsGradient(tf: TF): boolean {
       // marked): a zero gradient, marked so that the tape adds nothing. tf.fill, not tf.zeros: the Fill kernel writes
       // the zeros in the backend's memory, where tf.zeros makes them in a JS array and copies it (x-sized, twice)
       if (isKnownZero(dMean) && isKnownZero(dVariance))
-        return { x: () => markKnownZero(tf.fill(x.shape, 0, x.dtype as 'float32')) };
+        return { x: knownZeroThunk(() => markKnownZero(tf.fill(x.shape, 0, x.dtype as 'float32'))) };
       return {
         x: () => tf.engine().runKernel(MOMENTS_GRAD_KERNEL, { x, mean, dMean, dVariance }, {}) as Tensor,
       };

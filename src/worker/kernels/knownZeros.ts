@@ -5,6 +5,9 @@
  * marked zero (fusedMoments.ts); the engine's backpropagation (tfjsEngineFastPath.ts) adds such a gradient to
  * nothing: x + 0 is x, so the pass over x-sized data that tf.add would make is skipped. Marks are by data (a clone or
  * a reshape shares them); a sum with another gradient is a new tensor, unmarked.
+ *
+ * A gradient function can also say so before the zeros are made: its thunk marked by `knownZeroThunk` is not called
+ * where the input already has a gradient (the zeros would only be dropped), only where it has none yet.
  */
 const zeros = new WeakSet<object>();
 
@@ -17,4 +20,17 @@ export function markKnownZero<T extends { dataId: object }>(t: T): T {
 /** whether `t` was marked as a known zero */
 export function isKnownZero(t: { dataId: object }): boolean {
   return zeros.has(t.dataId);
+}
+
+const zeroThunks = new WeakSet<object>();
+
+/** marks a gradient thunk that returns a known zero (made only if needed: see the top); returns it */
+export function knownZeroThunk<T extends () => unknown>(thunk: T): T {
+  zeroThunks.add(thunk);
+  return thunk;
+}
+
+/** whether `thunk` was marked by knownZeroThunk */
+export function isKnownZeroThunk(thunk: unknown): boolean {
+  return typeof thunk === 'function' && zeroThunks.has(thunk);
 }
