@@ -140,23 +140,43 @@ export async function measureGoals(opts = {}) {
         r.roundRatios = r.stockProcessMs.map((s, i) => ratio(s, r.engineProcessMs[i]));
         r.met = r.ratio >= row.minRatio;
       } else {
-        const e = await runScript('engine', row.id, { warmup: 1 });
+        // `rounds` runs of the engine's default build and, right after each (the order alternating), its other wasm
+        // build: the threaded one (BN_INSPECTOR_WASM_THREADS=2) when the default is single-threaded, else the
+        // single-threaded one (what the second core brings). The figures: the median run of each (the machine's
+        // speed drifts by tens of percent from minute to minute; one run per build made the table a lottery).
+        const runs = [];
+        const others = [];
+        let other = null;
+        for (let i = 0; i < rounds; i++) {
+          const order = i % 2 && other !== null ? ['other', 'default'] : ['default', 'other'];
+          for (const which of order) {
+            if (which === 'default') {
+              const e = await runScript('engine', row.id, { warmup: 1 });
+              runs.push(e);
+              if (other === null && e.result.threads != null) other = e.result.threads > 1 ? '1' : '2';
+            } else if (other !== null) {
+              const o = await runScript('engine', row.id, { warmup: 1, env: { BN_INSPECTOR_WASM_THREADS: other } });
+              others.push(o);
+              log(`${row.id} bn-inspect, BN_INSPECTOR_WASM_THREADS=${other}: fit ${o.result.fitMs} ms`);
+            }
+          }
+        }
+        const mid = (list) => [...list].sort((a, b) => a.result.fitMs - b.result.fitMs)[(list.length - 1) >> 1];
+        const e = mid(runs);
+        r.engineRunsMs = runs.map((x) => x.result.fitMs);
         r.engineMs = e.result.fitMs;
         r.engineCpuMs = e.result.fitCpuMs;
         r.engineStepMs = e.result.stepMs;
-        r.engineColdMs = e.result.warmupMs[0];
+        r.engineColdMs = median(runs.map((x) => x.result.warmupMs[0]));
         r.engineBackend = e.result.backend;
         r.engineThreads = e.result.threads;
         r.engineProcessMs = e.wallMs;
-        // the same on the engine's other wasm build, right after: the threaded one (BN_INSPECTOR_WASM_THREADS=2,
-        // opt-in) when the default is single-threaded, else the single-threaded one: what the second core brings
-        if (e.result.threads != null) {
-          const other = e.result.threads > 1 ? '1' : '2';
-          const o = await runScript('engine', row.id, { warmup: 1, env: { BN_INSPECTOR_WASM_THREADS: other } });
+        if (others.length > 0) {
+          const o = mid(others);
+          r.engineOtherRunsMs = others.map((x) => x.result.fitMs);
           r.engineOtherMs = o.result.fitMs;
           r.engineOtherCpuMs = o.result.fitCpuMs;
           r.engineOtherThreads = o.result.threads;
-          log(`${row.id} bn-inspect, BN_INSPECTOR_WASM_THREADS=${other}: fit ${r.engineOtherMs} ms`);
         }
         log(`${row.id} bn-inspect: fit ${r.engineMs} ms (cold ${r.engineColdMs} ms), CPU ${r.engineCpuMs} ms`);
         r.stockMs = null;
@@ -204,11 +224,12 @@ export function goalsSection(g) {
     if (row.wholeProcess)
       return `| ${row.what} | ${secs(r.stockMs)} (fit ${secs(median(r.stockFitMs))}) | ${secs(r.engineMs)} (fit ${secs(median(r.engineFitMs))}) | ${r.ratio}× (rounds: ${r.roundRatios.join(', ')}) | ${row.goal} | ${met} |`;
     const steps = r.engineStepMs.length > 1 ? `; steps ${r.engineStepMs.map(secs).join(', ')}` : '';
+    const runs = (list) => (list && list.length > 1 ? ` (runs ${list.map(secs).join(', ')})` : '');
     const one =
       r.engineOtherMs != null
-        ? `; ${r.engineOtherThreads > 1 ? `threaded build (${r.engineOtherThreads} threads)` : 'single-threaded build'} ${secs(r.engineOtherMs)}`
+        ? `; ${r.engineOtherThreads > 1 ? `threaded build (${r.engineOtherThreads} threads)` : 'single-threaded build'} ${secs(r.engineOtherMs)}${runs(r.engineOtherRunsMs)}`
         : '';
-    return `| ${row.what} | ${secs(r.stockMs)} | ${secs(r.engineMs)} (cold ${secs(r.engineColdMs)}${steps}; CPU ${secs(r.engineCpuMs)}${one}) | ${r.ratio == null ? '—' : `${r.ratio}× (cold ${r.ratioCold}×; CPU ${r.ratioCpu}×)`} | ${row.goal} | ${met} |`;
+    return `| ${row.what} | ${secs(r.stockMs)} | ${secs(r.engineMs)}${runs(r.engineRunsMs)} (cold ${secs(r.engineColdMs)}${steps}; CPU ${secs(r.engineCpuMs)}${one}) | ${r.ratio == null ? '—' : `${r.ratio}× (cold ${r.ratioCold}×; CPU ${r.ratioCpu}×)`} | ${row.goal} | ${met} |`;
   });
   const l = (a) => a.map((v) => v.toFixed(2)).join(' / ');
   const busy = g.loadAvgAtStart[0] > os.cpus().length || g.loadAvgAtEnd[0] > os.cpus().length;
@@ -230,12 +251,12 @@ ${lines.join('\n')}
   the time of its own \`fit\`; the same file runs as \`node script.mjs\` (stock tfjs, \`cpu\`) and as
   \`node dist/cli.js run script.mjs --json\` (the engine, its default backend and kernels, a step snapshot at the fit).
 - bn-inspect: the timed fit follows one untimed warm-up fit of the same size (BENCH_WARMUP=1); "cold" is that first
-  fit. CPU = process CPU time over the timed fit (all threads: above the wall time when both cores work). Stock: one
-  run, no warm-up. The ratio is stock / bn-inspect (warm), "cold" the same against the first fit, "CPU" the ratio
+  fit (median). Each build ran ${g.rows.find((r) => r.engineRunsMs)?.engineRunsMs.length ?? '?'} times, alternating with the other build; the figure is the median run
+  (its steps and CPU). CPU = process CPU time over the timed fit (all threads: above the wall time when both cores
+  work). Stock: one run, no warm-up. The ratio is stock / bn-inspect (warm), "cold" the same against the first fit, "CPU" the ratio
   of the CPU times (less disturbed by other work on a shared machine; with a threaded backend it counts both cores).
-- "threaded build" / "single-threaded build": the same bn-inspect run on the engine's other wasm build
-  (BN_INSPECTOR_WASM_THREADS=2 when the default is single-threaded, =1 otherwise), right after the default one
-  (shown when the default build is threaded).
+- "threaded build" / "single-threaded build": the same bn-inspect runs on the engine's other wasm build
+  (BN_INSPECTOR_WASM_THREADS=2 when the default is single-threaded, =1 otherwise), alternating with the default's.
 - The dense row: whole-process wall time (spawn → exit) of each command, median of ${g.rows.find((r) => r.id === 'dense10x256')?.engineProcessMs?.length ?? '?'} runs each, alternating the order.
 - The issue's own figures for comparison (stock / bn-inspect then): ${GOAL_ROWS.map((r) => `${r.id} ${secs(r.issueStockMs)} / ${r.issueToday}`).join('; ')}.
 
