@@ -37,7 +37,6 @@ export const op = {
   // -0 below +0 and make NaN win from either side
   f32x4PMin: [SIMD, 0xea, 0x01],
   f32x4PMax: [SIMD, 0xeb, 0x01],
-  f32x4Add: [SIMD, 0xe4, 0x01],
 };
 
 /** wraps a body: locals (count, type) pairs, then code */
