@@ -127,8 +127,16 @@ export function installKernelTimers(tf, model, opts = {}) {
       node.gradient = (dys) => {
         const thunks = withLabel(l, () => grad(dys));
         const labelled = {};
-        for (const [k, f] of Object.entries(thunks ?? {}))
-          labelled[k] = typeof f === 'function' ? (...b) => withLabel(l, () => f(...b)) : f;
+        for (const [k, f] of Object.entries(thunks ?? {})) {
+          if (typeof f !== 'function') {
+            labelled[k] = f;
+            continue;
+          }
+          const w = (...b) => withLabel(l, () => f(...b));
+          // the engine's marks on a thunk (a known zero's, src/worker/kernels/knownZeros.ts) stay on its wrapper
+          for (const sym of Object.getOwnPropertySymbols(f)) w[sym] = f[sym];
+          labelled[k] = w;
+        }
         return labelled;
       };
       node.__bnLabelled = true;
