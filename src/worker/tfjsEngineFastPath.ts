@@ -205,14 +205,14 @@ function backpropagate(
         throw new Error(
           `Cannot backprop through input ${inputName}. Available gradients found: ${Object.keys(inputGradients)}.`,
         );
+      const x = node.inputs[inputName];
       // a known zero added to a gradient already there: not even made (kernels/knownZeros.ts)
-      if (isKnownZeroThunk(inputGradients[inputName]) && accumulated[node.inputs[inputName].id] != null) continue;
+      if (isKnownZeroThunk(inputGradients[inputName]) && accumulated[x.id] != null) continue;
       const dx = tidy(() => inputGradients[inputName]());
       if (dx.dtype !== 'float32')
         throw new Error(
           `Error in gradient for op ${node.kernelName}. The gradient of input ${inputName} must have 'float32' dtype, but has '${dx.dtype}'`,
         );
-      const x = node.inputs[inputName];
       if (!tf.util.arraysEqual(dx.shape, x.shape))
         throw new Error(
           `Error in gradient for op ${node.kernelName}. The gradient of input '${inputName}' has shape '${dx.shape}', which does not match the shape of the input '${x.shape}'`,

@@ -126,7 +126,7 @@ export function wasmOps(tf: TF, backend: AnyBackend): KernelOps {
         // views only after the allocation: malloc may grow (and move) the heap
         fill(view(out), ...inputs.map(view));
       } catch (e) {
-        backend.disposeData(out.dataId); // a fill that throws (the helper thread failed) leaves no data behind
+        backend.disposeData(out.dataId); // a fill that throws leaves no data behind
         throw e;
       }
       return out;
