@@ -24,6 +24,7 @@ const REFERENCE_SUITES = [
   'test/unit/kernelsPointwise.test.ts',
   'test/unit/tfjsFastPath.test.ts',
   'test/unit/wasmPoolSwitch.test.ts',
+  'test/unit/winogradConv.test.ts',
 ];
 
 describe('the float64 reference suites on the threaded wasm build too', function () {

@@ -33,8 +33,10 @@
  *     else BatchMatMul transposes explicitly and splits batches into XNNPACK calls (fastBatchMatMul.ts).
  *   - GreaterEqual, LessEqual, Greater, Less, LogicalAnd, Select (the ReLU6 = clipByValue gradient; stock
  *     ~10 ns an element): SIMD on the heap / branch-free JS (wasmElementwise.ts).
- *   - Conv2D, FusedConv2D: a 1x1 stride-1 conv over few pixels (<= 128: XNNPACK would spend most of it packing
- *     the fresh weights) by the SIMD kernel outer4x8 (pointwiseConvForward.ts); everything else stock.
+ *   - Conv2D, FusedConv2D: a 3x3 stride-1 conv (Ci % 4, Co % 8, no activation; the training step's input gradient
+ *     too) by Winograd F(2x2, 3x3), 2.25x fewer multiplications (winogradConv.ts); a 1x1 stride-1 conv over few
+ *     pixels (<= 128: XNNPACK would spend most of it packing the fresh weights) by the SIMD kernel outer4x8
+ *     (pointwiseConvForward.ts); everything else stock.
  *   - FusedBatchNorm (stock: index modulos, a square root and a division per element): per-channel factors
  *     once, then (x - mean)·s + offset in SIMD (wasmBatchNorm.ts).
  *   - the gradient of FusedBatchNorm (every BatchNormalization in training): five passes over x instead of ~12
@@ -66,6 +68,7 @@ import {
   registerActivationGradients,
   unregisterActivationGradients,
 } from './activationGradients';
+import { fastWinogradConv } from './winogradConv';
 import { RELU6_KERNEL, registerRelu6Gradient, relu6Kernels } from './relu6Fused';
 import { BN_GRAD_KERNEL, batchNormGradKernel } from './batchNormGradKernel';
 import { conv2dBackpropFilter, conv2dBackpropInput } from './conv2dBackprop';
@@ -304,7 +307,7 @@ export function registerMissingKernels(tf: TF, options: RegisterOptions = {}): s
       if (stockSelect && install(tf, 'Select', 'wasm', fastSelect(stockSelect, simdOf))) add('Select');
       for (const name of ['Conv2D', 'FusedConv2D'] as const) {
         const stock = stockKernel(tf, name, 'wasm');
-        if (stock && install(tf, name, 'wasm', fastPointwiseConv(stock, simdOf))) add(name);
+        if (stock && install(tf, name, 'wasm', fastWinogradConv(fastPointwiseConv(stock, simdOf), simdOf))) add(name);
       }
       const stockBn = stockKernel(tf, 'FusedBatchNorm', 'wasm');
       if (stockBn && install(tf, 'FusedBatchNorm', 'wasm', fastBatchNorm(stockBn, simdOf))) add('FusedBatchNorm');

@@ -25,6 +25,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { TAP_FIELDS, type TapGeometry } from './filterGradLoops';
+import { WINOGRAD_FIELDS, type WinogradJob } from './winogradLoops';
 
 export const simdHelperSettings = {
   enabled: process.env.BN_INSPECTOR_SIMD_HELPER !== '0',
@@ -39,7 +40,7 @@ export const simdHelperSettings = {
 /** the control words (Int32Array on a SharedArrayBuffer) */
 export const CTL = { job: 0, done: 1, ready: 2, failed: 3 } as const;
 /** job kinds (the first argument) */
-export const JOB = { filterGradTaps: 1, pointwiseFilterRows: 2 } as const;
+export const JOB = { filterGradTaps: 1, pointwiseFilterRows: 2, winograd: 3 } as const;
 /** the arguments of a job (Float64Array: addresses up to 4 GiB) */
 export const ARGS = 32;
 
@@ -57,6 +58,8 @@ export interface SimdHelper {
   filterGradTaps(g: TapGeometry, out: number, x: number, dy: number, data: JobData): void;
   /** starts pointwiseFilterRows(out, x, dy, 0, M, Ci, Co) on the helper (`out` zeroed); returns at once */
   pointwiseFilterRows(out: number, x: number, dy: number, M: number, Ci: number, Co: number, data: JobData): void;
+  /** starts winogradRange(j, from, to) on the helper (j with the helper's own scratch); returns at once */
+  winograd(j: WinogradJob, from: number, to: number, data: JobData): void;
   /** whether the helper is computing a job now (done or not yet waited for: not busy) */
   busy(): boolean;
   /** waits for the job in flight, if any; throws if it failed or the helper did not answer */
@@ -154,6 +157,14 @@ function startHelper(memory: WebAssembly.Memory, script: string): SimdHelper {
     },
     pointwiseFilterRows(out, x, dy, M, Ci, Co, data) {
       post(data, () => a.set([JOB.pointwiseFilterRows, out, x, dy, 0, M, Ci, Co]));
+    },
+    winograd(j, from, to, data) {
+      post(data, () => {
+        a[0] = JOB.winograd;
+        a[1] = from;
+        a[2] = to;
+        WINOGRAD_FIELDS.forEach((k, i) => (a[3 + i] = j[k]));
+      });
     },
     busy: () => pending !== null && Atomics.load(ctl, CTL.done) !== pending.job,
     settle,

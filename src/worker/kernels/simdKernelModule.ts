@@ -71,6 +71,10 @@
  *     (func (export "reluGrad") (param i32 i32 i32 i32 i32) …)
  *     ;; relu6Grad(out, x, dy, n4, _, hi): out[i] = (x[i] <= hi ? dy[i] : +0)·step(x[i]) (ReLU(maxValue)'s gradient)
  *     (func (export "relu6Grad") (param i32 i32 i32 i32 f32 f32) …)
+ *     ;; winoIn(dst, src, tiles, cq, rowBytes, xiBytes) / winoOut(y0, y1, m, tiles, cq, xiBytes, bias): the Winograd
+ *     ;;   F(2x2, 3x3) convolution's input and output tile transforms (simdWinograd.ts, winogradConv.ts)
+ *     (func (export "winoIn") (param i32 i32 i32 i32 i32 i32) …)
+ *     (func (export "winoOut") (param i32 i32 i32 i32 i32 i32 i32) …)
  *     ;; bnDx(out, dy, x, rows, cBytes, p): out[r][c] = dy[r][c]·g[c] + (x[r][c] − m[c])·a[c] + b[c], p = m | g | a | b
  *     ;;   (C = cBytes / 4 floats each; float32, in that order): a BatchNormalization's whole input gradient
  *     (func (export "bnDx") (param i32 i32 i32 i32 i32 i32) …)
@@ -101,6 +105,7 @@ import {
 import { op } from './simdOps';
 import { gemm4x8Body, macRowsBody, outer4x8Body, transpose4x4Body } from './simdProducts';
 import { colDyDevBody, colSqDevBody, colSumsBody, momentsGradBody } from './simdReductions';
+import { winoInBody, winoOutBody } from './simdWinograd';
 
 /** the module's bytes; `shared`: import a shared memory (the threaded wasm backend) */
 export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
@@ -144,6 +149,8 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     [8],
     [7],
     [5],
+    [7],
+    [0],
   ]);
   const exports = vec(
     [
@@ -171,6 +178,8 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
       'relu6Grad',
       'bnDx',
       'clipFromZero',
+      'winoIn',
+      'winoOut',
     ].map((n, i) => [...name(n), 0, i]),
   );
   const code = vec([
@@ -198,6 +207,8 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     relu6GradBody(),
     bnDxBody(),
     clipFromZeroBody(),
+    winoInBody(),
+    winoOutBody(),
   ]);
   return wasmModule(section(1, types), section(2, imports), section(3, funcs), section(7, exports), section(10, code));
 }
@@ -249,6 +260,8 @@ export interface SimdKernels {
   reluGrad(out: number, x: number, dy: number, n4: number, unused: number): void;
   relu6Grad(out: number, x: number, dy: number, n4: number, unused: number, hi: number): void;
   bnDx(out: number, dy: number, x: number, rows: number, cBytes: number, p: number): void;
+  winoIn(dst: number, src: number, tiles: number, cq: number, rowBytes: number, xiBytes: number): void;
+  winoOut(y0: number, y1: number, m: number, tiles: number, cq: number, xiBytes: number, bias: number): void;
 }
 export type BinRows = (
   out: number,
@@ -292,6 +305,8 @@ export const simdKernelsFor = instancePerMemory(simdKernelModuleBytes, (e): Simd
   reluGrad: e.reluGrad as SimdKernels['reluGrad'],
   relu6Grad: e.relu6Grad as SimdKernels['relu6Grad'],
   bnDx: e.bnDx as SimdKernels['bnDx'],
+  winoIn: e.winoIn as SimdKernels['winoIn'],
+  winoOut: e.winoOut as SimdKernels['winoOut'],
 }));
 
 /** whether the engine's SIMD kernels run on this backend (the wasm backend, with WebAssembly SIMD) */

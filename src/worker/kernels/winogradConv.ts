@@ -1,0 +1,196 @@
+/**
+ * Conv2D / FusedConv2D on wasm for a 3x3 stride-1 convolution by Winograd's F(2x2, 3x3): each 2x2 block of output
+ * pixels (a tile) from its 4x4 input pixels with 16 products per channel pair instead of 36 (2.25x fewer
+ * multiplications). Per chunk of tiles: the input transform V = Bᵀ·d·B (winoIn), then for each of the 16 positions ξ
+ * a product M_ξ[tiles, Co] = V_ξ[tiles, Ci] · U_ξ[Ci, Co] (gemm4x8), then the output transform Y = Aᵀ·M·A + bias
+ * (winoOut); U = G·g·Gᵀ is the filter's transform, computed here in float64 and rounded once. Why not XNNPACK: it
+ * has no Winograd convolution (its 3x3 convolution is an indirect GEMM, ~15-19 GFLOP/s on one core here, about wasm
+ * SIMD's peak without fused multiply-add); fewer multiplications get past that on one core. Measured, one process,
+ * fresh inputs each call: [32, 32, 32, 16] ⊛ 3x3 -> 16 ~7.8 against ~10.5 ms, [8, 14, 14, 256] -> 256 ~50 against
+ * ~80 ms; the small CNN's fit (bn-inspect, second fit) ~72 against ~92 ms.
+ * The chunks are sized to stay in cache (V and M ~128-256 KiB); each tile row's 4 input rows are first copied into a
+ * band with the padding's zeros, so the transforms never test bounds (the loops: winogradLoops.ts). On the threaded
+ * build the helper thread (simdHelper.ts) takes the second half of the chunks when it is idle.
+ *
+ * Applies where the arithmetic is: float32, NHWC, 3x3 filter, strides and dilations 1, Ci % 4 = 0, Co % 8 = 0,
+ * no activation (or linear), no prelu, enough output pixels; the training step's input gradient (a Conv2D with the
+ * rotated filter: conv2dBackprop.ts) comes here too. Anything else goes to `next`. Numerics: each output is the same
+ * sum as the direct convolution's up to float32 rounding of the transforms (the test bounds it against float64).
+ */
+import type { KernelFunc, TInfo } from './kernelOps';
+import { guardBackend, simdHelperFor } from './simdHelper';
+import { backendMemory } from './simdKernelModule';
+import { winogradLayout, winogradRange, type WinogradJob } from './winogradLoops';
+import type { SimdOf } from './wasmElementwise';
+
+/** tunables (tests and benchmarks switch it off or shrink the chunk) */
+export const winogradSettings = { enabled: true, chunkTiles: 256, minOutputPixels: 256 };
+
+/** the padding (top, bottom, left, right) of a stride-1 3x3 conv, or null where tfjs's `pad` is not understood */
+function pads3x3(pad: unknown): [number, number, number, number] | null {
+  if (pad === 'same') return [1, 1, 1, 1];
+  if (pad === 'valid') return [0, 0, 0, 0];
+  if (typeof pad === 'number' && Number.isInteger(pad) && pad >= 0) return [pad, pad, pad, pad];
+  if (Array.isArray(pad) && pad.length === 4) {
+    const [n, h, w, c] = pad as unknown[];
+    const pair = (p: unknown): p is [number, number] =>
+      Array.isArray(p) && p.length === 2 && p.every((v) => Number.isInteger(v) && v >= 0);
+    if (pair(n) && pair(h) && pair(w) && pair(c) && n[0] + n[1] + c[0] + c[1] === 0) return [h[0], h[1], w[0], w[1]];
+  }
+  return null;
+}
+
+const ones = (v: unknown): boolean => v == null || v === 1 || (Array.isArray(v) && v.every((d) => d === 1));
+
+/** U[ξ][ci][co] = (G·g·Gᵀ)[i][j], ξ = 4i + j, from the filter [3, 3, Ci, Co], in float64, rounded once */
+export function winogradFilter(w: Float32Array, ci: number, co: number, out: Float32Array): void {
+  const n = ci * co;
+  const g = new Float64Array(9);
+  const a = new Float64Array(12);
+  for (let p = 0; p < n; p++) {
+    for (let k = 0; k < 9; k++) g[k] = w[k * n + p];
+    // a = G·g (4 x 3): g's rows 0, (0+1+2)/2, (0-1+2)/2, 2
+    for (let c = 0; c < 3; c++) {
+      const g0 = g[c],
+        g1 = g[3 + c],
+        g2 = g[6 + c];
+      a[c] = g0;
+      a[3 + c] = (g0 + g1 + g2) / 2;
+      a[6 + c] = (g0 - g1 + g2) / 2;
+      a[9 + c] = g2;
+    }
+    // U = a·Gᵀ (4 x 4)
+    for (let i = 0; i < 4; i++) {
+      const a0 = a[3 * i],
+        a1 = a[3 * i + 1],
+        a2 = a[3 * i + 2];
+      out[4 * i * n + p] = a0;
+      out[(4 * i + 1) * n + p] = (a0 + a1 + a2) / 2;
+      out[(4 * i + 2) * n + p] = (a0 - a1 + a2) / 2;
+      out[(4 * i + 3) * n + p] = a2;
+    }
+  }
+}
+
+export function fastWinogradConv(next: KernelFunc, simdOf: SimdOf): KernelFunc {
+  return (args) => {
+    const { inputs, backend, attrs = {} } = args;
+    const { x, filter, bias, preluActivationWeights } = inputs;
+    const pads = pads3x3(attrs.pad);
+    const simd = winogradSettings.enabled ? simdOf(backend) : null;
+    if (
+      simd === null ||
+      pads === null ||
+      x.dtype !== 'float32' ||
+      filter.dtype !== 'float32' ||
+      x.shape.length !== 4 ||
+      filter.shape.length !== 4 ||
+      filter.shape[0] !== 3 ||
+      filter.shape[1] !== 3 ||
+      !(attrs.dataFormat == null || attrs.dataFormat === 'NHWC' || attrs.dataFormat === 'channelsLast') ||
+      !ones(attrs.strides) ||
+      !ones(attrs.dilations) ||
+      !(attrs.activation == null || attrs.activation === 'linear') ||
+      preluActivationWeights != null ||
+      (bias != null && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== filter.shape[3]))
+    )
+      return next(args);
+    const [B, H, W, Ci] = x.shape;
+    const Co = filter.shape[3];
+    const [pt, pb, pl, pr] = pads;
+    const OH = H + pt + pb - 2,
+      OW = W + pl + pr - 2;
+    if (filter.shape[2] !== Ci || Ci % 4 !== 0 || Co % 8 !== 0 || OH <= 0 || OW <= 0 || B === 0) return next(args);
+    if (B * OH * OW < winogradSettings.minOutputPixels) return next(args);
+    const memory = backendMemory(backend);
+    if (memory === null) return next(args);
+    return winogradConv(backend, simd, memory, x, filter, bias ?? null, [B, H, W, Ci, Co, OH, OW, pt, pl]);
+  };
+}
+
+type Backend = Parameters<KernelFunc>[0]['backend'];
+type Simd = NonNullable<ReturnType<SimdOf>>;
+
+function winogradConv(
+  backend: Backend,
+  simd: Simd,
+  memory: WebAssembly.Memory,
+  x: TInfo,
+  filter: TInfo,
+  bias: TInfo | null,
+  [B, H, W, Ci, Co, OH, OW, pt, pl]: number[],
+): TInfo {
+  const tilesX = Math.ceil(OW / 2);
+  const geometry = {
+    B,
+    H,
+    W,
+    Ci,
+    Co,
+    OH,
+    OW,
+    pt,
+    pl,
+    rowsPerChunk: Math.max(1, Math.floor(winogradSettings.chunkTiles / tilesX)),
+  };
+  const L = winogradLayout(geometry);
+  const flops = 2 * B * OH * OW * Co * 9 * Ci;
+  const helper = simdHelperFor(memory);
+  // half the units on the helper thread (threaded build) when it is idle; busy with a filter gradient it was given
+  // (backpropagation: the layer's dW while this computes its dx), it keeps that and this thread takes the whole conv
+  const split =
+    helper !== null && L.units >= 2 && !helper.busy() && helper.worthIt(flops / 2) && guardBackend(backend, helper)
+      ? helper
+      : null;
+  const out = backend.makeOutput([B, OH, OW, Co], 'float32') as TInfo;
+  const temps: TInfo[] = [];
+  const temp = (floats: number): TInfo => {
+    const t = backend.makeOutput([floats], 'float32') as TInfo;
+    temps.push(t);
+    return t;
+  };
+  const scratchTemps = () => {
+    const { band, v, m, row, edge } = L.scratch;
+    return { band: temp(band), v: temp(v), m: temp(m), row: temp(row), edge: temp(edge) };
+  };
+  try {
+    const uT = temp(16 * Ci * Co),
+      zT = temp(Co);
+    const own = scratchTemps();
+    const theirs = split ? scratchTemps() : null;
+    // views after every allocation: malloc may grow (and move) the heap
+    const view = (t: TInfo): Float32Array => backend.typedArrayFromHeap(t) as Float32Array;
+    const at = (t: TInfo): number => view(t).byteOffset;
+    winogradFilter(view(filter), Ci, Co, view(uT));
+    view(zT).fill(0);
+    const shared = { x: at(x), out: at(out), u: at(uT), bias: bias ? at(bias) : at(zT), zeros: at(zT) };
+    const job = (s: ReturnType<typeof scratchTemps>): WinogradJob => ({
+      ...geometry,
+      ...shared,
+      band: at(s.band),
+      v: at(s.v),
+      m: at(s.m),
+      row: at(s.row),
+      edge: at(s.edge),
+    });
+    let mine = L.units;
+    if (split && theirs) {
+      // the helper takes the second half of the units (its own scratch); this thread the first; the fence makes the
+      // frees of anything the helper reads (below) and any read of the output wait until it is done
+      mine = Math.ceil(L.units / 2);
+      const j = job(theirs);
+      split.winograd(j, mine, L.units, {
+        out: out.dataId,
+        outAddress: j.out,
+        reads: [j.x, j.u, j.bias, j.zeros, j.band, j.v, j.m, j.row, j.edge],
+      });
+    }
+    winogradRange(simd, memory, job(own), 0, mine);
+    return out;
+  } catch (e) {
+    backend.disposeData(out.dataId);
+    throw e;
+  } finally {
+    for (const t of temps) backend.disposeData(t.dataId);
+  }
+}
