@@ -4,6 +4,7 @@
  * rounding bound (computed here from the textbook transforms in float64, independent of the kernel), the input
  * gradient of a training step (a Conv2D with explicit padding) against the float64 reference too, the path taken
  * exactly where it applies (counted), several chunk sizes (partial chunks, partial 4-tile blocks), no tensor left.
+ * One suite over 250 lines: its cases share the float64 reference and its rounding scale.
  */
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
@@ -11,6 +12,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { registerMissingKernels, unregisterMissingKernels } from '../../src/worker/kernels/registerKernels';
 import { backendMemory, simdKernelsFor, type SimdKernels } from '../../src/worker/kernels/simdKernelModule';
 import { winogradSettings } from '../../src/worker/kernels/winogradConv';
+import { F2x2_3x3, F4x4_3x3, type WinogradMatrices } from '../../src/worker/kernels/simdWinograd';
 import { simdHelperFor, simdHelperSettings } from '../../src/worker/kernels/simdHelper';
 import { shipWasm } from './shippedWasm';
 
@@ -75,6 +77,7 @@ function reference(
   Co: number,
   [pt, pb, pl, pr]: Pads,
   bias: Float32Array | null,
+  wm: WinogradMatrices,
 ): { out: Float64Array; scale: Float64Array; OH: number; OW: number } {
   const OH = H + pt + pb - 2,
     OW = W + pl + pr - 2;
@@ -92,60 +95,48 @@ function reference(
                 s += xAt(b, oh + kh - pt, ow + kw - pl, c) * w[((kh * 3 + kw) * Ci + c) * Co + co];
           out[((b * OH + oh) * OW + ow) * Co + co] = s;
         }
-  // The algorithm's rounding scale, from the textbook matrices: per output pixel (a, b) of its 2x2 tile,
-  // Σ_ci Σ_ξ |Aᵀ[a][i]|·|Aᵀ[b][j]| · (|Bᵀ|·|d|·|B|)_ξ · (|G|·|g|·|Gᵀ|)_ξ (+ |bias|): every rounded intermediate is
-  // at most this in magnitude, so the float32 result is within (Ci + 10)·2^-24 of it (dot products of Ci terms, two
-  // roundings in each transform, one for the filter's)
-  const BT = [
-    [1, 0, 1, 0],
-    [0, 1, 1, 0],
-    [0, 1, 1, 0],
-    [0, 1, 0, 1],
-  ]; // |Bᵀ|
-  const G = [
-    [1, 0, 0],
-    [0.5, 0.5, 0.5],
-    [0.5, 0.5, 0.5],
-    [0, 0, 1],
-  ]; // |G|
-  const AT = [
-    [1, 1, 1, 0],
-    [0, 1, 1, 1],
-  ]; // |Aᵀ|
+  // The algorithm's rounding scale, from the textbook matrices of F(m x m, 3 x 3): per output pixel (a, b) of its
+  // tile, Σ_ci Σ_ξ |Aᵀ[a][i]|·|Aᵀ[b][j]| · (|Bᵀ|·|d|·|B|)_ξ · (|G|·|g|·|Gᵀ|)_ξ (+ |bias|): every rounded intermediate is
+  // at most this in magnitude, so the float32 result is within (Ci + 24)·2^-24 of it (dot products of Ci terms; at
+  // most 6 terms in each 1-D transform, two in each 2-D one; one rounding for the filter's)
+  const abs = (a: number[][]) => a.map((r) => r.map(Math.abs));
+  const [BT, G, AT] = [abs(wm.BT), abs(wm.G), abs(wm.AT)];
+  const m = wm.m,
+    n = m + 2;
   const scale = new Float64Array(out.length);
-  const u = new Float64Array(16 * Ci * Co);
+  const u = new Float64Array(n * n * Ci * Co);
   for (let c = 0; c < Ci; c++)
     for (let co = 0; co < Co; co++)
-      for (let i = 0; i < 4; i++)
-        for (let j = 0; j < 4; j++) {
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) {
           let s = 0;
           for (let p = 0; p < 3; p++)
             for (let q = 0; q < 3; q++) s += G[i][p] * Math.abs(w[((p * 3 + q) * Ci + c) * Co + co]) * G[j][q];
-          u[((4 * i + j) * Ci + c) * Co + co] = s;
+          u[((n * i + j) * Ci + c) * Co + co] = s;
         }
   for (let b = 0; b < B; b++)
-    for (let ty = 0; 2 * ty < OH; ty++)
-      for (let tx = 0; 2 * tx < OW; tx++)
+    for (let ty = 0; m * ty < OH; ty++)
+      for (let tx = 0; m * tx < OW; tx++)
         for (let c = 0; c < Ci; c++) {
-          const v = new Float64Array(16);
-          for (let i = 0; i < 4; i++)
-            for (let j = 0; j < 4; j++) {
+          const v = new Float64Array(n * n);
+          for (let i = 0; i < n; i++)
+            for (let j = 0; j < n; j++) {
               let s = 0;
-              for (let p = 0; p < 4; p++)
-                for (let q = 0; q < 4; q++)
-                  s += BT[i][p] * Math.abs(xAt(b, 2 * ty - pt + p, 2 * tx - pl + q, c)) * BT[j][q];
-              v[4 * i + j] = s;
+              for (let p = 0; p < n; p++)
+                for (let q = 0; q < n; q++)
+                  s += BT[i][p] * Math.abs(xAt(b, m * ty - pt + p, m * tx - pl + q, c)) * BT[j][q];
+              v[n * i + j] = s;
             }
-          for (let a = 0; a < 2; a++)
-            for (let e = 0; e < 2; e++) {
-              const oh = 2 * ty + a,
-                ow = 2 * tx + e;
+          for (let a = 0; a < m; a++)
+            for (let e = 0; e < m; e++) {
+              const oh = m * ty + a,
+                ow = m * tx + e;
               if (oh >= OH || ow >= OW) continue;
               for (let co = 0; co < Co; co++) {
                 let s = 0;
-                for (let i = 0; i < 4; i++)
-                  for (let j = 0; j < 4; j++)
-                    s += AT[a][i] * AT[e][j] * v[4 * i + j] * u[((4 * i + j) * Ci + c) * Co + co];
+                for (let i = 0; i < n; i++)
+                  for (let j = 0; j < n; j++)
+                    s += AT[a][i] * AT[e][j] * v[n * i + j] * u[((n * i + j) * Ci + c) * Co + co];
                 scale[((b * OH + oh) * OW + ow) * Co + co] += s;
               }
             }
@@ -154,34 +145,44 @@ function reference(
   return { out, scale, OH, OW };
 }
 
-describe('kernels: 3x3 stride-1 Conv2D / FusedConv2D by Winograd F(2x2, 3x3) on wasm', function () {
+describe('kernels: 3x3 stride-1 Conv2D / FusedConv2D by Winograd F(2x2, 3x3) and F(4x4, 3x3) on wasm', function () {
   this.timeout(120000);
   const saved = { ...winogradSettings };
   let calls = 0;
   let k: SimdKernels;
-  let orig: SimdKernels['winoIn'];
+  let orig: Pick<SimdKernels, 'winoIn2' | 'winoIn4'>;
   before(async () => {
     await tf.setBackend('wasm');
     await tf.ready();
     unregisterMissingKernels(tf);
     registerMissingKernels(tf, { backends: ['wasm'] });
     k = simdKernelsFor(backendMemory(tf.backend())!) as SimdKernels;
-    orig = k.winoIn;
-    k.winoIn = (...a) => {
-      calls++;
-      return orig(...a);
-    };
+    orig = { winoIn2: k.winoIn2, winoIn4: k.winoIn4 };
+    for (const name of ['winoIn2', 'winoIn4'] as const)
+      k[name] = (...a) => {
+        calls++;
+        return orig[name](...a);
+      };
     winogradSettings.minOutputPixels = 0; // the small cases too
   });
   after(() => {
-    k.winoIn = orig;
+    Object.assign(k, orig);
     Object.assign(winogradSettings, saved);
     unregisterMissingKernels(tf);
   });
 
-  for (const chunkTiles of [256, 5, 1])
-    it(`every case within the Winograd rounding bound of the float64 reference; the path exactly where it applies (chunks of ${chunkTiles} tiles)`, () => {
+  for (const [tile, chunkTiles] of [
+    [2, 256],
+    [2, 5],
+    [2, 1],
+    [4, 256],
+    [4, 5],
+    [4, 1],
+  ] as const)
+    it(`F(${tile}x${tile}, 3x3): every case within the Winograd rounding bound of the float64 reference; the path exactly where it applies (chunks of ${chunkTiles} tiles)`, () => {
       winogradSettings.chunkTiles = chunkTiles;
+      winogradSettings.tile = tile;
+      const wm = tile === 4 ? F4x4_3x3 : F2x2_3x3;
       for (const c of CASES) {
         const kk = c.k ?? 3;
         const [, , , Ci] = c.x;
@@ -210,9 +211,9 @@ describe('kernels: 3x3 stride-1 Conv2D / FusedConv2D by Winograd F(2x2, 3x3) on 
         assert.equal(tf.memory().numTensors, before, `${JSON.stringify(c)}: tensors left`);
         assert.equal(calls > 0, c.wino, `${JSON.stringify(c)}: Winograd path ${calls} calls`);
         if (!c.wino) continue;
-        const ref = reference(xv, c.x, wv, c.co, padsOf(c.pad, 3), bv);
+        const ref = reference(xv, c.x, wv, c.co, padsOf(c.pad, 3), bv, wm);
         assert.deepEqual(shape, [c.x[0], ref.OH, ref.OW, c.co]);
-        const bound = (Ci + 10) * 2 ** -24;
+        const bound = (Ci + 24) * 2 ** -24;
         let e = 0;
         for (let i = 0; i < ref.out.length; i++)
           e = Math.max(e, Math.abs(got[i] - ref.out[i]) / (ref.scale[i] + 1e-30));
@@ -220,60 +221,72 @@ describe('kernels: 3x3 stride-1 Conv2D / FusedConv2D by Winograd F(2x2, 3x3) on 
       }
     });
 
-  it("a training step's input gradient (Conv2D with the rotated filter, explicit padding) by Winograd, against float64", () => {
-    winogradSettings.chunkTiles = 256;
-    for (const [shape, co, pad] of [
-      [[2, 6, 7, 8], 16, 'same'],
-      [[1, 9, 8, 4], 8, 'valid'],
-    ] as Array<[[number, number, number, number], number, 'same' | 'valid']>) {
-      const [B, H, W, Ci] = shape;
-      const xv = values(B * H * W * Ci, 4),
-        wv = values(9 * Ci * co, 5);
-      const x = tf.tensor4d(xv, shape),
-        w = tf.tensor4d(wv, [3, 3, Ci, co]);
-      const [pt, , pl] = padsOf(pad, 3);
-      const OH = pad === 'same' ? H : H - 2,
-        OW = pad === 'same' ? W : W - 2;
-      const dyv = values(B * OH * OW * co, 6);
-      const dy = tf.tensor4d(dyv, [B, OH, OW, co]);
-      calls = 0;
-      const dx = tf.grad((t: tf.Tensor) => tf.conv2d(t as tf.Tensor4D, w, 1, pad))(x, dy);
-      const got = dx.dataSync();
-      assert.ok(calls > 0, `${JSON.stringify(shape)} ${pad}: the input gradient did not take the Winograd path`);
-      // the rounding scale: dx is the convolution of dy (padded by 2 - pad, as conv2dBackprop.ts pads it) with the
-      // filter rotated 180° and its channels swapped, which the kernel runs by Winograd
-      const wr = new Float32Array(9 * co * Ci);
-      for (let kh = 0; kh < 3; kh++)
-        for (let kw = 0; kw < 3; kw++)
-          for (let c = 0; c < Ci; c++)
-            for (let o = 0; o < co; o++)
-              wr[((kh * 3 + kw) * co + o) * Ci + c] = wv[(((2 - kh) * 3 + 2 - kw) * Ci + c) * co + o];
-      const { scale } = reference(dyv, [B, OH, OW, co], wr, Ci, [2 - pt, H - OH + pt, 2 - pl, W - OW + pl], null);
-      // the values: dx[b, ih, iw, c] = Σ dy[b, oh, ow, o] · w[kh, kw, c, o] over oh = ih - kh + pt, ow = iw - kw + pl
-      let e = 0;
-      for (let b = 0; b < B; b++)
-        for (let ih = 0; ih < H; ih++)
-          for (let iw = 0; iw < W; iw++)
-            for (let c = 0; c < Ci; c++) {
-              let s = 0;
-              for (let kh = 0; kh < 3; kh++)
-                for (let kw = 0; kw < 3; kw++) {
-                  const oh = ih - kh + pt,
-                    ow = iw - kw + pl;
-                  if (oh < 0 || oh >= OH || ow < 0 || ow >= OW) continue;
-                  for (let o = 0; o < co; o++)
-                    s += dyv[((b * OH + oh) * OW + ow) * co + o] * wv[((kh * 3 + kw) * Ci + c) * co + o];
-                }
-              const i = ((b * H + ih) * W + iw) * Ci + c;
-              e = Math.max(e, Math.abs(got[i] - s) / (scale[i] + 1e-30));
-            }
-      assert.ok(e <= (co + 10) * 2 ** -24, `${JSON.stringify(shape)} ${pad}: dx ${e} from the reference`);
-      tf.dispose([x, w, dy, dx]);
-    }
-  });
+  for (const tile of [2, 4] as const)
+    it(`F(${tile}x${tile}, 3x3): a training step's input gradient (Conv2D with the rotated filter, explicit padding), against float64`, () => {
+      winogradSettings.chunkTiles = 256;
+      winogradSettings.tile = tile;
+      for (const [shape, co, pad] of [
+        [[2, 6, 7, 8], 16, 'same'],
+        [[2, 11, 10, 8], 8, 'same'],
+        [[1, 9, 8, 4], 8, 'valid'],
+      ] as Array<[[number, number, number, number], number, 'same' | 'valid']>) {
+        const [B, H, W, Ci] = shape;
+        const xv = values(B * H * W * Ci, 4),
+          wv = values(9 * Ci * co, 5);
+        const x = tf.tensor4d(xv, shape),
+          w = tf.tensor4d(wv, [3, 3, Ci, co]);
+        const [pt, , pl] = padsOf(pad, 3);
+        const OH = pad === 'same' ? H : H - 2,
+          OW = pad === 'same' ? W : W - 2;
+        const dyv = values(B * OH * OW * co, 6);
+        const dy = tf.tensor4d(dyv, [B, OH, OW, co]);
+        calls = 0;
+        const dx = tf.grad((t: tf.Tensor) => tf.conv2d(t as tf.Tensor4D, w, 1, pad))(x, dy);
+        const got = dx.dataSync();
+        assert.ok(calls > 0, `${JSON.stringify(shape)} ${pad}: the input gradient did not take the Winograd path`);
+        // the rounding scale: dx is the convolution of dy (padded by 2 - pad, as conv2dBackprop.ts pads it) with the
+        // filter rotated 180° and its channels swapped, which the kernel runs by Winograd
+        const wr = new Float32Array(9 * co * Ci);
+        for (let kh = 0; kh < 3; kh++)
+          for (let kw = 0; kw < 3; kw++)
+            for (let c = 0; c < Ci; c++)
+              for (let o = 0; o < co; o++)
+                wr[((kh * 3 + kw) * co + o) * Ci + c] = wv[(((2 - kh) * 3 + 2 - kw) * Ci + c) * co + o];
+        const { scale } = reference(
+          dyv,
+          [B, OH, OW, co],
+          wr,
+          Ci,
+          [2 - pt, H - OH + pt, 2 - pl, W - OW + pl],
+          null,
+          tile === 4 ? F4x4_3x3 : F2x2_3x3,
+        );
+        // the values: dx[b, ih, iw, c] = Σ dy[b, oh, ow, o] · w[kh, kw, c, o] over oh = ih - kh + pt, ow = iw - kw + pl
+        let e = 0;
+        for (let b = 0; b < B; b++)
+          for (let ih = 0; ih < H; ih++)
+            for (let iw = 0; iw < W; iw++)
+              for (let c = 0; c < Ci; c++) {
+                let s = 0;
+                for (let kh = 0; kh < 3; kh++)
+                  for (let kw = 0; kw < 3; kw++) {
+                    const oh = ih - kh + pt,
+                      ow = iw - kw + pl;
+                    if (oh < 0 || oh >= OH || ow < 0 || ow >= OW) continue;
+                    for (let o = 0; o < co; o++)
+                      s += dyv[((b * OH + oh) * OW + ow) * co + o] * wv[((kh * 3 + kw) * Ci + c) * co + o];
+                  }
+                const i = ((b * H + ih) * W + iw) * Ci + c;
+                e = Math.max(e, Math.abs(got[i] - s) / (scale[i] + 1e-30));
+              }
+        assert.ok(e <= (co + 24) * 2 ** -24, `${JSON.stringify(shape)} ${pad}: dx ${e} from the reference`);
+        tf.dispose([x, w, dy, dx]);
+      }
+    });
 
   it(`${threads > 1 ? 'threaded build: the helper thread computes half of the units, bit for bit what the calling thread alone gives' : 'single-threaded build: no helper thread'}`, async () => {
     winogradSettings.chunkTiles = 16;
+    winogradSettings.tile = 'auto';
     const h = simdHelperFor(backendMemory(tf.backend()));
     assert.equal(h !== null, threads > 1, 'a helper where the memory is shared');
     if (h === null) return;

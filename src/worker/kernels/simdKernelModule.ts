@@ -71,10 +71,10 @@
  *     (func (export "reluGrad") (param i32 i32 i32 i32 i32) …)
  *     ;; relu6Grad(out, x, dy, n4, _, hi): out[i] = (x[i] <= hi ? dy[i] : +0)·step(x[i]) (ReLU(maxValue)'s gradient)
  *     (func (export "relu6Grad") (param i32 i32 i32 i32 f32 f32) …)
- *     ;; winoIn(dst, src, tiles, cq, rowBytes, xiBytes) / winoOut(y0, y1, m, tiles, cq, xiBytes, bias): the Winograd
- *     ;;   F(2x2, 3x3) convolution's input and output tile transforms (simdWinograd.ts, winogradConv.ts)
- *     (func (export "winoIn") (param i32 i32 i32 i32 i32 i32) …)
- *     (func (export "winoOut") (param i32 i32 i32 i32 i32 i32 i32) …)
+ *     ;; winoIn2 / winoIn4(dst, src, tiles, cq, rowBytes, xiBytes, tileRows), winoOut2 / winoOut4(y, yRow, mm, tiles,
+ *     ;;   cq, xiBytes, bias): the input and output tile transforms of the Winograd convolutions F(2x2, 3x3) and
+ *     ;;   F(4x4, 3x3) (simdWinograd.ts, winogradConv.ts)
+ *     (func (export "winoIn2") (param i32 i32 i32 i32 i32 i32 i32) …)  (func (export "winoOut2") …) …
  *     ;; bnDx(out, dy, x, rows, cBytes, p): out[r][c] = dy[r][c]·g[c] + (x[r][c] − m[c])·a[c] + b[c], p = m | g | a | b
  *     ;;   (C = cBytes / 4 floats each; float32, in that order): a BatchNormalization's whole input gradient
  *     (func (export "bnDx") (param i32 i32 i32 i32 i32 i32) …)
@@ -105,7 +105,7 @@ import {
 import { op } from './simdOps';
 import { gemm4x8Body, macRowsBody, outer4x8Body, transpose4x4Body } from './simdProducts';
 import { colDyDevBody, colSqDevBody, colSumsBody, momentsGradBody } from './simdReductions';
-import { winoInBody, winoOutBody } from './simdWinograd';
+import { F2x2_3x3, F4x4_3x3, winoInBody, winoOutBody } from './simdWinograd';
 
 /** the module's bytes; `shared`: import a shared memory (the threaded wasm backend) */
 export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
@@ -149,7 +149,9 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     [8],
     [7],
     [5],
-    [7],
+    [0],
+    [0],
+    [0],
     [0],
   ]);
   const exports = vec(
@@ -178,8 +180,10 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
       'relu6Grad',
       'bnDx',
       'clipFromZero',
-      'winoIn',
-      'winoOut',
+      'winoIn2',
+      'winoOut2',
+      'winoIn4',
+      'winoOut4',
     ].map((n, i) => [...name(n), 0, i]),
   );
   const code = vec([
@@ -207,8 +211,10 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     relu6GradBody(),
     bnDxBody(),
     clipFromZeroBody(),
-    winoInBody(),
-    winoOutBody(),
+    winoInBody(F2x2_3x3),
+    winoOutBody(F2x2_3x3),
+    winoInBody(F4x4_3x3),
+    winoOutBody(F4x4_3x3),
   ]);
   return wasmModule(section(1, types), section(2, imports), section(3, funcs), section(7, exports), section(10, code));
 }
@@ -260,9 +266,30 @@ export interface SimdKernels {
   reluGrad(out: number, x: number, dy: number, n4: number, unused: number): void;
   relu6Grad(out: number, x: number, dy: number, n4: number, unused: number, hi: number): void;
   bnDx(out: number, dy: number, x: number, rows: number, cBytes: number, p: number): void;
-  winoIn(dst: number, src: number, tiles: number, cq: number, rowBytes: number, xiBytes: number): void;
-  winoOut(y0: number, y1: number, m: number, tiles: number, cq: number, xiBytes: number, bias: number): void;
+  winoIn2: WinoIn;
+  winoOut2: WinoOut;
+  winoIn4: WinoIn;
+  winoOut4: WinoOut;
 }
+/** the Winograd transforms (simdWinograd.ts): F(2x2, 3x3) (…2) and F(4x4, 3x3) (…4) */
+export type WinoIn = (
+  dst: number,
+  src: number,
+  tiles: number,
+  cq: number,
+  rowBytes: number,
+  xiBytes: number,
+  tileRows: number,
+) => void;
+export type WinoOut = (
+  y: number,
+  yRow: number,
+  mm: number,
+  tiles: number,
+  cq: number,
+  xiBytes: number,
+  bias: number,
+) => void;
 export type BinRows = (
   out: number,
   a: number,
@@ -305,8 +332,10 @@ export const simdKernelsFor = instancePerMemory(simdKernelModuleBytes, (e): Simd
   reluGrad: e.reluGrad as SimdKernels['reluGrad'],
   relu6Grad: e.relu6Grad as SimdKernels['relu6Grad'],
   bnDx: e.bnDx as SimdKernels['bnDx'],
-  winoIn: e.winoIn as SimdKernels['winoIn'],
-  winoOut: e.winoOut as SimdKernels['winoOut'],
+  winoIn2: e.winoIn2 as WinoIn,
+  winoOut2: e.winoOut2 as WinoOut,
+  winoIn4: e.winoIn4 as WinoIn,
+  winoOut4: e.winoOut4 as WinoOut,
 }));
 
 /** whether the engine's SIMD kernels run on this backend (the wasm backend, with WebAssembly SIMD) */

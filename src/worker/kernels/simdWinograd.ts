@@ -1,194 +1,264 @@
 /**
- * Function bodies of the engine's SIMD module (simdKernelModule.ts) for the Winograd F(2x2, 3x3) convolution
- * (winogradConv.ts): the input tiles' transform V = Bᵀ·d·B and the output tiles' Y = Aᵀ·M·A + bias, four channels
- * per v128, channels last. The products between them are gemm4x8's.
+ * Function bodies of the engine's SIMD module (simdKernelModule.ts) for the Winograd convolutions F(2x2, 3x3) and
+ * F(4x4, 3x3) (winogradConv.ts): the input tiles' transform V = Bᵀ·d·B and the output tiles' Y = Aᵀ·M·A + bias, four
+ * channels per v128, channels last, generated from the matrices below (the products between them are gemm4x8's).
+ * Each linear combination is emitted term by term: ±1 as an add or subtract, any other coefficient as a multiply by
+ * a constant vector first; zero terms are skipped.
  *
- *   Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]      Aᵀ = [1 1 1 0; 0 1 -1 -1]
+ * Per tile and group of 4 channels, column by column of the result (a few vectors live, no spills): for column j,
+ * u[r] = Σ_c Bᵀ[j][c]·d[r][c] for every row r (d reloaded from cache), then V[i][j] = Σ_r Bᵀ[i][r]·u[r]; the output
+ * transform likewise with Aᵀ.
+ *
+ * Over 250 lines as one unit: the two algorithms' matrices and the two generators that read them.
  */
 import { add, addTo, copy, countDown, fn, op } from './simdOps';
-import { I32, V128 } from '../wasmAssembler';
+import { I32, SIMD, V128 } from '../wasmAssembler';
 
-/** local `to` = local `x` · 16 (a count of 4-lane groups as bytes) */
-const times16 = (x: number, to: number): number[] => [...op.get(x), ...op.i32(16), ...op.i32Mul, ...op.set(to)];
-
-/** locals xi[1..15] = k · local `step` (xi[0] unused: offset 0) */
-const multiples = (step: number, xi: (k: number) => number): number[] => {
-  const c: number[] = [...copy(step, xi(1))];
-  for (let k = 2; k < 16; k++) c.push(...add(xi(k - 1), step, xi(k)));
-  return c;
+/** a Winograd algorithm F(m x m, 3 x 3): its input tile is n = m + 2 pixels square */
+export interface WinogradMatrices {
+  m: number;
+  /** Bᵀ (n x n), Aᵀ (m x n), G (n x 3) */
+  BT: number[][];
+  AT: number[][];
+  G: number[][];
+}
+export const F2x2_3x3: WinogradMatrices = {
+  m: 2,
+  BT: [
+    [1, 0, -1, 0],
+    [0, 1, 1, 0],
+    [0, -1, 1, 0],
+    [0, 1, 0, -1],
+  ],
+  AT: [
+    [1, 1, 1, 0],
+    [0, 1, -1, -1],
+  ],
+  G: [
+    [1, 0, 0],
+    [1 / 2, 1 / 2, 1 / 2],
+    [1 / 2, -1 / 2, 1 / 2],
+    [0, 0, 1],
+  ],
 };
+/** Lavin and Gray's F(4x4, 3x3) (interpolation points 0, ±1, ±2, ∞) */
+export const F4x4_3x3: WinogradMatrices = {
+  m: 4,
+  BT: [
+    [4, 0, -5, 0, 1, 0],
+    [0, -4, -4, 1, 1, 0],
+    [0, 4, -4, -1, 1, 0],
+    [0, -2, -1, 2, 1, 0],
+    [0, 2, -1, -2, 1, 0],
+    [0, 4, 0, -5, 0, 1],
+  ],
+  AT: [
+    [1, 1, 1, 1, 1, 0],
+    [0, 1, -1, 2, -2, 0],
+    [0, 1, 1, 4, 4, 0],
+    [0, 1, -1, 8, -8, 1],
+  ],
+  G: [
+    [1 / 4, 0, 0],
+    [-1 / 6, -1 / 6, -1 / 6],
+    [-1 / 6, 1 / 6, -1 / 6],
+    [1 / 24, 1 / 12, 1 / 6],
+    [1 / 24, -1 / 12, 1 / 6],
+    [0, 0, 1],
+  ],
+};
+
+/** v128.const of four float32 lanes c */
+const splat = (c: number): number[] => [SIMD, 0x0c, ...[0, 1, 2, 3].flatMap(() => [...op.f32(c).slice(1)])];
+
+/**
+ * pushes Σ_k coef[k] · term(k) (coef from a matrix row; term(k) pushes the k-th vector): the first term with
+ * coefficient 1 starts the sum where there is one (no multiply), the others are added, subtracted or multiplied
+ */
+function combination(coef: number[], term: (k: number) => number[]): number[] {
+  const ks = coef.map((c, k) => k).filter((k) => coef[k] !== 0);
+  if (ks.length === 0) return op.zero;
+  const first = ks.find((k) => coef[k] === 1) ?? ks[0];
+  const code: number[] = [...term(first)];
+  if (coef[first] !== 1) code.push(...splat(coef[first]), ...op.f32x4Mul);
+  for (const k of ks) {
+    if (k === first) continue;
+    const c = coef[k];
+    code.push(...term(k));
+    if (Math.abs(c) !== 1) code.push(...splat(Math.abs(c)), ...op.f32x4Mul);
+    code.push(...(c > 0 ? op.f32x4Add : op.f32x4Sub));
+  }
+  return code;
+}
+
 /** pushes local `base` (+ local `off` unless null) */
 const at = (base: number, off: number | null): number[] =>
   off === null ? op.get(base) : [...op.get(base), ...op.get(off), ...op.i32Add];
+/** local `to` = local `x` · k (i32) */
+const times = (x: number, k: number, to: number): number[] => [...op.get(x), ...op.i32(k), ...op.i32Mul, ...op.set(to)];
+/** locals of(1..count-1) = k · local `step` (of(0) unused: offset 0) */
+const multiples = (step: number, count: number, of: (k: number) => number): number[] => {
+  const c: number[] = [...copy(step, of(1))];
+  for (let k = 2; k < count; k++) c.push(...add(of(k - 1), step, of(k)));
+  return c;
+};
 
 /**
- * winoIn(dst, src, tiles, cq, rowBytes, xiBytes): for tile t < tiles, whose 4x4 input pixels are the 4 rows at
- * src + r·rowBytes, columns 2t .. 2t+3 (pixels of cq·16 bytes, 4·cq channels), and each group q of 4 channels:
- * V = Bᵀ·d·B, V[ξ] (ξ = 4i + j) stored at dst + ξ·xiBytes + t·cq·16 + q·16.
+ * winoIn(dst, src, tiles, cq, rowBytes, xiBytes, tileRows): for each of `tileRows` rows of `tiles` tiles, tile t of
+ * row k having its n x n input pixels in the n rows at src + (m·k + r)·rowBytes, columns m·t .. m·t + n - 1 (pixels
+ * of cq·16 bytes, 4·cq channels), and each group q of 4 channels: V = Bᵀ·d·B, V[ξ] (ξ = n·i + j) stored at
+ * dst + ξ·xiBytes + (k·tiles + t)·cq·16 + q·16.
  */
-export function winoInBody(): number[] {
+export function winoInBody(w: WinogradMatrices): number[] {
+  const n = w.m + 2;
   const DST = 0,
     SRC = 1,
     T = 2,
     CQ = 3,
     RB = 4,
-    XB = 5;
-  const CIB = 6,
-    CIB2 = 7,
-    CIB3 = 8,
-    RB2 = 9,
-    RB3 = 10,
-    TS = 11,
-    TD = 12,
-    Q = 13,
-    SP = 14,
-    DP = 15,
-    P = [16, 17, 18, 19];
-  const XI = (k: number) => 19 + k; // 20 .. 34
-  const U = [35, 36, 37, 38];
-  const COL = [null, CIB, CIB2, CIB3];
-  // (d·B)[r][j] = d[r][a] ± d[r][b]
-  const byJ: Array<[number, number, 'add' | 'sub']> = [
-    [0, 2, 'sub'],
-    [1, 2, 'add'],
-    [2, 1, 'sub'],
-    [1, 3, 'sub'],
-  ];
-  const quad: number[] = [...copy(SP, P[0]), ...add(SP, RB, P[1]), ...add(SP, RB2, P[2]), ...add(SP, RB3, P[3])];
-  for (let j = 0; j < 4; j++) {
-    const [a, b, s] = byJ[j];
-    for (let r = 0; r < 4; r++)
-      quad.push(
-        ...at(P[r], COL[a]),
-        ...op.loadAt(0),
-        ...at(P[r], COL[b]),
-        ...op.loadAt(0),
-        ...(s === 'add' ? op.f32x4Add : op.f32x4Sub),
-        ...op.set(U[r]),
-      );
-    // (Bᵀ·u)[i][j]: u0 - u2, u1 + u2, u2 - u1, u1 - u3
-    const rows: Array<[number, number, number[]]> = [
-      [U[0], U[2], op.f32x4Sub],
-      [U[1], U[2], op.f32x4Add],
-      [U[2], U[1], op.f32x4Sub],
-      [U[1], U[3], op.f32x4Sub],
-    ];
-    rows.forEach(([x, y, o], i) => {
-      const xi = 4 * i + j;
-      quad.push(...at(DP, xi === 0 ? null : XI(xi)), ...op.get(x), ...op.get(y), ...o, ...op.storeAt(0));
-    });
+    XB = 5,
+    TR = 6;
+  let next = 7;
+  const CIB = next++,
+    TS = next++,
+    RS = next++,
+    TD = next++,
+    K = next++,
+    TT = next++,
+    Q = next++,
+    SP = next++,
+    DP = next++,
+    STEP = next++,
+    ROWSTEP = next++;
+  const COL0 = next; // COL(c) = c · CIB for c = 1 .. n-1
+  next += n - 1;
+  const ROW0 = next; // P(r): SP + r · RB
+  next += n;
+  const XI0 = next; // XI(ξ) = ξ · XB for ξ = 1 .. n²-1
+  next += n * n - 1;
+  const i32Count = next - 7;
+  const U0 = next;
+  const COL = (c: number) => (c === 0 ? null : COL0 + c - 1);
+  const P = (r: number) => ROW0 + r;
+  const XI = (k: number) => (k === 0 ? null : XI0 + k - 1);
+  const U = (r: number) => U0 + r;
+
+  const quad: number[] = [...copy(SP, P(0))];
+  for (let r = 1; r < n; r++) quad.push(...add(P(r - 1), RB, P(r)));
+  for (let j = 0; j < n; j++) {
+    // u[r] = (d·B)[r][j] = Σ_c Bᵀ[j][c] · d[r][c]
+    for (let r = 0; r < n; r++)
+      quad.push(...combination(w.BT[j], (c) => [...at(P(r), COL(c)), ...op.loadAt(0)]), ...op.set(U(r)));
+    // V[i][j] = Σ_r Bᵀ[i][r] · u[r]
+    for (let i = 0; i < n; i++)
+      quad.push(...at(DP, XI(n * i + j)), ...combination(w.BT[i], (r) => op.get(U(r))), ...op.storeAt(0));
   }
   quad.push(...addTo(SP, 16), ...addTo(DP, 16));
   return fn(
     [
-      [29, I32],
-      [4, V128],
+      [i32Count, I32],
+      [n, V128],
     ],
     [
-      ...times16(CQ, CIB),
-      ...add(CIB, CIB, CIB2),
-      ...add(CIB2, CIB, CIB3),
-      ...add(RB, RB, RB2),
-      ...add(RB2, RB, RB3),
-      ...multiples(XB, XI),
-      ...copy(SRC, TS),
+      ...times(CQ, 16, CIB),
+      ...multiples(CIB, n, (c) => COL(c)!),
+      ...multiples(XB, n * n, (k) => XI(k)!),
+      ...times(CIB, w.m, STEP),
+      ...times(RB, w.m, ROWSTEP),
+      ...copy(SRC, RS),
       ...copy(DST, TD),
-      ...countDown(T, [
-        ...copy(TS, SP),
-        ...copy(TD, DP),
-        ...copy(CQ, Q),
-        ...countDown(Q, [...quad]),
-        ...add(TS, CIB2, TS),
-        ...add(TD, CIB, TD),
+      ...copy(TR, K),
+      ...countDown(K, [
+        ...copy(RS, TS),
+        ...copy(T, TT),
+        ...countDown(TT, [
+          ...copy(TS, SP),
+          ...copy(TD, DP),
+          ...copy(CQ, Q),
+          ...countDown(Q, quad),
+          ...add(TS, STEP, TS),
+          ...add(TD, CIB, TD),
+        ]),
+        ...add(RS, ROWSTEP, RS),
       ]),
     ],
   );
 }
 
 /**
- * winoOut(y0, y1, m, tiles, cq, xiBytes, bias): for tile t < tiles and each group q of 4 channels, with M[ξ] at
- * m + ξ·xiBytes + t·cq·16 + q·16: Y = Aᵀ·M·A + bias[q], its row 0 stored at y0 + 2t·cq·16 + q·16 (column 0) and
- * the pixel after it (column 1), row 1 likewise at y1. Sums in the order ((s0 + s1) + s2) + bias.
+ * winoOut(y, yRow, mm, tiles, cq, xiBytes, bias): for tile t < tiles and each group q of 4 channels, with M[ξ] at
+ * mm + ξ·xiBytes + t·cq·16 + q·16: Y = Aᵀ·M·A + bias[q], its pixel (a, c) stored at y + a·yRow + (m·t + c)·cq·16 +
+ * q·16. Per pixel the bias is added last.
  */
-export function winoOutBody(): number[] {
-  const Y0 = 0,
-    Y1 = 1,
-    M = 2,
+export function winoOutBody(w: WinogradMatrices): number[] {
+  const n = w.m + 2,
+    m = w.m;
+  const Y = 0,
+    YR = 1,
+    MM = 2,
     T = 3,
     CQ = 4,
     XB = 5,
     BIAS = 6;
-  const COB = 7,
-    COB2 = 8,
-    TM = 9,
-    TY0 = 10,
-    TY1 = 11,
-    Q = 12,
-    MP = 13,
-    O0 = 14,
-    O1 = 15,
-    BP = 16;
-  const XI = (k: number) => 16 + k; // 17 .. 31
-  const S = [32, 33, 34, 35],
-    BV = 36;
-  const m = (i: number, j: number): number[] => [...at(MP, 4 * i + j === 0 ? null : XI(4 * i + j)), ...op.loadAt(0)];
+  let next = 7;
+  const COB = next++,
+    STEP = next++,
+    TM = next++,
+    TY = next++,
+    Q = next++,
+    MP = next++,
+    OP = next++,
+    BP = next++;
+  const COL0 = next; // COL(c) = c · COB, c = 1 .. m-1
+  next += m - 1;
+  const ROW0 = next; // ROW(a) = a · YR, a = 1 .. m-1
+  next += m - 1;
+  const XI0 = next;
+  next += n * n - 1;
+  const i32Count = next - 7;
+  const S0 = next,
+    BV = next + n;
+  const COL = (c: number) => (c === 0 ? null : COL0 + c - 1);
+  const ROW = (a: number) => (a === 0 ? null : ROW0 + a - 1);
+  const XI = (k: number) => (k === 0 ? null : XI0 + k - 1);
+  const S = (i: number) => S0 + i;
+
   const quad: number[] = [...op.get(BP), ...op.loadAt(0), ...op.set(BV)];
-  for (let c = 0; c < 2; c++) {
-    // (M·A)[i][c]: m0 + m1 + m2, or m1 - m2 - m3
-    for (let i = 0; i < 4; i++)
-      quad.push(
-        ...(c === 0
-          ? [...m(i, 0), ...m(i, 1), ...op.f32x4Add, ...m(i, 2), ...op.f32x4Add]
-          : [...m(i, 1), ...m(i, 2), ...op.f32x4Sub, ...m(i, 3), ...op.f32x4Sub]),
-        ...op.set(S[i]),
-      );
-    const col = c === 0 ? null : COB;
-    quad.push(
-      ...at(O0, col),
-      ...op.get(S[0]),
-      ...op.get(S[1]),
-      ...op.f32x4Add,
-      ...op.get(S[2]),
-      ...op.f32x4Add,
-      ...op.get(BV),
-      ...op.f32x4Add,
-      ...op.storeAt(0),
-    );
-    quad.push(
-      ...at(O1, col),
-      ...op.get(S[1]),
-      ...op.get(S[2]),
-      ...op.f32x4Sub,
-      ...op.get(S[3]),
-      ...op.f32x4Sub,
-      ...op.get(BV),
-      ...op.f32x4Add,
-      ...op.storeAt(0),
-    );
+  for (let c = 0; c < m; c++) {
+    // s[i] = (M·A)[i][c] = Σ_j Aᵀ[c][j] · M[i][j]
+    for (let i = 0; i < n; i++)
+      quad.push(...combination(w.AT[c], (j) => [...at(MP, XI(n * i + j)), ...op.loadAt(0)]), ...op.set(S(i)));
+    // Y[a][c] = Σ_i Aᵀ[a][i] · s[i] + bias
+    for (let a = 0; a < m; a++) {
+      const addr =
+        ROW(a) === null
+          ? at(OP, COL(c))
+          : [...at(OP, ROW(a)), ...(COL(c) === null ? [] : [...op.get(COL(c)!), ...op.i32Add])];
+      quad.push(...addr, ...combination(w.AT[a], (i) => op.get(S(i))), ...op.get(BV), ...op.f32x4Add, ...op.storeAt(0));
+    }
   }
-  quad.push(...addTo(MP, 16), ...addTo(O0, 16), ...addTo(O1, 16), ...addTo(BP, 16));
+  quad.push(...addTo(MP, 16), ...addTo(OP, 16), ...addTo(BP, 16));
   return fn(
     [
-      [25, I32],
-      [5, V128],
+      [i32Count, I32],
+      [n + 1, V128],
     ],
     [
-      ...times16(CQ, COB),
-      ...add(COB, COB, COB2),
-      ...multiples(XB, XI),
-      ...copy(M, TM),
-      ...copy(Y0, TY0),
-      ...copy(Y1, TY1),
+      ...times(CQ, 16, COB),
+      ...multiples(COB, m, (c) => COL(c)!),
+      ...multiples(YR, m, (a) => ROW(a)!),
+      ...multiples(XB, n * n, (k) => XI(k)!),
+      ...times(COB, m, STEP),
+      ...copy(MM, TM),
+      ...copy(Y, TY),
       ...countDown(T, [
         ...copy(TM, MP),
-        ...copy(TY0, O0),
-        ...copy(TY1, O1),
+        ...copy(TY, OP),
         ...copy(BIAS, BP),
         ...copy(CQ, Q),
         ...countDown(Q, quad),
         ...add(TM, COB, TM),
-        ...add(TY0, COB2, TY0),
-        ...add(TY1, COB2, TY1),
+        ...add(TY, STEP, TY),
       ]),
     ],
   );

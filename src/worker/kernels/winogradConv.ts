@@ -1,30 +1,44 @@
 /**
- * Conv2D / FusedConv2D on wasm for a 3x3 stride-1 convolution by Winograd's F(2x2, 3x3): each 2x2 block of output
- * pixels (a tile) from its 4x4 input pixels with 16 products per channel pair instead of 36 (2.25x fewer
- * multiplications). Per chunk of tiles: the input transform V = Bᵀ·d·B (winoIn), then for each of the 16 positions ξ
- * a product M_ξ[tiles, Co] = V_ξ[tiles, Ci] · U_ξ[Ci, Co] (gemm4x8), then the output transform Y = Aᵀ·M·A + bias
- * (winoOut); U = G·g·Gᵀ is the filter's transform, computed here in float64 and rounded once. Why not XNNPACK: it
- * has no Winograd convolution (its 3x3 convolution is an indirect GEMM, ~15-19 GFLOP/s on one core here, about wasm
- * SIMD's peak without fused multiply-add); fewer multiplications get past that on one core. Measured, one process,
- * fresh inputs each call: [32, 32, 32, 16] ⊛ 3x3 -> 16 ~7.8 against ~10.5 ms, [8, 14, 14, 256] -> 256 ~50 against
- * ~80 ms; the small CNN's fit (bn-inspect, second fit) ~72 against ~92 ms.
- * The chunks are sized to stay in cache (V and M ~128-256 KiB); each tile row's 4 input rows are first copied into a
- * band with the padding's zeros, so the transforms never test bounds (the loops: winogradLoops.ts). On the threaded
- * build the helper thread (simdHelper.ts) takes the second half of the chunks when it is idle.
+ * Conv2D / FusedConv2D on wasm for a 3x3 stride-1 convolution by Winograd's minimal filtering: F(4x4, 3x3) (each 4x4
+ * block of output pixels, a tile, from its 6x6 input pixels with 36 products per channel pair instead of 144: 4x
+ * fewer multiplications) where the output is at least 6 x 6 pixels, else F(2x2, 3x3) (4x4 inputs, 16 products
+ * instead of 36). Per chunk of tiles: the input transform V = Bᵀ·d·B (winoIn), then for each of the n² positions ξ a
+ * product M_ξ[tiles, Co] = V_ξ[tiles, Ci] · U_ξ[Ci, Co] (gemm4x8), then the output transform Y = Aᵀ·M·A + bias
+ * (winoOut); U = G·g·Gᵀ is the filter's transform, computed here in float64 and rounded once. The matrices and the
+ * SIMD transforms generated from them: simdWinograd.ts; the loops: winogradLoops.ts. Why not XNNPACK: it has no
+ * Winograd convolution (its 3x3 convolution is an indirect GEMM, ~15-19 GFLOP/s on one core here, about wasm SIMD's
+ * peak without fused multiply-add); fewer multiplications get past that on one core. Measured (one process, fresh
+ * inputs each call), F(2x2): [32, 32, 32, 16] ⊛ 3x3 -> 16 ~7.8 against ~10.5 ms, [8, 14, 14, 256] -> 256 ~50 against
+ * ~80 ms; the small CNN's training step in one process (engine kernels, no bn-inspect fast paths, 10 alternating
+ * fits each): F(4x4) 106, F(2x2) 119, XNNPACK 131 ms.
+ * The chunks are sized to stay in cache (V and M ~100-300 KiB); each chunk's input rows are first copied into a band
+ * with the padding's zeros, so the transforms never test bounds. On the threaded build the helper thread
+ * (simdHelper.ts) takes the second half of the chunks when it is idle.
+ *
+ * Numerics: each output is the direct convolution's sum up to the rounding of the transforms, which the test bounds
+ * against float64 (measured worst, in units of 2^-24·Σ|terms|: F(2x2) 1.4-4.6, F(4x4) 7-44, XNNPACK's direct sum
+ * 1.5-3.8; the textbook bound of a float32 dot product of the 9·Ci terms is 9·Ci).
  *
  * Applies where the arithmetic is: float32, NHWC, 3x3 filter, strides and dilations 1, Ci % 4 = 0, Co % 8 = 0,
  * no activation (or linear), no prelu, enough output pixels; the training step's input gradient (a Conv2D with the
- * rotated filter: conv2dBackprop.ts) comes here too. Anything else goes to `next`. Numerics: each output is the same
- * sum as the direct convolution's up to float32 rounding of the transforms (the test bounds it against float64).
+ * rotated filter: conv2dBackprop.ts) comes here too. Anything else goes to `next`.
  */
 import type { KernelFunc, TInfo } from './kernelOps';
 import { guardBackend, simdHelperFor } from './simdHelper';
 import { backendMemory } from './simdKernelModule';
 import { winogradLayout, winogradRange, type WinogradJob } from './winogradLoops';
 import type { SimdOf } from './wasmElementwise';
+import { F2x2_3x3, F4x4_3x3 } from './simdWinograd';
 
 /** tunables (tests and benchmarks switch it off or shrink the chunk) */
-export const winogradSettings = { enabled: true, chunkTiles: 256, minOutputPixels: 256 };
+export const winogradSettings: { enabled: boolean; tile: 'auto' | 2 | 4; chunkTiles: number; minOutputPixels: number } =
+  {
+    enabled: true,
+    /** F(4x4, 3x3) where the output is at least 6 x 6 pixels, else F(2x2, 3x3) */
+    tile: 'auto',
+    chunkTiles: 256,
+    minOutputPixels: 256,
+  };
 
 /** the padding (top, bottom, left, right) of a stride-1 3x3 conv, or null where tfjs's `pad` is not understood */
 function pads3x3(pad: unknown): [number, number, number, number] | null {
@@ -42,33 +56,21 @@ function pads3x3(pad: unknown): [number, number, number, number] | null {
 
 const ones = (v: unknown): boolean => v == null || v === 1 || (Array.isArray(v) && v.every((d) => d === 1));
 
-/** U[ξ][ci][co] = (G·g·Gᵀ)[i][j], ξ = 4i + j, from the filter [3, 3, Ci, Co], in float64, rounded once */
-export function winogradFilter(w: Float32Array, ci: number, co: number, out: Float32Array): void {
-  const n = ci * co;
+/** U[ξ][ci][co] = (G·g·Gᵀ)[i][j], ξ = n·i + j, from the filter [3, 3, Ci, Co], in float64, rounded once */
+export function winogradFilter(w: Float32Array, ci: number, co: number, out: Float32Array, G: number[][]): void {
+  const n = G.length;
+  const cells = ci * co;
   const g = new Float64Array(9);
-  const a = new Float64Array(12);
-  for (let p = 0; p < n; p++) {
-    for (let k = 0; k < 9; k++) g[k] = w[k * n + p];
-    // a = G·g (4 x 3): g's rows 0, (0+1+2)/2, (0-1+2)/2, 2
-    for (let c = 0; c < 3; c++) {
-      const g0 = g[c],
-        g1 = g[3 + c],
-        g2 = g[6 + c];
-      a[c] = g0;
-      a[3 + c] = (g0 + g1 + g2) / 2;
-      a[6 + c] = (g0 - g1 + g2) / 2;
-      a[9 + c] = g2;
-    }
-    // U = a·Gᵀ (4 x 4)
-    for (let i = 0; i < 4; i++) {
-      const a0 = a[3 * i],
-        a1 = a[3 * i + 1],
-        a2 = a[3 * i + 2];
-      out[4 * i * n + p] = a0;
-      out[(4 * i + 1) * n + p] = (a0 + a1 + a2) / 2;
-      out[(4 * i + 2) * n + p] = (a0 - a1 + a2) / 2;
-      out[(4 * i + 3) * n + p] = a2;
-    }
+  const a = new Float64Array(3 * n);
+  for (let p = 0; p < cells; p++) {
+    for (let k = 0; k < 9; k++) g[k] = w[k * cells + p];
+    // a = G·g (n x 3)
+    for (let i = 0; i < n; i++)
+      for (let c = 0; c < 3; c++) a[3 * i + c] = G[i][0] * g[c] + G[i][1] * g[3 + c] + G[i][2] * g[6 + c];
+    // U = a·Gᵀ (n x n)
+    for (let i = 0; i < n; i++)
+      for (let jj = 0; jj < n; jj++)
+        out[(n * i + jj) * cells + p] = a[3 * i] * G[jj][0] + a[3 * i + 1] * G[jj][1] + a[3 * i + 2] * G[jj][2];
   }
 }
 
@@ -120,19 +122,12 @@ function winogradConv(
   bias: TInfo | null,
   [B, H, W, Ci, Co, OH, OW, pt, pl]: number[],
 ): TInfo {
-  const tilesX = Math.ceil(OW / 2);
-  const geometry = {
-    B,
-    H,
-    W,
-    Ci,
-    Co,
-    OH,
-    OW,
-    pt,
-    pl,
-    rowsPerChunk: Math.max(1, Math.floor(winogradSettings.chunkTiles / tilesX)),
-  };
+  const setting = winogradSettings.tile;
+  const tile = setting === 'auto' ? (OH >= 6 && OW >= 6 ? 4 : 2) : setting;
+  const w = tile === 4 ? F4x4_3x3 : F2x2_3x3;
+  const tilesX = Math.ceil(OW / tile);
+  const rowsPerChunk = Math.max(1, Math.floor(winogradSettings.chunkTiles / tilesX));
+  const geometry = { B, H, W, Ci, Co, OH, OW, pt, pl, tile, rowsPerChunk };
   const L = winogradLayout(geometry);
   const flops = 2 * B * OH * OW * Co * 9 * Ci;
   const helper = simdHelperFor(memory);
@@ -150,18 +145,18 @@ function winogradConv(
     return t;
   };
   const scratchTemps = () => {
-    const { band, v, m, row, edge } = L.scratch;
-    return { band: temp(band), v: temp(v), m: temp(m), row: temp(row), edge: temp(edge) };
+    const { band, v, prod, row, edge } = L.scratch;
+    return { band: temp(band), v: temp(v), prod: temp(prod), row: temp(row), edge: temp(edge) };
   };
   try {
-    const uT = temp(16 * Ci * Co),
+    const uT = temp(L.n * L.n * Ci * Co),
       zT = temp(Co);
     const own = scratchTemps();
     const theirs = split ? scratchTemps() : null;
     // views after every allocation: malloc may grow (and move) the heap
     const view = (t: TInfo): Float32Array => backend.typedArrayFromHeap(t) as Float32Array;
     const at = (t: TInfo): number => view(t).byteOffset;
-    winogradFilter(view(filter), Ci, Co, view(uT));
+    winogradFilter(view(filter), Ci, Co, view(uT), w.G);
     view(zT).fill(0);
     const shared = { x: at(x), out: at(out), u: at(uT), bias: bias ? at(bias) : at(zT), zeros: at(zT) };
     const job = (s: ReturnType<typeof scratchTemps>): WinogradJob => ({
@@ -169,7 +164,7 @@ function winogradConv(
       ...shared,
       band: at(s.band),
       v: at(s.v),
-      m: at(s.m),
+      prod: at(s.prod),
       row: at(s.row),
       edge: at(s.edge),
     });
@@ -182,7 +177,7 @@ function winogradConv(
       split.winograd(j, mine, L.units, {
         out: out.dataId,
         outAddress: j.out,
-        reads: [j.x, j.u, j.bias, j.zeros, j.band, j.v, j.m, j.row, j.edge],
+        reads: [j.x, j.u, j.bias, j.zeros, j.band, j.v, j.prod, j.row, j.edge],
       });
     }
     winogradRange(simd, memory, job(own), 0, mine);

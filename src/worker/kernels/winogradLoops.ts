@@ -1,19 +1,18 @@
 /**
- * The loops of the Winograd F(2x2, 3x3) convolution (winogradConv.ts says what it computes and why) over a part of its
- * work, on byte addresses of the wasm heap: the same calls whichever thread runs them (the calling thread, or on the
- * threaded build the helper thread, simdHelperThread.ts, which takes the second half of the units: simdHelper.ts).
- * A unit is an image's chunk of tile rows: per tile row, its 4 input rows copied into a band with the padding's zeros
- * and the input transform (winoIn), then the chunk's 16 products (gemm4x8), then per tile row the output transform
- * (winoOut), a last half tile (odd width) through `edge`, a last half row (odd height) into `row`.
+ * The loops of the Winograd convolutions F(2x2, 3x3) and F(4x4, 3x3) (winogradConv.ts says what they compute and
+ * why) over a part of their work, on byte addresses of the wasm heap: the same calls whichever thread runs them (the
+ * calling thread, or on the threaded build the helper thread, simdHelperThread.ts, which takes the second half of the
+ * units: simdHelper.ts). A unit is an image's chunk of tile rows: its m·rows + 2 input rows copied into a band with
+ * the padding's zeros (so the transforms never test bounds), the input transform of all its tiles (winoIn), the
+ * n² products (gemm4x8, n = m + 2), then per tile row the output transform (winoOut); a last partial tile column or
+ * row goes through `edge` / `row` and only its pixels inside the output are copied out.
  */
 import type { SimdKernels } from './simdKernelModule';
 
-type Simd = SimdKernels;
-
 /**
- * One convolution as either thread runs a part of it (byte addresses in the wasm heap): the geometry, the shared
- * inputs (x, the transformed filter u, the bias or zeros, zeros for the products' initial rows), the output, and the
- * running thread's own scratch (band, v, m, row, edge; sizes from `winogradLayout`).
+ * One convolution as either thread runs a part of it (byte addresses in the wasm heap): the geometry, the tile size
+ * m (2 or 4), the shared inputs (x, the transformed filter u, the bias or zeros, zeros for the products' initial
+ * rows), the output, and the running thread's own scratch (band, v, prod, row, edge; sizes from `winogradLayout`).
  */
 export interface WinogradJob {
   B: number;
@@ -25,6 +24,7 @@ export interface WinogradJob {
   OW: number;
   pt: number;
   pl: number;
+  tile: number;
   rowsPerChunk: number;
   x: number;
   out: number;
@@ -33,90 +33,125 @@ export interface WinogradJob {
   zeros: number;
   band: number;
   v: number;
-  m: number;
+  prod: number;
   row: number;
   edge: number;
 }
 /** the job as numbers in a fixed order (what the helper thread receives) */
 export const WINOGRAD_FIELDS = [
-  'B', 'H', 'W', 'Ci', 'Co', 'OH', 'OW', 'pt', 'pl', 'rowsPerChunk',
-  'x', 'out', 'u', 'bias', 'zeros', 'band', 'v', 'm', 'row', 'edge',
+  'B', 'H', 'W', 'Ci', 'Co', 'OH', 'OW', 'pt', 'pl', 'tile', 'rowsPerChunk',
+  'x', 'out', 'u', 'bias', 'zeros', 'band', 'v', 'prod', 'row', 'edge',
 ] as const; // prettier-ignore
 
 /** the tiles, chunks and scratch sizes (floats) of a job's geometry */
-export function winogradLayout(j: Pick<WinogradJob, 'B' | 'Ci' | 'Co' | 'OH' | 'OW' | 'rowsPerChunk'>) {
-  const tilesX = Math.ceil(j.OW / 2),
-    tilesY = Math.ceil(j.OH / 2);
-  const bandW = 2 * tilesX + 2; // input pixels a tile row reads
+export function winogradLayout(j: Pick<WinogradJob, 'B' | 'Ci' | 'Co' | 'OH' | 'OW' | 'tile' | 'rowsPerChunk'>) {
+  const m = j.tile,
+    n = m + 2;
+  const tilesX = Math.ceil(j.OW / m),
+    tilesY = Math.ceil(j.OH / m);
+  const bandW = m * tilesX + 2; // input pixels a tile row reads
   const chunk = 4 * Math.ceil((j.rowsPerChunk * tilesX) / 4); // tiles a chunk's products hold (a multiple of 4)
-  // the 16 positions' planes, one cache line more than their size apart: at a multiple of 4 KiB, the transforms' 16
-  // streams would share cache sets (measured: the input transform 3x slower)
+  // the n² positions' planes, one cache line more than their size apart: at a multiple of 4 KiB the transforms'
+  // streams would share cache sets (measured: the F(2x2) input transform 3x slower)
   const vXi = chunk * 4 * j.Ci + 64,
     mXi = chunk * 4 * j.Co + 64;
   const chunksPerImage = Math.ceil(tilesY / j.rowsPerChunk);
   return {
+    m,
+    n,
     tilesX,
     tilesY,
-    fullX: Math.floor(j.OW / 2),
+    fullX: Math.floor(j.OW / m),
     bandW,
-    chunk,
     vXi,
     mXi,
     /** the units of work: (image, chunk of tile rows) pairs, image-major */
     units: j.B * chunksPerImage,
     chunksPerImage,
-    scratch: { band: 4 * bandW * j.Ci, v: (16 * vXi) / 4, m: (16 * mXi) / 4, row: 2 * tilesX * j.Co, edge: 4 * j.Co },
+    scratch: {
+      band: (m * j.rowsPerChunk + 2) * bandW * j.Ci,
+      v: (n * n * vXi) / 4,
+      prod: (n * n * mXi) / 4,
+      row: m * m * tilesX * j.Co,
+      edge: m * m * j.Co,
+    },
   };
 }
 
 /** the units [from, to) of a job (winogradLayout), with the running thread's SIMD kernels on `memory` */
-export function winogradRange(simd: Simd, memory: WebAssembly.Memory, j: WinogradJob, from: number, to: number): void {
-  const { B, H, W, Ci, Co, OH, OW, pt, pl, rowsPerChunk } = j;
+export function winogradRange(
+  simd: SimdKernels,
+  memory: WebAssembly.Memory,
+  j: WinogradJob,
+  from: number,
+  to: number,
+): void {
+  const { H, W, Ci, Co, OH, OW, pt, pl, rowsPerChunk } = j;
   const L = winogradLayout(j);
-  const { tilesX, tilesY, fullX, bandW, vXi, mXi } = L;
+  const { m, n, tilesX, tilesY, fullX, bandW, vXi, mXi } = L;
+  const [winoIn, winoOut] = m === 4 ? [simd.winoIn4, simd.winoOut4] : [simd.winoIn2, simd.winoOut2];
   const ciB = 4 * Ci,
     coB = 4 * Co;
   const heap = new Float32Array(memory.buffer); // nothing allocates below: the view stays valid
-  const band = j.band / 4;
-  const rowFloats = bandW * Ci;
-  for (let unit = from; unit < to && unit < L.units; unit++) {
+  const bandRow = bandW * Ci; // floats
+  const n0 = Math.min(W, bandW - pl); // x's pixels a band row holds
+  for (let unit = from; unit < Math.min(to, L.units); unit++) {
     const b = Math.floor(unit / L.chunksPerImage);
     const ty0 = (unit % L.chunksPerImage) * rowsPerChunk;
-    if (b >= B) break;
     const rows = Math.min(rowsPerChunk, tilesY - ty0);
-    for (let k = 0; k < rows; k++) {
-      // the band: input rows 2·ty - pt .. + 3, columns -pl .. bandW - pl - 1, zeros outside x
-      const ih0 = 2 * (ty0 + k) - pt;
-      for (let r = 0; r < 4; r++) {
-        const ih = ih0 + r;
-        const row = band + r * rowFloats;
-        if (ih < 0 || ih >= H) {
-          heap.fill(0, row, row + rowFloats);
-          continue;
-        }
-        const n = Math.min(W, bandW - pl); // x's pixels the band holds
-        if (pl > 0) heap.fill(0, row, row + pl * Ci);
-        const src = j.x / 4 + (b * H + ih) * W * Ci;
-        heap.copyWithin(row + pl * Ci, src, src + n * Ci);
-        if (pl + n < bandW) heap.fill(0, row + (pl + n) * Ci, row + rowFloats);
+    // the band: input rows m·ty0 - pt .. + m·rows + 1, columns -pl .. bandW - pl - 1, zeros outside x
+    for (let r = 0; r < m * rows + 2; r++) {
+      const ih = m * ty0 - pt + r;
+      const row = j.band / 4 + r * bandRow;
+      if (ih < 0 || ih >= H) {
+        heap.fill(0, row, row + bandRow);
+        continue;
       }
-      simd.winoIn(j.v + k * tilesX * ciB, j.band, tilesX, Ci / 4, bandW * ciB, vXi);
+      if (pl > 0) heap.fill(0, row, row + pl * Ci);
+      const src = j.x / 4 + (b * H + ih) * W * Ci;
+      heap.copyWithin(row + pl * Ci, src, src + n0 * Ci);
+      if (pl + n0 < bandW) heap.fill(0, row + (pl + n0) * Ci, row + bandRow);
     }
+    winoIn(j.v, j.band, tilesX, Ci / 4, bandRow * 4, vXi, rows);
     const m4 = Math.ceil((rows * tilesX) / 4);
-    for (let xi = 0; xi < 16; xi++)
-      simd.gemm4x8(j.m + xi * mXi, j.v + xi * vXi, j.u + xi * Ci * coB, m4, Ci, Co / 8, ciB, 4, coB, coB, j.zeros, 0);
+    for (let xi = 0; xi < n * n; xi++)
+      simd.gemm4x8(
+        j.prod + xi * mXi,
+        j.v + xi * vXi,
+        j.u + xi * Ci * coB,
+        m4,
+        Ci,
+        Co / 8,
+        ciB,
+        4,
+        coB,
+        coB,
+        j.zeros,
+        0,
+      );
     for (let k = 0; k < rows; k++) {
-      const oh = 2 * (ty0 + k);
-      const y0 = j.out + (b * OH + oh) * OW * coB;
-      const y1 = oh + 1 < OH ? y0 + OW * coB : j.row;
-      const m = j.m + k * tilesX * coB;
-      if (fullX > 0) simd.winoOut(y0, y1, m, fullX, Co / 4, mXi, j.bias);
+      const oh = m * (ty0 + k);
+      const valid = Math.min(m, OH - oh); // output rows of this tile row
+      const y = j.out + (b * OH + oh) * OW * coB;
+      const mm = j.prod + k * tilesX * coB;
+      if (fullX > 0) {
+        if (valid === m) winoOut(y, OW * coB, mm, fullX, Co / 4, mXi, j.bias);
+        else {
+          // a last partial tile row: its m rows into `row`, the valid ones copied out
+          winoOut(j.row, m * tilesX * coB, mm, fullX, Co / 4, mXi, j.bias);
+          for (let a = 0; a < valid; a++) {
+            const s = j.row / 4 + a * m * tilesX * Co;
+            heap.copyWithin((y + a * OW * coB) / 4, s, s + fullX * m * Co);
+          }
+        }
+      }
       if (fullX < tilesX) {
-        // a last half tile: its 2x2 pixels into `edge`, then the left column where it belongs
-        const e = j.edge / 4;
-        simd.winoOut(j.edge, j.edge + 2 * coB, m + fullX * coB, 1, Co / 4, mXi, j.bias);
-        heap.copyWithin((y0 + (OW - 1) * coB) / 4, e, e + Co);
-        if (oh + 1 < OH) heap.copyWithin((y1 + (OW - 1) * coB) / 4, e + 2 * Co, e + 3 * Co);
+        // a last partial tile column: its m x m pixels into `edge`, the ones inside the output copied out
+        winoOut(j.edge, m * coB, mm + fullX * coB, 1, Co / 4, mXi, j.bias);
+        for (let a = 0; a < valid; a++) {
+          const s = j.edge / 4 + a * m * Co;
+          heap.copyWithin((y + a * OW * coB) / 4 + fullX * m * Co, s, s + (OW - fullX * m) * Co);
+        }
       }
     }
   }
