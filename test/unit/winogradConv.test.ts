@@ -284,6 +284,103 @@ describe('kernels: 3x3 stride-1 Conv2D / FusedConv2D by Winograd F(2x2, 3x3) and
       }
     });
 
+  for (const tile of [2, 4] as const)
+    it(`F(${tile}x${tile}, 3x3): the filter gradient ${threads > 1 ? '(threaded build: not taken, the helper takes the direct one)' : 'by Winograd'} against float64`, () => {
+      winogradSettings.chunkTiles = 5;
+      winogradSettings.tile = tile;
+      const wm = tile === 4 ? F4x4_3x3 : F2x2_3x3;
+      const abs = (a: number[][]) => a.map((r) => r.map(Math.abs));
+      const [BT, G, AT] = [abs(wm.BT), abs(wm.G), abs(wm.AT)];
+      const m = wm.m,
+        n = m + 2;
+      let dyCalls = 0;
+      const saved = { winoDy2: k.winoDy2, winoDy4: k.winoDy4 };
+      for (const name of ['winoDy2', 'winoDy4'] as const)
+        k[name] = (...a) => {
+          dyCalls++;
+          return saved[name](...a);
+        };
+      try {
+        for (const [shape, co, pad] of [
+          [[2, 6, 7, 8], 16, 'same'],
+          [[3, 9, 8, 4], 8, 'valid'],
+          [[1, 13, 11, 12], 24, 'same'],
+        ] as Array<[[number, number, number, number], number, 'same' | 'valid']>) {
+          const [B, H, W, Ci] = shape;
+          const [pt, pb, pl, pr] = padsOf(pad, 3);
+          const OH = H + pt + pb - 2,
+            OW = W + pl + pr - 2;
+          const xv = values(B * H * W * Ci, 9),
+            dyv = values(B * OH * OW * co, 10);
+          const x = tf.tensor4d(xv, shape),
+            dy = tf.tensor4d(dyv, [B, OH, OW, co]);
+          dyCalls = 0;
+          const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
+            strides: 1,
+            pad,
+            dataFormat: 'NHWC',
+            dilations: 1,
+            filterShape: [3, 3, Ci, co],
+          } as never) as tf.Tensor;
+          const got = dw.dataSync();
+          tf.dispose([x, dy, dw]);
+          assert.equal(
+            dyCalls > 0,
+            threads === 1,
+            `${JSON.stringify(shape)} ${pad}: Winograd filter gradient ${dyCalls} calls`,
+          );
+          const xAt = (b: number, ih: number, iw: number, c: number) =>
+            ih < 0 || ih >= H || iw < 0 || iw >= W ? 0 : xv[((b * H + ih) * W + iw) * Ci + c];
+          const dyAt = (b: number, oh: number, ow: number, o: number) =>
+            oh >= OH || ow >= OW ? 0 : dyv[((b * OH + oh) * OW + ow) * co + o];
+          // the rounding scale Σ_tiles Σ_ij |G[i][p]|·|G[j][q]|·(|Bᵀ|·|d|·|B|)_ij·(|A|·|e|·|Aᵀ|)_ij, and the values
+          let e = 0;
+          let tiles = 0;
+          for (let c = 0; c < Ci; c++)
+            for (let o = 0; o < co; o++) {
+              const scale = new Float64Array(9);
+              const ref = new Float64Array(9);
+              tiles = 0;
+              for (let b = 0; b < B; b++)
+                for (let ty = 0; m * ty < OH; ty++)
+                  for (let tx = 0; m * tx < OW; tx++) {
+                    tiles++;
+                    for (let i = 0; i < n; i++)
+                      for (let j = 0; j < n; j++) {
+                        let vs = 0,
+                          es = 0;
+                        for (let p = 0; p < n; p++)
+                          for (let q = 0; q < n; q++)
+                            vs += BT[i][p] * Math.abs(xAt(b, m * ty - pt + p, m * tx - pl + q, c)) * BT[j][q];
+                        for (let a = 0; a < m; a++)
+                          for (let d = 0; d < m; d++)
+                            es += AT[a][i] * Math.abs(dyAt(b, m * ty + a, m * tx + d, o)) * AT[d][j];
+                        for (let p = 0; p < 3; p++)
+                          for (let q = 0; q < 3; q++) scale[3 * p + q] += G[i][p] * G[j][q] * vs * es;
+                      }
+                  }
+              for (let b = 0; b < B; b++)
+                for (let oh = 0; oh < OH; oh++)
+                  for (let ow = 0; ow < OW; ow++)
+                    for (let p = 0; p < 3; p++)
+                      for (let q = 0; q < 3; q++)
+                        ref[3 * p + q] += xAt(b, oh - pt + p, ow - pl + q, c) * dyAt(b, oh, ow, o);
+              for (let t = 0; t < 9; t++)
+                e = Math.max(
+                  e,
+                  Math.abs(got[(t * Ci + c) * co + o] - ref[t]) / ((tiles + 24) * 2 ** -24 * scale[t] + 1e-30),
+                );
+            }
+          assert.ok(
+            e <= 1,
+            `${JSON.stringify(shape)} ${pad}: dW ${e} of the Winograd bound from the float64 reference`,
+          );
+        }
+      } finally {
+        Object.assign(k, saved);
+      }
+    });
+
   it(`${threads > 1 ? 'threaded build: the helper thread computes half of the units, bit for bit what the calling thread alone gives' : 'single-threaded build: no helper thread'}`, async () => {
     winogradSettings.chunkTiles = 16;
     winogradSettings.tile = 'auto';

@@ -26,6 +26,7 @@ import { col2im, im2colT } from './im2col';
 import type { ConvInfo, KernelOps, TInfo } from './kernelOps';
 import { paddedFilterSimd, pointwiseFilterSimd, shiftedFilterSimd } from './filterGradSimd';
 import type { SimdKernels } from './simdKernelModule';
+import { winogradFilterFits, winogradFilterGrad } from './winogradFilterGrad';
 
 /** tunables (tests shrink the chunk to exercise the chunked paths) */
 export const kernelSettings = {
@@ -110,6 +111,7 @@ export function conv2dBackpropFilter(ops: KernelOps, x: TInfo, dy: TInfo, ci: Co
       const r = ops.matMul(x3, dy3, true, false);
       return ops.reshape(r, [1, 1, Ci, Co]);
     }
+    if (winogradFilterFits(ops, ci)) return winogradFilterGrad(ops, ops.simd, xN, dyN, ci);
     if (!ops.direct && shiftedFilterFits(ops, ci)) return shiftedFilterSimd(ops, ops.simd, xN, dyN, ci);
     if (!ops.direct && shiftedFilterFits(ops, ci, true)) return paddedFilterSimd(ops, ops.simd, xN, dyN, ci);
     const byConv = ops.conv2d !== null ? backpropFilterByConv(ops, ops.conv2d, xN, dyN, ci) : null;

@@ -73,7 +73,8 @@
  *     (func (export "relu6Grad") (param i32 i32 i32 i32 f32 f32) …)
  *     ;; winoIn2 / winoIn4(dst, src, tiles, cq, rowBytes, xiBytes, tileRows), winoOut2 / winoOut4(y, yRow, mm, tiles,
  *     ;;   cq, xiBytes, bias): the input and output tile transforms of the Winograd convolutions F(2x2, 3x3) and
- *     ;;   F(4x4, 3x3) (simdWinograd.ts, winogradConv.ts)
+ *     ;;   F(4x4, 3x3) (simdWinograd.ts, winogradConv.ts); winoDy2 / winoDy4 (as winoIn): the transform A·dy·Aᵀ of a
+ *     ;;   filter gradient's dy tiles (winogradFilterGrad.ts)
  *     (func (export "winoIn2") (param i32 i32 i32 i32 i32 i32 i32) …)  (func (export "winoOut2") …) …
  *     ;; bnDx(out, dy, x, rows, cBytes, p): out[r][c] = dy[r][c]·g[c] + (x[r][c] − m[c])·a[c] + b[c], p = m | g | a | b
  *     ;;   (C = cBytes / 4 floats each; float32, in that order): a BatchNormalization's whole input gradient
@@ -105,7 +106,7 @@ import {
 import { op } from './simdOps';
 import { gemm4x8Body, macRowsBody, outer4x8Body, transpose4x4Body } from './simdProducts';
 import { colDyDevBody, colSqDevBody, colSumsBody, momentsGradBody } from './simdReductions';
-import { F2x2_3x3, F4x4_3x3, winoInBody, winoOutBody } from './simdWinograd';
+import { F2x2_3x3, F4x4_3x3, winoDyBody, winoInBody, winoOutBody } from './simdWinograd';
 
 /** the module's bytes; `shared`: import a shared memory (the threaded wasm backend) */
 export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
@@ -153,6 +154,8 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     [0],
     [0],
     [0],
+    [0],
+    [0],
   ]);
   const exports = vec(
     [
@@ -184,6 +187,8 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
       'winoOut2',
       'winoIn4',
       'winoOut4',
+      'winoDy2',
+      'winoDy4',
     ].map((n, i) => [...name(n), 0, i]),
   );
   const code = vec([
@@ -215,6 +220,8 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     winoOutBody(F2x2_3x3),
     winoInBody(F4x4_3x3),
     winoOutBody(F4x4_3x3),
+    winoDyBody(F2x2_3x3),
+    winoDyBody(F4x4_3x3),
   ]);
   return wasmModule(section(1, types), section(2, imports), section(3, funcs), section(7, exports), section(10, code));
 }
@@ -270,6 +277,8 @@ export interface SimdKernels {
   winoOut2: WinoOut;
   winoIn4: WinoIn;
   winoOut4: WinoOut;
+  winoDy2: WinoIn;
+  winoDy4: WinoIn;
 }
 /** the Winograd transforms (simdWinograd.ts): F(2x2, 3x3) (…2) and F(4x4, 3x3) (…4) */
 export type WinoIn = (
@@ -336,6 +345,8 @@ export const simdKernelsFor = instancePerMemory(simdKernelModuleBytes, (e): Simd
   winoOut2: e.winoOut2 as WinoOut,
   winoIn4: e.winoIn4 as WinoIn,
   winoOut4: e.winoOut4 as WinoOut,
+  winoDy2: e.winoDy2 as WinoIn,
+  winoDy4: e.winoDy4 as WinoIn,
 }));
 
 /** whether the engine's SIMD kernels run on this backend (the wasm backend, with WebAssembly SIMD) */

@@ -9,7 +9,7 @@
  * u[r] = Σ_c Bᵀ[j][c]·d[r][c] for every row r (d reloaded from cache), then V[i][j] = Σ_r Bᵀ[i][r]·u[r]; the output
  * transform likewise with Aᵀ.
  *
- * Over 250 lines as one unit: the two algorithms' matrices and the two generators that read them.
+ * Over 250 lines as one unit: the two algorithms' matrices and the generators that read them.
  */
 import { add, addTo, copy, countDown, fn, op } from './simdOps';
 import { I32, SIMD, V128 } from '../wasmAssembler';
@@ -104,16 +104,18 @@ const multiples = (step: number, count: number, of: (k: number) => number): numb
 };
 
 /**
- * winoIn(dst, src, tiles, cq, rowBytes, xiBytes, tileRows): for each of `tileRows` rows of `tiles` tiles, tile t of
- * row k having its n x n input pixels in the n rows at src + (m·k + r)·rowBytes, columns m·t .. m·t + n - 1 (pixels
- * of cq·16 bytes, 4·cq channels), and each group q of 4 channels: V = Bᵀ·d·B, V[ξ] (ξ = n·i + j) stored at
- * dst + ξ·xiBytes + (k·tiles + t)·cq·16 + q·16.
+ * winoIn(dst, src, tiles, cq, rowBytes, xiBytes, tileRows) with T = Bᵀ (n x n, the input tile n x n pixels), and
+ * winoDy the same with T = A (n x m, the tile m x m pixels: a filter gradient's dy, winogradFilterGrad.ts): for each of
+ * `tileRows` rows of `tiles` tiles, tile t of row k having its k x k input pixels in the k rows at
+ * src + (m·k + r)·rowBytes, columns m·t .. m·t + k - 1 (pixels of cq·16 bytes, 4·cq channels), and each group q of 4
+ * channels: V = T·d·Tᵀ, V[ξ] (ξ = n·i + j) stored at dst + ξ·xiBytes + (k·tiles + t)·cq·16 + q·16.
  */
-export function winoInBody(w: WinogradMatrices): number[] {
-  const n = w.m + 2;
+export function tileTransformBody(T: number[][], m: number): number[] {
+  const n = T.length,
+    k = T[0].length;
   const DST = 0,
     SRC = 1,
-    T = 2,
+    TILES = 2,
     CQ = 3,
     RB = 4,
     XB = 5,
@@ -130,47 +132,47 @@ export function winoInBody(w: WinogradMatrices): number[] {
     DP = next++,
     STEP = next++,
     ROWSTEP = next++;
-  const COL0 = next; // COL(c) = c · CIB for c = 1 .. n-1
-  next += n - 1;
+  const COL0 = next; // COL(c) = c · CIB for c = 1 .. k-1
+  next += k - 1;
   const ROW0 = next; // P(r): SP + r · RB
-  next += n;
+  next += k;
   const XI0 = next; // XI(ξ) = ξ · XB for ξ = 1 .. n²-1
   next += n * n - 1;
   const i32Count = next - 7;
   const U0 = next;
   const COL = (c: number) => (c === 0 ? null : COL0 + c - 1);
   const P = (r: number) => ROW0 + r;
-  const XI = (k: number) => (k === 0 ? null : XI0 + k - 1);
+  const XI = (x: number) => (x === 0 ? null : XI0 + x - 1);
   const U = (r: number) => U0 + r;
 
   const quad: number[] = [...copy(SP, P(0))];
-  for (let r = 1; r < n; r++) quad.push(...add(P(r - 1), RB, P(r)));
+  for (let r = 1; r < k; r++) quad.push(...add(P(r - 1), RB, P(r)));
   for (let j = 0; j < n; j++) {
-    // u[r] = (d·B)[r][j] = Σ_c Bᵀ[j][c] · d[r][c]
-    for (let r = 0; r < n; r++)
-      quad.push(...combination(w.BT[j], (c) => [...at(P(r), COL(c)), ...op.loadAt(0)]), ...op.set(U(r)));
-    // V[i][j] = Σ_r Bᵀ[i][r] · u[r]
+    // u[r] = (d·Tᵀ)[r][j] = Σ_c T[j][c] · d[r][c]
+    for (let r = 0; r < k; r++)
+      quad.push(...combination(T[j], (c) => [...at(P(r), COL(c)), ...op.loadAt(0)]), ...op.set(U(r)));
+    // V[i][j] = Σ_r T[i][r] · u[r]
     for (let i = 0; i < n; i++)
-      quad.push(...at(DP, XI(n * i + j)), ...combination(w.BT[i], (r) => op.get(U(r))), ...op.storeAt(0));
+      quad.push(...at(DP, XI(n * i + j)), ...combination(T[i], (r) => op.get(U(r))), ...op.storeAt(0));
   }
   quad.push(...addTo(SP, 16), ...addTo(DP, 16));
   return fn(
     [
       [i32Count, I32],
-      [n, V128],
+      [k, V128],
     ],
     [
       ...times(CQ, 16, CIB),
-      ...multiples(CIB, n, (c) => COL(c)!),
-      ...multiples(XB, n * n, (k) => XI(k)!),
-      ...times(CIB, w.m, STEP),
-      ...times(RB, w.m, ROWSTEP),
+      ...(k > 1 ? multiples(CIB, k, (c) => COL(c)!) : []),
+      ...multiples(XB, n * n, (x) => XI(x)!),
+      ...times(CIB, m, STEP),
+      ...times(RB, m, ROWSTEP),
       ...copy(SRC, RS),
       ...copy(DST, TD),
       ...copy(TR, K),
       ...countDown(K, [
         ...copy(RS, TS),
-        ...copy(T, TT),
+        ...copy(TILES, TT),
         ...countDown(TT, [
           ...copy(TS, SP),
           ...copy(TD, DP),
@@ -184,6 +186,14 @@ export function winoInBody(w: WinogradMatrices): number[] {
     ],
   );
 }
+/** winoIn of F(m x m, 3 x 3): T = Bᵀ */
+export const winoInBody = (w: WinogradMatrices): number[] => tileTransformBody(w.BT, w.m);
+/** winoDy of F(m x m, 3 x 3): T = A = (Aᵀ)ᵀ, n x m */
+export const winoDyBody = (w: WinogradMatrices): number[] =>
+  tileTransformBody(
+    w.BT.map((_, i) => w.AT.map((row) => row[i])),
+    w.m,
+  );
 
 /**
  * winoOut(y, yRow, mm, tiles, cq, xiBytes, bias): for tile t < tiles and each group q of 4 channels, with M[ξ] at

@@ -31,14 +31,21 @@ import type { SimdOf } from './wasmElementwise';
 import { F2x2_3x3, F4x4_3x3 } from './simdWinograd';
 
 /** tunables (tests and benchmarks switch it off or shrink the chunk) */
-export const winogradSettings: { enabled: boolean; tile: 'auto' | 2 | 4; chunkTiles: number; minOutputPixels: number } =
-  {
-    enabled: true,
-    /** F(4x4, 3x3) where the output is at least 6 x 6 pixels, else F(2x2, 3x3) */
-    tile: 'auto',
-    chunkTiles: 256,
-    minOutputPixels: 256,
-  };
+export const winogradSettings: {
+  enabled: boolean;
+  tile: 'auto' | 2 | 4;
+  chunkTiles: number;
+  minOutputPixels: number;
+  filterGrad: boolean;
+} = {
+  enabled: true,
+  /** F(4x4, 3x3) where the output is at least 6 x 6 pixels, else F(2x2, 3x3) */
+  tile: 'auto',
+  chunkTiles: 256,
+  minOutputPixels: 256,
+  /** the filter gradient too (winogradFilterGrad.ts) */
+  filterGrad: true,
+};
 
 /** the padding (top, bottom, left, right) of a stride-1 3x3 conv, or null where tfjs's `pad` is not understood */
 function pads3x3(pad: unknown): [number, number, number, number] | null {
