@@ -75,6 +75,8 @@
  *     ;;   cq, xiBytes, bias): the input and output tile transforms of the Winograd convolutions F(2x2, 3x3) and
  *     ;;   F(4x4, 3x3) (simdWinograd.ts, winogradConv.ts); winoDy2 / winoDy4 (as winoIn): the transform A·dy·Aᵀ of a
  *     ;;   filter gradient's dy tiles (winogradFilterGrad.ts)
+ *     ;; padChannels(dst, src, pixels, ciBytes, c4Bytes): pixels of ciBytes / 4 channels copied to c4Bytes / 4, zeros after
+ *     (func (export "padChannels") (param i32 i32 i32 i32 i32) …)
  *     (func (export "winoIn2") (param i32 i32 i32 i32 i32 i32 i32) …)  (func (export "winoOut2") …) …
  *     ;; bnDx(out, dy, x, rows, cBytes, p): out[r][c] = dy[r][c]·g[c] + (x[r][c] − m[c])·a[c] + b[c], p = m | g | a | b
  *     ;;   (C = cBytes / 4 floats each; float32, in that order): a BatchNormalization's whole input gradient
@@ -106,7 +108,7 @@ import {
 import { op } from './simdOps';
 import { gemm4x8Body, macRowsBody, outer4x8Body, transpose4x4Body } from './simdProducts';
 import { colDyDevBody, colSqDevBody, colSumsBody, momentsGradBody } from './simdReductions';
-import { F2x2_3x3, F4x4_3x3, winoDyBody, winoInBody, winoOutBody } from './simdWinograd';
+import { F2x2_3x3, F4x4_3x3, padChannelsBody, winoDyBody, winoInBody, winoOutBody } from './simdWinograd';
 
 /** the module's bytes; `shared`: import a shared memory (the threaded wasm backend) */
 export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
@@ -156,6 +158,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     [0],
     [0],
     [0],
+    [3],
   ]);
   const exports = vec(
     [
@@ -189,6 +192,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
       'winoOut4',
       'winoDy2',
       'winoDy4',
+      'padChannels',
     ].map((n, i) => [...name(n), 0, i]),
   );
   const code = vec([
@@ -222,6 +226,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     winoOutBody(F4x4_3x3),
     winoDyBody(F2x2_3x3),
     winoDyBody(F4x4_3x3),
+    padChannelsBody(),
   ]);
   return wasmModule(section(1, types), section(2, imports), section(3, funcs), section(7, exports), section(10, code));
 }
@@ -279,6 +284,7 @@ export interface SimdKernels {
   winoOut4: WinoOut;
   winoDy2: WinoIn;
   winoDy4: WinoIn;
+  padChannels(dst: number, src: number, pixels: number, ciBytes: number, c4Bytes: number): void;
 }
 /** the Winograd transforms (simdWinograd.ts): F(2x2, 3x3) (…2) and F(4x4, 3x3) (…4) */
 export type WinoIn = (
@@ -347,6 +353,7 @@ export const simdKernelsFor = instancePerMemory(simdKernelModuleBytes, (e): Simd
   winoOut4: e.winoOut4 as WinoOut,
   winoDy2: e.winoDy2 as WinoIn,
   winoDy4: e.winoDy4 as WinoIn,
+  padChannels: e.padChannels as SimdKernels['padChannels'],
 }));
 
 /** whether the engine's SIMD kernels run on this backend (the wasm backend, with WebAssembly SIMD) */

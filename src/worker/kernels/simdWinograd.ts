@@ -273,3 +273,43 @@ export function winoOutBody(w: WinogradMatrices): number[] {
     ],
   );
 }
+
+/**
+ * padChannels(dst, src, pixels, ciBytes, c4Bytes): each of `pixels` pixels of ciBytes / 4 float32 channels copied to
+ * c4Bytes / 4 channels, the added ones +0 (a convolution's x with Ci % 4 ≠ 0 padded for the SIMD filter gradient:
+ * filterGradSimd.ts). Scalar: a few channels a pixel; as a JS loop it ran unoptimised in a process's second step.
+ */
+export function padChannelsBody(): number[] {
+  const DST = 0,
+    SRC = 1,
+    N = 2,
+    CB = 3,
+    C4B = 4;
+  const OFF = 5;
+  const f32Load = [0x2a, 2, 0],
+    f32Store = [0x38, 2, 0];
+  const upTo = (end: number, body: number[]): number[] => [
+    ...op.block,
+    ...op.loop,
+    ...op.get(OFF),
+    ...op.get(end),
+    ...op.i32GeS,
+    ...op.brIf(1),
+    ...body,
+    ...addTo(OFF, 4),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+  ];
+  return fn(
+    [[1, I32]],
+    countDown(N, [
+      ...op.i32(0),
+      ...op.set(OFF),
+      ...upTo(CB, [...at(DST, OFF), ...at(SRC, OFF), ...f32Load, ...f32Store]),
+      ...upTo(C4B, [...at(DST, OFF), ...op.f32(0), ...f32Store]),
+      ...add(SRC, CB, SRC),
+      ...add(DST, C4B, DST),
+    ]),
+  );
+}

@@ -7,7 +7,7 @@
  * inside:
  *
  *   S_ξ[Ci, Co] = Σ_tiles V_ξ[tile, Ci]ᵀ · E_ξ[tile, Co]      V = Bᵀ·d·B (winoIn), E = A·e·Aᵀ (winoDy), ξ < n²
- *   dW[p][q] = Σ_ij G[i][p]·G[j][q]·S_ij                       (in float64 here, n²·Ci·Co values, once)
+ *   dW[p][q] = Σ_ij G[i][p]·G[j][q]·S_ij                       (one product, gemm4x8, once)
  *
  * The products by outer4x8 (4 rows of S by 8 columns in registers over all the chunk's tiles); x's rows go through the
  * forward's band (padding zeros), dy's through a band zero beyond its edges (the last tiles' overhang). F(4x4): 36
@@ -101,26 +101,35 @@ export function winogradFilterGrad(ops: KernelOps, simd: SimdKernels, xN: TInfo,
               );
         }
     });
-    // dW[p][q] = Σ_ij G[i][p]·G[j][q]·S_ij, in float64
-    return ops.create([3, 3, Ci, Co], [s], (out, sv) => {
-      const cells = Ci * Co;
+    // dW[p·3 + q] = Σ_ξ C[p·3 + q][ξ]·S_ξ with C[p·3 + q][n·i + j] = G[i][p]·G[j][q]: one product by gemm4x8 (C padded
+    // to 12 rows by zeros; a JS loop here ran unoptimised in a process's second training step, ~5 ms of it)
+    const cells = Ci * Co;
+    const coef = temp(12 * n * n),
+      zeros = temp(cells),
+      full = temp(12 * cells);
+    ops.read([coef, zeros, s, full], (cv, zv, sv, fv) => {
+      cv.fill(0);
+      zv.fill(0);
       for (let p = 0; p < 3; p++)
-        for (let q = 0; q < 3; q++) {
-          // the nonzero G[i][p]·G[j][q] and their planes
-          const terms: [number, number][] = [];
+        for (let q = 0; q < 3; q++)
           for (let i = 0; i < n; i++)
-            for (let j = 0; j < n; j++) {
-              const g = w.G[i][p] * w.G[j][q];
-              if (g !== 0) terms.push([(n * i + j) * cells, g]);
-            }
-          const o = (3 * p + q) * cells;
-          for (let c = 0; c < cells; c++) {
-            let sum = 0;
-            for (const [at, g] of terms) sum += g * sv[at + c];
-            out[o + c] = sum;
-          }
-        }
+            for (let j = 0; j < n; j++) cv[(3 * p + q) * n * n + n * i + j] = w.G[i][p] * w.G[j][q];
+      simd.gemm4x8(
+        fv.byteOffset,
+        cv.byteOffset,
+        sv.byteOffset,
+        3,
+        n * n,
+        cells / 8,
+        4 * n * n,
+        4,
+        4 * cells,
+        4 * cells,
+        zv.byteOffset,
+        0,
+      );
     });
+    return ops.create([3, 3, Ci, Co], [full], (out, fv) => out.set(fv.subarray(0, 9 * cells)));
   } finally {
     for (const t of temps) ops.dispose(t);
   }
