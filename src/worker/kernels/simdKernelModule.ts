@@ -77,6 +77,8 @@
  *     ;;   filter gradient's dy tiles (winogradFilterGrad.ts)
  *     ;; padChannels(dst, src, pixels, ciBytes, c4Bytes): pixels of ciBytes / 4 channels copied to c4Bytes / 4, zeros after
  *     (func (export "padChannels") (param i32 i32 i32 i32 i32) …)
+ *     ;; band(dst, src, ih0, rows, H, rowBytes, plBytes, bandRowBytes): the Winograd loops' padded rows (simdWinograd.ts)
+ *     (func (export "band") (param i32 i32 i32 i32 i32 i32 i32 i32) …)
  *     (func (export "winoIn2") (param i32 i32 i32 i32 i32 i32 i32) …)  (func (export "winoOut2") …) …
  *     ;; bnDx(out, dy, x, rows, cBytes, p): out[r][c] = dy[r][c]·g[c] + (x[r][c] − m[c])·a[c] + b[c], p = m | g | a | b
  *     ;;   (C = cBytes / 4 floats each; float32, in that order): a BatchNormalization's whole input gradient
@@ -108,7 +110,7 @@ import {
 import { op } from './simdOps';
 import { gemm4x8Body, macRowsBody, outer4x8Body, transpose4x4Body } from './simdProducts';
 import { colDyDevBody, colSqDevBody, colSumsBody, momentsGradBody } from './simdReductions';
-import { F2x2_3x3, F4x4_3x3, padChannelsBody, winoDyBody, winoInBody, winoOutBody } from './simdWinograd';
+import { F2x2_3x3, F4x4_3x3, bandBody, padChannelsBody, winoDyBody, winoInBody, winoOutBody } from './simdWinograd';
 
 /** the module's bytes; `shared`: import a shared memory (the threaded wasm backend) */
 export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
@@ -159,6 +161,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     [0],
     [0],
     [3],
+    [4],
   ]);
   const exports = vec(
     [
@@ -193,6 +196,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
       'winoDy2',
       'winoDy4',
       'padChannels',
+      'band',
     ].map((n, i) => [...name(n), 0, i]),
   );
   const code = vec([
@@ -227,6 +231,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     winoDyBody(F2x2_3x3),
     winoDyBody(F4x4_3x3),
     padChannelsBody(),
+    bandBody(),
   ]);
   return wasmModule(section(1, types), section(2, imports), section(3, funcs), section(7, exports), section(10, code));
 }
@@ -285,6 +290,16 @@ export interface SimdKernels {
   winoDy2: WinoIn;
   winoDy4: WinoIn;
   padChannels(dst: number, src: number, pixels: number, ciBytes: number, c4Bytes: number): void;
+  band(
+    dst: number,
+    src: number,
+    ih0: number,
+    rows: number,
+    H: number,
+    rowBytes: number,
+    plBytes: number,
+    bandRowBytes: number,
+  ): void;
 }
 /** the Winograd transforms (simdWinograd.ts): F(2x2, 3x3) (…2) and F(4x4, 3x3) (…4) */
 export type WinoIn = (
@@ -354,6 +369,7 @@ export const simdKernelsFor = instancePerMemory(simdKernelModuleBytes, (e): Simd
   winoDy2: e.winoDy2 as WinoIn,
   winoDy4: e.winoDy4 as WinoIn,
   padChannels: e.padChannels as SimdKernels['padChannels'],
+  band: e.band as SimdKernels['band'],
 }));
 
 /** whether the engine's SIMD kernels run on this backend (the wasm backend, with WebAssembly SIMD) */

@@ -313,3 +313,80 @@ export function padChannelsBody(): number[] {
     ]),
   );
 }
+
+/**
+ * band(dst, src, ih0, rows, H, rowBytes, plBytes, bandRowBytes): `rows` rows of a band from input row ih0 (negative:
+ * above the image) of one image at src (rows of rowBytes, H of them): each band row bandRowBytes, the image row's
+ * bytes (at most bandRowBytes - plBytes of them) from plBytes on, zeros before, after and for rows outside the image
+ * (winogradLoops.ts, fillBand). Bulk memory.copy / memory.fill.
+ */
+export function bandBody(): number[] {
+  const DST = 0,
+    SRC = 1,
+    IH = 2,
+    ROWS = 3,
+    H = 4,
+    RB = 5,
+    PL = 6,
+    BR = 7;
+  const N = 8,
+    TAIL = 9;
+  const fill = [0xfc, 0x0b, 0x00], // memory.fill (d, value, n)
+    copyMem = [0xfc, 0x0a, 0x00, 0x00]; // memory.copy (d, s, n)
+  const i32LtU = [0x49];
+  return fn(
+    [[2, I32]],
+    [
+      // N = min(RB, BR - PL): the image bytes a band row holds; TAIL = BR - PL - N
+      ...op.get(BR),
+      ...op.get(PL),
+      ...op.i32Sub,
+      ...op.set(N),
+      ...op.get(RB),
+      ...op.get(N),
+      ...op.get(RB),
+      ...op.get(N),
+      ...i32LtU,
+      ...op.select,
+      ...op.set(N),
+      ...op.get(BR),
+      ...op.get(PL),
+      ...op.i32Sub,
+      ...op.get(N),
+      ...op.i32Sub,
+      ...op.set(TAIL),
+      // SRC = the image row ih0 (its address; not read when outside)
+      ...op.get(SRC),
+      ...op.get(IH),
+      ...op.get(RB),
+      ...op.i32Mul,
+      ...op.i32Add,
+      ...op.set(SRC),
+      ...countDown(ROWS, [
+        // inside: 0 <= IH < H (unsigned compare)
+        ...op.get(IH),
+        ...op.get(H),
+        ...i32LtU,
+        ...op.if,
+        ...[...op.get(DST), ...op.i32(0), ...op.get(PL), ...fill],
+        ...[...op.get(DST), ...op.get(PL), ...op.i32Add, ...op.get(SRC), ...op.get(N), ...copyMem],
+        ...[
+          ...op.get(DST),
+          ...op.get(PL),
+          ...op.i32Add,
+          ...op.get(N),
+          ...op.i32Add,
+          ...op.i32(0),
+          ...op.get(TAIL),
+          ...fill,
+        ],
+        0x05, // else
+        ...[...op.get(DST), ...op.i32(0), ...op.get(BR), ...fill],
+        ...op.end,
+        ...add(DST, BR, DST),
+        ...add(SRC, RB, SRC),
+        ...addTo(IH, 1),
+      ]),
+    ],
+  );
+}

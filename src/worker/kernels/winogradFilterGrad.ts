@@ -17,7 +17,6 @@ import type { ConvInfo, KernelOps, TInfo } from './kernelOps';
 import type { SimdKernels } from './simdKernelModule';
 import { F2x2_3x3, F4x4_3x3 } from './simdWinograd';
 import { winogradSettings } from './winogradConv';
-import { fillBand } from './winogradLoops';
 
 /** the filter gradients this covers (and the settings allow) */
 export function winogradFilterFits(ops: KernelOps, ci: ConvInfo): ops is KernelOps & { simd: SimdKernels } {
@@ -76,16 +75,15 @@ export function winogradFilterGrad(ops: KernelOps, simd: SimdKernels, xN: TInfo,
       e = temp((n * n * eXi) / 4),
       s = temp(n * n * Ci * Co);
     ops.read([xN, dyN, band, dyBand, v, e, s], (xv, dv, bandV, dyBandV, vV, eV, sV) => {
-      const heap = new Float32Array(xv.buffer);
       sV.fill(0);
       for (let b = 0; b < B; b++)
         for (let ty0 = 0; ty0 < tilesY; ty0 += rowsPerChunk) {
           const rows = Math.min(rowsPerChunk, tilesY - ty0);
-          const image = xv.byteOffset / 4 + b * H * W * Ci;
-          fillBand(heap, bandV.byteOffset / 4, image, m * ty0 - pt, m * rows + 2, H, W, Ci, pl, bandW);
+          const image = xv.byteOffset + b * H * W * ciB;
+          simd.band(bandV.byteOffset, image, m * ty0 - pt, m * rows + 2, H, W * ciB, pl * ciB, bandW * ciB);
           winoIn(vV.byteOffset, bandV.byteOffset, tilesX, Ci / 4, bandW * ciB, vXi, rows);
-          const dyImage = dv.byteOffset / 4 + b * OH * OW * Co;
-          fillBand(heap, dyBandV.byteOffset / 4, dyImage, m * ty0, m * rows, OH, OW, Co, 0, dyBandW);
+          const dyImage = dv.byteOffset + b * OH * OW * coB;
+          simd.band(dyBandV.byteOffset, dyImage, m * ty0, m * rows, OH, OW * coB, 0, dyBandW * coB);
           winoDy(eV.byteOffset, dyBandV.byteOffset, tilesX, Co / 4, dyBandW * coB, eXi, rows);
           for (let xi = 0; xi < n * n; xi++)
             for (let c4 = 0; c4 < Ci / 4; c4++)

@@ -98,7 +98,7 @@ export function winogradRange(
     const b = Math.floor(unit / L.chunksPerImage);
     const ty0 = (unit % L.chunksPerImage) * rowsPerChunk;
     const rows = Math.min(rowsPerChunk, tilesY - ty0);
-    fillBand(heap, j.band / 4, j.x / 4 + b * H * W * Ci, m * ty0 - pt, m * rows + 2, H, W, Ci, pl, bandW);
+    simd.band(j.band, j.x + b * H * W * ciB, m * ty0 - pt, m * rows + 2, H, W * ciB, pl * ciB, bandW * ciB);
     winoIn(j.v, j.band, tilesX, Ci / 4, bandRow * 4, vXi, rows);
     const m4 = Math.ceil((rows * tilesX) / 4);
     for (let xi = 0; xi < n * n; xi++)
@@ -141,38 +141,5 @@ export function winogradRange(
         }
       }
     }
-  }
-}
-
-/**
- * The band of `rows` rows from input row `ih0` (negative: above the image) of one image at float index `image`
- * ([H, W, Ci], channels last) into float index `band`: each band row bandW pixels, the image's columns from pl on,
- * zeros where the row or column is outside the image (the padding, and the last tiles' overhang)
- */
-export function fillBand(
-  heap: Float32Array,
-  band: number,
-  image: number,
-  ih0: number,
-  rows: number,
-  H: number,
-  W: number,
-  Ci: number,
-  pl: number,
-  bandW: number,
-): void {
-  const bandRow = bandW * Ci;
-  const n0 = Math.max(0, Math.min(W, bandW - pl)); // the image's pixels a band row holds
-  for (let r = 0; r < rows; r++) {
-    const ih = ih0 + r;
-    const row = band + r * bandRow;
-    if (ih < 0 || ih >= H) {
-      heap.fill(0, row, row + bandRow);
-      continue;
-    }
-    if (pl > 0) heap.fill(0, row, row + pl * Ci);
-    const src = image + ih * W * Ci;
-    heap.copyWithin(row + pl * Ci, src, src + n0 * Ci);
-    if (pl + n0 < bandW) heap.fill(0, row + (pl + n0) * Ci, row + bandRow);
   }
 }
