@@ -73,11 +73,11 @@
  *     (func (export "relu6Grad") (param i32 i32 i32 i32 f32 f32) …)
  *     ;; winoIn2 / winoIn4(dst, src, tiles, cq, rowBytes, xiBytes, tileRows), winoOut2 / winoOut4(y, yRow, mm, tiles,
  *     ;;   cq, xiBytes, bias): the input and output tile transforms of the Winograd convolutions F(2x2, 3x3) and
- *     ;;   F(4x4, 3x3) (simdWinograd.ts, winogradConv.ts); winoDy2 / winoDy4 (as winoIn): the transform A·dy·Aᵀ of a
+ *     ;;   F(4x4, 3x3) (simdWinograd.ts, simdWinogradF4.ts, winogradConv.ts); winoDy2 / winoDy4 (as winoIn): the transform A·dy·Aᵀ of a
  *     ;;   filter gradient's dy tiles (winogradFilterGrad.ts)
  *     ;; padChannels(dst, src, pixels, ciBytes, c4Bytes): pixels of ciBytes / 4 channels copied to c4Bytes / 4, zeros after
  *     (func (export "padChannels") (param i32 i32 i32 i32 i32) …)
- *     ;; band(dst, src, ih0, rows, H, rowBytes, plBytes, bandRowBytes): the Winograd loops' padded rows (simdWinograd.ts)
+ *     ;; band(dst, src, ih0, rows, H, rowBytes, plBytes, bandRowBytes): the Winograd loops' padded rows (simdCopies.ts)
  *     (func (export "band") (param i32 i32 i32 i32 i32 i32 i32 i32) …)
  *     (func (export "winoIn2") (param i32 i32 i32 i32 i32 i32 i32) …)  (func (export "winoOut2") …) …
  *     ;; bnDx(out, dy, x, rows, cBytes, p): out[r][c] = dy[r][c]·g[c] + (x[r][c] − m[c])·a[c] + b[c], p = m | g | a | b
@@ -110,7 +110,9 @@ import {
 import { op } from './simdOps';
 import { gemm4x8Body, macRowsBody, outer4x8Body, transpose4x4Body } from './simdProducts';
 import { colDyDevBody, colSqDevBody, colSumsBody, momentsGradBody } from './simdReductions';
-import { F2x2_3x3, F4x4_3x3, bandBody, padChannelsBody, winoDyBody, winoInBody, winoOutBody } from './simdWinograd';
+import { bandBody, padChannelsBody } from './simdCopies';
+import { F2x2_3x3, F4x4_3x3, winoDyBody, winoInBody, winoOutBody } from './simdWinograd';
+import { winoIn4Body, winoOut4Body } from './simdWinogradF4';
 
 /** the module's bytes; `shared`: import a shared memory (the threaded wasm backend) */
 export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
@@ -226,8 +228,8 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     clipFromZeroBody(),
     winoInBody(F2x2_3x3),
     winoOutBody(F2x2_3x3),
-    winoInBody(F4x4_3x3),
-    winoOutBody(F4x4_3x3),
+    winoIn4Body(),
+    winoOut4Body(),
     winoDyBody(F2x2_3x3),
     winoDyBody(F4x4_3x3),
     padChannelsBody(),

@@ -104,3 +104,23 @@ export const byteColumns = (C: number, CB: number, body: number[]): number[] => 
   ...op.end,
   ...op.end,
 ];
+
+/** v128.const of four float32 lanes c */
+export const splat = (c: number): number[] => [SIMD, 0x0c, ...[0, 1, 2, 3].flatMap(() => [...op.f32(c).slice(1)])];
+
+/** pushes local `base` (+ local `off` unless null) */
+export const at = (base: number, off: number | null): number[] =>
+  off === null ? op.get(base) : [...op.get(base), ...op.get(off), ...op.i32Add];
+/** local `to` = local `x` · k (i32) */
+export const times = (x: number, k: number, to: number): number[] => [
+  ...op.get(x),
+  ...op.i32(k),
+  ...op.i32Mul,
+  ...op.set(to),
+];
+/** locals of(1..count-1) = k · local `step` (of(0) unused: offset 0) */
+export const multiples = (step: number, count: number, of: (k: number) => number): number[] => {
+  const c: number[] = [...copy(step, of(1))];
+  for (let k = 2; k < count; k++) c.push(...add(of(k - 1), step, of(k)));
+  return c;
+};

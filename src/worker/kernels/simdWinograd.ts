@@ -8,11 +8,11 @@
  * Per tile and group of 4 channels, column by column of the result (a few vectors live, no spills): for column j,
  * u[r] = Σ_c Bᵀ[j][c]·d[r][c] for every row r (d reloaded from cache), then V[i][j] = Σ_r Bᵀ[i][r]·u[r]; the output
  * transform likewise with Aᵀ.
- *
- * Over 250 lines as one unit: the two algorithms' matrices and the generators that read them.
+ * The factored F(4x4) bodies: simdWinogradF4.ts; the bands' copies: simdCopies.ts. ~260 lines as one unit: the matrices
+ * and the two generic generators that read them.
  */
-import { add, addTo, copy, countDown, fn, op } from './simdOps';
-import { I32, SIMD, V128 } from '../wasmAssembler';
+import { add, addTo, at, copy, countDown, fn, multiples, op, splat, times } from './simdOps';
+import { I32, V128 } from '../wasmAssembler';
 
 /** a Winograd algorithm F(m x m, 3 x 3): its input tile is n = m + 2 pixels square */
 export interface WinogradMatrices {
@@ -68,9 +68,6 @@ export const F4x4_3x3: WinogradMatrices = {
   ],
 };
 
-/** v128.const of four float32 lanes c */
-const splat = (c: number): number[] => [SIMD, 0x0c, ...[0, 1, 2, 3].flatMap(() => [...op.f32(c).slice(1)])];
-
 /**
  * pushes Σ_k coef[k] · term(k) (coef from a matrix row; term(k) pushes the k-th vector): the first term with
  * coefficient 1 starts the sum where there is one (no multiply), the others are added, subtracted or multiplied
@@ -90,18 +87,6 @@ function combination(coef: number[], term: (k: number) => number[]): number[] {
   }
   return code;
 }
-
-/** pushes local `base` (+ local `off` unless null) */
-const at = (base: number, off: number | null): number[] =>
-  off === null ? op.get(base) : [...op.get(base), ...op.get(off), ...op.i32Add];
-/** local `to` = local `x` · k (i32) */
-const times = (x: number, k: number, to: number): number[] => [...op.get(x), ...op.i32(k), ...op.i32Mul, ...op.set(to)];
-/** locals of(1..count-1) = k · local `step` (of(0) unused: offset 0) */
-const multiples = (step: number, count: number, of: (k: number) => number): number[] => {
-  const c: number[] = [...copy(step, of(1))];
-  for (let k = 2; k < count; k++) c.push(...add(of(k - 1), step, of(k)));
-  return c;
-};
 
 /**
  * winoIn(dst, src, tiles, cq, rowBytes, xiBytes, tileRows) with T = Bᵀ (n x n, the input tile n x n pixels), and
@@ -269,123 +254,6 @@ export function winoOutBody(w: WinogradMatrices): number[] {
         ...countDown(Q, quad),
         ...add(TM, COB, TM),
         ...add(TY, STEP, TY),
-      ]),
-    ],
-  );
-}
-
-/**
- * padChannels(dst, src, pixels, ciBytes, c4Bytes): each of `pixels` pixels of ciBytes / 4 float32 channels copied to
- * c4Bytes / 4 channels, the added ones +0 (a convolution's x with Ci % 4 ≠ 0 padded for the SIMD filter gradient:
- * filterGradSimd.ts). Scalar: a few channels a pixel; as a JS loop it ran unoptimised in a process's second step.
- */
-export function padChannelsBody(): number[] {
-  const DST = 0,
-    SRC = 1,
-    N = 2,
-    CB = 3,
-    C4B = 4;
-  const OFF = 5;
-  const f32Load = [0x2a, 2, 0],
-    f32Store = [0x38, 2, 0];
-  const upTo = (end: number, body: number[]): number[] => [
-    ...op.block,
-    ...op.loop,
-    ...op.get(OFF),
-    ...op.get(end),
-    ...op.i32GeS,
-    ...op.brIf(1),
-    ...body,
-    ...addTo(OFF, 4),
-    ...op.br(0),
-    ...op.end,
-    ...op.end,
-  ];
-  return fn(
-    [[1, I32]],
-    countDown(N, [
-      ...op.i32(0),
-      ...op.set(OFF),
-      ...upTo(CB, [...at(DST, OFF), ...at(SRC, OFF), ...f32Load, ...f32Store]),
-      ...upTo(C4B, [...at(DST, OFF), ...op.f32(0), ...f32Store]),
-      ...add(SRC, CB, SRC),
-      ...add(DST, C4B, DST),
-    ]),
-  );
-}
-
-/**
- * band(dst, src, ih0, rows, H, rowBytes, plBytes, bandRowBytes): `rows` rows of a band from input row ih0 (negative:
- * above the image) of one image at src (rows of rowBytes, H of them): each band row bandRowBytes, the image row's
- * bytes (at most bandRowBytes - plBytes of them) from plBytes on, zeros before, after and for rows outside the image
- * (winogradLoops.ts, fillBand). Bulk memory.copy / memory.fill.
- */
-export function bandBody(): number[] {
-  const DST = 0,
-    SRC = 1,
-    IH = 2,
-    ROWS = 3,
-    H = 4,
-    RB = 5,
-    PL = 6,
-    BR = 7;
-  const N = 8,
-    TAIL = 9;
-  const fill = [0xfc, 0x0b, 0x00], // memory.fill (d, value, n)
-    copyMem = [0xfc, 0x0a, 0x00, 0x00]; // memory.copy (d, s, n)
-  const i32LtU = [0x49];
-  return fn(
-    [[2, I32]],
-    [
-      // N = min(RB, BR - PL): the image bytes a band row holds; TAIL = BR - PL - N
-      ...op.get(BR),
-      ...op.get(PL),
-      ...op.i32Sub,
-      ...op.set(N),
-      ...op.get(RB),
-      ...op.get(N),
-      ...op.get(RB),
-      ...op.get(N),
-      ...i32LtU,
-      ...op.select,
-      ...op.set(N),
-      ...op.get(BR),
-      ...op.get(PL),
-      ...op.i32Sub,
-      ...op.get(N),
-      ...op.i32Sub,
-      ...op.set(TAIL),
-      // SRC = the image row ih0 (its address; not read when outside)
-      ...op.get(SRC),
-      ...op.get(IH),
-      ...op.get(RB),
-      ...op.i32Mul,
-      ...op.i32Add,
-      ...op.set(SRC),
-      ...countDown(ROWS, [
-        // inside: 0 <= IH < H (unsigned compare)
-        ...op.get(IH),
-        ...op.get(H),
-        ...i32LtU,
-        ...op.if,
-        ...[...op.get(DST), ...op.i32(0), ...op.get(PL), ...fill],
-        ...[...op.get(DST), ...op.get(PL), ...op.i32Add, ...op.get(SRC), ...op.get(N), ...copyMem],
-        ...[
-          ...op.get(DST),
-          ...op.get(PL),
-          ...op.i32Add,
-          ...op.get(N),
-          ...op.i32Add,
-          ...op.i32(0),
-          ...op.get(TAIL),
-          ...fill,
-        ],
-        0x05, // else
-        ...[...op.get(DST), ...op.i32(0), ...op.get(BR), ...fill],
-        ...op.end,
-        ...add(DST, BR, DST),
-        ...add(SRC, RB, SRC),
-        ...addTo(IH, 1),
       ]),
     ],
   );
