@@ -285,7 +285,7 @@ describe('kernels: 3x3 stride-1 Conv2D / FusedConv2D by Winograd F(2x2, 3x3) and
     });
 
   for (const tile of [2, 4] as const)
-    it(`F(${tile}x${tile}, 3x3): the filter gradient ${threads > 1 ? '(threaded build: not taken, the helper takes the direct one)' : 'by Winograd'} against float64`, () => {
+    it(`F(${tile}x${tile}, 3x3): the filter gradient by Winograd against float64`, () => {
       winogradSettings.chunkTiles = 5;
       winogradSettings.tile = tile;
       const wm = tile === 4 ? F4x4_3x3 : F2x2_3x3;
@@ -324,11 +324,7 @@ describe('kernels: 3x3 stride-1 Conv2D / FusedConv2D by Winograd F(2x2, 3x3) and
           } as never) as tf.Tensor;
           const got = dw.dataSync();
           tf.dispose([x, dy, dw]);
-          assert.equal(
-            dyCalls > 0,
-            threads === 1,
-            `${JSON.stringify(shape)} ${pad}: Winograd filter gradient ${dyCalls} calls`,
-          );
+          assert.ok(dyCalls > 0, `${JSON.stringify(shape)} ${pad}: Winograd filter gradient ${dyCalls} calls`);
           const xAt = (b: number, ih: number, iw: number, c: number) =>
             ih < 0 || ih >= H || iw < 0 || iw >= W ? 0 : xv[((b * H + ih) * W + iw) * Ci + c];
           const dyAt = (b: number, oh: number, ow: number, o: number) =>

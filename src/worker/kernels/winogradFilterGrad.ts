@@ -1,8 +1,8 @@
 /**
  * Conv2DBackpropFilter of a 3x3 stride-1 convolution by the same Winograd algorithms as its forward pass
- * (winogradConv.ts; F(4x4, 3x3) where the output is at least 6 x 6, else F(2x2, 3x3)), on the single-threaded wasm
- * build (the threaded build's helper thread takes the direct filter gradient whole while the calling thread goes on:
- * filterGradSimd.ts). The forward identity Y = Aᵀ[(G·g·Gᵀ) ⊙ (Bᵀ·d·B)]A, read as a bilinear form in (dy tile e, g),
+ * (winogradConv.ts; F(4x4, 3x3) where the output is at least 6 x 6, else F(2x2, 3x3)), on the calling thread on
+ * either build (the same sums in the same order whichever build runs: the threaded one gives the same bits; its
+ * helper thread meanwhile idle, it takes half of the input gradient's convolution that follows). The forward identity Y = Aᵀ[(G·g·Gᵀ) ⊙ (Bᵀ·d·B)]A, read as a bilinear form in (dy tile e, g),
  * gives each tile's share of dW as Gᵀ[(A·e·Aᵀ) ⊙ (Bᵀ·d·B)]G; summed over every tile of every image, the sum moves
  * inside:
  *
@@ -23,7 +23,6 @@ export function winogradFilterFits(ops: KernelOps, ci: ConvInfo): ops is KernelO
   return (
     ops.simd !== null &&
     !ops.direct &&
-    ops.helper === null &&
     winogradSettings.enabled &&
     winogradSettings.filterGrad &&
     ci.filterHeight === 3 &&
