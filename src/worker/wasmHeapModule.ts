@@ -3,10 +3,12 @@
  * memory: which memory that is, and one instance per memory, compiled once per kind of memory (plain for tfjs's
  * single-threaded build, shared for the threaded one).
  *
- *   const kernelsFor = instancePerMemory(moduleBytes, (e) => ({ f: e.f as F }));
+ *   const kernelsFor = instancePerMemory('kernels', moduleBytes, (e) => ({ f: e.f as F }));
  *   const memory = backendMemory(tf.backend());   // null: not the wasm backend
  *   const k = memory && kernelsFor(memory);        // null: no WebAssembly SIMD here
  */
+
+import { prebuiltWasm } from './prebuiltWasm';
 
 /** the parts of tfjs-backend-wasm's BackendWasm read here (4.22, plain and threaded builds) */
 interface WasmBackendLike {
@@ -25,10 +27,12 @@ export function backendMemory(backend: unknown): WebAssembly.Memory | null {
 }
 
 /**
- * `(memory) => K | null`: the module of `bytesFor(shared)` instantiated on `memory` (its import "env" "memory"),
- * its exports bound by `bind`; cached per memory. Null where the bytes do not validate (no SIMD) or do not link.
+ * `(memory) => K | null`: the module `name` instantiated on `memory` (its import "env" "memory"), its exports bound
+ * by `bind`; cached per memory. Its bytes: the build's (prebuiltWasm.ts), else `bytesFor(shared)`. Null where the
+ * bytes do not validate (no SIMD) or do not link.
  */
 export function instancePerMemory<K>(
+  name: string,
   bytesFor: (shared: boolean) => Uint8Array<ArrayBuffer>,
   bind: (exports: Record<string, unknown>) => K,
 ): (memory: WebAssembly.Memory) => K | null {
@@ -41,7 +45,7 @@ export function instancePerMemory<K>(
     try {
       const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
       if (!modules.has(shared)) {
-        const bytes = bytesFor(shared);
+        const bytes = prebuiltWasm(name, shared) ?? bytesFor(shared);
         modules.set(shared, WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null);
       }
       const m = modules.get(shared);

@@ -339,7 +339,7 @@ function clipOf(general: SimdKernels['clip'], fromZero: SimdKernels['clip']): Si
 }
 
 /** the kernels bound to `memory`, or null where WebAssembly SIMD is unavailable */
-export const simdKernelsFor = instancePerMemory(simdKernelModuleBytes, (e): SimdKernels => ({
+export const simdKernelsFor = instancePerMemory('kernels', simdKernelModuleBytes, (e): SimdKernels => ({
   macRows: e.macRows as SimdKernels['macRows'],
   colSums: e.colSums as SimdKernels['colSums'],
   geScalar: e.geScalar as SimdKernels['geScalar'],

@@ -38,7 +38,8 @@ export const winogradSettings: {
   minOutputPixels: number;
   filterGrad: boolean;
 } = {
-  enabled: true,
+  /** BN_INSPECTOR_WINOGRAD=0: XNNPACK's direct convolution and the direct filter gradients instead (A/B, a way out) */
+  enabled: process.env.BN_INSPECTOR_WINOGRAD !== '0',
   /** F(4x4, 3x3) where the output is at least 6 x 6 pixels, else F(2x2, 3x3) */
   tile: 'auto',
   chunkTiles: 256,

@@ -1,0 +1,16 @@
+/**
+ * Every hand-assembled SIMD module of the engine for every kind of memory, base64, keyed as prebuiltWasm.ts reads
+ * them: what scripts/build.mjs runs at build time (and a unit test compares against the bundles).
+ */
+import { simdKernelModuleBytes } from './kernels/simdKernelModule';
+import { simdModuleBytes } from './simdMomentsModule';
+import { wasmModuleKey } from './prebuiltWasm';
+
+export function allWasmModules(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const shared of [false, true]) {
+    out[wasmModuleKey('kernels', shared)] = Buffer.from(simdKernelModuleBytes(shared)).toString('base64');
+    out[wasmModuleKey('moments', shared)] = Buffer.from(simdModuleBytes(shared)).toString('base64');
+  }
+  return out;
+}
