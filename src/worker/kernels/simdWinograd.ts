@@ -98,6 +98,52 @@ function combination(coef: number[], term: (k: number) => number[]): number[] {
 export function tileTransformBody(T: number[][], m: number): number[] {
   const n = T.length,
     k = T[0].length;
+  // locals: k row pointers P(r) = SP + r·rowBytes, k vectors u[r]
+  return tileInFrame(k, n, m, k, k, ({ RB, SP, DP, COL, XI, i32, v128 }) => {
+    const P = i32,
+      U = v128;
+    const quad: number[] = [...copy(SP, P(0))];
+    for (let r = 1; r < k; r++) quad.push(...add(P(r - 1), RB, P(r)));
+    for (let j = 0; j < n; j++) {
+      // u[r] = (d·Tᵀ)[r][j] = Σ_c T[j][c] · d[r][c]
+      for (let r = 0; r < k; r++)
+        quad.push(...combination(T[j], (c) => [...at(P(r), COL(c)), ...op.loadAt(0)]), ...op.set(U(r)));
+      // V[i][j] = Σ_r T[i][r] · u[r]
+      for (let i = 0; i < n; i++)
+        quad.push(...at(DP, XI(n * i + j)), ...combination(T[i], (r) => op.get(U(r))), ...op.storeAt(0));
+    }
+    return quad;
+  });
+}
+
+/** the locals a tile transform's body (one tile, one group of 4 channels) works with */
+export interface TileInLocals {
+  /** the row stride (bytes), the tile's source (its top-left pixel, this group's channels) and destination */
+  RB: number;
+  SP: number;
+  DP: number;
+  /** c · channel bytes (null for c = 0), ξ · plane bytes (null for ξ = 0) */
+  COL: (c: number) => number | null;
+  XI: (xi: number) => number | null;
+  /** the body's own locals */
+  i32: (j: number) => number;
+  v128: (j: number) => number;
+}
+
+/**
+ * A function of the signature (dst, src, tiles, cq, rowBytes, xiBytes, tileRows) (winoIn's) around `quadOf`'s body:
+ * for each tile row, tile and group of 4 channels, that body with SP at the tile's top-left source pixel (k x k
+ * pixels, tiles m apart) and DP at its destination in plane 0 (n² planes); SP and DP then step 16 bytes. `i32s` and
+ * `v128s`: the body's own locals.
+ */
+export function tileInFrame(
+  k: number,
+  n: number,
+  m: number,
+  i32s: number,
+  v128s: number,
+  quadOf: (l: TileInLocals) => number[],
+): number[] {
   const DST = 0,
     SRC = 1,
     TILES = 2,
@@ -119,32 +165,19 @@ export function tileTransformBody(T: number[][], m: number): number[] {
     ROWSTEP = next++;
   const COL0 = next; // COL(c) = c · CIB for c = 1 .. k-1
   next += k - 1;
-  const ROW0 = next; // P(r): SP + r · RB
-  next += k;
   const XI0 = next; // XI(ξ) = ξ · XB for ξ = 1 .. n²-1
   next += n * n - 1;
+  const OWN0 = next;
+  next += i32s;
   const i32Count = next - 7;
-  const U0 = next;
   const COL = (c: number) => (c === 0 ? null : COL0 + c - 1);
-  const P = (r: number) => ROW0 + r;
   const XI = (x: number) => (x === 0 ? null : XI0 + x - 1);
-  const U = (r: number) => U0 + r;
-
-  const quad: number[] = [...copy(SP, P(0))];
-  for (let r = 1; r < k; r++) quad.push(...add(P(r - 1), RB, P(r)));
-  for (let j = 0; j < n; j++) {
-    // u[r] = (d·Tᵀ)[r][j] = Σ_c T[j][c] · d[r][c]
-    for (let r = 0; r < k; r++)
-      quad.push(...combination(T[j], (c) => [...at(P(r), COL(c)), ...op.loadAt(0)]), ...op.set(U(r)));
-    // V[i][j] = Σ_r T[i][r] · u[r]
-    for (let i = 0; i < n; i++)
-      quad.push(...at(DP, XI(n * i + j)), ...combination(T[i], (r) => op.get(U(r))), ...op.storeAt(0));
-  }
+  const quad = quadOf({ RB, SP, DP, COL, XI, i32: (j) => OWN0 + j, v128: (j) => next + j });
   quad.push(...addTo(SP, 16), ...addTo(DP, 16));
   return fn(
     [
       [i32Count, I32],
-      [k, V128],
+      [v128s, V128],
     ],
     [
       ...times(CQ, 16, CIB),

@@ -12,6 +12,7 @@
  * two passes) 0.33 against 0.30 ms, so it keeps the generic body.
  */
 import { add, addTo, at, copy, countDown, fn, multiples, op, splat, times } from './simdOps';
+import { tileInFrame } from './simdWinograd';
 import { I32, V128 } from '../wasmAssembler';
 
 type Get = (k: number) => number[];
@@ -57,95 +58,39 @@ function at6(x: Get, put: Put, T: number[]): number[] {
 /** winoIn4 as winoInBody(F4x4_3x3) computes it (the same signature and layout), by bt6 in two passes */
 export function winoIn4Body(): number[] {
   const k = 6,
-    n = 6,
-    m = 4;
-  const oneD = bt6;
-  const DST = 0,
-    SRC = 1,
-    TILES = 2,
-    CQ = 3,
-    RB = 4,
-    XB = 5,
-    TR = 6;
-  let next = 7;
-  const CIB = next++,
-    TS = next++,
-    RS = next++,
-    TD = next++,
-    K = next++,
-    TT = next++,
-    Q = next++,
-    SP = next++,
-    DP = next++,
-    STEP = next++,
-    ROWSTEP = next++,
-    PR = next++;
-  const COL0 = next;
-  next += k - 1;
-  const XI0 = next;
-  next += n * n - 1;
-  const i32Count = next - 7;
-  const X0 = next,
-    T0 = next + 6;
-  const COL = (c: number) => (c === 0 ? null : COL0 + c - 1);
-  const XI = (x: number) => (x === 0 ? null : XI0 + x - 1);
-  const X = (i: number) => X0 + i;
-  const T = [0, 1, 2, 3, 4, 5].map((i) => T0 + i);
-  const plane = (xi: number) => at(DP, XI(xi));
-  const quad: number[] = [...copy(SP, PR)];
-  // rows: each of the k rows' k pixels loaded once; its n results to the planes of (row, j)
-  for (let r = 0; r < k; r++) {
-    if (r > 0) quad.push(...add(PR, RB, PR));
-    for (let c = 0; c < k; c++) quad.push(...at(PR, COL(c)), ...op.loadAt(0), ...op.set(X(c)));
-    quad.push(
-      ...oneD(
-        (c) => op.get(X(c)),
-        (j, value) => [...plane(n * r + j), ...value, ...op.storeAt(0)],
-        T,
-      ),
-    );
-  }
-  // columns: the k values of column j from those planes, its n results over them
-  for (let j = 0; j < n; j++) {
-    for (let r = 0; r < k; r++) quad.push(...plane(n * r + j), ...op.loadAt(0), ...op.set(X(r)));
-    quad.push(
-      ...oneD(
-        (r) => op.get(X(r)),
-        (i, value) => [...plane(n * i + j), ...value, ...op.storeAt(0)],
-        T,
-      ),
-    );
-  }
-  quad.push(...addTo(SP, 16), ...addTo(DP, 16));
-  return fn(
-    [
-      [i32Count, I32],
-      [12, V128],
-    ],
-    [
-      ...times(CQ, 16, CIB),
-      ...multiples(CIB, k, (c) => COL(c)!),
-      ...multiples(XB, n * n, (x) => XI(x)!),
-      ...times(CIB, m, STEP),
-      ...times(RB, m, ROWSTEP),
-      ...copy(SRC, RS),
-      ...copy(DST, TD),
-      ...copy(TR, K),
-      ...countDown(K, [
-        ...copy(RS, TS),
-        ...copy(TILES, TT),
-        ...countDown(TT, [
-          ...copy(TS, SP),
-          ...copy(TD, DP),
-          ...copy(CQ, Q),
-          ...countDown(Q, quad),
-          ...add(TS, STEP, TS),
-          ...add(TD, CIB, TD),
-        ]),
-        ...add(RS, ROWSTEP, RS),
-      ]),
-    ],
-  );
+    n = 6;
+  // locals: the row pointer PR, the row's or column's 6 values X, 6 scratch vectors T
+  return tileInFrame(k, n, 4, 1, 12, ({ RB, SP, DP, COL, XI, i32, v128 }) => {
+    const PR = i32(0);
+    const X = (i: number) => v128(i);
+    const T = [6, 7, 8, 9, 10, 11].map(v128);
+    const plane = (xi: number) => at(DP, XI(xi));
+    const quad: number[] = [...copy(SP, PR)];
+    // rows: each of the k rows' k pixels loaded once; its n results to the planes of (row, j)
+    for (let r = 0; r < k; r++) {
+      if (r > 0) quad.push(...add(PR, RB, PR));
+      for (let c = 0; c < k; c++) quad.push(...at(PR, COL(c)), ...op.loadAt(0), ...op.set(X(c)));
+      quad.push(
+        ...bt6(
+          (c) => op.get(X(c)),
+          (j, value) => [...plane(n * r + j), ...value, ...op.storeAt(0)],
+          T,
+        ),
+      );
+    }
+    // columns: the k values of column j from those planes, its n results over them
+    for (let j = 0; j < n; j++) {
+      for (let r = 0; r < k; r++) quad.push(...plane(n * r + j), ...op.loadAt(0), ...op.set(X(r)));
+      quad.push(
+        ...bt6(
+          (r) => op.get(X(r)),
+          (i, value) => [...plane(n * i + j), ...value, ...op.storeAt(0)],
+          T,
+        ),
+      );
+    }
+    return quad;
+  });
 }
 
 /** winoOut4 as winoOutBody(F4x4_3x3) computes it (the same signature and layout), by at6 in two passes */
