@@ -221,10 +221,51 @@ export const winoDyBody = (w: WinogradMatrices): number[] =>
 export function winoOutBody(w: WinogradMatrices): number[] {
   const n = w.m + 2,
     m = w.m;
+  // locals: n vectors s[i]
+  return tileOutFrame(m, n, n, ({ MP, XI, pixel, bias, v128 }) => {
+    const S = v128;
+    const quad: number[] = [];
+    for (let c = 0; c < m; c++) {
+      // s[i] = (M·A)[i][c] = Σ_j Aᵀ[c][j] · M[i][j]
+      for (let i = 0; i < n; i++)
+        quad.push(...combination(w.AT[c], (j) => [...at(MP, XI(n * i + j)), ...op.loadAt(0)]), ...op.set(S(i)));
+      // Y[a][c] = Σ_i Aᵀ[a][i] · s[i] + bias
+      for (let a = 0; a < m; a++)
+        quad.push(
+          ...pixel(a, c),
+          ...combination(w.AT[a], (i) => op.get(S(i))),
+          ...bias,
+          ...op.f32x4Add,
+          ...op.storeAt(0),
+        );
+    }
+    return quad;
+  });
+}
+
+/** the locals an output transform's body (one tile, one group of 4 channels) works with */
+export interface TileOutLocals {
+  /** the tile's products (plane 0), ξ · plane bytes (null for ξ = 0) */
+  MP: number;
+  XI: (xi: number) => number | null;
+  /** pushes the address of output pixel (a, c) of the tile (this group's channels) */
+  pixel: (a: number, c: number) => number[];
+  /** pushes this group's bias */
+  bias: number[];
+  /** the body's own vectors */
+  v128: (j: number) => number;
+}
+
+/**
+ * A function of the signature (y, yRow, mm, tiles, cq, xiBytes, bias) (winoOut's) around `quadOf`'s body: for each
+ * tile and group of 4 channels, that body with MP at the tile's products in plane 0 (n² planes) and the group's bias
+ * loaded; the pointers then step 16 bytes. `v128s`: the body's own vectors.
+ */
+export function tileOutFrame(m: number, n: number, v128s: number, quadOf: (l: TileOutLocals) => number[]): number[] {
   const Y = 0,
     YR = 1,
     MM = 2,
-    T = 3,
+    TILES = 3,
     CQ = 4,
     XB = 5,
     BIAS = 6;
@@ -244,42 +285,37 @@ export function winoOutBody(w: WinogradMatrices): number[] {
   const XI0 = next;
   next += n * n - 1;
   const i32Count = next - 7;
-  const S0 = next,
-    BV = next + n;
+  const BV = next + v128s;
   const COL = (c: number) => (c === 0 ? null : COL0 + c - 1);
   const ROW = (a: number) => (a === 0 ? null : ROW0 + a - 1);
-  const XI = (k: number) => (k === 0 ? null : XI0 + k - 1);
-  const S = (i: number) => S0 + i;
-
-  const quad: number[] = [...op.get(BP), ...op.loadAt(0), ...op.set(BV)];
-  for (let c = 0; c < m; c++) {
-    // s[i] = (M·A)[i][c] = Σ_j Aᵀ[c][j] · M[i][j]
-    for (let i = 0; i < n; i++)
-      quad.push(...combination(w.AT[c], (j) => [...at(MP, XI(n * i + j)), ...op.loadAt(0)]), ...op.set(S(i)));
-    // Y[a][c] = Σ_i Aᵀ[a][i] · s[i] + bias
-    for (let a = 0; a < m; a++) {
-      const addr =
-        ROW(a) === null
-          ? at(OP, COL(c))
-          : [...at(OP, ROW(a)), ...(COL(c) === null ? [] : [...op.get(COL(c)!), ...op.i32Add])];
-      quad.push(...addr, ...combination(w.AT[a], (i) => op.get(S(i))), ...op.get(BV), ...op.f32x4Add, ...op.storeAt(0));
-    }
-  }
-  quad.push(...addTo(MP, 16), ...addTo(OP, 16), ...addTo(BP, 16));
+  const XI = (x: number) => (x === 0 ? null : XI0 + x - 1);
+  const pixel = (a: number, c: number): number[] =>
+    ROW(a) === null
+      ? at(OP, COL(c))
+      : [...at(OP, ROW(a)), ...(COL(c) === null ? [] : [...op.get(COL(c)!), ...op.i32Add])];
+  const quad: number[] = [
+    ...op.get(BP),
+    ...op.loadAt(0),
+    ...op.set(BV),
+    ...quadOf({ MP, XI, pixel, bias: op.get(BV), v128: (j) => next + j }),
+    ...addTo(MP, 16),
+    ...addTo(OP, 16),
+    ...addTo(BP, 16),
+  ];
   return fn(
     [
       [i32Count, I32],
-      [n + 1, V128],
+      [v128s + 1, V128],
     ],
     [
       ...times(CQ, 16, COB),
       ...multiples(COB, m, (c) => COL(c)!),
       ...multiples(YR, m, (a) => ROW(a)!),
-      ...multiples(XB, n * n, (k) => XI(k)!),
+      ...multiples(XB, n * n, (x) => XI(x)!),
       ...times(COB, m, STEP),
       ...copy(MM, TM),
       ...copy(Y, TY),
-      ...countDown(T, [
+      ...countDown(TILES, [
         ...copy(TM, MP),
         ...copy(TY, OP),
         ...copy(BIAS, BP),

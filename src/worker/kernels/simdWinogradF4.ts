@@ -11,9 +11,8 @@
  * channels): winoIn4 0.41 against 0.52 ms, winoOut4 0.24 against 0.36 ms; winoDy4 by A's factored form (11 operations,
  * two passes) 0.33 against 0.30 ms, so it keeps the generic body.
  */
-import { add, addTo, at, copy, countDown, fn, multiples, op, splat, times } from './simdOps';
-import { tileInFrame } from './simdWinograd';
-import { I32, V128 } from '../wasmAssembler';
+import { add, at, copy, op, splat } from './simdOps';
+import { tileInFrame, tileOutFrame } from './simdWinograd';
 
 type Get = (k: number) => number[];
 type Put = (i: number, value: number[]) => number[];
@@ -97,88 +96,34 @@ export function winoIn4Body(): number[] {
 export function winoOut4Body(): number[] {
   const n = 6,
     m = 4;
-  const Y = 0,
-    YR = 1,
-    MM = 2,
-    TILES = 3,
-    CQ = 4,
-    XB = 5,
-    BIAS = 6;
-  let next = 7;
-  const COB = next++,
-    STEP = next++,
-    TM = next++,
-    TY = next++,
-    Q = next++,
-    MP = next++,
-    OP = next++,
-    BP = next++;
-  const COL0 = next;
-  next += m - 1;
-  const ROW0 = next;
-  next += m - 1;
-  const XI0 = next;
-  next += n * n - 1;
-  const i32Count = next - 7;
-  const X0 = next,
-    T0 = next + 6,
-    BV = next + 10;
-  const COL = (c: number) => (c === 0 ? null : COL0 + c - 1);
-  const ROW = (a: number) => (a === 0 ? null : ROW0 + a - 1);
-  const XI = (x: number) => (x === 0 ? null : XI0 + x - 1);
-  const X = (i: number) => X0 + i;
-  const T = [0, 1, 2, 3].map((i) => T0 + i);
-  const plane = (xi: number) => at(MP, XI(xi));
-  const pixel = (a: number, c: number): number[] =>
-    ROW(a) === null
-      ? at(OP, COL(c))
-      : [...at(OP, ROW(a)), ...(COL(c) === null ? [] : [...op.get(COL(c)!), ...op.i32Add])];
-  const quad: number[] = [...op.get(BP), ...op.loadAt(0), ...op.set(BV)];
-  // rows: (M·A)[i][c] over M's row i, stored at the planes of (i, c), c < 4
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) quad.push(...plane(n * i + j), ...op.loadAt(0), ...op.set(X(j)));
-    quad.push(
-      ...at6(
-        (j) => op.get(X(j)),
-        (c, value) => [...plane(n * i + c), ...value, ...op.storeAt(0)],
-        T,
-      ),
-    );
-  }
-  // columns: Y[a][c] = (Aᵀ·s)[a] + bias, to the output
-  for (let c = 0; c < m; c++) {
-    for (let i = 0; i < n; i++) quad.push(...plane(n * i + c), ...op.loadAt(0), ...op.set(X(i)));
-    quad.push(
-      ...at6(
-        (i) => op.get(X(i)),
-        (a, value) => [...pixel(a, c), ...value, ...op.get(BV), ...op.f32x4Add, ...op.storeAt(0)],
-        T,
-      ),
-    );
-  }
-  quad.push(...addTo(MP, 16), ...addTo(OP, 16), ...addTo(BP, 16));
-  return fn(
-    [
-      [i32Count, I32],
-      [11, V128],
-    ],
-    [
-      ...times(CQ, 16, COB),
-      ...multiples(COB, m, (c) => COL(c)!),
-      ...multiples(YR, m, (a) => ROW(a)!),
-      ...multiples(XB, n * n, (x) => XI(x)!),
-      ...times(COB, m, STEP),
-      ...copy(MM, TM),
-      ...copy(Y, TY),
-      ...countDown(TILES, [
-        ...copy(TM, MP),
-        ...copy(TY, OP),
-        ...copy(BIAS, BP),
-        ...copy(CQ, Q),
-        ...countDown(Q, quad),
-        ...add(TM, COB, TM),
-        ...add(TY, STEP, TY),
-      ]),
-    ],
-  );
+  // locals: a row's or column's 6 values X, 4 scratch vectors T
+  return tileOutFrame(m, n, 10, ({ MP, XI, pixel, bias, v128 }) => {
+    const X = (i: number) => v128(i);
+    const T = [6, 7, 8, 9].map(v128);
+    const plane = (xi: number) => at(MP, XI(xi));
+    const quad: number[] = [];
+    // rows: (M·A)[i][c] over M's row i, stored at the planes of (i, c), c < 4
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) quad.push(...plane(n * i + j), ...op.loadAt(0), ...op.set(X(j)));
+      quad.push(
+        ...at6(
+          (j) => op.get(X(j)),
+          (c, value) => [...plane(n * i + c), ...value, ...op.storeAt(0)],
+          T,
+        ),
+      );
+    }
+    // columns: Y[a][c] = (Aᵀ·s)[a] + bias, to the output
+    for (let c = 0; c < m; c++) {
+      for (let i = 0; i < n; i++) quad.push(...plane(n * i + c), ...op.loadAt(0), ...op.set(X(i)));
+      quad.push(
+        ...at6(
+          (i) => op.get(X(i)),
+          (a, value) => [...pixel(a, c), ...value, ...bias, ...op.f32x4Add, ...op.storeAt(0)],
+          T,
+        ),
+      );
+    }
+    return quad;
+  });
 }
