@@ -8,8 +8,9 @@
  * Per tile and group of 4 channels, column by column of the result (a few vectors live, no spills): for column j,
  * u[r] = Σ_c Bᵀ[j][c]·d[r][c] for every row r (d reloaded from cache), then V[i][j] = Σ_r Bᵀ[i][r]·u[r]; the output
  * transform likewise with Aᵀ.
- * The factored F(4x4) bodies: simdWinogradF4.ts; the bands' copies: simdCopies.ts. ~260 lines as one unit: the matrices
- * and the two generic generators that read them.
+ * The factored F(4x4) bodies: simdWinogradF4.ts (on the frames here); the bands' copies: simdCopies.ts. ~330 lines as
+ * one unit: the matrices, the two generic generators that read them and the two loop frames they and the F(4x4) bodies
+ * share.
  */
 import { add, addTo, at, copy, countDown, fn, multiples, op, splat, times } from './simdOps';
 import { I32, V128 } from '../wasmAssembler';
