@@ -53,7 +53,7 @@ const CASES: Case[] = [
   { x: [4, 16, 16, 16], co: 16, pad: 'same', bias: true, wino: true },
   { x: [1, 3, 3, 4], co: 8, pad: 'valid', wino: true }, // one output pixel
   { x: [2, 8, 8, 16], co: 16, pad: 'same', stride: 2, wino: false },
-  { x: [2, 8, 8, 6], co: 16, pad: 'same', wino: false }, // Ci % 4
+  { x: [2, 8, 8, 6], co: 16, pad: 'same', wino: false }, // Ci % 4 (an RGB stem's forward: XNNPACK was faster)
   { x: [2, 8, 8, 16], co: 12, pad: 'same', wino: false }, // Co % 8
   { x: [2, 8, 8, 16], co: 16, pad: 'same', activation: 'relu', bias: true, wino: false },
   { x: [2, 8, 8, 16], co: 16, pad: 'same', k: 5, wino: false },
@@ -305,6 +305,7 @@ describe('kernels: 3x3 stride-1 Conv2D / FusedConv2D by Winograd F(2x2, 3x3) and
           [[2, 6, 7, 8], 16, 'same'],
           [[3, 9, 8, 4], 8, 'valid'],
           [[1, 13, 11, 12], 24, 'same'],
+          [[2, 8, 9, 3], 8, 'same'], // an RGB stem: x padded to 4 channels (filterGradSimd.ts, paddedFilterSimd)
         ] as Array<[[number, number, number, number], number, 'same' | 'valid']>) {
           const [B, H, W, Ci] = shape;
           const [pt, pb, pl, pr] = padsOf(pad, 3);
