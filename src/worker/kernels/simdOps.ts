@@ -109,8 +109,7 @@ export const byteColumns = (C: number, CB: number, body: number[]): number[] => 
 export const splat = (c: number): number[] => [SIMD, 0x0c, ...[0, 1, 2, 3].flatMap(() => [...op.f32(c).slice(1)])];
 
 /** pushes local `base` (+ local `off` unless null) */
-export const at = (base: number, off: number | null): number[] =>
-  off === null ? op.get(base) : [...op.get(base), ...op.get(off), ...op.i32Add];
+export const at = (base: number, off: number | null): number[] => (off === null ? op.get(base) : addr(base, off));
 /** local `to` = local `x` · k (i32) */
 export const times = (x: number, k: number, to: number): number[] => [
   ...op.get(x),

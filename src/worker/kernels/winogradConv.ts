@@ -28,7 +28,7 @@ import { guardBackend, simdHelperFor } from './simdHelper';
 import { backendMemory } from './simdKernelModule';
 import { winogradLayout, winogradRange, type WinogradJob } from './winogradLoops';
 import type { SimdOf } from './wasmElementwise';
-import { F2x2_3x3, F4x4_3x3 } from './simdWinograd';
+import { F2x2_3x3, F4x4_3x3, type WinogradMatrices } from './simdWinograd';
 
 /** tunables (tests and benchmarks switch it off or shrink the chunk) */
 export const winogradSettings: {
@@ -118,6 +118,19 @@ export function fastWinogradConv(next: KernelFunc, simdOf: SimdOf): KernelFunc {
   };
 }
 
+/**
+ * The algorithm for an output of OH x OW pixels (F(4x4, 3x3) from 6 x 6 on, unless the settings say) and the tile rows
+ * a chunk takes (about `chunkTiles` tiles, never more rows than the output has): for a convolution and its filter
+ * gradient alike
+ */
+export function winogradPlan(OH: number, OW: number): { w: WinogradMatrices; rowsPerChunk: number } {
+  const setting = winogradSettings.tile;
+  const w = (setting === 'auto' ? OH >= 6 && OW >= 6 : setting === 4) ? F4x4_3x3 : F2x2_3x3;
+  const tilesX = Math.ceil(OW / w.m),
+    tilesY = Math.ceil(OH / w.m);
+  return { w, rowsPerChunk: Math.max(1, Math.min(tilesY, Math.floor(winogradSettings.chunkTiles / tilesX))) };
+}
+
 type Backend = Parameters<KernelFunc>[0]['backend'];
 type Simd = NonNullable<ReturnType<SimdOf>>;
 
@@ -130,12 +143,8 @@ function winogradConv(
   bias: TInfo | null,
   [B, H, W, Ci, Co, OH, OW, pt, pl]: number[],
 ): TInfo {
-  const setting = winogradSettings.tile;
-  const tile = setting === 'auto' ? (OH >= 6 && OW >= 6 ? 4 : 2) : setting;
-  const w = tile === 4 ? F4x4_3x3 : F2x2_3x3;
-  const tilesX = Math.ceil(OW / tile);
-  const rowsPerChunk = Math.max(1, Math.floor(winogradSettings.chunkTiles / tilesX));
-  const geometry = { B, H, W, Ci, Co, OH, OW, pt, pl, tile, rowsPerChunk };
+  const { w, rowsPerChunk } = winogradPlan(OH, OW);
+  const geometry = { B, H, W, Ci, Co, OH, OW, pt, pl, tile: w.m, rowsPerChunk };
   const L = winogradLayout(geometry);
   const flops = 2 * B * OH * OW * Co * 9 * Ci;
   const helper = simdHelperFor(memory);

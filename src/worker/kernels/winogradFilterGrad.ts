@@ -15,8 +15,8 @@
  */
 import type { ConvInfo, KernelOps, TInfo } from './kernelOps';
 import type { SimdKernels } from './simdKernelModule';
-import { F2x2_3x3, F4x4_3x3 } from './simdWinograd';
-import { winogradSettings } from './winogradConv';
+import { winogradPlan, winogradSettings } from './winogradConv';
+import { planeBytes } from './winogradLoops';
 
 /** the filter gradients this covers (and the settings allow) */
 export function winogradFilterFits(ops: KernelOps, ci: ConvInfo): ops is KernelOps & { simd: SimdKernels } {
@@ -45,22 +45,19 @@ export function winogradFilterFits(ops: KernelOps, ci: ConvInfo): ops is KernelO
 export function winogradFilterGrad(ops: KernelOps, simd: SimdKernels, xN: TInfo, dyN: TInfo, ci: ConvInfo): TInfo {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: Ci, outHeight: OH, outWidth: OW, outChannels: Co } = ci;
   const { top: pt, left: pl } = ci.padInfo;
-  const setting = winogradSettings.tile;
-  const w = (setting === 'auto' ? OH >= 6 && OW >= 6 : setting === 4) ? F4x4_3x3 : F2x2_3x3;
+  const { w, rowsPerChunk } = winogradPlan(OH, OW);
   const m = w.m,
     n = m + 2;
   const [winoIn, winoDy] = m === 4 ? [simd.winoIn4, simd.winoDy4] : [simd.winoIn2, simd.winoDy2];
   const tilesX = Math.ceil(OW / m),
     tilesY = Math.ceil(OH / m);
-  const rowsPerChunk = Math.max(1, Math.min(tilesY, Math.floor(winogradSettings.chunkTiles / tilesX)));
   const chunk = rowsPerChunk * tilesX;
   const bandW = m * tilesX + 2,
     dyBandW = m * tilesX;
   const ciB = 4 * Ci,
     coB = 4 * Co;
-  // planes one cache line more than their size apart (winogradLoops.ts: at a multiple of 4 KiB they share cache sets)
-  const vXi = chunk * ciB + 64,
-    eXi = chunk * coB + 64;
+  const vXi = planeBytes(chunk, Ci),
+    eXi = planeBytes(chunk, Co);
   const temps: TInfo[] = [];
   const temp = (floats: number): TInfo => {
     const t = ops.create([floats], [], () => undefined);

@@ -43,6 +43,13 @@ export const WINOGRAD_FIELDS = [
   'x', 'out', 'u', 'bias', 'zeros', 'band', 'v', 'prod', 'row', 'edge',
 ] as const; // prettier-ignore
 
+/**
+ * the byte distance between two of the n² positions' planes of `tiles` tiles of `channels` channels: one cache line
+ * more than a plane's size (at a multiple of 4 KiB the transforms' streams would share cache sets: measured, the
+ * F(2x2) input transform 3x slower)
+ */
+export const planeBytes = (tiles: number, channels: number): number => tiles * 4 * channels + 64;
+
 /** the tiles, chunks and scratch sizes (floats) of a job's geometry */
 export function winogradLayout(j: Pick<WinogradJob, 'B' | 'Ci' | 'Co' | 'OH' | 'OW' | 'tile' | 'rowsPerChunk'>) {
   const m = j.tile,
@@ -51,10 +58,8 @@ export function winogradLayout(j: Pick<WinogradJob, 'B' | 'Ci' | 'Co' | 'OH' | '
     tilesY = Math.ceil(j.OH / m);
   const bandW = m * tilesX + 2; // input pixels a tile row reads
   const chunk = 4 * Math.ceil((j.rowsPerChunk * tilesX) / 4); // tiles a chunk's products hold (a multiple of 4)
-  // the n² positions' planes, one cache line more than their size apart: at a multiple of 4 KiB the transforms'
-  // streams would share cache sets (measured: the F(2x2) input transform 3x slower)
-  const vXi = chunk * 4 * j.Ci + 64,
-    mXi = chunk * 4 * j.Co + 64;
+  const vXi = planeBytes(chunk, j.Ci),
+    mXi = planeBytes(chunk, j.Co);
   const chunksPerImage = Math.ceil(tilesY / j.rowsPerChunk);
   return {
     m,
