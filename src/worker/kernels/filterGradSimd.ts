@@ -99,10 +99,11 @@ export function shiftedFilterSimd(ops: KernelOps, simd: SimdKernels, xN: TInfo, 
 
 /**
  * shiftedFilterSimd (or, 3x3 stride 1, the Winograd filter gradient) where Ci % 4 ≠ 0 (an RGB stem: Ci = 3): on a
- * copy of x with its channels padded by zeros to the next multiple of 4, then dW's padded rows dropped. The zeros add (4 − Ci % 4) / Ci to the arithmetic (a third for
- * RGB), the copy one pass over x. The route it replaces (one XNNPACK convolution with batch and channels swapped: the
- * output is only KH·KW·Ci pixels, each a sum over the whole batch) measured ~3 GFLOP/s on the small CNN's first
- * layer ([32, 32, 32, 3] ⊛ 3×3×3×16: 9 ms of a 122 ms step, with its two transposes).
+ * copy of x with its channels padded by zeros to the next multiple of 4, then dW's padded rows dropped. The zeros add
+ * (4 − Ci % 4) / Ci to the arithmetic (a third for RGB), the copy one pass over x. The route it replaces (one XNNPACK
+ * convolution with batch and channels swapped: the output is only KH·KW·Ci pixels, each a sum over the whole batch)
+ * measured ~3 GFLOP/s on the small CNN's first layer ([32, 32, 32, 3] ⊛ 3×3×3×16: 9 ms of a 122 ms step, with its
+ * two transposes).
  */
 export function paddedFilterSimd(ops: KernelOps, simd: SimdKernels, xN: TInfo, dyN: TInfo, ci: ConvInfo): TInfo {
   const Ci = ci.inChannels,
