@@ -64,6 +64,9 @@ suite('the compare view (packaged extension, code-server + Chromium): tfjs and K
     pretrainLine = lineOf(file, 'await pretrain.fit(');
     doc = await cliDocument<CliDoc>(file, fitLine, RUN_TIMEOUT);
   });
+  teardown(async function () {
+    if (this.currentTest?.state === 'failed') await vs?.describeFailure(this.currentTest.title);
+  });
   suiteTeardown(async () => {
     await vs?.close();
   });
@@ -85,11 +88,14 @@ suite('the compare view (packaged extension, code-server + Chromium): tfjs and K
     this.timeout(480_000);
     await vs.openFile(FILE);
     await vs.waitForLens('Run until this statement finishes', RUN_TIMEOUT);
-    await vs
-      .lens('Run until this statement finishes')
-      .and(vs.page.locator(`[title$="line ${fitLine}"], [title$="(line ${fitLine})"]`))
-      .click();
     const p = panel();
+    await vs.clickUntil(
+      vs
+        .lens('Run until this statement finishes')
+        .and(vs.page.locator(`[title$="line ${fitLine}"], [title$="(line ${fitLine})"]`)),
+      p.locator('.script', { hasText: exactRe(FILE) }),
+      { what: `the run lens on line ${fitLine}`, timeoutMs: RUN_TIMEOUT },
+    );
     await p.locator('.line-link', { hasText: exactRe(`line ${fitLine}`) }).waitFor({ timeout: RUN_TIMEOUT });
     await p.locator('.status[data-state="paused"]').waitFor({ timeout: RUN_TIMEOUT });
     const stepNo = Number(((await p.locator('.step-no').textContent()) ?? '').replace(/\D+/g, ''));
@@ -203,9 +209,11 @@ suite('the compare view (packaged extension, code-server + Chromium): tfjs and K
       .lens('Run until this statement finishes')
       .and(vs.page.locator(`[title$="line ${evalLine}"], [title$="(line ${evalLine})"]`));
     await lens.waitFor({ state: 'visible', timeout: 30_000 });
-    await lens.click();
     const p = panel();
-    await p.locator('.script', { hasText: exactRe(EXAMPLE) }).waitFor({ timeout: RUN_TIMEOUT });
+    await vs.clickUntil(lens, p.locator('.script', { hasText: exactRe(EXAMPLE) }), {
+      what: `the run lens on line ${evalLine}`,
+      timeoutMs: RUN_TIMEOUT,
+    });
     await p.locator('.line-link', { hasText: exactRe(`line ${evalLine}`) }).waitFor({ timeout: RUN_TIMEOUT });
     await p.locator('.status[data-state="paused"]').waitFor({ timeout: RUN_TIMEOUT });
     await p.locator('.semantics-row button.compare-start').click();

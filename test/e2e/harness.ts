@@ -100,6 +100,22 @@ export interface VsCode {
    * that run worked), and a person would click again. The line must still be reached, or the test fails.
    */
   clickToRevealLine(link: Locator, line: number): Promise<void>;
+  /**
+   * clicks `target` and waits until `shown` is visible. A click that shows nothing in `retryAfterMs` (default 20 s)
+   * is logged with a screenshot and made once more, if `target` is still there: CI on a loaded 2-core machine lost a
+   * lens click once (the panel never showed the run; the same click passed in every other run). `shown` must then
+   * come within `timeoutMs`, or the test fails.
+   */
+  clickUntil(
+    target: Locator,
+    shown: Locator,
+    o: { what: string; timeoutMs: number; retryAfterMs?: number },
+  ): Promise<void>;
+  /**
+   * after a failed test: a screenshot (failed-<title>.png) and, on the test's output, the notifications shown and
+   * the panel's header (script, step, status), so that a CI log says what the window showed
+   */
+  describeFailure(title: string): Promise<void>;
   /** closes the browser, kills the server's process group, removes the session folder */
   close(): Promise<void>;
 }
@@ -253,17 +269,40 @@ export async function startVsCode(opts: StartOptions = {}): Promise<VsCode> {
       notification: (text) => page.locator('.notifications-toasts .notification-toast', { hasText: text }),
       async clickToRevealLine(link, line) {
         const at = page.locator('[id="status.editor.selection"]').filter({ hasText: new RegExp(`Ln ${line},`) });
-        await link.click();
+        await vs.clickUntil(link, at, { what: `the link to line ${line}`, retryAfterMs: 10_000, timeoutMs: 30_000 });
+      },
+      async clickUntil(target, shown, o) {
+        const retryAfter = o.retryAfterMs ?? 20_000;
+        await target.click();
         try {
-          await at.waitFor({ timeout: 10_000 });
+          await shown.waitFor({ timeout: retryAfter });
+          return;
         } catch {
-          const shot = await vs.screenshot(`reveal-click-lost-line-${line}`);
+          const shot = await vs.screenshot(`click-lost-${o.what}`);
           console.log(
-            `      [note] the click on the link to line ${line} moved nothing in 10 s; clicking again (${shot})`,
+            `      [note] the click on ${o.what} showed nothing in ${retryAfter / 1000} s; clicking again (${shot})`,
           );
-          await link.click();
-          await at.waitFor({ timeout: 30_000 });
         }
+        if (await target.isVisible()) await target.click();
+        await shown.waitFor({ timeout: Math.max(1, o.timeoutMs - retryAfter) });
+      },
+      async describeFailure(title) {
+        const shot = await vs
+          .screenshot(`failed-${title.slice(0, 60)}`)
+          .catch((e: Error) => `no screenshot: ${e.message}`);
+        const toasts = await page
+          .locator('.notifications-toasts .notification-toast')
+          .allInnerTexts()
+          .catch(() => [] as string[]);
+        const header = await vs
+          .webview()
+          .locator('header, .header')
+          .first()
+          .innerText({ timeout: 2_000 })
+          .catch(() => '(no panel)');
+        console.log(`      [failed] ${title}: screenshot ${shot}`);
+        for (const t of toasts) console.log(`      [notification] ${t.replace(/\s+/g, ' ').trim()}`);
+        console.log(`      [panel header] ${header.replace(/\s+/g, ' ').trim()}`);
       },
       close,
     };

@@ -46,6 +46,9 @@ suite('the overview of a 52-layer model (packaged extension, code-server + Chrom
     vs.page.on('dialog', (d) => void d.dismiss().catch(() => {}));
     timing('workbench up', t0);
   });
+  teardown(async function () {
+    if (this.currentTest?.state === 'failed') await vs?.describeFailure(this.currentTest.title);
+  });
   suiteTeardown(async () => {
     await vs?.close();
   });
@@ -95,7 +98,11 @@ suite('the overview of a 52-layer model (packaged extension, code-server + Chrom
     const line = lineOf(file, 'model.predict(');
     await vs.openFile('frozen-predict.ts');
     await vs.waitForLens('Run until this statement finishes', RUN_TIMEOUT);
-    await lensOnLine('Run until this statement finishes', line).click();
+    await vs.clickUntil(
+      lensOnLine('Run until this statement finishes', line),
+      panel().locator('.script', { hasText: exactRe('frozen-predict.ts') }),
+      { what: `the run lens on line ${line}`, timeoutMs: RUN_TIMEOUT },
+    );
     await waitForLine('frozen-predict.ts', line);
     await panel()
       .locator('.step-no', { hasText: exactRe('step 1') })
@@ -150,7 +157,11 @@ suite('the overview of a 52-layer model (packaged extension, code-server + Chrom
     await vs.page.keyboard.press('Enter');
     await lensOnLine('Run until this statement finishes', fitLine).waitFor({ state: 'visible', timeout: 30_000 });
     const t = Date.now();
-    await lensOnLine('Run until this statement finishes', fitLine).click();
+    await vs.clickUntil(
+      lensOnLine('Run until this statement finishes', fitLine),
+      panel().locator('.script', { hasText: exactRe(FILE) }),
+      { what: `the run lens on line ${fitLine}`, timeoutMs: RUN_TIMEOUT },
+    );
     await waitForLine(FILE, fitLine);
     timing('lens click → the fit step', t);
     const doc = await engine;

@@ -75,6 +75,9 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
     });
     timing('workbench up', t0);
   });
+  teardown(async function () {
+    if (this.currentTest?.state === 'failed') await vs?.describeFailure(this.currentTest.title);
+  });
   suiteTeardown(async () => {
     await vs?.close();
   });
@@ -220,7 +223,11 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
     await vs.openFile('frozen-predict.ts');
     await vs.waitForLens('Run until this statement finishes', RUN_TIMEOUT);
     const t = Date.now();
-    await lensOnLine('Run until this statement finishes', line).click();
+    await vs.clickUntil(
+      lensOnLine('Run until this statement finishes', line),
+      panel().locator('.script', { hasText: exactRe('frozen-predict.ts') }),
+      { what: `the run lens on line ${line}`, timeoutMs: RUN_TIMEOUT },
+    );
     await waitForStep('frozen-predict.ts', 1, line);
     timing('lens click → panel shows step 1', t);
 
@@ -382,7 +389,11 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
     await vs.openFile('fit-then-predict.ts');
     await vs.waitForLens('Run until this statement finishes', RUN_TIMEOUT);
     let t = Date.now();
-    await lensOnLine('Run until this statement finishes', predictBefore).click();
+    await vs.clickUntil(
+      lensOnLine('Run until this statement finishes', predictBefore),
+      panel().locator('.script', { hasText: exactRe('fit-then-predict.ts') }),
+      { what: `the run lens on line ${predictBefore}`, timeoutMs: RUN_TIMEOUT },
+    );
     await waitForStep('fit-then-predict.ts', 1, predictBefore);
     timing('lens click → step 1 (predict before fit)', t);
 
@@ -510,7 +521,11 @@ suite('inspector panel UI (packaged extension, code-server + Chromium)', () => {
     await vs.openFile(XSS_FILE);
     await vs.waitForLens('Run until this statement finishes', RUN_TIMEOUT);
     const t = Date.now();
-    await lensOnLine('Run until this statement finishes', line).click();
+    await vs.clickUntil(
+      lensOnLine('Run until this statement finishes', line),
+      panel().locator('.script', { hasText: exactRe(XSS_FILE) }),
+      { what: `the run lens on line ${line}`, timeoutMs: RUN_TIMEOUT },
+    );
     await waitForStep(XSS_FILE, 1, line);
     timing('lens click → XSS layer shown', t);
 

@@ -17,6 +17,9 @@ suite('UI smoke: workbench with the packaged extension', () => {
     assert.ok(example, 'examples/ has no .ts file');
     vs = await startVsCode({ theme: 'dark' });
   });
+  teardown(async function () {
+    if (this.currentTest?.state === 'failed') await vs?.describeFailure(this.currentTest.title);
+  });
   suiteTeardown(async () => {
     await vs?.close();
   });
