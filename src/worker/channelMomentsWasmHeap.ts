@@ -24,7 +24,7 @@ interface SimdKernel {
   affineMoments8(p: number, rows: number, stride: number, acc: number, out: number, par: number, cBytes: number): void;
 }
 /** the SIMD kernel bound to `memory` (plain or shared), or null where WebAssembly SIMD is unavailable */
-const simdKernelFor = instancePerMemory('moments', simdModuleBytes, (e): SimdKernel => ({
+const simdKernelFor = instancePerMemory('moments', simdModuleBytes, { fma: false }, (e): SimdKernel => ({
   moments4: e.moments4 as SimdKernel['moments4'],
   moments8: e.moments8 as SimdKernel['moments8'],
   start: e.start as SimdKernel['start'],

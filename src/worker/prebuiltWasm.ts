@@ -7,12 +7,13 @@
  */
 declare const __BN_PREBUILT_WASM__: Record<string, string> | undefined;
 
-/** the prebuilt bytes of `name` ('kernels', 'moments') for a plain or shared memory, or null */
-export function prebuiltWasm(name: string, shared: boolean): Uint8Array<ArrayBuffer> | null {
+/** the prebuilt bytes of `name` ('kernels', 'moments') for a plain or shared memory, with or without FMA, or null */
+export function prebuiltWasm(name: string, shared: boolean, fma: boolean): Uint8Array<ArrayBuffer> | null {
   if (typeof __BN_PREBUILT_WASM__ === 'undefined') return null;
-  const b64 = __BN_PREBUILT_WASM__[wasmModuleKey(name, shared)];
+  const b64 = __BN_PREBUILT_WASM__[wasmModuleKey(name, shared, fma)];
   return typeof b64 === 'string' ? new Uint8Array(Buffer.from(b64, 'base64')) : null;
 }
 
 /** the key of a module in the build's map */
-export const wasmModuleKey = (name: string, shared: boolean): string => (shared ? `${name}-shared` : name);
+export const wasmModuleKey = (name: string, shared: boolean, fma: boolean): string =>
+  `${name}${shared ? '-shared' : ''}${fma ? '-fma' : ''}`;

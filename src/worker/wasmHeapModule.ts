@@ -3,12 +3,23 @@
  * memory: which memory that is, and one instance per memory, compiled once per kind of memory (plain for tfjs's
  * single-threaded build, shared for the threaded one).
  *
- *   const kernelsFor = instancePerMemory('kernels', moduleBytes, (e) => ({ f: e.f as F }));
+ *   const kernelsFor = instancePerMemory('kernels', moduleBytes, { fma: true }, (e) => ({ f: e.f as F }));
  *   const memory = backendMemory(tf.backend());   // null: not the wasm backend
  *   const k = memory && kernelsFor(memory);        // null: no WebAssembly SIMD here
  */
 
+import { fmaWanted, RELAXED_SIMD_PROBE } from '../shared/relaxedSimd';
 import { prebuiltWasm } from './prebuiltWasm';
+
+let relaxed: boolean | undefined;
+/**
+ * Relaxed SIMD's fused multiply-add in this process (../shared/relaxedSimd.ts), and not turned off
+ * (BN_INSPECTOR_FMA=0). Read once: every module of the process (the helper thread's too) is of one kind.
+ */
+export function fusedMultiplyAdd(): boolean {
+  relaxed ??= fmaWanted(process.env) && WebAssembly.validate(RELAXED_SIMD_PROBE);
+  return relaxed;
+}
 
 /** the parts of tfjs-backend-wasm's BackendWasm read here (4.22, plain and threaded builds) */
 interface WasmBackendLike {
@@ -28,12 +39,14 @@ export function backendMemory(backend: unknown): WebAssembly.Memory | null {
 
 /**
  * `(memory) => K | null`: the module `name` instantiated on `memory` (its import "env" "memory"), its exports bound
- * by `bind`; cached per memory. Its bytes: the build's (prebuiltWasm.ts), else `bytesFor(shared)`. Null where the
- * bytes do not validate (no SIMD) or do not link.
+ * by `bind`; cached per memory. Its bytes: the build's (prebuiltWasm.ts), else `bytesFor(shared, fma)`; `o.fma`: the
+ * module has a fused multiply-add kind, used where `fusedMultiplyAdd()`. Null where the bytes do not validate (no
+ * SIMD) or do not link.
  */
 export function instancePerMemory<K>(
   name: string,
-  bytesFor: (shared: boolean) => Uint8Array<ArrayBuffer>,
+  bytesFor: (shared: boolean, fma: boolean) => Uint8Array<ArrayBuffer>,
+  o: { fma: boolean },
   bind: (exports: Record<string, unknown>) => K,
 ): (memory: WebAssembly.Memory) => K | null {
   const modules = new Map<boolean, WebAssembly.Module | null>();
@@ -45,7 +58,8 @@ export function instancePerMemory<K>(
     try {
       const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
       if (!modules.has(shared)) {
-        const bytes = prebuiltWasm(name, shared) ?? bytesFor(shared);
+        const fma = o.fma && fusedMultiplyAdd();
+        const bytes = prebuiltWasm(name, shared, fma) ?? bytesFor(shared, fma);
         modules.set(shared, WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null);
       }
       const m = modules.get(shared);

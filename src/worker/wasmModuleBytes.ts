@@ -9,8 +9,9 @@ import { wasmModuleKey } from './prebuiltWasm';
 export function allWasmModules(): Record<string, string> {
   const out: Record<string, string> = {};
   for (const shared of [false, true]) {
-    out[wasmModuleKey('kernels', shared)] = Buffer.from(simdKernelModuleBytes(shared)).toString('base64');
-    out[wasmModuleKey('moments', shared)] = Buffer.from(simdModuleBytes(shared)).toString('base64');
+    for (const fma of [false, true])
+      out[wasmModuleKey('kernels', shared, fma)] = Buffer.from(simdKernelModuleBytes(shared, fma)).toString('base64');
+    out[wasmModuleKey('moments', shared, false)] = Buffer.from(simdModuleBytes(shared)).toString('base64');
   }
   return out;
 }

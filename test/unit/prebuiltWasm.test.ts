@@ -1,14 +1,16 @@
 /**
  * The engine's SIMD modules as the build assembles them (scripts/build.mjs → src/worker/prebuiltWasm.ts): the bundles
  * that instantiate them (dist/worker.js, dist/simdHelper.js) carry exactly the bytes the sources assemble now, for both
- * kinds of memory; those bytes validate and instantiate; without the build's map (the sources, as these tests run
- * them) the modules are assembled on the spot.
+ * kinds of memory and, for the kernels, with and without relaxed SIMD's fused multiply-add; those bytes validate and
+ * instantiate (this process has relaxed SIMD on: relaxedSimd.setup.ts); without the build's map (the sources, as these
+ * tests run them) the modules are assembled on the spot.
  */
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { allWasmModules } from '../../src/worker/wasmModuleBytes';
 import { prebuiltWasm } from '../../src/worker/prebuiltWasm';
+import { RELAXED_SIMD_PROBE } from '../../src/shared/relaxedSimd';
 import { ensureBuilt } from './cliHarness';
 
 const DIST = join(resolve(__dirname, '..', '..'), 'dist');
@@ -17,12 +19,20 @@ describe('prebuilt SIMD modules (the build assembles them once)', function () {
   this.timeout(120000);
   const modules = allWasmModules();
 
-  it('four modules (kernels, moments; plain and shared memory), each valid WebAssembly that instantiates', () => {
-    assert.deepEqual(Object.keys(modules).sort(), ['kernels', 'kernels-shared', 'moments', 'moments-shared']);
+  it('six modules (kernels with and without FMA, moments; plain and shared memory), each valid WebAssembly that instantiates', () => {
+    assert.deepEqual(Object.keys(modules).sort(), [
+      'kernels',
+      'kernels-fma',
+      'kernels-shared',
+      'kernels-shared-fma',
+      'moments',
+      'moments-shared',
+    ]);
+    assert.ok(WebAssembly.validate(RELAXED_SIMD_PROBE), 'relaxed SIMD is on in the test process');
     for (const [key, b64] of Object.entries(modules)) {
       const bytes = new Uint8Array(Buffer.from(b64, 'base64'));
       assert.ok(WebAssembly.validate(bytes), `${key} validates`);
-      const shared = key.endsWith('-shared');
+      const shared = key.includes('-shared');
       const memory = new WebAssembly.Memory(shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 });
       const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
       assert.ok(Object.keys(exports).length >= 6, `${key}: ${Object.keys(exports).length} exports`);
@@ -39,6 +49,6 @@ describe('prebuilt SIMD modules (the build assembles them once)', function () {
   });
 
   it('without the build (the sources): nothing prebuilt, the caller assembles', () => {
-    assert.equal(prebuiltWasm('kernels', false), null);
+    assert.equal(prebuiltWasm('kernels', false, false), null);
   });
 });

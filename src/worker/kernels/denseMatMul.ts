@@ -40,24 +40,15 @@ const settings = denseMatMulSettings;
  * stock operators waiting on their busy thread pool); even within noise only for 1280x8·8x10 (0.09 vs 0.10 ms).
  * Not measured: an idle machine with the threaded build, where XNNPACK's two threads could win for large M.
  */
-export function preferSimd(M: number, K: number, N: number, reused = false): boolean {
+export function preferSimd(M: number, K: number, N: number, packable = false): boolean {
   if (denseMatMulSettings.mode !== 'auto') return denseMatMulSettings.mode === 'always';
-  // fewer than 4 rows (a 4-row block computed for 1-3) with weights the stock kernel has packed and cached
-  // already: a single-sample predict (1x256·256x256: 0.036 ms stock, 0.058 here, measured)
-  if (reused && M < 4) return false;
+  // fewer than 4 rows (a 4-row block computed for 1-3) of a product whose right operand the stock kernel packs once
+  // and keeps (`packable`: batch 1, neither operand transposed): a single-sample predict with the same weights again
+  // (1x256·256x256: 0.036 ms stock, 0.058 here, measured). Always stock for those shapes, never by what ran before:
+  // with the fused multiply-add (relaxed SIMD) the two paths round differently, and a choice by history (an earlier
+  // version: stock only for weights seen before) gave one model two different gradients in two identical calls.
+  if (packable && M < 4) return false;
   return M * K * N > 0;
-}
-
-const seenRightOperands = new WeakSet<object>();
-/**
- * Whether a right operand (its dataId) was multiplied by the non-transposed products before: weights used
- * again (inference), which the stock kernel packs once and then keeps; training's weights are new tensors each
- * step. Records it.
- */
-export function reusedRightOperand(dataId: object): boolean {
-  if (seenRightOperands.has(dataId)) return true;
-  seenRightOperands.add(dataId);
-  return false;
 }
 
 /** an operand as the kernel reads it, in float32 elements: A(i, k) = heap[at + i·lane + k·step] */

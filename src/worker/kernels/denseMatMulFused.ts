@@ -6,7 +6,7 @@
  * preferSimd leaves to stock.
  */
 import type { KernelFunc, TInfo } from './kernelOps';
-import { preferSimd, productDims, reusedRightOperand, simdMatMul } from './denseMatMul';
+import { preferSimd, productDims, simdMatMul } from './denseMatMul';
 import type { SimdOf } from './wasmElementwise';
 
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -25,8 +25,8 @@ export function fastFusedMatMul(stock: KernelFunc, simdOf: SimdOf): KernelFunc {
     if (bias != null && (bias.dtype !== 'float32' || bias.shape.length !== 1 || ![1, dims.N].includes(bias.shape[0])))
       return stock(args);
     const simd = simdOf(backend);
-    const reused = dims.outer.every((d) => d === 1) && reusedRightOperand(b.dataId);
-    if (simd === null || !preferSimd(dims.M, dims.K, dims.N, reused)) return stock(args);
+    const packable = dims.outer.every((d) => d === 1) && !transposeA && !transposeB;
+    if (simd === null || !preferSimd(dims.M, dims.K, dims.N, packable)) return stock(args);
     const out = simdMatMul(simd, backend, a, b, { transposeA, transposeB, bias });
     if (activation !== 'linear') {
       const v = backend.typedArrayFromHeap(out) as Float32Array;

@@ -7,7 +7,7 @@
  * first and a batch is split into XNNPACK calls; small products keep the stock kernel.
  */
 import type { AnyBackend, KernelFunc, TInfo } from './kernelOps';
-import { batchIndex, broadcastOuter, preferSimd, reusedRightOperand, simdMatMul } from './denseMatMul';
+import { batchIndex, broadcastOuter, preferSimd, simdMatMul } from './denseMatMul';
 import type { SimdOf } from './wasmElementwise';
 
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -44,8 +44,8 @@ export function fastBatchMatMul(stock: KernelFunc, stockTranspose: KernelFunc, s
     if (outer === null) return stock(args); // the stock kernel reports the error
     const simd = M * N * K > 0 ? simdOf(backend) : null;
     // the stock kernel keeps XNNPACK's packed right operand only for a plain (batch 1, NN) product
-    const reused = batch === 1 && !transposeA && !transposeB && simd !== null && reusedRightOperand(b.dataId);
-    if (simd !== null && preferSimd(M, K, N, reused))
+    const packable = batch === 1 && !transposeA && !transposeB;
+    if (simd !== null && preferSimd(M, K, N, packable))
       return simdMatMul(simd, backend, a, b, { transposeA, transposeB });
     const outShape = [...outer, M, N];
     const nOut = size(outer);

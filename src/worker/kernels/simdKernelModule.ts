@@ -114,8 +114,11 @@ import { bandBody, padChannelsBody } from './simdCopies';
 import { F2x2_3x3, F4x4_3x3, winoDyBody, winoInBody, winoOutBody } from './simdWinograd';
 import { winoIn4Body, winoOut4Body } from './simdWinogradF4';
 
-/** the module's bytes; `shared`: import a shared memory (the threaded wasm backend) */
-export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
+/**
+ * the module's bytes; `shared`: import a shared memory (the threaded wasm backend); `fma`: the products (macRows,
+ * outer4x8, gemm4x8) by relaxed SIMD's fused multiply-add (simdProducts.ts), for runtimes that have it
+ */
+export function simdKernelModuleBytes(shared: boolean, fma = false): Uint8Array<ArrayBuffer> {
   const sig = (...params: number[]): number[] => [0x60, ...vec(params.map((p) => [p])), ...vec([])];
   const types = vec([
     sig(I32, I32, I32, I32, I32, I32, I32), // 0 macRows
@@ -202,13 +205,13 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     ].map((n, i) => [...name(n), 0, i]),
   );
   const code = vec([
-    macRowsBody(),
+    macRowsBody(fma),
     colSumsBody(),
     cmpScalarBody(op.f32x4Ge),
     cmpScalarBody(op.f32x4Le),
     and8Body(),
     selectBody(),
-    outer4x8Body(),
+    outer4x8Body(fma),
     affineBody(),
     binRowsBody(op.f32x4Add),
     binRowsBody(op.f32x4Sub),
@@ -216,7 +219,7 @@ export function simdKernelModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> 
     unaryBody(false),
     unaryBody(true),
     clipBody(),
-    gemm4x8Body(),
+    gemm4x8Body(fma),
     transpose4x4Body(),
     colSqDevBody(),
     momentsGradBody(),
@@ -339,7 +342,7 @@ function clipOf(general: SimdKernels['clip'], fromZero: SimdKernels['clip']): Si
 }
 
 /** the kernels bound to `memory`, or null where WebAssembly SIMD is unavailable */
-export const simdKernelsFor = instancePerMemory('kernels', simdKernelModuleBytes, (e): SimdKernels => ({
+export const simdKernelsFor = instancePerMemory('kernels', simdKernelModuleBytes, { fma: true }, (e): SimdKernels => ({
   macRows: e.macRows as SimdKernels['macRows'],
   colSums: e.colSums as SimdKernels['colSums'],
   geScalar: e.geScalar as SimdKernels['geScalar'],

@@ -25,18 +25,17 @@ const storePair = (P: number, a0: number, a1: number): number[] => [
   ...op.get(a1),
   ...op.storeAt(16),
 ];
-/** local a += local s · local d (f32x4: a product, then a sum, each rounded: wasm SIMD has no fused multiply-add) */
-const madd = (a: number, s: number, d: number): number[] => [
-  ...op.get(a),
-  ...op.get(s),
-  ...op.get(d),
-  ...op.f32x4Mul,
-  ...op.f32x4Add,
-  ...op.set(a),
-];
+/**
+ * local a += local s · local d: with `fma`, relaxed SIMD's f32x4.relaxed_madd (fused, one rounding, where the machine
+ * has FMA: half the instructions); else a product, then a sum, each rounded (plain wasm SIMD has no fused form)
+ */
+const madd = (a: number, s: number, d: number, fma: boolean): number[] =>
+  fma
+    ? [...op.get(s), ...op.get(d), ...op.get(a), ...op.f32x4RelaxedMadd, ...op.set(a)]
+    : [...op.get(a), ...op.get(s), ...op.get(d), ...op.f32x4Mul, ...op.f32x4Add, ...op.set(a)];
 
 /** body of macRows */
-export function macRowsBody(): number[] {
+export function macRowsBody(fma: boolean): number[] {
   const ACC = 0,
     X = 1,
     DY = 2,
@@ -50,18 +49,18 @@ export function macRowsBody(): number[] {
     J = 10,
     A0 = 11,
     A1 = 12;
-  const mac = (a: number, xOff: number[], dOff: number[]): number[] => [
-    ...op.get(a),
+  const loadXD = (xOff: number[], dOff: number[]): number[] => [
     ...op.get(PX),
     ...xOff,
     ...op.load,
     ...op.get(PD),
     ...dOff,
     ...op.load,
-    ...op.f32x4Mul,
-    ...op.f32x4Add,
-    ...op.set(a),
   ];
+  const mac = (a: number, xOff: number[], dOff: number[]): number[] =>
+    fma
+      ? [...loadXD(xOff, dOff), ...op.get(a), ...op.f32x4RelaxedMadd, ...op.set(a)]
+      : [...op.get(a), ...loadXD(xOff, dOff), ...op.f32x4Mul, ...op.f32x4Add, ...op.set(a)];
   // per 4 channels (byte offset C of cBytes)
   const col: number[] = [];
   col.push(...addr(ACC, C), ...op.load, ...op.set(A0));
@@ -92,7 +91,7 @@ export function macRowsBody(): number[] {
 }
 
 /** outer4x8(acc, x, dy, rows, xStride, dyStride, accStride, cols8) */
-export function outer4x8Body(): number[] {
+export function outer4x8Body(fma: boolean): number[] {
   const ACC = 0,
     X = 1,
     DY = 2,
@@ -120,10 +119,10 @@ export function outer4x8Body(): number[] {
   };
   const load = accRows((i) => loadPair(P, A[2 * i], A[2 * i + 1]));
   const store = accRows((i) => storePair(P, A[2 * i], A[2 * i + 1]));
-  const fma = (a: number, d: number): number[] => madd(a, S, d);
+  const mul = (a: number, d: number): number[] => madd(a, S, d, fma);
   const row: number[] = [...op.get(DP), ...op.loadAt(0), ...op.set(D0), ...op.get(DP), ...op.loadAt(16), ...op.set(D1)];
   for (let i = 0; i < 4; i++)
-    row.push(...op.get(XP), ...op.load32SplatAt(4 * i), ...op.set(S), ...fma(A[2 * i], D0), ...fma(A[2 * i + 1], D1));
+    row.push(...op.get(XP), ...op.load32SplatAt(4 * i), ...op.set(S), ...mul(A[2 * i], D0), ...mul(A[2 * i + 1], D1));
   row.push(...op.get(XP), ...op.get(XS), ...op.i32Add, ...op.set(XP));
   row.push(...op.get(DP), ...op.get(DS), ...op.i32Add, ...op.set(DP));
   const column = [
@@ -146,7 +145,7 @@ export function outer4x8Body(): number[] {
 }
 
 /** gemm4x8(c, a, b, m4, k, n8, aLane, aK, bK, cRow, init, initRow) */
-export function gemm4x8Body(): number[] {
+export function gemm4x8Body(fma: boolean): number[] {
   const C = 0,
     A = 1,
     B = 2,
@@ -191,7 +190,7 @@ export function gemm4x8Body(): number[] {
   };
   const load = accRows(II, IR, (i) => loadPair(P, ACC[2 * i], ACC[2 * i + 1]));
   const store = accRows(CI, CR, (i) => storePair(P, ACC[2 * i], ACC[2 * i + 1]));
-  const fma = (a: number, d: number): number[] => madd(a, S, d);
+  const mul = (a: number, d: number): number[] => madd(a, S, d, fma);
   const step: number[] = [
     ...op.get(BP),
     ...op.loadAt(0),
@@ -203,7 +202,7 @@ export function gemm4x8Body(): number[] {
   for (let i = 0; i < 4; i++) {
     step.push(...op.get(AP));
     if (i > 0) step.push(...op.get([AL, AL, AL2, AL3][i]), ...op.i32Add);
-    step.push(...op.load32SplatAt(0), ...op.set(S), ...fma(ACC[2 * i], D0), ...fma(ACC[2 * i + 1], D1));
+    step.push(...op.load32SplatAt(0), ...op.set(S), ...mul(ACC[2 * i], D0), ...mul(ACC[2 * i + 1], D1));
   }
   step.push(...add(AP, AK, AP), ...add(BP, BK, BP));
   const block = [
