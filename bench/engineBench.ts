@@ -22,10 +22,6 @@ import { EngineSession } from '../src/engineHost/engineSession';
 import { RunnerPool } from '../src/engineHost/runnerPool';
 import { registerMissingKernels } from '../src/worker/kernels/registerKernels';
 import { packStep } from '../src/shared/snapshotCodec';
-import { enableRelaxedSimd } from '../src/runner/relaxedSimdFlag';
-
-// the engine as a run's process has it: relaxed SIMD on where Node has it behind a flag (before any wasm compiles)
-enableRelaxedSimd();
 
 const ROOT = process.env.BN_BENCH_ROOT ?? join(__dirname, '..', '..');
 const WORKER = join(ROOT, 'dist', 'worker.js');

@@ -20,13 +20,7 @@ export async function loadEngineKernels() {
   mkdirSync(outDir, { recursive: true });
   const outfile = join(outDir, `registerKernels.${process.pid}.${threadId}.${Date.now()}.cjs`);
   await esbuild.build({
-    // the kernels, and the runner's relaxed SIMD switch (src/runner/relaxedSimdFlag.ts)
-    stdin: {
-      contents:
-        "export * from './src/worker/kernels/registerKernels';\nexport { enableRelaxedSimd } from './src/runner/relaxedSimdFlag';\n",
-      resolveDir: root,
-      loader: 'ts',
-    },
+    entryPoints: [join(root, 'src/worker/kernels/registerKernels.ts')],
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -35,10 +29,7 @@ export async function loadEngineKernels() {
     external: ['@tensorflow/*'],
   });
   try {
-    const kernels = require(outfile);
-    // the engine as a run's process has it: relaxed SIMD's fused multiply-add where Node has it behind a flag
-    kernels.enableRelaxedSimd();
-    return kernels;
+    return require(outfile);
   } finally {
     rmSync(outfile, { force: true });
   }

@@ -19,7 +19,6 @@
  */
 import { MessageChannel, Worker, isMainThread } from 'node:worker_threads';
 import { runWithCodeCache } from './cachedWorkerLoad';
-import { enableRelaxedSimd } from './relaxedSimdFlag';
 import type {
   HostToRunner,
   RunnerPrepare,
@@ -170,8 +169,6 @@ if (!isMainThread) {
   // this file in the worker thread: it only loads the worker bundle, named by the runner (argv)
   runWithCodeCache(process.argv[process.argv.length - 1]);
 } else {
-  // before the worker thread and its code cache: one set of V8 flags for the whole process (relaxedSimdFlag.ts)
-  enableRelaxedSimd();
   // a signal that would end the process (the script's own `process.kill(process.pid)` among others): first let the
   // worker's messages already posted (its steps so far) reach the host, then end. SIGKILL cannot be caught.
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)

@@ -8,18 +8,8 @@
  *   const k = memory && kernelsFor(memory);        // null: no WebAssembly SIMD here
  */
 
-import { fmaWanted, RELAXED_SIMD_PROBE } from '../shared/relaxedSimd';
 import { prebuiltWasm } from './prebuiltWasm';
-
-let relaxed: boolean | undefined;
-/**
- * Relaxed SIMD's fused multiply-add in this process (../shared/relaxedSimd.ts), and not turned off
- * (BN_INSPECTOR_FMA=0). Read once: every module of the process (the helper thread's too) is of one kind.
- */
-export function fusedMultiplyAdd(): boolean {
-  relaxed ??= fmaWanted(process.env) && WebAssembly.validate(RELAXED_SIMD_PROBE);
-  return relaxed;
-}
+import { compileModule, fusedMultiplyAdd } from './relaxedSimdSupport';
 
 /** the parts of tfjs-backend-wasm's BackendWasm read here (4.22, plain and threaded builds) */
 interface WasmBackendLike {
@@ -60,7 +50,7 @@ export function instancePerMemory<K>(
       if (!modules.has(shared)) {
         const fma = o.fma && fusedMultiplyAdd();
         const bytes = prebuiltWasm(name, shared, fma) ?? bytesFor(shared, fma);
-        modules.set(shared, WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null);
+        modules.set(shared, compileModule(bytes, fma));
       }
       const m = modules.get(shared);
       if (m) k = bind(new WebAssembly.Instance(m, { env: { memory } }).exports);

@@ -1,7 +1,8 @@
 /**
  * The products of the engine's SIMD module (gemm4x8, outer4x8, macRows: src/worker/kernels/simdProducts.ts) in both
  * kinds: multiply then add (plain wasm SIMD), and relaxed SIMD's fused multiply-add, which the engine uses where the
- * runtime has it (src/shared/relaxedSimd.ts; this process turns it on as the runner does: relaxedSimd.setup.ts).
+ * runtime has it (src/shared/relaxedSimd.ts; on Node 20 with V8's flag set around the compile only:
+ * src/worker/relaxedSimdSupport.ts).
  * Each kind against a float64 reference, within float32 summation error; the fused kind really fused on a CPU with
  * FMA (a product whose exact value float32 cannot hold, plus a sum that cancels); the engine's kernels on the tfjs
  * wasm heap are the fused kind here, and the plain kind with BN_INSPECTOR_FMA=0 (a child process).
@@ -14,7 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { RELAXED_SIMD_PROBE } from '../../src/shared/relaxedSimd';
 import { backendMemory, simdKernelModuleBytes, simdKernelsFor } from '../../src/worker/kernels/simdKernelModule';
-import { fusedMultiplyAdd } from '../../src/worker/wasmHeapModule';
+import { compileModule, fusedMultiplyAdd } from '../../src/worker/relaxedSimdSupport';
 import { shipWasm } from './shippedWasm';
 
 shipWasm(tf);
@@ -30,8 +31,9 @@ interface Products {
 
 function instantiate(fma: boolean): Products {
   const memory = new WebAssembly.Memory({ initial: 16 });
-  const e = new WebAssembly.Instance(new WebAssembly.Module(simdKernelModuleBytes(false, fma)), { env: { memory } })
-    .exports as Record<string, Fn>;
+  const module = compileModule(simdKernelModuleBytes(false, fma), fma);
+  assert.ok(module, `the ${fma ? 'fused' : 'plain'} module compiles`);
+  const e = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, Fn>;
   return { f32: new Float32Array(memory.buffer), gemm4x8: e.gemm4x8, outer4x8: e.outer4x8, macRows: e.macRows };
 }
 
@@ -55,9 +57,16 @@ const fill = (f: Float32Array, at: number, n: number) => {
 };
 
 describe('the SIMD products, plain and with relaxed SIMD fused multiply-add', () => {
-  it('relaxed SIMD is on in this process; the engine uses the fused kind', () => {
-    assert.ok(WebAssembly.validate(RELAXED_SIMD_PROBE));
+  it('relaxed SIMD compiles here (on Node 20 by the flag around the compile), and the flag is back after', () => {
+    const before = WebAssembly.validate(RELAXED_SIMD_PROBE);
     assert.equal(fusedMultiplyAdd(), true);
+    assert.ok(compileModule(RELAXED_SIMD_PROBE, true), 'the probe compiles with relaxed SIMD');
+    // Node 20: off before and after (V8's flags, and with them its code caches' hash, as they were); Node 22+: on
+    assert.equal(WebAssembly.validate(RELAXED_SIMD_PROBE), before);
+    assert.equal(
+      before,
+      Number(process.versions.v8.split('.')[0]) * 100 + Number(process.versions.v8.split('.')[1]) >= 1104,
+    );
   });
 
   for (const fma of [false, true]) {
@@ -174,10 +183,8 @@ describe('the SIMD products, plain and with relaxed SIMD fused multiply-add', ()
       [
         '--import',
         'tsx',
-        '--import',
-        './test/unit/relaxedSimd.setup.ts',
         '-e',
-        "import('./src/worker/wasmHeapModule.ts').then((m) => console.log('fma', m.fusedMultiplyAdd()))",
+        "import('./src/worker/relaxedSimdSupport.ts').then((m) => console.log('fma', m.fusedMultiplyAdd()))",
       ],
       { cwd: ROOT, env: { ...process.env, BN_INSPECTOR_FMA: '0' }, encoding: 'utf8' },
     );

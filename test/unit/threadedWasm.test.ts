@@ -44,8 +44,6 @@ describe('the float64 reference suites on the threaded wasm build too', function
         join(ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js'),
         '--node-option',
         'import=tsx',
-        '--require',
-        'test/unit/relaxedSimd.setup.ts',
         '--timeout',
         '120000',
         '--reporter',

@@ -116,7 +116,8 @@ import { winoIn4Body, winoOut4Body } from './simdWinogradF4';
 
 /**
  * the module's bytes; `shared`: import a shared memory (the threaded wasm backend); `fma`: the products (macRows,
- * outer4x8, gemm4x8) by relaxed SIMD's fused multiply-add (simdProducts.ts), for runtimes that have it
+ * outer4x8, gemm4x8) and the Winograd transforms' scaled terms by relaxed SIMD's fused multiply-add (simdProducts.ts,
+ * simdWinograd.ts, simdWinogradF4.ts), for runtimes that have it
  */
 export function simdKernelModuleBytes(shared: boolean, fma = false): Uint8Array<ArrayBuffer> {
   const sig = (...params: number[]): number[] => [0x60, ...vec(params.map((p) => [p])), ...vec([])];
@@ -229,12 +230,12 @@ export function simdKernelModuleBytes(shared: boolean, fma = false): Uint8Array<
     relu6GradBody(),
     bnDxBody(),
     clipFromZeroBody(),
-    winoInBody(F2x2_3x3),
-    winoOutBody(F2x2_3x3),
-    winoIn4Body(),
-    winoOut4Body(),
-    winoDyBody(F2x2_3x3),
-    winoDyBody(F4x4_3x3),
+    winoInBody(F2x2_3x3, fma),
+    winoOutBody(F2x2_3x3, fma),
+    winoIn4Body(fma),
+    winoOut4Body(fma),
+    winoDyBody(F2x2_3x3, fma),
+    winoDyBody(F4x4_3x3, fma),
     padChannelsBody(),
     bandBody(),
   ]);

@@ -71,11 +71,17 @@ export const F4x4_3x3: WinogradMatrices = {
 
 /**
  * pushes Σ_k coef[k] · term(k) (coef from a matrix row; term(k) pushes the k-th vector): the first term with
- * coefficient 1 starts the sum where there is one (no multiply), the others are added, subtracted or multiplied
+ * coefficient 1 starts the sum where there is one (no multiply), the others are added, subtracted or multiplied;
+ * with `fma`, each term whose coefficient is not ±1 by the fused multiply-add (relaxed SIMD) onto the sum of the rest
  */
-function combination(coef: number[], term: (k: number) => number[]): number[] {
+function combination(coef: number[], term: (k: number) => number[], fma = false): number[] {
   const ks = coef.map((c, k) => k).filter((k) => coef[k] !== 0);
   if (ks.length === 0) return op.zero;
+  const scaled = ks.find((k) => Math.abs(coef[k]) !== 1);
+  if (fma && scaled !== undefined && ks.length > 1) {
+    const rest = coef.map((c, k) => (k === scaled ? 0 : c));
+    return [...term(scaled), ...splat(coef[scaled]), ...combination(rest, term, fma), ...op.f32x4RelaxedMadd];
+  }
   const first = ks.find((k) => coef[k] === 1) ?? ks[0];
   const code: number[] = [...term(first)];
   if (coef[first] !== 1) code.push(...splat(coef[first]), ...op.f32x4Mul);
@@ -96,7 +102,7 @@ function combination(coef: number[], term: (k: number) => number[]): number[] {
  * src + (m·k + r)·rowBytes, columns m·t .. m·t + k - 1 (pixels of cq·16 bytes, 4·cq channels), and each group q of 4
  * channels: V = T·d·Tᵀ, V[ξ] (ξ = n·i + j) stored at dst + ξ·xiBytes + (k·tiles + t)·cq·16 + q·16.
  */
-export function tileTransformBody(T: number[][], m: number): number[] {
+export function tileTransformBody(T: number[][], m: number, fma = false): number[] {
   const n = T.length,
     k = T[0].length;
   // locals: k row pointers P(r) = SP + r·rowBytes, k vectors u[r]
@@ -108,10 +114,10 @@ export function tileTransformBody(T: number[][], m: number): number[] {
     for (let j = 0; j < n; j++) {
       // u[r] = (d·Tᵀ)[r][j] = Σ_c T[j][c] · d[r][c]
       for (let r = 0; r < k; r++)
-        quad.push(...combination(T[j], (c) => [...at(P(r), COL(c)), ...op.loadAt(0)]), ...op.set(U(r)));
+        quad.push(...combination(T[j], (c) => [...at(P(r), COL(c)), ...op.loadAt(0)], fma), ...op.set(U(r)));
       // V[i][j] = Σ_r T[i][r] · u[r]
       for (let i = 0; i < n; i++)
-        quad.push(...at(DP, XI(n * i + j)), ...combination(T[i], (r) => op.get(U(r))), ...op.storeAt(0));
+        quad.push(...at(DP, XI(n * i + j)), ...combination(T[i], (r) => op.get(U(r)), fma), ...op.storeAt(0));
     }
     return quad;
   });
@@ -206,12 +212,13 @@ export function tileInFrame(
   );
 }
 /** winoIn of F(m x m, 3 x 3): T = Bᵀ */
-export const winoInBody = (w: WinogradMatrices): number[] => tileTransformBody(w.BT, w.m);
+export const winoInBody = (w: WinogradMatrices, fma = false): number[] => tileTransformBody(w.BT, w.m, fma);
 /** winoDy of F(m x m, 3 x 3): T = A = (Aᵀ)ᵀ, n x m */
-export const winoDyBody = (w: WinogradMatrices): number[] =>
+export const winoDyBody = (w: WinogradMatrices, fma = false): number[] =>
   tileTransformBody(
     w.BT.map((_, i) => w.AT.map((row) => row[i])),
     w.m,
+    fma,
   );
 
 /**
@@ -219,7 +226,7 @@ export const winoDyBody = (w: WinogradMatrices): number[] =>
  * mm + ξ·xiBytes + t·cq·16 + q·16: Y = Aᵀ·M·A + bias[q], its pixel (a, c) stored at y + a·yRow + (m·t + c)·cq·16 +
  * q·16. Per pixel the bias is added last.
  */
-export function winoOutBody(w: WinogradMatrices): number[] {
+export function winoOutBody(w: WinogradMatrices, fma = false): number[] {
   const n = w.m + 2,
     m = w.m;
   // locals: n vectors s[i]
@@ -229,12 +236,12 @@ export function winoOutBody(w: WinogradMatrices): number[] {
     for (let c = 0; c < m; c++) {
       // s[i] = (M·A)[i][c] = Σ_j Aᵀ[c][j] · M[i][j]
       for (let i = 0; i < n; i++)
-        quad.push(...combination(w.AT[c], (j) => [...at(MP, XI(n * i + j)), ...op.loadAt(0)]), ...op.set(S(i)));
+        quad.push(...combination(w.AT[c], (j) => [...at(MP, XI(n * i + j)), ...op.loadAt(0)], fma), ...op.set(S(i)));
       // Y[a][c] = Σ_i Aᵀ[a][i] · s[i] + bias
       for (let a = 0; a < m; a++)
         quad.push(
           ...pixel(a, c),
-          ...combination(w.AT[a], (i) => op.get(S(i))),
+          ...combination(w.AT[a], (i) => op.get(S(i)), fma),
           ...bias,
           ...op.f32x4Add,
           ...op.storeAt(0),

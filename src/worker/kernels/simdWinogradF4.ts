@@ -19,9 +19,12 @@ type Put = (i: number, value: number[]) => number[];
 const mul = (x: number[], c: number): number[] => [...x, ...splat(c), ...op.f32x4Mul];
 const plus = (x: number[], y: number[]): number[] => [...x, ...y, ...op.f32x4Add];
 const minus = (x: number[], y: number[]): number[] => [...x, ...y, ...op.f32x4Sub];
+/** y + c·x: fused (relaxed SIMD) with `fma`, else `plain` (the same sum as the body always computed it) */
+const madd = (fma: boolean, x: number[], c: number, y: number[], plain: number[]): number[] =>
+  fma ? [...x, ...splat(c), ...y, ...op.f32x4RelaxedMadd] : plain;
 
-/** Bᵀ·x (6 -> 6); T: 6 scratch locals */
-function bt6(x: Get, put: Put, T: number[]): number[] {
+/** Bᵀ·x (6 -> 6); T: 6 scratch locals; `fma`: the terms c·x added by the fused multiply-add */
+function bt6(x: Get, put: Put, T: number[], fma: boolean): number[] {
   const [a, b, c, e, f, g] = T;
   const v = (l: number) => op.get(l);
   return [
@@ -31,16 +34,16 @@ function bt6(x: Get, put: Put, T: number[]): number[] {
     ...minus(x(4), x(3)), ...op.set(e),
     ...mul(minus(x(1), x(3)), 2), ...op.set(f), // 2·(x1 - x3)
     ...minus(x(4), x(2)), ...op.set(g),
-    ...put(0, minus(plus(x(4), mul(x(0), 4)), mul(x(2), 5))),
-    ...put(1, minus(v(b), mul(v(a), 4))),
-    ...put(2, plus(v(e), mul(v(c), 4))),
+    ...put(0, madd(fma, x(2), -5, madd(fma, x(0), 4, x(4), []), minus(plus(x(4), mul(x(0), 4)), mul(x(2), 5)))),
+    ...put(1, madd(fma, v(a), -4, v(b), minus(v(b), mul(v(a), 4)))),
+    ...put(2, madd(fma, v(c), 4, v(e), plus(v(e), mul(v(c), 4)))),
     ...put(3, minus(v(g), v(f))),
     ...put(4, plus(v(g), v(f))),
-    ...put(5, minus(plus(x(5), mul(x(1), 4)), mul(x(3), 5))),
+    ...put(5, madd(fma, x(3), -5, madd(fma, x(1), 4, x(5), []), minus(plus(x(5), mul(x(1), 4)), mul(x(3), 5)))),
   ]; // prettier-ignore
 }
-/** Aᵀ·x (6 -> 4) */
-function at6(x: Get, put: Put, T: number[]): number[] {
+/** Aᵀ·x (6 -> 4); `fma` as bt6's */
+function at6(x: Get, put: Put, T: number[], fma: boolean): number[] {
   const [p, q, r, s] = T;
   const v = (l: number) => op.get(l);
   return [
@@ -49,13 +52,13 @@ function at6(x: Get, put: Put, T: number[]): number[] {
     ...plus(x(3), x(4)), ...op.set(r),
     ...minus(x(3), x(4)), ...op.set(s),
     ...put(0, plus(plus(x(0), v(p)), v(r))),
-    ...put(1, plus(v(q), mul(v(s), 2))),
-    ...put(2, plus(v(p), mul(v(r), 4))),
-    ...put(3, plus(plus(v(q), mul(v(s), 8)), x(5))),
+    ...put(1, madd(fma, v(s), 2, v(q), plus(v(q), mul(v(s), 2)))),
+    ...put(2, madd(fma, v(r), 4, v(p), plus(v(p), mul(v(r), 4)))),
+    ...put(3, plus(madd(fma, v(s), 8, v(q), plus(v(q), mul(v(s), 8))), x(5))),
   ]; // prettier-ignore
 }
 /** winoIn4 as winoInBody(F4x4_3x3) computes it (the same signature and layout), by bt6 in two passes */
-export function winoIn4Body(): number[] {
+export function winoIn4Body(fma: boolean): number[] {
   const k = 6,
     n = 6;
   // locals: the row pointer PR, the row's or column's 6 values X, 6 scratch vectors T
@@ -74,6 +77,7 @@ export function winoIn4Body(): number[] {
           (c) => op.get(X(c)),
           (j, value) => [...plane(n * r + j), ...value, ...op.storeAt(0)],
           T,
+          fma,
         ),
       );
     }
@@ -85,6 +89,7 @@ export function winoIn4Body(): number[] {
           (r) => op.get(X(r)),
           (i, value) => [...plane(n * i + j), ...value, ...op.storeAt(0)],
           T,
+          fma,
         ),
       );
     }
@@ -93,7 +98,7 @@ export function winoIn4Body(): number[] {
 }
 
 /** winoOut4 as winoOutBody(F4x4_3x3) computes it (the same signature and layout), by at6 in two passes */
-export function winoOut4Body(): number[] {
+export function winoOut4Body(fma: boolean): number[] {
   const n = 6,
     m = 4;
   // locals: a row's or column's 6 values X, 4 scratch vectors T
@@ -110,6 +115,7 @@ export function winoOut4Body(): number[] {
           (j) => op.get(X(j)),
           (c, value) => [...plane(n * i + c), ...value, ...op.storeAt(0)],
           T,
+          fma,
         ),
       );
     }
@@ -121,6 +127,7 @@ export function winoOut4Body(): number[] {
           (i) => op.get(X(i)),
           (a, value) => [...pixel(a, c), ...value, ...bias, ...op.f32x4Add, ...op.storeAt(0)],
           T,
+          fma,
         ),
       );
     }
