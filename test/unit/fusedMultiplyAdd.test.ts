@@ -1,9 +1,7 @@
 /**
  * The products of the engine's SIMD module (gemm4x8, outer4x8, macRows: src/worker/kernels/simdProducts.ts) in both
  * kinds: multiply then add (plain wasm SIMD), and relaxed SIMD's fused multiply-add, which the engine uses where the
- * runtime has it (src/shared/relaxedSimd.ts; on Node 20 with V8's flag set around the compile only:
- * src/worker/relaxedSimdSupport.ts).
- * Each kind against a float64 reference, within float32 summation error; the fused kind really fused on a CPU with
+ * runtime has it (on Node 20 with V8's flag set around the compile only: src/worker/relaxedSimdSupport.ts). Each kind against a float64 reference, within float32 summation error; the fused kind really fused on a CPU with
  * FMA (a product whose exact value float32 cannot hold, plus a sum that cancels); the engine's kernels on the tfjs
  * wasm heap are the fused kind here, and the plain kind with BN_INSPECTOR_FMA=0 (a child process).
  */
@@ -13,9 +11,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { RELAXED_SIMD_PROBE } from '../../src/shared/relaxedSimd';
 import { backendMemory, simdKernelModuleBytes, simdKernelsFor } from '../../src/worker/kernels/simdKernelModule';
-import { compileModule, fusedMultiplyAdd } from '../../src/worker/relaxedSimdSupport';
+import { compileModule, fusedMultiplyAdd, RELAXED_SIMD_PROBE } from '../../src/worker/relaxedSimdSupport';
 import { shipWasm } from './shippedWasm';
 
 shipWasm(tf);

@@ -13,7 +13,7 @@ export const op = {
   load64ZeroAt: (offset: number) => [SIMD, 0x5d, 0, ...uleb(offset)], // v128.load64_zero align=1
   store64Lane0At: (offset: number) => [SIMD, 0x5b, 0, ...uleb(offset), 0], // v128.store64_lane align=1 lane 0
   f32x4Splat: [SIMD, 0x13],
-  // relaxed SIMD: a · b + c, fused (one rounding) where the machine has FMA (../../shared/relaxedSimd.ts)
+  // relaxed SIMD: a · b + c, fused (one rounding) where the machine has FMA (../relaxedSimdSupport.ts)
   f32x4RelaxedMadd: [SIMD, 0x85, 0x02],
   i8x16Splat: [SIMD, 0x0f],
   f32x4Ge: [SIMD, 0x46],

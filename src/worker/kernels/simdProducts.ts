@@ -119,10 +119,10 @@ export function outer4x8Body(fma: boolean): number[] {
   };
   const load = accRows((i) => loadPair(P, A[2 * i], A[2 * i + 1]));
   const store = accRows((i) => storePair(P, A[2 * i], A[2 * i + 1]));
-  const mul = (a: number, d: number): number[] => madd(a, S, d, fma);
+  const mac = (a: number, d: number): number[] => madd(a, S, d, fma);
   const row: number[] = [...op.get(DP), ...op.loadAt(0), ...op.set(D0), ...op.get(DP), ...op.loadAt(16), ...op.set(D1)];
   for (let i = 0; i < 4; i++)
-    row.push(...op.get(XP), ...op.load32SplatAt(4 * i), ...op.set(S), ...mul(A[2 * i], D0), ...mul(A[2 * i + 1], D1));
+    row.push(...op.get(XP), ...op.load32SplatAt(4 * i), ...op.set(S), ...mac(A[2 * i], D0), ...mac(A[2 * i + 1], D1));
   row.push(...op.get(XP), ...op.get(XS), ...op.i32Add, ...op.set(XP));
   row.push(...op.get(DP), ...op.get(DS), ...op.i32Add, ...op.set(DP));
   const column = [
@@ -190,7 +190,7 @@ export function gemm4x8Body(fma: boolean): number[] {
   };
   const load = accRows(II, IR, (i) => loadPair(P, ACC[2 * i], ACC[2 * i + 1]));
   const store = accRows(CI, CR, (i) => storePair(P, ACC[2 * i], ACC[2 * i + 1]));
-  const mul = (a: number, d: number): number[] => madd(a, S, d, fma);
+  const mac = (a: number, d: number): number[] => madd(a, S, d, fma);
   const step: number[] = [
     ...op.get(BP),
     ...op.loadAt(0),
@@ -202,7 +202,7 @@ export function gemm4x8Body(fma: boolean): number[] {
   for (let i = 0; i < 4; i++) {
     step.push(...op.get(AP));
     if (i > 0) step.push(...op.get([AL, AL, AL2, AL3][i]), ...op.i32Add);
-    step.push(...op.load32SplatAt(0), ...op.set(S), ...mul(ACC[2 * i], D0), ...mul(ACC[2 * i + 1], D1));
+    step.push(...op.load32SplatAt(0), ...op.set(S), ...mac(ACC[2 * i], D0), ...mac(ACC[2 * i + 1], D1));
   }
   step.push(...add(AP, AK, AP), ...add(BP, BK, BP));
   const block = [
