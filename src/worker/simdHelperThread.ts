@@ -10,14 +10,16 @@ import { CTL, JOB } from './kernels/simdHelper';
 import { WINOGRAD_FIELDS, winogradRange, type WinogradJob } from './kernels/winogradLoops';
 import { simdKernelsFor } from './kernels/simdKernelModule';
 
-const { memory, control, args } = workerData as {
+const { memory, control, args, module } = workerData as {
   memory: WebAssembly.Memory;
   control: SharedArrayBuffer;
   args: SharedArrayBuffer;
+  /** the module the starting thread compiled (null: compile it here) */
+  module: WebAssembly.Module | null;
 };
 const ctl = new Int32Array(control);
 const a = new Float64Array(args);
-const simd = simdKernelsFor(memory);
+const simd = module ? simdKernelsFor.on(module, memory) : simdKernelsFor(memory);
 if (simd === null) {
   Atomics.store(ctl, CTL.failed, 1);
 } else {

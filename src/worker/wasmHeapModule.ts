@@ -27,6 +27,18 @@ export function backendMemory(backend: unknown): WebAssembly.Memory | null {
   return null;
 }
 
+/** what instancePerMemory returns: the instance on a memory, and the compiled module a helper thread instantiates */
+export interface PerMemory<K> {
+  (memory: WebAssembly.Memory): K | null;
+  /**
+   * the module of the kind for a plain or a shared memory, compiled here (once), or null where it does not compile:
+   * another thread (kernels/simdHelper.ts) instantiates it with `on` instead of compiling it again
+   */
+  compiled(shared: boolean): WebAssembly.Module | null;
+  /** `module` (from `compiled`, maybe in another thread) instantiated on `memory` and bound; cached per memory */
+  on(module: WebAssembly.Module, memory: WebAssembly.Memory): K | null;
+}
+
 /**
  * `(memory) => K | null`: the module `name` instantiated on `memory` (its import "env" "memory"), its exports bound
  * by `bind`; cached per memory. Its bytes: the build's (prebuiltWasm.ts), else `bytesFor(shared, fma)`; `o.fma`: the
@@ -38,21 +50,27 @@ export function instancePerMemory<K>(
   bytesFor: (shared: boolean, fma: boolean) => Uint8Array<ArrayBuffer>,
   o: { fma: boolean },
   bind: (exports: Record<string, unknown>) => K,
-): (memory: WebAssembly.Memory) => K | null {
+): PerMemory<K> {
   const modules = new Map<boolean, WebAssembly.Module | null>();
   const instances = new WeakMap<WebAssembly.Memory, K | null>();
-  return (memory) => {
+  const compiled = (shared: boolean): WebAssembly.Module | null => {
+    if (!modules.has(shared)) {
+      let m: WebAssembly.Module | null;
+      try {
+        const fma = o.fma && fusedMultiplyAdd();
+        m = compileModule(prebuiltWasm(name, shared, fma) ?? bytesFor(shared, fma), fma);
+      } catch {
+        m = null;
+      }
+      modules.set(shared, m);
+    }
+    return modules.get(shared) ?? null;
+  };
+  const on = (m: WebAssembly.Module | null, memory: WebAssembly.Memory): K | null => {
     const hit = instances.get(memory);
     if (hit !== undefined) return hit;
     let k: K | null = null;
     try {
-      const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-      if (!modules.has(shared)) {
-        const fma = o.fma && fusedMultiplyAdd();
-        const bytes = prebuiltWasm(name, shared, fma) ?? bytesFor(shared, fma);
-        modules.set(shared, compileModule(bytes, fma));
-      }
-      const m = modules.get(shared);
       if (m) k = bind(new WebAssembly.Instance(m, { env: { memory } }).exports);
     } catch {
       k = null;
@@ -60,4 +78,11 @@ export function instancePerMemory<K>(
     instances.set(memory, k);
     return k;
   };
+  const perMemory = (memory: WebAssembly.Memory): K | null => {
+    const hit = instances.get(memory);
+    if (hit !== undefined) return hit;
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    return on(compiled(shared), memory);
+  };
+  return Object.assign(perMemory, { compiled, on });
 }

@@ -188,4 +188,30 @@ describe('the SIMD products, plain and with relaxed SIMD fused multiply-add', ()
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^fma false$/m);
   });
+
+  it("the helper thread's kernels: the module compiled here, instantiated in a worker thread, are the fused kind", async () => {
+    // the helper (simdHelper.ts) gets the compiled module: no compile there, and no V8 flag set from a second thread;
+    // on Node 20 the flag is off while the worker compiles the module's functions lazily: the module keeps its kind
+    const module = simdKernelsFor.compiled(true);
+    assert.ok(module, 'the shared-memory kind compiles');
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
+    const f32 = new Float32Array(memory.buffer);
+    f32.fill(0, 0, 64);
+    f32.fill(u, 0, 4);
+    f32.fill(u, 4, 12);
+    f32.fill(-1, 12, 20);
+    const { Worker } = await import('node:worker_threads');
+    const code = `
+      const { workerData, parentPort } = require('node:worker_threads');
+      const e = new WebAssembly.Instance(workerData.module, { env: { memory: workerData.memory } }).exports;
+      for (let i = 0; i < 3; i++) e.gemm4x8(80, 0, 16, 1, 1, 1, 4, 4, 32, 32, 48, 0);
+      parentPort.postMessage('done');`;
+    const w = new Worker(code, { eval: true, workerData: { module, memory } });
+    await new Promise<void>((res, rej) => {
+      w.once('message', () => res());
+      w.once('error', rej);
+    });
+    await w.terminate();
+    assert.deepEqual(Array.from(f32.subarray(20, 52)), new Array(32).fill(cpuHasFma() ? fusedValue : plainValue));
+  });
 });

@@ -24,6 +24,7 @@
  * it is ready, only for calls of `minFlops` or more. BN_INSPECTOR_SIMD_HELPER=0 turns it off.
  */
 import { Worker } from 'node:worker_threads';
+import { simdKernelsFor } from './simdKernelModule';
 import { TAP_FIELDS, type TapGeometry } from './filterGradLoops';
 import { WINOGRAD_FIELDS, type WinogradJob } from './winogradLoops';
 
@@ -102,7 +103,10 @@ function startHelper(memory: WebAssembly.Memory, script: string): SimdHelper {
   const args = new SharedArrayBuffer(8 * ARGS);
   const ctl = new Int32Array(control);
   const a = new Float64Array(args);
-  const worker = new Worker(script, { workerData: { memory, control, args }, execArgv: [] });
+  // the SIMD module compiled here, for a shared memory: the helper instantiates it (no compile, and no V8 flag set
+  // from a second thread: relaxedSimdSupport.ts sets one around a compile on Node 20)
+  const module = simdKernelsFor.compiled(true);
+  const worker = new Worker(script, { workerData: { memory, control, args, module }, execArgv: [] });
   // it waits for work as long as the backend lives: it must not keep the event loop alive (as XNNPACK's threads)
   worker.unref();
   worker.on('error', () => Atomics.store(ctl, CTL.failed, 1));
