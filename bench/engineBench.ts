@@ -444,11 +444,75 @@ bn.apply(tf.ones([2, 4]), { training: true });
       maxMs: Math.round(Math.max(...t)),
       runs: t.map(Math.round),
     });
-    return { ...stats(times.cold), cold: stats(times.cold), spare: stats(times.spare) };
+    return {
+      ...stats(times.cold),
+      cold: stats(times.cold),
+      spare: stats(times.spare),
+      firstFit: await firstFit(dir, stats),
+    };
   } finally {
     await pool.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A lens click's wait when the step follows the script's first training step (a small CNN: two 3x3 convolutions with
+ * BatchNormalization, Adam, batch 32): start() -> the step after `fit`, from a warm spare that ran its kernel warm-up
+ * (src/worker/kernelWarmUp.ts, what the editor's spare does while the user reads the script), from a spare without it
+ * (BN_INSPECTOR_WARM_UP=0), and from a process forked for the run; the three alternating, each spare ready and idle
+ * before its run.
+ */
+async function firstFit<S>(dir: string, stats: (t: number[]) => S): Promise<Record<string, S>> {
+  const p = join(dir, 'firstFit.ts');
+  writeFileSync(
+    p,
+    `import * as tf from '@tensorflow/tfjs';
+const m = tf.sequential({ layers: [
+  tf.layers.conv2d({ inputShape: [32, 32, 4], filters: 16, kernelSize: 3, padding: 'same' }),
+  tf.layers.batchNormalization(), tf.layers.activation({ activation: 'relu' }),
+  tf.layers.conv2d({ filters: 16, kernelSize: 3, padding: 'same' }),
+  tf.layers.batchNormalization(), tf.layers.activation({ activation: 'relu' }),
+  tf.layers.flatten(), tf.layers.dense({ units: 10, activation: 'softmax' })] });
+m.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' });
+const x = tf.randomNormal([32, 32, 32, 4]);
+const y = tf.oneHot(tf.randomUniform([32], 0, 10, 'int32'), 10);
+await m.fit(x, y, { epochs: 1, batchSize: 32 });
+// @step
+tf.memory();
+`,
+  );
+  const kinds = ['warmSpare', 'spareWithoutWarmUp', 'cold'] as const;
+  const times: Record<(typeof kinds)[number], number[]> = { warmSpare: [], spareWithoutWarmUp: [], cold: [] };
+  const runs = Number(process.env.BN_BENCH_COLD_RUNS ?? 7);
+  for (let i = 0; i < runs * kinds.length; i++) {
+    const kind = kinds[(i + Math.floor(i / kinds.length)) % kinds.length];
+    const saved = process.env.BN_INSPECTOR_WARM_UP;
+    let pool: RunnerPool | undefined;
+    if (kind !== 'cold') {
+      // the spare's environment is taken when it is forked
+      if (kind === 'spareWithoutWarmUp') process.env.BN_INSPECTOR_WARM_UP = '0';
+      pool = new RunnerPool();
+      pool.prewarm({ workerPath: WORKER });
+      if (saved === undefined) delete process.env.BN_INSPECTOR_WARM_UP;
+      else process.env.BN_INSPECTOR_WARM_UP = saved;
+      if (!(await pool.whenReady())) throw new Error('the spare runner did not get ready');
+    }
+    await new Promise((r) => setTimeout(r, 300)); // idle, as the user reads the script
+    try {
+      const s = new EngineSession({ scriptPath: p, workerPath: WORKER, pool });
+      const t0 = performance.now();
+      const first = new Promise<number>((res) => s.on('step', () => res(performance.now() - t0)));
+      s.start();
+      if (s.fromSpare !== (kind !== 'cold'))
+        throw new Error(`a ${kind} run ${s.fromSpare ? 'took' : 'did not take'} a spare`);
+      times[kind].push(await first);
+      await s.done;
+    } finally {
+      await pool?.dispose();
+    }
+  }
+  return Object.fromEntries(kinds.map((k) => [k, stats(times[k])])) as Record<string, S>;
 }
 
 async function main() {

@@ -236,6 +236,16 @@ const rows = [
         ok(k.spare?.medianMs, 300),
       ],
       ['start → first snapshot, cold process (bn-inspect)', text(k.cold ?? k), '—', '—'],
+      ...(k.firstFit
+        ? [
+            [
+              "start → the step after a script's first fit (small CNN), warm spare with its kernel warm-up / without / cold process",
+              `${k.firstFit.warmSpare.medianMs} / ${k.firstFit.spareWithoutWarmUp.medianMs} / ${k.firstFit.cold.medianMs} ms (medians of ${k.firstFit.warmSpare.runs.length} runs each)`,
+              '—',
+              '—',
+            ],
+          ]
+        : []),
     ];
   })(),
 ];
@@ -282,7 +292,10 @@ How each figure is taken:
   (what a click on a lens costs in the editor, which keeps one spare while a tfjs script is open): the script's
   compile and instrumentation, import, first snapshot. Cold process: a runner forked at start() (what bn-inspect
   always pays): process and worker start, the worker bundle (V8 code cache), tfjs + wasm start, the compile, import,
-  first snapshot.
+  first snapshot. **After a first fit**: the same three ways for a script whose step follows its first training step
+  (two 3×3 convolutions with BatchNormalization, Adam, batch 32): the editor's spare runs a kernel warm-up while it
+  waits (src/worker/kernelWarmUp.ts: a few training steps of a small network, so that the run's first fit runs on
+  compiled code), against a spare without it (BN_INSPECTOR_WARM_UP=0) and a process forked for the run.
 - **CNN training step**: bench/cnnTrainStep.mjs (kernels: src/worker/kernels/); median of several steps.
 
 Raw figures:

@@ -39,6 +39,7 @@ import { compileScript, stopCompiler, type CompiledScript } from './compileScrip
 import { removeBundle } from './privateBundle';
 import { captureOutput, rawWrite } from './consoleCapture';
 import { installDeferredCaCerts } from './deferredCaCerts';
+import { warmUpKernels } from './kernelWarmUp';
 import { installModelBuildingProbe, type ModelBuildingProbe } from './modelBuilding';
 import { PauseControl } from './pauseControl';
 import { scriptGlobals } from './scriptGlobals';
@@ -203,7 +204,7 @@ m.predict(tf.zeros([1, 1]));
 
 /** a spare, before its run: tfjs and the backend are set up, the compiler is warm; then the run's init */
 async function prepareSpare(backend: WorkerSpareData<NodePort>['backend']): Promise<RunInit> {
-  await setupTfjs(backend, (text) => post({ type: 'console', stream: 'stderr', text }));
+  const { tf } = await setupTfjs(backend, (text) => post({ type: 'console', stream: 'stderr', text }));
   trace('spare: tfjs ready');
   if (!runKnown) {
     // never on disk: the entry's text is given; its folder (dist/) only anchors esbuild's resolution
@@ -214,10 +215,20 @@ async function prepareSpare(backend: WorkerSpareData<NodePort>['backend']): Prom
     if (warm.ok) removeBundle(warm.outFile);
     trace(`spare: compiler warm (${warm.ms.toFixed(1)} ms)`);
   }
+  // the code cache, if missing, is written now: before the kernels' warm-up adds its functions (see cachedWorkerLoad.ts)
+  if (!runKnown) loader?.saveCodeCache();
+  // the kernels' warm-up (kernelWarmUp.ts): the run's first fit on compiled code; it stops when the run comes. Ready
+  // after it: a run that comes meanwhile waits at most one warm-up step (a cold process takes longer to set up)
+  if (!runKnown && process.env.BN_INSPECTOR_WARM_UP !== '0') {
+    try {
+      const w = await warmUpKernels(tf, 4, () => runKnown);
+      trace(`spare: kernels warm (${w.ms.toFixed(1)} ms, ${w.steps} steps)`);
+    } catch (e) {
+      trace(`spare: the kernel warm-up failed: ${(e as Error)?.message ?? e}`);
+    }
+  }
   const ready: SpareWorkerToRunner = { type: 'spareReady' };
   port.postMessage(ready);
-  // idle until the run comes: the time to write the code cache, if missing
-  if (!runKnown) loader?.saveCodeCache();
   const init = await runInit;
   trace('spare: the run came');
   releaseHeld();

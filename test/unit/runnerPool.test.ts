@@ -80,6 +80,53 @@ describe('warm spare runner (RunnerPool)', function () {
     assert.ok(await gone(sparePid), 'the run took its process with it');
   });
 
+  it("a spare's kernel warm-up (kernelWarmUp.ts) leaves nothing a run sees: the same output and steps as a cold run", async () => {
+    // default names of every kind, unnamed variables (Adam's), random initial weights (the run's seeded Math.random),
+    // a training step: the spare warmed up before the run comes, the cold run never did
+    const p = fx.write(
+      'same.ts',
+      `import * as tf from '@tensorflow/tfjs';
+const m = tf.sequential({ layers: [
+  tf.layers.conv2d({ inputShape: [8, 8, 4], filters: 8, kernelSize: 3, padding: 'same' }),
+  tf.layers.batchNormalization(), tf.layers.reLU({ maxValue: 6 }),
+  tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same' }), tf.layers.batchNormalization(),
+  tf.layers.globalAveragePooling2d({}), tf.layers.dense({ units: 3, activation: 'softmax' })] });
+m.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
+const x = tf.randomNormal([4, 8, 8, 4]);
+const y = tf.oneHot(tf.tensor1d([0, 1, 2, 0], 'int32'), 3);
+await m.fit(x, y, { epochs: 1, batchSize: 4 });
+const v = tf.variable(tf.scalar(1));
+console.log(m.name, m.layers.map((l) => l.name).join(' '), v.name, m.getWeights().map((w) => w.name).join(' '));
+console.log(Array.from(m.predict(x).dataSync()).join(' '));
+// @step
+tf.memory();
+`,
+    );
+    pool.prewarm({ workerPath: WORKER });
+    assert.equal(await pool.whenReady(), true);
+    const spare = new EngineSession({ scriptPath: p, workerPath: WORKER, pool });
+    spare.start();
+    assert.equal(spare.fromSpare, true);
+    const a = await spare.done;
+    const cold = new EngineSession({ scriptPath: p, workerPath: WORKER });
+    cold.start();
+    assert.equal(cold.fromSpare, false);
+    const b = await cold.done;
+    assert.equal(a.reason, 'done', JSON.stringify(a.error));
+    assert.equal(b.reason, 'done', JSON.stringify(b.error));
+    assert.equal(a.output, b.output, 'names, weights and predictions');
+    assert.match(a.output, /^sequential_1 conv2d_Conv2D1 batch_normalization_BatchNormalization1 /);
+    assert.equal(a.steps.length, 3, 'fit, predict, @step');
+    assert.equal(b.steps.length, a.steps.length);
+    a.steps.forEach((st, i) =>
+      assert.deepEqual(
+        unpackStep(st.buffer).layers,
+        unpackStep(b.steps[i].buffer).layers,
+        `step ${i + 1}: every value`,
+      ),
+    );
+  });
+
   it('a second run never reuses a process: a new spare, a new pid; the old one is gone', async () => {
     const p = fx.write('twice.ts', SCRIPT);
     pool.prewarm({ workerPath: WORKER });
