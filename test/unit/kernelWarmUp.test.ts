@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { installBnInstrument, type BnInstrument } from '../../src/worker/bnInstrument';
-import { registerMissingKernels } from '../../src/worker/kernels/registerKernels';
+import { registerMissingKernels, unregisterMissingKernels } from '../../src/worker/kernels/registerKernels';
 import { warmUpKernels } from '../../src/worker/kernelWarmUp';
 import { shipWasm } from './shippedWasm';
 
@@ -44,7 +44,10 @@ describe("a spare's kernel warm-up (kernelWarmUp.ts)", function () {
     registerMissingKernels(tf);
     bn = installBnInstrument(tf);
   });
-  after(() => bn.uninstall());
+  after(() => {
+    bn.uninstall();
+    unregisterMissingKernels(tf); // the stock registry for the suites after this one
+  });
 
   it('trains and predicts, then leaves no tensor, no name counter, no listed layer behind', async () => {
     const first = defaultNames();
