@@ -35,40 +35,46 @@ export async function warmUpKernels(tf: TF, steps = 4, stop: () => boolean = () 
     (l as unknown as Record<symbol, boolean>)[UNINSTRUMENTED] = true;
     return l;
   };
-  const layers = [
-    // a 3x3 convolution the Winograd kernels take (channels a multiple of 4 and 8, 16 x 16 pixels)
-    tf.layers.conv2d({
-      name: P + 'conv3x3',
-      inputShape: [16, 16, 8],
-      filters: 8,
-      kernelSize: 3,
-      padding: 'same',
-      kernelInitializer: 'ones',
-    }),
-    bn('bn1'),
-    tf.layers.reLU({ name: P + 'relu6', maxValue: 6 }),
-    // MobileNet's blocks: a depthwise 3x3, a 1x1 convolution
-    tf.layers.depthwiseConv2d({
-      name: P + 'depthwise',
-      kernelSize: 3,
-      padding: 'same',
-      depthwiseInitializer: 'ones',
-    }),
-    bn('bn2'),
-    tf.layers.activation({ name: P + 'relu', activation: 'relu' }),
-    tf.layers.conv2d({ name: P + 'conv1x1', filters: 16, kernelSize: 1, kernelInitializer: 'ones' }),
-    bn('bn3'),
-    tf.layers.globalAveragePooling2d({ name: P + 'pool' }),
-    tf.layers.dense({ name: P + 'dense1', units: 16, kernelInitializer: 'ones' }),
-    bn('bn4'),
-    tf.layers.dense({ name: P + 'dense2', units: 4, activation: 'softmax', kernelInitializer: 'ones' }),
-  ];
-  const model = tf.sequential({ name: P + 'model', layers });
+  const L = tf.layers;
+  type SymbolicTensor = import('@tensorflow/tfjs').SymbolicTensor;
+  const apply = (
+    layer: { apply(x: SymbolicTensor | SymbolicTensor[]): unknown },
+    x: SymbolicTensor | SymbolicTensor[],
+  ) => layer.apply(x) as SymbolicTensor;
+  const relu6 = (name: string, x: SymbolicTensor) => apply(L.reLU({ name: P + name, maxValue: 6 }), x);
+  const conv = (name: string, x: SymbolicTensor, filters: number, kernelSize: number, strides = 1) =>
+    apply(L.conv2d({ name: P + name, filters, kernelSize, strides, padding: 'same', kernelInitializer: 'ones' }), x);
+  const depthwise = (name: string, x: SymbolicTensor, strides = 1) =>
+    apply(
+      L.depthwiseConv2d({ name: P + name, kernelSize: 3, strides, padding: 'same', depthwiseInitializer: 'ones' }),
+      x,
+    );
+  // MobileNetV2's parts: an RGB stem of stride 2, a 3x3 convolution the Winograd kernels take (16 channels, 8 x 8
+  // pixels), inverted residual blocks (1x1 expansion, depthwise 3x3 of stride 1 and 2, 1x1 projection, the residual
+  // Add), then pooling and dense layers, every convolution followed by BatchNormalization
+  const input = tf.input({ name: P + 'input', shape: [16, 16, 3] });
+  let h = relu6('stem_relu', apply(bn('stem_bn'), conv('stem', input, 16, 3, 2)));
+  h = relu6('c3_relu', apply(bn('c3_bn'), conv('c3', h, 16, 3)));
+  const block = (name: string, x: SymbolicTensor, out: number, strides: number) => {
+    let y = relu6(name + '_expand_relu', apply(bn(name + '_expand_bn'), conv(name + '_expand', x, 32, 1)));
+    y = relu6(name + '_dw_relu', apply(bn(name + '_dw_bn'), depthwise(name + '_dw', y, strides)));
+    y = apply(bn(name + '_project_bn'), conv(name + '_project', y, out, 1));
+    return strides === 1 && out === x.shape[3] ? apply(L.add({ name: P + name + '_add' }), [x, y]) : y;
+  };
+  h = block('b1', h, 16, 1);
+  h = block('b2', h, 24, 2);
+  h = apply(L.globalAveragePooling2d({ name: P + 'pool' }), h);
+  h = apply(
+    L.activation({ name: P + 'relu', activation: 'relu' }),
+    apply(bn('dense_bn'), apply(L.dense({ name: P + 'dense1', units: 16, kernelInitializer: 'ones' }), h)),
+  );
+  const output = apply(L.dense({ name: P + 'dense2', units: 4, activation: 'softmax', kernelInitializer: 'ones' }), h);
+  const model = tf.model({ name: P + 'model', inputs: input, outputs: output });
   // Adam (the optimizer most scripts use) names its two scalars by tfjs-core's counter of unnamed variables
   const engineClass = tf.engine().constructor as unknown as { nextVariableId?: number };
   const variableIds = engineClass.nextVariableId;
   const optimizer = tf.train.adam(1e-3);
-  const x = tf.ones([8, 16, 16, 8]);
+  const x = tf.ones([8, 16, 16, 3]);
   const y = tf.tidy(() => tf.oneHot(tf.zeros([8], 'int32'), 4));
   let done = 0;
   try {

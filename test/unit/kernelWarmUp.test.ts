@@ -29,9 +29,19 @@ function defaultNames(): number[] {
     tf.layers.dense({ units: 2 }),
   ];
   const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1] })] });
+  const input = tf.input({ shape: [2] });
+  const functional = tf.model({ inputs: input, outputs: tf.layers.add({}).apply([input, input]) as tf.SymbolicTensor });
   const v = tf.variable(tf.scalar(1));
-  const names = [...layers.map((l) => counter(l.name)), counter(model.name), Number(v.name)];
+  const names = [
+    ...layers.map((l) => counter(l.name)),
+    counter(model.name),
+    counter(input.name),
+    ...functional.layers.map((l) => counter(l.name)),
+    counter(functional.name),
+    Number(v.name),
+  ];
   model.dispose();
+  functional.dispose();
   v.dispose();
   return names;
 }
@@ -58,6 +68,7 @@ describe("a spare's kernel warm-up (kernelWarmUp.ts)", function () {
     assert.ok(r.ms > 0);
     assert.equal(tf.memory().numTensors, tensors, 'tensors');
     const third = defaultNames();
+    assert.ok(third.every(Number.isFinite), `every name has a counter: ${third}`);
     assert.deepEqual(
       third.map((n, i) => n - second[i]),
       second.map((n, i) => n - first[i]),
