@@ -1,12 +1,13 @@
 /**
- * A warm spare's kernel warm-up (worker.ts, prepareSpare): a few training steps and a predict of a small network of
- * the layers real networks are made of, so that the user's first fit after a click on a lens runs on compiled code.
+ * A warm spare's kernel warm-up (worker.ts, prepareSpare; the wasm backend only): a few training steps and a predict
+ * of a small network of the layers real networks are made of (~0.3 s), so that the user's first fit after a click on
+ * a lens runs on compiled code.
  * A process's first fit is 2-3x its later ones (measured, the small CNN: ~150 against ~60 ms): V8 interprets the
  * JavaScript of tfjs-layers, of the tape and of the engine's kernels until it has optimised them, and runs the wasm
  * kernels' first calls on its baseline compiler. The spare is idle before the click; this work is done then.
  *
  * It leaves nothing the run can see: every layer and the model are named (tfjs-layers' name counters stay as they
- * were), tfjs-core's counter of unnamed variables (Adam's two) is set back to where it was,
+ * were), tfjs-core's counter of unnamed variables (Adam's slots and scalars) is set back to where it was,
  * the data are constants (no random draw; the run seeds Math.random itself right before the script), the instrument
  * never lists its BatchNormalization layers (UNINSTRUMENTED), and everything is disposed: the tensor count is back
  * where it was (checked: an error otherwise, which the caller reports and goes on).
@@ -70,7 +71,7 @@ export async function warmUpKernels(tf: TF, steps = 4, stop: () => boolean = () 
   );
   const output = apply(L.dense({ name: P + 'dense2', units: 4, activation: 'softmax', kernelInitializer: 'ones' }), h);
   const model = tf.model({ name: P + 'model', inputs: input, outputs: output });
-  // Adam (the optimizer most scripts use) names its two scalars by tfjs-core's counter of unnamed variables
+  // Adam (the optimizer most scripts use) names its slots and scalars by tfjs-core's counter of unnamed variables
   const engineClass = tf.engine().constructor as unknown as { nextVariableId?: number };
   const variableIds = engineClass.nextVariableId;
   const optimizer = tf.train.adam(1e-3);

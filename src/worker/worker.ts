@@ -13,8 +13,9 @@
  * Every BatchNormalization call follows WorkerInit.semantics (bnSemantics.ts); the script's Math.random is seeded
  * (seededRandom.ts), so two runs of one script compute the same thing up to the semantics.
  *
- * A warm spare (WorkerSpareData, src/engineHost/runnerPool.ts) first sets up tfjs and warms the compiler, says
- * 'spareReady' and waits for its run (the runner's 'init'); its messages until then wait with it. Loaded by
+ * A warm spare (WorkerSpareData, src/engineHost/runnerPool.ts) first sets up tfjs, warms the compiler and the
+ * kernels (kernelWarmUp.ts), says 'spareReady' and waits for its run (the runner's 'init'); its messages until then
+ * wait with it. Loaded by
  * dist/runner.js with a V8 code cache (src/runner/cachedWorkerLoad.ts): the user's bundle is imported through it.
  *
  * One unit (about 300 lines) on purpose: it is the worker's one lifecycle (start, compile, run, steps, end), and
@@ -219,7 +220,7 @@ async function prepareSpare(backend: WorkerSpareData<NodePort>['backend']): Prom
   if (!runKnown) loader?.saveCodeCache();
   // the kernels' warm-up (kernelWarmUp.ts): the run's first fit on compiled code; it stops when the run comes. Ready
   // after it: a run that comes meanwhile waits at most one warm-up step (a cold process takes longer to set up)
-  if (!runKnown && process.env.BN_INSPECTOR_WARM_UP !== '0') {
+  if (!runKnown && tf.getBackend() === 'wasm' && process.env.BN_INSPECTOR_WARM_UP !== '0') {
     try {
       const w = await warmUpKernels(tf, 4, () => runKnown);
       trace(`spare: kernels warm (${w.ms.toFixed(1)} ms, ${w.steps} steps)`);
