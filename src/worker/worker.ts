@@ -15,8 +15,8 @@
  *
  * A warm spare (WorkerSpareData, src/engineHost/runnerPool.ts) first sets up tfjs, warms the compiler and the
  * kernels (kernelWarmUp.ts), says 'spareReady' and waits for its run (the runner's 'init'); its messages until then
- * wait with it. Loaded by
- * dist/runner.js with a V8 code cache (src/runner/cachedWorkerLoad.ts): the user's bundle is imported through it.
+ * wait with it. Loaded by dist/runner.js with a V8 code cache (src/runner/cachedWorkerLoad.ts): the user's bundle is
+ * imported through it.
  *
  * One unit (about 300 lines) on purpose: it is the worker's one lifecycle (start, compile, run, steps, end), and
  * its parts share the same module state (the run, the compiled script, the runtime, the pause control, the hits).
@@ -203,7 +203,7 @@ const m = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1] }
 m.predict(tf.zeros([1, 1]));
 `;
 
-/** a spare, before its run: tfjs and the backend are set up, the compiler is warm; then the run's init */
+/** a spare, before its run: tfjs and the backend are set up, the compiler and the kernels warm; then the run's init */
 async function prepareSpare(backend: WorkerSpareData<NodePort>['backend']): Promise<RunInit> {
   const { tf } = await setupTfjs(backend, (text) => post({ type: 'console', stream: 'stderr', text }));
   trace('spare: tfjs ready');
