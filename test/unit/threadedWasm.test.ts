@@ -25,6 +25,7 @@ const REFERENCE_SUITES = [
   'test/unit/tfjsFastPath.test.ts',
   'test/unit/wasmPoolSwitch.test.ts',
   'test/unit/winogradConv.test.ts',
+  'test/unit/winogradFilterTransform.test.ts',
 ];
 
 describe('the float64 reference suites on the threaded wasm build too', function () {

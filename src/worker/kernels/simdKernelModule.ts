@@ -83,11 +83,15 @@
  *     ;; bnDx(out, dy, x, rows, cBytes, p): out[r][c] = dy[r][c]·g[c] + (x[r][c] − m[c])·a[c] + b[c], p = m | g | a | b
  *     ;;   (C = cBytes / 4 floats each; float32, in that order): a BatchNormalization's whole input gradient
  *     (func (export "bnDx") (param i32 i32 i32 i32 i32 i32) …)
+ *     ;; winoFilter2 / winoFilter4(dst, src, pairs, planeBytes): the Winograd filter transform U = G·g·Gᵀ of two
+ *     ;;   filter cells at a time, in float64 (simdWinogradFilter.ts)
+ *     (func (export "winoFilter2") (param i32 i32 i32 i32) …)  (func (export "winoFilter4") …)
  *   )
  * The callers do the last n mod 16 elements (and anything the functions do not cover) in JS.
  *
  * This file assembles that one binary (types, the memory import, the exports table), binds its exports and
- * instantiates it once per memory; the function bodies are in simdReductions.ts, simdProducts.ts and
+ * instantiates it once per memory: ~400 lines as one unit, because the text above, the tables and the bindings name the
+ * same functions in the same order and change together; the function bodies are in simdReductions.ts, simdProducts.ts and
  * simdElementwise.ts, their shared opcodes and loop helpers in simdOps.ts (the assembler: ../wasmAssembler.ts).
  */
 
@@ -113,6 +117,7 @@ import { colDyDevBody, colSqDevBody, colSumsBody, momentsGradBody } from './simd
 import { bandBody, padChannelsBody } from './simdCopies';
 import { F2x2_3x3, F4x4_3x3, winoDyBody, winoInBody, winoOutBody } from './simdWinograd';
 import { winoIn4Body, winoOut4Body } from './simdWinogradF4';
+import { winoFilter2Body, winoFilter4Body, type WinoFilter } from './simdWinogradFilter';
 
 /**
  * the module's bytes; `shared`: import a shared memory (the threaded wasm backend); `fma`: the products (macRows,
@@ -168,6 +173,8 @@ export function simdKernelModuleBytes(shared: boolean, fma = false): Uint8Array<
     [0],
     [3],
     [4],
+    [1],
+    [1],
   ]);
   const exports = vec(
     [
@@ -203,6 +210,8 @@ export function simdKernelModuleBytes(shared: boolean, fma = false): Uint8Array<
       'winoDy4',
       'padChannels',
       'band',
+      'winoFilter2',
+      'winoFilter4',
     ].map((n, i) => [...name(n), 0, i]),
   );
   const code = vec([
@@ -238,6 +247,8 @@ export function simdKernelModuleBytes(shared: boolean, fma = false): Uint8Array<
     winoDyBody(F4x4_3x3, fma),
     padChannelsBody(),
     bandBody(),
+    winoFilter2Body(),
+    winoFilter4Body(),
   ]);
   return wasmModule(section(1, types), section(2, imports), section(3, funcs), section(7, exports), section(10, code));
 }
@@ -295,6 +306,9 @@ export interface SimdKernels {
   winoOut4: WinoOut;
   winoDy2: WinoIn;
   winoDy4: WinoIn;
+  /** the filter transforms U = G·g·Gᵀ in float64 (simdWinogradFilter.ts) */
+  winoFilter2: WinoFilter;
+  winoFilter4: WinoFilter;
   padChannels(dst: number, src: number, pixels: number, ciBytes: number, c4Bytes: number): void;
   band(
     dst: number,
@@ -374,6 +388,8 @@ export const simdKernelsFor = instancePerMemory('kernels', simdKernelModuleBytes
   winoOut4: e.winoOut4 as WinoOut,
   winoDy2: e.winoDy2 as WinoIn,
   winoDy4: e.winoDy4 as WinoIn,
+  winoFilter2: e.winoFilter2 as WinoFilter,
+  winoFilter4: e.winoFilter4 as WinoFilter,
   padChannels: e.padChannels as SimdKernels['padChannels'],
   band: e.band as SimdKernels['band'],
 }));

@@ -4,8 +4,8 @@
  * fewer multiplications) where the output is at least 6 x 6 pixels, else F(2x2, 3x3) (4x4 inputs, 16 products
  * instead of 36). Per chunk of tiles: the input transform V = Bᵀ·d·B (winoIn), then for each of the n² positions ξ a
  * product M_ξ[tiles, Co] = V_ξ[tiles, Ci] · U_ξ[Ci, Co] (gemm4x8), then the output transform Y = Aᵀ·M·A + bias
- * (winoOut); U = G·g·Gᵀ is the filter's transform, computed here in float64 and rounded once. The matrices and the
- * SIMD transforms generated from them: simdWinograd.ts; the loops: winogradLoops.ts. Why not XNNPACK: it has no
+ * (winoOut); U = G·g·Gᵀ is the filter's transform, computed in float64 and rounded once (simdWinogradFilter.ts). The
+ * matrices and the SIMD transforms generated from them: simdWinograd.ts; the loops: winogradLoops.ts. Why not XNNPACK: it has no
  * Winograd convolution (its 3x3 convolution is an indirect GEMM, ~15-19 GFLOP/s on one core here, about wasm SIMD's
  * peak without fused multiply-add); fewer multiplications get past that on one core. Measured (one process, fresh
  * inputs each call), F(2x2): [32, 32, 32, 16] ⊛ 3x3 -> 16 ~7.8 against ~10.5 ms, [8, 14, 14, 256] -> 256 ~50 against
@@ -64,7 +64,10 @@ function pads3x3(pad: unknown): [number, number, number, number] | null {
 
 const ones = (v: unknown): boolean => v == null || v === 1 || (Array.isArray(v) && v.every((d) => d === 1));
 
-/** U[ξ][ci][co] = (G·g·Gᵀ)[i][j], ξ = n·i + j, from the filter [3, 3, Ci, Co], in float64, rounded once */
+/**
+ * U[ξ][ci][co] = (G·g·Gᵀ)[i][j], ξ = n·i + j, from the filter [3, 3, Ci, Co], in float64, rounded once: the reference
+ * of the SIMD module's transform (filterTransform below), which computes the same operations two cells at a time
+ */
 export function winogradFilter(w: Float32Array, ci: number, co: number, out: Float32Array, G: number[][]): void {
   const n = G.length;
   const cells = ci * co;
@@ -80,6 +83,30 @@ export function winogradFilter(w: Float32Array, ci: number, co: number, out: Flo
       for (let jj = 0; jj < n; jj++)
         out[(n * i + jj) * cells + p] = a[3 * i] * G[jj][0] + a[3 * i + 1] * G[jj][1] + a[3 * i + 2] * G[jj][2];
   }
+}
+
+/**
+ * winogradFilter by the SIMD module's float64 transform (simdWinogradFilter.ts; the same bits), two cells at a time;
+ * an odd last cell in JavaScript. `w` and `u` lie in the backend's heap.
+ */
+export function filterTransform(
+  simd: Simd,
+  m: WinogradMatrices,
+  w: Float32Array,
+  cells: number,
+  u: Float32Array,
+): void {
+  const n = m.G.length;
+  const pairs = cells >> 1;
+  const planeBytes = 4 * cells;
+  if (pairs > 0) (m.m === 4 ? simd.winoFilter4 : simd.winoFilter2)(u.byteOffset, w.byteOffset, pairs, planeBytes);
+  if (cells % 2 === 0) return;
+  // the last cell: its 9 taps and n² results, by winogradFilter on one-cell copies
+  const g = new Float32Array(9),
+    r = new Float32Array(n * n);
+  for (let k = 0; k < 9; k++) g[k] = w[k * cells + cells - 1];
+  winogradFilter(g, 1, 1, r, m.G);
+  for (let x = 0; x < n * n; x++) u[x * cells + cells - 1] = r[x];
 }
 
 export function fastWinogradConv(next: KernelFunc, simdOf: SimdOf): KernelFunc {
@@ -173,7 +200,7 @@ function winogradConv(
     // views after every allocation: malloc may grow (and move) the heap
     const view = (t: TInfo): Float32Array => backend.typedArrayFromHeap(t) as Float32Array;
     const at = (t: TInfo): number => view(t).byteOffset;
-    winogradFilter(view(filter), Ci, Co, view(uT), w.G);
+    filterTransform(simd, w, view(filter), Ci * Co, view(uT));
     view(zT).fill(0);
     const shared = { x: at(x), out: at(out), u: at(uT), bias: bias ? at(bias) : at(zT), zeros: at(zT) };
     const job = (s: ReturnType<typeof scratchTemps>): WinogradJob => ({
