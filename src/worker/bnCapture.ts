@@ -15,8 +15,8 @@
  *   statistics of that input, which the layer did not use), by channelMoments.ts (float64; SIMD on the wasm heap:
  *   channelMomentsWasmHeap.ts).
  * - An input tfjs did not reduce itself (recompute mode, inference calls) goes to bnInputStats.ts: reduced at call
- *   time where the layer's calls alternate with steps, else kept and reduced lazily at read-back (`readBackCall`),
- *   within a memory budget.
+ *   time (on wasm in the normalising kernel's pass) where its values are at hand, else kept and reduced at read-back
+ *   (`readBackCall`), within a memory budget.
  */
 import { inputStatistics } from './bnInputStats';
 import { withdrawInputMoments } from './fusedInputMoments';
@@ -43,6 +43,8 @@ export interface CaptureOptions {
   forceRecompute?: boolean;
   /** false: never the SIMD reduction on the wasm heap, always the JS one */
   simd?: boolean;
+  /** true: inference inputs kept for read-back on every backend (bnInputStats.ts) */
+  keepInputs?: boolean;
 }
 
 export interface BnCapture {
@@ -64,7 +66,7 @@ export function installCapture(s: InstrumentState, bnProto: object, options: Cap
   let capturing: Rec | null = null;
   let mode: CaptureMode = 'recompute';
   let modeNote: string | null = null;
-  const inputStats = inputStatistics(s, options.simd !== false);
+  const inputStats = inputStatistics(s, options.simd !== false, options.keepInputs === true);
 
   // ---- capture of tfjs-core's moments --------------------------------------------------------
   // a literal require: the bundler must see it, and the patch must reach tfjs-core's own CJS exports object
@@ -163,17 +165,15 @@ export function installCapture(s: InstrumentState, bnProto: object, options: Cap
           mean: null,
           variance: null,
           input: null,
-          inputKind: 'f64',
           meanArr: null,
           varArr: null,
           fromInput: false,
-          seen: false,
         };
         const outer = capturing;
         capturing = ranTraining && mode === 'capture' ? rec : null;
         const runArgs = callArgs(args, training, plan);
-        // an inference call whose input statistics are due now: the normalising kernel computes them as it goes
-        const fused = ranTraining ? null : inputStats.requestFused(rec, x, st.eagerInputStats);
+        // an inference call: the normalising kernel computes its input's statistics as it goes (bnInputStats.ts)
+        const fused = ranTraining ? null : inputStats.requestFused(rec, x);
         let out: unknown;
         try {
           out =
@@ -196,10 +196,8 @@ export function installCapture(s: InstrumentState, bnProto: object, options: Cap
               'the moments wrapper did not see a training-mode BatchNormalization call: batch statistics are recomputed with tf.moments';
           }
           // training mode: recompute exactly (tf.moments) what the layer computed; inference: the input's statistics
-          if (rec.mean === null || rec.mean.size !== rec.channels) {
-            st.inputStatCalls++;
-            inputStats.statsOfInput(rec, x, ranTraining ? 'exact' : 'f64', st.eagerInputStats, fused);
-          }
+          if (rec.mean === null || rec.mean.size !== rec.channels)
+            inputStats.statsOfInput(rec, x, ranTraining ? 'exact' : 'f64', fused);
         } catch {
           disposeRec(s, rec); // statistics unavailable (odd input, NaN at read-back); the call itself went through
         }

@@ -3,7 +3,7 @@
  * uninstalls the three parts, which share one InstrumentState (bnState.ts):
  *
  * - capture (bnCapture.ts): wraps `BatchNormalization.prototype.build` / `.call` and tfjs-core's `moments`, so
- *   each call's exact batch statistics are kept (or recomputed exactly, or reduced lazily at read-back);
+ *   each call's exact batch statistics are kept (or recomputed exactly; an inference call's input reduced);
  * - paths (layerPaths.ts): remembers the models created or used, and finds which models enclose a layer;
  * - snapshot (bnSnapshot.ts): `snapshotLayers`, the LayerSnapshot records of a step, with their warnings;
  * - sources (layerSources.ts): where each layer was constructed, recorded by the factory the user's script gets.
@@ -50,6 +50,11 @@ export interface BnInstrumentOptions {
   lazyBudgetElements?: number;
   /** false: never the SIMD reduction on the wasm heap, always the JS one (tests, benchmarks) */
   simd?: boolean;
+  /**
+   * true: inference inputs kept for read-back on every backend, as on those whose values are not at hand (webgl,
+   * webgpu); by default on the wasm and cpu backends they are reduced at call time (tests: the read-back path)
+   */
+  keepInputs?: boolean;
 }
 
 export function installBnInstrument(tf: TF, options: BnInstrumentOptions = {}): BnInstrument {

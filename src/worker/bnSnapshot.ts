@@ -52,7 +52,6 @@ function readVar(tf: TF, v: LayerVar, prev: VarRead | null): VarRead {
 
 function toCallRecord(capture: BnCapture, arena: StepVectors, r: Rec | null): CallRecord | null {
   if (!r) return null;
-  r.seen = true;
   capture.readBackCall(r);
   return {
     training: r.training,
@@ -178,9 +177,6 @@ export function snapshotLayers(s: InstrumentState, capture: BnCapture, paths: La
 
     st.lastRead = { movingMean: mmRead, movingVariance: mvRead, gamma: gammaRead, beta: betaRead };
     st.calls = st.updates = st.updatesWhileFrozen = st.inferenceCalls = 0;
-    // one call with input statistics between two steps (predict, step, predict, step …): the next at call time
-    if (st.inputStatCalls > 0) st.eagerInputStats = st.inputStatCalls === 1;
-    st.inputStatCalls = 0;
     st.batchOfOneShape = null;
   }
   return out;

@@ -65,16 +65,13 @@ export interface Rec {
   axis: number;
   mean: Tensor | null;
   variance: Tensor | null;
-  /** an input whose statistics tfjs did not compute: a zero-copy clone, reduced at read-back */
+  /** an input whose float64 statistics are reduced at read-back (a zero-copy clone; bnInputStats.ts: where a
+   * backend's values are not at hand) */
   input: Tensor | null;
-  /** how to reduce `input`: 'exact' = tf.moments (bit-identical to what BN computes in training), 'f64' = float64 two-pass (SIMD on the wasm heap, else JS) */
-  inputKind: 'exact' | 'f64';
   meanArr: Float32Array | null;
   varArr: Float32Array | null;
-  /** its statistics are those of its input, computed here (lazily from `input`, or at call time) */
+  /** its statistics are those of its input, computed here (at call time, or at read-back from `input`) */
   fromInput: boolean;
-  /** listed by a snapshot (its layer's last call or last training call at a step) */
-  seen: boolean;
 }
 
 export interface LayerState {
@@ -106,16 +103,6 @@ export interface LayerState {
   initMVT: Tensor | null;
   initMM: Float32Array | null;
   initMV: Float32Array | null;
-  /** calls since the last snapshot whose statistics are their input's (bnInputStats.ts) */
-  inputStatCalls: number;
-  /**
-   * The input statistics of the layer's next calls are computed at call time, while the input is in cache, instead
-   * of at read-back: set at a snapshot when one such call was made since the previous one (predict, step, predict,
-   * step …: the step reads every one), cleared at a snapshot after several, and as soon as one is replaced unread
-   * (several calls between two steps: predict over many batches, evaluate; lazily they cost no arithmetic but the
-   * last one's).
-   */
-  eagerInputStats: boolean;
 }
 
 /** Per-install state shared by the instrument's parts. */
@@ -263,29 +250,21 @@ export function registerLayer(s: InstrumentState, layer: BnLayer): LayerState | 
     initMVT: keepClone(s, layer.movingVariance.read()),
     initMM: null,
     initMV: null,
-    inputStatCalls: 0,
-    eagerInputStats: false,
   };
   s.layers.set(layer, st);
   return st;
 }
 
 /**
- * `rec` becomes the layer's last call (and last training call if it is one); the records it replaces go. One whose
- * input statistics no step read makes the layer's next ones lazy again (`eagerInputStats`).
+ * `rec` becomes the layer's last call (and last training call if it is one); the records it replaces go.
  */
 export function setLastCall(s: InstrumentState, st: LayerState, rec: Rec): void {
   const a = st.lastCall,
     b = st.lastTrainingCall;
   st.lastCall = rec;
   if (rec.training) st.lastTrainingCall = rec;
-  if (a && a !== rec && a !== st.lastTrainingCall) dropRec(s, st, a);
-  if (b && b !== a && b !== rec && b !== st.lastTrainingCall) dropRec(s, st, b);
-}
-
-function dropRec(s: InstrumentState, st: LayerState, r: Rec): void {
-  if (r.fromInput && !r.seen) st.eagerInputStats = false;
-  disposeRec(s, r);
+  if (a && a !== rec && a !== st.lastTrainingCall) disposeRec(s, a);
+  if (b && b !== a && b !== rec && b !== st.lastTrainingCall) disposeRec(s, b);
 }
 
 /** Forgets the layers whose moving statistics were disposed (with their model), disposing what we kept. */

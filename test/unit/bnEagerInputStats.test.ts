@@ -1,9 +1,9 @@
 /**
- * When the instrument computes the statistics of inference-call inputs (bnInputStats.ts): at call time after a
- * step read the layer's single call since the previous step (predict, step, predict, step …), at read-back from a
- * kept input otherwise (several calls between two steps). Every figure is checked against a float64 two-pass
- * reference (test/unit/reference.ts), on the real tfjs wasm and cpu backends. The reduction itself:
- * channelMomentsRows.test.ts.
+ * When the instrument computes the statistics of inference-call inputs (bnInputStats.ts): at call time on the wasm
+ * and cpu backends, every call (one or several between two steps), in the FusedBatchNorm kernel's normalising pass
+ * with the engine's kernels on wasm; at read-back from a kept input where a backend's values are not at hand (the
+ * `keepInputs` option gives that path here). Every figure is checked against a float64 two-pass reference
+ * (test/unit/reference.ts), on the real tfjs wasm and cpu backends. The reduction itself: channelMomentsRows.test.ts.
  */
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
@@ -30,7 +30,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
       await tf.ready();
     });
 
-    it('predict, step, predict, step: from the second step on computed at call time (no input kept), exact', () => {
+    it('predict, step, predict, step: computed at call time (no input kept), exact', () => {
       const inst = installBnInstrument(tf);
       try {
         const shape = [8, 6, 6, 16];
@@ -45,8 +45,8 @@ for (const backend of ['wasm', 'cpu'] as const) {
           );
           const x = tf.tensor(d, shape);
           tf.dispose(model.predict(x) as tf.Tensor);
-          // the first predict is kept for read-back (it and the layer's initial statistics); later ones are reduced at once
-          if (k === 0) assert.ok(inst.keptTensors() > 0, 'first call: its input kept');
+          // before the first step only the layer's moving statistics before its first call are kept
+          if (k === 0) assert.equal(inst.keptTensors(), 4, 'first call: the initial and pre-call moving statistics');
           else assert.equal(inst.keptTensors(), 0, `predict ${k}: reduced at call time, nothing kept`);
           const s = byName(inst.snapshotLayers(), name);
           assert.equal(s.lastCall!.statsUsed, 'moving');
@@ -94,14 +94,14 @@ for (const backend of ['wasm', 'cpu'] as const) {
             const [a, b] = [y.dataSync(), plain.dataSync()];
             for (let i = 0; i < n; i++)
               assert.ok(Object.is(a[i], b[i]), `${shape} call ${k} i=${i}: ${a[i]} vs ${b[i]}`);
-            // the first call is kept for read-back; from the second on due at call time: the kernel's pass
-            const fused = backend === 'wasm' && k > 0;
+            // every call: the kernel's pass on wasm
+            const fused = backend === 'wasm';
             assert.equal(
               answeredInputMoments() - answered,
               fused ? 1 : 0,
               `${shape} call ${k}: answered by the kernel`,
             );
-            if (k === 0) assert.ok(inst.keptTensors() > 0, `${shape}: first call, its input kept`);
+            if (k === 0) assert.equal(inst.keptTensors(), 4, `${shape}: first call, the moving statistics before it`);
             else assert.equal(inst.keptTensors(), 0, `${shape} call ${k}: nothing kept`);
             const s = byName(inst.snapshotLayers(), bn.name);
             assertChannelMoments(
@@ -120,41 +120,83 @@ for (const backend of ['wasm', 'cpu'] as const) {
       }
     });
 
-    it('several calls between two steps: back to read-back from a kept input; the step reads the last one', () => {
+    it('several calls between two steps: each reduced at call time, the step reads the last; with keepInputs only the last input held, read back', () => {
+      for (const keepInputs of [false, true]) {
+        const inst = installBnInstrument(tf, { keepInputs });
+        try {
+          const shape = [4, 5, 5, 8];
+          const bn = tf.layers.batchNormalization({});
+          const n = shape.reduce((a, b) => a * b, 1);
+          const xs = [0, 1, 2, 3, 4].map((k) => values(n, -k, 2, 50 + k));
+          const apply = (d: Float32Array) => {
+            const x = tf.tensor(d, shape);
+            tf.dispose(bn.apply(x) as tf.Tensor);
+            x.dispose();
+          };
+          apply(xs[0]);
+          inst.snapshotLayers();
+          for (const k of [1, 2, 3]) {
+            apply(xs[k]);
+            // keepInputs: the call's input (the one it replaces released); else nothing
+            assert.equal(inst.keptTensors(), keepInputs ? 1 : 0, `keepInputs ${keepInputs}, call ${k}`);
+          }
+          const s = byName(inst.snapshotLayers(), bn.name);
+          assert.equal(s.calls, 3);
+          assertChannelMoments(
+            { mean: s.lastCall!.batchMean, variance: s.lastCall!.batchVariance },
+            xs[3],
+            8,
+            `keepInputs ${keepInputs}: last of three`,
+          );
+          assert.equal(inst.keptTensors(), 0, 'read back: released');
+          apply(xs[4]);
+          const s2 = byName(inst.snapshotLayers(), bn.name);
+          assertChannelMoments(
+            { mean: s2.lastCall!.batchMean, variance: s2.lastCall!.batchVariance },
+            xs[4],
+            8,
+            `keepInputs ${keepInputs}: alone`,
+          );
+          assert.equal(inst.keptTensors(), 0);
+          for (const w of bn.weights) w.dispose();
+        } finally {
+          inst.uninstall();
+        }
+      }
+    });
+
+    it('two calls between every two steps (predict of two batches): both reduced at call time (the normalising pass on wasm), the step reads the second batch', () => {
+      if (backend === 'wasm') registerMissingKernels(tf);
       const inst = installBnInstrument(tf);
       try {
-        const shape = [4, 5, 5, 8];
-        const bn = tf.layers.batchNormalization({});
-        const n = shape.reduce((a, b) => a * b, 1);
-        const xs = [0, 1, 2, 3, 4].map((k) => values(n, -k, 2, 50 + k));
-        const apply = (d: Float32Array) => {
-          const x = tf.tensor(d, shape);
-          tf.dispose(bn.apply(x) as tf.Tensor);
+        const shape = [16, 256]; // a dense layer's input, two batches of 16 per predict
+        const bn = tf.layers.batchNormalization({ inputShape: [256] });
+        const model = tf.sequential({ layers: [bn] });
+        const n = 32 * 256;
+        const answered = answeredInputMoments();
+        for (let k = 0; k < 3; k++) {
+          const d = values(n, k, 1 + k, 20 + k);
+          const x = tf.tensor(d, [32, 256]);
+          tf.dispose(model.predict(x, { batchSize: 16 }) as tf.Tensor);
           x.dispose();
-        };
-        apply(xs[0]);
-        inst.snapshotLayers(); // one call read: the next is computed at call time
-        apply(xs[1]);
-        assert.equal(inst.keptTensors(), 0, 'computed at call time');
-        apply(xs[2]); // replaces an unread call: lazy again
-        assert.ok(inst.keptTensors() > 0, 'the second call between two steps: its input kept');
-        apply(xs[3]);
-        const s = byName(inst.snapshotLayers(), bn.name);
-        assert.equal(s.calls, 3);
-        assertChannelMoments(
-          { mean: s.lastCall!.batchMean, variance: s.lastCall!.batchVariance },
-          xs[3],
-          8,
-          'last of three',
-        );
-        apply(xs[4]); // three calls in the last interval: still lazy
-        assert.ok(inst.keptTensors() > 0, 'after an interval of several calls: kept');
-        const s2 = byName(inst.snapshotLayers(), bn.name);
-        assertChannelMoments({ mean: s2.lastCall!.batchMean, variance: s2.lastCall!.batchVariance }, xs[4], 8, 'alone');
-        assert.equal(inst.keptTensors(), 0);
-        for (const w of bn.weights) w.dispose();
+          if (k > 0) assert.equal(inst.keptTensors(), 0, `interval ${k}: nothing kept`);
+          const s = byName(inst.snapshotLayers(), bn.name);
+          assert.equal(s.calls, 2);
+          assert.deepEqual(s.lastCall!.inputShape, shape);
+          // the last call's input: the second batch of 16 rows
+          assertChannelMoments(
+            { mean: s.lastCall!.batchMean, variance: s.lastCall!.batchVariance },
+            d.subarray(16 * 256),
+            256,
+            `interval ${k}`,
+          );
+        }
+        if (backend === 'wasm')
+          assert.equal(answeredInputMoments() - answered, 6, 'every call in the normalising pass');
+        model.dispose();
       } finally {
         inst.uninstall();
+        if (backend === 'wasm') unregisterMissingKernels(tf);
       }
     });
 
