@@ -19,15 +19,7 @@
 import { channelMoments } from './channelMoments';
 import { channelMomentsOnWasmHeap } from './channelMomentsWasmHeap';
 import { requestInputMoments, type InputMomentsRequest } from './fusedInputMoments';
-import {
-  disposeRec,
-  keepClone,
-  readTensor,
-  tensorValues,
-  type InstrumentState,
-  type Rec,
-  type Tensor,
-} from './bnState';
+import { disposeRec, keepClone, tensorValues, type InstrumentState, type Rec, type Tensor } from './bnState';
 
 /**
  * Inputs kept for a read-back (float64 moments on a backend whose values are not at hand) stay under this many
@@ -124,8 +116,14 @@ export function inputStatistics(s: InstrumentState, useSimd: boolean, keepInputs
       if (r.meanArr) return;
     }
     if (r.mean && r.variance) {
-      r.meanArr = readTensor(r.mean);
-      r.varArr = readTensor(r.variance);
+      // one array for both (views of it): a step of a network reads two per layer
+      const m = tensorValues(tf, r.mean),
+        v = tensorValues(tf, r.variance);
+      const both = new Float32Array(m.length + v.length);
+      both.set(m);
+      both.set(v, m.length);
+      r.meanArr = both.subarray(0, m.length);
+      r.varArr = both.subarray(m.length);
     } else {
       r.meanArr = new Float32Array(r.channels).fill(NaN);
       r.varArr = new Float32Array(r.channels).fill(NaN);

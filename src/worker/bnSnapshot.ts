@@ -46,8 +46,15 @@ function isZeroOne(mm: ArrayLike<number>, mv: ArrayLike<number>): boolean {
 function readVar(tf: TF, v: LayerVar, prev: VarRead | null): VarRead {
   const t = v.read();
   if (prev !== null && prev.dataId === t.dataId) return prev;
-  const values = copyF32(tensorValues(tf, t));
-  return { dataId: t.dataId, values, nonFinite: nonFiniteChannels(values) };
+  const src = tensorValues(tf, t);
+  // no allocation at a step whose variables changed (training): the array of the read before last is filled again
+  const spare = prev?.spare;
+  let values: Float32Array;
+  if (spare && spare.length === src.length) {
+    spare.set(src);
+    values = spare;
+  } else values = copyF32(src);
+  return { dataId: t.dataId, values, spare: prev?.values ?? null, nonFinite: nonFiniteChannels(values) };
 }
 
 function toCallRecord(capture: BnCapture, arena: StepVectors, r: Rec | null): CallRecord | null {
@@ -108,8 +115,8 @@ export function snapshotLayers(s: InstrumentState, capture: BnCapture, paths: La
     // the moving statistics' data is the previous snapshot's: same values, same findings (a predict step)
     const sameMoving = mmRead === last.movingMean && mvRead === last.movingVariance;
     if (st.initMMT && st.initMVT) {
-      st.initMM = readTensor(st.initMMT);
-      st.initMV = readTensor(st.initMVT);
+      st.initMM = readTensor(tf, st.initMMT);
+      st.initMV = readTensor(tf, st.initMVT);
     }
     st.initMMT?.dispose();
     st.initMVT?.dispose();
@@ -119,8 +126,8 @@ export function snapshotLayers(s: InstrumentState, capture: BnCapture, paths: La
       refMV = last.movingVariance?.values ?? null;
     const firstSnapshot = refMM === null || refMV === null;
     if (refMM === null || refMV === null) {
-      refMM = st.baseMM ? arena.copy(readTensor(st.baseMM)) : mm;
-      refMV = st.baseMV ? arena.copy(readTensor(st.baseMV)) : mv;
+      refMM = st.baseMM ? arena.copy(readTensor(tf, st.baseMM)) : mm;
+      refMV = st.baseMV ? arena.copy(readTensor(tf, st.baseMV)) : mv;
     }
     st.baseMM?.dispose();
     st.baseMV?.dispose();

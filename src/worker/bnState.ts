@@ -33,8 +33,13 @@ export type VarName = 'movingMean' | 'movingVariance' | 'gamma' | 'beta';
  */
 export interface VarRead {
   dataId: object;
-  /** a fresh copy (never tfjs-owned storage), shared by the snapshots that read the same data; never written */
+  /**
+   * a copy (never tfjs-owned storage), shared by the snapshots that read the same data; written again only when it is
+   * two reads old (`spare` of the next read: the values before last, which nothing else holds)
+   */
   values: Float32Array;
+  /** the array of the read before this one, which the next read of new data fills instead of allocating */
+  spare: Float32Array | null;
   /** the channels whose value is NaN or ±Infinity */
   nonFinite: number[];
 }
@@ -159,12 +164,12 @@ export function keepClone(s: InstrumentState, t: Tensor): Tensor {
 }
 
 /** a fresh float32 copy (never tfjs-owned storage) */
+/** a Float32Array copy of `src` (one memcpy from a Float32Array: a wasm heap view, a backend's own array) */
 export function copyF32(src: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = src[i];
-  return out;
+  return src instanceof Float32Array ? src.slice() : Float32Array.from(src);
 }
-export const readTensor = (t: Tensor): Float32Array => copyF32(t.dataSync() as ArrayLike<number>);
+/** a copy of `t`'s values, read where they lie (tensorValues: no intermediate copy on the wasm backend) */
+export const readTensor = (tf: TF, t: Tensor): Float32Array => copyF32(tensorValues(tf, t));
 
 /** the parts of tfjs-backend-wasm's BackendWasm read by tensorValues (4.22) */
 interface HeapBackend {

@@ -42,6 +42,10 @@ export interface StepFacts {
 export function nonFiniteChannels(v: ArrayLike<number> | null): number[] {
   const out: number[] = [];
   if (!v) return out;
+  // x · 0 is ±0 for a finite x and NaN for NaN or ±Infinity: one pass without branches finds whether to look
+  let probe = 0;
+  for (let i = 0; i < v.length; i++) probe += v[i] * 0;
+  if (probe === 0) return out;
   for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) out.push(i);
   return out;
 }

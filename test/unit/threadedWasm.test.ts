@@ -22,6 +22,7 @@ const REFERENCE_SUITES = [
   'test/unit/kernelsElementwise.test.ts',
   'test/unit/kernelsMatMul.test.ts',
   'test/unit/kernelsPointwise.test.ts',
+  'test/unit/snapshotReads.test.ts',
   'test/unit/tfjsFastPath.test.ts',
   'test/unit/wasmPoolSwitch.test.ts',
   'test/unit/winogradConv.test.ts',
