@@ -70,8 +70,10 @@ export interface Rec {
   axis: number;
   mean: Tensor | null;
   variance: Tensor | null;
-  /** an input whose float64 statistics are reduced at read-back (a zero-copy clone; bnInputStats.ts: where a
-   * backend's values are not at hand) */
+  /**
+   * an input whose float64 statistics are reduced at read-back (a zero-copy clone; bnInputStats.ts: where a backend's
+   * values are not at hand)
+   */
   input: Tensor | null;
   meanArr: Float32Array | null;
   varArr: Float32Array | null;
@@ -163,7 +165,6 @@ export function keepClone(s: InstrumentState, t: Tensor): Tensor {
   return s.tf.keep(t.clone());
 }
 
-/** a fresh float32 copy (never tfjs-owned storage) */
 /** a Float32Array copy of `src` (one memcpy from a Float32Array: a wasm heap view, a backend's own array) */
 export function copyF32(src: ArrayLike<number>): Float32Array {
   return src instanceof Float32Array ? src.slice() : Float32Array.from(src);

@@ -33,8 +33,8 @@ describe('the snapshot reads of moving statistics, gamma and beta', function () 
         const shape = [6, 3, 24];
         const n = shape.reduce((a, b) => a * b, 1);
         const bn = tf.layers.batchNormalization({ momentum: 0.5, inputShape: shape.slice(1) });
-        let mm = new Float64Array(24);
-        let mv = new Float64Array(24).fill(1);
+        let mm: Float64Array = new Float64Array(24);
+        let mv: Float64Array = new Float64Array(24).fill(1);
         const kept: { mean: Float32Array; copy: number[] }[] = [];
         const plan = ['train', 'train', 'predict', 'train', 'predict', 'train', 'train'] as const;
         for (let k = 0; k < plan.length; k++) {

@@ -90,9 +90,10 @@
  * The callers do the last n mod 16 elements (and anything the functions do not cover) in JS.
  *
  * This file assembles that one binary (types, the memory import, the exports table), binds its exports and
- * instantiates it once per memory: ~400 lines as one unit, because the text above, the tables and the bindings name the
- * same functions in the same order and change together; the function bodies are in simdReductions.ts, simdProducts.ts and
- * simdElementwise.ts, their shared opcodes and loop helpers in simdOps.ts (the assembler: ../wasmAssembler.ts).
+ * instantiates it once per memory: ~400 lines as one unit, because the text above, the tables and the bindings name
+ * the same functions in the same order and change together; the function bodies are in simdReductions.ts,
+ * simdProducts.ts, simdElementwise.ts, simdWinograd*.ts and simdCopies.ts, their shared opcodes and loop helpers in
+ * simdOps.ts (the assembler: ../wasmAssembler.ts).
  */
 
 import { F32, I32, memoryImport, name, section, vec, wasmModule } from '../wasmAssembler';

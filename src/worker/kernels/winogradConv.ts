@@ -5,9 +5,9 @@
  * instead of 36). Per chunk of tiles: the input transform V = Bᵀ·d·B (winoIn), then for each of the n² positions ξ a
  * product M_ξ[tiles, Co] = V_ξ[tiles, Ci] · U_ξ[Ci, Co] (gemm4x8), then the output transform Y = Aᵀ·M·A + bias
  * (winoOut); U = G·g·Gᵀ is the filter's transform, computed in float64 and rounded once (simdWinogradFilter.ts). The
- * matrices and the SIMD transforms generated from them: simdWinograd.ts; the loops: winogradLoops.ts. Why not XNNPACK: it has no
- * Winograd convolution (its 3x3 convolution is an indirect GEMM, ~15-19 GFLOP/s on one core here, about wasm SIMD's
- * peak without fused multiply-add); fewer multiplications get past that on one core. Measured (one process, fresh
+ * matrices and the SIMD transforms generated from them: simdWinograd.ts; the loops: winogradLoops.ts. Why not
+ * XNNPACK: it has no Winograd convolution (its 3x3 convolution is an indirect GEMM, ~15-19 GFLOP/s on one core here,
+ * about wasm SIMD's peak without fused multiply-add); fewer multiplications get past that on one core. Measured (one process, fresh
  * inputs each call), F(2x2): [32, 32, 32, 16] ⊛ 3x3 -> 16 ~7.8 against ~10.5 ms, [8, 14, 14, 256] -> 256 ~50 against
  * ~80 ms; the small CNN's training step in one process (engine kernels, no bn-inspect fast paths, 10 alternating
  * fits each): F(4x4) 106, F(2x2) 119, XNNPACK 131 ms.
