@@ -3,7 +3,7 @@
  * calls, bnSnapshot.ts reads them back, layerPaths.ts names the layers, bnInstrument.ts wires and undoes
  * them): the tfjs-layers fields read, the per-layer records, and the bookkeeping that keeps
  * `tf.memory().numTensors` flat (every tensor kept here is disposed when read back, replaced, or at uninstall).
- * About 310 lines, one unit: the types of tfjs-layers' fields and the records they fill are read by every part.
+ * About 300 lines, one unit: the types of tfjs-layers' fields and the records they fill are read by every part.
  */
 import type * as tfType from '@tensorflow/tfjs';
 import type { LayerWarning, Semantics } from '../shared/protocol';
