@@ -167,7 +167,6 @@ export function installCapture(s: InstrumentState, bnProto: object, options: Cap
           input: null,
           meanArr: null,
           varArr: null,
-          fromInput: false,
         };
         const outer = capturing;
         capturing = ranTraining && mode === 'capture' ? rec : null;

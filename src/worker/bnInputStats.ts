@@ -82,7 +82,6 @@ export function inputStatistics(s: InstrumentState, useSimd: boolean, keepInputs
       : null;
   const statsOfInput = (rec: Rec, x: Tensor, kind: 'exact' | 'f64', fused?: InputMomentsRequest | null) => {
     disposeRec(s, rec);
-    rec.fromInput = true;
     const done = kind === 'f64' ? fused?.result : null;
     if (done && done.mean.length === rec.channels) {
       rec.meanArr = done.mean;

@@ -77,8 +77,6 @@ export interface Rec {
   input: Tensor | null;
   meanArr: Float32Array | null;
   varArr: Float32Array | null;
-  /** its statistics are those of its input, computed here (at call time, or at read-back from `input`) */
-  fromInput: boolean;
 }
 
 export interface LayerState {
